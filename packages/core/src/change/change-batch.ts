@@ -1,0 +1,41 @@
+import type { TableRef, TableSchema } from "../schema/table-schema.js";
+import type { Row } from "../schema/value.js";
+import type { ChangeEvent } from "./change-event.js";
+
+/**
+ * Changes in source order, delivered by {@link Source.stream}.
+ *
+ * `checkpoint` is the serialized source position from which the stream can
+ * be resumed once this batch and every batch before it are durable in the
+ * sink. A source sets it at a transaction boundary it has fully delivered;
+ * when a batch ends inside a transaction it repeats the previous checkpoint,
+ * so a restart replays the transaction (harmless, since sinks apply
+ * idempotently). `undefined` means "nothing new to checkpoint".
+ */
+export interface ChangeBatch {
+  readonly events: readonly ChangeEvent[];
+  readonly checkpoint?: string;
+  /**
+   * The source's newest known commit time (ms since epoch), for lag: the
+   * runtime reports `now - sourceTime` of the last applied event, or 0 when
+   * the source says it is caught up (`caughtUp`).
+   */
+  readonly caughtUp?: boolean;
+}
+
+/**
+ * Rows of one table read by the initial snapshot, all of the schema given.
+ * A snapshot of a table arrives as chunks with increasing `chunk` numbers and
+ * the last one has `last: true`.
+ */
+export interface SnapshotChunk {
+  readonly table: TableRef;
+  readonly schema: TableSchema;
+  readonly rows: readonly Row[];
+  readonly chunk: number;
+  readonly last: boolean;
+  /** Rows read so far for this table, including this chunk. */
+  readonly rowsRead: number;
+  /** The source's estimate of the table's row count, for progress; absent when unknown. */
+  readonly rowsEstimated?: number;
+}

@@ -1,0 +1,40 @@
+export type { LogicalType, LogicalTypeKind, StructField } from "./schema/logical-type.js";
+export { formatLogicalType, isSameLogicalType } from "./schema/logical-type.js";
+export type { ColumnSchema, TableRef, TableSchema } from "./schema/table-schema.js";
+export { findColumn, freezeSchema, parseTableKey, tableKey } from "./schema/table-schema.js";
+export type { Row, Value } from "./schema/value.js";
+export { estimateRowBytes, estimateValueBytes } from "./schema/value.js";
+export type {
+  ChangeEvent,
+  ChangeOp,
+  DeleteEvent,
+  InsertEvent,
+  RowChangeEvent,
+  SchemaChangeEvent,
+  TruncateEvent,
+  UpdateEvent,
+} from "./change/change-event.js";
+export { CHANGE_OPS, isRowChange } from "./change/change-event.js";
+export type { ChangeBatch, SnapshotChunk } from "./change/change-batch.js";
+export type { PositionCodec } from "./position/position-codec.js";
+export { compareSerialized } from "./position/position-codec.js";
+export type { ErrorCode, ZeroEtlErrorOptions } from "./errors/zero-etl-error.js";
+export { ConfigError, ZeroEtlError, isRetryable } from "./errors/zero-etl-error.js";
+export type { PreflightCheck, PreflightOptions, PreflightReport } from "./preflight/preflight-report.js";
+export { isPreflightPassing } from "./preflight/preflight-report.js";
+export type { SnapshotOptions, SnapshotSession, Source, SourceCapabilities, StreamOptions } from "./source/source.js";
+export type { RejectedRecord, Sink, SinkCapabilities, SinkOpenContext, WriteReceipt } from "./sink/sink.js";
+export type { Mapper, MapperContext } from "./mapper/mapper.js";
+export { composeMappers, mapChunkWith } from "./mapper/compose-mappers.js";
+export type { TableState, TableStatus } from "./state/table-state.js";
+export { isTableApplying } from "./state/table-state.js";
+export type { CheckpointStore, PipelineCheckpoint } from "./checkpoint/pipeline-checkpoint.js";
+export { createMemoryCheckpointStore } from "./checkpoint/memory-checkpoint-store.js";
+export { createFileCheckpointStore } from "./checkpoint/file-checkpoint-store.js";
+export type { DeadLetter, DeadLetterQueue } from "./dlq/dead-letter-queue.js";
+export { createFileDeadLetterQueue, createMemoryDeadLetterQueue, toDeadLetter } from "./dlq/dead-letter-queue.js";
+export type { Logger, LoggerOptions } from "./observability/logger.js";
+export { createLogger, silentLogger } from "./observability/logger.js";
+export type { MetricEvent, MetricTotals, PipelineMetrics } from "./observability/metrics.js";
+export { createPipelineMetrics } from "./observability/metrics.js";
+export { redactSecrets, redactText } from "./observability/redact.js";

@@ -1,0 +1,29 @@
+import type { ChangeEvent } from "../change/change-event.js";
+import type { SinkCapabilities } from "../sink/sink.js";
+import type { TableSchema } from "../schema/table-schema.js";
+import type { SnapshotChunk } from "../change/change-batch.js";
+
+/** What a mapper may know about where data goes. */
+export interface MapperContext {
+  readonly sink: SinkCapabilities;
+}
+
+/**
+ * A pure transformation between source and sink. Mappers never mutate their
+ * input, never do I/O, and compose in order ({@link composeMappers}).
+ *
+ * `mapSchema` turns one source table into zero (filtered out), one, or
+ * several (e.g. unnested child tables) target tables; `mapEvents` does the
+ * same to events and must agree with `mapSchema`. Mappers see schema
+ * events too, so a mapper that tracks schemas updates itself from them.
+ */
+export interface Mapper {
+  readonly name: string;
+  mapSchema(schema: TableSchema, context: MapperContext): readonly TableSchema[];
+  mapEvents(events: readonly ChangeEvent[], context: MapperContext): readonly ChangeEvent[];
+  /**
+   * Maps a snapshot chunk into chunks of the target tables. Absent means the
+   * composer maps the rows as insert events, which is correct but slower.
+   */
+  mapChunk?(chunk: SnapshotChunk, context: MapperContext): readonly SnapshotChunk[];
+}

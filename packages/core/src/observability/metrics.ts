@@ -1,0 +1,74 @@
+import type { ChangeOp } from "../change/change-event.js";
+
+/** Events a pipeline emits; subscribe with {@link PipelineMetrics.subscribe}. */
+export type MetricEvent =
+  | { readonly type: "rows"; readonly table: string; readonly op: ChangeOp | "snapshot"; readonly rows: number; readonly bytes: number }
+  | { readonly type: "lag"; readonly seconds: number }
+  | { readonly type: "checkpoint"; readonly position: string }
+  | { readonly type: "error"; readonly code: string; readonly retryable: boolean; readonly table?: string }
+  | { readonly type: "dead-letter"; readonly table: string; readonly count: number }
+  | { readonly type: "snapshot-progress"; readonly table: string; readonly rowsRead: number; readonly rowsEstimated?: number; readonly done: boolean }
+  | { readonly type: "table-state"; readonly table: string; readonly state: string; readonly reason?: string };
+
+/** Running totals, as `zeroetl status` and tests read them. */
+export interface MetricTotals {
+  /** `table` → op → rows. */
+  readonly rows: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly bytes: number;
+  readonly errors: number;
+  readonly deadLetters: number;
+  readonly lagSeconds: number;
+}
+
+/** Fan-out of metric events plus running totals. */
+export interface PipelineMetrics {
+  emit(event: MetricEvent): void;
+  /** Calls `listener` for every event from now on; returns an unsubscribe function. */
+  subscribe(listener: (event: MetricEvent) => void): () => void;
+  totals(): MetricTotals;
+}
+
+/** Creates a metrics hub. Listeners that throw are ignored, never break the pipeline. */
+export function createPipelineMetrics(): PipelineMetrics {
+  const listeners = new Set<(event: MetricEvent) => void>();
+  const rows: Record<string, Record<string, number>> = {};
+  let bytes = 0;
+  let errors = 0;
+  let deadLetters = 0;
+  let lagSeconds = 0;
+  return {
+    emit(event) {
+      switch (event.type) {
+        case "rows": {
+          const perTable = (rows[event.table] ??= {});
+          perTable[event.op] = (perTable[event.op] ?? 0) + event.rows;
+          bytes += event.bytes;
+          break;
+        }
+        case "error":
+          errors += 1;
+          break;
+        case "dead-letter":
+          deadLetters += event.count;
+          break;
+        case "lag":
+          lagSeconds = event.seconds;
+          break;
+        default:
+          break;
+      }
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch {
+          // a broken listener must not stop replication
+        }
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    totals: () => ({ rows: structuredClone(rows), bytes, errors, deadLetters, lagSeconds }),
+  };
+}

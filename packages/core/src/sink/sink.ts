@@ -1,0 +1,84 @@
+import type { ChangeBatch, SnapshotChunk } from "../change/change-batch.js";
+import type { ChangeEvent } from "../change/change-event.js";
+import type { PreflightOptions, PreflightReport } from "../preflight/preflight-report.js";
+import type { TableRef, TableSchema } from "../schema/table-schema.js";
+import type { PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
+
+/** What a sink can take, as data; mappers and the runtime read it, never the class. */
+export interface SinkCapabilities {
+  /** How nested values land: as native nested types, as a JSON/SUPER column, or not at all (must be unnested). */
+  readonly nestedData: "native" | "json" | "none";
+  /** Longest identifier the target accepts, in bytes. */
+  readonly maxIdentifierLength: number;
+  /** Whether rows are applied idempotently by primary key (upsert/delete by key). */
+  readonly upsert: boolean;
+  /** Whether DDL runs inside the data transaction. */
+  readonly transactionalDdl: boolean;
+  /** Whether the sink stores the pipeline checkpoint in the target in the same commit as the data. */
+  readonly checkpointsInTarget: boolean;
+  /** Whether a table without a primary key can be replicated. */
+  readonly keylessTables: boolean;
+}
+
+/** A record the sink refused, with the reason; it goes to the dead-letter queue. */
+export interface RejectedRecord {
+  readonly event: ChangeEvent;
+  readonly reason: string;
+}
+
+/** What `write` accepted. Accepted is not durable: only `flush` makes it so. */
+export interface WriteReceipt {
+  readonly accepted: number;
+  readonly rejected: readonly RejectedRecord[];
+}
+
+/** Context handed to a sink when it opens. */
+export interface SinkOpenContext {
+  /** The pipeline's name; sinks key their state (state tables, checkpoints) by it. */
+  readonly pipeline: string;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A target. Calls arrive one at a time, in this order: `open`, then any mix
+ * of `prepare` (before the first rows of a table and again on each schema
+ * change), `resetTable`, `writeSnapshot`, `write` and `flush`, then `close`.
+ *
+ * Delivery is at least once: after a crash the runtime replays from the last
+ * checkpoint, so `writeSnapshot` and `write` must be idempotent by primary
+ * key (replaying an event must leave the target as one application did).
+ */
+export interface Sink {
+  readonly kind: string;
+  readonly capabilities: SinkCapabilities;
+
+  preflight(options: PreflightOptions): Promise<PreflightReport>;
+
+  /**
+   * Connects and returns the checkpoint the target holds for this pipeline
+   * when the sink keeps checkpoints in the target (`checkpointsInTarget`), so
+   * that the target's own record wins over a local file after a crash.
+   */
+  open(context: SinkOpenContext): Promise<PipelineCheckpoint | undefined>;
+
+  /** Creates the table or brings it to `schema` (adding columns, widening types). Idempotent. */
+  prepare(schema: TableSchema): Promise<void>;
+
+  /** Removes every row of a table before it is (re)snapshotted. */
+  resetTable(table: TableRef): Promise<void>;
+
+  /** Accepts snapshot rows (applied as upserts). Durable only after `flush`. */
+  writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt>;
+
+  /** Accepts changes in source order. Durable only after `flush`. */
+  write(batch: ChangeBatch): Promise<WriteReceipt>;
+
+  /**
+   * Makes everything accepted so far durable, together with `checkpoint`
+   * when the sink keeps checkpoints in the target. When it returns, a crash
+   * loses nothing accepted before the call.
+   */
+  flush(checkpoint: PipelineCheckpoint): Promise<void>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,30 @@
+/**
+ * Where a replicated table stands. Kept with the checkpoint, shown by
+ * `zeroetl status` and in the target's state table.
+ *
+ * - `snapshotting`: the initial (or a re-) snapshot is loading it.
+ * - `synced`: snapshot done; changes are being applied.
+ * - `failed`: set aside after a change could not be applied; `lastError` says why. Other tables go on.
+ * - `resync-required`: its target copy can no longer be trusted (e.g. a refused schema change); a resync will fix it.
+ * - `resyncing`: being re-snapshotted while the others stream.
+ * - `dropped-at-source`: the source table is gone.
+ */
+export type TableState = "snapshotting" | "synced" | "failed" | "resync-required" | "resyncing" | "dropped-at-source";
+
+/** Per-table progress and health. */
+export interface TableStatus {
+  readonly state: TableState;
+  /** Rows applied: snapshot rows plus inserts, updates and deletes. */
+  readonly rows: number;
+  /** Serialized source position of the last change applied to this table. */
+  readonly lastPosition?: string;
+  /** Why the table is `failed` or `resync-required`. */
+  readonly lastError?: string;
+  /** ISO-8601 time of the last state or row change. */
+  readonly updatedAt: string;
+}
+
+/** True for states in which the table's changes are applied. */
+export function isTableApplying(state: TableState): boolean {
+  return state === "snapshotting" || state === "synced" || state === "resyncing";
+}
