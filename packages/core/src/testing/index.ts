@@ -1,1 +1,10 @@
-export {};
+export type { RecordingSink, RecordingSinkOptions } from "./recording-sink.js";
+export { createRecordingSink } from "./recording-sink.js";
+export type { Fault } from "./fault-injecting-sink.js";
+export { createFaultInjectingSink } from "./fault-injecting-sink.js";
+export type { SourceConformanceHarness, SourceConformanceOptions } from "./source-conformance.js";
+export { collect, describeSourceConformance } from "./source-conformance.js";
+export type { SinkConformanceHarness, SinkConformanceOptions } from "./sink-conformance.js";
+export { describeSinkConformance } from "./sink-conformance.js";
+export type { ScriptedSource, ScriptedSourceOptions, UnpositionedEvent } from "./scripted-source.js";
+export { createScriptedSource } from "./scripted-source.js";

@@ -1,0 +1,328 @@
+import type { ChangeBatch, SnapshotChunk } from "../change/change-batch.js";
+import type { ChangeEvent } from "../change/change-event.js";
+import type { CheckpointStore, PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
+import type { DeadLetterQueue } from "../dlq/dead-letter-queue.js";
+import { toDeadLetter } from "../dlq/dead-letter-queue.js";
+import { ZeroEtlError } from "../errors/zero-etl-error.js";
+import { composeMappers } from "../mapper/compose-mappers.js";
+import type { Mapper, MapperContext } from "../mapper/mapper.js";
+import type { Logger } from "../observability/logger.js";
+import { silentLogger } from "../observability/logger.js";
+import type { PipelineMetrics } from "../observability/metrics.js";
+import { createPipelineMetrics } from "../observability/metrics.js";
+import type { TableSchema } from "../schema/table-schema.js";
+import { tableKey } from "../schema/table-schema.js";
+import { estimateRowBytes } from "../schema/value.js";
+import type { Sink, WriteReceipt } from "../sink/sink.js";
+import type { Source } from "../source/source.js";
+import type { BatchPolicy } from "./batch-policy.js";
+import { DEFAULT_BATCH_POLICY } from "./batch-policy.js";
+import type { RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY_POLICY, withRetry } from "./retry.js";
+import { TableTracker } from "./table-tracker.js";
+
+/** Everything a pipeline run needs. */
+export interface PipelineOptions {
+  /** Names the pipeline; checkpoints, state tables and slots are keyed by it. */
+  readonly name: string;
+  readonly source: Source;
+  readonly sink: Sink;
+  /** Applied in order between source and sink. */
+  readonly mappers?: readonly Mapper[];
+  /** Where checkpoints live. With a sink that keeps checkpoints in the target, the target's record wins on start. */
+  readonly checkpoints: CheckpointStore;
+  /** Where rejected records go; without one they are logged and counted only. */
+  readonly deadLetters?: DeadLetterQueue;
+  readonly batch?: Partial<BatchPolicy>;
+  readonly retry?: RetryPolicy;
+  readonly logger?: Logger;
+  readonly metrics?: PipelineMetrics;
+  /**
+   * Stop once the target holds everything the source had committed when the
+   * run started (snapshot first if needed), instead of streaming until aborted.
+   */
+  readonly untilCaughtUp?: boolean;
+  /** Aborting stops the run gracefully: pending changes are flushed and checkpointed first. */
+  readonly signal?: AbortSignal;
+}
+
+/** What a finished run did. */
+export interface PipelineResult {
+  readonly checkpoint: PipelineCheckpoint;
+  readonly snapshotted: boolean;
+  /** Row events and snapshot rows applied in this run, by source table. */
+  readonly rows: Readonly<Record<string, number>>;
+  readonly deadLetters: number;
+}
+
+/**
+ * Runs a pipeline: snapshot when there is no usable checkpoint, then stream.
+ *
+ * Durability order, always: `sink.flush(checkpoint)` (data, and the
+ * checkpoint when the sink keeps it) → `checkpoints.save` →
+ * `source.acknowledge`. A crash between any two steps replays from the
+ * previous checkpoint, which sinks absorb because they apply idempotently.
+ */
+export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
+  return new PipelineRun(options).run();
+}
+
+class PipelineRun {
+  readonly #o: PipelineOptions;
+  readonly #log: Logger;
+  readonly #metrics: PipelineMetrics;
+  readonly #policy: BatchPolicy;
+  readonly #retry: RetryPolicy;
+  readonly #mapper: Mapper;
+  readonly #context: MapperContext;
+  readonly #rowsThisRun: Record<string, number> = {};
+  #tracker = new TableTracker();
+  /** Source table key -> its primary key, for dead letters. */
+  readonly #keys = new Map<string, readonly string[]>();
+  #deadLetters = 0;
+  #pendingRows = 0;
+  #pendingBytes = 0;
+  #pendingSince = 0;
+  #lastCommitTime: number | undefined;
+
+  constructor(options: PipelineOptions) {
+    this.#o = options;
+    this.#log = (options.logger ?? silentLogger).child({ pipeline: options.name });
+    this.#metrics = options.metrics ?? createPipelineMetrics();
+    this.#policy = { ...DEFAULT_BATCH_POLICY, ...options.batch };
+    this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
+    this.#mapper = composeMappers(options.mappers ?? []);
+    this.#context = { sink: options.sink.capabilities };
+  }
+
+  async run(): Promise<PipelineResult> {
+    const { source, sink, name, signal } = this.#o;
+    const target = this.#o.untilCaughtUp ? await this.#retrying("read source position", () => source.currentPosition()) : undefined;
+    const stored = await this.#retrying("open sink", () => sink.open(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
+    let checkpoint = sink.capabilities.checkpointsInTarget ? stored : await this.#o.checkpoints.load(name);
+    let snapshotted = false;
+    if (checkpoint?.phase !== "streaming" || checkpoint.position === undefined) {
+      checkpoint = await this.#snapshot();
+      snapshotted = true;
+    } else {
+      this.#tracker = new TableTracker(checkpoint.tables);
+      this.#log.info("resuming", { position: checkpoint.position });
+      await this.#prepareTables();
+    }
+    if (!(target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) && !signal?.aborted) {
+      checkpoint = await this.#stream(checkpoint, target);
+    }
+    return { checkpoint, snapshotted, rows: { ...this.#rowsThisRun }, deadLetters: this.#deadLetters };
+  }
+
+  async #prepareTables(): Promise<void> {
+    const schemas = await this.#retrying("introspect source", () => this.#o.source.introspect(this.#o.signal));
+    for (const schema of schemas) await this.#prepare(schema);
+  }
+
+  async #prepare(schema: TableSchema): Promise<readonly TableSchema[]> {
+    this.#keys.set(tableKey(schema.table), schema.primaryKey);
+    const mapped = this.#mapper.mapSchema(schema, this.#context);
+    for (const target of mapped) await this.#retrying(`prepare ${tableKey(target.table)}`, () => this.#o.sink.prepare(target));
+    return mapped;
+  }
+
+  async #snapshot(): Promise<PipelineCheckpoint> {
+    const { source, sink, name } = this.#o;
+    const session = await this.#retrying("start snapshot", () =>
+      source.snapshot(this.#o.signal === undefined ? {} : { signal: this.#o.signal }),
+    );
+    this.#log.info("snapshot started", { tables: session.schemas.length, position: session.position });
+    for (const schema of session.schemas) {
+      this.#tracker.setState(tableKey(schema.table), "snapshotting");
+      for (const target of await this.#prepare(schema)) await this.#retrying("reset table", () => sink.resetTable(target.table));
+    }
+    const checkpointAt = (phase: PipelineCheckpoint["phase"]): PipelineCheckpoint =>
+      Object.freeze({ pipeline: name, phase, position: session.position, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
+
+    for await (const chunk of session.chunks) {
+      if (this.#o.signal?.aborted) throw new ZeroEtlError("aborted during the snapshot; the next run snapshots again", { code: "aborted" });
+      await this.#writeChunk(chunk);
+      if (this.#pendingRows >= this.#policy.maxRows || this.#pendingBytes >= this.#policy.maxBytes) await this.#flush(checkpointAt("snapshot"), false);
+    }
+    for (const schema of session.schemas) this.#tracker.setState(tableKey(schema.table), "synced");
+    const done = checkpointAt("streaming");
+    await this.#flush(done, true);
+    this.#log.info("snapshot finished", { rows: { ...this.#rowsThisRun } });
+    return done;
+  }
+
+  async #writeChunk(chunk: SnapshotChunk): Promise<void> {
+    const key = tableKey(chunk.table);
+    const mapped = this.#mapper.mapChunk ? this.#mapper.mapChunk(chunk, this.#context) : [chunk];
+    for (const out of mapped) {
+      const receipt = await this.#retrying(`write snapshot of ${key}`, () => this.#o.sink.writeSnapshot(out));
+      await this.#deadLetter(receipt);
+    }
+    let bytes = 0;
+    for (const row of chunk.rows) bytes += estimateRowBytes(row);
+    this.#count(key, chunk.rows.length, bytes, "snapshot");
+    this.#tracker.addRows(key, chunk.rows.length);
+    this.#metrics.emit({
+      type: "snapshot-progress",
+      table: key,
+      rowsRead: chunk.rowsRead,
+      ...(chunk.rowsEstimated === undefined ? {} : { rowsEstimated: chunk.rowsEstimated }),
+      done: chunk.last,
+    });
+  }
+
+  async #stream(start: PipelineCheckpoint, target: string | undefined): Promise<PipelineCheckpoint> {
+    const { source, signal } = this.#o;
+    let checkpoint = start;
+    let latest: string | undefined;
+    const iterator = source.stream(start.position ?? "", signal === undefined ? {} : { signal })[Symbol.asyncIterator]();
+    let next: Promise<IteratorResult<ChangeBatch>> | undefined;
+    try {
+      for (;;) {
+        if (signal?.aborted) break;
+        next ??= iterator.next();
+        const waitMs = this.#pendingRows > 0 ? Math.max(0, this.#pendingSince + this.#policy.maxWaitMs - Date.now()) : undefined;
+        const result = await raceTimeout(next, waitMs, signal);
+        if (result === "timeout" || result === "aborted") {
+          if (latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
+          if (result === "aborted") break;
+          continue;
+        }
+        next = undefined;
+        if (result.done) break;
+        const batch = result.value;
+        await this.#apply(batch, checkpoint, latest);
+        if (batch.checkpoint !== undefined) latest = batch.checkpoint;
+        if (batch.caughtUp) this.#metrics.emit({ type: "lag", seconds: 0 });
+        const reachedTarget = target !== undefined && latest !== undefined && this.#reached(latest, target);
+        const full = this.#pendingRows >= this.#policy.maxRows || this.#pendingBytes >= this.#policy.maxBytes;
+        const idleAdvance = this.#pendingRows === 0 && latest !== undefined && latest !== checkpoint.position && batch.events.length === 0;
+        if ((full || reachedTarget || idleAdvance) && latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
+        if (reachedTarget) break;
+      }
+      if (latest !== undefined && latest !== checkpoint.position) checkpoint = await this.#flushAt(checkpoint, latest);
+    } finally {
+      await iterator.return?.();
+    }
+    return checkpoint;
+  }
+
+  async #apply(batch: ChangeBatch, checkpoint: PipelineCheckpoint, latest: string | undefined): Promise<void> {
+    let run: ChangeEvent[] = [];
+    for (const event of batch.events) {
+      if (event.op === "schema") {
+        // flush what came before so DDL never races rows of the older shape
+        await this.#write(run);
+        run = [];
+        if (latest !== undefined && this.#pendingRows > 0) await this.#flushAt(checkpoint, latest);
+        this.#log.info("schema change", { table: tableKey(event.table), version: event.schema.version });
+        await this.#prepare(event.schema);
+        const mapped = this.#mapper.mapEvents([event], this.#context);
+        if (mapped.length > 0) await this.#write(mapped);
+        continue;
+      }
+      const key = tableKey(event.table);
+      const state = this.#tracker.state(key);
+      if (state === "failed" || state === "resync-required") continue;
+      run.push(event);
+      const bytes = event.op === "insert" || event.op === "update" ? estimateRowBytes(event.after) : 16;
+      this.#count(key, 1, bytes, event.op);
+      this.#tracker.addRows(key, 1, event.position);
+      if (event.commitTime !== undefined) this.#lastCommitTime = event.commitTime;
+    }
+    await this.#write(run);
+  }
+
+  async #write(events: readonly ChangeEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const mapped = this.#mapper.mapEvents(events, this.#context);
+    if (mapped.length === 0) return;
+    const receipt = await this.#retrying("write changes", () => this.#o.sink.write({ events: mapped }));
+    await this.#deadLetter(receipt);
+  }
+
+  #count(table: string, rows: number, bytes: number, op: ChangeEvent["op"] | "snapshot"): void {
+    if (this.#pendingRows === 0) this.#pendingSince = Date.now();
+    this.#pendingRows += rows;
+    this.#pendingBytes += bytes;
+    this.#rowsThisRun[table] = (this.#rowsThisRun[table] ?? 0) + rows;
+    this.#metrics.emit({ type: "rows", table, op, rows, bytes });
+  }
+
+  async #deadLetter(receipt: WriteReceipt): Promise<void> {
+    if (receipt.rejected.length === 0) return;
+    const letters = receipt.rejected.map((r) => toDeadLetter(this.#o.name, r.event, this.#keys.get(tableKey(r.event.table)) ?? [], r.reason));
+    this.#deadLetters += letters.length;
+    for (const letter of letters) {
+      this.#log.warn("record dead-lettered", { table: letter.table, op: letter.op, position: letter.position, reason: letter.reason });
+      this.#metrics.emit({ type: "dead-letter", table: letter.table, count: 1 });
+    }
+    await this.#o.deadLetters?.put(letters);
+  }
+
+  async #flushAt(previous: PipelineCheckpoint, position: string): Promise<PipelineCheckpoint> {
+    const checkpoint: PipelineCheckpoint = Object.freeze({
+      pipeline: this.#o.name,
+      phase: "streaming",
+      position,
+      tables: this.#tracker.snapshot(),
+      savedAt: new Date().toISOString(),
+    });
+    if (previous.position !== undefined && this.#o.source.positions.compare(this.#o.source.positions.parse(position), this.#o.source.positions.parse(previous.position)) < 0) {
+      throw new ZeroEtlError(`checkpoint would move backwards from ${previous.position} to ${position}`, { code: "position-regressed" });
+    }
+    await this.#flush(checkpoint, true);
+    return checkpoint;
+  }
+
+  async #flush(checkpoint: PipelineCheckpoint, acknowledge: boolean): Promise<void> {
+    await this.#retrying("flush sink", () => this.#o.sink.flush(checkpoint));
+    await this.#retrying("save checkpoint", () => this.#o.checkpoints.save(checkpoint));
+    if (acknowledge && checkpoint.position !== undefined && checkpoint.phase === "streaming") {
+      const position = checkpoint.position;
+      await this.#retrying("acknowledge source", () => this.#o.source.acknowledge(position));
+    }
+    this.#metrics.emit({ type: "checkpoint", position: checkpoint.position ?? "" });
+    if (this.#lastCommitTime !== undefined) this.#metrics.emit({ type: "lag", seconds: Math.max(0, (Date.now() - this.#lastCommitTime) / 1000) });
+    this.#log.debug("checkpoint saved", { position: checkpoint.position, rows: this.#pendingRows });
+    this.#pendingRows = 0;
+    this.#pendingBytes = 0;
+  }
+
+  #reached(position: string, target: string): boolean {
+    const codec = this.#o.source.positions;
+    return codec.compare(codec.parse(position), codec.parse(target)) >= 0;
+  }
+
+  #retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    return withRetry(operation, {
+      policy: this.#retry,
+      ...(this.#o.signal === undefined ? {} : { signal: this.#o.signal }),
+      onRetry: (error, attempt, delayMs) => {
+        const code = error instanceof ZeroEtlError ? error.code : "internal";
+        this.#metrics.emit({ type: "error", code, retryable: true });
+        this.#log.warn(`${what} failed, retrying`, { attempt, delayMs, code, error: error instanceof Error ? error.message : String(error) });
+      },
+    });
+  }
+}
+
+/** Waits for `promise`, at most `ms` (no limit when undefined), or until the signal aborts. */
+async function raceTimeout<T>(promise: Promise<T>, ms: number | undefined, signal: AbortSignal | undefined): Promise<T | "timeout" | "aborted"> {
+  if (ms === undefined && signal === undefined) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const contenders: Promise<T | "timeout" | "aborted">[] = [promise];
+  if (ms !== undefined) contenders.push(new Promise((resolve) => (timer = setTimeout(() => resolve("timeout"), ms))));
+  if (signal !== undefined) {
+    if (signal.aborted) return "aborted";
+    contenders.push(new Promise((resolve) => signal.addEventListener("abort", (onAbort = () => resolve("aborted")), { once: true })));
+  }
+  try {
+    return await Promise.race(contenders);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+    if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,54 @@
+import type { TableState, TableStatus } from "../state/table-state.js";
+
+/**
+ * Mutable per-table bookkeeping inside one pipeline run; `snapshot()` turns
+ * it into the immutable records a checkpoint stores.
+ */
+export class TableTracker {
+  readonly #tables = new Map<string, { state: TableState; rows: number; lastPosition?: string; lastError?: string; updatedAt: string }>();
+
+  constructor(initial: Readonly<Record<string, TableStatus>> = {}) {
+    for (const [key, status] of Object.entries(initial)) this.#tables.set(key, { ...status });
+  }
+
+  /** Sets a table's state (and the reason for failed states). */
+  setState(table: string, state: TableState, reason?: string): void {
+    const entry = this.#entry(table);
+    entry.state = state;
+    if (reason === undefined) delete entry.lastError;
+    else entry.lastError = reason;
+    entry.updatedAt = new Date().toISOString();
+  }
+
+  /** Counts applied rows and remembers the last position applied. */
+  addRows(table: string, rows: number, position?: string): void {
+    const entry = this.#entry(table);
+    entry.rows += rows;
+    if (position !== undefined && position !== "") entry.lastPosition = position;
+    entry.updatedAt = new Date().toISOString();
+  }
+
+  state(table: string): TableState | undefined {
+    return this.#tables.get(table)?.state;
+  }
+
+  tables(): string[] {
+    return [...this.#tables.keys()];
+  }
+
+  /** An immutable copy for a checkpoint. */
+  snapshot(): Readonly<Record<string, TableStatus>> {
+    const out: Record<string, TableStatus> = {};
+    for (const [key, entry] of this.#tables) out[key] = Object.freeze({ ...entry });
+    return Object.freeze(out);
+  }
+
+  #entry(table: string) {
+    let entry = this.#tables.get(table);
+    if (entry === undefined) {
+      entry = { state: "synced", rows: 0, updatedAt: new Date().toISOString() };
+      this.#tables.set(table, entry);
+    }
+    return entry;
+  }
+}

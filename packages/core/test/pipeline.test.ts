@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import {
+  createMemoryCheckpointStore,
+  createMemoryDeadLetterQueue,
+  runPipeline,
+  type Sink,
+  type TableSchema,
+} from "@zero-etl/core";
+import { createFaultInjectingSink, createRecordingSink, createScriptedSource } from "@zero-etl/core/testing";
+
+const orders: TableSchema = {
+  table: { namespace: "shop", name: "orders" },
+  version: 1,
+  primaryKey: ["id"],
+  columns: [
+    { name: "id", type: { kind: "int", bits: 64, signed: true }, nullable: false },
+    { name: "status", type: { kind: "string" }, nullable: true },
+  ],
+};
+const table = orders.table;
+const fastRetry = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
+
+describe("runPipeline", () => {
+  it("snapshots, streams until caught up, and acknowledges only what was flushed", async () => {
+    const source = createScriptedSource({ schemas: [orders], initialRows: { "shop.orders": [{ id: 1n, status: "new" }, { id: 2n, status: "new" }] }, chunkRows: 1 });
+    source.append([{ op: "update", table, key: { id: 1n }, after: { id: 1n, status: "paid" } }]);
+    source.append([{ op: "delete", table, key: { id: 2n } }, { op: "insert", table, after: { id: 3n, status: "new" } }]);
+    const sink = createRecordingSink();
+    const checkpoints = createMemoryCheckpointStore();
+    const result = await runPipeline({ name: "p", source, sink, checkpoints, untilCaughtUp: true, retry: fastRetry });
+
+    expect(result.snapshotted).toBe(true);
+    expect(sink.rows("shop.orders")).toEqual([{ id: 1n, status: "paid" }, { id: 3n, status: "new" }]);
+    expect(result.checkpoint.position).toBe("2");
+    expect((await checkpoints.load("p"))?.position).toBe("2");
+    expect(source.acknowledged).toBe(2);
+    expect(result.checkpoint.tables["shop.orders"]?.state).toBe("synced");
+    expect(result.checkpoint.tables["shop.orders"]?.rows).toBe(2 + 1 + 2);
+  });
+
+  it("resumes from the checkpoint after a failed flush, losing and doubling nothing", async () => {
+    const source = createScriptedSource({ schemas: [orders] });
+    const checkpoints = createMemoryCheckpointStore();
+    const durable = createRecordingSink();
+    await runPipeline({ name: "p", source, sink: durable, checkpoints, untilCaughtUp: true, retry: fastRetry });
+
+    source.append([{ op: "insert", table, after: { id: 10n, status: "a" } }]);
+    source.append([{ op: "insert", table, after: { id: 11n, status: "b" } }]);
+    const failing = createFaultInjectingSink(durable, [{ method: "flush", onCall: 1, times: 5, retryable: false }]);
+    await expect(runPipeline({ name: "p", source, sink: failing, checkpoints, untilCaughtUp: true, retry: fastRetry })).rejects.toThrow(/injected flush fault/);
+    durable.crash();
+    expect(source.acknowledged).toBe(0);
+    expect(durable.rows("shop.orders")).toEqual([]);
+
+    const result = await runPipeline({ name: "p", source, sink: durable, checkpoints, untilCaughtUp: true, retry: fastRetry });
+    expect(result.snapshotted).toBe(false);
+    expect(durable.rows("shop.orders").map((r) => r.id)).toEqual([10n, 11n]);
+    expect(source.acknowledged).toBe(2);
+  });
+
+  it("retries retryable sink failures with back-off", async () => {
+    const source = createScriptedSource({ schemas: [orders] });
+    source.append([{ op: "insert", table, after: { id: 1n, status: "a" } }]);
+    const sink = createFaultInjectingSink(createRecordingSink(), [{ method: "write", onCall: 1, times: 2, retryable: true }]);
+    await runPipeline({ name: "p", source, sink, checkpoints: createMemoryCheckpointStore(), untilCaughtUp: true, retry: fastRetry });
+    expect(sink.calls.write).toBe(3);
+  });
+
+  it("sends records the sink rejects to the dead-letter queue with key, position and reason, and goes on", async () => {
+    const source = createScriptedSource({ schemas: [orders] });
+    source.append([
+      { op: "insert", table, after: { id: 1n, status: "ok" } },
+      { op: "insert", table, after: { id: 2n, status: "secret-bad-value" } },
+    ]);
+    const inner = createRecordingSink();
+    const picky: Sink = {
+      ...inner,
+      async write(batch) {
+        const good = batch.events.filter((e) => !(e.op === "insert" && e.after.status === "secret-bad-value"));
+        const bad = batch.events.filter((e) => !good.includes(e));
+        await inner.write({ events: good });
+        return { accepted: good.length, rejected: bad.map((event) => ({ event, reason: "value too long for column status" })) };
+      },
+    };
+    const dlq = createMemoryDeadLetterQueue();
+    const result = await runPipeline({ name: "p", source, sink: picky, checkpoints: createMemoryCheckpointStore(), deadLetters: dlq, untilCaughtUp: true });
+    expect(result.deadLetters).toBe(1);
+    expect(dlq.letters).toMatchObject([{ table: "shop.orders", op: "insert", key: { id: "2" }, position: "1", reason: "value too long for column status" }]);
+    expect(JSON.stringify(dlq.letters)).not.toContain("secret-bad-value");
+    expect(inner.rows("shop.orders")).toEqual([{ id: 1n, status: "ok" }]);
+  });
+
+  it("stops gracefully on abort, flushing what it accepted", async () => {
+    const source = createScriptedSource({ schemas: [orders] });
+    const sink = createRecordingSink();
+    const controller = new AbortController();
+    const checkpoints = createMemoryCheckpointStore();
+    const running = runPipeline({ name: "p", source, sink, checkpoints, signal: controller.signal, batch: { maxWaitMs: 60_000 } });
+    await new Promise((r) => setTimeout(r, 20));
+    source.append([{ op: "insert", table, after: { id: 5n, status: "late" } }]);
+    await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    const result = await running;
+    expect(sink.rows("shop.orders")).toEqual([{ id: 5n, status: "late" }]);
+    expect(result.checkpoint.position).toBe("1");
+    expect(source.acknowledged).toBe(1);
+  });
+
+  it("flushes by time when changes trickle in", async () => {
+    const source = createScriptedSource({ schemas: [orders] });
+    const sink = createRecordingSink();
+    const controller = new AbortController();
+    const running = runPipeline({ name: "p", source, sink, checkpoints: createMemoryCheckpointStore(), signal: controller.signal, batch: { maxWaitMs: 30, maxRows: 1_000_000 } });
+    await new Promise((r) => setTimeout(r, 20));
+    source.append([{ op: "insert", table, after: { id: 7n, status: "x" } }]);
+    for (let i = 0; i < 100 && sink.rows("shop.orders").length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(sink.rows("shop.orders")).toEqual([{ id: 7n, status: "x" }]);
+    controller.abort();
+    await running;
+  });
+});
