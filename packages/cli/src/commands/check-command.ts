@@ -1,0 +1,29 @@
+import { createLogger, isPreflightPassing, type PreflightReport } from "@zero-etl/core";
+import { buildPipeline } from "../config/build-pipeline.js";
+import { loadPipelineConfig } from "../config/pipeline-config.js";
+import { formatTable } from "../terminal/format-table.js";
+
+/**
+ * `zeroetl check <config> [--fix]`: runs the source's and the sink's
+ * preflight, prints every finding with its remedy, and with `--fix` repairs
+ * what is safe. Resolves to true when nothing blocks replication.
+ */
+export async function checkCommand(file: string, options: { readonly fix: boolean }): Promise<boolean> {
+  const config = await loadPipelineConfig(file);
+  const logger = createLogger({ level: config.log?.level ?? "warn" });
+  const parts = await buildPipeline(config, logger);
+  try {
+    const reports: PreflightReport[] = [await parts.source.preflight({ fix: options.fix }), await parts.sink.preflight({ fix: options.fix })];
+    for (const report of reports) {
+      const rows = report.checks.map((c) => [
+        c.ok ? "ok" : c.fixed ? "fixed" : c.severity === "warning" ? "warn" : "FAIL",
+        c.id,
+        c.message + (!c.ok && c.remedy !== undefined ? ` -> ${c.remedy}` : "") + (!c.ok && c.fixable && !options.fix ? " (fixable: run with --fix)" : ""),
+      ]);
+      process.stdout.write(`${report.component}\n${formatTable(["result", "check", "details"], rows)}\n\n`);
+    }
+    return reports.every(isPreflightPassing);
+  } finally {
+    await Promise.allSettled([parts.source.close(), parts.sink.close()]);
+  }
+}

@@ -1,0 +1,61 @@
+import { createLogger, createPipelineMetrics, runPipeline, type PipelineResult } from "@zero-etl/core";
+import { buildPipeline } from "../config/build-pipeline.js";
+import { loadPipelineConfig } from "../config/pipeline-config.js";
+import { formatTable } from "../terminal/format-table.js";
+import { showSnapshotProgress } from "../terminal/snapshot-progress.js";
+
+/** Options of `zeroetl run`. */
+export interface RunCommandOptions {
+  readonly untilCaughtUp: boolean;
+}
+
+/**
+ * `zeroetl run <config>`: snapshot if needed, then stream until SIGINT or
+ * SIGTERM (or, with `--until-caught-up`, until the target holds everything
+ * the source had committed when the command started). Either way pending
+ * changes are flushed and checkpointed before exit.
+ */
+export async function runCommand(file: string, options: RunCommandOptions): Promise<PipelineResult> {
+  const config = await loadPipelineConfig(file);
+  const logger = createLogger({ level: config.log?.level ?? "info" });
+  const parts = await buildPipeline(config, logger);
+  const metrics = createPipelineMetrics();
+  const controller = new AbortController();
+  const stop = (signal: NodeJS.Signals) => {
+    logger.info("stopping: flushing and checkpointing", { signal });
+    controller.abort();
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  const stopProgress = showSnapshotProgress(metrics, process.stderr);
+  try {
+    const result = await runPipeline({
+      name: config.name,
+      ...parts,
+      metrics,
+      logger,
+      untilCaughtUp: options.untilCaughtUp,
+      signal: controller.signal,
+      ...(config.batch === undefined ? {} : { batch: config.batch }),
+    });
+    stopProgress();
+    const totals = metrics.totals();
+    const rows = Object.entries(totals.rows).map(([table, ops]) => [
+      table,
+      String(ops.snapshot ?? 0),
+      String(ops.insert ?? 0),
+      String(ops.update ?? 0),
+      String(ops.delete ?? 0),
+    ]);
+    process.stdout.write(`${formatTable(["table", "snapshot", "inserts", "updates", "deletes"], rows)}\n`);
+    process.stdout.write(
+      `checkpoint ${result.checkpoint.position ?? "-"}, lag ${totals.lagSeconds.toFixed(1)} s, dead letters ${result.deadLetters}${result.deadLetters > 0 ? ` (see ${parts.stateDir})` : ""}\n`,
+    );
+    return result;
+  } finally {
+    stopProgress();
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    await Promise.allSettled([parts.source.close(), parts.sink.close()]);
+  }
+}

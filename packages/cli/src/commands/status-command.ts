@@ -1,0 +1,30 @@
+import { createLogger } from "@zero-etl/core";
+import { buildPipeline } from "../config/build-pipeline.js";
+import { loadPipelineConfig } from "../config/pipeline-config.js";
+import { formatTable } from "../terminal/format-table.js";
+
+/**
+ * `zeroetl status <config>`: the pipeline's checkpoint (from the target when
+ * the sink keeps it there), the source's current position, and each table's
+ * state, rows, last applied position, last error and update time.
+ */
+export async function statusCommand(file: string): Promise<void> {
+  const config = await loadPipelineConfig(file);
+  const logger = createLogger({ level: config.log?.level ?? "warn" });
+  const parts = await buildPipeline(config, logger);
+  try {
+    const fromTarget = parts.sink.capabilities.checkpointsInTarget ? await parts.sink.open({ pipeline: config.name }) : undefined;
+    const checkpoint = fromTarget ?? (await parts.checkpoints.load(config.name));
+    const current = await parts.source.currentPosition().catch((error: unknown) => `unavailable (${(error as Error).message})`);
+    process.stdout.write(`pipeline ${config.name}\n`);
+    if (checkpoint === undefined) {
+      process.stdout.write(`no checkpoint yet: the next run starts with a snapshot\nsource position ${current}\n`);
+      return;
+    }
+    process.stdout.write(`phase ${checkpoint.phase}, checkpoint ${checkpoint.position ?? "-"} saved ${checkpoint.savedAt}\nsource position ${current}\n\n`);
+    const rows = Object.entries(checkpoint.tables).map(([table, s]) => [table, s.state, String(s.rows), s.lastPosition ?? "-", s.updatedAt, s.lastError ?? ""]);
+    process.stdout.write(`${formatTable(["table", "state", "rows", "last position", "updated", "error"], rows)}\n`);
+  } finally {
+    await Promise.allSettled([parts.source.close(), parts.sink.close()]);
+  }
+}

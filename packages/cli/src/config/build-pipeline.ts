@@ -1,0 +1,106 @@
+import { join } from "node:path";
+import {
+  ConfigError,
+  createFileCheckpointStore,
+  createFileDeadLetterQueue,
+  type CheckpointStore,
+  type DeadLetterQueue,
+  type Logger,
+  type Mapper,
+  type Sink,
+  type Source,
+  type TableRef,
+} from "@zero-etl/core";
+import type { PipelineConfig } from "./pipeline-config.js";
+
+/** The parts a config describes, connected and ready for `runPipeline`. */
+export interface PipelineParts {
+  readonly source: Source;
+  readonly sink: Sink;
+  readonly mappers: readonly Mapper[];
+  readonly checkpoints: CheckpointStore;
+  readonly deadLetters: DeadLetterQueue;
+  readonly stateDir: string;
+}
+
+/** Where local state lives when the config does not say. */
+export const DEFAULT_STATE_DIR = ".zero-etl/state";
+
+/**
+ * Builds source, sink and mappers from a validated config. Connectors are
+ * imported on demand, so a PostgreSQL pipeline never loads the AWS SDK.
+ */
+export async function buildPipeline(config: PipelineConfig, logger: Logger): Promise<PipelineParts> {
+  const stateDir = config.state?.dir ?? DEFAULT_STATE_DIR;
+  const mappers: Mapper[] = [];
+  let include: ((ref: TableRef) => boolean) | undefined;
+  if (config.filter !== undefined) {
+    const { createFilterMapper, parseTableFilter } = await import("@zero-etl/mappers");
+    const tables = parseTableFilter({
+      ...(config.filter.include === undefined ? {} : { include: config.filter.include }),
+      ...(config.filter.exclude === undefined ? {} : { exclude: config.filter.exclude }),
+    });
+    include = (ref) => tables.matchesTable(ref);
+    mappers.push(createFilterMapper({ tables, ...(config.filter.rows === undefined ? {} : { rows: config.filter.rows }) }));
+  }
+  if (config.mapping?.unnest !== undefined) {
+    const { createUnnestMapper } = await import("@zero-etl/mappers");
+    mappers.push(createUnnestMapper(config.mapping.unnest));
+  }
+  return {
+    source: await buildSource(config, logger, include),
+    sink: await buildSink(config, logger),
+    mappers,
+    checkpoints: createFileCheckpointStore(stateDir),
+    deadLetters: createFileDeadLetterQueue(join(stateDir, `${config.name}.dead-letters.jsonl`)),
+    stateDir,
+  };
+}
+
+async function buildSource(config: PipelineConfig, logger: Logger, include: ((ref: TableRef) => boolean) | undefined): Promise<Source> {
+  const source = config.source;
+  const common = { pipeline: config.name, logger: logger.child({ component: "source" }), ...(include === undefined ? {} : { include }) };
+  switch (source.type) {
+    case "postgres": {
+      const { createPostgresSource } = await import("@zero-etl/sources/postgres");
+      const { type: _type, ...options } = source;
+      return createPostgresSource({ ...common, ...withoutUndefined(options) });
+    }
+    case "mysql": {
+      const { createMysqlSource } = await import("@zero-etl/sources/mysql");
+      const { type: _type, ...options } = source;
+      return createMysqlSource({ ...common, ...withoutUndefined(options) });
+    }
+    case "dynamodb": {
+      const { createDynamoDbSource } = await import("@zero-etl/sources/dynamodb");
+      const { type: _type, ...options } = source;
+      return createDynamoDbSource({ ...common, ...withoutUndefined(options) } as Parameters<typeof createDynamoDbSource>[0]);
+    }
+    case "oracle":
+      throw new ConfigError("source.type", "postgres, mysql or dynamodb (the Oracle source is not built yet)", "oracle");
+  }
+}
+
+async function buildSink(config: PipelineConfig, logger: Logger): Promise<Sink> {
+  const target = config.target;
+  const common = { logger: logger.child({ component: "sink" }) };
+  switch (target.type) {
+    case "postgres": {
+      const { createPostgresSink } = await import("@zero-etl/sinks/postgres");
+      const { type: _type, ...options } = target;
+      return createPostgresSink({ ...common, ...withoutUndefined(options) });
+    }
+    case "iceberg": {
+      const { createIcebergSink } = await import("@zero-etl/sinks/iceberg");
+      const { type: _type, ...options } = target;
+      return createIcebergSink({ ...common, ...withoutUndefined(options) } as Parameters<typeof createIcebergSink>[0]);
+    }
+    case "redshift":
+    case "opensearch":
+      throw new ConfigError("target.type", "postgres or iceberg (this target is not built yet)", target.type);
+  }
+}
+
+function withoutUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}

@@ -1,0 +1,140 @@
+import { readFile } from "node:fs/promises";
+import { extname } from "node:path";
+import { ConfigError } from "@zero-etl/core";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+const identifier = z.string().min(1, "a non-empty name");
+const url = (scheme: string) =>
+  z.string({ error: `a ${scheme}:// URL` }).refine((value) => {
+    try {
+      return new URL(value).protocol.startsWith(scheme);
+    } catch {
+      return false;
+    }
+  }, `a ${scheme}:// URL`);
+const ssl = z.union([z.boolean(), z.record(z.string(), z.unknown())]).optional();
+
+const postgresSource = z.strictObject({
+  type: z.literal("postgres"),
+  url: url("postgres"),
+  publication: identifier.optional(),
+  slot: identifier.optional(),
+  ssl,
+  snapshotChunkRows: z.number().int().positive().optional(),
+});
+const mysqlSource = z.strictObject({
+  type: z.literal("mysql"),
+  url: url("mysql"),
+  serverId: z.number().int().positive().max(4294967295).optional(),
+  ssl,
+  snapshotChunkRows: z.number().int().positive().optional(),
+});
+const dynamodbSource = z.strictObject({
+  type: z.literal("dynamodb"),
+  table: identifier,
+  region: identifier,
+  endpoint: url("http").optional(),
+  snapshot: z.record(z.string(), z.unknown()).optional(),
+  routing: z.record(z.string(), z.unknown()).optional(),
+});
+const oracleSource = z.strictObject({ type: z.literal("oracle"), url: z.string() });
+
+const postgresTarget = z.strictObject({
+  type: z.literal("postgres"),
+  url: url("postgres"),
+  schema: identifier.optional(),
+  ssl,
+});
+const icebergTarget = z.strictObject({
+  type: z.literal("iceberg"),
+  warehouse: z.string().min(1, "a directory or an s3://bucket/prefix URL"),
+  namespace: identifier,
+  catalog: z.record(z.string(), z.unknown()).optional(),
+  s3: z.record(z.string(), z.unknown()).optional(),
+  commit: z.record(z.string(), z.unknown()).optional(),
+});
+const redshiftTarget = z.strictObject({ type: z.literal("redshift"), url: z.string(), schema: identifier.optional() });
+const opensearchTarget = z.strictObject({ type: z.literal("opensearch"), url: z.string() });
+
+const unnestMode = z.enum(["none", "top-level", "all", "NO_UNNEST", "NOUNNEST", "TOP_LEVEL", "TOPLEVEL", "FULL"]);
+
+/** The config file's schema. Field docs live in docs/configuration.md. */
+export const pipelineConfigSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_-]{1,48}$/, "1-48 letters, digits, '_' or '-'"),
+  source: z.discriminatedUnion("type", [postgresSource, mysqlSource, dynamodbSource, oracleSource], {
+    error: "an object whose type is one of postgres, mysql, dynamodb, oracle",
+  }),
+  target: z.discriminatedUnion("type", [postgresTarget, icebergTarget, redshiftTarget, opensearchTarget], {
+    error: "an object whose type is one of postgres, redshift, iceberg, opensearch",
+  }),
+  filter: z
+    .strictObject({
+      include: z.array(z.string()).optional(),
+      exclude: z.array(z.string()).optional(),
+      rows: z.record(z.string(), z.string()).optional(),
+    })
+    .optional(),
+  mapping: z
+    .strictObject({
+      unnest: z
+        .strictObject({
+          mode: unnestMode,
+          columns: z.array(z.string()).optional(),
+          separator: z.string().min(1).optional(),
+          maxDepth: z.number().int().positive().optional(),
+          lists: z.enum(["json", "child-tables"]).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  state: z.strictObject({ dir: z.string().min(1, "a directory path") }).optional(),
+  batch: z
+    .strictObject({
+      maxRows: z.number().int().positive().optional(),
+      maxBytes: z.number().int().positive().optional(),
+      maxWaitMs: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+  log: z.strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]) }).optional(),
+});
+
+/** A validated pipeline config. */
+export type PipelineConfig = z.infer<typeof pipelineConfigSchema>;
+
+/** Validates a parsed config object; the first problem becomes a {@link ConfigError} naming the field. */
+export function validatePipelineConfig(value: unknown): PipelineConfig {
+  const result = pipelineConfigSchema.safeParse(value);
+  if (result.success) return Object.freeze(result.data);
+  const issue = result.error.issues[0];
+  if (issue === undefined) throw new ConfigError("config", "a valid pipeline config");
+  const path = issue.path.length === 0 ? "config" : issue.path.map(String).join(".");
+  if (issue.code === "unrecognized_keys") {
+    const prefix = path === "config" ? "" : `${path}.`;
+    throw new ConfigError(`${prefix}${issue.keys[0] ?? "?"}`, "no such field (check the spelling; see docs/configuration.md)");
+  }
+  if (issue.code === "invalid_type" && issue.input === undefined) throw new ConfigError(path, `${expectedOf(issue)} (the field is required)`);
+  throw new ConfigError(path, issue.message.replace(/^Invalid input: expected /, ""));
+}
+
+function expectedOf(issue: z.core.$ZodIssue): string {
+  if (issue.code === "invalid_type") return issue.message.startsWith("Invalid input") ? `a ${issue.expected}` : issue.message;
+  return issue.message;
+}
+
+/** Reads and validates a JSON or YAML config file. */
+export async function loadPipelineConfig(file: string): Promise<PipelineConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    throw new ConfigError("config", `a readable config file at ${file}`, (error as NodeJS.ErrnoException).code ?? "unreadable");
+  }
+  let parsed: unknown;
+  try {
+    parsed = [".yaml", ".yml"].includes(extname(file)) ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError("config", `valid ${extname(file) === ".json" ? "JSON" : "YAML or JSON"} in ${file}`, (error as Error).message);
+  }
+  return validatePipelineConfig(parsed);
+}
