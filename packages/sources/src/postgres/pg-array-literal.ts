@@ -1,0 +1,78 @@
+import type { Value } from "@zero-etl/core";
+import { ZeroEtlError } from "@zero-etl/core";
+
+/**
+ * Parses a PostgreSQL array literal in its text output form (`{1,2,NULL}`,
+ * `{"a b","c\"d"}`, `{{1,2},{3,4}}`, `[0:1]={1,2}`) into nested arrays,
+ * decoding each non-null element with `decodeElement`. An unquoted `NULL`
+ * (any case) is SQL NULL; a quoted `"NULL"` is the string. Pure.
+ */
+export function parseArrayLiteral(text: string, decodeElement: (text: string) => Value, delimiter = ","): Value[] {
+  let pos = 0;
+  if (text.charCodeAt(0) === 0x5b /* [ */) {
+    // explicit bounds decoration: the values follow the `=`
+    const eq = text.indexOf("=");
+    if (eq < 0) throw invalid(text, 0);
+    pos = eq + 1;
+  }
+  const delim = delimiter.charCodeAt(0);
+  const parseLevel = (): Value[] => {
+    if (text.charCodeAt(pos) !== 0x7b /* { */) throw invalid(text, pos);
+    pos++;
+    const out: Value[] = [];
+    if (text.charCodeAt(pos) === 0x7d /* } */) {
+      pos++;
+      return out;
+    }
+    for (;;) {
+      const c = text.charCodeAt(pos);
+      if (c === 0x7b) {
+        out.push(parseLevel());
+      } else if (c === 0x22 /* " */) {
+        pos++;
+        let value = "";
+        let start = pos;
+        for (;;) {
+          const q = text.charCodeAt(pos);
+          if (Number.isNaN(q)) throw invalid(text, pos);
+          if (q === 0x5c /* \ */) {
+            value += text.slice(start, pos) + text.charAt(pos + 1);
+            pos += 2;
+            start = pos;
+          } else if (q === 0x22) {
+            value += text.slice(start, pos);
+            pos++;
+            break;
+          } else {
+            pos++;
+          }
+        }
+        out.push(decodeElement(value));
+      } else {
+        const start = pos;
+        while (pos < text.length) {
+          const u = text.charCodeAt(pos);
+          if (u === delim || u === 0x7d) break;
+          pos++;
+        }
+        const raw = text.slice(start, pos).trim();
+        out.push(raw.length === 4 && raw.toUpperCase() === "NULL" ? null : decodeElement(raw));
+      }
+      const next = text.charCodeAt(pos);
+      if (next === delim) {
+        pos++;
+        continue;
+      }
+      if (next === 0x7d) {
+        pos++;
+        return out;
+      }
+      throw invalid(text, pos);
+    }
+  };
+  return parseLevel();
+}
+
+function invalid(text: string, at: number): ZeroEtlError {
+  return new ZeroEtlError(`malformed array literal at character ${at} of ${text.length}`, { code: "source-failed" });
+}

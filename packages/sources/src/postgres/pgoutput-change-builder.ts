@@ -1,0 +1,276 @@
+import type { ChangeEvent, ColumnSchema, Row, TableRef, TableSchema, Value } from "@zero-etl/core";
+import { freezeSchema, isSameLogicalType } from "@zero-etl/core";
+import { formatLsn } from "./lsn.js";
+import type { PgTypeCatalog } from "./pg-type-catalog.js";
+import { createPgValueDecoder, pgLogicalType, type PgValueDecoder } from "./pg-value-decoder.js";
+import { UNCHANGED_TOAST, type PgoutputMessage, type TupleValue } from "./pgoutput-decoder.js";
+import type { PostgresTableInfo } from "./postgres-introspector.js";
+
+type RelationMessage = Extract<PgoutputMessage, { tag: "relation" }>;
+
+/** What the builder knows about one relation OID. */
+interface RelationState {
+  readonly selected: boolean;
+  readonly table: TableRef;
+  readonly schema: TableSchema;
+  readonly names: readonly string[];
+  readonly decoders: readonly PgValueDecoder[];
+  /** Indexes of the columns that make an event's `key`. */
+  readonly keyIndexes: readonly number[];
+  /** Indexes of the primary-key columns (for updates that send no old image). */
+  readonly pkIndexes: readonly number[];
+}
+
+/** Options of {@link PgoutputChangeBuilder}. */
+export interface PgoutputChangeBuilderOptions {
+  readonly includes: (ref: TableRef) => boolean;
+  /** The selected tables as introspected when the stream started (version 1 schemas). */
+  readonly tables: readonly PostgresTableInfo[];
+  readonly types: PgTypeCatalog;
+  /** Loads unknown type OIDs into `types`. */
+  readonly resolveTypes: (oids: readonly number[]) => Promise<void>;
+  /** Reads one table's current catalog state (for nullability and primary key after a schema change). */
+  readonly reintrospect: (relationOid: number) => Promise<PostgresTableInfo | undefined>;
+}
+
+/**
+ * Turns pgoutput messages into {@link ChangeEvent}s: keeps per-relation
+ * schemas keyed by relation OID, emits a `schema` event (version + 1) when a
+ * Relation message changes a table's columns, decodes tuples with the same
+ * value decoders as the snapshot, and fills `key` / `before` / `unchanged`
+ * as the `UpdateEvent` contract says. Not thread-safe; one per stream.
+ */
+export class PgoutputChangeBuilder {
+  private readonly relations = new Map<number, RelationState>();
+  private readonly byTable = new Map<string, PostgresTableInfo>();
+  private readonly versions = new Map<string, TableSchema>();
+  private xid: string | undefined;
+  private commitTime: number | undefined;
+
+  constructor(private readonly options: PgoutputChangeBuilderOptions) {
+    for (const info of options.tables) {
+      const key = refKey(info.schema.table);
+      this.byTable.set(key, info);
+      this.versions.set(key, info.schema);
+    }
+  }
+
+  /** True when a Relation message needs catalog lookups ({@link relation} will await). */
+  isKnownRelation(message: RelationMessage): boolean {
+    const state = this.relations.get(message.relationOid);
+    return state !== undefined && sameRelation(state, message);
+  }
+
+  /** Registers a Relation message; pushes a `schema` event when the table's columns changed. */
+  async relation(message: RelationMessage, position: bigint, out: ChangeEvent[]): Promise<void> {
+    const table: TableRef = { namespace: message.namespace, name: message.name };
+    const previousState = this.relations.get(message.relationOid);
+    if (previousState !== undefined && sameRelation(previousState, message)) return;
+    if (!this.options.includes(table)) {
+      this.relations.set(message.relationOid, { selected: false, table, schema: emptySchema(table), names: [], decoders: [], keyIndexes: [], pkIndexes: [] });
+      return;
+    }
+    const oids = message.columns.map((c) => c.typeOid);
+    if (!this.options.types.has(oids)) await this.options.resolveTypes(oids);
+    const key = refKey(table);
+    const current = this.versions.get(key);
+    let info = this.byTable.get(key);
+    const columns = buildColumns(message, this.options.types, info);
+    let changed = current === undefined || !sameColumns(current.columns, columns);
+    if (changed) {
+      info = (await this.options.reintrospect(message.relationOid)) ?? info;
+      if (info !== undefined) this.byTable.set(key, info);
+    }
+    const built = buildColumns(message, this.options.types, info);
+    const names = built.map((c) => c.name);
+    const primaryKey = (info?.schema.primaryKey ?? []).filter((n) => names.includes(n));
+    const schema = changed
+      ? freezeSchema({ table, columns: built, primaryKey, version: (current?.version ?? 0) + 1 })
+      : (current as TableSchema);
+    changed = changed && current !== undefined;
+    this.versions.set(key, schema);
+    const pkIndexes = schema.primaryKey.map((n) => names.indexOf(n));
+    const identity = message.columns.flatMap((c, i) => (c.isKey ? [i] : []));
+    const pkInIdentity = pkIndexes.length > 0 && pkIndexes.every((i) => message.columns[i]?.isKey === true);
+    const keyIndexes = pkInIdentity || identity.length === 0 ? pkIndexes : identity;
+    this.relations.set(message.relationOid, {
+      selected: true,
+      table,
+      schema,
+      names,
+      decoders: message.columns.map((c) => createPgValueDecoder(this.options.types.get(c.typeOid) ?? { kind: "other", oid: c.typeOid, name: "" })),
+      keyIndexes,
+      pkIndexes,
+    });
+    if (changed || current === undefined) {
+      const event: { -readonly [K in keyof Extract<ChangeEvent, { op: "schema" }>]: Extract<ChangeEvent, { op: "schema" }>[K] } = {
+        op: "schema",
+        table,
+        position: formatLsn(position),
+        schema,
+      };
+      if (current !== undefined) event.previous = current;
+      this.stamp(event);
+      out.push(event);
+    }
+  }
+
+  /** The schema currently in force for a selected table, if the stream has seen or introspected it. */
+  schemaOf(ref: TableRef): TableSchema | undefined {
+    return this.versions.get(refKey(ref));
+  }
+
+  /** Starts a transaction (Begin message). */
+  begin(xid: number, commitTime: number): void {
+    this.xid = String(xid);
+    this.commitTime = commitTime;
+  }
+
+  /** Ends the current transaction. */
+  commit(): void {
+    this.xid = undefined;
+    this.commitTime = undefined;
+  }
+
+  /**
+   * Pushes the events of one Insert, Update, Delete or Truncate message at
+   * `position` (rows of unselected or unknown relations are skipped).
+   */
+  change(message: PgoutputMessage, position: bigint, out: ChangeEvent[]): void {
+    switch (message.tag) {
+      case "insert": {
+        const rel = this.relations.get(message.relationOid);
+        if (rel === undefined || !rel.selected) return;
+        out.push(this.stamp({ op: "insert", table: rel.table, position: formatLsn(position), after: decodeRow(rel, message.newTuple, undefined) }));
+        return;
+      }
+      case "update": {
+        const rel = this.relations.get(message.relationOid);
+        if (rel === undefined || !rel.selected) return;
+        let unchanged: string[] | undefined;
+        const after = decodeRow(rel, message.newTuple, (name) => (unchanged ??= []).push(name));
+        const old = message.oldTuple;
+        const event: {
+          op: "update";
+          table: TableRef;
+          position: string;
+          key: Row;
+          after: Row;
+          before?: Row;
+          unchanged?: readonly string[];
+        } = {
+          op: "update",
+          table: rel.table,
+          position: formatLsn(position),
+          key: old === undefined ? pickKey(rel, message.newTuple, rel.pkIndexes.length > 0 ? rel.pkIndexes : rel.keyIndexes) : pickKey(rel, old, rel.keyIndexes),
+          after,
+        };
+        if (old !== undefined && message.oldKind === "O") event.before = decodeRow(rel, old, undefined);
+        if (unchanged !== undefined) event.unchanged = unchanged;
+        out.push(this.stamp(event));
+        return;
+      }
+      case "delete": {
+        const rel = this.relations.get(message.relationOid);
+        if (rel === undefined || !rel.selected) return;
+        const event: { op: "delete"; table: TableRef; position: string; key: Row; before?: Row } = {
+          op: "delete",
+          table: rel.table,
+          position: formatLsn(position),
+          key: pickKey(rel, message.oldTuple, rel.keyIndexes),
+        };
+        if (message.oldKind === "O") event.before = decodeRow(rel, message.oldTuple, undefined);
+        out.push(this.stamp(event));
+        return;
+      }
+      case "truncate": {
+        const at = formatLsn(position);
+        for (const oid of message.relationOids) {
+          const rel = this.relations.get(oid);
+          if (rel === undefined || !rel.selected) continue;
+          out.push(this.stamp({ op: "truncate", table: rel.table, position: at }));
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private stamp<T extends ChangeEvent>(event: T): T {
+    const target = event as { commitTime?: number; transactionId?: string };
+    if (this.commitTime !== undefined) target.commitTime = this.commitTime;
+    if (this.xid !== undefined) target.transactionId = this.xid;
+    return event;
+  }
+}
+
+function refKey(ref: TableRef): string {
+  return `${ref.namespace}\u0000${ref.name}`;
+}
+
+function emptySchema(table: TableRef): TableSchema {
+  return { table, columns: [], primaryKey: [], version: 0 };
+}
+
+function sameRelation(state: RelationState, message: RelationMessage): boolean {
+  if (state.table.namespace !== message.namespace || state.table.name !== message.name) return false;
+  if (!state.selected) return true;
+  const cols = state.schema.columns;
+  if (cols.length !== message.columns.length) return false;
+  for (let i = 0; i < cols.length; i++) if (cols[i]?.name !== message.columns[i]?.name) return false;
+  return state.keyIndexes.length > 0 || message.columns.every((c) => !c.isKey);
+}
+
+function buildColumns(message: RelationMessage, types: PgTypeCatalog, info: PostgresTableInfo | undefined): ColumnSchema[] {
+  return message.columns.map((c) => {
+    const known = info?.schema.columns.find((k) => k.name === c.name);
+    const knownInfo = info?.columns.find((k) => k.name === c.name);
+    const descriptor = types.get(c.typeOid) ?? { kind: "other" as const, oid: c.typeOid, name: "" };
+    const column: { name: string; type: ColumnSchema["type"]; nullable: boolean; sourceType?: string } = {
+      name: c.name,
+      type: pgLogicalType(descriptor, c.typeMod),
+      nullable: known?.nullable ?? true,
+    };
+    if (knownInfo !== undefined && knownInfo.typeOid === c.typeOid && knownInfo.typeMod === c.typeMod) column.sourceType = knownInfo.sqlType;
+    return column;
+  });
+}
+
+function sameColumns(a: readonly ColumnSchema[], b: readonly ColumnSchema[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === undefined || y === undefined || x.name !== y.name || !isSameLogicalType(x.type, y.type)) return false;
+  }
+  return true;
+}
+
+function decodeRow(rel: RelationState, tuple: TupleValue[], onUnchanged: ((name: string) => void) | undefined): Row {
+  const row: Record<string, Value> = {};
+  const names = rel.names;
+  const decoders = rel.decoders;
+  const n = Math.min(tuple.length, names.length);
+  for (let i = 0; i < n; i++) {
+    const raw = tuple[i] as TupleValue;
+    const name = names[i] as string;
+    if (typeof raw === "string") row[name] = (decoders[i] as PgValueDecoder)(raw);
+    else if (raw === null) row[name] = null;
+    else if (raw === UNCHANGED_TOAST) onUnchanged?.(name);
+    else row[name] = raw;
+  }
+  return row;
+}
+
+function pickKey(rel: RelationState, tuple: TupleValue[], indexes: readonly number[]): Row {
+  const row: Record<string, Value> = {};
+  for (const i of indexes) {
+    const raw = tuple[i];
+    const name = rel.names[i] as string;
+    if (typeof raw === "string") row[name] = (rel.decoders[i] as PgValueDecoder)(raw);
+    else if (raw === null || raw === undefined) row[name] = null;
+    else if (raw !== UNCHANGED_TOAST) row[name] = raw;
+  }
+  return row;
+}

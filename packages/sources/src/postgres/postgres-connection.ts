@@ -1,0 +1,76 @@
+import pg from "pg";
+import { ZeroEtlError, redactText } from "@zero-etl/core";
+import { CANONICAL_SESSION_SETTINGS } from "./pg-value-decoder.js";
+import type { PostgresSourceConfig } from "./postgres-source-config.js";
+
+/** Options of {@link connectPostgres}. */
+export interface ConnectPostgresOptions {
+  /** Open a logical replication connection (`replication=database`). */
+  readonly replication?: boolean;
+  /** Shown in logs as the connection's `application_name`. */
+  readonly applicationName?: string;
+}
+
+/** A pg type-parser set that returns every column as its raw text, so values go through our decoders. */
+export const RAW_TEXT_TYPES = Object.freeze({ getTypeParser: () => (value: string) => value }) as unknown as pg.CustomTypesConfig;
+
+/**
+ * Opens a `pg` client with the canonical session settings (ISO dates, UTC,
+ * ISO-8601 intervals, shortest exact floats, hex bytea). Failures become a
+ * retryable `connection-failed` error naming host, port and database only.
+ */
+export async function connectPostgres(config: Pick<PostgresSourceConfig, "url" | "ssl">, options: ConnectPostgresOptions = {}): Promise<pg.Client> {
+  const settings = Object.entries(CANONICAL_SESSION_SETTINGS)
+    .map(([k, v]) => `-c ${k}=${v}`)
+    .join(" ");
+  const clientConfig: pg.ClientConfig = {
+    connectionString: config.url,
+    options: settings,
+    application_name: options.applicationName ?? "zero-etl",
+    connectionTimeoutMillis: 15_000,
+    keepAlive: true,
+  };
+  if (config.ssl !== undefined) clientConfig.ssl = config.ssl as pg.ClientConfig["ssl"];
+  if (options.replication === true) (clientConfig as { replication?: string }).replication = "database";
+  const client = new pg.Client(clientConfig);
+  // an idle client's socket error must not crash the process; callers see it on their next query
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw connectionError(config.url, error);
+  }
+  return client;
+}
+
+/** Where a URL points, without credentials: `host:port/database`. */
+export function describeServer(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port === "" ? "5432" : u.port}${u.pathname}`;
+  } catch {
+    return "the configured server";
+  }
+}
+
+/** A retryable `connection-failed` error naming the server but no secret; the cause's message is redacted. */
+export function connectionError(url: string, cause: unknown): ZeroEtlError {
+  const reason = cause instanceof Error ? redactText(cause.message).split(url).join(describeServer(url)) : "unknown error";
+  const safeCause = cause instanceof Error ? Object.assign(new Error(reason), { code: (cause as { code?: unknown }).code }) : undefined;
+  return new ZeroEtlError(`cannot connect to postgres at ${describeServer(url)}: ${reason}`, {
+    code: "connection-failed",
+    retryable: true,
+    cause: safeCause,
+  });
+}
+
+/** Quotes an SQL identifier (`"a""b"`). */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** Quotes a string as an SQL literal, for the replication protocol's commands, which take no parameters. */
+export function quoteLiteral(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}

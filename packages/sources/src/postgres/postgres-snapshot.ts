@@ -1,0 +1,185 @@
+import type pg from "pg";
+import type { Row, SnapshotChunk, SnapshotSession, TableRef, Value } from "@zero-etl/core";
+import { ZeroEtlError, tableKey } from "@zero-etl/core";
+import { formatLsn, parseLsn } from "./lsn.js";
+import type { PgTypeCatalog } from "./pg-type-catalog.js";
+import type { PgValueDecoder } from "./pg-value-decoder.js";
+import { RAW_TEXT_TYPES, connectPostgres, quoteIdent } from "./postgres-connection.js";
+import { introspectPostgres, type PostgresTableInfo } from "./postgres-introspector.js";
+import { ensurePublication } from "./postgres-publication.js";
+import type { PostgresSourceConfig } from "./postgres-source-config.js";
+
+/** Options of {@link startPostgresSnapshot}. */
+export interface PostgresSnapshotOptions {
+  readonly config: PostgresSourceConfig;
+  readonly types: PgTypeCatalog;
+  /** Only these tables (all selected when absent). */
+  readonly tables?: readonly TableRef[];
+  readonly signal?: AbortSignal;
+}
+
+/** A started snapshot; `close()` releases its connections early (they close by themselves when `chunks` ends). */
+export interface PostgresSnapshotSession extends SnapshotSession {
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a consistent initial snapshot.
+ *
+ * Makes sure the publication covers the selected tables (it must exist
+ * before the slot so that decoding from the slot's start finds it), drops a
+ * leftover slot of the same name in this database (a snapshot interrupted
+ * earlier), then creates the slot on a replication connection with
+ * `EXPORT_SNAPSHOT` and keeps that connection open while the tables are
+ * read. Schemas are read inside the exported snapshot; each table is read on
+ * its own connection in a REPEATABLE READ transaction on that snapshot, in
+ * text format through the stream's value decoders, by keyset pages over the
+ * primary key (`snapshotChunkRows` rows each) or a cursor for keyless tables.
+ * `position` is the slot's consistent point: streaming from it delivers
+ * exactly the transactions committed after the snapshot.
+ */
+export async function startPostgresSnapshot(options: PostgresSnapshotOptions): Promise<PostgresSnapshotSession> {
+  const { config, types } = options;
+  const admin = await connectPostgres(config);
+  let replication: pg.Client | undefined;
+  let reader: pg.Client | undefined;
+  try {
+    const selected = await introspectPostgres(admin, { includes: config.includes, required: config.tableList ?? [], types });
+    await ensurePublication(admin, config.publication, selected.map((t) => t.schema.table));
+    const existing = await admin.query<{ database: string | null; active_pid: number | null }>(
+      "SELECT database::text AS database, active_pid FROM pg_replication_slots WHERE slot_name = $1",
+      [config.slot],
+    );
+    const slot = existing.rows[0];
+    if (slot !== undefined) {
+      const here = await admin.query<{ db: string }>("SELECT current_database()::text AS db");
+      if (slot.database !== here.rows[0]?.db) {
+        throw new ZeroEtlError(`replication slot ${config.slot} belongs to another database (${slot.database ?? "physical"}); choose another slot name`, {
+          code: "config-invalid",
+        });
+      }
+      if (slot.active_pid !== null) {
+        throw new ZeroEtlError(`replication slot ${config.slot} is in use by process ${slot.active_pid}; stop the other consumer first`, {
+          code: "source-failed",
+          retryable: true,
+        });
+      }
+      config.logger.warn("dropping leftover replication slot before a new snapshot", { slot: config.slot });
+      await admin.query("SELECT pg_drop_replication_slot($1)", [config.slot]);
+    }
+    replication = await connectPostgres(config, { replication: true, applicationName: "zero-etl snapshot" });
+    const created = await replication.query<{ consistent_point: string; snapshot_name: string }>(
+      `CREATE_REPLICATION_SLOT ${quoteIdent(config.slot)} LOGICAL pgoutput EXPORT_SNAPSHOT`,
+    );
+    const row = created.rows[0];
+    if (row === undefined) throw new ZeroEtlError("CREATE_REPLICATION_SLOT returned no row", { code: "source-failed" });
+    const position = formatLsn(parseLsn(row.consistent_point));
+    const snapshotName = row.snapshot_name;
+    reader = await connectPostgres(config, { applicationName: "zero-etl snapshot" });
+    await reader.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    await reader.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replace(/'/g, "''")}'`);
+    const wanted = options.tables === undefined ? undefined : new Set(options.tables.map(tableKey));
+    const infos = (await introspectPostgres(reader, { includes: config.includes, types })).filter(
+      (t) => wanted === undefined || wanted.has(tableKey(t.schema.table)),
+    );
+    await reader.query("COMMIT");
+    await reader.end();
+    reader = undefined;
+    config.logger.info("snapshot started", { slot: config.slot, position, tables: infos.length });
+    const held = replication;
+    let closed = false;
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await held.end().catch(() => {});
+    };
+    async function* chunks(): AsyncGenerator<SnapshotChunk> {
+      try {
+        for (const info of infos) yield* readTable({ config, info, snapshotName, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+      } finally {
+        await close();
+      }
+    }
+    return { position, schemas: infos.map((t) => t.schema), chunks: chunks(), close };
+  } catch (error) {
+    await replication?.end().catch(() => {});
+    await reader?.end().catch(() => {});
+    throw error;
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
+
+interface ReadTableOptions {
+  readonly config: PostgresSourceConfig;
+  readonly info: PostgresTableInfo;
+  readonly snapshotName: string;
+  readonly signal?: AbortSignal;
+}
+
+async function* readTable(options: ReadTableOptions): AsyncGenerator<SnapshotChunk> {
+  const { config, info, snapshotName } = options;
+  const schema = info.schema;
+  const table = schema.table;
+  const limit = config.snapshotChunkRows;
+  const client = await connectPostgres(config, { applicationName: "zero-etl snapshot" });
+  try {
+    await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    await client.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replace(/'/g, "''")}'`);
+    const from = `${quoteIdent(table.namespace)}.${quoteIdent(table.name)}`;
+    const list = info.columns.length === 0 ? "NULL" : info.columns.map((c) => quoteIdent(c.name)).join(", ");
+    const decoders = info.columns.map((c) => c.decode);
+    const names = info.columns.map((c) => c.name);
+    const pk = schema.primaryKey.map((name) => {
+      const index = names.indexOf(name);
+      const column = info.columns[index];
+      if (column === undefined) throw new ZeroEtlError(`primary-key column ${name} of ${tableKey(table)} not found`, { code: "internal", table: tableKey(table) });
+      return { index, sql: quoteIdent(name), cast: column.sqlType };
+    });
+    const order = pk.map((k) => k.sql).join(", ");
+    let rowsRead = 0;
+    let chunk = 0;
+    let after: string[] | undefined;
+    if (pk.length === 0) await client.query(`DECLARE zetl_snapshot NO SCROLL CURSOR FOR SELECT ${list} FROM ${from}`);
+    for (;;) {
+      if (options.signal?.aborted === true) throw new ZeroEtlError("snapshot aborted", { code: "aborted", table: tableKey(table) });
+      let result: pg.QueryArrayResult<(string | null)[]>;
+      if (pk.length === 0) {
+        result = await client.query({ text: `FETCH FORWARD ${limit} FROM zetl_snapshot`, rowMode: "array", types: RAW_TEXT_TYPES });
+      } else if (after === undefined) {
+        result = await client.query({ text: `SELECT ${list} FROM ${from} ORDER BY ${order} LIMIT ${limit}`, rowMode: "array", types: RAW_TEXT_TYPES });
+      } else {
+        const params = pk.map((k, i) => `$${i + 1}::${k.cast}`).join(", ");
+        result = await client.query({
+          text: `SELECT ${list} FROM ${from} WHERE (${order}) > (${params}) ORDER BY ${order} LIMIT ${limit}`,
+          values: after,
+          rowMode: "array",
+          types: RAW_TEXT_TYPES,
+        });
+      }
+      const raw = result.rows;
+      const rows: Row[] = new Array<Row>(raw.length);
+      for (let r = 0; r < raw.length; r++) {
+        const values = raw[r] as (string | null)[];
+        const row: Record<string, Value> = {};
+        for (let i = 0; i < names.length; i++) {
+          const text = values[i];
+          row[names[i] as string] = text === null || text === undefined ? null : (decoders[i] as PgValueDecoder)(text);
+        }
+        rows[r] = row;
+      }
+      rowsRead += rows.length;
+      const last = raw.length < limit;
+      const lastRaw = raw[raw.length - 1];
+      if (lastRaw !== undefined) after = pk.map((k) => lastRaw[k.index] as string);
+      const out: { -readonly [K in keyof SnapshotChunk]: SnapshotChunk[K] } = { table, schema, rows, chunk, last, rowsRead };
+      if (info.rowsEstimated !== undefined) out.rowsEstimated = Math.max(info.rowsEstimated, rowsRead);
+      yield out;
+      chunk++;
+      if (last) break;
+    }
+    await client.query("COMMIT");
+  } finally {
+    await client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,103 @@
+import type { Logger, TableRef } from "@zero-etl/core";
+import { ConfigError, silentLogger } from "@zero-etl/core";
+
+/** Options of `createPostgresSource`. */
+export interface PostgresSourceOptions {
+  /** Connection URL, `postgres://user:password@host:port/database`. The password never appears in errors or logs. */
+  readonly url: string;
+  /** The pipeline's name; default slot and publication names derive from it (lowercased, other characters as `_`). */
+  readonly pipeline: string;
+  /** Publication to stream; default `zeroetl_<pipeline>`. Created by `snapshot()` (or preflight `fix`) when missing. */
+  readonly publication?: string;
+  /** Logical replication slot; default `zeroetl_<pipeline>`. Created by `snapshot()`. */
+  readonly slot?: string;
+  /** The tables to replicate, as a list or a predicate; default every table outside the system schemas. */
+  readonly tables?: readonly TableRef[] | ((ref: TableRef) => boolean);
+  /** A further filter on the selected tables (both must accept a table). */
+  readonly include?: (ref: TableRef) => boolean;
+  /** TLS options passed to `pg` as its `ssl` setting (node `tls.ConnectionOptions`). */
+  readonly ssl?: boolean | Readonly<Record<string, unknown>>;
+  /** Rows per snapshot chunk (keyset page size); default 10 000. */
+  readonly snapshotChunkRows?: number;
+  readonly logger?: Logger;
+}
+
+/** {@link PostgresSourceOptions} validated, defaults applied, frozen. */
+export interface PostgresSourceConfig {
+  readonly url: string;
+  readonly pipeline: string;
+  readonly publication: string;
+  readonly slot: string;
+  /** Whether a table is selected. */
+  readonly includes: (ref: TableRef) => boolean;
+  /** The explicit list when `tables` was a list (kept in order), else undefined. */
+  readonly tableList: readonly TableRef[] | undefined;
+  readonly ssl: boolean | Readonly<Record<string, unknown>> | undefined;
+  readonly snapshotChunkRows: number;
+  readonly logger: Logger;
+}
+
+const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+const SYSTEM_SCHEMAS = new Set(["pg_catalog", "information_schema", "pg_toast"]);
+
+/**
+ * Validates the options once, at the edge. Throws `ConfigError` naming the
+ * field (`source.url`, `source.slot`, ...) and what would be valid.
+ */
+export function resolvePostgresSourceConfig(options: PostgresSourceOptions): PostgresSourceConfig {
+  if (typeof options !== "object" || options === null) throw new ConfigError("source", "an options object");
+  if (typeof options.url !== "string" || !/^postgres(ql)?:\/\//.test(options.url)) throw new ConfigError("source.url", "a postgres:// URL");
+  try {
+    new URL(options.url);
+  } catch {
+    throw new ConfigError("source.url", "a postgres:// URL");
+  }
+  if (typeof options.pipeline !== "string" || options.pipeline.length === 0 || options.pipeline.length > 50) {
+    throw new ConfigError("source.pipeline", "a pipeline name of 1 to 50 characters");
+  }
+  const derived = `zeroetl_${options.pipeline.toLowerCase().replace(/[^a-z0-9_]/g, "_")}`;
+  const slot = options.slot ?? derived;
+  if (typeof slot !== "string" || !NAME.test(slot)) throw new ConfigError("source.slot", "a slot name of lowercase letters, digits and _ (at most 63)");
+  const publication = options.publication ?? derived;
+  if (typeof publication !== "string" || publication.length === 0 || publication.length > 63) {
+    throw new ConfigError("source.publication", "a publication name of 1 to 63 characters");
+  }
+  const chunk = options.snapshotChunkRows ?? 10_000;
+  if (!Number.isInteger(chunk) || chunk < 1 || chunk > 10_000_000) throw new ConfigError("source.snapshotChunkRows", "an integer from 1 to 10000000");
+  let includes: (ref: TableRef) => boolean;
+  let tableList: readonly TableRef[] | undefined;
+  const tables = options.tables;
+  if (tables === undefined) {
+    includes = (ref) => !SYSTEM_SCHEMAS.has(ref.namespace) && !ref.namespace.startsWith("pg_temp") && !ref.namespace.startsWith("pg_toast");
+  } else if (typeof tables === "function") {
+    includes = (ref) => !SYSTEM_SCHEMAS.has(ref.namespace) && tables(ref);
+  } else if (Array.isArray(tables)) {
+    tables.forEach((t: TableRef, i: number) => {
+      if (typeof t?.namespace !== "string" || typeof t.name !== "string" || t.name === "") {
+        throw new ConfigError(`source.tables[${i}]`, "{ namespace, name } strings");
+      }
+    });
+    tableList = Object.freeze(tables.map((t) => Object.freeze({ namespace: t.namespace, name: t.name })));
+    const keys = new Set(tableList.map((t) => `${t.namespace}\u0000${t.name}`));
+    includes = (ref) => keys.has(`${ref.namespace}\u0000${ref.name}`);
+  } else {
+    throw new ConfigError("source.tables", "a list of { namespace, name } or a predicate");
+  }
+  const extra = options.include;
+  if (extra !== undefined) {
+    if (typeof extra !== "function") throw new ConfigError("source.include", "a predicate (ref) => boolean");
+    const base = includes;
+    includes = (ref) => base(ref) && extra(ref);
+  }
+  return Object.freeze({
+    url: options.url,
+    pipeline: options.pipeline,
+    publication,
+    slot,
+    includes,
+    tableList,
+    ssl: options.ssl,
+    snapshotChunkRows: chunk,
+    logger: options.logger ?? silentLogger,
+  });
+}

@@ -1,0 +1,259 @@
+import type pg from "pg";
+import type {
+  ChangeBatch,
+  ChangeEvent,
+  PreflightOptions,
+  PreflightReport,
+  SnapshotOptions,
+  SnapshotSession,
+  Source,
+  SourceCapabilities,
+  StreamOptions,
+  TableSchema,
+} from "@zero-etl/core";
+import { ZeroEtlError } from "@zero-etl/core";
+import { formatLsn, lsnCodec, parseLsn } from "./lsn.js";
+import { PgTypeCatalog } from "./pg-type-catalog.js";
+import { connectPostgres, connectionError } from "./postgres-connection.js";
+import { introspectPostgres } from "./postgres-introspector.js";
+import { preflightPostgres } from "./postgres-preflight.js";
+import { startPostgresSnapshot, type PostgresSnapshotSession } from "./postgres-snapshot.js";
+import { resolvePostgresSourceConfig, type PostgresSourceConfig, type PostgresSourceOptions } from "./postgres-source-config.js";
+import { PgoutputChangeBuilder } from "./pgoutput-change-builder.js";
+import { ReplicationStream } from "./replication-stream.js";
+
+/** Events per batch before a batch is cut (at a transaction boundary when possible). */
+const BATCH_EVENTS = 5_000;
+
+const CAPABILITIES: SourceCapabilities = Object.freeze({
+  beforeImage: "configurable",
+  transactions: true,
+  schemaChanges: true,
+  truncate: true,
+});
+
+/**
+ * The PostgreSQL logical-replication source (pgoutput, protocol 1).
+ *
+ * `snapshot()` creates the slot with an exported snapshot and reads the
+ * selected tables consistently with it; `stream(from)` replays the slot from
+ * an LSN as batches of whole transactions (about 5 000 events; a larger
+ * transaction is split and its partial batches repeat the previous
+ * checkpoint); `acknowledge(lsn)` moves the slot's `confirmed_flush_lsn` to
+ * exactly that LSN. Positions are LSN strings like `0/16B3748`.
+ */
+export function createPostgresSource(options: PostgresSourceOptions): Source {
+  const config = resolvePostgresSourceConfig(options);
+  return new PostgresSource(config);
+}
+
+class PostgresSource implements Source {
+  readonly kind = "postgres";
+  readonly capabilities = CAPABILITIES;
+  readonly positions = lsnCodec;
+  private readonly types = new PgTypeCatalog();
+  private readonly snapshots = new Set<PostgresSnapshotSession>();
+  private active: ReplicationStream | undefined;
+  private pendingAck: bigint | undefined;
+
+  constructor(private readonly config: PostgresSourceConfig) {}
+
+  async introspect(signal?: AbortSignal): Promise<readonly TableSchema[]> {
+    signal?.throwIfAborted();
+    return this.withClient(async (client) => {
+      const tables = await introspectPostgres(client, { includes: this.config.includes, required: this.config.tableList ?? [], types: this.types });
+      return tables.map((t) => t.schema);
+    });
+  }
+
+  async preflight(options: PreflightOptions): Promise<PreflightReport> {
+    return this.withClient((client) => preflightPostgres(client, { config: this.config, types: this.types, fix: options.fix }));
+  }
+
+  async snapshot(options: SnapshotOptions): Promise<SnapshotSession> {
+    const session = await startPostgresSnapshot({
+      config: this.config,
+      types: this.types,
+      ...(options.tables === undefined ? {} : { tables: options.tables }),
+      ...(options.signal === undefined ? {} : { signal: options.signal }),
+    });
+    this.snapshots.add(session);
+    return session;
+  }
+
+  stream(from: string, options: StreamOptions): AsyncIterable<ChangeBatch> {
+    const start = parseLsn(from);
+    return this.run(start, options.signal);
+  }
+
+  async acknowledge(checkpoint: string): Promise<void> {
+    const lsn = parseLsn(checkpoint);
+    if (this.active !== undefined) this.active.acknowledge(lsn);
+    else if (this.pendingAck === undefined || lsn > this.pendingAck) this.pendingAck = lsn;
+  }
+
+  async currentPosition(): Promise<string> {
+    return this.withClient(async (client) => {
+      const result = await client.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
+      return formatLsn(parseLsn(result.rows[0]?.lsn ?? "0/0"));
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.active?.close();
+    await Promise.all([...this.snapshots].map((s) => s.close()));
+    this.snapshots.clear();
+  }
+
+  private async withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+    const client = await connectPostgres(this.config);
+    try {
+      return await work(client);
+    } catch (error) {
+      if (error instanceof ZeroEtlError) throw error;
+      throw new ZeroEtlError(`postgres query failed: ${(error as Error).message}`, { code: "source-failed", cause: error });
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  private async *run(start: bigint, signal: AbortSignal | undefined): AsyncGenerator<ChangeBatch> {
+    const config = this.config;
+    const admin = await connectPostgres(config);
+    let stream: ReplicationStream | undefined;
+    try {
+      await checkSlot(admin, config);
+      const tables = await introspectPostgres(admin, { includes: config.includes, types: this.types });
+      const builder = new PgoutputChangeBuilder({
+        includes: config.includes,
+        tables,
+        types: this.types,
+        resolveTypes: (oids) => this.types.resolve(admin, oids),
+        reintrospect: async (oid) => (await introspectPostgres(admin, { includes: () => true, oids: [oid], types: this.types }))[0],
+      });
+      const client = await connectPostgres(config, { replication: true, applicationName: `zero-etl ${config.pipeline}` });
+      const acknowledged = this.pendingAck !== undefined && this.pendingAck > start ? this.pendingAck : start;
+      stream = ReplicationStream.start({ client, slot: config.slot, publication: config.publication, startLsn: start, acknowledged, ...(signal === undefined ? {} : { signal }) });
+      this.active = stream;
+      this.pendingAck = undefined;
+      config.logger.info("streaming started", { slot: config.slot, from: formatLsn(start) });
+
+      let events: ChangeEvent[] = [];
+      let checkpoint = start;
+      let yielded = start;
+      let inTransaction = false;
+      let beginLsn = 0n;
+      for (;;) {
+        let items;
+        try {
+          items = await stream.take();
+        } catch (error) {
+          throw streamError(error, config);
+        }
+        if (items === null) break;
+        let idleEnd = 0n;
+        for (let i = 0; i < items.length; i++) {
+          const item = items[i];
+          if (item === undefined) continue;
+          if (item.kind === "keepalive") {
+            if (!inTransaction && item.walEnd > idleEnd) idleEnd = item.walEnd;
+            continue;
+          }
+          const message = item.message;
+          switch (message.tag) {
+            case "begin":
+              inTransaction = true;
+              beginLsn = message.finalLsn;
+              builder.begin(message.xid, message.commitTime);
+              break;
+            case "commit":
+              inTransaction = false;
+              builder.commit();
+              if (message.endLsn > checkpoint) checkpoint = message.endLsn;
+              if (events.length >= BATCH_EVENTS) {
+                yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1 };
+                yielded = checkpoint;
+                events = [];
+              }
+              break;
+            case "relation":
+              await builder.relation(message, item.walStart === 0n ? beginLsn : item.walStart, events);
+              break;
+            case "insert":
+            case "update":
+            case "delete":
+            case "truncate":
+              builder.change(message, item.walStart, events);
+              if (inTransaction && events.length >= BATCH_EVENTS) {
+                yield { events, checkpoint: formatLsn(checkpoint) };
+                yielded = checkpoint;
+                events = [];
+              }
+              break;
+            default:
+              break;
+          }
+        }
+        if (inTransaction) continue;
+        if (events.length > 0 || checkpoint > yielded) {
+          yield { events, checkpoint: formatLsn(checkpoint), caughtUp: true };
+          yielded = checkpoint;
+          events = [];
+        } else if (idleEnd > checkpoint) {
+          checkpoint = idleEnd;
+          yield { events: [], checkpoint: formatLsn(checkpoint), caughtUp: true };
+          yielded = checkpoint;
+        }
+      }
+    } finally {
+      if (stream !== undefined) {
+        if (this.active === stream) this.active = undefined;
+        await stream.close();
+      }
+      await admin.end().catch(() => {});
+    }
+  }
+}
+
+async function checkSlot(client: pg.Client, config: PostgresSourceConfig): Promise<void> {
+  const result = await client.query<{ wal_status: string | null; database: string | null; here: string }>(
+    "SELECT wal_status, database::text AS database, current_database()::text AS here FROM pg_replication_slots WHERE slot_name = $1",
+    [config.slot],
+  );
+  const slot = result.rows[0];
+  if (slot === undefined) {
+    throw new ZeroEtlError(
+      `replication slot ${config.slot} does not exist, so the changes after the checkpoint are gone; run a new snapshot (which creates the slot)`,
+      { code: "position-lost" },
+    );
+  }
+  if (slot.wal_status === "lost") {
+    throw new ZeroEtlError(
+      `replication slot ${config.slot} was invalidated (wal_status = lost: the server removed WAL it still needed, see max_slot_wal_keep_size); drop it and run a new snapshot`,
+      { code: "position-lost" },
+    );
+  }
+  if (slot.database !== slot.here) {
+    throw new ZeroEtlError(`replication slot ${config.slot} belongs to database ${slot.database ?? "(physical)"}, not ${slot.here}`, { code: "config-invalid" });
+  }
+}
+
+function streamError(error: unknown, config: PostgresSourceConfig): unknown {
+  if (error instanceof ZeroEtlError) return error;
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === "42704" && message.includes("replication slot")) {
+    return new ZeroEtlError(`replication slot ${config.slot} does not exist; run a new snapshot (which creates the slot)`, { code: "position-lost", cause: error });
+  }
+  if (code === "55000" && /invalidated|can no longer get changes/.test(message)) {
+    return new ZeroEtlError(`replication slot ${config.slot} was invalidated (${message}); drop it and run a new snapshot`, { code: "position-lost", cause: error });
+  }
+  if (code === "55006") {
+    return new ZeroEtlError(`replication slot ${config.slot} is in use by another connection`, { code: "source-failed", retryable: true, cause: error });
+  }
+  if (code === "42704" && message.includes("publication")) {
+    return new ZeroEtlError(`publication ${config.publication} does not exist; run preflight with fix or create it`, { code: "source-failed", cause: error });
+  }
+  if (code === undefined) return connectionError(config.url, error);
+  return new ZeroEtlError(`replication failed: ${message}`, { code: "source-failed", cause: error });
+}
