@@ -5,6 +5,7 @@ import {
   runPipeline,
   type Sink,
   type TableSchema,
+  ZeroEtlError,
 } from "@zero-etl/core";
 import { createFaultInjectingSink, createRecordingSink, createScriptedSource } from "@zero-etl/core/testing";
 
@@ -117,5 +118,59 @@ describe("runPipeline", () => {
     expect(sink.rows("shop.orders")).toEqual([{ id: 7n, status: "x" }]);
     controller.abort();
     await running;
+  });
+});
+
+describe("runPipeline table isolation and lost positions", () => {
+  const audit: TableSchema = { ...orders, table: { namespace: "shop", name: "audit" } };
+
+  it("sets a table aside when its changes cannot be applied and keeps the others flowing", async () => {
+    const source = createScriptedSource({ schemas: [orders, audit] });
+    source.append([{ op: "insert", table, after: { id: 1n, status: "a" } }, { op: "insert", table: audit.table, after: { id: 1n, status: "poison" } }]);
+    source.append([{ op: "insert", table, after: { id: 2n, status: "b" } }]);
+    const inner = createRecordingSink();
+    const strict: Sink = {
+      ...inner,
+      async flush(checkpoint) {
+        if (inner.events.some((e) => e.op === "insert" && e.after.status === "poison") && !flushedPoison) {
+          inner.crash();
+          flushedPoison = true;
+          throw new ZeroEtlError("column status of shop.audit rejects the value", { code: "sink-failed", table: "shop.audit" });
+        }
+        await inner.flush(checkpoint);
+      },
+    };
+    let flushedPoison = false;
+    const checkpoints = createMemoryCheckpointStore();
+    const result = await runPipeline({ name: "p", source, sink: strict, checkpoints, untilCaughtUp: true, retry: fastRetry });
+    expect(inner.rows("shop.orders").map((r) => r.id)).toEqual([1n, 2n]);
+    expect(inner.rows("shop.audit")).toEqual([]);
+    expect(result.checkpoint.tables["shop.audit"]).toMatchObject({ state: "failed", lastError: "column status of shop.audit rejects the value" });
+    expect((await checkpoints.load("p"))?.tables["shop.audit"]?.state).toBe("failed");
+    expect(source.acknowledged).toBe(2);
+  });
+
+  it("fails with the source's message on a lost position, or snapshots again when configured", async () => {
+    const source = createScriptedSource({ schemas: [orders], initialRows: { "shop.orders": [{ id: 1n, status: "x" }] } });
+    source.append([{ op: "insert", table, after: { id: 2n, status: "y" } }]);
+    const checkpoints = createMemoryCheckpointStore();
+    await checkpoints.save({ pipeline: "p", phase: "streaming", position: "0", tables: {}, savedAt: "2026-01-01T00:00:00Z" });
+    let lost = true;
+    const forgetful = {
+      ...source,
+      stream(from: string, options: { signal?: AbortSignal }) {
+        if (lost) {
+          lost = false;
+          throw new ZeroEtlError("replication slot zeroetl_p was invalidated (wal_status lost)", { code: "position-lost" });
+        }
+        return source.stream(from, options);
+      },
+    };
+    await expect(runPipeline({ name: "p", source: forgetful, sink: createRecordingSink(), checkpoints, untilCaughtUp: true })).rejects.toThrow(/invalidated/);
+    lost = true;
+    const sink = createRecordingSink();
+    const result = await runPipeline({ name: "p", source: forgetful, sink, checkpoints, untilCaughtUp: true, onLostPosition: "resnapshot" });
+    expect(result.snapshotted).toBe(true);
+    expect(sink.rows("shop.orders")).toEqual([{ id: 1n, status: "x" }, { id: 2n, status: "y" }]);
   });
 });

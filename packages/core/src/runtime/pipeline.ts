@@ -44,6 +44,14 @@ export interface PipelineOptions {
   readonly untilCaughtUp?: boolean;
   /** Aborting stops the run gracefully: pending changes are flushed and checkpointed first. */
   readonly signal?: AbortSignal;
+  /**
+   * What to do when the source no longer has the checkpoint's position (an
+   * invalidated slot, a purged binlog, a stream position past retention):
+   * `fail` (default) stops with an error that says what happened;
+   * `resnapshot` snapshots every table again and streams from there.
+   * Changes are never skipped silently.
+   */
+  readonly onLostPosition?: "fail" | "resnapshot";
 }
 
 /** What a finished run did. */
@@ -84,6 +92,8 @@ class PipelineRun {
   #pendingBytes = 0;
   #pendingSince = 0;
   #lastCommitTime: number | undefined;
+  /** The last checkpoint made durable in this run. */
+  #durable: PipelineCheckpoint | undefined;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -110,7 +120,15 @@ class PipelineRun {
       await this.#prepareTables();
     }
     if (!(target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) && !signal?.aborted) {
-      checkpoint = await this.#stream(checkpoint, target);
+      try {
+        checkpoint = await this.#stream(checkpoint, target);
+      } catch (error) {
+        if (!(error instanceof ZeroEtlError && error.code === "position-lost") || this.#o.onLostPosition !== "resnapshot") throw error;
+        this.#log.warn("source position lost, snapshotting again as configured", { position: checkpoint.position, error: error.message });
+        checkpoint = await this.#snapshot();
+        snapshotted = true;
+        checkpoint = await this.#stream(checkpoint, target);
+      }
     }
     return { checkpoint, snapshotted, rows: { ...this.#rowsThisRun }, deadLetters: this.#deadLetters };
   }
@@ -172,7 +190,38 @@ class PipelineRun {
     });
   }
 
+  /**
+   * Streams, and when one table's changes cannot be applied (a non-retryable
+   * error that names the table) sets that table aside as `failed`, persists
+   * that, and replays from the last checkpoint without it: the other tables
+   * lose nothing and keep flowing.
+   */
   async #stream(start: PipelineCheckpoint, target: string | undefined): Promise<PipelineCheckpoint> {
+    let checkpoint = start;
+    for (;;) {
+      try {
+        return await this.#streamOnce(checkpoint, target);
+      } catch (error) {
+        const failure = tableFailure(error);
+        if (failure === undefined || this.#tracker.state(failure.table) === "failed") throw error;
+        this.#tracker.setState(failure.table, "failed", failure.message);
+        this.#metrics.emit({ type: "table-state", table: failure.table, state: "failed", reason: failure.message });
+        this.#metrics.emit({ type: "error", code: failure.code, retryable: false, table: failure.table });
+        this.#log.error("table set aside after an error; the other tables go on", { table: failure.table, error: failure.message });
+        // what was accepted since the last flush is gone with the failed flush; replay it without the failed table
+        this.#pendingRows = 0;
+        this.#pendingBytes = 0;
+        checkpoint = Object.freeze({ ...this.#lastDurable(checkpoint), tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
+        await this.#flush(checkpoint, false);
+      }
+    }
+  }
+
+  #lastDurable(fallback: PipelineCheckpoint): PipelineCheckpoint {
+    return this.#durable ?? fallback;
+  }
+
+  async #streamOnce(start: PipelineCheckpoint, target: string | undefined): Promise<PipelineCheckpoint> {
     const { source, signal } = this.#o;
     let checkpoint = start;
     let latest: string | undefined;
@@ -279,6 +328,7 @@ class PipelineRun {
   async #flush(checkpoint: PipelineCheckpoint, acknowledge: boolean): Promise<void> {
     await this.#retrying("flush sink", () => this.#o.sink.flush(checkpoint));
     await this.#retrying("save checkpoint", () => this.#o.checkpoints.save(checkpoint));
+    this.#durable = checkpoint;
     if (acknowledge && checkpoint.position !== undefined && checkpoint.phase === "streaming") {
       const position = checkpoint.position;
       await this.#retrying("acknowledge source", () => this.#o.source.acknowledge(position));
@@ -306,6 +356,12 @@ class PipelineRun {
       },
     });
   }
+}
+
+/** The table a non-retryable error is about, if it names one. */
+function tableFailure(error: unknown): { table: string; message: string; code: string } | undefined {
+  if (!(error instanceof ZeroEtlError) || error.retryable || error.table === undefined) return undefined;
+  return { table: error.table, message: error.message, code: error.code };
 }
 
 /** Waits for `promise`, at most `ms` (no limit when undefined), or until the signal aborts. */

@@ -76,7 +76,11 @@ export interface Sink {
   /**
    * Makes everything accepted so far durable, together with `checkpoint`
    * when the sink keeps checkpoints in the target. When it returns, a crash
-   * loses nothing accepted before the call.
+   * loses nothing accepted before the call. When it throws, nothing of the
+   * flush is durable and everything accepted since the last successful flush
+   * is discarded (the runtime replays it from the last checkpoint); an error
+   * caused by one table's changes names it in `ZeroEtlError.table`, so the
+   * runtime can set that table aside and let the others go on.
    */
   flush(checkpoint: PipelineCheckpoint): Promise<void>;
 

@@ -22,6 +22,8 @@ export function createFaultInjectingSink(inner: Sink, faults: readonly Fault[]):
       const n = (calls[method] = (calls[method] ?? 0) + 1);
       for (const fault of faults) {
         if (fault.method === method && n >= fault.onCall && n < fault.onCall + (fault.times ?? 1)) {
+          // a failed flush discards what was accepted, as the Sink contract says
+          if (method === "flush" && "crash" in inner && typeof inner.crash === "function") inner.crash();
           throw new ZeroEtlError(`injected ${method} fault on call ${n}`, { code: "sink-failed", retryable: fault.retryable ?? false });
         }
       }
