@@ -43,4 +43,4 @@ export { DEFAULT_BATCH_POLICY } from "./runtime/batch-policy.js";
 export type { RetryPolicy, WithRetryOptions } from "./runtime/retry.js";
 export { DEFAULT_RETRY_POLICY, sleep, withRetry } from "./runtime/retry.js";
 export type { PipelineOptions, PipelineResult } from "./runtime/pipeline.js";
-export { runPipeline } from "./runtime/pipeline.js";
+export { markForResync, runPipeline } from "./runtime/pipeline.js";

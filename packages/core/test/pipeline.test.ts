@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import {
   createMemoryCheckpointStore,
   createMemoryDeadLetterQueue,
+  markForResync,
   runPipeline,
   type Sink,
   type TableSchema,
@@ -172,5 +173,30 @@ describe("runPipeline table isolation and lost positions", () => {
     const result = await runPipeline({ name: "p", source: forgetful, sink, checkpoints, untilCaughtUp: true, onLostPosition: "resnapshot" });
     expect(result.snapshotted).toBe(true);
     expect(sink.rows("shop.orders")).toEqual([{ id: 1n, status: "x" }, { id: 2n, status: "y" }]);
+  });
+});
+
+describe("runPipeline resync", () => {
+  it("re-snapshots tables marked for resync, keeps the others, and loses no write made meanwhile", async () => {
+    const source = createScriptedSource({ schemas: [orders], initialRows: { "shop.orders": [{ id: 1n, status: "new" }] } });
+    source.append([{ op: "insert", table, after: { id: 2n, status: "new" } }]);
+    const sink = createRecordingSink();
+    const checkpoints = createMemoryCheckpointStore();
+    await runPipeline({ name: "p", source, sink, checkpoints, untilCaughtUp: true });
+    // the target copy gets damaged behind the pipeline's back
+    await sink.resetTable(table);
+    const current = await checkpoints.load("p");
+    if (current !== undefined) await sink.flush(current);
+    expect(sink.rows("shop.orders")).toEqual([]);
+
+    const stored = await checkpoints.load("p");
+    if (stored === undefined) throw new Error("no checkpoint");
+    await checkpoints.save(markForResync(stored, ["shop.orders"]));
+    source.append([{ op: "update", table, key: { id: 1n }, after: { id: 1n, status: "paid" } }]);
+    source.append([{ op: "insert", table, after: { id: 3n, status: "new" } }]);
+    const result = await runPipeline({ name: "p", source, sink, checkpoints, untilCaughtUp: true });
+    const sorted = [...sink.rows("shop.orders")].sort((a, b) => Number(a.id) - Number(b.id));
+    expect(sorted).toEqual([{ id: 1n, status: "paid" }, { id: 2n, status: "new" }, { id: 3n, status: "new" }]);
+    expect(result.checkpoint.tables["shop.orders"]?.state).toBe("synced");
   });
 });

@@ -1,6 +1,7 @@
 import type { ChangeBatch, SnapshotChunk } from "../change/change-batch.js";
 import type { ChangeEvent } from "../change/change-event.js";
 import type { CheckpointStore, PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
+import type { TableStatus } from "../state/table-state.js";
 import type { DeadLetterQueue } from "../dlq/dead-letter-queue.js";
 import { toDeadLetter } from "../dlq/dead-letter-queue.js";
 import { ZeroEtlError } from "../errors/zero-etl-error.js";
@@ -118,6 +119,7 @@ class PipelineRun {
       this.#tracker = new TableTracker(checkpoint.tables);
       this.#log.info("resuming", { position: checkpoint.position });
       await this.#prepareTables();
+      checkpoint = await this.#resync(checkpoint);
     }
     if (!(target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) && !signal?.aborted) {
       try {
@@ -167,6 +169,41 @@ class PipelineRun {
     const done = checkpointAt("streaming");
     await this.#flush(done, true);
     this.#log.info("snapshot finished", { rows: { ...this.#rowsThisRun } });
+    return done;
+  }
+
+  /**
+   * Re-snapshots the tables marked `resync-required` or `resyncing` (by
+   * {@link markForResync} or after a refused schema change), then lets the
+   * stream resume from the unchanged checkpoint. The re-read happens after
+   * the checkpoint's position, so replaying the stream from that position
+   * afterwards re-applies, in order, every change since: by-key application
+   * makes each row converge to its latest state, and no write is lost.
+   */
+  async #resync(checkpoint: PipelineCheckpoint): Promise<PipelineCheckpoint> {
+    const wanted = Object.entries(checkpoint.tables)
+      .filter(([, status]) => status.state === "resync-required" || status.state === "resyncing")
+      .map(([key]) => key);
+    if (wanted.length === 0) return checkpoint;
+    for (const key of wanted) this.#tracker.setState(key, "resyncing");
+    this.#log.info("resyncing tables", { tables: wanted });
+    const schemas = await this.#o.source.introspect(this.#o.signal);
+    const tables = schemas.filter((s) => wanted.includes(tableKey(s.table))).map((s) => s.table);
+    const session = await this.#retrying("start resync snapshot", () =>
+      this.#o.source.snapshot({ tables, resync: true, ...(this.#o.signal === undefined ? {} : { signal: this.#o.signal }) }),
+    );
+    for (const schema of session.schemas) {
+      for (const target of await this.#prepare(schema)) await this.#retrying("reset table", () => this.#o.sink.resetTable(target.table));
+    }
+    const at = (): PipelineCheckpoint =>
+      Object.freeze({ ...checkpoint, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
+    for await (const chunk of session.chunks) {
+      await this.#writeChunk(chunk);
+      if (this.#pendingRows >= this.#policy.maxRows || this.#pendingBytes >= this.#policy.maxBytes) await this.#flush(at(), false);
+    }
+    for (const key of wanted) this.#tracker.setState(key, "synced");
+    const done = at();
+    await this.#flush(done, false);
     return done;
   }
 
@@ -356,6 +393,18 @@ class PipelineRun {
       },
     });
   }
+}
+
+/**
+ * Returns a checkpoint with the named tables marked `resync-required`; a run
+ * that starts from it re-snapshots them before it resumes streaming. Pure:
+ * the caller stores the result where the pipeline reads its checkpoint.
+ */
+export function markForResync(checkpoint: PipelineCheckpoint, tables: readonly string[]): PipelineCheckpoint {
+  const now = new Date().toISOString();
+  const updated: Record<string, TableStatus> = { ...checkpoint.tables };
+  for (const table of tables) updated[table] = { ...(updated[table] ?? { rows: 0 }), state: "resync-required", updatedAt: now };
+  return Object.freeze({ ...checkpoint, tables: Object.freeze(updated), savedAt: now });
 }
 
 /** The table a non-retryable error is about, if it names one. */

@@ -33,6 +33,13 @@ export interface SnapshotSession {
 export interface SnapshotOptions {
   /** Only these tables; all selected tables when absent. */
   readonly tables?: readonly TableRef[];
+  /**
+   * A re-snapshot of some tables while a stream position already exists:
+   * the source must not disturb its streaming state (no new slot, no reset
+   * position). Any read taken after the stored checkpoint is correct, since
+   * the runtime replays the stream from that checkpoint afterwards.
+   */
+  readonly resync?: boolean;
   readonly signal?: AbortSignal;
 }
 

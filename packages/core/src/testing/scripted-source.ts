@@ -46,6 +46,26 @@ export function createScriptedSource(options: ScriptedSourceOptions): ScriptedSo
   const log: ChangeEvent[][] = [];
   const waiters = new Set<() => void>();
   let acknowledged = 0;
+  const materialize = (): Record<string, Row[]> => {
+    const state = new Map<string, Map<string, Row>>();
+    const keyOf = (table: string, row: Row) => {
+      const schema = options.schemas.find((s) => tableKey(s.table) === table);
+      return JSON.stringify((schema?.primaryKey ?? []).map((c) => String(row[c])));
+    };
+    for (const [table, rows] of Object.entries(options.initialRows ?? {})) state.set(table, new Map(rows.map((r) => [keyOf(table, r), r])));
+    for (const event of log.flat()) {
+      const table = tableKey(event.table);
+      const rows = state.get(table) ?? new Map<string, Row>();
+      state.set(table, rows);
+      if (event.op === "insert") rows.set(keyOf(table, event.after), event.after);
+      else if (event.op === "update") {
+        rows.delete(keyOf(table, event.key));
+        rows.set(keyOf(table, event.after), event.after);
+      } else if (event.op === "delete") rows.delete(keyOf(table, event.key));
+      else if (event.op === "truncate") rows.clear();
+    }
+    return Object.fromEntries([...state].map(([t, rows]) => [t, [...rows.values()]]));
+  };
   const source: ScriptedSource = {
     kind: "scripted",
     capabilities: { beforeImage: "always", transactions: true, schemaChanges: true, truncate: true },
@@ -55,13 +75,17 @@ export function createScriptedSource(options: ScriptedSourceOptions): ScriptedSo
     },
     introspect: async () => options.schemas,
     preflight: async () => ({ component: "scripted source", checks: [] }),
-    async snapshot() {
-      // the snapshot shows the state at position 0, so streaming replays the whole log
-      const position = "0";
+    async snapshot(snapshotOptions) {
+      // a first snapshot shows the state at position 0, so streaming replays
+      // the whole log; a resync reads the current state, as a database would
+      const position = snapshotOptions.resync ? String(log.length) : "0";
+      const current = snapshotOptions.resync ? materialize() : options.initialRows ?? {};
+      const wanted = snapshotOptions.tables?.map(tableKey);
+      const schemas = options.schemas.filter((s) => wanted === undefined || wanted.includes(tableKey(s.table)));
       const chunkRows = options.chunkRows ?? 1000;
       async function* chunks(): AsyncGenerator<SnapshotChunk> {
-        for (const schema of options.schemas) {
-          const rows = options.initialRows?.[tableKey(schema.table)] ?? [];
+        for (const schema of schemas) {
+          const rows = current[tableKey(schema.table)] ?? [];
           let chunk = 0;
           for (let i = 0; i < rows.length || (i === 0 && chunk === 0); i += chunkRows) {
             const part = rows.slice(i, i + chunkRows);
@@ -71,7 +95,7 @@ export function createScriptedSource(options: ScriptedSourceOptions): ScriptedSo
           }
         }
       }
-      return { position, schemas: options.schemas, chunks: chunks() };
+      return { position, schemas, chunks: chunks() };
     },
     async *stream(from, streamOptions): AsyncGenerator<ChangeBatch> {
       let next = indexCodec.parse(from);
