@@ -1,0 +1,17 @@
+export type { UnnestMode, UnnestModeInput, UnnestOptions, ResolvedUnnestOptions } from "./unnest/unnest-options.js";
+export { parseUnnestMode, resolveUnnestOptions } from "./unnest/unnest-options.js";
+export type { UnnestDocumentOptions, UnnestedDocument } from "./unnest/unnest-document.js";
+export { unnestDocument } from "./unnest/unnest-document.js";
+export type { InferSchemaOptions } from "./unnest/infer-schema.js";
+export { inferSchema } from "./unnest/infer-schema.js";
+export type { UnnestMapperOptions } from "./unnest/unnest-mapper.js";
+export { createUnnestMapper } from "./unnest/unnest-mapper.js";
+export type { RenestOptions } from "./unnest/renest-document.js";
+export { renest } from "./unnest/renest-document.js";
+export type { LeafKind } from "./unnest/table-unnester.js";
+export { LIST_INDEX_COLUMN, PARENT_ID_COLUMN, ROW_ID_COLUMN, VALUE_COLUMN, childRowId, rootRowId, widenLeafKind } from "./unnest/table-unnester.js";
+export type { LosslessJson } from "./unnest/lossless-json-parser.js";
+export { LosslessNumber, jsonNumberToDecimal, parseLosslessJson } from "./unnest/lossless-json-parser.js";
+export { writeJsonValue } from "./unnest/json-value-writer.js";
+export { IdentifierRegistry, identifierBytes, shortenIdentifier } from "./unnest/identifier-shortener.js";
+export { stableHash } from "./unnest/stable-hasher.js";
