@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { ConfigError, ZeroEtlError, redactText } from "@zero-etl/core";
 import { checkCommand } from "./commands/check-command.js";
 import { runCommand } from "./commands/run-command.js";
+import { resyncCommand } from "./commands/resync-command.js";
 import { statusCommand } from "./commands/status-command.js";
 
 // commander: a maintained argument parser with help, subcommands and usage
@@ -33,6 +34,15 @@ program
   .description("show the checkpoint and every table's state")
   .action(async (config: string) => {
     await statusCommand(config);
+  });
+
+program
+  .command("resync")
+  .argument("<config>", "pipeline config file")
+  .argument("<tables...>", "tables to re-snapshot, as namespace.name")
+  .description("re-snapshot some tables, keep the others' checkpoints, then catch up")
+  .action(async (config: string, tables: string[]) => {
+    await resyncCommand(config, tables);
   });
 
 try {

@@ -5,3 +5,4 @@ export { DEFAULT_STATE_DIR, buildPipeline } from "./config/build-pipeline.js";
 export { checkCommand } from "./commands/check-command.js";
 export { runCommand } from "./commands/run-command.js";
 export { statusCommand } from "./commands/status-command.js";
+export { resyncCommand } from "./commands/resync-command.js";

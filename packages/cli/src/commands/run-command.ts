@@ -1,5 +1,5 @@
 import { createLogger, createPipelineMetrics, runPipeline, type PipelineResult } from "@zero-etl/core";
-import { buildPipeline } from "../config/build-pipeline.js";
+import { buildPipeline, withoutUndefined } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { formatTable } from "../terminal/format-table.js";
 import { showSnapshotProgress } from "../terminal/snapshot-progress.js";
@@ -36,7 +36,8 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
       logger,
       untilCaughtUp: options.untilCaughtUp,
       signal: controller.signal,
-      ...(config.batch === undefined ? {} : { batch: config.batch }),
+      ...(config.batch === undefined ? {} : { batch: withoutUndefined(config.batch) }),
+      ...(config.onLostPosition === undefined ? {} : { onLostPosition: config.onLostPosition }),
     });
     stopProgress();
     const totals = metrics.totals();

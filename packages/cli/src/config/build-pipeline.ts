@@ -101,6 +101,7 @@ async function buildSink(config: PipelineConfig, logger: Logger): Promise<Sink> 
   }
 }
 
-function withoutUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+/** Drops undefined fields, for options typed with exactOptionalPropertyTypes. */
+export function withoutUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
 }

@@ -96,6 +96,7 @@ export const pipelineConfigSchema = z.strictObject({
       maxWaitMs: z.number().int().nonnegative().optional(),
     })
     .optional(),
+  onLostPosition: z.enum(["fail", "resnapshot"]).optional(),
   log: z.strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]) }).optional(),
 });
 

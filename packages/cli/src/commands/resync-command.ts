@@ -1,0 +1,37 @@
+import { ConfigError, createLogger, markForResync } from "@zero-etl/core";
+import { buildPipeline } from "../config/build-pipeline.js";
+import { loadPipelineConfig } from "../config/pipeline-config.js";
+import { runCommand } from "./run-command.js";
+
+/**
+ * `zeroetl resync <config> <table...>`: marks the tables (`namespace.name`)
+ * for a resync where the pipeline keeps its checkpoint (the target, or the
+ * local state directory), then runs the pipeline until caught up: it
+ * re-snapshots just those tables and replays the stream from the checkpoint,
+ * so changes made meanwhile are kept. A long-running `zeroetl run` of the
+ * same pipeline must be stopped first and started again afterwards.
+ */
+export async function resyncCommand(file: string, tables: readonly string[]): Promise<void> {
+  const config = await loadPipelineConfig(file);
+  const logger = createLogger({ level: config.log?.level ?? "warn" });
+  const parts = await buildPipeline(config, logger);
+  try {
+    const inTarget = parts.sink.capabilities.checkpointsInTarget;
+    const stored = inTarget ? await parts.sink.open({ pipeline: config.name }) : await parts.checkpoints.load(config.name);
+    if (stored === undefined) {
+      process.stdout.write(`pipeline ${config.name} has no checkpoint yet: its first run snapshots every table\n`);
+      return;
+    }
+    const known = Object.keys(stored.tables);
+    for (const [index, table] of tables.entries()) {
+      if (!known.includes(table)) throw new ConfigError(`tables[${index}]`, `one of the pipeline's tables (${known.join(", ")})`, table);
+    }
+    const marked = markForResync(stored, tables);
+    if (inTarget) await parts.sink.flush(marked);
+    await parts.checkpoints.save(marked);
+    process.stdout.write(`marked for resync: ${tables.join(", ")}\n`);
+  } finally {
+    await Promise.allSettled([parts.source.close(), parts.sink.close()]);
+  }
+  await runCommand(file, { untilCaughtUp: true });
+}
