@@ -14,6 +14,8 @@ interface RelationState {
   readonly table: TableRef;
   readonly schema: TableSchema;
   readonly names: readonly string[];
+  /** `typeOid:typeMod` per column, as the Relation message gave them. */
+  readonly typeKeys: readonly string[];
   readonly decoders: readonly PgValueDecoder[];
   /** Indexes of the columns that make an event's `key`. */
   readonly keyIndexes: readonly number[];
@@ -67,7 +69,7 @@ export class PgoutputChangeBuilder {
     const previousState = this.relations.get(message.relationOid);
     if (previousState !== undefined && sameRelation(previousState, message)) return;
     if (!this.options.includes(table)) {
-      this.relations.set(message.relationOid, { selected: false, table, schema: emptySchema(table), names: [], decoders: [], keyIndexes: [], pkIndexes: [] });
+      this.relations.set(message.relationOid, { selected: false, table, schema: emptySchema(table), names: [], typeKeys: [], decoders: [], keyIndexes: [], pkIndexes: [] });
       return;
     }
     const oids = message.columns.map((c) => c.typeOid);
@@ -75,13 +77,13 @@ export class PgoutputChangeBuilder {
     const key = refKey(table);
     const current = this.versions.get(key);
     let info = this.byTable.get(key);
-    const columns = buildColumns(message, this.options.types, info);
+    const columns = buildColumns(message, this.options.types, info, current);
     let changed = current === undefined || !sameColumns(current.columns, columns);
     if (changed) {
       info = (await this.options.reintrospect(message.relationOid)) ?? info;
       if (info !== undefined) this.byTable.set(key, info);
     }
-    const built = buildColumns(message, this.options.types, info);
+    const built = buildColumns(message, this.options.types, info, current);
     const names = built.map((c) => c.name);
     const primaryKey = (info?.schema.primaryKey ?? []).filter((n) => names.includes(n));
     const schema = changed
@@ -98,6 +100,7 @@ export class PgoutputChangeBuilder {
       table,
       schema,
       names,
+      typeKeys: message.columns.map((c) => `${c.typeOid}:${c.typeMod}`),
       decoders: message.columns.map((c) => createPgValueDecoder(this.options.types.get(c.typeOid) ?? { kind: "other", oid: c.typeOid, name: "" })),
       keyIndexes,
       pkIndexes,
@@ -218,13 +221,17 @@ function sameRelation(state: RelationState, message: RelationMessage): boolean {
   if (!state.selected) return true;
   const cols = state.schema.columns;
   if (cols.length !== message.columns.length) return false;
-  for (let i = 0; i < cols.length; i++) if (cols[i]?.name !== message.columns[i]?.name) return false;
+  for (let i = 0; i < cols.length; i++) {
+    const column = message.columns[i];
+    if (column === undefined || state.names[i] !== column.name || state.typeKeys[i] !== `${column.typeOid}:${column.typeMod}`) return false;
+  }
   return state.keyIndexes.length > 0 || message.columns.every((c) => !c.isKey);
 }
 
-function buildColumns(message: RelationMessage, types: PgTypeCatalog, info: PostgresTableInfo | undefined): ColumnSchema[] {
+/** Columns and types come from the Relation message; nullability from the stream's previous schema, else the catalog. */
+function buildColumns(message: RelationMessage, types: PgTypeCatalog, info: PostgresTableInfo | undefined, previous: TableSchema | undefined): ColumnSchema[] {
   return message.columns.map((c) => {
-    const known = info?.schema.columns.find((k) => k.name === c.name);
+    const known = previous?.columns.find((k) => k.name === c.name) ?? info?.schema.columns.find((k) => k.name === c.name);
     const knownInfo = info?.columns.find((k) => k.name === c.name);
     const descriptor = types.get(c.typeOid) ?? { kind: "other" as const, oid: c.typeOid, name: "" };
     const column: { name: string; type: ColumnSchema["type"]; nullable: boolean; sourceType?: string } = {

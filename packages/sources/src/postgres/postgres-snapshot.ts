@@ -140,26 +140,37 @@ async function* readTable(options: ReadTableOptions): AsyncGenerator<SnapshotChu
     let rowsRead = 0;
     let chunk = 0;
     let after: string[] | undefined;
+    // one row beyond the page tells whether this page is the last; a cursor keeps it for the next page
+    let carry: (string | null)[] | undefined;
     if (pk.length === 0) await client.query(`DECLARE zetl_snapshot NO SCROLL CURSOR FOR SELECT ${list} FROM ${from}`);
     for (;;) {
       if (options.signal?.aborted === true) throw new ZeroEtlError("snapshot aborted", { code: "aborted", table: tableKey(table) });
-      let result: pg.QueryArrayResult<(string | null)[]>;
+      let raw: (string | null)[][];
       if (pk.length === 0) {
-        result = await client.query({ text: `FETCH FORWARD ${limit} FROM zetl_snapshot`, rowMode: "array", types: RAW_TEXT_TYPES });
-      } else if (after === undefined) {
-        result = await client.query({ text: `SELECT ${list} FROM ${from} ORDER BY ${order} LIMIT ${limit}`, rowMode: "array", types: RAW_TEXT_TYPES });
-      } else {
-        const params = pk.map((k, i) => `$${i + 1}::${k.cast}`).join(", ");
-        result = await client.query({
-          text: `SELECT ${list} FROM ${from} WHERE (${order}) > (${params}) ORDER BY ${order} LIMIT ${limit}`,
-          values: after,
+        const fetched = await client.query<(string | null)[]>({
+          text: `FETCH FORWARD ${carry === undefined ? limit + 1 : limit} FROM zetl_snapshot`,
           rowMode: "array",
           types: RAW_TEXT_TYPES,
         });
+        raw = carry === undefined ? fetched.rows : [carry, ...fetched.rows];
+      } else if (after === undefined) {
+        raw = (await client.query<(string | null)[]>({ text: `SELECT ${list} FROM ${from} ORDER BY ${order} LIMIT ${limit + 1}`, rowMode: "array", types: RAW_TEXT_TYPES })).rows;
+      } else {
+        const params = pk.map((k, i) => `$${i + 1}::${k.cast}`).join(", ");
+        raw = (
+          await client.query<(string | null)[]>({
+            text: `SELECT ${list} FROM ${from} WHERE (${order}) > (${params}) ORDER BY ${order} LIMIT ${limit + 1}`,
+            values: after,
+            rowMode: "array",
+            types: RAW_TEXT_TYPES,
+          })
+        ).rows;
       }
-      const raw = result.rows;
-      const rows: Row[] = new Array<Row>(raw.length);
-      for (let r = 0; r < raw.length; r++) {
+      const last = raw.length <= limit;
+      carry = last ? undefined : raw[limit];
+      const count = last ? raw.length : limit;
+      const rows: Row[] = new Array<Row>(count);
+      for (let r = 0; r < count; r++) {
         const values = raw[r] as (string | null)[];
         const row: Record<string, Value> = {};
         for (let i = 0; i < names.length; i++) {
@@ -168,9 +179,8 @@ async function* readTable(options: ReadTableOptions): AsyncGenerator<SnapshotChu
         }
         rows[r] = row;
       }
-      rowsRead += rows.length;
-      const last = raw.length < limit;
-      const lastRaw = raw[raw.length - 1];
+      rowsRead += count;
+      const lastRaw = raw[count - 1];
       if (lastRaw !== undefined) after = pk.map((k) => lastRaw[k.index] as string);
       const out: { -readonly [K in keyof SnapshotChunk]: SnapshotChunk[K] } = { table, schema, rows, chunk, last, rowsRead };
       if (info.rowsEstimated !== undefined) out.rowsEstimated = Math.max(info.rowsEstimated, rowsRead);
