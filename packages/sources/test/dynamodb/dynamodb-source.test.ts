@@ -12,10 +12,13 @@ import {
 import type { AttributeValue as SdkAttributeValue } from "@aws-sdk/client-dynamodb";
 import { compareSerialized } from "@zero-etl/core";
 import type { ChangeEvent, Row, Source } from "@zero-etl/core";
-import { createDynamoDbSource, createSdkDynamoDbStreamsApi, dynamoDbPositionCodec, itemToJsonText } from "@zero-etl/sources/dynamodb";
+import { createDynamoDbSource, createSdkDynamoDbStreamsApi, createSdkS3ObjectApi, dynamoDbPositionCodec, itemToJsonText } from "@zero-etl/sources/dynamodb";
 import type { AttributeMap, DynamoDbSourceOptions, DynamoDbStreamsApi } from "@zero-etl/sources/dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { gzipSync } from "node:zlib";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { startDynamoDbLocal } from "../../../../test-support/dynamodb-local.js";
+import { startS3rver } from "../../../../test-support/s3rver.js";
 import type { DynamoDbLocal } from "../../../../test-support/dynamodb-local.js";
 
 let local: DynamoDbLocal;
@@ -367,5 +370,50 @@ describe("dynamodb source on DynamoDB Local", () => {
     const missing = source(`zetl_missing_${run}`);
     const absent = await missing.preflight({ fix: false });
     expect(absent.checks[0]).toMatchObject({ id: "dynamodb.table", ok: false });
+  });
+
+  it("snapshots from an S3 export (documented layout on s3rver), then streams", async () => {
+    const table = await createTable("export", { sortKey: "N" });
+    await putMany(table, [
+      { pk: { S: "a" }, sk: { N: "1" }, amount: { N: "10.25" }, raw: { B: Uint8Array.of(1, 2, 3) } },
+      { pk: { S: "b" }, sk: { N: "2" }, amount: { N: "99999999999999999999999999999999999999" } },
+    ]);
+    const s3 = await startS3rver((config) => new S3Client(config));
+    try {
+      await s3.client.send(new CreateBucketCommand({ Bucket: "zetl-ddb-export" }));
+      // the export files DynamoDB would write for this table: DYNAMODB_JSON with base64 binary
+      const items = await scanAll(table);
+      const toExportJson = (item: AttributeMap) =>
+        JSON.stringify({ Item: item }, (_k, v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v));
+      const dir = "snap/AWSDynamoDB/01763700000000-live0001";
+      const putObject = async (key: string, body: Uint8Array) =>
+        s3.client.send(new PutObjectCommand({ Bucket: "zetl-ddb-export", Key: key, Body: body, ContentLength: body.byteLength }));
+      await putObject(`${dir}/data/part0.json.gz`, gzipSync(items.map((i) => `${toExportJson(i)}\n`).join("")));
+      await putObject(`${dir}/manifest-files.json`, Buffer.from(`${JSON.stringify({ itemCount: items.length, dataFileS3Key: `${dir}/data/part0.json.gz` })}\n`));
+      await putObject(
+        `${dir}/manifest-summary.json`,
+        Buffer.from(JSON.stringify({ version: "2020-06-30", itemCount: items.length, outputFormat: "DYNAMODB_JSON", manifestFilesS3Key: `${dir}/manifest-files.json` })),
+      );
+      const objects = await createSdkS3ObjectApi({ ...s3.config });
+      const s = source(table, {
+        snapshot: { mode: "export", export: { bucket: "zetl-ddb-export", manifestSummaryKey: `${dir}/manifest-summary.json` } },
+        clients: { s3: objects },
+      });
+      const session = await s.snapshot({});
+      const rows: Row[] = [];
+      for await (const chunk of session.chunks) {
+        rows.push(...chunk.rows);
+        expect(chunk.rowsEstimated).toBe(2);
+      }
+      objects.destroy();
+      expect(rows.map((r) => r.item).sort()).toEqual(items.map((i) => itemToJsonText(i)).sort());
+      expect(rows.find((r) => r.pk === "a")?.item).toBe('{"amount":10.25,"pk":"a","raw":"AQID","sk":1}');
+      await ddb.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: "a" }, sk: { N: "1" } } }));
+      const { events } = await drain(s, session.position);
+      expect(events.at(-1)).toMatchObject({ op: "delete", key: { pk: "a", sk: "1" } });
+    } finally {
+      s3.client.destroy();
+      await s3.stop();
+    }
   });
 });
