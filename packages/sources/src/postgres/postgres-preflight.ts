@@ -1,16 +1,245 @@
 import type pg from "pg";
-import type { PreflightReport } from "@zero-etl/core";
+import type { PreflightCheck, PreflightReport, TableRef } from "@zero-etl/core";
+import { tableKey } from "@zero-etl/core";
 import type { PgTypeCatalog } from "./pg-type-catalog.js";
+import { quoteIdent } from "./postgres-connection.js";
+import { introspectPostgres, type PostgresTableInfo } from "./postgres-introspector.js";
+import { inspectPublication, publicationDdl } from "./postgres-publication.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
 
 /** Options of {@link preflightPostgres}. */
 export interface PostgresPreflightOptions {
   readonly config: PostgresSourceConfig;
   readonly types: PgTypeCatalog;
+  /** Apply the safe fixes: create or extend the publication, set replica identity on keyless tables. */
   readonly fix: boolean;
 }
 
-/** Checks the server and, with `fix`, repairs what is safe. */
-export async function preflightPostgres(_client: pg.Client, _options: PostgresPreflightOptions): Promise<PreflightReport> {
-  return { component: "postgres-source", checks: [] };
+interface Settings {
+  wal_level: string;
+  max_replication_slots: number;
+  max_wal_senders: number;
+  max_slot_wal_keep_size: number;
+  slots_used: number;
+  senders_used: number;
+  can_replicate: boolean;
+  is_superuser: boolean;
+  user_name: string;
+  database: string;
+}
+
+interface SlotRow {
+  database: string | null;
+  plugin: string | null;
+  slot_type: string;
+  wal_status: string | null;
+  retained_bytes: number | null;
+}
+
+const MB = 1024 * 1024;
+
+/**
+ * Checks what logical replication from this server needs, with stable ids
+ * `postgres.<check>`: `wal_level`, `max_replication_slots`,
+ * `max_wal_senders`, `replication_privilege`, `tables`, `select_privilege`,
+ * `publication`, `replica_identity`, `slot`, `slot_wal`. With `fix`, creates
+ * or extends the publication and sets the replica identity of keyless tables
+ * to FULL (both safe and immediate); everything else needs the user.
+ * Read-only without `fix`; parameterized queries, quoted identifiers in DDL.
+ */
+export async function preflightPostgres(client: pg.ClientBase, options: PostgresPreflightOptions): Promise<PreflightReport> {
+  const { config, fix } = options;
+  const checks: PreflightCheck[] = [];
+  const settings = (
+    await client.query<Settings>(`
+      SELECT current_setting('wal_level') AS wal_level,
+             current_setting('max_replication_slots')::int AS max_replication_slots,
+             current_setting('max_wal_senders')::int AS max_wal_senders,
+             current_setting('max_slot_wal_keep_size')::int AS max_slot_wal_keep_size,
+             (SELECT count(*)::int FROM pg_replication_slots) AS slots_used,
+             (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'walsender') AS senders_used,
+             r.rolreplication AS can_replicate, r.rolsuper AS is_superuser, r.rolname::text AS user_name,
+             current_database()::text AS database
+        FROM pg_roles r WHERE r.rolname = current_user`)
+  ).rows[0] as Settings;
+
+  checks.push(
+    settings.wal_level === "logical"
+      ? { id: "postgres.wal_level", ok: true, message: "wal_level is logical" }
+      : {
+          id: "postgres.wal_level",
+          ok: false,
+          severity: "error",
+          fixable: false,
+          message: `wal_level is ${settings.wal_level}, logical replication needs logical`,
+          remedy: "run ALTER SYSTEM SET wal_level = logical; and restart the PostgreSQL server (this setting cannot change without a restart, so it is not fixed automatically)",
+        },
+  );
+
+  const slot = (
+    await client.query<SlotRow>(
+      `SELECT database::text AS database, plugin::text AS plugin, slot_type, wal_status,
+              (pg_current_wal_lsn() - restart_lsn)::float8 AS retained_bytes
+         FROM pg_replication_slots WHERE slot_name = $1`,
+      [config.slot],
+    )
+  ).rows[0];
+
+  const slotsFree = slot !== undefined || settings.slots_used < settings.max_replication_slots;
+  checks.push({
+    id: "postgres.max_replication_slots",
+    ok: slotsFree,
+    message: `max_replication_slots is ${settings.max_replication_slots} and ${settings.slots_used} are in use`,
+    ...(slotsFree
+      ? {}
+      : { severity: "error" as const, fixable: false, remedy: "drop unused slots (pg_drop_replication_slot) or raise max_replication_slots and restart the server" }),
+  });
+  const sendersFree = settings.senders_used < settings.max_wal_senders;
+  checks.push({
+    id: "postgres.max_wal_senders",
+    ok: sendersFree,
+    message: `max_wal_senders is ${settings.max_wal_senders} and ${settings.senders_used} are in use`,
+    ...(sendersFree ? {} : { severity: "error" as const, fixable: false, remedy: "raise max_wal_senders and restart the server, or stop other replication consumers" }),
+  });
+  const canReplicate = settings.can_replicate || settings.is_superuser;
+  checks.push({
+    id: "postgres.replication_privilege",
+    ok: canReplicate,
+    message: canReplicate ? `user ${settings.user_name} may replicate` : `user ${settings.user_name} has neither REPLICATION nor SUPERUSER`,
+    ...(canReplicate ? {} : { severity: "error" as const, fixable: false, remedy: `run ALTER ROLE ${quoteIdent(settings.user_name)} WITH REPLICATION; as a superuser` }),
+  });
+
+  let tables: PostgresTableInfo[] = [];
+  try {
+    tables = await introspectPostgres(client, { includes: config.includes, required: config.tableList ?? [], types: options.types });
+    checks.push({
+      id: "postgres.tables",
+      ok: tables.length > 0,
+      message: tables.length > 0 ? `${tables.length} table(s) selected` : "no table is selected",
+      ...(tables.length > 0 ? {} : { severity: "error" as const, remedy: "create the tables or change the table selection" }),
+    });
+  } catch (error) {
+    checks.push({ id: "postgres.tables", ok: false, severity: "error", message: (error as Error).message, remedy: "create the table or remove it from the selection" });
+  }
+  const refs = tables.map((t) => t.schema.table);
+
+  if (tables.length > 0) {
+    const privileges = await client.query<{ oid: number; ok: boolean }>(
+      "SELECT t.oid::int8::float8 AS oid, has_table_privilege(t.oid, 'SELECT') AS ok FROM unnest($1::oid[]) AS t(oid)",
+      [tables.map((t) => t.oid)],
+    );
+    const denied = tables.filter((t) => privileges.rows.some((p) => p.oid === t.oid && !p.ok)).map((t) => t.schema.table);
+    checks.push({
+      id: "postgres.select_privilege",
+      ok: denied.length === 0,
+      message: denied.length === 0 ? `user ${settings.user_name} may SELECT every selected table` : `user ${settings.user_name} lacks SELECT on ${denied.map(tableKey).join(", ")}`,
+      ...(denied.length === 0
+        ? {}
+        : { severity: "error" as const, fixable: false, remedy: `run GRANT SELECT ON ${denied.map(sqlName).join(", ")} TO ${quoteIdent(settings.user_name)};` }),
+    });
+  }
+
+  const coverage = await inspectPublication(client, config.publication, refs);
+  const ddl = publicationDdl(config.publication, coverage);
+  if (ddl === undefined) {
+    checks.push({ id: "postgres.publication", ok: true, message: `publication ${config.publication} covers the selected tables` });
+  } else {
+    const message = coverage.exists
+      ? `publication ${config.publication} does not publish ${coverage.missing.map(tableKey).join(", ")}`
+      : `publication ${config.publication} does not exist`;
+    let fixed = false;
+    let failure: string | undefined;
+    if (fix) {
+      try {
+        await client.query(ddl);
+        fixed = true;
+      } catch (error) {
+        failure = (error as Error).message;
+      }
+    }
+    checks.push({
+      id: "postgres.publication",
+      ok: fixed,
+      message: fixed ? `${message}; fixed with: ${ddl}` : failure === undefined ? message : `${message}; the fix failed: ${failure}`,
+      remedy: `run ${ddl};`,
+      fixable: true,
+      fixed,
+      severity: "error",
+    });
+  }
+
+  const identity = tables.filter((t) => (t.schema.primaryKey.length === 0 && t.replicaIdentity !== "f" && t.replicaIdentity !== "i") || t.replicaIdentity === "n");
+  if (identity.length === 0) {
+    checks.push({ id: "postgres.replica_identity", ok: true, message: "every selected table has a primary key or a replica identity" });
+  } else {
+    const statements = identity.map((t) => `ALTER TABLE ${sqlName(t.schema.table)} REPLICA IDENTITY ${t.schema.primaryKey.length === 0 ? "FULL" : "DEFAULT"}`);
+    const message = `tables without a usable replica identity (updates and deletes cannot be replicated): ${identity.map((t) => tableKey(t.schema.table)).join(", ")}`;
+    let fixed = false;
+    let failure: string | undefined;
+    if (fix) {
+      try {
+        for (const statement of statements) await client.query(statement);
+        fixed = true;
+      } catch (error) {
+        failure = (error as Error).message;
+      }
+    }
+    checks.push({
+      id: "postgres.replica_identity",
+      ok: fixed,
+      message: fixed ? `${message}; fixed with: ${statements.join("; ")}` : failure === undefined ? message : `${message}; the fix failed: ${failure}`,
+      remedy: `run ${statements.join("; ")};`,
+      fixable: true,
+      fixed,
+      severity: "error",
+    });
+  }
+
+  if (slot === undefined) {
+    const creatable = slotsFree && canReplicate && settings.wal_level === "logical";
+    checks.push({
+      id: "postgres.slot",
+      ok: creatable,
+      message: creatable ? `replication slot ${config.slot} does not exist yet; the snapshot creates it` : `replication slot ${config.slot} does not exist and cannot be created (see the checks above)`,
+      ...(creatable ? {} : { severity: "error" as const, fixable: false }),
+    });
+  } else {
+    const problem =
+      slot.slot_type !== "logical" || slot.plugin !== "pgoutput"
+        ? `replication slot ${config.slot} exists but is a ${slot.slot_type} slot with plugin ${slot.plugin ?? "none"}, not a pgoutput slot`
+        : slot.database !== settings.database
+          ? `replication slot ${config.slot} belongs to database ${slot.database ?? "(none)"}, not ${settings.database}`
+          : undefined;
+    checks.push({
+      id: "postgres.slot",
+      ok: problem === undefined,
+      message: problem ?? `replication slot ${config.slot} exists (pgoutput)`,
+      ...(problem === undefined ? {} : { severity: "error" as const, fixable: false, remedy: "choose another slot name, or drop that slot if nothing uses it" }),
+    });
+    if (slot.wal_status === "lost") {
+      checks.push({
+        id: "postgres.slot_wal",
+        ok: false,
+        severity: "error",
+        fixable: false,
+        message: `replication slot ${config.slot} was invalidated (wal_status = lost): the server removed WAL the slot still needed`,
+        remedy: `drop the slot (SELECT pg_drop_replication_slot('${config.slot}')) and run a new snapshot; raise max_slot_wal_keep_size to avoid it`,
+      });
+    } else {
+      const retainedMb = Math.round((slot.retained_bytes ?? 0) / MB);
+      const limit = settings.max_slot_wal_keep_size;
+      const risky = slot.wal_status === "unreserved" || (limit >= 0 && retainedMb > limit * 0.8);
+      checks.push({
+        id: "postgres.slot_wal",
+        ok: !risky,
+        message: `replication slot ${config.slot} retains ${retainedMb} MB of WAL (max_slot_wal_keep_size = ${limit < 0 ? "unlimited" : `${limit} MB`}, wal_status = ${slot.wal_status ?? "unknown"})`,
+        ...(risky ? { severity: "warning" as const, remedy: "let the pipeline catch up, or raise max_slot_wal_keep_size before the slot is invalidated" } : {}),
+      });
+    }
+  }
+  return { component: "postgres-source", checks };
+}
+
+function sqlName(ref: TableRef): string {
+  return `${quoteIdent(ref.namespace)}.${quoteIdent(ref.name)}`;
 }

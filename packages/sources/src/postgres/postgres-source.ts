@@ -215,12 +215,21 @@ class PostgresSource implements Source {
   }
 }
 
+/** Fails with `position-lost` when the slot is gone or invalidated; waits up to 5 s for a previous consumer to let go of it. */
 async function checkSlot(client: pg.Client, config: PostgresSourceConfig): Promise<void> {
-  const result = await client.query<{ wal_status: string | null; database: string | null; here: string }>(
-    "SELECT wal_status, database::text AS database, current_database()::text AS here FROM pg_replication_slots WHERE slot_name = $1",
-    [config.slot],
-  );
-  const slot = result.rows[0];
+  let slot: { wal_status: string | null; database: string | null; here: string; active_pid: number | null } | undefined;
+  for (let attempt = 0; ; attempt++) {
+    const result = await client.query<{ wal_status: string | null; database: string | null; here: string; active_pid: number | null }>(
+      "SELECT wal_status, database::text AS database, current_database()::text AS here, active_pid FROM pg_replication_slots WHERE slot_name = $1",
+      [config.slot],
+    );
+    slot = result.rows[0];
+    if (slot?.active_pid === null || slot?.active_pid === undefined) break;
+    if (attempt >= 25) {
+      throw new ZeroEtlError(`replication slot ${config.slot} is in use by process ${slot.active_pid}`, { code: "source-failed", retryable: true });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
   if (slot === undefined) {
     throw new ZeroEtlError(
       `replication slot ${config.slot} does not exist, so the changes after the checkpoint are gone; run a new snapshot (which creates the slot)`,

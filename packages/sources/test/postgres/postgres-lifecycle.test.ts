@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ConfigError, ZeroEtlError, isPreflightPassing, type Source } from "@zero-etl/core";
+import { createPostgresSource, parseLsn } from "@zero-etl/sources/postgres";
+import { createTestDatabase, type TestDatabase } from "../../../../test-support/postgres.js";
+import { openStream, readSnapshot } from "./stream-harness.js";
+
+let db: TestDatabase;
+const sources: Source[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase("pgsrc_life");
+});
+
+afterAll(async () => {
+  await Promise.all(sources.map((s) => s.close()));
+  await db?.drop();
+});
+
+function source(suffix: string, tables: string[]): Source {
+  const created = createPostgresSource({
+    url: db.url,
+    pipeline: `${db.name}_${suffix}`,
+    slot: `${db.name}_${suffix}`,
+    publication: `pub_${suffix}`,
+    tables: tables.map((name) => ({ namespace: "public", name })),
+  });
+  sources.push(created);
+  return created;
+}
+
+async function confirmedFlush(slot: string): Promise<bigint> {
+  const result = await db.query<{ lsn: string }>("SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1", [slot]);
+  return parseLsn(result.rows[0]?.lsn ?? "0/0");
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe("postgres source: checkpoints, restart and errors", () => {
+  it("acknowledge moves confirmed_flush_lsn exactly there; a restart from the checkpoint loses nothing", async () => {
+    await db.query("CREATE TABLE acked (id int PRIMARY KEY)");
+    const first = source("ack", ["acked"]);
+    const session = await first.snapshot({});
+    await readSnapshot(session.chunks);
+    const slot = `${db.name}_ack`;
+    const start = await confirmedFlush(slot);
+    const stream = openStream(first, session.position);
+    let checkpoint1: string;
+    try {
+      await db.query("INSERT INTO acked VALUES (1)");
+      const b1 = await stream.untilBatch((b) => b.events.some((e) => e.op === "insert"));
+      checkpoint1 = b1.checkpoint ?? "";
+      expect(parseLsn(checkpoint1)).toBeGreaterThan(start);
+      await db.query("INSERT INTO acked VALUES (2)");
+      const b2 = await stream.untilBatch((b) => b.events.some((e) => e.op === "insert"));
+      expect(parseLsn(b2.checkpoint ?? "0/0")).toBeGreaterThan(parseLsn(checkpoint1));
+      // before any acknowledgement the slot has not moved, although two transactions were received
+      expect(await confirmedFlush(slot)).toBe(start);
+      await first.acknowledge(checkpoint1);
+      await waitFor(async () => (await confirmedFlush(slot)) === parseLsn(checkpoint1));
+      // keepalive replies and periodic updates never report more than what was acknowledged
+      await new Promise((r) => setTimeout(r, 1_500));
+      expect(await confirmedFlush(slot)).toBe(parseLsn(checkpoint1));
+    } finally {
+      await stream.stop();
+    }
+    await db.query("INSERT INTO acked VALUES (3)");
+    // a new process resumes from the stored checkpoint: transaction 2 is replayed, 3 follows, 1 is not repeated
+    const second = source("ack", ["acked"]);
+    const resumed = openStream(second, checkpoint1);
+    try {
+      const events = await resumed.until((e) => e.filter((x) => x.op === "insert").length >= 2);
+      const ids = events.flatMap((e) => (e.op === "insert" ? [e.after.id] : []));
+      expect(ids).toEqual([2, 3]);
+    } finally {
+      await resumed.stop();
+    }
+  });
+
+  it("an idle selected table still gets advancing checkpoints while other tables are busy", async () => {
+    await db.query("CREATE TABLE quiet (id int PRIMARY KEY)");
+    await db.query("CREATE TABLE busy (id int PRIMARY KEY, v text)");
+    const idle = source("idle", ["quiet"]);
+    const session = await idle.snapshot({});
+    await readSnapshot(session.chunks);
+    const stream = openStream(idle, session.position);
+    try {
+      for (let i = 0; i < 20; i++) await db.query("INSERT INTO busy SELECT g, md5(g::text) FROM generate_series($1::int, $1::int + 499) g", [i * 500]);
+      const marker = parseLsn((await db.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn")).rows[0]?.lsn ?? "0/0");
+      const batch = await stream.untilBatch((b) => b.checkpoint !== undefined && parseLsn(b.checkpoint) >= marker, 40_000);
+      expect(batch.events).toEqual([]);
+      expect(batch.caughtUp).toBe(true);
+      expect(stream.batches.flatMap((b) => b.events)).toEqual([]);
+      await idle.acknowledge(batch.checkpoint ?? "");
+      await waitFor(async () => (await confirmedFlush(`${db.name}_idle`)) >= marker);
+    } finally {
+      await stream.stop();
+    }
+  });
+
+  it("currentPosition reports the server's WAL position", async () => {
+    const s = source("pos", ["acked"]);
+    const before = parseLsn(await s.currentPosition());
+    await db.query("INSERT INTO acked VALUES (100)");
+    expect(parseLsn(await s.currentPosition())).toBeGreaterThan(before);
+  });
+
+  it("a missing slot is position-lost with what to do", async () => {
+    const s = source("nosuchslot", ["acked"]);
+    const iterator = s.stream("0/16B3748", {})[Symbol.asyncIterator]();
+    const failure = await iterator.next().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failure).toBeInstanceOf(ZeroEtlError);
+    expect((failure as ZeroEtlError).code).toBe("position-lost");
+    expect((failure as ZeroEtlError).message).toMatch(/slot .*nosuchslot does not exist.*snapshot/);
+  });
+
+  it("preflight names the missing publication and replica identity, and fix repairs them", async () => {
+    await db.query("CREATE TABLE keyless (a int, b text)");
+    await db.query("CREATE TABLE \"Mixed Case\" (id int PRIMARY KEY)");
+    const s = source("pre", ["keyless", "Mixed Case"]);
+    const report = await s.preflight({ fix: false });
+    const byId = new Map(report.checks.map((c) => [c.id, c]));
+    expect(byId.get("postgres.wal_level")).toMatchObject({ ok: true, message: "wal_level is logical" });
+    expect(byId.get("postgres.replication_privilege")?.ok).toBe(true);
+    expect(byId.get("postgres.select_privilege")?.ok).toBe(true);
+    expect(byId.get("postgres.publication")).toMatchObject({
+      ok: false,
+      fixable: true,
+      fixed: false,
+      message: "publication pub_pre does not exist",
+      remedy: 'run CREATE PUBLICATION "pub_pre" FOR TABLE "public"."Mixed Case", "public"."keyless";',
+    });
+    expect(byId.get("postgres.replica_identity")).toMatchObject({
+      ok: false,
+      fixable: true,
+      message: "tables without a usable replica identity (updates and deletes cannot be replicated): public.keyless",
+      remedy: 'run ALTER TABLE "public"."keyless" REPLICA IDENTITY FULL;',
+    });
+    expect(byId.get("postgres.slot")).toMatchObject({ ok: true });
+    expect(isPreflightPassing(report)).toBe(false);
+
+    const fixed = await s.preflight({ fix: true });
+    const fixedById = new Map(fixed.checks.map((c) => [c.id, c]));
+    expect(fixedById.get("postgres.publication")).toMatchObject({ ok: true, fixed: true });
+    expect(fixedById.get("postgres.replica_identity")).toMatchObject({ ok: true, fixed: true });
+    const identity = await db.query<{ relreplident: string }>("SELECT relreplident::text AS relreplident FROM pg_class WHERE relname = 'keyless'");
+    expect(identity.rows[0]?.relreplident).toBe("f");
+    const published = await db.query<{ tablename: string }>("SELECT tablename::text AS tablename FROM pg_publication_tables WHERE pubname = 'pub_pre' ORDER BY 1");
+    expect(published.rows.map((r) => r.tablename)).toEqual(["Mixed Case", "keyless"]);
+
+    const again = await s.preflight({ fix: false });
+    expect(again.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(isPreflightPassing(again)).toBe(true);
+  });
+
+  it("an unreachable server gives a retryable connection-failed error without the password", async () => {
+    const s = createPostgresSource({ url: "postgres://alice:s3cr3t-pw@127.0.0.1:1/nowhere", pipeline: "unreachable" });
+    const error = await s.introspect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ZeroEtlError);
+    expect((error as ZeroEtlError).code).toBe("connection-failed");
+    expect((error as ZeroEtlError).retryable).toBe(true);
+    expect((error as ZeroEtlError).message).toContain("127.0.0.1:1/nowhere");
+    expect(JSON.stringify(error) + String((error as Error).message) + String(((error as Error).cause as Error | undefined)?.message)).not.toContain("s3cr3t");
+  });
+
+  it("rejects invalid options with ConfigError naming the field", () => {
+    expect(() => createPostgresSource({ url: "mysql://x@y/z", pipeline: "p" })).toThrow(ConfigError);
+    expect(() => createPostgresSource({ url: "mysql://x@y/z", pipeline: "p" })).toThrow("source.url: expected a postgres:// URL");
+    expect(() => createPostgresSource({ url: "postgres://x@y/z", pipeline: "p", slot: "Bad-Slot" })).toThrow(/source\.slot/);
+    expect(() => createPostgresSource({ url: "postgres://x@y/z", pipeline: "p", snapshotChunkRows: 0 })).toThrow(/source\.snapshotChunkRows/);
+    expect(createPostgresSource({ url: "postgres://x@y/z", pipeline: "orders-sync" }).kind).toBe("postgres");
+  });
+});
