@@ -1,0 +1,318 @@
+import type { ChangeEvent, InsertEvent, RejectedRecord, Row, RowChangeEvent, TableRef, TableSchema } from "@zero-etl/core";
+import { ZeroEtlError, tableKey } from "@zero-etl/core";
+import type { ApplyStep, KeylessOp, PendingRow, TableFold } from "./postgres-change-folder.js";
+import type { PgSqlCompiler } from "./postgres-dml-compiler.js";
+import {
+  compileDeleteByAnyKey,
+  compileDeleteByTupleHead,
+  compileKeyMove,
+  compileKeylessDelete,
+  compileKeylessUpdate,
+  compileTruncate,
+  compileUpsertParts,
+  valuesPlaceholders,
+} from "./postgres-dml-compiler.js";
+import { classifyPgError, describePgError } from "./postgres-error-classifier.js";
+import type { PostgresSession } from "./postgres-session.js";
+import type { TargetTable } from "./postgres-table-syncer.js";
+import { toPgParameter } from "./postgres-value-encoder.js";
+
+/** PostgreSQL's limit on bind parameters per statement. */
+const MAX_PARAMETERS = 65_535;
+/** Rows per multi-row statement; beyond this, planning a longer VALUES list stops paying off. */
+const MAX_ROWS_PER_STATEMENT = 1_000;
+const FULL_ROW = "*";
+
+/** What the applier needs from the sink. */
+export interface ChangeApplierContext {
+  readonly compile: PgSqlCompiler;
+  /** The prepared target table of a source table; throws when it was never prepared. */
+  target(table: TableRef): TargetTable;
+  /** Brings a target table to a schema inside the current transaction (a schema-change barrier). */
+  sync(schema: TableSchema): Promise<void>;
+}
+
+/** How a batch is applied: `fast` runs multi-row statements; `careful` also isolates failing rows with savepoints. */
+export type ApplyMode = "fast" | "careful";
+
+interface UpsertGroup {
+  readonly columns: readonly string[];
+  readonly rows: PendingRow[];
+}
+
+/**
+ * Applies {@link ApplyStep}s inside the session's open transaction: per fold
+ * and table, deletes by key (`= ANY($1)` or tuple `IN`), then multi-row
+ * upserts grouped by the set of columns present, chunked under the 65535
+ * parameter limit; keyless tables change one row at a time by before image;
+ * barriers run in order. In `careful` mode each statement runs under a
+ * savepoint and, when it fails for a record's fault, its rows are retried one
+ * by one and the failing ones are returned as rejected.
+ */
+export class ChangeApplier {
+  readonly #context: ChangeApplierContext;
+  readonly #texts = new Map<string, string>();
+
+  constructor(context: ChangeApplierContext) {
+    this.#context = context;
+  }
+
+  /** Forgets cached statement texts; call whenever a target table's columns may have changed. */
+  forgetStatements(): void {
+    this.#texts.clear();
+  }
+
+  /** Applies the steps in order and returns the records rejected (always none in `fast` mode: it throws instead). */
+  async apply(session: PostgresSession, steps: readonly ApplyStep[], mode: ApplyMode): Promise<RejectedRecord[]> {
+    const rejected: RejectedRecord[] = [];
+    for (const step of steps) {
+      switch (step.kind) {
+        case "fold":
+          for (const fold of step.tables.values()) await this.#applyFold(session, fold, mode, rejected);
+          break;
+        case "truncate":
+          await session.run(this.#text(`truncate\u0000${tableKey(step.table)}`, () => compileTruncate(this.#context.compile, this.#context.target(step.table).name)));
+          break;
+        case "schema":
+          await this.#context.sync(step.schema);
+          break;
+        case "move":
+          await this.#guarded(session, mode, [step.event], (events) => this.#move(session, events[0] as RowChangeEvent & { op: "update" }), (event, reason) => rejected.push({ event, reason }));
+          break;
+      }
+    }
+    return rejected;
+  }
+
+  async #applyFold(session: PostgresSession, fold: TableFold, mode: ApplyMode, rejected: RejectedRecord[]): Promise<void> {
+    const target = this.#context.target(fold.table);
+    const reject = (entry: PendingRow, reason: string) => {
+      for (const event of originEvents(entry, fold.table)) rejected.push({ event, reason });
+    };
+    if (fold.keyed.size > 0) {
+      const deletes: PendingRow[] = [];
+      const groups = new Map<string, UpsertGroup>();
+      for (const entry of fold.keyed.values()) {
+        if (entry.op === "delete") {
+          deletes.push(entry);
+          continue;
+        }
+        const signature = rowSignature(entry.row, target, fold.table);
+        let group = groups.get(signature);
+        if (group === undefined) {
+          group = { columns: signature === FULL_ROW ? target.columns : target.columns.filter((c) => entry.row[c] !== undefined), rows: [] };
+          groups.set(signature, group);
+        }
+        group.rows.push(entry);
+      }
+      if (deletes.length > 0) await this.#deleteByKey(session, target, deletes, mode, reject);
+      for (const [signature, group] of groups) await this.#upsert(session, target, signature, group, mode, reject);
+    }
+    if (fold.keyless.length > 0) await this.#applyKeyless(session, fold, target, mode, rejected);
+  }
+
+  async #upsert(session: PostgresSession, target: TargetTable, signature: string, group: UpsertGroup, mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {
+    const columns = group.columns;
+    const key = `upsert\u0000${target.name.schema}\u0000${target.name.table}\u0000${signature}`;
+    const cachedHead = this.#texts.get(`${key}\u0000head`);
+    let head: string;
+    let tail: string;
+    if (cachedHead === undefined) {
+      const parts = compileUpsertParts(this.#context.compile, target.name, columns, target.primaryKey);
+      head = parts.head;
+      tail = parts.tail;
+      this.#remember(`${key}\u0000head`, head);
+      this.#remember(`${key}\u0000tail`, tail);
+    } else {
+      head = cachedHead;
+      tail = this.#texts.get(`${key}\u0000tail`) ?? "";
+    }
+    const width = columns.length;
+    const exec = (rows: readonly PendingRow[]) => {
+      const params = new Array<unknown>(rows.length * width);
+      let p = 0;
+      for (const entry of rows) {
+        const row = entry.row;
+        for (let c = 0; c < width; c++) params[p++] = toPgParameter(row[columns[c] as string]);
+      }
+      return session.run(head + valuesPlaceholders(rows.length, width) + tail, params);
+    };
+    await this.#chunked(session, mode, group.rows, Math.max(1, Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(MAX_PARAMETERS / width))), exec, reject);
+  }
+
+  async #deleteByKey(session: PostgresSession, target: TargetTable, deletes: readonly PendingRow[], mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {
+    const pk = target.primaryKey;
+    if (pk.length === 1) {
+      const column = pk[0] as string;
+      const text = this.#text(`delete-any\u0000${target.name.schema}\u0000${target.name.table}`, () => compileDeleteByAnyKey(this.#context.compile, target.name, column));
+      const exec = (rows: readonly PendingRow[]) => session.run(text, [rows.map((r) => toPgParameter(r.row[column]))]);
+      await this.#chunked(session, mode, deletes, 10_000, exec, reject);
+      return;
+    }
+    const head = this.#text(`delete-tuple\u0000${target.name.schema}\u0000${target.name.table}`, () => compileDeleteByTupleHead(this.#context.compile, target.name, pk));
+    const exec = (rows: readonly PendingRow[]) => {
+      const params: unknown[] = [];
+      for (const r of rows) for (const k of pk) params.push(toPgParameter(r.row[k]));
+      return session.run(`${head}${valuesPlaceholders(rows.length, pk.length)})`, params);
+    };
+    await this.#chunked(session, mode, deletes, Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(MAX_PARAMETERS / pk.length)), exec, reject);
+  }
+
+  async #applyKeyless(session: PostgresSession, fold: TableFold, target: TargetTable, mode: ApplyMode, rejected: RejectedRecord[]): Promise<void> {
+    const ops = fold.keyless;
+    let i = 0;
+    while (i < ops.length) {
+      const op = ops[i] as KeylessOp;
+      if (op.op === "insert") {
+        // a run of inserts with the same columns goes in multi-row statements
+        const signature = rowSignature(op.row, target, fold.table);
+        const run: PendingRow[] = [];
+        while (i < ops.length) {
+          const next = ops[i] as KeylessOp;
+          if (next.op !== "insert" || rowSignature(next.row, target, fold.table) !== signature) break;
+          run.push({ op: "upsert", row: next.row, origin: next.origin });
+          i++;
+        }
+        const columns = signature === FULL_ROW ? target.columns : target.columns.filter((c) => op.row[c] !== undefined);
+        await this.#upsert(session, target, signature, { columns, rows: run }, mode, (entry, reason) => {
+          for (const event of originEvents(entry, fold.table)) rejected.push({ event, reason });
+        });
+        continue;
+      }
+      i++;
+      const event = op.event;
+      if (event.before === undefined) {
+        rejected.push({ event, reason: `table ${tableKey(fold.table)} has no primary key and the ${event.op} carries no before image (set REPLICA IDENTITY FULL at the source)` });
+        continue;
+      }
+      const before = event.before;
+      await this.#guarded(session, mode, [event], () => this.#keylessChange(session, target, event, before), (e, reason) => rejected.push({ event: e, reason }));
+    }
+  }
+
+  async #keylessChange(session: PostgresSession, target: TargetTable, event: RowChangeEvent, before: Row): Promise<number> {
+    const match = target.columns.filter((c) => before[c] !== undefined);
+    const matchValues = match.map((c) => toPgParameter(before[c]));
+    if (event.op === "delete") {
+      const text = this.#text(`keyless-delete\u0000${target.name.schema}\u0000${target.name.table}\u0000${match.join("\u0001")}`, () => compileKeylessDelete(this.#context.compile, target.name, match));
+      return session.run(text, matchValues);
+    }
+    if (event.op !== "update") return 0;
+    const after = event.after;
+    const set = target.columns.filter((c) => after[c] !== undefined);
+    if (set.length === 0) return 0;
+    const text = this.#text(`keyless-update\u0000${target.name.schema}\u0000${target.name.table}\u0000${set.join("\u0001")}\u0000${match.join("\u0001")}`, () =>
+      compileKeylessUpdate(this.#context.compile, target.name, set, match),
+    );
+    return session.run(text, [...set.map((c) => toPgParameter(after[c])), ...matchValues]);
+  }
+
+  async #move(session: PostgresSession, event: RowChangeEvent & { op: "update" }): Promise<void> {
+    const target = this.#context.target(event.table);
+    const after = event.after;
+    const set = target.columns.filter((c) => after[c] !== undefined);
+    const pk = target.primaryKey;
+    const text = this.#text(`move\u0000${target.name.schema}\u0000${target.name.table}\u0000${set.join("\u0001")}`, () => compileKeyMove(this.#context.compile, target.name, set, pk));
+    const moved = await session.run(text, [...set.map((c) => toPgParameter(after[c])), ...pk.map((k) => toPgParameter(event.key[k]))]);
+    if (moved > 0) return;
+    // the old key is gone (a replay after the move committed): make sure the new key holds the values sent
+    const { head, tail } = compileUpsertParts(this.#context.compile, target.name, set, pk);
+    await session.run(head + valuesPlaceholders(1, set.length) + tail, set.map((c) => toPgParameter(after[c])));
+  }
+
+  async #chunked(
+    session: PostgresSession,
+    mode: ApplyMode,
+    rows: readonly PendingRow[],
+    size: number,
+    exec: (rows: readonly PendingRow[]) => Promise<number>,
+    reject: (entry: PendingRow, reason: string) => void,
+  ): Promise<void> {
+    for (let start = 0; start < rows.length; start += size) {
+      const chunk = start === 0 && rows.length <= size ? rows : rows.slice(start, start + size);
+      await this.#guarded(session, mode, chunk, exec, reject);
+    }
+  }
+
+  /**
+   * Runs `exec` on `items`; in careful mode under a savepoint, and on a
+   * record-fault failure again item by item, rejecting those that fail.
+   */
+  async #guarded<T>(session: PostgresSession, mode: ApplyMode, items: readonly T[], exec: (items: readonly T[]) => Promise<unknown>, reject: (item: T, reason: string) => void): Promise<void> {
+    if (mode === "fast") {
+      await exec(items);
+      return;
+    }
+    await session.run("SAVEPOINT zetl_statement");
+    try {
+      await exec(items);
+      await session.run("RELEASE SAVEPOINT zetl_statement");
+      return;
+    } catch (error) {
+      if (classifyPgError(error) !== "record") throw error;
+      await session.run("ROLLBACK TO SAVEPOINT zetl_statement");
+      await session.run("RELEASE SAVEPOINT zetl_statement");
+      if (items.length === 1) {
+        reject(items[0] as T, describePgError(error));
+        return;
+      }
+    }
+    for (const item of items) {
+      await session.run("SAVEPOINT zetl_row");
+      try {
+        await exec([item]);
+        await session.run("RELEASE SAVEPOINT zetl_row");
+      } catch (error) {
+        if (classifyPgError(error) !== "record") throw error;
+        await session.run("ROLLBACK TO SAVEPOINT zetl_row");
+        await session.run("RELEASE SAVEPOINT zetl_row");
+        reject(item, describePgError(error));
+      }
+    }
+  }
+
+  #text(key: string, build: () => string): string {
+    const cached = this.#texts.get(key);
+    if (cached !== undefined) return cached;
+    const text = build();
+    this.#remember(key, text);
+    return text;
+  }
+
+  #remember(key: string, text: string): void {
+    if (this.#texts.size > 2_000) this.#texts.clear();
+    this.#texts.set(key, text);
+  }
+}
+
+/**
+ * `*` when the row has every target column, else the indexes of the columns
+ * present. Throws when the row has a column the target lacks (its schema was
+ * not prepared), rather than dropping the value.
+ */
+function rowSignature(row: Row, target: TargetTable, table: TableRef): string {
+  const columns = target.columns;
+  let present = 0;
+  for (let i = 0; i < columns.length; i++) if (row[columns[i] as string] !== undefined) present++;
+  let total = 0;
+  for (const k in row) if (row[k] !== undefined) total++;
+  if (total !== present) {
+    const missing = Object.keys(row).filter((k) => row[k] !== undefined && !target.types.has(k));
+    throw new ZeroEtlError(`rows of ${tableKey(table)} have columns the target table lacks (${missing.join(", ")}); prepare() the new schema first`, {
+      code: "schema-unsupported",
+      table: tableKey(table),
+    });
+  }
+  if (present === columns.length) return FULL_ROW;
+  let signature = "";
+  for (let i = 0; i < columns.length; i++) if (row[columns[i] as string] !== undefined) signature += `${i},`;
+  return signature;
+}
+
+function originEvents(entry: PendingRow, table: TableRef): readonly ChangeEvent[] {
+  if (entry.origin === undefined) {
+    const synthetic: InsertEvent = { op: "insert", table, position: "snapshot", after: entry.row };
+    return [synthetic];
+  }
+  return Array.isArray(entry.origin) ? (entry.origin as readonly RowChangeEvent[]) : [entry.origin as RowChangeEvent];
+}

@@ -1,0 +1,102 @@
+import type { RawBuilder } from "kysely";
+import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler, sql } from "kysely";
+import type { PgTableName } from "./postgres-ddl-compiler.js";
+import { pgTableRef } from "./postgres-ddl-compiler.js";
+
+/** Compiles a kysely `sql` template to PostgreSQL text (identifiers quoted, values as `$n`). */
+export type PgSqlCompiler = (query: RawBuilder<unknown>) => string;
+
+/** A compiler that needs no connection (kysely's `DummyDriver`), for statement texts built once and cached. */
+export function createPgSqlCompiler(): PgSqlCompiler {
+  const cold = new Kysely<any>({
+    dialect: {
+      createAdapter: () => new PostgresAdapter(),
+      createDriver: () => new DummyDriver(),
+      createIntrospector: (db) => new PostgresIntrospector(db),
+      createQueryCompiler: () => new PostgresQueryCompiler(),
+    },
+  });
+  return (query) => query.compile(cold).sql;
+}
+
+const placeholderCache = new Map<string, string>();
+
+/** `($1,$2),($3,$4)` for `rows` rows of `columns` values, numbered from `$1`. */
+export function valuesPlaceholders(rows: number, columns: number): string {
+  const key = `${rows}x${columns}`;
+  const cached = placeholderCache.get(key);
+  if (cached !== undefined) return cached;
+  const parts: string[] = [];
+  let n = 1;
+  for (let r = 0; r < rows; r++) {
+    const row: string[] = [];
+    for (let c = 0; c < columns; c++) row.push(`$${n++}`);
+    parts.push(`(${row.join(",")})`);
+  }
+  const text = parts.join(",");
+  if (placeholderCache.size > 512) placeholderCache.clear();
+  placeholderCache.set(key, text);
+  return text;
+}
+
+/**
+ * The two halves of a multi-row upsert around its VALUES list:
+ * `INSERT INTO t (cols) VALUES` and `ON CONFLICT (pk) DO UPDATE SET c =
+ * EXCLUDED.c` for the non-key columns present (so absent columns, e.g.
+ * unchanged TOAST values, keep the target's value); `DO NOTHING` when only
+ * key columns are present; no conflict clause for a keyless table.
+ */
+export function compileUpsertParts(compile: PgSqlCompiler, table: PgTableName, columns: readonly string[], primaryKey: readonly string[]): { readonly head: string; readonly tail: string } {
+  const head = compile(sql`INSERT INTO ${pgTableRef(table)} (${sql.join(columns.map((c) => sql.id(c)))}) VALUES `);
+  if (primaryKey.length === 0) return { head, tail: "" };
+  const key = new Set(primaryKey);
+  const updates = columns.filter((c) => !key.has(c));
+  const conflict = sql.join(primaryKey.map((k) => sql.id(k)));
+  const tail =
+    updates.length === 0
+      ? compile(sql` ON CONFLICT (${conflict}) DO NOTHING`)
+      : compile(sql` ON CONFLICT (${conflict}) DO UPDATE SET ${sql.join(updates.map((c) => sql`${sql.id(c)} = EXCLUDED.${sql.id(c)}`))}`);
+  return { head, tail };
+}
+
+/** `DELETE FROM t WHERE "k" = ANY($1)`: one array parameter for a single-column key. */
+export function compileDeleteByAnyKey(compile: PgSqlCompiler, table: PgTableName, keyColumn: string): string {
+  return compile(sql`DELETE FROM ${pgTableRef(table)} WHERE ${sql.id(keyColumn)} = ANY(${sql.val(null)})`);
+}
+
+/** `DELETE FROM t WHERE ("a","b") IN ` for composite keys; append {@link valuesPlaceholders} and `)`. */
+export function compileDeleteByTupleHead(compile: PgSqlCompiler, table: PgTableName, primaryKey: readonly string[]): string {
+  return compile(sql`DELETE FROM ${pgTableRef(table)} WHERE (${sql.join(primaryKey.map((k) => sql.id(k)))}) IN (`);
+}
+
+function matchOne(table: PgTableName, columns: readonly string[]): RawBuilder<unknown> {
+  const conditions = columns.map((c) => sql`${sql.id(c)} IS NOT DISTINCT FROM ${sql.val(null)}`);
+  return sql`ctid = (SELECT ctid FROM ${pgTableRef(table)} WHERE ${sql.join(conditions, sql` AND `)} LIMIT 1)`;
+}
+
+/**
+ * Keyless update: sets `setColumns` on one row whose `matchColumns` equal
+ * the before image (`IS NOT DISTINCT FROM`, so NULLs match), chosen by ctid.
+ * Parameters: set values, then match values.
+ */
+export function compileKeylessUpdate(compile: PgSqlCompiler, table: PgTableName, setColumns: readonly string[], matchColumns: readonly string[]): string {
+  const sets = setColumns.map((c) => sql`${sql.id(c)} = ${sql.val(null)}`);
+  return compile(sql`UPDATE ${pgTableRef(table)} SET ${sql.join(sets)} WHERE ${matchOne(table, matchColumns)}`);
+}
+
+/** Keyless delete of one row matching the before image; parameters: match values. */
+export function compileKeylessDelete(compile: PgSqlCompiler, table: PgTableName, matchColumns: readonly string[]): string {
+  return compile(sql`DELETE FROM ${pgTableRef(table)} WHERE ${matchOne(table, matchColumns)}`);
+}
+
+/** In-place key change: `UPDATE t SET cols WHERE pk = old`; parameters: set values, then old key values. */
+export function compileKeyMove(compile: PgSqlCompiler, table: PgTableName, setColumns: readonly string[], primaryKey: readonly string[]): string {
+  const sets = setColumns.map((c) => sql`${sql.id(c)} = ${sql.val(null)}`);
+  const where = primaryKey.map((k) => sql`${sql.id(k)} = ${sql.val(null)}`);
+  return compile(sql`UPDATE ${pgTableRef(table)} SET ${sql.join(sets)} WHERE ${sql.join(where, sql` AND `)}`);
+}
+
+/** `TRUNCATE TABLE t`. */
+export function compileTruncate(compile: PgSqlCompiler, table: PgTableName): string {
+  return compile(sql`TRUNCATE TABLE ${pgTableRef(table)}`);
+}

@@ -1,0 +1,75 @@
+import type { PostgresPool, PostgresPoolClient } from "kysely";
+import { CompiledQuery, Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import { ZeroEtlError, redactText } from "@zero-etl/core";
+import type { PostgresSinkConfig } from "./postgres-sink-config.js";
+import { classifyPgError, describePgError } from "./postgres-error-classifier.js";
+
+/**
+ * One dedicated connection, seen through kysely. The sink's transaction
+ * spans several calls (`write`s until `flush`), so it owns its connection
+ * instead of borrowing from a pool; when the connection breaks the session is
+ * marked broken and the sink opens a new one.
+ */
+export class PostgresSession {
+  readonly db: Kysely<any>;
+  readonly #client: pg.Client;
+  #broken = false;
+
+  private constructor(client: pg.Client) {
+    this.#client = client;
+    client.on("error", () => {
+      // an idle connection dropped by the server; the next statement fails and the sink reconnects
+      this.#broken = true;
+    });
+    const single: PostgresPool = {
+      connect: async () => Object.assign(client, { release() {} }) as unknown as PostgresPoolClient,
+      end: async () => {},
+    };
+    this.db = new Kysely<any>({ dialect: new PostgresDialect({ pool: single }) });
+  }
+
+  /** Connects; failures become `connection-failed` errors naming host, port and database, never the password. */
+  static async connect(config: PostgresSinkConfig): Promise<PostgresSession> {
+    const client = new pg.Client({ connectionString: config.url, ...(config.ssl === undefined ? {} : { ssl: config.ssl }), application_name: "zero-etl-sink" });
+    client.on("error", () => {});
+    try {
+      await client.connect();
+    } catch (cause) {
+      await client.end().catch(() => {});
+      throw connectionError(config, cause);
+    }
+    return new PostgresSession(client);
+  }
+
+  /** True once the connection failed; the session must then be destroyed. */
+  get broken(): boolean {
+    return this.#broken;
+  }
+
+  /** Runs a statement text with parameters; returns the affected row count. */
+  async run(text: string, parameters: readonly unknown[] = []): Promise<number> {
+    try {
+      const result = await this.db.executeQuery(CompiledQuery.raw(text, parameters as unknown[]));
+      return Number(result.numAffectedRows ?? 0n);
+    } catch (error) {
+      if (classifyPgError(error) === "transient") this.#broken = true;
+      throw error;
+    }
+  }
+
+  /** Closes the connection; never throws. */
+  async destroy(): Promise<void> {
+    this.#broken = true;
+    await this.#client.end().catch(() => {});
+  }
+}
+
+/** A `connection-failed` error for a failed connect, retryable when the failure is transient. */
+export function connectionError(config: PostgresSinkConfig, cause: unknown): ZeroEtlError {
+  return new ZeroEtlError(`cannot connect to postgresql target ${config.displayTarget}: ${redactText(describePgError(cause))}`, {
+    code: "connection-failed",
+    retryable: classifyPgError(cause) === "transient",
+    cause,
+  });
+}

@@ -1,0 +1,317 @@
+import { sql } from "kysely";
+import type {
+  ChangeBatch,
+  PipelineCheckpoint,
+  PreflightOptions,
+  PreflightReport,
+  RejectedRecord,
+  Sink,
+  SinkCapabilities,
+  SinkOpenContext,
+  SnapshotChunk,
+  TableRef,
+  TableSchema,
+  WriteReceipt,
+} from "@zero-etl/core";
+import { ZeroEtlError, redactText, tableKey } from "@zero-etl/core";
+import type { ApplyMode } from "./postgres-change-applier.js";
+import { ChangeApplier } from "./postgres-change-applier.js";
+import type { ApplyStep } from "./postgres-change-folder.js";
+import { ChangeFolder } from "./postgres-change-folder.js";
+import type { PgTableName } from "./postgres-ddl-compiler.js";
+import { assertPgIdentifier } from "./postgres-ddl-compiler.js";
+import { createPgSqlCompiler } from "./postgres-dml-compiler.js";
+import { classifyPgError, describePgError } from "./postgres-error-classifier.js";
+import type { PostgresSinkConfig, PostgresSinkOptions } from "./postgres-sink-config.js";
+import { resolvePostgresSinkConfig } from "./postgres-sink-config.js";
+import { runPostgresSinkPreflight } from "./postgres-sink-preflight.js";
+import { PostgresSession } from "./postgres-session.js";
+import { PostgresStateTables } from "./postgres-state-tables.js";
+import type { TableSyncResult, TargetTable } from "./postgres-table-syncer.js";
+import { syncPgTable } from "./postgres-table-syncer.js";
+
+/** What the sink knows of one target table after its last `prepare` or schema change. */
+export interface PostgresTableReport {
+  readonly target: TargetTable;
+  /** Source type changes not applied because the target column already holds the new type. */
+  readonly keptWider: readonly string[];
+  /** Source changes not applied because the target cannot hold them (reported as `schema-refused`). */
+  readonly refused: readonly string[];
+}
+
+/** The PostgreSQL warehouse sink: a {@link Sink} plus a read-out of what it did to each table. */
+export interface PostgresSink extends Sink {
+  /** The target table and the schema changes left undone, for a source table; undefined before `prepare`. */
+  describeTable(table: TableRef): PostgresTableReport | undefined;
+}
+
+const CAPABILITIES: SinkCapabilities = Object.freeze({
+  nestedData: "json",
+  maxIdentifierLength: 63,
+  upsert: true,
+  transactionalDdl: true,
+  checkpointsInTarget: true,
+  keylessTables: true,
+});
+
+/**
+ * Creates the PostgreSQL warehouse sink.
+ *
+ * Transactions: the first `write`, `writeSnapshot`, `resetTable` (or a
+ * `prepare` after one of them) opens a transaction on the sink's own
+ * connection; each call applies its changes in it at once (so rejected
+ * records come back in that call's receipt) and `flush` writes the checkpoint
+ * and table states in the same transaction and commits. Until then nothing is
+ * visible or durable. Every call's steps are retained until the commit: if the
+ * connection breaks, the next call reconnects, replays them (idempotently, by
+ * key) and goes on, so a retryable error never loses an accepted record.
+ */
+export function createPostgresSink(options: PostgresSinkOptions): PostgresSink {
+  return new PostgresSinkImpl(resolvePostgresSinkConfig(options));
+}
+
+class PostgresSinkImpl implements PostgresSink {
+  readonly kind = "postgres";
+  readonly capabilities = CAPABILITIES;
+  readonly #config: PostgresSinkConfig;
+  readonly #state: PostgresStateTables;
+  readonly #applier: ChangeApplier;
+  readonly #targets = new Map<string, PostgresTableReport>();
+  #session: PostgresSession | undefined;
+  #inTransaction = false;
+  /** Steps applied in the open transaction, replayed when it is lost. */
+  #retained: ApplyStep[] = [];
+
+  constructor(config: PostgresSinkConfig) {
+    this.#config = config;
+    this.#state = new PostgresStateTables(config.schema);
+    this.#applier = new ChangeApplier({
+      compile: createPgSqlCompiler(),
+      target: (table) => this.#target(table),
+      sync: async (schema) => {
+        const session = this.#session;
+        if (session === undefined) throw new ZeroEtlError("no open session", { code: "internal" });
+        await this.#sync(session, schema, false);
+      },
+    });
+  }
+
+  preflight(options: PreflightOptions): Promise<PreflightReport> {
+    return runPostgresSinkPreflight(this.#config, options);
+  }
+
+  async open(context: SinkOpenContext): Promise<PipelineCheckpoint | undefined> {
+    const session = await this.#connected();
+    try {
+      const found = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = ${this.#config.schema}`.execute(session.db);
+      if ((found.rows[0]?.n ?? 0) === 0) {
+        throw new ZeroEtlError(`target schema ${this.#config.schema} does not exist in ${this.#config.displayTarget}; run the preflight with fix`, { code: "preflight-failed" });
+      }
+      await this.#state.ensure(session.db);
+      return await this.#state.load(session.db, context.pipeline);
+    } catch (error) {
+      throw this.#wrap(error, "open");
+    }
+  }
+
+  async prepare(schema: TableSchema): Promise<void> {
+    const session = await this.#connected();
+    let result: TableSyncResult;
+    if (this.#inTransaction) {
+      // DDL joins the open transaction: the target table is locked by it, another connection would wait forever
+      result = await this.#inBatchSavepoint(session, () => this.#sync(session, schema, true));
+      this.#retained.push({ kind: "schema", schema });
+    } else {
+      try {
+        await session.run("BEGIN");
+        result = await this.#sync(session, schema, true);
+        await session.run("COMMIT");
+      } catch (error) {
+        await this.#abandon();
+        throw this.#wrap(error, `prepare ${tableKey(schema.table)}`);
+      }
+    }
+    if (result.refused.length > 0) {
+      throw new ZeroEtlError(`schema change of ${tableKey(schema.table)} (version ${schema.version}) not applied: ${result.refused.join("; ")}`, {
+        code: "schema-refused",
+        table: tableKey(schema.table),
+      });
+    }
+  }
+
+  async resetTable(table: TableRef): Promise<void> {
+    this.#target(table);
+    await this.#accept([{ kind: "truncate", table }]);
+  }
+
+  async writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt> {
+    const folder = this.#folder();
+    folder.addSnapshot(chunk);
+    const rejected = await this.#accept(folder.finish());
+    return { accepted: chunk.rows.length - rejected.length, rejected };
+  }
+
+  async write(batch: ChangeBatch): Promise<WriteReceipt> {
+    if (batch.events.length === 0) return { accepted: 0, rejected: [] };
+    const folder = this.#folder();
+    folder.addEvents(batch.events);
+    const rejected = await this.#accept(folder.finish());
+    return { accepted: batch.events.length - new Set(rejected.map((r) => r.event)).size, rejected };
+  }
+
+  async flush(checkpoint: PipelineCheckpoint): Promise<void> {
+    const session = await this.#transaction();
+    try {
+      await this.#state.save(session.db, checkpoint);
+      await session.run("COMMIT");
+    } catch (error) {
+      // rolled back as a whole: neither the rows nor the checkpoint; the retained steps replay on the next call
+      await this.#abandon();
+      throw this.#wrap(error, "flush");
+    }
+    this.#inTransaction = false;
+    this.#retained = [];
+    this.#config.logger.debug("postgres sink flushed", { position: checkpoint.position, phase: checkpoint.phase });
+  }
+
+  async close(): Promise<void> {
+    const session = this.#session;
+    this.#session = undefined;
+    this.#inTransaction = false;
+    this.#retained = [];
+    if (session === undefined) return;
+    // an open transaction holds nothing durable by contract: closing drops it
+    await session.destroy();
+  }
+
+  describeTable(table: TableRef): PostgresTableReport | undefined {
+    return this.#targets.get(tableKey(table));
+  }
+
+  #folder(): ChangeFolder {
+    return new ChangeFolder((table) => this.#target(table).primaryKey);
+  }
+
+  #target(table: TableRef): TargetTable {
+    const report = this.#targets.get(tableKey(table));
+    if (report === undefined) throw new ZeroEtlError(`table ${tableKey(table)} was not prepared before its rows`, { code: "internal", table: tableKey(table) });
+    return report.target;
+  }
+
+  #targetName(table: TableRef): PgTableName {
+    const name = this.#config.tableName(table);
+    assertPgIdentifier(name, `target table name for ${tableKey(table)}`);
+    return { schema: this.#config.schema, table: name };
+  }
+
+  async #sync(session: PostgresSession, schema: TableSchema, fromPrepare: boolean): Promise<TableSyncResult> {
+    const result = await syncPgTable(session.db, this.#targetName(schema.table), schema);
+    // cached statements name columns by position in the target table
+    this.#applier.forgetStatements();
+    this.#targets.set(tableKey(schema.table), { target: result.target, keptWider: result.keptWider, refused: result.refused });
+    const log = this.#config.logger;
+    if (result.applied.length > 0) log.info("target table changed", { table: tableKey(schema.table), version: schema.version, changes: result.applied });
+    if (result.keptWider.length > 0) log.warn("source narrowed columns; target keeps the wider type", { table: tableKey(schema.table), changes: result.keptWider });
+    if (result.refused.length > 0 && !fromPrepare) log.warn("schema change not applied", { table: tableKey(schema.table), changes: result.refused });
+    return result;
+  }
+
+  /** Applies steps in the open transaction and retains them; returns the records rejected. */
+  async #accept(steps: ApplyStep[]): Promise<RejectedRecord[]> {
+    const session = await this.#transaction();
+    const rejected = await this.#applyBatch(session, steps);
+    for (const step of steps) this.#retained.push(step);
+    return rejected;
+  }
+
+  /** The batch runs under a savepoint so a failure rolls back this batch only, never the earlier ones. */
+  async #applyBatch(session: PostgresSession, steps: readonly ApplyStep[]): Promise<RejectedRecord[]> {
+    let mode: ApplyMode = "fast";
+    for (;;) {
+      try {
+        return await this.#inBatchSavepoint(session, () => this.#applier.apply(session, steps, mode));
+      } catch (error) {
+        if (mode === "fast" && classifyPgError(error) === "record" && !session.broken) {
+          mode = "careful";
+          continue;
+        }
+        throw error;
+      }
+    }
+  }
+
+  async #inBatchSavepoint<T>(session: PostgresSession, work: () => Promise<T>): Promise<T> {
+    try {
+      await session.run("SAVEPOINT zetl_batch");
+    } catch (error) {
+      await this.#abandon();
+      throw this.#wrap(error, "savepoint");
+    }
+    try {
+      const result = await work();
+      await session.run("RELEASE SAVEPOINT zetl_batch");
+      return result;
+    } catch (error) {
+      if (session.broken || classifyPgError(error) === "transient") {
+        await this.#abandon();
+        throw this.#wrap(error, "apply");
+      }
+      try {
+        await session.run("ROLLBACK TO SAVEPOINT zetl_batch");
+        await session.run("RELEASE SAVEPOINT zetl_batch");
+      } catch {
+        await this.#abandon();
+      }
+      if (classifyPgError(error) === "record") throw error;
+      throw this.#wrap(error, "apply");
+    }
+  }
+
+  /** The session with an open transaction; after a lost one, replays the retained steps first. */
+  async #transaction(): Promise<PostgresSession> {
+    const session = await this.#connected();
+    if (this.#inTransaction) return session;
+    try {
+      await session.run("BEGIN");
+    } catch (error) {
+      await this.#abandon();
+      throw this.#wrap(error, "begin");
+    }
+    this.#inTransaction = true;
+    if (this.#retained.length > 0) {
+      this.#config.logger.info("replaying changes of a lost transaction", { steps: this.#retained.length });
+      try {
+        await this.#applyBatch(session, this.#retained);
+      } catch (error) {
+        await this.#abandon();
+        throw this.#wrap(error, "replay");
+      }
+    }
+    return session;
+  }
+
+  async #connected(): Promise<PostgresSession> {
+    if (this.#session !== undefined && !this.#session.broken) return this.#session;
+    if (this.#session !== undefined) await this.#abandon();
+    this.#session = await PostgresSession.connect(this.#config);
+    return this.#session;
+  }
+
+  /** Drops the connection (and with it the open transaction); retained steps stay for a replay. */
+  async #abandon(): Promise<void> {
+    const session = this.#session;
+    this.#session = undefined;
+    this.#inTransaction = false;
+    if (session !== undefined) await session.destroy();
+  }
+
+  #wrap(error: unknown, what: string): ZeroEtlError {
+    if (error instanceof ZeroEtlError) return error;
+    const kind = classifyPgError(error);
+    return new ZeroEtlError(`postgresql target ${this.#config.displayTarget}: ${what} failed: ${redactText(describePgError(error))}`, {
+      code: kind === "transient" ? "connection-failed" : "sink-failed",
+      retryable: kind === "transient",
+      cause: error,
+    });
+  }
+}

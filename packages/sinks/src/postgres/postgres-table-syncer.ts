@@ -1,0 +1,137 @@
+import type { Kysely } from "kysely";
+import { sql } from "kysely";
+import type { TableSchema } from "@zero-etl/core";
+import { tableKey } from "@zero-etl/core";
+import type { PgColumnType, PgTableName } from "./postgres-ddl-compiler.js";
+import {
+  compileAddColumn,
+  compileCreateTable,
+  compileDropNotNull,
+  compileWidenColumn,
+  parsePgColumnType,
+  planPgColumnChange,
+  renderPgColumnType,
+  toPgColumnType,
+} from "./postgres-ddl-compiler.js";
+
+type AnyDb = Kysely<any>;
+
+/** A target table as its catalog describes it. */
+export interface TargetTable {
+  readonly name: PgTableName;
+  /** Column names in table order. */
+  readonly columns: readonly string[];
+  readonly types: ReadonlyMap<string, PgColumnType>;
+  /** Primary-key columns in key order; empty for a keyless table. */
+  readonly primaryKey: readonly string[];
+}
+
+/** What {@link syncPgTable} did. */
+export interface TableSyncResult {
+  readonly target: TargetTable;
+  /** DDL applied, described (`add column "x" bigint`). */
+  readonly applied: readonly string[];
+  /** Source changes not applied because the target already holds the new type (narrowings). */
+  readonly keptWider: readonly string[];
+  /** Source changes not applied because the target cannot hold the new type. */
+  readonly refused: readonly string[];
+}
+
+interface CatalogColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly not_null: boolean;
+  readonly key_pos: number | null;
+}
+
+/** Reads a table's columns and primary key from the catalog; undefined when it does not exist. */
+export async function readTargetTable(db: AnyDb, name: PgTableName): Promise<TargetTable | undefined> {
+  const result = await sql<CatalogColumn>`
+    SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+      (SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS key_pos
+    FROM pg_class c
+    JOIN pg_namespace n ON n.oid = c.relnamespace
+    JOIN pg_attribute a ON a.attrelid = c.oid
+    WHERE n.nspname = ${name.schema} AND c.relname = ${name.table} AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+    ORDER BY a.attnum`.execute(db);
+  if (result.rows.length === 0) return undefined;
+  return toTargetTable(name, result.rows);
+}
+
+function toTargetTable(name: PgTableName, rows: readonly CatalogColumn[]): TargetTable & { readonly notNull: ReadonlySet<string> } {
+  const types = new Map<string, PgColumnType>();
+  const keyed: [number, string][] = [];
+  const notNull = new Set<string>();
+  for (const row of rows) {
+    types.set(row.name, parsePgColumnType(row.type));
+    if (row.key_pos !== null) keyed.push([Number(row.key_pos), row.name]);
+    if (row.not_null) notNull.add(row.name);
+  }
+  keyed.sort((a, b) => a[0] - b[0]);
+  return { name, columns: rows.map((r) => r.name), types, primaryKey: keyed.map(([, n]) => n), notNull };
+}
+
+/**
+ * Brings a target table to a source schema: creates it when missing, adds
+ * new columns (nullable), applies safe widenings, drops NOT NULL on columns
+ * the source dropped or made nullable (dropped columns are kept: data is
+ * never dropped). Narrowings and incompatible changes are left undone and
+ * returned. Idempotent; runs on whatever executor it is given (a transaction
+ * makes it atomic with the data).
+ */
+export async function syncPgTable(db: AnyDb, name: PgTableName, schema: TableSchema): Promise<TableSyncResult> {
+  const existing = await readCatalog(db, name);
+  if (existing === undefined) {
+    await compileCreateTable(name, schema).execute(db);
+    const created = await readCatalog(db, name);
+    if (created === undefined) throw new Error(`table ${name.schema}.${name.table} is missing right after CREATE TABLE`);
+    return { target: created, applied: [`create table for ${tableKey(schema.table)}`], keptWider: [], refused: [] };
+  }
+  const applied: string[] = [];
+  const keptWider: string[] = [];
+  const refused: string[] = [];
+  const key = new Set(existing.primaryKey);
+  const sourceColumns = new Set<string>();
+  for (const column of schema.columns) {
+    sourceColumns.add(column.name);
+    const desired = toPgColumnType(column.type);
+    const current = existing.types.get(column.name);
+    if (current === undefined) {
+      await compileAddColumn(name, column).execute(db);
+      applied.push(`add column ${JSON.stringify(column.name)} ${renderPgColumnType(desired)}`);
+      continue;
+    }
+    const change = planPgColumnChange(current, desired);
+    const what = `column ${JSON.stringify(column.name)}: ${renderPgColumnType(current)} -> ${renderPgColumnType(desired)}`;
+    if (change.action === "widen") {
+      await compileWidenColumn(name, column.name, change.to).execute(db);
+      applied.push(`widen ${what}`);
+    } else if (change.action === "keep-wider") {
+      keptWider.push(what);
+    } else if (change.action === "refuse") {
+      refused.push(what);
+    }
+    if (column.nullable && existing.notNull.has(column.name) && !key.has(column.name)) {
+      await compileDropNotNull(name, column.name).execute(db);
+      applied.push(`drop not null on ${JSON.stringify(column.name)}`);
+    }
+  }
+  for (const column of existing.columns) {
+    if (!sourceColumns.has(column) && existing.notNull.has(column) && !key.has(column)) {
+      await compileDropNotNull(name, column).execute(db);
+      applied.push(`drop not null on ${JSON.stringify(column)} (dropped at source)`);
+    }
+  }
+  if (schema.primaryKey.join("\u0000") !== existing.primaryKey.join("\u0000")) {
+    refused.push(`primary key (${schema.primaryKey.join(", ")}) differs from the target's (${existing.primaryKey.join(", ")}); the target's is kept`);
+  }
+  if (applied.length === 0) return { target: existing, applied, keptWider, refused };
+  const after = await readCatalog(db, name);
+  if (after === undefined) throw new Error(`table ${name.schema}.${name.table} vanished while altering it`);
+  return { target: after, applied, keptWider, refused };
+}
+
+async function readCatalog(db: AnyDb, name: PgTableName): Promise<(TargetTable & { readonly notNull: ReadonlySet<string> }) | undefined> {
+  const table = await readTargetTable(db, name);
+  return table as (TargetTable & { readonly notNull: ReadonlySet<string> }) | undefined;
+}
