@@ -15,3 +15,12 @@ export { LosslessNumber, jsonNumberToDecimal, parseLosslessJson } from "./unnest
 export { writeJsonValue } from "./unnest/json-value-writer.js";
 export { IdentifierRegistry, identifierBytes, shortenIdentifier } from "./unnest/identifier-shortener.js";
 export { stableHash } from "./unnest/stable-hasher.js";
+export type { FilterTableRef, TableFilter, TableFilterOptions } from "./filter/table-filter.js";
+export { MAX_FILTER_PATTERNS, MAX_FILTER_PATTERN_LENGTH, parseTableFilter } from "./filter/table-filter.js";
+export type { ComparisonOperator, FilterLiteral, FilterOperand, RowFilterNode } from "./filter/row-filter-parser.js";
+export { RowFilterSyntaxError, parseRowFilter } from "./filter/row-filter-parser.js";
+export type { CompileRowFilterOptions, RowPredicate } from "./filter/row-filter-compiler.js";
+export { compileRowFilter } from "./filter/row-filter-compiler.js";
+export { compareDecimalText, isDecimalText } from "./filter/decimal-comparator.js";
+export type { FilterMapperOptions } from "./filter/filter-mapper.js";
+export { createFilterMapper } from "./filter/filter-mapper.js";
