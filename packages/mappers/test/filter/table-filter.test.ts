@@ -50,7 +50,7 @@ describe("parseTableFilter", () => {
     const part = fc.constantFrom("shop", "crm", "orders", "audit", "tmp_1", "log_01", "a.b");
     const pattern = fc.tuple(fc.constantFrom("shop", "crm", "*", "s*", '"a.b"', "?rm"), fc.constantFrom("orders", "*", "tmp_*", "log_??", "audit")).map(([a, b]) => `${a}.${b}`);
     fc.assert(
-      fc.property(fc.array(pattern, { maxLength: 5 }), fc.array(pattern, { maxLength: 5 }), fc.array(fc.tuple(part, part), { maxLength: 12 }), fc.context(), (include, exclude, tables) => {
+      fc.property(fc.array(pattern, { maxLength: 5 }), fc.array(pattern, { maxLength: 5 }), fc.array(fc.tuple(part, part), { maxLength: 12 }), (include, exclude, tables) => {
         const filter = parseTableFilter({ include, exclude });
         const shuffled = parseTableFilter({ include: [...include].reverse(), exclude: [...exclude].reverse() });
         const forward = tables.map(([n, t]) => filter.matchesTable(ref(n, t)));
