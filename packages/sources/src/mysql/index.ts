@@ -1,0 +1,14 @@
+export { createMysqlSource } from "./mysql-source.js";
+export type { MysqlSourceOptions } from "./mysql-source-options.js";
+export { deriveServerId } from "./mysql-source-options.js";
+export type { MysqlPosition } from "./mysql-position.js";
+export { GtidState, mysqlPositionCodec } from "./mysql-position.js";
+export type { BinlogEvent, BinlogEventDecoderOptions, BinlogEventHeader, CollationInfo, TableMap } from "./binlog-event-decoder.js";
+export { BinlogEventDecoder, BinlogEventType } from "./binlog-event-decoder.js";
+export type { ColumnDescriptor, MysqlCharset } from "./mysql-column-type.js";
+export { MysqlType, toLogicalType } from "./mysql-column-type.js";
+export { MysqlValueDecoder, decodeDecimal } from "./mysql-value-decoder.js";
+export type { JsonDiff, JsonNode } from "./mysql-json-decoder.js";
+export { applyJsonDiffs, decodeBinaryJson, readJsonDiffs } from "./mysql-json-decoder.js";
+export type { MysqlServerSettings } from "./mysql-preflight.js";
+export { checkMysqlSettings } from "./mysql-preflight.js";
