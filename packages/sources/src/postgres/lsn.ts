@@ -14,7 +14,7 @@ export function parseLsn(text: string): Lsn {
 
 /** Formats an LSN the way PostgreSQL prints it (`16/B374D848`, uppercase hex, no padding). */
 export function formatLsn(lsn: Lsn): string {
-  return `${(lsn >> 32n).toString(16).toUpperCase()}/${(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
+  return `${Number(lsn >> 32n).toString(16).toUpperCase()}/${Number(lsn & 0xffffffffn).toString(16).toUpperCase()}`;
 }
 
 /** Negative, zero or positive as `a` is before, at or after `b`. */

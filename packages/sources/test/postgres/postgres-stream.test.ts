@@ -168,6 +168,33 @@ describe("postgres source: streaming", () => {
     }
   });
 
+  it("a transaction larger than a batch is split; its partial batches repeat the previous checkpoint", async () => {
+    await db.query("CREATE TABLE bulk (id int PRIMARY KEY)");
+    const { source, position } = await startSource(["bulk"]);
+    const stream = openStream(source, position);
+    try {
+      await db.query("INSERT INTO bulk VALUES (0)");
+      const first = await stream.untilBatch((b) => b.events.some((e) => e.op === "insert"));
+      await db.query("INSERT INTO bulk SELECT g FROM generate_series(1, 12000) g");
+      await stream.until((e) => e.filter((x) => x.op === "insert").length >= 12001);
+      const later = stream.batches.slice(stream.batches.indexOf(first) + 1).filter((b) => b.events.length > 0);
+      expect(later.length).toBeGreaterThanOrEqual(3);
+      const final = later.at(-1);
+      for (const partial of later.slice(0, -1)) {
+        expect(partial.events.length).toBeLessThanOrEqual(5_000);
+        // the checkpoint before the transaction (an idle keepalive may have advanced it past `first`)
+        const previous = stream.batches[stream.batches.indexOf(partial) - 1];
+        expect(partial.checkpoint).toBe(previous?.checkpoint);
+        expect(parseLsn(partial.checkpoint ?? "0/0")).toBeLessThan(parseLsn(final?.checkpoint ?? "0/0"));
+      }
+      expect(parseLsn(final?.checkpoint ?? "0/0")).toBeGreaterThan(parseLsn(first.checkpoint ?? "0/0"));
+      const ids = later.flatMap((b) => b.events.flatMap((e) => (e.op === "insert" ? [e.after.id as number] : [])));
+      expect(ids).toEqual(Array.from({ length: 12000 }, (_, i) => i + 1));
+    } finally {
+      await stream.stop();
+    }
+  });
+
   it("snapshot + concurrent writes: snapshot rows plus streamed changes, applied idempotently, equal the source", async () => {
     await db.query("CREATE TABLE handoff (id int PRIMARY KEY, v int)");
     await db.query("INSERT INTO handoff SELECT g, g FROM generate_series(1, 3000) g");
