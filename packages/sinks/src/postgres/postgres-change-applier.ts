@@ -9,6 +9,7 @@ import {
   compileKeylessDelete,
   compileKeylessUpdate,
   compileTruncate,
+  compileUnnestUpsert,
   compileUpsertParts,
   valuesPlaceholders,
 } from "./postgres-dml-compiler.js";
@@ -19,8 +20,10 @@ import { toPgParameter } from "./postgres-value-encoder.js";
 
 /** PostgreSQL's limit on bind parameters per statement. */
 const MAX_PARAMETERS = 65_535;
-/** Rows per multi-row statement; beyond this, planning a longer VALUES list stops paying off. */
+/** Rows per multi-row VALUES statement (composite-key deletes); beyond this, planning a longer list stops paying off. */
 const MAX_ROWS_PER_STATEMENT = 1_000;
+/** Rows per array-parameter statement: bounds the size of one message and of one row-by-row retry. */
+const ROWS_PER_ARRAY_STATEMENT = 5_000;
 const FULL_ROW = "*";
 
 /** What the applier needs from the sink. */
@@ -113,31 +116,25 @@ export class ChangeApplier {
 
   async #upsert(session: PostgresSession, target: TargetTable, signature: string, group: UpsertGroup, mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {
     const columns = group.columns;
-    const key = `upsert\u0000${target.name.schema}\u0000${target.name.table}\u0000${signature}`;
-    const cachedHead = this.#texts.get(`${key}\u0000head`);
-    let head: string;
-    let tail: string;
-    if (cachedHead === undefined) {
-      const parts = compileUpsertParts(this.#context.compile, target.name, columns, target.primaryKey);
-      head = parts.head;
-      tail = parts.tail;
-      this.#remember(`${key}\u0000head`, head);
-      this.#remember(`${key}\u0000tail`, tail);
-    } else {
-      head = cachedHead;
-      tail = this.#texts.get(`${key}\u0000tail`) ?? "";
-    }
+    const text = this.#text(`upsert\u0000${target.name.schema}\u0000${target.name.table}\u0000${signature}`, () =>
+      compileUnnestUpsert(this.#context.compile, {
+        table: target.name,
+        columns,
+        arrayTypes: columns.map((c) => target.baseTypes.get(c) ?? "text"),
+        primaryKey: target.primaryKey,
+      }),
+    );
     const width = columns.length;
     const exec = (rows: readonly PendingRow[]) => {
-      const params = new Array<unknown>(rows.length * width);
-      let p = 0;
-      for (const entry of rows) {
-        const row = entry.row;
-        for (let c = 0; c < width; c++) params[p++] = toPgParameter(row[columns[c] as string]);
+      const arrays: unknown[][] = [];
+      for (let c = 0; c < width; c++) arrays.push(new Array<unknown>(rows.length));
+      for (let r = 0; r < rows.length; r++) {
+        const row = (rows[r] as PendingRow).row;
+        for (let c = 0; c < width; c++) (arrays[c] as unknown[])[r] = toPgParameter(row[columns[c] as string]);
       }
-      return session.run(head + valuesPlaceholders(rows.length, width) + tail, params);
+      return session.run(text, arrays);
     };
-    await this.#chunked(session, mode, group.rows, Math.max(1, Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(MAX_PARAMETERS / width))), exec, reject);
+    await this.#chunked(session, mode, group.rows, ROWS_PER_ARRAY_STATEMENT, exec, reject);
   }
 
   async #deleteByKey(session: PostgresSession, target: TargetTable, deletes: readonly PendingRow[], mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {

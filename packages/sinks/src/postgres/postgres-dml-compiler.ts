@@ -40,12 +40,30 @@ export function valuesPlaceholders(rows: number, columns: number): string {
 }
 
 /**
- * The two halves of a multi-row upsert around its VALUES list:
- * `INSERT INTO t (cols) VALUES` and `ON CONFLICT (pk) DO UPDATE SET c =
- * EXCLUDED.c` for the non-key columns present (so absent columns, e.g.
- * unchanged TOAST values, keep the target's value); `DO NOTHING` when only
- * key columns are present; no conflict clause for a keyless table.
+ * A multi-row upsert with one array parameter per column:
+ * `INSERT INTO t (cols) SELECT * FROM unnest($1::type[], ...) ON CONFLICT
+ * (pk) DO UPDATE SET c = EXCLUDED.c` for the non-key columns present (so
+ * absent columns, e.g. unchanged TOAST values, keep the target's value);
+ * `DO NOTHING` when only key columns are present; no conflict clause for a
+ * keyless table. The statement text does not depend on the row count, and a
+ * few parameters parse far faster than a long VALUES list. `arrayTypes` are
+ * the columns' types without modifiers (`character varying`, `numeric`), so
+ * the cast never truncates or rounds: the assignment to the column checks
+ * lengths and ranges and fails for a bad record.
  */
+export function compileUnnestUpsert(compile: PgSqlCompiler, options: { readonly table: PgTableName; readonly columns: readonly string[]; readonly arrayTypes: readonly string[]; readonly primaryKey: readonly string[] }): string {
+  const { table, columns, arrayTypes, primaryKey } = options;
+  const arrays = sql.join(columns.map((_c, i) => sql`${sql.val(null)}::${sql.raw(`${arrayTypes[i] ?? "text"}[]`)}`));
+  const insert = sql`INSERT INTO ${pgTableRef(table)} (${sql.join(columns.map((c) => sql.id(c)))}) SELECT * FROM unnest(${arrays})`;
+  if (primaryKey.length === 0) return compile(insert);
+  const key = new Set(primaryKey);
+  const updates = columns.filter((c) => !key.has(c));
+  const conflict = sql.join(primaryKey.map((k) => sql.id(k)));
+  if (updates.length === 0) return compile(sql`${insert} ON CONFLICT (${conflict}) DO NOTHING`);
+  return compile(sql`${insert} ON CONFLICT (${conflict}) DO UPDATE SET ${sql.join(updates.map((c) => sql`${sql.id(c)} = EXCLUDED.${sql.id(c)}`))}`);
+}
+
+/** Single-row upsert with VALUES, for the rare in-place key move's fallback. */
 export function compileUpsertParts(compile: PgSqlCompiler, table: PgTableName, columns: readonly string[], primaryKey: readonly string[]): { readonly head: string; readonly tail: string } {
   const head = compile(sql`INSERT INTO ${pgTableRef(table)} (${sql.join(columns.map((c) => sql.id(c)))}) VALUES `);
   if (primaryKey.length === 0) return { head, tail: "" };

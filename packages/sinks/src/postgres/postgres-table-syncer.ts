@@ -22,6 +22,8 @@ export interface TargetTable {
   /** Column names in table order. */
   readonly columns: readonly string[];
   readonly types: ReadonlyMap<string, PgColumnType>;
+  /** Each column's type without modifiers (`character varying`, `numeric`), as `format_type(oid, NULL)` spells it: for array casts that never truncate. */
+  readonly baseTypes: ReadonlyMap<string, string>;
   /** Primary-key columns in key order; empty for a keyless table. */
   readonly primaryKey: readonly string[];
 }
@@ -40,6 +42,7 @@ export interface TableSyncResult {
 interface CatalogColumn {
   readonly name: string;
   readonly type: string;
+  readonly base_type: string;
   readonly not_null: boolean;
   readonly key_pos: number | null;
 }
@@ -47,7 +50,7 @@ interface CatalogColumn {
 /** Reads a table's columns and primary key from the catalog; undefined when it does not exist. */
 export async function readTargetTable(db: AnyDb, name: PgTableName): Promise<TargetTable | undefined> {
   const result = await sql<CatalogColumn>`
-    SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
+    SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, format_type(a.atttypid, NULL) AS base_type, a.attnotnull AS not_null,
       (SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS key_pos
     FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -60,15 +63,17 @@ export async function readTargetTable(db: AnyDb, name: PgTableName): Promise<Tar
 
 function toTargetTable(name: PgTableName, rows: readonly CatalogColumn[]): TargetTable & { readonly notNull: ReadonlySet<string> } {
   const types = new Map<string, PgColumnType>();
+  const baseTypes = new Map<string, string>();
   const keyed: [number, string][] = [];
   const notNull = new Set<string>();
   for (const row of rows) {
     types.set(row.name, parsePgColumnType(row.type));
+    baseTypes.set(row.name, row.base_type);
     if (row.key_pos !== null) keyed.push([Number(row.key_pos), row.name]);
     if (row.not_null) notNull.add(row.name);
   }
   keyed.sort((a, b) => a[0] - b[0]);
-  return { name, columns: rows.map((r) => r.name), types, primaryKey: keyed.map(([, n]) => n), notNull };
+  return { name, columns: rows.map((r) => r.name), types, baseTypes, primaryKey: keyed.map(([, n]) => n), notNull };
 }
 
 /**
