@@ -23,6 +23,8 @@ export interface ScanSnapshotOptions {
   readonly readUnitsPerSecond?: number;
   /** Rows per chunk; 1000 by default. */
   readonly chunkSize?: number;
+  /** Scan `Limit` (items per page); DynamoDB's 1 MB pages when absent. Smaller pages smooth capacity use. */
+  readonly pageSize?: number;
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
 }
@@ -69,7 +71,18 @@ export async function* scanSnapshot(options: ScanSnapshotOptions): AsyncGenerato
   const queue = createPageQueue(segments * 2);
   const workers: Promise<void>[] = [];
   for (let segment = 0; segment < segments; segment++) {
-    workers.push(scanSegment({ api, table: options.table, segment, segments, pace, queue, ...(signal === undefined ? {} : { signal }) }));
+    workers.push(
+      scanSegment({
+        api,
+        table: options.table,
+        segment,
+        segments,
+        pace,
+        queue,
+        ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
+        ...(signal === undefined ? {} : { signal }),
+      }),
+    );
   }
   let failure: unknown;
   let running = segments;
@@ -113,6 +126,7 @@ interface SegmentOptions {
   readonly segments: number;
   readonly pace: Pace | undefined;
   readonly queue: PageQueue;
+  readonly pageSize?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -131,6 +145,7 @@ async function scanSegment(o: SegmentOptions): Promise<void> {
           TotalSegments: o.segments,
           ConsistentRead: true,
           ReturnConsumedCapacity: "TOTAL",
+          ...(o.pageSize === undefined ? {} : { Limit: o.pageSize }),
           ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey as never }),
         },
         o.signal,

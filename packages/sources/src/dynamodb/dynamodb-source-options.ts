@@ -30,6 +30,8 @@ export interface DynamoDbSourceOptions {
     readonly readUnitsPerSecond?: number;
     /** Rows per snapshot chunk (1000). */
     readonly chunkSize?: number;
+    /** Scan page size (`Limit`); DynamoDB's 1 MB pages when absent. */
+    readonly pageSize?: number;
     readonly export?: {
       readonly bucket: string;
       /** S3 prefix of new exports. */
@@ -99,6 +101,7 @@ export function validateDynamoDbSourceOptions(input: unknown): DynamoDbSourceOpt
     if (snapshot.mode !== "scan" && snapshot.mode !== "export") throw new ConfigError("source.snapshot.mode", '"scan" or "export"', describe(snapshot.mode));
     positiveInt(snapshot.segments, "source.snapshot.segments", 1_000_000);
     positiveInt(snapshot.chunkSize, "source.snapshot.chunkSize");
+    positiveInt(snapshot.pageSize, "source.snapshot.pageSize");
     const share = snapshot.capacityShare;
     if (share !== undefined && !(typeof share === "number" && share > 0 && share <= 1)) throw new ConfigError("source.snapshot.capacityShare", "a number in (0, 1]", describe(share));
     const rate = snapshot.readUnitsPerSecond;

@@ -221,6 +221,7 @@ export function createDynamoDbSource(input: DynamoDbSourceOptions): Source {
               ...(snap?.capacityShare === undefined ? {} : { capacityShare: snap.capacityShare }),
               ...(snap?.readUnitsPerSecond === undefined ? {} : { readUnitsPerSecond: snap.readUnitsPerSecond }),
               ...(snap?.chunkSize === undefined ? {} : { chunkSize: snap.chunkSize }),
+              ...(snap?.pageSize === undefined ? {} : { pageSize: snap.pageSize }),
               ...(signal === undefined ? {} : { signal }),
             });
       async function* filtered(): AsyncGenerator<SnapshotChunk> {

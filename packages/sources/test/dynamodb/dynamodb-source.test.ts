@@ -125,25 +125,25 @@ async function putMany(table: string, items: Record<string, SdkAttributeValue>[]
 describe("dynamodb source on DynamoDB Local", () => {
   it("snapshot + stream handoff under concurrent writes loses nothing", async () => {
     const table = await createTable("handoff", { sortKey: "N" });
-    const initial = Array.from({ length: 1200 }, (_, i) => ({ pk: { S: `p${i % 40}` }, sk: { N: String(i) }, v: { N: String(i * 3) }, tag: { S: "initial" } }));
+    const initial = Array.from({ length: 600 }, (_, i) => ({ pk: { S: `p${i % 40}` }, sk: { N: String(i) }, v: { N: String(i * 3) }, tag: { S: "initial" } }));
     await putMany(table, initial);
-    const s = source(table, { snapshot: { mode: "scan", segments: 3, chunkSize: 250 } });
+    const s = source(table, { snapshot: { mode: "scan", segments: 3, chunkSize: 120, pageSize: 40 } });
 
     const session = await s.snapshot({});
     expect(session.schemas[0]?.columns.map((c) => `${c.name}:${c.type.kind}`)).toEqual(["pk:string", "sk:decimal", "item:json"]);
     // writes race the scan: new items, updates of existing ones, deletes
     const writer = (async () => {
-      for (let i = 0; i < 150; i++) {
+      for (let i = 0; i < 80; i++) {
         await ddb.send(new PutItemCommand({ TableName: table, Item: { pk: { S: `new${i}` }, sk: { N: String(i) }, v: { N: "1" } } }));
         await ddb.send(
           new UpdateItemCommand({
             TableName: table,
-            Key: { pk: { S: `p${((i * 7) % 1200) % 40}` }, sk: { N: String((i * 7) % 1200) } },
+            Key: { pk: { S: `p${((i * 7) % 600) % 40}` }, sk: { N: String((i * 7) % 600) } },
             UpdateExpression: "SET tag = :t, v = if_not_exists(v, :zero) + :one",
             ExpressionAttributeValues: { ":t": { S: `upd${i}` }, ":one": { N: "1" }, ":zero": { N: "0" } },
           }),
         );
-        const gone = (i * 11 + 600) % 1200;
+        const gone = (i * 11 + 300) % 600;
         if (i % 3 === 0) await ddb.send(new DeleteItemCommand({ TableName: table, Key: { pk: { S: `p${gone % 40}` }, sk: { N: String(gone) } } }));
       }
     })();
@@ -151,14 +151,17 @@ describe("dynamodb source on DynamoDB Local", () => {
     let chunks = 0;
     let lastChunk;
     for await (const chunk of session.chunks) {
+      // a slow consumer: the bounded page queue holds the scan back while the writer goes on
+      await new Promise((r) => setTimeout(r, 25));
       expect(chunk.chunk).toBe(chunks++);
-      expect(chunk.rows.length).toBeLessThanOrEqual(250);
+      expect(chunk.rows.length).toBeLessThanOrEqual(120);
       for (const row of chunk.rows) target.put(chunk.table.name, row);
       lastChunk = chunk;
     }
     await writer;
     expect(lastChunk?.last).toBe(true);
-    expect(lastChunk?.rowsRead).toBeGreaterThanOrEqual(1200);
+    expect(lastChunk?.rowsRead).toBeGreaterThanOrEqual(600);
+    expect(chunks).toBeGreaterThan(4);
 
     const { events } = await drain(s, session.position);
     expect(events.some((e) => e.op === "update")).toBe(true);
