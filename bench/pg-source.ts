@@ -10,7 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import pg from "pg";
-import type { Source } from "@zero-etl/core";
+import type { Source } from "../packages/core/src/index.js";
 import { createPostgresSource, formatLsn, parseLsn } from "../packages/sources/src/postgres/index.js";
 import { ReplicationStream } from "../packages/sources/src/postgres/replication-stream.js";
 import { connectPostgres } from "../packages/sources/src/postgres/postgres-connection.js";
