@@ -1,0 +1,162 @@
+import type { ChangeEvent, InsertEvent, SchemaChangeEvent, Source, UpdateEvent } from "@zero-etl/core";
+import { ZeroEtlError } from "@zero-etl/core";
+import { createMysqlSource, mysqlPositionCodec } from "@zero-etl/sources/mysql";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createTestMysqlDatabase, type TestMysqlDatabase } from "../../../../test-support/mysql.js";
+import { collectBatches, eventsOf } from "./collect-changes.js";
+
+const serverIdBase = 3_000_000 + Math.floor(Math.random() * 1_000_000);
+let serverIdSeq = 0;
+
+const rowsOf = (events: readonly ChangeEvent[], table: string): ChangeEvent[] => events.filter((e) => e.table.name === table);
+const idsOf = (events: readonly ChangeEvent[], table: string): unknown[] =>
+  rowsOf(events, table)
+    .filter((e): e is InsertEvent => e.op === "insert")
+    .map((e) => e.after.id);
+
+describe("mysql source: streaming", () => {
+  let db: TestMysqlDatabase;
+  const sources: Source[] = [];
+  const open = (extra: { maxBatchEvents?: number; heartbeatSeconds?: number } = {}): Source => {
+    const source = createMysqlSource({ url: db.url, pipeline: `stream-${db.name}`, serverId: serverIdBase + serverIdSeq++, ...extra });
+    sources.push(source);
+    return source;
+  };
+  beforeAll(async () => {
+    db = await createTestMysqlDatabase("mystream");
+  });
+  afterEach(async () => {
+    for (const s of sources.splice(0)) await s.close();
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it("delivers a multi-table transaction in one batch, nothing of a rollback, and heartbeats when idle", async () => {
+    await db.query("CREATE TABLE orders (id INT PRIMARY KEY, total DECIMAL(10,2)); CREATE TABLE order_lines (id INT PRIMARY KEY, order_id INT)");
+    const source = open({ heartbeatSeconds: 0.2 });
+    const from = await source.currentPosition();
+    await db.query("BEGIN; INSERT INTO orders VALUES (1, '10.00'); INSERT INTO order_lines VALUES (1, 1), (2, 1); UPDATE orders SET total = '12.50' WHERE id = 1; COMMIT");
+    await db.query("BEGIN; INSERT INTO orders VALUES (2, '99.00'); INSERT INTO order_lines VALUES (3, 2); ROLLBACK");
+    await db.query("INSERT INTO orders VALUES (3, '1.00')");
+    const batches = await collectBatches(source, from, (events, all) => idsOf(events, "orders").includes(3) && all[all.length - 1]?.caughtUp === true);
+    const events = eventsOf(batches);
+    expect(idsOf(events, "orders")).toEqual([1, 3]);
+    expect(idsOf(events, "order_lines")).toEqual([1, 2]);
+    const first = batches.find((b) => b.events.some((e) => e.op === "insert" && e.after.id === 1 && e.table.name === "orders"));
+    const txId = first?.events[0]?.transactionId;
+    expect(txId).toMatch(/^\d+-\d+-\d+$/);
+    // The whole transaction sits in one batch (possibly with later transactions after it).
+    const tx = events.filter((e) => e.transactionId === txId);
+    expect(tx.map((e) => `${e.table.name}:${e.op}`)).toEqual(["orders:insert", "order_lines:insert", "order_lines:insert", "orders:update"]);
+    expect(first?.events.slice(0, 4)).toEqual(tx);
+    expect(tx.every((e) => typeof e.commitTime === "number" && Math.abs((e.commitTime ?? 0) - Date.now()) < 600_000)).toBe(true);
+    const update = tx[3] as UpdateEvent;
+    expect(update.before).toEqual({ id: 1, total: "10.00" });
+    expect(update.after).toEqual({ id: 1, total: "12.50" });
+    // The checkpoint of the transaction's batch lies after it and carries the GTID set.
+    const checkpoint = mysqlPositionCodec.parse(first?.checkpoint ?? "");
+    expect(mysqlPositionCodec.compare(checkpoint, mysqlPositionCodec.parse(from))).toBeGreaterThan(0);
+    expect(checkpoint.gtid).toMatch(/^\d+-\d+-\d+/);
+    const last = batches[batches.length - 1];
+    expect(last?.events).toEqual([]);
+    expect(last?.caughtUp).toBe(true);
+  });
+
+  it("decodes each row with its own schema when ALTERs happened before reading", async () => {
+    await db.query("CREATE TABLE evolve (id INT PRIMARY KEY, a VARCHAR(10))");
+    const source = open();
+    const from = await source.currentPosition();
+    await db.query("INSERT INTO evolve VALUES (1, 'one')");
+    await db.query("ALTER TABLE evolve ADD COLUMN b INT NOT NULL DEFAULT 7");
+    await db.query("INSERT INTO evolve VALUES (2, 'two', 22)");
+    await db.query("ALTER TABLE evolve DROP COLUMN a");
+    await db.query("INSERT INTO evolve VALUES (3, 33)");
+    await db.query("TRUNCATE TABLE evolve");
+    const batches = await collectBatches(source, from, (events) => events.some((e) => e.op === "truncate"));
+    const events = rowsOf(eventsOf(batches), "evolve");
+    expect(events.map((e) => e.op)).toEqual(["schema", "insert", "schema", "insert", "schema", "insert", "truncate"]);
+    const schemas = events.filter((e): e is SchemaChangeEvent => e.op === "schema");
+    expect(schemas.map((s) => s.schema.columns.map((c) => c.name))).toEqual([["id", "a"], ["id", "a", "b"], ["id", "b"]]);
+    expect(schemas.map((s) => s.schema.version)).toEqual([2, 3, 4]);
+    expect(schemas[1]?.previous?.columns.map((c) => c.name)).toEqual(["id", "a"]);
+    expect(schemas[2]?.schema.primaryKey).toEqual(["id"]);
+    const inserts = events.filter((e): e is InsertEvent => e.op === "insert").map((e) => e.after);
+    expect(inserts).toEqual([{ id: 1, a: "one" }, { id: 2, a: "two", b: 22 }, { id: 3, b: 33 }]);
+  });
+
+  it("reports primary-key updates with the old key and deletes with key and before image", async () => {
+    await db.query("CREATE TABLE keyed (id INT, region CHAR(2), v INT, PRIMARY KEY (region, id))");
+    await db.query("INSERT INTO keyed VALUES (1, 'eu', 10)");
+    const source = open();
+    const from = await source.currentPosition();
+    await db.query("UPDATE keyed SET id = 10, v = 11 WHERE id = 1");
+    await db.query("DELETE FROM keyed WHERE id = 10");
+    const batches = await collectBatches(source, from, (events) => events.some((e) => e.op === "delete"));
+    const [update, del] = rowsOf(eventsOf(batches), "keyed");
+    expect(update).toMatchObject({ op: "update", key: { region: "eu", id: 1 }, before: { id: 1, region: "eu", v: 10 }, after: { id: 10, region: "eu", v: 11 } });
+    expect(del).toMatchObject({ op: "delete", key: { region: "eu", id: 10 }, before: { id: 10, region: "eu", v: 11 } });
+  });
+
+  it("streams a 100k-row transaction in bounded batches, checkpointing only after its commit", async () => {
+    await db.query("CREATE TABLE big (id INT PRIMARY KEY, name VARCHAR(40), amount DECIMAL(12,2), at DATETIME(6))");
+    const source = open({ maxBatchEvents: 5_000 });
+    const from = await source.currentPosition();
+    await db.query("INSERT INTO big SELECT seq, CONCAT('name-', seq), seq / 100, '2024-01-01 00:00:00.000001' + INTERVAL seq SECOND FROM seq_1_to_100000");
+    let rows = 0;
+    let largest = 0;
+    let sum = 0;
+    const checkpoints: (string | undefined)[] = [];
+    await collectBatches(source, from, (_events, batches) => {
+      const batch = batches[batches.length - 1];
+      const inserts = (batch?.events ?? []).filter((e): e is InsertEvent => e.op === "insert" && e.table.name === "big");
+      rows += inserts.length;
+      for (const e of inserts) sum += e.after.id as number;
+      largest = Math.max(largest, batch?.events.length ?? 0);
+      if (inserts.length > 0) checkpoints.push(batch?.checkpoint);
+      (batch?.events as ChangeEvent[]).length = 0; // drop what we counted: the test holds no more than a batch
+      return rows >= 100_000 && batch?.checkpoint !== checkpoints[0];
+    }, 40_000);
+    expect(rows).toBe(100_000);
+    expect(sum).toBe((100_000 * 100_001) / 2);
+    expect(largest).toBeLessThanOrEqual(5_000);
+    expect(checkpoints.length).toBeGreaterThanOrEqual(20);
+    // Every batch inside the transaction repeats the checkpoint from before it; only the last moves past the commit.
+    expect(new Set(checkpoints.slice(0, -1)).size).toBe(1);
+    const inside = mysqlPositionCodec.parse(checkpoints[0] ?? "");
+    const end = mysqlPositionCodec.parse(checkpoints[checkpoints.length - 1] ?? "");
+    expect(mysqlPositionCodec.compare(inside, mysqlPositionCodec.parse(from))).toBeGreaterThanOrEqual(0);
+    expect(mysqlPositionCodec.compare(end, inside)).toBeGreaterThan(0);
+  });
+
+  it("resumes from a checkpoint losing nothing and repeating at most the last transaction", async () => {
+    await db.query("CREATE TABLE resume (id INT PRIMARY KEY)");
+    const source = open({ maxBatchEvents: 1 });
+    const from = await source.currentPosition();
+    for (let i = 1; i <= 5; i++) await db.query("INSERT INTO resume VALUES (?)", [i]);
+    const firstRun = await collectBatches(source, from, (events) => idsOf(events, "resume").includes(2));
+    const stopAt = firstRun[firstRun.length - 1]?.checkpoint ?? from;
+    expect(idsOf(eventsOf(firstRun), "resume")).toEqual([1, 2]);
+    await source.close();
+    const again = open();
+    const second = await collectBatches(again, stopAt, (events) => idsOf(events, "resume").includes(5));
+    // The batch that carried row 2 ended inside its transaction, so its checkpoint is the one after row 1's: row 2 repeats, nothing else.
+    expect(idsOf(eventsOf(second), "resume")).toEqual([2, 3, 4, 5]);
+    const afterAll = second[second.length - 1]?.checkpoint ?? "";
+    const nothingNew = await collectBatches(again, afterAll, (_events, batches) => batches.length >= 1, 5_000);
+    expect(idsOf(eventsOf(nothingNew), "resume")).toEqual([]);
+  });
+
+  it("fails with position-lost for a purged binlog file", async () => {
+    const source = open();
+    const current = mysqlPositionCodec.parse(await source.currentPosition());
+    const gone = mysqlPositionCodec.serialize({ file: current.file.replace(/\d+$/, "000000"), offset: 4 });
+    const error = await collectBatches(source, gone, () => true).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ZeroEtlError);
+    expect((error as ZeroEtlError).code).toBe("position-lost");
+    expect((error as ZeroEtlError).message).toContain("000000");
+  });
+});
