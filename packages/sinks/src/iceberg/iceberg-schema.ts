@@ -1,0 +1,227 @@
+import { ZeroEtlError, formatLogicalType, tableKey } from "@zero-etl/core";
+import type { LogicalType, TableSchema } from "@zero-etl/core";
+
+/** An Iceberg list type as the spec's JSON serialization (Appendix C) spells it. */
+export interface IcebergListType {
+  readonly type: "list";
+  readonly "element-id": number;
+  readonly "element-required": boolean;
+  readonly element: IcebergType;
+}
+
+/** An Iceberg struct type (Appendix C). */
+export interface IcebergStructType {
+  readonly type: "struct";
+  readonly fields: readonly IcebergField[];
+}
+
+/** A primitive type string (`long`, `decimal(38,10)`, `timestamptz`) or a nested type. */
+export type IcebergType = string | IcebergListType | IcebergStructType;
+
+/** One field of a struct or schema, identified by its field id. */
+export interface IcebergField {
+  readonly id: number;
+  readonly name: string;
+  readonly required: boolean;
+  readonly type: IcebergType;
+}
+
+/** A table schema as stored in table metadata `schemas`. */
+export interface IcebergSchema {
+  readonly type: "struct";
+  readonly "schema-id": number;
+  readonly "identifier-field-ids"?: readonly number[];
+  readonly fields: readonly IcebergField[];
+}
+
+/** How logical types without an Iceberg twin are mapped. */
+export interface IcebergTypeMappingOptions {
+  /**
+   * Unconstrained decimals (PostgreSQL `numeric`, DynamoDB `N`): `decimal(38,10)`
+   * (values with more digits are rejected to the dead-letter queue, never rounded)
+   * or `string` (exact, but not numeric for readers).
+   */
+  readonly unconstrainedDecimal: "decimal(38,10)" | "string";
+}
+
+/** The result of mapping or evolving a schema: the schema and the highest field id assigned so far. */
+export interface MappedIcebergSchema {
+  readonly schema: IcebergSchema;
+  readonly lastColumnId: number;
+}
+
+/**
+ * Maps a logical table schema to a new Iceberg schema (schema id 0), assigning
+ * field ids depth-first from 1. Primary-key columns become required identifier fields.
+ */
+export function toIcebergSchema(table: TableSchema, options: IcebergTypeMappingOptions): MappedIcebergSchema {
+  const ids = { last: 0 };
+  const fields: IcebergField[] = [];
+  // Top-level ids first so that column ids stay small and stable; nested ids follow.
+  const topIds = table.columns.map(() => ++ids.last);
+  table.columns.forEach((column, index) => {
+    const isKey = table.primaryKey.includes(column.name);
+    fields.push({
+      id: topIds[index] ?? 0,
+      name: column.name,
+      required: isKey || !column.nullable,
+      type: mapLogicalType(column.type, ids, options, `${tableKey(table.table)}.${column.name}`),
+    });
+  });
+  const identifier = table.primaryKey.map((name) => fields.find((f) => f.name === name)?.id ?? 0);
+  return {
+    schema: { type: "struct", "schema-id": 0, ...(identifier.length > 0 ? { "identifier-field-ids": identifier } : {}), fields },
+    lastColumnId: ids.last,
+  };
+}
+
+/**
+ * Brings an Iceberg schema to a new logical schema: new columns get new ids
+ * (`lastColumnId + 1` on), allowed promotions (int->long, float->double,
+ * decimal precision widening, required->optional) change the type in place,
+ * and columns the source dropped stay as optional columns. Anything else
+ * throws `schema-refused`. Returns undefined when nothing changes.
+ */
+export function evolveIcebergSchema(
+  current: IcebergSchema,
+  lastColumnId: number,
+  next: TableSchema,
+  options: IcebergTypeMappingOptions,
+): MappedIcebergSchema | undefined {
+  const table = tableKey(next.table);
+  const ids = { last: lastColumnId };
+  let changed = false;
+  const byName = new Map(current.fields.map((f) => [f.name, f]));
+  const fields: IcebergField[] = [];
+  const seen = new Set<string>();
+  for (const column of next.columns) {
+    seen.add(column.name);
+    const existing = byName.get(column.name);
+    const isKey = next.primaryKey.includes(column.name);
+    if (existing === undefined) {
+      changed = true;
+      if (isKey) throw refused(table, `new column ${column.name} cannot join the primary key`);
+      fields.push({ id: ++ids.last, name: column.name, required: false, type: mapLogicalType(column.type, ids, options, `${table}.${column.name}`) });
+      continue;
+    }
+    const probe = { last: 0 };
+    const wanted = mapLogicalType(column.type, probe, options, `${table}.${column.name}`);
+    let type = existing.type;
+    if (!sameShape(existing.type, wanted)) {
+      const promoted = promote(existing.type, wanted);
+      if (promoted === undefined) {
+        throw refused(table, `column ${column.name} cannot change from ${describe(existing.type)} to ${describe(wanted)} (${formatLogicalType(column.type)})`);
+      }
+      type = promoted;
+      changed = true;
+    }
+    const required = existing.required && (isKey || !column.nullable);
+    if (required !== existing.required) changed = true;
+    fields.push({ ...existing, type, required });
+  }
+  for (const field of current.fields) {
+    if (seen.has(field.name)) continue;
+    const isIdentifier = current["identifier-field-ids"]?.includes(field.id) ?? false;
+    if (isIdentifier) throw refused(table, `primary-key column ${field.name} was dropped`);
+    if (field.required) changed = true;
+    fields.push({ ...field, required: false });
+  }
+  const oldKey = (current["identifier-field-ids"] ?? []).join(",");
+  const newKey = next.primaryKey.map((n) => byName.get(n)?.id ?? -1).join(",");
+  if (oldKey !== newKey) throw refused(table, `primary key changed from [${oldKey}] to [${next.primaryKey.join(", ")}]`);
+  if (!changed) return undefined;
+  return {
+    schema: { ...current, "schema-id": current["schema-id"] + 1, fields },
+    lastColumnId: ids.last,
+  };
+}
+
+function refused(table: string, message: string): ZeroEtlError {
+  return new ZeroEtlError(`iceberg table ${table}: ${message}`, { code: "schema-refused", table });
+}
+
+function describe(type: IcebergType): string {
+  return typeof type === "string" ? type : type.type;
+}
+
+/** Same type ignoring field ids (ids of a freshly mapped probe are meaningless). */
+function sameShape(a: IcebergType, b: IcebergType): boolean {
+  if (typeof a === "string" || typeof b === "string") return a === b;
+  if (a.type === "list" && b.type === "list") return a["element-required"] === b["element-required"] && sameShape(a.element, b.element);
+  if (a.type === "struct" && b.type === "struct") {
+    return a.fields.length === b.fields.length && a.fields.every((f, i) => {
+      const g = b.fields[i];
+      return g !== undefined && f.name === g.name && f.required === g.required && sameShape(f.type, g.type);
+    });
+  }
+  return false;
+}
+
+const DECIMAL = /^decimal\((\d+),\s*(\d+)\)$/;
+
+function promote(from: IcebergType, to: IcebergType): IcebergType | undefined {
+  if (typeof from !== "string" || typeof to !== "string") return undefined;
+  if (from === "int" && to === "long") return to;
+  if (from === "float" && to === "double") return to;
+  const a = DECIMAL.exec(from);
+  const b = DECIMAL.exec(to);
+  if (a !== null && b !== null && a[2] === b[2] && Number(b[1]) >= Number(a[1])) return to;
+  // A narrower source type after a widening (e.g. int after long) keeps the wider column.
+  if (from === "long" && to === "int") return from;
+  if (from === "double" && to === "float") return from;
+  if (a !== null && b !== null && a[2] === b[2] && Number(b[1]) < Number(a[1])) return from;
+  return undefined;
+}
+
+function mapLogicalType(type: LogicalType, ids: { last: number }, options: IcebergTypeMappingOptions, where: string): IcebergType {
+  switch (type.kind) {
+    case "bool":
+      return "boolean";
+    case "int":
+      if (type.bits === 64) return type.signed ? "long" : "decimal(20,0)";
+      if (type.bits === 32 && !type.signed) return "long";
+      return "int";
+    case "decimal": {
+      if (type.precision === undefined) return options.unconstrainedDecimal;
+      if (type.precision > 38) return "string";
+      return `decimal(${type.precision},${type.scale ?? 0})`;
+    }
+    case "float":
+      return type.bits === 32 ? "float" : "double";
+    case "string":
+    case "json":
+    case "interval":
+      return "string";
+    case "bytes":
+    case "geometry":
+      return "binary";
+    case "date":
+      return "date";
+    case "time":
+      return type.withZone ? "string" : "time";
+    case "timestamp":
+      return type.withZone ? "timestamptz" : "timestamp";
+    case "uuid":
+      return "uuid";
+    case "list": {
+      const elementId = ++ids.last;
+      return { type: "list", "element-id": elementId, "element-required": false, element: mapLogicalType(type.element, ids, options, `${where}.element`) };
+    }
+    case "struct": {
+      const fieldIds = type.fields.map(() => ++ids.last);
+      return {
+        type: "struct",
+        fields: type.fields.map((f, i) => ({
+          id: fieldIds[i] ?? 0,
+          name: f.name,
+          required: !f.nullable,
+          type: mapLogicalType(f.type, ids, options, `${where}.${f.name}`),
+        })),
+      };
+    }
+    default: {
+      const unknown: never = type;
+      throw new ZeroEtlError(`iceberg column ${where}: unsupported type ${JSON.stringify(unknown)}`, { code: "schema-unsupported" });
+    }
+  }
+}

@@ -1,0 +1,600 @@
+import { randomUUID } from "node:crypto";
+import { ConfigError, ZeroEtlError, estimateRowBytes, silentLogger, tableKey } from "@zero-etl/core";
+import type {
+  ChangeBatch,
+  PipelineCheckpoint,
+  PreflightReport,
+  RejectedRecord,
+  Row,
+  Sink,
+  SinkCapabilities,
+  SnapshotChunk,
+  TableRef,
+  TableSchema,
+  Value,
+  WriteReceipt,
+} from "@zero-etl/core";
+import { createFilesystemCatalog } from "./filesystem-catalog.js";
+import { createGlueCatalog } from "./glue-catalog.js";
+import { CommitConflictError } from "./iceberg-catalog.js";
+import type { IcebergCatalog, LoadedTable, TableIdentifier } from "./iceberg-catalog.js";
+import { evolveIcebergSchema, toIcebergSchema } from "./iceberg-schema.js";
+import type { IcebergField, IcebergType, IcebergTypeMappingOptions } from "./iceberg-schema.js";
+import { ICEBERG_COMMIT_DEFAULTS, validateIcebergSinkOptions } from "./iceberg-sink-options.js";
+import type { IcebergSinkOptions } from "./iceberg-sink-options.js";
+import { readIcebergTable, rowKey } from "./iceberg-table-reader.js";
+import { toIcebergValue } from "./iceberg-value-codec.js";
+import { createLocalObjectStore } from "./local-object-store.js";
+import type { DataFileRecord } from "./manifest-codec.js";
+import { joinLocation } from "./object-store.js";
+import type { ObjectStore } from "./object-store.js";
+import { writeParquetFile } from "./parquet-file-writer.js";
+import type { EncodedRow, WrittenParquetFile } from "./parquet-file-writer.js";
+import { createPartitionLayout } from "./partition-layout.js";
+import type { PartitionLayout } from "./partition-layout.js";
+import { parsePartitionTransform, isTransformApplicable } from "./partition-transform.js";
+import { createRestCatalog } from "./rest-catalog.js";
+import { createS3ObjectStore } from "./s3-object-store.js";
+import { commitSnapshot } from "./snapshot-committer.js";
+import type { PendingFile } from "./snapshot-committer.js";
+import { compactIcebergTable, expireIcebergSnapshots, removeIcebergOrphanFiles } from "./table-maintenance.js";
+import type { ExpireSnapshotsOptions, MaintenanceResult } from "./table-maintenance.js";
+import { createTableMetadata, currentSchema, currentSnapshot, defaultSpec } from "./table-metadata.js";
+import type { PartitionField, TableMetadata } from "./table-metadata.js";
+
+/** Summary keys the sink adds to every snapshot it commits. */
+export const SUMMARY_PIPELINE = "zeroetl.pipeline";
+/** The serialized {@link PipelineCheckpoint} in force when the snapshot was committed. */
+export const SUMMARY_CHECKPOINT = "zeroetl.checkpoint";
+/** The checkpoint's source position, for a quick replay check. */
+export const SUMMARY_POSITION = "zeroetl.position";
+
+/** The Iceberg sink: a {@link Sink} plus table maintenance. */
+export interface IcebergSink extends Sink {
+  /** Rewrites a table's live rows (deletes applied) into fresh data files and drops its delete files (a `replace` snapshot). */
+  compactTable(table: TableRef): Promise<MaintenanceResult>;
+  /** Drops snapshots older than `olderThanMs` beyond the newest `retainLast`, and files only they referenced. */
+  expireSnapshots(options: ExpireSnapshotsOptions): Promise<MaintenanceResult>;
+  /** Deletes files under the pipeline's table locations that no snapshot or metadata file references. */
+  removeOrphanFiles(): Promise<MaintenanceResult>;
+  /** The committed table (metadata and its location), for readers and tests. */
+  describeTable(table: TableRef): Promise<LoadedTable | undefined>;
+}
+
+interface PendingChange {
+  /** The new row, or null for a delete. */
+  row: EncodedRow | null;
+  readonly key: readonly unknown[];
+  /** Field indexes whose value the source did not send (unchanged TOAST). */
+  unchanged?: number[];
+}
+
+interface TableState {
+  readonly id: TableIdentifier;
+  loaded: LoadedTable;
+  fields: readonly IcebergField[];
+  keyIndexes: readonly number[];
+  layout: PartitionLayout;
+  changes: Map<string, PendingChange>;
+  appends: EncodedRow[];
+  truncated: boolean;
+  pendingRows: number;
+  pendingBytes: number;
+}
+
+const CAPABILITIES: SinkCapabilities = Object.freeze({
+  nestedData: "native",
+  maxIdentifierLength: 255,
+  upsert: true,
+  transactionalDdl: false,
+  checkpointsInTarget: true,
+  keylessTables: true,
+});
+
+/**
+ * Creates the Apache Iceberg sink (format v2, Parquet data, merge-on-read CDC).
+ *
+ * Inserts become data files; updates and deletes become equality delete
+ * files on the primary key plus the new row, folded per key so that a commit
+ * costs O(batch). `flush(checkpoint)` commits one snapshot per changed table
+ * whose summary carries the checkpoint, then writes
+ * `<warehouse>/<namespace>/_zeroetl/<pipeline>.checkpoint.json`, which
+ * `open` returns. A replay after a crash re-applies changes idempotently by key.
+ */
+export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
+  const config = validateIcebergSinkOptions(options);
+  const logger = (config.logger ?? silentLogger).child({ component: "iceberg-sink" });
+  const mapping: IcebergTypeMappingOptions = { unconstrainedDecimal: config.unconstrainedDecimal ?? "decimal(38,10)" };
+  const commitRows = config.commit?.rows ?? ICEBERG_COMMIT_DEFAULTS.rows;
+  const commitBytes = config.commit?.bytes ?? ICEBERG_COMMIT_DEFAULTS.bytes;
+  const targetFileBytes = config.targetFileSizeBytes ?? 128 * 1024 * 1024;
+  const tables = new Map<string, TableState>();
+  let store: ObjectStore | undefined;
+  let catalog: IcebergCatalog | undefined;
+  let pipeline = "default";
+  let lastCheckpoint: PipelineCheckpoint | undefined;
+
+  const markerLocation = (): string => joinLocation(config.warehouse, config.namespace, "_zeroetl", `${pipeline}.checkpoint.json`);
+
+  const ready = (): { store: ObjectStore; catalog: IcebergCatalog } => {
+    if (store === undefined || catalog === undefined) throw new ZeroEtlError("iceberg sink used before open()", { code: "internal" });
+    return { store, catalog };
+  };
+
+  const stateOf = (ref: TableRef): TableState => {
+    const state = tables.get(tableKey(ref));
+    if (state === undefined) throw new ZeroEtlError(`iceberg table ${tableKey(ref)} was not prepared`, { code: "internal", table: tableKey(ref) });
+    return state;
+  };
+
+  const bind = (state: TableState, loaded: LoadedTable): void => {
+    state.loaded = loaded;
+    const schema = currentSchema(loaded.metadata);
+    state.fields = schema.fields;
+    const ids = schema["identifier-field-ids"] ?? [];
+    state.keyIndexes = ids.map((id) => schema.fields.findIndex((f) => f.id === id));
+    state.layout = createPartitionLayout(defaultSpec(loaded.metadata), schema.fields);
+  };
+
+  const partitionFields = (schema: TableSchema, fields: readonly IcebergField[]): PartitionField[] => {
+    const wanted = config.partitionSpec?.[schema.table.name] ?? [];
+    return wanted.map((p, i) => {
+      const source = fields.find((f) => f.name === p.column);
+      const transform = parsePartitionTransform(p.transform);
+      if (source === undefined || typeof source.type !== "string" || transform === undefined || !isTransformApplicable(transform, source.type)) {
+        throw new ConfigError(`target.partitionSpec.${schema.table.name}[${i}]`, `a top-level column whose type accepts ${p.transform}`);
+      }
+      const name = p.name ?? (transform.kind === "identity" ? p.column : `${p.column}_${p.transform.replace(/\[(\d+)\]/, "_$1")}`);
+      return { "source-id": source.id, "field-id": 1000 + i, name, transform: p.transform };
+    });
+  };
+
+  const encodeValue = (type: IcebergType, value: Value): unknown => {
+    if (value === null || value === undefined) return null;
+    if (typeof type === "string") return toIcebergValue(type, value);
+    if (type.type === "list") {
+      if (!Array.isArray(value)) throw new RangeError("a list column needs an array");
+      return (value as readonly Value[]).map((v) => encodeValue(type.element, v));
+    }
+    const obj = value as Readonly<Record<string, Value>>;
+    const out: Record<string, unknown> = {};
+    for (const f of type.fields) out[f.name] = encodeValue(f.type, obj[f.name] ?? null);
+    return out;
+  };
+
+  const encodeRow = (state: TableState, row: Row, unchanged?: readonly string[]): { row: unknown[]; unchanged?: number[] } => {
+    const out = new Array<unknown>(state.fields.length);
+    let skipped: number[] | undefined;
+    for (let i = 0; i < state.fields.length; i++) {
+      const field = state.fields[i] as IcebergField;
+      if (unchanged !== undefined && unchanged.includes(field.name)) {
+        (skipped ??= []).push(i);
+        out[i] = null;
+        continue;
+      }
+      try {
+        out[i] = encodeValue(field.type, row[field.name] ?? null);
+      } catch (error) {
+        throw new RangeError(`column ${field.name}: ${(error as Error).message}`);
+      }
+      if (field.required && out[i] === null) throw new RangeError(`column ${field.name} is required but null`);
+    }
+    return skipped === undefined ? { row: out } : { row: out, unchanged: skipped };
+  };
+
+  const encodeKey = (state: TableState, key: Row): unknown[] =>
+    state.keyIndexes.map((i) => {
+      const field = state.fields[i] as IcebergField;
+      const v = key[field.name];
+      if (v === null || v === undefined) throw new RangeError(`key column ${field.name} is missing`);
+      return encodeValue(field.type, v);
+    });
+
+  const keyOfRow = (state: TableState, row: readonly unknown[]): unknown[] => state.keyIndexes.map((i) => row[i]);
+
+  const upsert = (state: TableState, encoded: { row: unknown[]; unchanged?: number[] }): void => {
+    const key = keyOfRow(state, encoded.row);
+    const k = rowKey(key);
+    const prior = state.changes.get(k);
+    if (encoded.unchanged !== undefined && prior?.row !== null && prior !== undefined) {
+      // The previous image of this key is in the buffer: take the unchanged values from it.
+      for (const i of encoded.unchanged) encoded.row[i] = (prior.row as EncodedRow)[i];
+      const still = encoded.unchanged.filter((i) => prior.unchanged?.includes(i) ?? false);
+      state.changes.set(k, still.length > 0 ? { row: encoded.row, key, unchanged: still } : { row: encoded.row, key });
+      return;
+    }
+    state.changes.set(k, encoded.unchanged === undefined ? { row: encoded.row, key } : { row: encoded.row, key, unchanged: encoded.unchanged });
+  };
+
+  const retryConflicts = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (error) {
+        if (!(error instanceof CommitConflictError) || attempt >= 8) throw error;
+        logger.info("iceberg metadata conflict, retrying", { what, attempt });
+      }
+    }
+  };
+
+  const writeFile = async (state: TableState, file: WrittenParquetFile, content: 0 | 2, specId: number, partition: Readonly<Record<string, unknown>>, equalityIds: number[] | null): Promise<PendingFile> => {
+    const { store: s } = ready();
+    const path = joinLocation(state.loaded.metadata.location, "data", `${content === 0 ? "data" : "eq-delete"}-${randomUUID()}.parquet`);
+    await s.put(path, file.bytes);
+    const m = file.metrics;
+    const entries = <V>(map: ReadonlyMap<number, V>): { key: number; value: V }[] => [...map].map(([key, value]) => ({ key, value }));
+    const record: DataFileRecord = {
+      content,
+      file_path: path,
+      file_format: "PARQUET",
+      partition,
+      record_count: m.recordCount,
+      file_size_in_bytes: file.bytes.byteLength,
+      column_sizes: entries(new Map([...m.columnSizes].map(([k, v]) => [k, Number(v)]))),
+      value_counts: entries(new Map([...m.valueCounts].map(([k, v]) => [k, Number(v)]))),
+      null_value_counts: entries(new Map([...m.nullValueCounts].map(([k, v]) => [k, Number(v)]))),
+      nan_value_counts: entries(new Map([...m.nanValueCounts].map(([k, v]) => [k, Number(v)]))),
+      lower_bounds: entries(new Map([...m.lowerBounds].map(([k, v]) => [k, Buffer.from(v)]))),
+      upper_bounds: entries(new Map([...m.upperBounds].map(([k, v]) => [k, Buffer.from(v)]))),
+      key_metadata: null,
+      split_offsets: m.splitOffsets.map(Number),
+      equality_ids: equalityIds,
+      sort_order_id: content === 0 ? 0 : null,
+    };
+    return { specId, file: record };
+  };
+
+  /** Writes the data files of rows, split by partition and by the target size. */
+  const writeDataFiles = async (state: TableState, rows: readonly EncodedRow[], bytesPerRow: number): Promise<PendingFile[]> => {
+    const groups = new Map<string, { record: Readonly<Record<string, unknown>>; rows: EncodedRow[] }>();
+    for (const row of rows) {
+      const p = state.layout.partitionOf(row);
+      let g = groups.get(p.key);
+      if (g === undefined) {
+        g = { record: p.record, rows: [] };
+        groups.set(p.key, g);
+      }
+      g.rows.push(row);
+    }
+    const out: PendingFile[] = [];
+    const perFile = Math.max(1, Math.floor(targetFileBytes / Math.max(1, bytesPerRow)));
+    for (const g of groups.values()) {
+      for (let start = 0; start < g.rows.length; start += perFile) {
+        const slice = g.rows.slice(start, start + perFile);
+        const file = writeParquetFile({ fields: state.fields, rows: slice, ...(config.rowGroupRows === undefined ? {} : { rowGroupRows: config.rowGroupRows }) });
+        out.push(await writeFile(state, file, 0, state.layout.specId, g.record, null));
+      }
+    }
+    return out;
+  };
+
+  /** Fills unchanged-TOAST values from the committed table (one scan of the table for the affected keys). */
+  const resolveUnchanged = async (state: TableState): Promise<void> => {
+    const wanted = new Set<string>();
+    for (const [k, c] of state.changes) if (c.row !== null && c.unchanged !== undefined) wanted.add(k);
+    if (wanted.size === 0) return;
+    const current = await readIcebergTable({ store: ready().store, metadataLocation: state.loaded.metadataLocation, keys: wanted });
+    const byKey = new Map<string, Row>();
+    for (const row of current.rows) byKey.set(rowKey(encodeKey(state, row)), row);
+    for (const k of wanted) {
+      const change = state.changes.get(k);
+      const row = change?.row;
+      if (change === undefined || row === null || row === undefined) continue;
+      const existing = byKey.get(k);
+      for (const i of change.unchanged ?? []) {
+        const field = state.fields[i] as IcebergField;
+        (row as unknown[])[i] = existing === undefined ? null : encodeValue(field.type, existing[field.name] ?? null);
+      }
+      if (existing === undefined) logger.warn("unchanged column values not found in the table; written as null", { table: `${state.id.namespace}.${state.id.name}` });
+      delete change.unchanged;
+    }
+  };
+
+  /** Commits a table's buffered changes as one snapshot carrying `checkpoint` (or the last flushed one). */
+  const commitTable = async (state: TableState, checkpoint: PipelineCheckpoint | undefined): Promise<void> => {
+    if (state.changes.size === 0 && state.appends.length === 0 && !state.truncated) return;
+    const { store: s, catalog: c } = ready();
+    const snapshot = currentSnapshot(state.loaded.metadata);
+    if (
+      checkpoint?.position !== undefined &&
+      snapshot?.summary[SUMMARY_PIPELINE] === pipeline &&
+      snapshot.summary[SUMMARY_POSITION] === checkpoint.position
+    ) {
+      // This exact checkpoint is already committed (a replay after a crash between table commits).
+      logger.info("iceberg table already holds this checkpoint, skipping replayed changes", { table: `${state.id.namespace}.${state.id.name}` });
+      clearPending(state);
+      return;
+    }
+    await resolveUnchanged(state);
+    const rows: EncodedRow[] = [...state.appends];
+    const keys: EncodedRow[] = [];
+    for (const change of state.changes.values()) {
+      keys.push(change.key);
+      if (change.row !== null) rows.push(change.row);
+    }
+    const bytesPerRow = rows.length === 0 ? 1 : state.pendingBytes / Math.max(1, state.pendingRows);
+    const dataFiles = rows.length === 0 ? [] : await writeDataFiles(state, rows, bytesPerRow);
+    const deleteFiles: PendingFile[] = [];
+    const hasOlderData = !state.truncated && Number(snapshot?.summary["total-data-files"] ?? "0") > 0;
+    if (hasOlderData && keys.length > 0) {
+      const keyFields = state.keyIndexes.map((i) => state.fields[i] as IcebergField);
+      const file = writeParquetFile({ fields: keyFields, rows: keys });
+      deleteFiles.push(await writeFile(state, file, 2, 0, {}, keyFields.map((f) => f.id)));
+    }
+    const summary: Record<string, string> = { [SUMMARY_PIPELINE]: pipeline };
+    const cp = checkpoint ?? lastCheckpoint;
+    if (cp !== undefined) {
+      summary[SUMMARY_CHECKPOINT] = JSON.stringify(cp);
+      if (cp.position !== undefined) summary[SUMMARY_POSITION] = cp.position;
+    }
+    const loaded = await commitSnapshot({
+      catalog: c,
+      store: s,
+      id: state.id,
+      base: state.loaded,
+      change: { dataFiles, deleteFiles, replaceAll: state.truncated, summary },
+      logger,
+    });
+    bind(state, loaded);
+    logger.debug("iceberg snapshot committed", { table: `${state.id.namespace}.${state.id.name}`, dataFiles: dataFiles.length, deleteFiles: deleteFiles.length, rows: rows.length });
+    clearPending(state);
+  };
+
+  const clearPending = (state: TableState): void => {
+    state.changes = new Map();
+    state.appends = [];
+    state.truncated = false;
+    state.pendingRows = 0;
+    state.pendingBytes = 0;
+  };
+
+  const maybeCommitEarly = async (state: TableState): Promise<void> => {
+    if (state.pendingRows >= commitRows || state.pendingBytes >= commitBytes) await commitTable(state, undefined);
+  };
+
+  const prepare = async (schema: TableSchema): Promise<void> => {
+    const { catalog: c } = ready();
+    const key = tableKey(schema.table);
+    const existing = tables.get(key);
+    if (existing !== undefined) await commitTable(existing, undefined);
+    const id: TableIdentifier = { namespace: config.namespace, name: schema.table.name };
+    const loaded = await retryConflicts(`prepare ${key}`, async () => {
+      const current = await c.loadTable(id);
+      if (current === undefined) {
+        const mapped = toIcebergSchema(schema, mapping);
+        const metadata = createTableMetadata({
+          location: joinLocation(config.warehouse, config.namespace, schema.table.name),
+          schema: mapped.schema,
+          lastColumnId: mapped.lastColumnId,
+          partitionFields: partitionFields(schema, mapped.schema.fields),
+        });
+        return c.createTable(id, metadata);
+      }
+      const base = current.metadata;
+      const evolved = evolveIcebergSchema(currentSchema(base), base["last-column-id"], schema, mapping);
+      if (evolved === undefined) return current;
+      const next: TableMetadata = {
+        ...base,
+        "last-updated-ms": Date.now(),
+        "last-column-id": evolved.lastColumnId,
+        schemas: [...base.schemas, evolved.schema],
+        "current-schema-id": evolved.schema["schema-id"],
+        "metadata-log": [...base["metadata-log"], { "metadata-file": current.metadataLocation, "timestamp-ms": base["last-updated-ms"] }],
+      };
+      logger.info("iceberg schema evolved", { table: key, schemaId: evolved.schema["schema-id"] });
+      return c.commitTable(id, {
+        base: current,
+        metadata: next,
+        requirements: [
+          { type: "assert-table-uuid", uuid: base["table-uuid"] },
+          { type: "assert-current-schema-id", "current-schema-id": base["current-schema-id"] },
+          { type: "assert-last-assigned-field-id", "last-assigned-field-id": base["last-column-id"] },
+        ],
+        updates: [
+          { action: "add-schema", schema: evolved.schema, "last-column-id": evolved.lastColumnId },
+          { action: "set-current-schema", "schema-id": -1 },
+        ],
+      });
+    });
+    const state: TableState = existing ?? {
+      id,
+      loaded,
+      fields: [],
+      keyIndexes: [],
+      layout: createPartitionLayout({ "spec-id": 0, fields: [] }, []),
+      changes: new Map(),
+      appends: [],
+      truncated: false,
+      pendingRows: 0,
+      pendingBytes: 0,
+    };
+    bind(state, loaded);
+    tables.set(key, state);
+  };
+
+  const reject = (rejected: RejectedRecord[], event: RejectedRecord["event"], error: unknown): void => {
+    if (!(error instanceof RangeError)) throw error;
+    rejected.push({ event, reason: error.message });
+  };
+
+  const sink: IcebergSink = {
+    kind: "iceberg",
+    capabilities: CAPABILITIES,
+
+    async preflight(): Promise<PreflightReport> {
+      const checks = [];
+      try {
+        const s = store ?? config.store ?? (config.warehouse.startsWith("s3://") ? await createS3ObjectStore(config.s3 ?? {}) : createLocalObjectStore());
+        const probe = joinLocation(config.warehouse, config.namespace, "_zeroetl", `preflight-${randomUUID()}.tmp`);
+        await s.put(probe, Buffer.from("ok"));
+        await s.delete(probe);
+        checks.push({ id: "iceberg.warehouse-writable", ok: true, message: "the warehouse accepts writes and deletes" });
+      } catch (error) {
+        checks.push({
+          id: "iceberg.warehouse-writable",
+          ok: false,
+          message: `the warehouse is not writable (${(error as Error).name})`,
+          remedy: "grant write and delete on the warehouse location",
+        });
+      }
+      return { component: "iceberg-sink", checks };
+    },
+
+    async open(context) {
+      pipeline = context.pipeline;
+      store = config.store ?? (config.warehouse.startsWith("s3://") ? await createS3ObjectStore(config.s3 ?? {}) : createLocalObjectStore());
+      const cat = config.catalog ?? { type: "filesystem" as const };
+      if (cat.type === "rest") {
+        catalog = createRestCatalog({
+          uri: cat.uri,
+          ...(cat.warehouse === undefined ? {} : { warehouse: cat.warehouse }),
+          ...(cat.token === undefined ? {} : { token: cat.token }),
+          ...(cat.credential === undefined ? {} : { credential: cat.credential }),
+        });
+      } else if (cat.type === "glue") {
+        catalog = createGlueCatalog({ client: cat.client, warehouse: config.warehouse, store });
+      } else {
+        catalog = createFilesystemCatalog({ warehouse: config.warehouse, store });
+      }
+      const marker = await store.get(markerLocation());
+      if (marker === undefined) return undefined;
+      lastCheckpoint = JSON.parse(Buffer.from(marker).toString("utf8")) as PipelineCheckpoint;
+      return lastCheckpoint;
+    },
+
+    prepare,
+
+    async resetTable(table) {
+      const state = stateOf(table);
+      clearPending(state);
+      state.truncated = true;
+    },
+
+    async writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt> {
+      const state = stateOf(chunk.table);
+      const rejected: RejectedRecord[] = [];
+      let accepted = 0;
+      for (const row of chunk.rows) {
+        try {
+          const encoded = encodeRow(state, row);
+          if (state.keyIndexes.length === 0) state.appends.push(encoded.row);
+          else upsert(state, encoded);
+          accepted++;
+          state.pendingRows++;
+          state.pendingBytes += estimateRowBytes(row);
+        } catch (error) {
+          reject(rejected, { op: "insert", table: chunk.table, position: `snapshot:${chunk.chunk}`, after: row }, error);
+        }
+      }
+      await maybeCommitEarly(state);
+      return { accepted, rejected };
+    },
+
+    async write(batch: ChangeBatch): Promise<WriteReceipt> {
+      const rejected: RejectedRecord[] = [];
+      let accepted = 0;
+      const touched = new Set<TableState>();
+      for (const event of batch.events) {
+        if (event.op === "schema") {
+          await prepare(event.schema);
+          accepted++;
+          continue;
+        }
+        const state = stateOf(event.table);
+        touched.add(state);
+        try {
+          switch (event.op) {
+            case "insert": {
+              const encoded = encodeRow(state, event.after);
+              if (state.keyIndexes.length === 0) state.appends.push(encoded.row);
+              else upsert(state, encoded);
+              state.pendingBytes += estimateRowBytes(event.after);
+              break;
+            }
+            case "update": {
+              if (state.keyIndexes.length === 0) throw new RangeError("updates need a primary key on an iceberg table");
+              const encoded = encodeRow(state, event.after, event.unchanged);
+              const oldKey = encodeKey(state, event.key);
+              const newKey = keyOfRow(state, encoded.row);
+              if (rowKey(oldKey) !== rowKey(newKey)) state.changes.set(rowKey(oldKey), { row: null, key: oldKey });
+              upsert(state, encoded);
+              state.pendingBytes += estimateRowBytes(event.after);
+              break;
+            }
+            case "delete": {
+              if (state.keyIndexes.length === 0) throw new RangeError("deletes need a primary key on an iceberg table");
+              const key = encodeKey(state, event.key);
+              state.changes.set(rowKey(key), { row: null, key });
+              state.pendingBytes += estimateRowBytes(event.key);
+              break;
+            }
+            case "truncate":
+              clearPending(state);
+              state.truncated = true;
+              break;
+          }
+          state.pendingRows++;
+          accepted++;
+        } catch (error) {
+          reject(rejected, event, error);
+        }
+      }
+      for (const state of touched) await maybeCommitEarly(state);
+      return { accepted, rejected };
+    },
+
+    async flush(checkpoint) {
+      const { store: s } = ready();
+      for (const state of tables.values()) await commitTable(state, checkpoint);
+      // Written after every table commit: it is the resume point only once all tables hold the data.
+      await s.put(markerLocation(), Buffer.from(JSON.stringify(checkpoint)));
+      lastCheckpoint = checkpoint;
+    },
+
+    async close() {
+      tables.clear();
+    },
+
+    async compactTable(table) {
+      const state = stateOf(table);
+      await commitTable(state, undefined);
+      const { store: s, catalog: c } = ready();
+      const result = await compactIcebergTable({
+        store: s,
+        catalog: c,
+        id: state.id,
+        base: state.loaded,
+        writeRows: async (rows) => writeDataFiles(state, rows.map((r) => encodeRow(state, r).row), 64),
+        ...(lastCheckpoint === undefined ? {} : { summary: { [SUMMARY_PIPELINE]: pipeline, [SUMMARY_CHECKPOINT]: JSON.stringify(lastCheckpoint), ...(lastCheckpoint.position === undefined ? {} : { [SUMMARY_POSITION]: lastCheckpoint.position }) } }),
+      });
+      if (result.table !== undefined) bind(state, result.table);
+      return result;
+    },
+
+    async expireSnapshots(expire) {
+      const { store: s, catalog: c } = ready();
+      let total: MaintenanceResult = { filesDeleted: 0, snapshotsExpired: 0 };
+      for (const state of tables.values()) {
+        const r = await expireIcebergSnapshots({ store: s, catalog: c, id: state.id, base: state.loaded, ...expire });
+        if (r.table !== undefined) bind(state, r.table);
+        total = { filesDeleted: total.filesDeleted + r.filesDeleted, snapshotsExpired: total.snapshotsExpired + r.snapshotsExpired };
+      }
+      return total;
+    },
+
+    async removeOrphanFiles() {
+      const { store: s } = ready();
+      let filesDeleted = 0;
+      for (const state of tables.values()) filesDeleted += (await removeIcebergOrphanFiles({ store: s, table: state.loaded })).filesDeleted;
+      return { filesDeleted, snapshotsExpired: 0 };
+    },
+
+    async describeTable(table) {
+      const state = tables.get(tableKey(table));
+      if (state !== undefined) return state.loaded;
+      return ready().catalog.loadTable({ namespace: config.namespace, name: table.name });
+    },
+  };
+  return sink;
+}
+

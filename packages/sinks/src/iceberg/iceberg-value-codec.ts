@@ -1,0 +1,425 @@
+import type { Value } from "@zero-etl/core";
+
+/**
+ * The in-memory form of one Iceberg primitive value, as written to Parquet:
+ * `boolean`; `int`/`date`/`float`/`double` as number (date = days since
+ * epoch); `long`/`time`/`timestamp(tz)` and decimals (unscaled) as bigint;
+ * `string` as string; `uuid`/`binary` as bytes.
+ */
+export type IcebergValue = boolean | number | bigint | string | Uint8Array;
+
+const DECIMAL_TYPE = /^decimal\((\d+),\s*(\d+)\)$/;
+const MICROS_PER_DAY = 86_400_000_000n;
+
+/** Precision and scale of a `decimal(P,S)` type string, or undefined. */
+export function parseDecimalType(type: string): { precision: number; scale: number } | undefined {
+  const m = DECIMAL_TYPE.exec(type);
+  return m === null ? undefined : { precision: Number(m[1]), scale: Number(m[2]) };
+}
+
+/**
+ * Converts a logical value (as `LogicalType` documents) to its Iceberg form for
+ * a primitive type. Throws a `RangeError` naming the problem (never the value)
+ * when the value cannot be represented exactly.
+ */
+export function toIcebergValue(type: string, value: Value): IcebergValue {
+  switch (type) {
+    case "boolean":
+      if (typeof value === "boolean") return value;
+      break;
+    case "int":
+    case "float":
+    case "double":
+      if (typeof value === "number") return value;
+      if (typeof value === "bigint") return Number(value);
+      if (typeof value === "string" && type !== "int") return Number(value);
+      break;
+    case "long":
+      if (typeof value === "bigint") return value;
+      if (typeof value === "number" && Number.isInteger(value)) return BigInt(value);
+      if (typeof value === "string" && /^-?\d+$/.test(value)) return BigInt(value);
+      break;
+    case "string":
+      if (typeof value === "string") return value;
+      if (typeof value === "bigint" || typeof value === "number" || typeof value === "boolean") return String(value);
+      if (value instanceof Uint8Array) return Buffer.from(value).toString("utf8");
+      return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+    case "binary":
+      if (value instanceof Uint8Array) return value;
+      if (typeof value === "string") return Buffer.from(value, "utf8");
+      break;
+    case "date":
+      if (typeof value === "string") return parseDateDays(value);
+      break;
+    case "time":
+      if (typeof value === "string") return parseTimeMicros(value);
+      break;
+    case "timestamp":
+    case "timestamptz":
+      if (typeof value === "string") return parseTimestampMicros(value);
+      break;
+    case "uuid":
+      if (typeof value === "string") return parseUuid(value);
+      if (value instanceof Uint8Array && value.length === 16) return value;
+      break;
+    default: {
+      const decimal = parseDecimalType(type);
+      if (decimal !== undefined) return parseDecimal(value, decimal.precision, decimal.scale);
+    }
+  }
+  throw new RangeError(`a ${typeof value} value does not fit iceberg type ${type}`);
+}
+
+/**
+ * Converts a raw Parquet value read back for an Iceberg primitive type to the
+ * logical representation (decimals as strings, longs as bigint, dates,
+ * times and timestamps as ISO strings, uuids as canonical strings).
+ */
+export function fromIcebergValue(type: string, raw: unknown): Value {
+  if (raw === null || raw === undefined) return null;
+  switch (type) {
+    case "boolean":
+    case "int":
+    case "float":
+    case "double":
+    case "string":
+      return raw as Value;
+    case "long":
+      return typeof raw === "bigint" ? raw : BigInt(raw as number);
+    case "binary":
+      return raw instanceof Uint8Array ? raw : Buffer.from(String(raw), "utf8");
+    case "date":
+      return formatDate(Number(raw));
+    case "time":
+      return formatTime(BigInt(raw as bigint));
+    case "timestamp":
+      return formatTimestamp(BigInt(raw as bigint), false);
+    case "timestamptz":
+      return formatTimestamp(BigInt(raw as bigint), true);
+    case "uuid":
+      return formatUuid(raw as Uint8Array);
+    default: {
+      const decimal = parseDecimalType(type);
+      if (decimal === undefined) return raw as Value;
+      const unscaled = raw instanceof Uint8Array ? bytesToBigInt(raw) : BigInt(raw as number | bigint);
+      return formatDecimal(unscaled, decimal.scale);
+    }
+  }
+}
+
+/** Orders two non-null Iceberg values of the same type (strings by code point, bytes unsigned). */
+export function compareIcebergValues(a: IcebergValue, b: IcebergValue): number {
+  if (typeof a === "string" && typeof b === "string") return compareCodePoints(a, b);
+  if (a instanceof Uint8Array && b instanceof Uint8Array) return Buffer.compare(a, b);
+  if (typeof a === "boolean" && typeof b === "boolean") return a === b ? 0 : a ? 1 : -1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Binary single-value serialization of the spec's Appendix D, used for lower/upper bounds. */
+export function serializeIcebergValue(type: string, value: IcebergValue): Uint8Array {
+  switch (type) {
+    case "boolean":
+      return Uint8Array.of(value === true ? 1 : 0);
+    case "int":
+    case "date": {
+      const b = Buffer.alloc(4);
+      b.writeInt32LE(value as number);
+      return b;
+    }
+    case "float": {
+      const b = Buffer.alloc(4);
+      b.writeFloatLE(value as number);
+      return b;
+    }
+    case "double": {
+      const b = Buffer.alloc(8);
+      b.writeDoubleLE(value as number);
+      return b;
+    }
+    case "long":
+    case "time":
+    case "timestamp":
+    case "timestamptz": {
+      const b = Buffer.alloc(8);
+      b.writeBigInt64LE(value as bigint);
+      return b;
+    }
+    case "string":
+      return Buffer.from(value as string, "utf8");
+    case "uuid":
+    case "binary":
+      return value as Uint8Array;
+    default:
+      if (parseDecimalType(type) !== undefined) return bigIntToMinimalBytes(value as bigint);
+      throw new RangeError(`no single-value serialization for iceberg type ${type}`);
+  }
+}
+
+/** Reads back a value written by {@link serializeIcebergValue}. */
+export function deserializeIcebergValue(type: string, bytes: Uint8Array): IcebergValue {
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (type) {
+    case "boolean":
+      return b[0] !== 0;
+    case "int":
+    case "date":
+      return b.readInt32LE(0);
+    case "float":
+      return b.readFloatLE(0);
+    case "double":
+      return b.readDoubleLE(0);
+    case "long":
+    case "time":
+    case "timestamp":
+    case "timestamptz":
+      return b.readBigInt64LE(0);
+    case "string":
+      return b.toString("utf8");
+    default:
+      if (parseDecimalType(type) !== undefined) return bytesToBigInt(bytes);
+      return bytes;
+  }
+}
+
+/** Unscaled value of a decimal string/number/bigint at `scale`, checked against `precision`. */
+export function parseDecimal(value: Value, precision: number, scale: number): bigint {
+  let text: string;
+  if (typeof value === "bigint") text = value.toString();
+  else if (typeof value === "number" && Number.isFinite(value)) text = String(value);
+  else if (typeof value === "string") text = value;
+  else throw new RangeError(`a ${typeof value} value does not fit decimal(${precision},${scale})`);
+  if (/e/i.test(text)) text = expandExponent(text);
+  const negative = text.startsWith("-");
+  const body = negative || text.startsWith("+") ? text.slice(1) : text;
+  const dot = body.indexOf(".");
+  const intPart = dot < 0 ? body : body.slice(0, dot);
+  let frac = dot < 0 ? "" : body.slice(dot + 1);
+  if (!/^\d*$/.test(intPart) || !/^\d*$/.test(frac) || intPart.length + frac.length === 0) {
+    throw new RangeError(`not a decimal number for decimal(${precision},${scale})`);
+  }
+  if (frac.length > scale) {
+    if (!/^0*$/.test(frac.slice(scale))) throw new RangeError(`more than ${scale} fractional digits for decimal(${precision},${scale})`);
+    frac = frac.slice(0, scale);
+  } else {
+    frac = frac.padEnd(scale, "0");
+  }
+  const digits = (intPart + frac).replace(/^0+/, "");
+  if (digits.length > precision) throw new RangeError(`more than ${precision} digits for decimal(${precision},${scale})`);
+  const unscaled = digits.length === 0 ? 0n : BigInt(digits);
+  return negative ? -unscaled : unscaled;
+}
+
+function expandExponent(text: string): string {
+  const m = /^([+-]?)(\d*)(?:\.(\d*))?[eE]([+-]?\d+)$/.exec(text);
+  if (m === null) throw new RangeError("not a decimal number");
+  const sign = m[1] === "-" ? "-" : "";
+  const intPart = m[2] ?? "";
+  const frac = m[3] ?? "";
+  const exp = Number(m[4]);
+  const digits = intPart + frac;
+  const point = intPart.length + exp;
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${"0".repeat(point - digits.length)}`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+/** Decimal string of an unscaled value. */
+export function formatDecimal(unscaled: bigint, scale: number): string {
+  const negative = unscaled < 0n;
+  const digits = (negative ? -unscaled : unscaled).toString();
+  if (scale === 0) return (negative ? "-" : "") + digits;
+  const padded = digits.padStart(scale + 1, "0");
+  return `${negative ? "-" : ""}${padded.slice(0, -scale)}.${padded.slice(-scale)}`;
+}
+
+/** Big-endian two's complement with the fewest bytes (Appendix D decimal). */
+export function bigIntToMinimalBytes(value: bigint): Uint8Array {
+  const bytes: number[] = [];
+  let v = value;
+  for (;;) {
+    const byte = Number(v & 0xffn);
+    bytes.unshift(byte);
+    v >>= 8n;
+    const signBit = (byte & 0x80) !== 0;
+    if ((v === 0n && !signBit) || (v === -1n && signBit)) break;
+  }
+  return Uint8Array.from(bytes);
+}
+
+/** Big-endian two's complement bytes of exactly `size` bytes (Parquet FIXED_LEN_BYTE_ARRAY decimal). */
+export function bigIntToFixedBytes(value: bigint, size: number): Uint8Array {
+  const out = new Uint8Array(size);
+  let v = value;
+  for (let i = size - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** Signed big-endian bytes to bigint. */
+export function bytesToBigInt(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (const byte of bytes) v = (v << 8n) | BigInt(byte);
+  if (bytes.length > 0 && ((bytes[0] ?? 0) & 0x80) !== 0) v -= 1n << BigInt(bytes.length * 8);
+  return v;
+}
+
+function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // UTF-16 order differs from code-point order only when a surrogate meets U+E000..U+FFFF.
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    const ys = y >= 0xd800 && y <= 0xdfff;
+    if (xs !== ys) return xs ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+function digitsAt(s: string, start: number, count: number): number {
+  let v = 0;
+  for (let i = start; i < start + count; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return Number.NaN;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/** Days since 1970-01-01 of `YYYY-MM-DD` (signed/extended years accepted). */
+export function parseDateDays(text: string): number {
+  const m = /^([+-]?\d{4,6})-(\d{2})-(\d{2})$/.exec(text);
+  if (m === null) throw new RangeError("not a YYYY-MM-DD date");
+  const d = new Date(0);
+  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return Math.floor(d.getTime() / 86_400_000);
+}
+
+function parseFractionMicros(text: string, start: number): number {
+  let micros = 0;
+  let scale = 100_000;
+  for (let i = start; i < text.length && scale >= 1; i++) {
+    const c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) break;
+    micros += c * scale;
+    scale /= 10;
+  }
+  return micros;
+}
+
+/** Microseconds since midnight of `HH:MM:SS[.ffffff]`; must lie within one day. */
+export function parseTimeMicros(text: string): bigint {
+  const h = digitsAt(text, 0, 2);
+  const mi = digitsAt(text, 3, 2);
+  const s = digitsAt(text, 6, 2);
+  if (!(h >= 0 && h < 24 && mi >= 0 && mi < 60 && s >= 0 && s < 61) || text[2] !== ":" || text[5] !== ":") {
+    throw new RangeError("time outside 00:00:00..23:59:59.999999");
+  }
+  const frac = text[8] === "." ? parseFractionMicros(text, 9) : 0;
+  return BigInt((h * 3600 + mi * 60 + s) * 1_000_000 + frac);
+}
+
+/** Microseconds since the epoch of an ISO-8601 timestamp with optional `Z`/offset; infinities are refused. */
+export function parseTimestampMicros(text: string): bigint {
+  if (text.length >= 19 && text.charCodeAt(4) === 45 && text.charCodeAt(10) === 84) {
+    const y = digitsAt(text, 0, 4);
+    const mo = digitsAt(text, 5, 2);
+    const d = digitsAt(text, 8, 2);
+    const h = digitsAt(text, 11, 2);
+    const mi = digitsAt(text, 14, 2);
+    const s = digitsAt(text, 17, 2);
+    let pos = 19;
+    let frac = 0;
+    if (text.charCodeAt(pos) === 46) {
+      frac = parseFractionMicros(text, pos + 1);
+      pos++;
+      while (pos < text.length && text.charCodeAt(pos) >= 48 && text.charCodeAt(pos) <= 57) pos++;
+    }
+    let offsetMinutes = 0;
+    if (pos < text.length) {
+      const c = text[pos];
+      if (c === "Z") pos++;
+      else if (c === "+" || c === "-") {
+        const oh = digitsAt(text, pos + 1, 2);
+        const om = text[pos + 3] === ":" ? digitsAt(text, pos + 4, 2) : digitsAt(text, pos + 3, 2);
+        offsetMinutes = (c === "-" ? -1 : 1) * (oh * 60 + om);
+        pos = text.length;
+      }
+    }
+    if (!Number.isNaN(y + mo + d + h + mi + s + offsetMinutes) && y >= 100 && pos === text.length) {
+      const ms = Date.UTC(y, mo - 1, d, h, mi, s) - offsetMinutes * 60_000;
+      return BigInt(ms) * 1000n + BigInt(frac);
+    }
+  }
+  const m = /^([+-]?\d{4,6})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
+  if (m === null) throw new RangeError("not an ISO-8601 timestamp (infinity cannot be stored)");
+  const d = new Date(0);
+  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  d.setUTCHours(Number(m[4]), Number(m[5]), Number(m[6]), 0);
+  let micros = BigInt(d.getTime()) * 1000n + BigInt((m[7] ?? "").padEnd(6, "0").slice(0, 6) || "0");
+  const off = m[8];
+  if (off !== undefined && off !== "Z") {
+    const sign = off.startsWith("-") ? -1n : 1n;
+    const digits = off.slice(1).replace(":", "");
+    micros -= sign * BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000_000n;
+  }
+  return micros;
+}
+
+function pad(n: number, width: number): string {
+  return String(n).padStart(width, "0");
+}
+
+function formatYear(y: number): string {
+  if (y >= 0 && y <= 9999) return pad(y, 4);
+  return (y < 0 ? "-" : "+") + pad(Math.abs(y), 6);
+}
+
+/** `YYYY-MM-DD` of days since the epoch. */
+export function formatDate(days: number): string {
+  const d = new Date(days * 86_400_000);
+  return `${formatYear(d.getUTCFullYear())}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`;
+}
+
+/** `HH:MM:SS.ffffff` of microseconds since midnight. */
+export function formatTime(micros: bigint): string {
+  const total = Number(micros);
+  const s = Math.floor(total / 1_000_000);
+  const f = total % 1_000_000;
+  return `${pad(Math.floor(s / 3600), 2)}:${pad(Math.floor(s / 60) % 60, 2)}:${pad(s % 60, 2)}.${pad(f, 6)}`;
+}
+
+/** ISO-8601 with six fractional digits, `Z` when `withZone`. */
+export function formatTimestamp(micros: bigint, withZone: boolean): string {
+  let ms = micros / 1000n;
+  let rest = micros % 1000n;
+  if (rest < 0n) {
+    rest += 1000n;
+    ms -= 1n;
+  }
+  const d = new Date(Number(ms));
+  const base = `${formatYear(d.getUTCFullYear())}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`;
+  return `${base}.${pad(d.getUTCMilliseconds(), 3)}${pad(Number(rest), 3)}${withZone ? "Z" : ""}`;
+}
+
+/** Days of a timestamp in micros (floor), used by partition transforms. */
+export function microsToDays(micros: bigint): number {
+  let days = micros / MICROS_PER_DAY;
+  if (micros % MICROS_PER_DAY < 0n) days -= 1n;
+  return Number(days);
+}
+
+function parseUuid(text: string): Uint8Array {
+  const hex = text.replace(/-/g, "");
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new RangeError("not a uuid");
+  return Buffer.from(hex, "hex");
+}
+
+function formatUuid(bytes: Uint8Array): string {
+  const h = Buffer.from(bytes).toString("hex");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}

@@ -1,0 +1,24 @@
+/**
+ * The few storage operations the Iceberg sink needs. Locations are absolute:
+ * a local path (`/data/wh/db/t/data/x.parquet`) or an `s3://bucket/key` URI.
+ */
+export interface ObjectStore {
+  /**
+   * Writes an object. With `exclusive`, fails with a `CommitConflictError`
+   * when the object already exists (local: `wx` create; S3: `If-None-Match: *`).
+   */
+  put(location: string, body: Uint8Array, options?: { readonly exclusive?: boolean }): Promise<void>;
+  /** Reads an object, or undefined when it does not exist. */
+  get(location: string): Promise<Uint8Array | undefined>;
+  /** Every object location under a prefix (recursive). */
+  list(prefix: string): Promise<string[]>;
+  /** Removes an object; removing a missing object is not an error. */
+  delete(location: string): Promise<void>;
+}
+
+/** Joins a location and path parts with single slashes. */
+export function joinLocation(base: string, ...parts: readonly string[]): string {
+  let out = base.replace(/\/+$/, "");
+  for (const part of parts) out += `/${part.replace(/^\/+/, "")}`;
+  return out;
+}

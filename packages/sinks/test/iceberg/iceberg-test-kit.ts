@@ -1,0 +1,108 @@
+import { readFile, stat } from "node:fs/promises";
+import { DuckDBInstance } from "@duckdb/node-api";
+import type { DuckDBConnection } from "@duckdb/node-api";
+import type { TableSchema } from "@zero-etl/core";
+
+/** A logical schema covering most types the sink maps. */
+export function ordersSchema(extra: TableSchema["columns"] = []): TableSchema {
+  return {
+    table: { namespace: "public", name: "orders" },
+    columns: [
+      { name: "id", type: { kind: "int", bits: 64, signed: true }, nullable: false },
+      { name: "name", type: { kind: "string" }, nullable: true },
+      { name: "amount", type: { kind: "decimal", precision: 12, scale: 2 }, nullable: true },
+      { name: "big", type: { kind: "decimal", precision: 30, scale: 4 }, nullable: true },
+      { name: "ts", type: { kind: "timestamp", precision: 6, withZone: true }, nullable: true },
+      { name: "local_ts", type: { kind: "timestamp", precision: 6, withZone: false }, nullable: true },
+      { name: "day", type: { kind: "date" }, nullable: true },
+      { name: "flag", type: { kind: "bool" }, nullable: true },
+      { name: "qty", type: { kind: "int", bits: 32, signed: true }, nullable: true },
+      { name: "ratio", type: { kind: "float", bits: 64 }, nullable: true },
+      { name: "blob", type: { kind: "bytes" }, nullable: true },
+      { name: "uid", type: { kind: "uuid" }, nullable: true },
+      { name: "doc", type: { kind: "json" }, nullable: true },
+      { name: "tags", type: { kind: "list", element: { kind: "string" } }, nullable: true },
+      ...extra,
+    ],
+    primaryKey: ["id"],
+    version: 1,
+  };
+}
+
+/** A deterministic row of {@link ordersSchema}. */
+export function orderRow(id: number, name = `name-${id}`): Record<string, unknown> {
+  return {
+    id: BigInt(id),
+    name,
+    amount: `${id}.${String(id % 100).padStart(2, "0")}`,
+    big: `${id}12345678901234567890.0001`,
+    ts: `2024-01-${String((id % 28) + 1).padStart(2, "0")}T10:00:00.123456Z`,
+    local_ts: `2024-02-01T08:30:00.000001`,
+    day: `2024-03-${String((id % 28) + 1).padStart(2, "0")}`,
+    flag: id % 2 === 0,
+    qty: id * 3,
+    ratio: id / 4,
+    blob: Uint8Array.of(id & 255, 1, 2),
+    uid: `00000000-0000-4000-8000-${String(id).padStart(12, "0")}`,
+    doc: `{"n":${id}}`,
+    tags: id % 3 === 0 ? null : [`t${id}`, null, "x"],
+  };
+}
+
+/**
+ * Replaces `globalThis.fetch` so icebird can read a local warehouse: absolute
+ * paths are served from disk (with Range and HEAD support); everything else
+ * goes to the real fetch. Returns the restore function.
+ */
+export function serveLocalFilesToFetch(): () => void {
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = (async (input: string | URL | Request, init?: RequestInit) => {
+    const url = typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
+    if (!url.startsWith("/")) return realFetch(input, init);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(url);
+    } catch {
+      return new Response("not found", { status: 404 });
+    }
+    if (init?.method === "HEAD") {
+      const s = await stat(url);
+      return new Response(null, { status: 200, headers: { "content-length": String(s.size) } });
+    }
+    const range = new Headers(init?.headers).get("range");
+    const m = range === null ? null : /bytes=(\d+)-(\d*)/.exec(range);
+    if (m !== null) {
+      const start = Number(m[1]);
+      const end = m[2] === "" ? bytes.length - 1 : Number(m[2]);
+      return new Response(bytes.subarray(start, end + 1), { status: 206, headers: { "content-length": String(end + 1 - start) } });
+    }
+    return new Response(bytes, { status: 200, headers: { "content-length": String(bytes.length) } });
+  }) as typeof globalThis.fetch;
+  return () => {
+    globalThis.fetch = realFetch;
+  };
+}
+
+/** An in-memory DuckDB connection with one thread. */
+export async function openDuckDb(): Promise<{ connection: DuckDBConnection; close: () => void }> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const connection = await instance.connect();
+  await connection.run("SET threads=1");
+  return {
+    connection,
+    close: () => {
+      connection.closeSync();
+      instance.closeSync();
+    },
+  };
+}
+
+/** Normalises values for comparison (bytes to hex, bigint to string). */
+export function plain(value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString("hex");
+  if (Array.isArray(value)) return value.map(plain);
+  if (typeof value === "object") return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, plain(v)]));
+  return value;
+}
