@@ -127,6 +127,10 @@ export function validateDynamoDbSourceOptions(input: unknown): DynamoDbSourceOpt
     if (byAttribute === byPrefix) {
       throw new ConfigError("source.routing", '{ attribute: "<name>" } or { prefix: { on: "pk" | "sk", separator: "#" } }');
     }
+    const entities = routing.entities;
+    if (entities !== undefined && !(Array.isArray(entities) && entities.every((e) => typeof e === "string" && e !== ""))) {
+      throw new ConfigError("source.routing.entities", "a list of entity names");
+    }
   }
   const stream = o.stream as Record<string, unknown> | undefined;
   if (stream !== undefined) {

@@ -175,7 +175,8 @@ export function createDynamoDbSource(input: DynamoDbSourceOptions): Source {
 
     async introspect(signal) {
       const m = await getModel(signal);
-      return selected(undefined)(m.base) ? [m.schemaFor(m.base)] : [];
+      const keep = selected(undefined);
+      return m.declared.filter(keep).map((t) => m.schemaFor(t));
     },
 
     async preflight(preflightOptions): Promise<PreflightReport> {
@@ -224,10 +225,19 @@ export function createDynamoDbSource(input: DynamoDbSourceOptions): Source {
               ...(snap?.pageSize === undefined ? {} : { pageSize: snap.pageSize }),
               ...(signal === undefined ? {} : { signal }),
             });
+      const schemas: TableSchema[] = m.declared.filter(keep).map((t) => m.schemaFor(t));
+      const known = new Set(schemas.map((schema) => tableKey(schema.table)));
       async function* filtered(): AsyncGenerator<SnapshotChunk> {
-        for await (const chunk of source) if (keep(chunk.table)) yield chunk;
+        for await (const chunk of source) {
+          if (!keep(chunk.table)) continue;
+          const key = tableKey(chunk.table);
+          if (!known.has(key)) {
+            known.add(key);
+            logger.warn("dynamodb routing found an entity not listed in routing.entities; its table is not among the snapshot schemas", { table: key });
+          }
+          yield chunk;
+        }
       }
-      const schemas: TableSchema[] = keep(m.base) ? [m.schemaFor(m.base)] : [];
       return { position, schemas, chunks: filtered() };
     },
 

@@ -86,7 +86,7 @@ export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGe
   const shards = new Map<string, string>(Object.entries(options.from.shards));
   const closed = new Set<string>(options.from.closed);
   const iterators = new Map<string, string>();
-  const announced = new Set<string>([tableKey(model.base)]);
+  const announced = new Set<string>(model.declared.map(tableKey));
   const backoff = createBackoff();
 
   const snapshotPosition = (caughtUpAt?: number): string =>

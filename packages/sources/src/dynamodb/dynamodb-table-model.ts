@@ -14,11 +14,14 @@ export interface DynamoDbKeyAttribute {
  * `<table>_<entity>`. `attribute` takes the entity from a string attribute
  * (e.g. `type`); `prefix` from the partition (`pk`) or sort (`sk`) key value
  * before the first `separator` (`USER#42` -> `user`). Items without an
- * entity stay in the base table.
+ * entity stay in the base table. `entities` declares the entity names known
+ * up front, so their tables are in `introspect()` and in the snapshot's
+ * schemas (a runtime prepares target tables from those).
  */
-export type DynamoDbRouting =
+export type DynamoDbRouting = (
   | { readonly attribute: string }
-  | { readonly prefix: { readonly on: "pk" | "sk"; readonly separator: string } };
+  | { readonly prefix: { readonly on: "pk" | "sk"; readonly separator: string } }
+) & { readonly entities?: readonly string[] };
 
 /** Options of {@link createDynamoDbTableModel}. */
 export interface DynamoDbTableModelOptions {
@@ -43,6 +46,8 @@ export interface DynamoDbTableModel {
   readonly documentColumn: string;
   /** True when routing may send items to tables other than `base`. */
   readonly routed: boolean;
+  /** The base table and the tables of the declared routing entities, in that order. */
+  readonly declared: readonly TableRef[];
   /** The schema of a target table (the base table or a routed entity table). */
   schemaFor(table: TableRef): TableSchema;
   /** The target table of an item; `image` is the item, or its keys when that is all there is. */
@@ -124,6 +129,7 @@ export function createDynamoDbTableModel(options: DynamoDbTableModelOptions): Dy
     keyNames,
     documentColumn,
     routed: routing !== undefined,
+    declared: [base, ...(routing?.entities ?? []).map(entityRef).filter((ref) => ref !== base)],
     schemaFor,
     route,
     toKeyRow,

@@ -321,9 +321,11 @@ describe("dynamodb source on DynamoDB Local", () => {
       { pk: { S: "ORDER#9" }, sk: { S: "LINE#1" }, qty: { N: "2" }, type: { S: "OrderLine" } },
       { pk: { S: "plain" }, sk: { S: "x" } },
     ]);
-    const s = source(table, { routing: { prefix: { on: "pk", separator: "#" } } });
+    const s = source(table, { routing: { prefix: { on: "pk", separator: "#" }, entities: ["USER", "order"] } });
     expect(s.capabilities.schemaChanges).toBe(true);
+    expect((await s.introspect()).map((t) => t.table.name)).toEqual([table, `${table}_user`, `${table}_order`]);
     const session = await s.snapshot({});
+    expect(session.schemas.map((t) => t.table.name)).toEqual([table, `${table}_user`, `${table}_order`]);
     const byTable = new Map<string, Row[]>();
     for await (const chunk of session.chunks) {
       expect(chunk.schema.primaryKey).toEqual(["pk", "sk"]);
