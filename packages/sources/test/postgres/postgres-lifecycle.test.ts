@@ -103,6 +103,35 @@ describe("postgres source: checkpoints, restart and errors", () => {
     }
   });
 
+  it("snapshots keyless tables through a cursor in chunks, and an abort ends the stream cleanly", async () => {
+    await db.query("CREATE TABLE heap (a int, b text)");
+    await db.query("ALTER TABLE heap REPLICA IDENTITY FULL");
+    await db.query("INSERT INTO heap SELECT g, 'r' || g FROM generate_series(1, 25) g");
+    const s = createPostgresSource({ url: db.url, pipeline: `${db.name}_heap`, publication: "pub_heap", tables: [{ namespace: "public", name: "heap" }], snapshotChunkRows: 10 });
+    sources.push(s);
+    const session = await s.snapshot({});
+    expect(session.schemas.map((x) => x.primaryKey)).toEqual([[]]);
+    const chunks = [];
+    for await (const chunk of session.chunks) chunks.push({ n: chunk.rows.length, last: chunk.last, read: chunk.rowsRead, no: chunk.chunk });
+    expect(chunks).toEqual([
+      { n: 10, last: false, read: 10, no: 0 },
+      { n: 10, last: false, read: 20, no: 1 },
+      { n: 5, last: true, read: 25, no: 2 },
+    ]);
+    const controller = new AbortController();
+    const iterator = s.stream(session.position, { signal: controller.signal })[Symbol.asyncIterator]();
+    await db.query("DELETE FROM heap WHERE a = 3");
+    const first = await iterator.next();
+    expect(first.done).toBe(false);
+    expect(first.value?.events.filter((e) => e.op === "delete").map((e) => e.op === "delete" && e.before)).toEqual([{ a: 3, b: "r3" }]);
+    const pending = iterator.next();
+    controller.abort();
+    expect((await pending).done).toBe(true);
+    const slot = await db.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [`zeroetl_${db.name}_heap`]);
+    expect(slot.rows).toHaveLength(1);
+    await waitFor(async () => (await db.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [`zeroetl_${db.name}_heap`])).rows[0]?.active === false);
+  });
+
   it("currentPosition reports the server's WAL position", async () => {
     const s = source("pos", ["acked"]);
     const before = parseLsn(await s.currentPosition());
