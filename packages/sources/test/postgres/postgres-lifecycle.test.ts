@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ConfigError, ZeroEtlError, isPreflightPassing, type Source } from "@zero-etl/core";
+import { ConfigError, ZeroEtlError, isPreflightPassing, type ChangeBatch, type Source } from "@zero-etl/core";
 import { createPostgresSource, parseLsn } from "@zero-etl/sources/postgres";
 import { createTestDatabase, type TestDatabase } from "../../../../test-support/postgres.js";
 import { openStream, readSnapshot } from "./stream-harness.js";
@@ -123,7 +123,8 @@ describe("postgres source: checkpoints, restart and errors", () => {
     await db.query("DELETE FROM heap WHERE a = 3");
     const first = await iterator.next();
     expect(first.done).toBe(false);
-    expect(first.value?.events.filter((e) => e.op === "delete").map((e) => e.op === "delete" && e.before)).toEqual([{ a: 3, b: "r3" }]);
+    const batch = first.value as ChangeBatch;
+    expect(batch.events.filter((e) => e.op === "delete").map((e) => e.op === "delete" && e.before)).toEqual([{ a: 3, b: "r3" }]);
     const pending = iterator.next();
     controller.abort();
     expect((await pending).done).toBe(true);
