@@ -23,6 +23,28 @@ export interface StreamReaderOptions {
   readonly limit?: number;
   /** How often the shard graph is refreshed while nothing closes; 30 s by default. */
   readonly describeIntervalMs?: number;
+  /** Shards polled at once (8). */
+  readonly concurrency?: number;
+}
+
+interface FetchResult {
+  readonly shardId: string;
+  readonly records: readonly { readonly dynamodb?: { readonly SequenceNumber?: string | undefined } | undefined }[];
+  readonly next: string | null | undefined;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
+async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /** Fetches the whole shard graph of a stream, following `LastEvaluatedShardId`. */
@@ -83,6 +105,7 @@ export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGe
   const idleDelay = options.idleDelayMs ?? 500;
   const limit = options.limit ?? 1000;
   const describeInterval = options.describeIntervalMs ?? 30_000;
+  const concurrency = options.concurrency ?? 8;
   const shards = new Map<string, string>(Object.entries(options.from.shards));
   const closed = new Set<string>(options.from.closed);
   const iterators = new Map<string, string>();
@@ -123,6 +146,32 @@ export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGe
     return seq === undefined ? { type: "TRIM_HORIZON" } : { type: "AFTER_SEQUENCE_NUMBER", sequenceNumber: seq };
   };
 
+  const fetchShard = async (shardId: string, start: ShardStart): Promise<FetchResult | undefined> => {
+    let iterator = iterators.get(shardId) ?? (await acquire(shardId, start));
+    if (iterator === undefined) return undefined;
+    const retry = createBackoff();
+    for (;;) {
+      try {
+        const out = await api.getRecords({ ShardIterator: iterator, Limit: limit }, signal);
+        return { shardId, records: out.Records ?? [], next: out.NextShardIterator };
+      } catch (cause) {
+        const name = errorName(cause);
+        if (name === "ExpiredIteratorException") {
+          logger.info("dynamodb shard iterator expired; re-acquiring", { shardId });
+          const fresh = await acquire(shardId, startOf(shardId));
+          if (fresh === undefined) throw streamError(`dynamodb GetShardIterator returned no iterator for shard ${shardId}`, cause);
+          iterator = fresh;
+          continue;
+        }
+        if (isThrottlingError(cause) && retry.attempts < 12) {
+          await retry.wait(signal);
+          continue;
+        }
+        throw streamError(`dynamodb GetRecords failed for shard ${shardId}`, cause);
+      }
+    }
+  };
+
   let graph = await describeShardGraph(api, streamArn, signal);
   let describedAt = performance.now();
   for (;;) {
@@ -138,33 +187,17 @@ export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGe
     const roundStart = Date.now();
     let delivered = false;
     let anyClosed = false;
-    for (const { shardId, start } of plan.ready) {
-      let iterator = iterators.get(shardId) ?? (await acquire(shardId, start));
-      if (iterator === undefined) continue;
-      let out;
-      for (;;) {
-        try {
-          out = await api.getRecords({ ShardIterator: iterator, Limit: limit }, signal);
-          backoff.reset();
-          break;
-        } catch (cause) {
-          const name = errorName(cause);
-          if (name === "ExpiredIteratorException") {
-            logger.info("dynamodb shard iterator expired; re-acquiring", { shardId });
-            const fresh = await acquire(shardId, startOf(shardId));
-            if (fresh === undefined) throw streamError(`dynamodb GetShardIterator returned no iterator for shard ${shardId}`, cause);
-            iterator = fresh;
-            continue;
-          }
-          if (isThrottlingError(cause) && backoff.attempts < 12) {
-            await backoff.wait(signal);
-            continue;
-          }
-          if (isAborted(signal)) return;
-          throw streamError(`dynamodb GetRecords failed for shard ${shardId}`, cause);
-        }
-      }
-      const records = out?.Records ?? [];
+    // GetRecords runs for up to `concurrency` shards at once; results are then applied in shard order
+    let fetched: (FetchResult | undefined)[];
+    try {
+      fetched = await mapConcurrently(plan.ready, concurrency, (r) => fetchShard(r.shardId, r.start));
+    } catch (error) {
+      if (isAborted(signal)) return;
+      throw error;
+    }
+    for (const result of fetched) {
+      if (result === undefined) continue;
+      const { shardId, records, next } = result;
       const events: ChangeEvent[] = [];
       for (const record of records) {
         const seq = record.dynamodb?.SequenceNumber;
@@ -174,7 +207,6 @@ export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGe
         if (model.routed) announceTables(events, before, announced, model);
         shards.set(shardId, seq);
       }
-      const next = out?.NextShardIterator;
       if (next === undefined || next === null) {
         closed.add(shardId);
         shards.delete(shardId);

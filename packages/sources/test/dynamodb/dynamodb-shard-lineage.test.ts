@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { compareSequenceNumbers, dynamoDbPositionCodec, planShards } from "@zero-etl/sources/dynamodb";
-import type { DynamoDbStreamPosition, ShardNode } from "@zero-etl/sources/dynamodb";
+import type { ChangeEvent } from "@zero-etl/core";
+import { compareSequenceNumbers, createDynamoDbTableModel, dynamoDbPositionCodec, planShards, readDynamoDbStream } from "@zero-etl/sources/dynamodb";
+import type { DynamoDbStreamPosition, DynamoDbStreamsApi, ShardNode } from "@zero-etl/sources/dynamodb";
 
 // A shard graph in the shape DescribeStream reports after two rounds of splits:
 // A splits into B and C; B splits into D and E; C is still open; F is an
@@ -96,5 +97,104 @@ describe("dynamodb stream position codec", () => {
     expect(c(p({ a: "5" }, [], { caughtUpAt: 2000 }), p({}, [], { latestAt: 1000 }))).toBeGreaterThan(0);
     expect(c(p({ a: "5" }, [], { caughtUpAt: 500 }), p({}, [], { latestAt: 1000 }))).toBeLessThan(0);
     expect(c(p({ a: "5" }), p({}, [], { latestAt: 1000 }))).toBeLessThan(0);
+  });
+});
+
+describe("dynamodb stream reader over a recorded stream with splits", () => {
+  // A replay of a recorded stream: DescribeStream pages of two shards, records per
+  // shard, iterators that walk them in pages of two; closed shards end with a null iterator.
+  const arn = "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/2026-11-20T00:00:00.000";
+  const rec = (seq: string, pk: string, v: string) => ({
+    eventName: seq.endsWith("1") && v === "0" ? "INSERT" : "MODIFY",
+    dynamodb: {
+      SequenceNumber: seq,
+      Keys: { pk: { S: pk } },
+      NewImage: { pk: { S: pk }, v: { N: v } },
+      OldImage: { pk: { S: pk }, v: { N: String(Number(v) - 1) } },
+      ApproximateCreationDateTime: new Date(1_763_600_000_000 + Number(seq.slice(-3)) * 1000),
+    },
+  });
+  const recorded: Record<string, { parent?: string; closed: boolean; records: ReturnType<typeof rec>[] }> = {
+    "shardId-0001": { closed: true, records: [rec("100000000000000000101", "k1", "0"), rec("100000000000000000102", "k2", "0"), rec("100000000000000000103", "k1", "1")] },
+    "shardId-0002": { parent: "shardId-0001", closed: true, records: [rec("200000000000000000201", "k1", "2")] },
+    "shardId-0003": { parent: "shardId-0001", closed: false, records: [rec("300000000000000000301", "k2", "1"), rec("300000000000000000302", "k2", "2")] },
+    "shardId-0004": { parent: "shardId-0002", closed: false, records: [rec("400000000000000000401", "k1", "3"), rec("400000000000000000402", "k1", "4"), rec("400000000000000000403", "k1", "5")] },
+  };
+  const ids = Object.keys(recorded);
+  const api = {
+    calls: { describe: 0 },
+    async describeStream(input: { ExclusiveStartShardId?: string }) {
+      this.calls.describe++;
+      const from = input.ExclusiveStartShardId === undefined ? 0 : ids.indexOf(input.ExclusiveStartShardId) + 1;
+      const page = ids.slice(from, from + 2);
+      return {
+        StreamDescription: {
+          Shards: page.map((id) => ({
+            ShardId: id,
+            ...(recorded[id]?.parent === undefined ? {} : { ParentShardId: recorded[id]?.parent }),
+            SequenceNumberRange: recorded[id]?.closed ? { EndingSequenceNumber: recorded[id]?.records.at(-1)?.dynamodb.SequenceNumber } : {},
+          })),
+          ...(from + 2 < ids.length ? { LastEvaluatedShardId: page.at(-1) } : {}),
+        },
+        $metadata: {},
+      };
+    },
+    async getShardIterator(input: { ShardId?: string; ShardIteratorType?: string; SequenceNumber?: string }) {
+      const records = recorded[input.ShardId ?? ""]?.records ?? [];
+      const at = input.ShardIteratorType === "TRIM_HORIZON" ? 0 : records.findIndex((r) => r.dynamodb.SequenceNumber === input.SequenceNumber) + 1;
+      return { ShardIterator: `${input.ShardId}@${at}`, $metadata: {} };
+    },
+    async getRecords(input: { ShardIterator?: string }) {
+      const [id, atText] = (input.ShardIterator ?? "").split("@");
+      const shard = recorded[id ?? ""];
+      const at = Number(atText);
+      const records = shard?.records.slice(at, at + 2) ?? [];
+      const end = at + records.length;
+      const next = shard?.closed === true && end >= shard.records.length ? null : `${id}@${end}`;
+      return { Records: records, NextShardIterator: next, $metadata: {} };
+    },
+  };
+  const model = createDynamoDbTableModel({ namespace: "us-east-1", table: "orders", partitionKey: { name: "pk", type: "S" } });
+
+  async function readAll(from: DynamoDbStreamPosition) {
+    const events: ChangeEvent[] = [];
+    const checkpoints: string[] = [];
+    const ac = new AbortController();
+    for await (const batch of readDynamoDbStream({ api: api as unknown as DynamoDbStreamsApi, model, from, idleDelayMs: 1, signal: ac.signal })) {
+      events.push(...batch.events);
+      if (batch.checkpoint !== undefined) checkpoints.push(batch.checkpoint);
+      if (batch.caughtUp === true) break;
+    }
+    ac.abort();
+    return { events, checkpoints };
+  }
+  const values = (events: ChangeEvent[], pk: string) =>
+    events.filter((e) => e.op !== "schema" && e.op !== "truncate" && e.op !== "delete" && e.after.pk === pk).map((e) => (e.op === "insert" || e.op === "update" ? JSON.parse(String(e.after.item)).v : null));
+
+  it("delivers each key's changes in order across two generations of splits", async () => {
+    const { events, checkpoints } = await readAll({ streamArn: arn, shards: {}, closed: [] });
+    expect(events).toHaveLength(9);
+    expect(values(events, "k1")).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(values(events, "k2")).toEqual([0, 1, 2]);
+    expect(events[0]?.commitTime).toBe(1_763_600_101_000);
+    const last = dynamoDbPositionCodec.parse(checkpoints.at(-1) as string);
+    expect(last.closed).toEqual(["shardId-0001", "shardId-0002"]);
+    expect(last.shards).toEqual({ "shardId-0003": "300000000000000000302", "shardId-0004": "400000000000000000403" });
+    expect(last.caughtUpAt).toBeTypeOf("number");
+    expect(api.calls.describe).toBeGreaterThan(1);
+  });
+
+  it("resumes from every intermediate checkpoint with nothing lost or doubled", async () => {
+    const full = await readAll({ streamArn: arn, shards: {}, closed: [] });
+    const all = full.events.map((e) => e.position);
+    let seen: string[] = [];
+    const stream = readDynamoDbStream({ api: api as unknown as DynamoDbStreamsApi, model, from: { streamArn: arn, shards: {}, closed: [] }, idleDelayMs: 1 });
+    for await (const batch of stream) {
+      seen = [...seen, ...batch.events.map((e) => e.position)];
+      if (batch.caughtUp === true) break;
+      const resumed = await readAll(dynamoDbPositionCodec.parse(batch.checkpoint as string));
+      const combined = [...seen, ...resumed.events.map((e) => e.position)];
+      expect(combined.sort()).toEqual([...all].sort());
+    }
   });
 });
