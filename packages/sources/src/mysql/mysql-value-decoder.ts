@@ -62,9 +62,11 @@ export class MysqlValueDecoder {
       case MysqlType.SHORT:
         this.offset = pos + 2;
         return column.unsigned ? buf.readUInt16LE(pos) : buf.readInt16LE(pos);
-      case MysqlType.INT24:
+      case MysqlType.INT24: {
         this.offset = pos + 3;
-        return column.unsigned ? buf.readUIntLE(pos, 3) : buf.readIntLE(pos, 3);
+        const v = (buf[pos] ?? 0) | ((buf[pos + 1] ?? 0) << 8) | ((buf[pos + 2] ?? 0) << 16);
+        return column.unsigned || v < 0x800000 ? v : v - 0x1000000;
+      }
       case MysqlType.LONG:
         this.offset = pos + 4;
         return column.unsigned ? buf.readUInt32LE(pos) : buf.readInt32LE(pos);
@@ -145,7 +147,7 @@ export class MysqlValueDecoder {
       case MysqlType.GEOMETRY:
       case MysqlType.JSON: {
         const lenBytes = column.meta;
-        const len = buf.readUIntLE(pos, lenBytes);
+        const len = lenBytes === 2 ? buf.readUInt16LE(pos) : lenBytes === 4 ? buf.readUInt32LE(pos) : buf.readUIntLE(pos, lenBytes);
         const start = pos + lenBytes;
         this.offset = start + len;
         if (column.type === MysqlType.GEOMETRY) return Uint8Array.prototype.slice.call(buf, start + 4, start + len);
@@ -196,13 +198,19 @@ export class MysqlValueDecoder {
   }
 }
 
+/** Node's Buffer slice primitives (behind `toString`), called directly to skip its argument normalisation per value. */
+interface FastSlices {
+  utf8Slice(start: number, end: number): string;
+  latin1Slice(start: number, end: number): string;
+}
+
 /** Decodes character data in the column's charset; binary columns give a copy of the bytes. */
 export function decodeText(buf: Buffer, start: number, end: number, column: ColumnDescriptor): string | Uint8Array {
   switch (column.charset) {
     case "utf8":
-      return buf.toString("utf8", start, end);
+      return (buf as unknown as FastSlices).utf8Slice(start, end);
     case "ascii":
-      return buf.toString("latin1", start, end);
+      return (buf as unknown as FastSlices).latin1Slice(start, end);
     case "latin1":
       return decodeCp1252(buf, start, end);
     case "utf16":
@@ -232,7 +240,7 @@ export function decodeCp1252(buf: Buffer, start: number, end: number): string {
       break;
     }
   }
-  if (!special) return buf.toString("latin1", start, end);
+  if (!special) return (buf as unknown as FastSlices).latin1Slice(start, end);
   let out = "";
   for (let i = start; i < end; i++) {
     const b = buf[i] ?? 0;
@@ -253,38 +261,56 @@ export function decimalBinarySize(precision: number, scale: number): number {
  */
 export function decodeDecimal(buf: Uint8Array, offset: number, precision: number, scale: number): string {
   const intg = precision - scale;
-  const intg0 = Math.floor(intg / 9);
+  const intg0 = (intg / 9) | 0;
   const intg0x = intg % 9;
-  const frac0 = Math.floor(scale / 9);
+  const frac0 = (scale / 9) | 0;
   const frac0x = scale % 9;
-  const negative = ((buf[offset] ?? 0) & 0x80) === 0;
-  const mask = negative ? 0xff : 0;
+  const mask = ((buf[offset] ?? 0) & 0x80) === 0 ? 0xff : 0;
+  // The sign bit is flipped in the first byte; negative values have every byte inverted.
   let pos = offset;
-  const read = (n: number): number => {
-    let v = 0;
-    for (let i = 0; i < n; i++) {
-      let b = (buf[pos] ?? 0) ^ mask;
-      if (pos === offset) b ^= 0x80;
-      v = v * 256 + b;
-      pos++;
-    }
-    return v;
-  };
+  let first = 0x80;
   let integer = "";
-  if (intg0x > 0) {
-    const v = read(DIG2BYTES[intg0x] ?? 0);
-    if (v !== 0) integer = String(v);
+  let v = 0;
+  for (let n = DIG2BYTES[intg0x] ?? 0; n > 0; n--) {
+    v = v * 256 + (((buf[pos++] ?? 0) ^ mask) ^ first);
+    first = 0;
   }
-  for (let i = 0; i < intg0; i++) {
-    const v = read(4);
-    integer = integer === "" ? (v === 0 ? "" : String(v)) : integer + String(v).padStart(9, "0");
+  if (v !== 0) integer = String(v);
+  for (let g = 0; g < intg0; g++) {
+    v = 0;
+    for (let n = 0; n < 4; n++) {
+      v = v * 256 + (((buf[pos++] ?? 0) ^ mask) ^ first);
+      first = 0;
+    }
+    if (integer !== "") integer += pad9(v);
+    else if (v !== 0) integer = String(v);
   }
   if (integer === "") integer = "0";
+  if (scale === 0) return mask === 0 ? integer : `-${integer}`;
   let fraction = "";
-  for (let i = 0; i < frac0; i++) fraction += String(read(4)).padStart(9, "0");
-  if (frac0x > 0) fraction += String(read(DIG2BYTES[frac0x] ?? 0)).padStart(frac0x, "0");
-  const sign = negative ? "-" : "";
-  return scale > 0 ? `${sign}${integer}.${fraction}` : `${sign}${integer}`;
+  for (let g = 0; g < frac0; g++) {
+    v = 0;
+    for (let n = 0; n < 4; n++) {
+      v = v * 256 + (((buf[pos++] ?? 0) ^ mask) ^ first);
+      first = 0;
+    }
+    fraction += pad9(v);
+  }
+  if (frac0x > 0) {
+    v = 0;
+    for (let n = DIG2BYTES[frac0x] ?? 0; n > 0; n--) {
+      v = v * 256 + (((buf[pos++] ?? 0) ^ mask) ^ first);
+      first = 0;
+    }
+    const digits = String(v);
+    fraction += digits.length < frac0x ? "000000000".slice(0, frac0x - digits.length) + digits : digits;
+  }
+  return mask === 0 ? `${integer}.${fraction}` : `-${integer}.${fraction}`;
+}
+
+function pad9(v: number): string {
+  const digits = String(v);
+  return digits.length < 9 ? "000000000".slice(digits.length) + digits : digits;
 }
 
 /** Reads the fractional-seconds part of a temporal2 value as microseconds (signedness handled by the caller). */
