@@ -12,8 +12,8 @@ import {
 import type { AttributeValue as SdkAttributeValue } from "@aws-sdk/client-dynamodb";
 import { compareSerialized } from "@zero-etl/core";
 import type { ChangeEvent, Row, Source } from "@zero-etl/core";
-import { createDynamoDbSource, createSdkDynamoDbStreamsApi, createSdkS3ObjectApi, dynamoDbPositionCodec, itemToJsonText } from "@zero-etl/sources/dynamodb";
-import type { AttributeMap, DynamoDbSourceOptions, DynamoDbStreamsApi } from "@zero-etl/sources/dynamodb";
+import { createDynamoDbSource, createSdkDynamoDbApi, createSdkDynamoDbStreamsApi, createSdkS3ObjectApi, dynamoDbPositionCodec, itemToJsonText } from "@zero-etl/sources/dynamodb";
+import type { AttributeMap, DynamoDbApi, DynamoDbSourceOptions, DynamoDbStreamsApi } from "@zero-etl/sources/dynamodb";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { gzipSync } from "node:zlib";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
@@ -420,5 +420,31 @@ describe("dynamodb source on DynamoDB Local", () => {
       s3.client.destroy();
       await s3.stop();
     }
+  });
+
+  it("backs off from throttled Scan pages and still reads every item", async () => {
+    const table = await createTable("throttle");
+    await putMany(table, Array.from({ length: 90 }, (_, i) => ({ pk: { S: `t${i}` }, n: { N: String(i) } })));
+    const real = await createSdkDynamoDbApi({ region: local.region, endpoint: local.endpoint, credentials: local.credentials });
+    let scans = 0;
+    let throttled = 0;
+    const flaky: DynamoDbApi = {
+      ...real,
+      scan: (input, sig) => {
+        scans++;
+        if (scans % 3 === 0) {
+          throttled++;
+          return Promise.reject(Object.assign(new Error("slow down"), { name: "ProvisionedThroughputExceededException" }));
+        }
+        return real.scan(input, sig);
+      },
+    };
+    const s = source(table, { snapshot: { mode: "scan", segments: 2, pageSize: 10, chunkSize: 25, readUnitsPerSecond: 1000 }, clients: { dynamodb: flaky } });
+    const session = await s.snapshot({});
+    const pks: string[] = [];
+    for await (const chunk of session.chunks) pks.push(...chunk.rows.map((r) => String(r.pk)));
+    real.destroy();
+    expect(throttled).toBeGreaterThan(2);
+    expect(pks.sort()).toEqual(Array.from({ length: 90 }, (_, i) => `t${i}`).sort());
   });
 });
