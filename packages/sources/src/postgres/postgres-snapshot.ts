@@ -15,6 +15,8 @@ export interface PostgresSnapshotOptions {
   readonly types: PgTypeCatalog;
   /** Only these tables (all selected when absent). */
   readonly tables?: readonly TableRef[];
+  /** Re-read tables without touching the slot (`SnapshotOptions.resync`): `position` is then the current WAL LSN. */
+  readonly resync?: boolean;
   readonly signal?: AbortSignal;
 }
 
@@ -37,44 +39,41 @@ export interface PostgresSnapshotSession extends SnapshotSession {
  * primary key (`snapshotChunkRows` rows each) or a cursor for keyless tables.
  * `position` is the slot's consistent point: streaming from it delivers
  * exactly the transactions committed after the snapshot.
+ *
+ * With `resync`, the slot is not touched: the snapshot is exported from a
+ * REPEATABLE READ transaction held open on a normal connection, and
+ * `position` is the WAL LSN at that moment (the runtime replays the stream
+ * from its own, older checkpoint afterwards).
  */
 export async function startPostgresSnapshot(options: PostgresSnapshotOptions): Promise<PostgresSnapshotSession> {
   const { config, types } = options;
   const admin = await connectPostgres(config);
-  let replication: pg.Client | undefined;
+  let exporter: pg.Client | undefined;
   let reader: pg.Client | undefined;
   try {
     const selected = await introspectPostgres(admin, { includes: config.includes, required: config.tableList ?? [], types });
     await ensurePublication(admin, config.publication, selected.map((t) => t.schema.table));
-    const existing = await admin.query<{ database: string | null; active_pid: number | null }>(
-      "SELECT database::text AS database, active_pid FROM pg_replication_slots WHERE slot_name = $1",
-      [config.slot],
-    );
-    const slot = existing.rows[0];
-    if (slot !== undefined) {
-      const here = await admin.query<{ db: string }>("SELECT current_database()::text AS db");
-      if (slot.database !== here.rows[0]?.db) {
-        throw new ZeroEtlError(`replication slot ${config.slot} belongs to another database (${slot.database ?? "physical"}); choose another slot name`, {
-          code: "config-invalid",
-        });
-      }
-      if (slot.active_pid !== null) {
-        throw new ZeroEtlError(`replication slot ${config.slot} is in use by process ${slot.active_pid}; stop the other consumer first`, {
-          code: "source-failed",
-          retryable: true,
-        });
-      }
-      config.logger.warn("dropping leftover replication slot before a new snapshot", { slot: config.slot });
-      await admin.query("SELECT pg_drop_replication_slot($1)", [config.slot]);
+    let position: string;
+    let snapshotName: string;
+    if (options.resync === true) {
+      // leave the slot alone: export an ordinary snapshot from a transaction held open while reading
+      exporter = await connectPostgres(config, { applicationName: "zero-etl resync" });
+      await exporter.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      const exported = await exporter.query<{ name: string; lsn: string }>("SELECT pg_export_snapshot() AS name, pg_current_wal_lsn()::text AS lsn");
+      const row = exported.rows[0];
+      if (row === undefined) throw new ZeroEtlError("pg_export_snapshot returned no row", { code: "source-failed" });
+      position = formatLsn(parseLsn(row.lsn));
+      snapshotName = row.name;
+    } else {
+      exporter = await createSlotWithSnapshot(admin, config);
+      const created = await exporter.query<{ consistent_point: string; snapshot_name: string }>(
+        `CREATE_REPLICATION_SLOT ${quoteIdent(config.slot)} LOGICAL pgoutput EXPORT_SNAPSHOT`,
+      );
+      const row = created.rows[0];
+      if (row === undefined) throw new ZeroEtlError("CREATE_REPLICATION_SLOT returned no row", { code: "source-failed" });
+      position = formatLsn(parseLsn(row.consistent_point));
+      snapshotName = row.snapshot_name;
     }
-    replication = await connectPostgres(config, { replication: true, applicationName: "zero-etl snapshot" });
-    const created = await replication.query<{ consistent_point: string; snapshot_name: string }>(
-      `CREATE_REPLICATION_SLOT ${quoteIdent(config.slot)} LOGICAL pgoutput EXPORT_SNAPSHOT`,
-    );
-    const row = created.rows[0];
-    if (row === undefined) throw new ZeroEtlError("CREATE_REPLICATION_SLOT returned no row", { code: "source-failed" });
-    const position = formatLsn(parseLsn(row.consistent_point));
-    const snapshotName = row.snapshot_name;
     reader = await connectPostgres(config, { applicationName: "zero-etl snapshot" });
     await reader.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     await reader.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replace(/'/g, "''")}'`);
@@ -86,7 +85,7 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
     await reader.end();
     reader = undefined;
     config.logger.info("snapshot started", { slot: config.slot, position, tables: infos.length });
-    const held = replication;
+    const held = exporter;
     let closed = false;
     const close = async (): Promise<void> => {
       if (closed) return;
@@ -102,12 +101,38 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
     }
     return { position, schemas: infos.map((t) => t.schema), chunks: chunks(), close };
   } catch (error) {
-    await replication?.end().catch(() => {});
+    await exporter?.end().catch(() => {});
     await reader?.end().catch(() => {});
     throw error;
   } finally {
     await admin.end().catch(() => {});
   }
+}
+
+/** Drops a leftover slot of ours (not one in use, not one of another database) and opens the replication connection that creates the new one. */
+async function createSlotWithSnapshot(admin: pg.Client, config: PostgresSourceConfig): Promise<pg.Client> {
+  const existing = await admin.query<{ database: string | null; active_pid: number | null }>(
+    "SELECT database::text AS database, active_pid FROM pg_replication_slots WHERE slot_name = $1",
+    [config.slot],
+  );
+  const slot = existing.rows[0];
+  if (slot !== undefined) {
+    const here = await admin.query<{ db: string }>("SELECT current_database()::text AS db");
+    if (slot.database !== here.rows[0]?.db) {
+      throw new ZeroEtlError(`replication slot ${config.slot} belongs to another database (${slot.database ?? "physical"}); choose another slot name`, {
+        code: "config-invalid",
+      });
+    }
+    if (slot.active_pid !== null) {
+      throw new ZeroEtlError(`replication slot ${config.slot} is in use by process ${slot.active_pid}; stop the other consumer first`, {
+        code: "source-failed",
+        retryable: true,
+      });
+    }
+    config.logger.warn("dropping leftover replication slot before a new snapshot", { slot: config.slot });
+    await admin.query("SELECT pg_drop_replication_slot($1)", [config.slot]);
+  }
+  return connectPostgres(config, { replication: true, applicationName: "zero-etl snapshot" });
 }
 
 interface ReadTableOptions {

@@ -75,6 +75,7 @@ class PostgresSource implements Source {
       config: this.config,
       types: this.types,
       ...(options.tables === undefined ? {} : { tables: options.tables }),
+      ...(options.resync === true ? { resync: true } : {}),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     this.snapshots.add(session);

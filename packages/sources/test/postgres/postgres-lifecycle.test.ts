@@ -133,6 +133,38 @@ describe("postgres source: checkpoints, restart and errors", () => {
     await waitFor(async () => (await db.query<{ active: boolean }>("SELECT active FROM pg_replication_slots WHERE slot_name = $1", [`zeroetl_${db.name}_heap`])).rows[0]?.active === false);
   });
 
+  it("a resync snapshot re-reads a table while the stream keeps its slot and position", async () => {
+    await db.query("CREATE TABLE resynced (id int PRIMARY KEY, v text)");
+    await db.query("CREATE TABLE other (id int PRIMARY KEY)");
+    await db.query("INSERT INTO resynced VALUES (1, 'a'), (2, 'b')");
+    const s = source("resync", ["resynced", "other"]);
+    const slot = `${db.name}_resync`;
+    const session = await s.snapshot({});
+    await readSnapshot(session.chunks);
+    const stream = openStream(s, session.position);
+    try {
+      await db.query("INSERT INTO resynced VALUES (3, 'c')");
+      await stream.until((e) => e.some((x) => x.op === "insert"));
+      const flushBefore = await confirmedFlush(slot);
+      const resync = await s.snapshot({ tables: [{ namespace: "public", name: "resynced" }], resync: true });
+      expect(resync.schemas.map((x) => x.table.name)).toEqual(["resynced"]);
+      expect(parseLsn(resync.position)).toBeGreaterThan(parseLsn(session.position));
+      const rows = await readSnapshot(resync.chunks);
+      expect(rows.get("public.resynced")).toEqual([
+        { id: 1, v: "a" },
+        { id: 2, v: "b" },
+        { id: 3, v: "c" },
+      ]);
+      // the slot is the same one, still streaming, not moved
+      expect(await confirmedFlush(slot)).toBe(flushBefore);
+      await db.query("INSERT INTO resynced VALUES (4, 'd')");
+      const events = await stream.until((e) => e.filter((x) => x.op === "insert").length >= 2);
+      expect(events.flatMap((e) => (e.op === "insert" ? [e.after.id] : []))).toEqual([3, 4]);
+    } finally {
+      await stream.stop();
+    }
+  });
+
   it("currentPosition reports the server's WAL position", async () => {
     const s = source("pos", ["acked"]);
     const before = parseLsn(await s.currentPosition());
