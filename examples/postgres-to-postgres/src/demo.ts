@@ -50,7 +50,8 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<number> {
   const started = Date.now();
-  while (!(await check())) {
+  // a query may fail until the change arrives (e.g. a column not added yet)
+  while (!(await check().catch(() => false))) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
@@ -94,6 +95,7 @@ async function main(): Promise<void> {
   console.log(`$ zeroetl run ${config}   (in the background)`);
   const runner = cli(["run", config]);
   const runnerExit = finished(runner);
+  process.once("exit", () => runner.kill("SIGTERM"));
   const snapshotSeconds = await waitFor(
     "the snapshot",
     () => withClient(warehouseUrl, async (w) => {

@@ -200,3 +200,25 @@ describe("runPipeline resync", () => {
     expect(result.checkpoint.tables["shop.orders"]?.state).toBe("synced");
   });
 });
+
+describe("runPipeline refused schema changes", () => {
+  it("sets the table aside as resync-required and keeps the others flowing", async () => {
+    const other: TableSchema = { ...orders, table: { namespace: "shop", name: "other" } };
+    const source = createScriptedSource({ schemas: [orders, other] });
+    const retyped: TableSchema = { ...orders, version: 2, columns: [{ name: "id", type: { kind: "int", bits: 64, signed: true }, nullable: false }, { name: "status", type: { kind: "bool" }, nullable: true }] };
+    source.append([{ op: "schema", table, schema: retyped }]);
+    source.append([{ op: "insert", table, after: { id: 1n, status: true } }, { op: "insert", table: other.table, after: { id: 1n, status: "x" } }]);
+    const inner = createRecordingSink();
+    const sink: Sink = {
+      ...inner,
+      async prepare(schema) {
+        if (schema.version === 2) throw new ZeroEtlError("column status of shop.orders cannot change from string to bool", { code: "schema-refused" });
+        await inner.prepare(schema);
+      },
+    };
+    const result = await runPipeline({ name: "p", source, sink, checkpoints: createMemoryCheckpointStore(), untilCaughtUp: true });
+    expect(result.checkpoint.tables["shop.orders"]).toMatchObject({ state: "resync-required", lastError: "column status of shop.orders cannot change from string to bool" });
+    expect(inner.rows("shop.orders")).toEqual([]);
+    expect(inner.rows("shop.other")).toEqual([{ id: 1n, status: "x" }]);
+  });
+});

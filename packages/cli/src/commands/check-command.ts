@@ -16,7 +16,7 @@ export async function checkCommand(file: string, options: { readonly fix: boolea
     const reports: PreflightReport[] = [await parts.source.preflight({ fix: options.fix }), await parts.sink.preflight({ fix: options.fix })];
     for (const report of reports) {
       const rows = report.checks.map((c) => [
-        c.ok ? "ok" : c.fixed ? "fixed" : c.severity === "warning" ? "warn" : "FAIL",
+        c.fixed ? "fixed" : c.ok ? "ok" : c.severity === "warning" ? "warn" : "FAIL",
         c.id,
         c.message + (!c.ok && c.remedy !== undefined ? ` -> ${c.remedy}` : "") + (!c.ok && c.fixable && !options.fix ? " (fixable: run with --fix)" : ""),
       ]);

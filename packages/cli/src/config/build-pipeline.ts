@@ -74,7 +74,7 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
     case "dynamodb": {
       const { createDynamoDbSource } = await import("@zero-etl/sources/dynamodb");
       const { type: _type, ...options } = source;
-      return createDynamoDbSource({ ...common, ...withoutUndefined(options) } as Parameters<typeof createDynamoDbSource>[0]);
+      return createDynamoDbSource({ ...common, ...withoutUndefined(options) } as unknown as Parameters<typeof createDynamoDbSource>[0]);
     }
     case "oracle":
       throw new ConfigError("source.type", "postgres, mysql or dynamodb (the Oracle source is not built yet)", "oracle");
@@ -93,7 +93,7 @@ async function buildSink(config: PipelineConfig, logger: Logger): Promise<Sink> 
     case "iceberg": {
       const { createIcebergSink } = await import("@zero-etl/sinks/iceberg");
       const { type: _type, ...options } = target;
-      return createIcebergSink({ ...common, ...withoutUndefined(options) } as Parameters<typeof createIcebergSink>[0]);
+      return createIcebergSink({ ...common, ...withoutUndefined(options) } as unknown as Parameters<typeof createIcebergSink>[0]);
     }
     case "redshift":
     case "opensearch":

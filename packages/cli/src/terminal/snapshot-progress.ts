@@ -5,12 +5,13 @@ import type { MetricEvent, PipelineMetrics } from "@zero-etl/core";
  * line every few seconds otherwise. Returns a function that stops it.
  */
 export function showSnapshotProgress(metrics: PipelineMetrics, out: NodeJS.WriteStream): () => void {
-  const started = Date.now();
+  const started = new Map<string, number>();
   let lastPrinted = 0;
   let lastLine = "";
   const stop = metrics.subscribe((event: MetricEvent) => {
     if (event.type !== "snapshot-progress") return;
-    const seconds = (Date.now() - started) / 1000;
+    if (!started.has(event.table)) started.set(event.table, Date.now());
+    const seconds = (Date.now() - (started.get(event.table) ?? Date.now())) / 1000;
     const rate = seconds > 0 ? Math.round(event.rowsRead / seconds) : 0;
     const total = event.rowsEstimated !== undefined && event.rowsEstimated > 0 ? event.rowsEstimated : undefined;
     const percent = total === undefined ? "" : ` ${Math.min(100, Math.round((event.rowsRead / total) * 100))}%`;

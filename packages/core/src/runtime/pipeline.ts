@@ -93,6 +93,8 @@ class PipelineRun {
   #pendingBytes = 0;
   #pendingSince = 0;
   #lastCommitTime: number | undefined;
+  /** Whether the last batch said the source had nothing newer. */
+  #caughtUp = false;
   /** The last checkpoint made durable in this run. */
   #durable: PipelineCheckpoint | undefined;
 
@@ -140,10 +142,25 @@ class PipelineRun {
     for (const schema of schemas) await this.#prepare(schema);
   }
 
+  /**
+   * Creates or evolves the target tables of a source table. When the sink
+   * refuses (a schema change it cannot take), the table is set aside as
+   * `resync-required` and the others go on; its changes are skipped until a
+   * resync.
+   */
   async #prepare(schema: TableSchema): Promise<readonly TableSchema[]> {
-    this.#keys.set(tableKey(schema.table), schema.primaryKey);
+    const key = tableKey(schema.table);
+    this.#keys.set(key, schema.primaryKey);
     const mapped = this.#mapper.mapSchema(schema, this.#context);
-    for (const target of mapped) await this.#retrying(`prepare ${tableKey(target.table)}`, () => this.#o.sink.prepare(target));
+    try {
+      for (const target of mapped) await this.#retrying(`prepare ${tableKey(target.table)}`, () => this.#o.sink.prepare(target));
+    } catch (error) {
+      if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
+      this.#tracker.setState(key, "resync-required", error.message);
+      this.#metrics.emit({ type: "table-state", table: key, state: "resync-required", reason: error.message });
+      this.#metrics.emit({ type: "error", code: error.code, retryable: false, table: key });
+      this.#log.error("schema change refused by the target; table set aside until a resync", { table: key, error: error.message });
+    }
     return mapped;
   }
 
@@ -280,7 +297,7 @@ class PipelineRun {
         const batch = result.value;
         await this.#apply(batch, checkpoint, latest);
         if (batch.checkpoint !== undefined) latest = batch.checkpoint;
-        if (batch.caughtUp) this.#metrics.emit({ type: "lag", seconds: 0 });
+        this.#caughtUp = batch.caughtUp === true;
         const reachedTarget = target !== undefined && latest !== undefined && this.#reached(latest, target);
         const full = this.#pendingRows >= this.#policy.maxRows || this.#pendingBytes >= this.#policy.maxBytes;
         const idleAdvance = this.#pendingRows === 0 && latest !== undefined && latest !== checkpoint.position && batch.events.length === 0;
@@ -371,7 +388,9 @@ class PipelineRun {
       await this.#retrying("acknowledge source", () => this.#o.source.acknowledge(position));
     }
     this.#metrics.emit({ type: "checkpoint", position: checkpoint.position ?? "" });
-    if (this.#lastCommitTime !== undefined) this.#metrics.emit({ type: "lag", seconds: Math.max(0, (Date.now() - this.#lastCommitTime) / 1000) });
+    // lag: how old the newest applied change is, or 0 when the source had nothing newer
+    const lag = this.#caughtUp || this.#lastCommitTime === undefined ? 0 : Math.max(0, (Date.now() - this.#lastCommitTime) / 1000);
+    this.#metrics.emit({ type: "lag", seconds: lag });
     this.#log.debug("checkpoint saved", { position: checkpoint.position, rows: this.#pendingRows });
     this.#pendingRows = 0;
     this.#pendingBytes = 0;
