@@ -1,0 +1,102 @@
+import type { LogicalType } from "@zero-etl/core";
+import type { TargetTypeMapping, TypeMappingDecision } from "./type-mapping-result.js";
+import { typeMapping, worseDecision } from "./type-mapping-result.js";
+
+/** An Iceberg struct field (table spec, schema JSON). */
+export interface IcebergField {
+  readonly id: number;
+  readonly name: string;
+  readonly required: boolean;
+  readonly type: IcebergType;
+  readonly doc?: string;
+}
+
+/** An Iceberg type as the table metadata JSON writes it: a primitive name or a nested object. */
+export type IcebergType =
+  | string
+  | { readonly type: "struct"; readonly fields: readonly IcebergField[] }
+  | { readonly type: "list"; readonly "element-id": number; readonly element: IcebergType; readonly "element-required": boolean }
+  | { readonly type: "map"; readonly "key-id": number; readonly key: IcebergType; readonly "value-id": number; readonly value: IcebergType; readonly "value-required": boolean };
+
+/** Options of {@link toIcebergType}. */
+export interface ToIcebergTypeOptions {
+  /** Allocates field ids for nested fields and list elements. Default: counts up from 1. */
+  readonly nextId?: (() => number) | undefined;
+}
+
+/** Iceberg's largest decimal precision. */
+export const ICEBERG_MAX_DECIMAL_PRECISION = 38;
+
+/**
+ * The Iceberg (format v2) type for a logical type: timestamps keep
+ * microseconds (nanoseconds are truncated), decimals at most 38 digits,
+ * JSON is a `string` holding the JSON text, unsigned integers go one size up.
+ */
+export function toIcebergType(type: LogicalType, options: ToIcebergTypeOptions = {}): TargetTypeMapping<IcebergType> {
+  let counter = 0;
+  const nextId = options.nextId ?? (() => ++counter);
+  const map = (t: LogicalType): TargetTypeMapping<IcebergType> => {
+    switch (t.kind) {
+      case "bool":
+        return typeMapping("boolean", "exact");
+      case "int":
+        if (t.signed) {
+          if (t.bits === 64) return typeMapping("long", "exact");
+          return typeMapping("int", t.bits === 32 ? "exact" : "widened", t.bits === 32 ? undefined : "Iceberg's smallest integer is 32-bit");
+        }
+        if (t.bits === 64) return typeMapping("decimal(20,0)", "widened", "Iceberg has no unsigned 64-bit integer");
+        return typeMapping(t.bits === 32 ? "long" : "int", "widened", "unsigned integer in a larger signed type");
+      case "decimal": {
+        if (t.precision === undefined) return typeMapping("decimal(38,10)", "truncated", "unconstrained numeric: more than 10 decimals are rounded, more than 28 integer digits are dead-lettered");
+        const scale = t.scale ?? 0;
+        if (t.precision <= ICEBERG_MAX_DECIMAL_PRECISION) return typeMapping(`decimal(${t.precision},${scale})`, "exact");
+        const integerDigits = t.precision - scale;
+        if (integerDigits >= ICEBERG_MAX_DECIMAL_PRECISION) return typeMapping("decimal(38,0)", "dead-letter", `${integerDigits} integer digits exceed Iceberg's 38`);
+        return typeMapping(`decimal(38,${ICEBERG_MAX_DECIMAL_PRECISION - integerDigits})`, "truncated", `scale reduced from ${scale} to fit 38 digits`);
+      }
+      case "float":
+        return typeMapping(t.bits === 32 ? "float" : "double", "exact");
+      case "string":
+        return typeMapping("string", "exact");
+      case "bytes":
+        return typeMapping("binary", "exact");
+      case "date":
+        return typeMapping("date", "exact");
+      case "time":
+        if (t.withZone) return typeMapping("string", "widened", "Iceberg has no time with zone; kept as text");
+        if (t.precision > 6) return typeMapping("time", "truncated", `fractional seconds truncated from ${t.precision} to 6 digits`);
+        return typeMapping("time", "exact");
+      case "timestamp": {
+        const name = t.withZone ? "timestamptz" : "timestamp";
+        if (t.precision > 6) return typeMapping(name, "truncated", `nanoseconds truncated to microseconds (from ${t.precision} digits)`);
+        return typeMapping(name, "exact");
+      }
+      case "interval":
+        return typeMapping("string", "widened", "ISO-8601 duration text");
+      case "uuid":
+        return typeMapping("uuid", "exact");
+      case "json":
+        return typeMapping("string", "exact", "the JSON text");
+      case "geometry":
+        return typeMapping("binary", "exact", "well-known binary");
+      case "list": {
+        const id = nextId();
+        const element = map(t.element);
+        return typeMapping({ type: "list", "element-id": id, element: element.type, "element-required": false }, element.decision, element.note);
+      }
+      case "struct": {
+        let decision: TypeMappingDecision = "exact";
+        const notes: string[] = [];
+        const fields = t.fields.map((field): IcebergField => {
+          const id = nextId();
+          const inner = map(field.type);
+          decision = worseDecision(decision, inner.decision);
+          if (inner.note !== undefined && inner.decision !== "exact") notes.push(`${field.name}: ${inner.note}`);
+          return { id, name: field.name, required: !field.nullable, type: inner.type };
+        });
+        return typeMapping({ type: "struct", fields }, decision, notes.length === 0 ? undefined : notes.join("; "));
+      }
+    }
+  };
+  return map(type);
+}
