@@ -250,6 +250,17 @@ export function createDynamoDbSource(input: DynamoDbSourceOptions): Source {
       return (async function* () {
         const { streams } = await getApis();
         const m = await getModel(streamOptions.signal);
+        const table = await describeTable(streamOptions.signal);
+        if (table.StreamSpecification?.StreamEnabled !== true) {
+          throw new ZeroEtlError(`dynamodb table ${options.table} has no enabled stream: changes are not being captured`, { code: "preflight-failed", table: options.table });
+        }
+        if (table.LatestStreamArn !== position.streamArn) {
+          // the stream was disabled and enabled again: writes in between were never captured
+          throw new ZeroEtlError(`dynamodb table ${options.table} has a new stream since the checkpoint was taken: re-snapshot the table`, {
+            code: "position-lost",
+            table: options.table,
+          });
+        }
         for await (const batch of readDynamoDbStream({
           api: streams,
           model: m,

@@ -310,6 +310,13 @@ describe("dynamodb source on DynamoDB Local", () => {
         for await (const _ of plain.stream(stale, {})) void _;
       })(),
     ).rejects.toMatchObject({ code: "position-lost" });
+    // a checkpoint of an earlier stream of the table (disabled and re-enabled since) is lost as well
+    const replaced = dynamoDbPositionCodec.serialize({ ...dynamoDbPositionCodec.parse(session.position), streamArn: `${dynamoDbPositionCodec.parse(session.position).streamArn}x` });
+    await expect(
+      (async () => {
+        for await (const _ of plain.stream(replaced, {})) void _;
+      })(),
+    ).rejects.toMatchObject({ code: "position-lost", message: expect.stringMatching(/new stream/) });
     real.destroy();
   });
 
