@@ -94,6 +94,7 @@ export const pipelineConfigSchema = z.strictObject({
       maxRows: z.number().int().positive().optional(),
       maxBytes: z.number().int().positive().optional(),
       maxWaitMs: z.number().int().nonnegative().optional(),
+      lingerMs: z.number().int().nonnegative().optional(),
     })
     .optional(),
   onLostPosition: z.enum(["fail", "resnapshot"]).optional(),

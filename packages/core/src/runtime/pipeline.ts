@@ -285,7 +285,8 @@ class PipelineRun {
       for (;;) {
         if (signal?.aborted) break;
         next ??= iterator.next();
-        const waitMs = this.#pendingRows > 0 ? Math.max(0, this.#pendingSince + this.#policy.maxWaitMs - Date.now()) : undefined;
+        const remaining = Math.max(0, this.#pendingSince + this.#policy.maxWaitMs - Date.now());
+        const waitMs = this.#pendingRows > 0 ? (this.#caughtUp ? Math.min(remaining, this.#policy.lingerMs) : remaining) : undefined;
         const result = await raceTimeout(next, waitMs, signal);
         if (result === "timeout" || result === "aborted") {
           if (latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
