@@ -156,6 +156,7 @@ async function scanSegment(o: SegmentOptions): Promise<void> {
         await backoff.wait(o.signal);
         continue;
       }
+      if (o.signal?.aborted === true) throw new ZeroEtlError("dynamodb scan aborted", { code: "aborted", cause });
       throw new ZeroEtlError(`dynamodb Scan failed for table ${o.table} segment ${o.segment} (${errorName(cause)})`, {
         code: "source-failed",
         retryable: isThrottlingError(cause),

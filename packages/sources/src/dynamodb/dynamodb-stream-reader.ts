@@ -222,7 +222,12 @@ export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGe
       }
     }
     if (anyClosed || plan.ready.length === 0 || performance.now() - describedAt > describeInterval) {
-      graph = await describeShardGraph(api, streamArn, signal);
+      try {
+        graph = await describeShardGraph(api, streamArn, signal);
+      } catch (error) {
+        if (isAborted(signal)) return;
+        throw error;
+      }
       describedAt = performance.now();
     }
     if (!delivered && !anyClosed) {

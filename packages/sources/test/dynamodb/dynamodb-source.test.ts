@@ -225,6 +225,15 @@ describe("dynamodb source on DynamoDB Local", () => {
     // event positions are shard/sequence pairs, increasing within the shard
     const seqs = events.map((e) => dynamoDbPositionCodec.parse(e.position));
     for (let i = 1; i < seqs.length; i++) expect(dynamoDbPositionCodec.compare(seqs[i] as never, seqs[i - 1] as never)).toBeGreaterThan(0);
+
+    // aborting the signal ends the stream quietly
+    const ac = new AbortController();
+    let delivered = 0;
+    for await (const batch of s.stream(session.position, { signal: ac.signal })) {
+      delivered += batch.events.length;
+      if (batch.caughtUp === true) ac.abort();
+    }
+    expect(delivered).toBe(4);
   });
 
   it("restarts from a checkpoint with nothing lost or doubled", async () => {
