@@ -57,12 +57,6 @@ export class PgoutputChangeBuilder {
     }
   }
 
-  /** True when a Relation message needs catalog lookups ({@link relation} will await). */
-  isKnownRelation(message: RelationMessage): boolean {
-    const state = this.relations.get(message.relationOid);
-    return state !== undefined && sameRelation(state, message);
-  }
-
   /** Registers a Relation message; pushes a `schema` event when the table's columns changed. */
   async relation(message: RelationMessage, position: bigint, out: ChangeEvent[]): Promise<void> {
     const table: TableRef = { namespace: message.namespace, name: message.name };

@@ -132,7 +132,6 @@ export class ReplicationStream {
       this.wake();
       if (this.paused) this.connection.stream.resume();
       try {
-        this.sendStatus(false);
         this.connection.endCopyFrom();
       } catch {
         // the socket may already be gone; ending the client below is all that is left
