@@ -91,6 +91,8 @@ export function diffSchemas(previous: TableSchema, next: TableSchema, options: D
     if (from !== undefined) changes.push({ kind: "rename-column", from, to: column.name });
   }
   for (const column of next.columns) if (added.has(column.name)) changes.push({ kind: "add-column", column });
+  // the key moves before nullability changes: a column cannot drop NOT NULL while it is in a primary key
+  if (keyChanged) changes.push({ kind: "change-primary-key", from: previous.primaryKey, to: next.primaryKey });
   const oldColumn = (name: string): ColumnSchema | undefined => previous.columns.find((c) => c.name === (renamed[name] ?? name));
   for (const column of next.columns) {
     const old = oldColumn(column.name);
@@ -111,7 +113,6 @@ export function diffSchemas(previous: TableSchema, next: TableSchema, options: D
       changes.push({ kind: "set-source-type", column: column.name, sourceType: column.sourceType });
     }
   }
-  if (keyChanged) changes.push({ kind: "change-primary-key", from: previous.primaryKey, to: next.primaryKey });
   for (const column of previous.columns) if (dropped.has(column.name) && !reverse.has(column.name)) changes.push({ kind: "drop-column", column });
   if (orderChanged) {
     // appends and drops alone do not need a reorder; anything else does

@@ -6,8 +6,10 @@ import type { SchemaChange } from "./schema-change.js";
 /**
  * PostgreSQL statements for schema changes, in order, every identifier
  * quoted. New columns are added nullable (existing rows have no value for
- * them); a `set-nullable` change carries the source's constraint. Type
- * changes use `ALTER COLUMN ... TYPE ... USING col::type`. The primary key is
+ * them); a `set-nullable` change carries the source's constraint. Widenings
+ * use `ALTER COLUMN ... TYPE ... USING col::type`, other type changes cast
+ * through text (`col::text::type`), so a value the new type cannot parse
+ * fails the statement instead of changing silently. The primary key is
  * replaced through the default `<table>_pkey` constraint. Reorders and
  * source-type annotations render nothing (PostgreSQL cannot reorder).
  */
@@ -30,7 +32,10 @@ export function renderPostgresDdl(table: TableRef, changes: readonly SchemaChang
       case "change-type": {
         const type = toPostgresType(change.to).type;
         const column = quoteIdentifier(change.column);
-        statements.push(`${alter} ALTER COLUMN ${column} TYPE ${type} USING ${column}::${type}`);
+        // through text, because PostgreSQL has no direct cast between many pairs (date -> real);
+        // values that do not parse make the statement fail rather than change silently
+        const using = change.kind === "widen-type" ? `${column}::${type}` : `${column}::text::${type}`;
+        statements.push(`${alter} ALTER COLUMN ${column} TYPE ${type} USING ${using}`);
         break;
       }
       case "set-nullable":

@@ -3,8 +3,8 @@ import type { ColumnSchema, LogicalType } from "@zero-etl/core";
 /**
  * One step from one table schema to the next, as {@link diffSchemas}
  * computes it and {@link applySchemaChanges} replays it. A list of changes is
- * ordered: renames, additions, type and nullability changes, source-type
- * annotations, the primary key, drops, and last the column order.
+ * ordered: renames, additions, the primary key, type and nullability
+ * changes, source-type annotations, drops, and last the column order.
  */
 export type SchemaChange =
   /** A new column, appended (a later `reorder-columns` places it). */

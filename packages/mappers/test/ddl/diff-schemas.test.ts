@@ -59,10 +59,10 @@ describe("diffSchemas", () => {
       primaryKey: ["id", "created_at"],
     };
     const changes = diffSchemas(base, next, { renamed: { amount: "total" } });
-    expect(changes.map((c) => c.kind)).toEqual(["rename-column", "add-column", "widen-type", "change-type", "set-nullable", "change-primary-key"]);
+    expect(changes.map((c) => c.kind)).toEqual(["rename-column", "add-column", "change-primary-key", "widen-type", "change-type", "set-nullable"]);
     expect(changes[0]).toEqual({ kind: "rename-column", from: "total", to: "amount" });
-    expect(changes[2]).toEqual({ kind: "widen-type", column: "id", from: int(32), to: int(64) });
-    expect(changes[4]).toEqual({ kind: "set-nullable", column: "amount", nullable: false });
+    expect(changes[3]).toEqual({ kind: "widen-type", column: "id", from: int(32), to: int(64) });
+    expect(changes[5]).toEqual({ kind: "set-nullable", column: "amount", nullable: false });
     expect(applySchemaChanges(base, changes)).toEqual({ ...next, version: 4 });
   });
 

@@ -26,5 +26,11 @@ export const tableSchemaArb: fc.Arbitrary<TableSchema> = fc
         fc.tuple(...cols.map((name) => fc.record({ type: logicalTypeArb, nullable: fc.boolean(), sourceType: fc.option(fc.constantFrom("text", "int4", "numeric"), { nil: undefined }) }).map((c): ColumnSchema => (c.sourceType === undefined ? { name, type: c.type, nullable: c.nullable } : { name, type: c.type, nullable: c.nullable, sourceType: c.sourceType })))),
         fc.subarray(cols),
       )
-      .map(([columns, primaryKey]): TableSchema => ({ table: { namespace: "app", name: "t" }, columns, primaryKey, version: 1 })),
+            // a source never reports a nullable key column
+      .map(([columns, primaryKey]): TableSchema => ({
+        table: { namespace: "app", name: "t" },
+        columns: columns.map((c) => (primaryKey.includes(c.name) ? { ...c, nullable: false } : c)),
+        primaryKey,
+        version: 1,
+      })),
   );
