@@ -106,8 +106,12 @@ class MysqlSource implements Source {
   }
 
   async acknowledge(checkpoint: string): Promise<void> {
-    // Nothing to release at the server: a binlog replica holds no retention; keep it for diagnostics only.
-    this.acknowledged = mysqlPositionCodec.parse(checkpoint);
+    // Nothing to release at the server (a binlog replica holds no retention); only guard monotonicity.
+    const position = mysqlPositionCodec.parse(checkpoint);
+    if (this.acknowledged !== undefined && mysqlPositionCodec.compare(position, this.acknowledged) < 0) {
+      throw new ZeroEtlError(`mysql acknowledge went backwards: ${checkpoint} is before ${mysqlPositionCodec.serialize(this.acknowledged)}`, { code: "position-regressed" });
+    }
+    this.acknowledged = position;
   }
 
   async currentPosition(): Promise<string> {
@@ -129,7 +133,6 @@ class MysqlSource implements Source {
     const admin = this.admin;
     this.admin = undefined;
     if (admin !== undefined) await (await admin.catch(() => undefined))?.end().catch(() => undefined);
-    void this.acknowledged;
   }
 
   stream(from: string, options: StreamOptions): AsyncIterable<ChangeBatch> {
