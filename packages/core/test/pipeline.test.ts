@@ -222,3 +222,26 @@ describe("runPipeline refused schema changes", () => {
     expect(inner.rows("shop.other")).toEqual([{ id: 1n, status: "x" }]);
   });
 });
+
+describe("runPipeline tables discovered during the snapshot", () => {
+  it("prepares a table first seen in a snapshot chunk", async () => {
+    const discovered: TableSchema = { ...orders, table: { namespace: "shop", name: "orders_refund" } };
+    const base = createScriptedSource({ schemas: [orders] });
+    const source = {
+      ...base,
+      async snapshot(options: Parameters<typeof base.snapshot>[0]) {
+        const session = await base.snapshot(options);
+        async function* chunks() {
+          yield* session.chunks;
+          yield { table: discovered.table, schema: discovered, rows: [{ id: 9n, status: "refunded" }], chunk: 0, last: true, rowsRead: 1 };
+        }
+        return { ...session, chunks: chunks() };
+      },
+    };
+    const sink = createRecordingSink();
+    const result = await runPipeline({ name: "p", source, sink, checkpoints: createMemoryCheckpointStore(), untilCaughtUp: true });
+    expect(sink.schema("shop.orders_refund")).toEqual(discovered);
+    expect(sink.rows("shop.orders_refund")).toEqual([{ id: 9n, status: "refunded" }]);
+    expect(result.checkpoint.tables["shop.orders_refund"]?.state).toBe("synced");
+  });
+});

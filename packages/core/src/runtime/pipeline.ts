@@ -182,7 +182,7 @@ class PipelineRun {
       await this.#writeChunk(chunk);
       if (this.#pendingRows >= this.#policy.maxRows || this.#pendingBytes >= this.#policy.maxBytes) await this.#flush(checkpointAt("snapshot"), false);
     }
-    for (const schema of session.schemas) this.#tracker.setState(tableKey(schema.table), "synced");
+    for (const key of this.#tracker.tables()) if (this.#tracker.state(key) === "snapshotting") this.#tracker.setState(key, "synced");
     const done = checkpointAt("streaming");
     await this.#flush(done, true);
     this.#log.info("snapshot finished", { rows: { ...this.#rowsThisRun } });
@@ -226,6 +226,11 @@ class PipelineRun {
 
   async #writeChunk(chunk: SnapshotChunk): Promise<void> {
     const key = tableKey(chunk.table);
+    if (!this.#keys.has(key)) {
+      // a table the source only discovered while reading (e.g. a routed DynamoDB entity)
+      this.#tracker.setState(key, "snapshotting");
+      for (const target of await this.#prepare(chunk.schema)) await this.#retrying("reset table", () => this.#o.sink.resetTable(target.table));
+    }
     const mapped = this.#mapper.mapChunk ? this.#mapper.mapChunk(chunk, this.#context) : [chunk];
     for (const out of mapped) {
       const receipt = await this.#retrying(`write snapshot of ${key}`, () => this.#o.sink.writeSnapshot(out));
