@@ -55,3 +55,13 @@ export type { IcebergSchema, IcebergSchemaUpdate, IcebergSchemaUpdateOptions } f
 export { isIcebergPromotion, renderIcebergSchemaUpdate } from "./ddl/iceberg-schema-update.js";
 export type { OpenSearchMappingUpdate } from "./ddl/opensearch-mapping-update.js";
 export { renderOpenSearchMappingUpdate } from "./ddl/opensearch-mapping-update.js";
+export type {
+  ChoosePartitionKeyOptions,
+  IcebergPartitionField,
+  IcebergTransform,
+  PartitionKeyCustom,
+  PartitionLayout,
+  PartitionStatistics,
+  PartitionTarget,
+} from "./partition-key/choose-partition-key.js";
+export { choosePartitionKey, openSearchDocumentId } from "./partition-key/choose-partition-key.js";
