@@ -1,7 +1,7 @@
 import * as zlib from "node:zlib";
 import type { Row, Value } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
-import { MysqlType, charsetKind, isCharacterType, isNumericType, type ColumnDescriptor, type MysqlCharset } from "./mysql-column-type.js";
+import { MysqlType, charsetKind, encodingOf, isCharacterType, isNumericType, type ColumnDescriptor, type MysqlCharset } from "./mysql-column-type.js";
 import { applyJsonDiffs, parseBinaryJson, readJsonDiffs, renderJson } from "./mysql-json-decoder.js";
 import { MysqlValueDecoder } from "./mysql-value-decoder.js";
 
@@ -84,6 +84,8 @@ export type BinlogEvent =
 export interface CollationInfo {
   readonly charset: MysqlCharset;
   readonly maxBytesPerChar: number;
+  /** TextDecoder label for charsets of kind `other`. */
+  readonly encoding?: string;
 }
 
 /** Options of {@link BinlogEventDecoder}. */
@@ -332,6 +334,7 @@ export class BinlogEventDecoder {
         collation,
         charset: info.charset,
         maxBytesPerChar: info.maxBytesPerChar,
+        ...(info.encoding === undefined ? {} : { encoding: info.encoding }),
         json: type === MysqlType.JSON || (hints?.json?.has(name) ?? false),
         ...(members === undefined ? {} : { members }),
       };
@@ -680,5 +683,7 @@ function versionAtLeast(version: string, wanted: readonly [number, number, numbe
 
 /** Charset of a collation name's charset, for building {@link BinlogEventDecoderOptions.collations}. */
 export function collationInfo(charsetName: string, maxLength: number): CollationInfo {
-  return { charset: charsetKind(charsetName), maxBytesPerChar: Math.max(1, maxLength) };
+  const charset = charsetKind(charsetName);
+  const encoding = charset === "other" ? encodingOf(charsetName) : undefined;
+  return encoding === undefined ? { charset, maxBytesPerChar: Math.max(1, maxLength) } : { charset, maxBytesPerChar: Math.max(1, maxLength), encoding };
 }

@@ -60,6 +60,8 @@ export interface ColumnDescriptor {
   readonly charset: MysqlCharset;
   /** Bytes per character of the charset (for maxLength), 1 when unknown. */
   readonly maxBytesPerChar: number;
+  /** WHATWG encoding label for charsets of kind `other` (e.g. `gbk`, `windows-1251`); absent when none fits. */
+  readonly encoding?: string;
   /** ENUM or SET member names in declaration order. */
   readonly members?: readonly string[];
   /** True when the column is known to hold JSON (MySQL JSON type, or a MariaDB JSON alias seen by introspection). */
@@ -124,6 +126,37 @@ export function charsetKind(name: string): MysqlCharset {
     default:
       return "other";
   }
+}
+
+const ENCODINGS: Readonly<Record<string, string>> = {
+  gbk: "gbk",
+  gb2312: "gbk",
+  gb18030: "gb18030",
+  big5: "big5",
+  ujis: "euc-jp",
+  eucjpms: "euc-jp",
+  sjis: "shift_jis",
+  cp932: "shift_jis",
+  euckr: "euc-kr",
+  koi8r: "koi8-r",
+  koi8u: "koi8-u",
+  cp1250: "windows-1250",
+  cp1251: "windows-1251",
+  cp1256: "windows-1256",
+  cp1257: "windows-1257",
+  cp866: "ibm866",
+  latin2: "iso-8859-2",
+  latin5: "windows-1254",
+  latin7: "iso-8859-13",
+  greek: "iso-8859-7",
+  hebrew: "iso-8859-8",
+  macroman: "macintosh",
+  tis620: "windows-874",
+};
+
+/** The WHATWG encoding label Node's TextDecoder knows for a MySQL charset of kind `other`, if any. */
+export function encodingOf(charsetName: string): string | undefined {
+  return ENCODINGS[charsetName];
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { TableRef, TableSchema } from "@zero-etl/core";
 import { freezeSchema, tableKey } from "@zero-etl/core";
 import type { Connection } from "mysql2/promise";
-import { MysqlType, charsetKind, toLogicalType, type ColumnDescriptor } from "./mysql-column-type.js";
+import { MysqlType, charsetKind, encodingOf, toLogicalType, type ColumnDescriptor } from "./mysql-column-type.js";
 
 /** A table as introspected: its schema plus the column facts the binlog decoder needs as hints. */
 export interface IntrospectedTable {
@@ -113,6 +113,7 @@ function describeInformationSchemaColumn(c: ColumnRow, json: boolean): ColumnDes
     collation: 0,
     charset: charsetKind(charsetName),
     maxBytesPerChar: chars > 0 ? Math.max(1, Math.round(octets / chars)) : 1,
+    ...(encodingOf(charsetName) === undefined ? {} : { encoding: encodingOf(charsetName) as string }),
     json,
     meta2: 0,
   };

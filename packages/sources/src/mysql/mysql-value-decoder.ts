@@ -1,3 +1,4 @@
+import { TextDecoder } from "node:util";
 import type { Value } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
 import { MysqlType, type ColumnDescriptor } from "./mysql-column-type.js";
@@ -226,8 +227,20 @@ export function decodeText(buf: Buffer, start: number, end: number, column: Colu
       return Uint8Array.prototype.slice.call(buf, start, end);
     default:
       if (column.json) return buf.toString("utf8", start, end);
+      if (column.encoding !== undefined) return decoderFor(column.encoding).decode(buf.subarray(start, end));
       return Uint8Array.prototype.slice.call(buf, start, end);
   }
+}
+
+const textDecoders = new Map<string, TextDecoder>();
+
+function decoderFor(encoding: string): TextDecoder {
+  let decoder = textDecoders.get(encoding);
+  if (decoder === undefined) {
+    decoder = new TextDecoder(encoding);
+    textDecoders.set(encoding, decoder);
+  }
+  return decoder;
 }
 
 /** Decodes Windows-1252 (MySQL `latin1`); plain ISO-8859-1 slicing when no byte falls in 0x80-0x9F. */

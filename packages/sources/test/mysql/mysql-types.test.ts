@@ -27,7 +27,7 @@ describe("mysql source: every type round-trips exactly through snapshot and binl
       e ENUM('small','medium','large'), s SET('a','b','c','d'),
       vc VARCHAR(50), ch CHAR(5), l1 VARCHAR(20) CHARACTER SET latin1, tx TEXT, ltx LONGTEXT CHARACTER SET latin1,
       bl BLOB, vb VARBINARY(10), bn BINARY(4),
-      j JSON, g GEOMETRY
+      j JSON, g GEOMETRY, cy VARCHAR(10) CHARACTER SET cp1251, gb VARCHAR(10) CHARACTER SET gbk
     ) ENGINE=InnoDB`);
     const source = createMysqlSource({ url: db.url, pipeline: `types-${db.name}`, serverId: 2_000_001 + Math.floor(Math.random() * 10_000) });
     try {
@@ -43,7 +43,7 @@ describe("mysql source: every type round-trips exactly through snapshot and binl
          'large', 'a,d',
          'plain', 'ab', 'café naïve', 'emoji 😀 and 中文', 'Ökonomie €',
          x'00FF10', x'0102', x'AB',
-         '{"k": [1, 2.5, "x"], "n": null}', ST_GeomFromText('POINT(1 2)')),
+         '{"k": [1, 2.5, "x"], "n": null}', ST_GeomFromText('POINT(1 2)'), 'Привет', '中文字符'),
         (2, 0, 0, 0, 0, 0, 0, 0,
          0, 0,
          '0', '123.40', -5,
@@ -53,9 +53,9 @@ describe("mysql source: every type round-trips exactly through snapshot and binl
          'small', '',
          '', '', '', '', '',
          x'', x'', x'00000000',
-         '[]', ST_GeomFromText('LINESTRING(0 0, 1 1)')),
+         '[]', ST_GeomFromText('LINESTRING(0 0, 1 1)'), 'ё', '汉'),
         (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
+         NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)`);
       await db.query(`UPDATE all_types SET vc = 'changed', d2 = '1.00' WHERE id = 1`);
 
       const session = await source.snapshot({});
@@ -85,6 +85,8 @@ describe("mysql source: every type round-trips exactly through snapshot and binl
           bl: bytes(0, 255, 16), vb: bytes(1, 2), bn: bytes(0xab, 0, 0, 0),
           j: '{"k": [1, 2.5, "x"], "n": null}',
           g: bytes(1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0, 0, 0, 0, 0, 0, 0, 0x40),
+          cy: "Привет",
+          gb: "中文字符",
         }),
       );
       const row2 = inserts[1]?.after;
