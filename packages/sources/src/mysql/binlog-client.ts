@@ -37,6 +37,8 @@ export interface BinlogServerInfo {
  */
 export interface BinlogClient {
   readonly info: BinlogServerInfo;
+  /** Bytes of received events not yet taken; reading pauses at `highWaterBytes` (plus at most the socket chunk in flight). */
+  readonly queuedBytes: number;
   /**
    * The next events, as many as have arrived (each a slice holding one event,
    * header to checksum); waits when none are queued. Returns `null` at the
@@ -108,7 +110,7 @@ class SocketBinlogClient implements BinlogClient {
   private readonly socket: Socket;
   private readonly options: BinlogClientOptions;
   private queue: Buffer[] = [];
-  private queuedBytes = 0;
+  queuedBytes = 0;
   private paused = false;
   private ended = false;
   private failure: Error | undefined;

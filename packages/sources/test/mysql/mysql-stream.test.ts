@@ -1,8 +1,9 @@
 import type { ChangeEvent, InsertEvent, SchemaChangeEvent, Source, UpdateEvent } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
 import { createMysqlSource, mysqlPositionCodec } from "@zero-etl/sources/mysql";
+import { openBinlogClient } from "../../src/mysql/binlog-client.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createTestMysqlDatabase, type TestMysqlDatabase } from "../../../../test-support/mysql.js";
+import { TEST_MYSQL_URL, createTestMysqlDatabase, type TestMysqlDatabase } from "../../../../test-support/mysql.js";
 import { collectBatches, eventsOf } from "./collect-changes.js";
 
 const serverIdBase = 3_000_000 + Math.floor(Math.random() * 1_000_000);
@@ -127,6 +128,29 @@ describe("mysql source: streaming", () => {
     const end = mysqlPositionCodec.parse(checkpoints[checkpoints.length - 1] ?? "");
     expect(mysqlPositionCodec.compare(inside, mysqlPositionCodec.parse(from))).toBeGreaterThanOrEqual(0);
     expect(mysqlPositionCodec.compare(end, inside)).toBeGreaterThan(0);
+  });
+
+  it("stops reading the socket while the consumer lags (back-pressure)", async () => {
+    await db.query("CREATE TABLE pressure (id INT PRIMARY KEY, pad VARCHAR(200))");
+    const from = mysqlPositionCodec.parse(await open().currentPosition());
+    await db.query("INSERT INTO pressure SELECT seq, REPEAT('p', 200) FROM seq_1_to_40000");
+    const highWaterBytes = 256 * 1024;
+    const client = await openBinlogClient({ url: TEST_MYSQL_URL, serverId: serverIdBase + serverIdSeq++, file: from.file, position: from.offset, highWaterBytes });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      // About 9 MB of row events wait at the server; only the high-water mark (plus one socket read) got in.
+      expect(client.queuedBytes).toBeGreaterThanOrEqual(highWaterBytes);
+      expect(client.queuedBytes).toBeLessThan(highWaterBytes + 2 * 1024 * 1024);
+      let total = 0;
+      for (let i = 0; i < 10_000 && total < 8_000_000; i++) {
+        const events = await client.take();
+        if (events === null) break;
+        for (const e of events) total += e.length;
+      }
+      expect(total).toBeGreaterThanOrEqual(8_000_000);
+    } finally {
+      client.close();
+    }
   });
 
   it("resumes from a checkpoint losing nothing and repeating at most the last transaction", async () => {
