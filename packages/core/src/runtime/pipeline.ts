@@ -102,7 +102,7 @@ class PipelineRun {
     this.#o = options;
     this.#log = (options.logger ?? silentLogger).child({ pipeline: options.name });
     this.#metrics = options.metrics ?? createPipelineMetrics();
-    this.#policy = { ...DEFAULT_BATCH_POLICY, ...options.batch };
+    this.#policy = { ...DEFAULT_BATCH_POLICY, ...options.sink.capabilities.defaultBatch, ...options.batch };
     this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.#mapper = composeMappers(options.mappers ?? []);
     this.#context = { sink: options.sink.capabilities };

@@ -3,6 +3,7 @@ import type { ChangeEvent } from "../change/change-event.js";
 import type { PreflightOptions, PreflightReport } from "../preflight/preflight-report.js";
 import type { TableRef, TableSchema } from "../schema/table-schema.js";
 import type { PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
+import type { BatchPolicy } from "../runtime/batch-policy.js";
 
 /** What a sink can take, as data; mappers and the runtime read it, never the class. */
 export interface SinkCapabilities {
@@ -18,6 +19,13 @@ export interface SinkCapabilities {
   readonly checkpointsInTarget: boolean;
   /** Whether a table without a primary key can be replicated. */
   readonly keylessTables: boolean;
+  /**
+   * How often this kind of target should be flushed unless the user says
+   * otherwise: a warehouse transaction is cheap, an Iceberg commit makes files
+   * and a snapshot. Overrides the runtime's defaults; the pipeline's own
+   * `batch` option overrides this.
+   */
+  readonly defaultBatch?: Partial<BatchPolicy>;
 }
 
 /** A record the sink refused, with the reason; it goes to the dead-letter queue. */

@@ -82,7 +82,7 @@ interface TableState {
   pendingBytes: number;
 }
 
-const CAPABILITIES: SinkCapabilities = Object.freeze({
+const BASE_CAPABILITIES: SinkCapabilities = Object.freeze({
   nestedData: "native",
   maxIdentifierLength: 255,
   upsert: true,
@@ -107,6 +107,13 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
   const mapping: IcebergTypeMappingOptions = { unconstrainedDecimal: config.unconstrainedDecimal ?? "decimal(38,10)" };
   const commitRows = config.commit?.rows ?? ICEBERG_COMMIT_DEFAULTS.rows;
   const commitBytes = config.commit?.bytes ?? ICEBERG_COMMIT_DEFAULTS.bytes;
+  const commitSeconds = config.commit?.seconds ?? ICEBERG_COMMIT_DEFAULTS.seconds;
+  // every flush is a commit (data files, manifests, a snapshot), so the
+  // runtime flushes on the commit interval, not after its 1 s/50 ms linger
+  const capabilities: SinkCapabilities = Object.freeze({
+    ...BASE_CAPABILITIES,
+    defaultBatch: Object.freeze({ maxRows: commitRows, maxBytes: commitBytes, maxWaitMs: commitSeconds * 1000, lingerMs: commitSeconds * 1000 }),
+  });
   const targetFileBytes = config.targetFileSizeBytes ?? 128 * 1024 * 1024;
   const tables = new Map<string, TableState>();
   let store: ObjectStore | undefined;
@@ -413,7 +420,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
 
   const sink: IcebergSink = {
     kind: "iceberg",
-    capabilities: CAPABILITIES,
+    capabilities,
 
     async preflight(): Promise<PreflightReport> {
       const checks = [];
