@@ -15,6 +15,12 @@ export interface BinlogClientOptions {
   readonly position: number;
   /** Seconds between server heartbeats while idle (default 1). */
   readonly heartbeatSeconds?: number;
+  /**
+   * MariaDB only: start from this GTID position (`domain-server-seq,...`)
+   * instead of `file:position` (which are then ignored by the server), e.g.
+   * when the file was purged or the server is a promoted replica.
+   */
+  readonly mariadbGtid?: string;
   /** Ask the server to end the stream (EOF) at the end of the log instead of waiting (benchmarks, tests). */
   readonly nonBlocking?: boolean;
   /** Pause the socket while this many bytes of undelivered events are queued (default 8 MiB). */
@@ -63,6 +69,9 @@ export async function openBinlogClient(options: BinlogClientOptions): Promise<Bi
   let info: BinlogServerInfo;
   try {
     info = await prepareSession(conn, options.heartbeatSeconds ?? 1);
+    if (options.mariadbGtid !== undefined) {
+      await conn.query("SET @slave_connect_state = ?, @slave_gtid_strict_mode = 0, @slave_gtid_ignore_duplicates = 0", [options.mariadbGtid]);
+    }
   } catch (error) {
     await conn.end().catch(() => undefined);
     throw error;
@@ -253,10 +262,10 @@ function registerReplica(serverId: number): Buffer {
 }
 
 function binlogDump(options: BinlogClientOptions): Buffer {
-  const name = Buffer.from(options.file, "utf8");
+  const name = Buffer.from(options.mariadbGtid === undefined ? options.file : "", "utf8");
   const payload = Buffer.alloc(11 + name.length);
   payload.writeUInt8(0x12, 0);
-  payload.writeUInt32LE(options.position >>> 0, 1);
+  payload.writeUInt32LE(options.mariadbGtid === undefined ? options.position >>> 0 : 4, 1);
   payload.writeUInt16LE(options.nonBlocking === true ? 1 : 0, 5);
   payload.writeUInt32LE(options.serverId >>> 0, 7);
   name.copy(payload, 11);
@@ -267,7 +276,8 @@ function serverError(payload: Buffer, options: BinlogClientOptions): ZeroEtlErro
   const code = payload.readUInt16LE(1);
   const message = payload.toString("utf8", payload[3] === 0x23 ? 9 : 3);
   if (code === 1236) {
-    return new ZeroEtlError(`mysql binlog position ${options.file}:${options.position} is no longer available: ${message} (error 1236)`, { code: "position-lost" });
+    const where = options.mariadbGtid === undefined ? `${options.file}:${options.position}` : `gtid ${options.mariadbGtid}`;
+    return new ZeroEtlError(`mysql binlog position ${where} is no longer available: ${message} (error 1236)`, { code: "position-lost" });
   }
   return new ZeroEtlError(`mysql binlog dump failed: ${message} (error ${code})`, { code: "source-failed", retryable: code === 1040 || code === 1205 });
 }

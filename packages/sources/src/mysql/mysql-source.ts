@@ -143,7 +143,8 @@ class MysqlSource implements Source {
     const signal = options.signal;
     if (signal?.aborted === true) return;
     const admin = await this.connectAdmin();
-    await assertBinlogAvailable(admin, start);
+    // A MariaDB GTID set lets the stream resume where the file is gone (purged, or another server after failover).
+    const mariadbGtid = (await hasBinlogFile(admin, start.file)) ? undefined : mariadbGtidOf(start);
     const introspected = await introspectMysqlTables(admin, this.selection());
     const hints = new Map<string, IntrospectedTable>(introspected.map((t) => [tableKey(t.schema.table), t]));
     const client = await openBinlogClient({
@@ -153,7 +154,9 @@ class MysqlSource implements Source {
       file: start.file,
       position: start.offset,
       heartbeatSeconds: this.options.heartbeatSeconds,
+      ...(mariadbGtid === undefined ? {} : { mariadbGtid }),
     });
+    if (mariadbGtid !== undefined) this.options.logger?.info("mysql binlog file not on the server; resuming by gtid", { file: start.file, gtid: mariadbGtid });
     const onAbort = (): void => client.close();
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
@@ -182,17 +185,19 @@ class MysqlSource implements Source {
   }
 }
 
-async function assertBinlogAvailable(conn: mysql.Connection, start: MysqlPosition): Promise<void> {
-  let files: string[];
+async function hasBinlogFile(conn: mysql.Connection, file: string): Promise<boolean> {
   try {
     const [rows] = await conn.query("SHOW BINARY LOGS");
-    files = (rows as { Log_name: string }[]).map((r) => r.Log_name);
+    return (rows as { Log_name: string }[]).some((r) => r.Log_name === file);
   } catch {
-    return; // Without the privilege to list logs, the dump itself reports a purged file.
+    return true; // Without the privilege to list logs, the dump itself reports a missing file.
   }
-  if (!files.includes(start.file)) {
-    throw new ZeroEtlError(`mysql binlog file ${start.file} (position ${start.file}:${start.offset}) is no longer on the server (purged or from another server); re-snapshot`, {
-      code: "position-lost",
-    });
-  }
+}
+
+/** The position's GTID set when it is MariaDB's (`domain-server-seq` items); otherwise a missing file is final. */
+function mariadbGtidOf(start: MysqlPosition): string {
+  if (start.gtid !== undefined && /^\d+-\d+-\d+(,\d+-\d+-\d+)*$/.test(start.gtid)) return start.gtid;
+  throw new ZeroEtlError(`mysql binlog file ${start.file} (position ${start.file}:${start.offset}) is no longer on the server (purged or from another server); re-snapshot`, {
+    code: "position-lost",
+  });
 }

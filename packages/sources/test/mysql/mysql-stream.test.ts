@@ -190,6 +190,22 @@ describe("mysql source: streaming", () => {
     expect(eventsOf(resumed).filter((e) => e.table.name.endsWith("_part"))).toEqual([]);
   });
 
+  it("resumes by MariaDB GTID when the checkpoint's file is gone", async () => {
+    await db.query("CREATE TABLE by_gtid (id INT PRIMARY KEY)");
+    const source = open();
+    await db.query("INSERT INTO by_gtid VALUES (1)");
+    const from = mysqlPositionCodec.parse(await source.currentPosition());
+    await db.query("INSERT INTO by_gtid VALUES (2)");
+    await db.query("INSERT INTO by_gtid VALUES (3)");
+    expect(from.gtid).toMatch(/^\d+-\d+-\d+/);
+    const elsewhere = mysqlPositionCodec.serialize({ file: "promoted-replica-bin.000042", offset: 12345, gtid: from.gtid ?? "" });
+    const batches = await collectBatches(source, elsewhere, (events) => idsOf(events, "by_gtid").includes(3));
+    expect(idsOf(eventsOf(batches), "by_gtid")).toEqual([2, 3]);
+    const checkpoint = mysqlPositionCodec.parse(batches[batches.length - 1]?.checkpoint ?? "");
+    expect(checkpoint.file).toBe(from.file);
+    expect(mysqlPositionCodec.compare(checkpoint, from)).toBeGreaterThan(0);
+  });
+
   it("fails with position-lost for a purged binlog file", async () => {
     const source = open();
     const current = mysqlPositionCodec.parse(await source.currentPosition());
