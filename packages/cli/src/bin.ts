@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { ConfigError, ZeroEtlError, redactText } from "@zero-etl/core";
 import { checkCommand } from "./commands/check-command.js";
 import { runCommand } from "./commands/run-command.js";
+import { maintainCommand } from "./commands/maintain-command.js";
 import { resyncCommand } from "./commands/resync-command.js";
 import { statusCommand } from "./commands/status-command.js";
 
@@ -43,6 +44,16 @@ program
   .description("re-snapshot some tables, keep the others' checkpoints, then catch up")
   .action(async (config: string, tables: string[]) => {
     await resyncCommand(config, tables);
+  });
+
+program
+  .command("maintain")
+  .argument("<config>", "pipeline config file")
+  .option("--expire-older-than-hours <hours>", "expire snapshots older than this", "24")
+  .option("--retain-last <n>", "always keep the newest n snapshots", "10")
+  .description("compact tables, expire old snapshots and remove orphan files (Iceberg targets)")
+  .action(async (config: string, options: { expireOlderThanHours: string; retainLast: string }) => {
+    await maintainCommand(config, { expireOlderThanHours: Number(options.expireOlderThanHours), retainLast: Number(options.retainLast) });
   });
 
 try {

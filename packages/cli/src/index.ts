@@ -6,3 +6,4 @@ export { checkCommand } from "./commands/check-command.js";
 export { runCommand } from "./commands/run-command.js";
 export { statusCommand } from "./commands/status-command.js";
 export { resyncCommand } from "./commands/resync-command.js";
+export { maintainCommand } from "./commands/maintain-command.js";
