@@ -185,6 +185,11 @@ export class TableUnnester {
   // walk state, reused across rows so that a row allocates only its outputs
   #text = "";
   #pos = 0;
+  // position of the next backslash in #text (-1: none), so strings need no second scan for escapes
+  #nextEscape = -1;
+  #template: Record<string, Value> | undefined;
+  #templateColumns = -1;
+  #escaped = false;
   #out: Record<string, Value> = {};
   #owner: PathNode[] | undefined;
   #currentColumn = "";
@@ -380,10 +385,22 @@ export class TableUnnester {
    * unnested column. Child rows are appended to `pending` (parent first).
    */
   flatten(row: Row, pending: PendingChildRow[] | undefined): Record<string, Value> {
-    const out: Record<string, Value> = {};
-    for (const name of this.#passthrough) {
-      const value = row[name];
-      if (value !== undefined) out[name] = value;
+    let complete = true;
+    for (const unnested of this.unnested) if (row[unnested.name] === undefined) complete = false;
+    for (const name of this.#passthrough) if (row[name] === undefined) complete = false;
+    let out: Record<string, Value>;
+    if (complete) {
+      // cloning a template gives every row the same shape in one step, so the
+      // walker's stores hit existing properties instead of growing the object
+      if (this.#template === undefined || this.#templateColumns !== this.root.flat.length) this.#buildTemplate();
+      out = { ...this.#template };
+      for (const name of this.#passthrough) out[name] = row[name] as Value;
+    } else {
+      out = {};
+      for (const name of this.#passthrough) {
+        const value = row[name];
+        if (value !== undefined) out[name] = value;
+      }
     }
     if (this.unnested.length === 0) return out;
     this.#out = out;
@@ -395,13 +412,14 @@ export class TableUnnester {
     for (const unnested of this.unnested) {
       const value = row[unnested.name];
       if (value === undefined) continue;
-      for (const node of unnested.nodes) out[node.column ?? ""] = null;
+      if (!complete) for (const node of unnested.nodes) out[node.column ?? ""] = null;
       if (value === null) continue;
       this.#owner = unnested.nodes;
       this.#currentColumn = unnested.name;
       if (typeof value === "string" && unnested.json) {
         this.#text = value;
         this.#pos = 0;
+        this.#nextEscape = value.indexOf("\\");
         this.#walkText(unnested.node, this.root);
       } else this.#walkValue(unnested.node, this.root, value);
     }
@@ -409,6 +427,14 @@ export class TableUnnester {
     this.#text = "";
     this.#pending = undefined;
     return out;
+  }
+
+  #buildTemplate(): void {
+    const template: Record<string, Value> = {};
+    for (const name of this.#passthrough) template[name] = null;
+    for (const unnested of this.unnested) for (const node of unnested.nodes) template[node.column ?? ""] = null;
+    this.#template = template;
+    this.#templateColumns = this.root.flat.length;
   }
 
   /** Sets every known column missing from a row to null (rows built before a column existed). */
@@ -467,12 +493,17 @@ export class TableUnnester {
     const text = this.#text;
     let pos = start;
     let integer = true;
+    let exponent = false;
     for (;;) {
       const c = text.charCodeAt(pos);
       if (c >= 48 && c <= 57) pos++;
       else if (c === 45 || c === 43) pos++;
-      else if (c === 46 || c === 101 || c === 69) {
+      else if (c === 46) {
         integer = false;
+        pos++;
+      } else if (c === 101 || c === 69) {
+        integer = false;
+        exponent = true;
         pos++;
       } else break;
     }
@@ -496,7 +527,7 @@ export class TableUnnester {
         for (let i = negative ? start + 1 : start; i < pos; i++) n = n * 10 + text.charCodeAt(i) - 48;
         this.#out[column] = BigInt(negative ? -n : n);
       } else this.#out[column] = BigInt(text.slice(start, pos));
-    } else if (kind === "decimal") this.#out[column] = jsonNumberToDecimal(text.slice(start, pos));
+    } else if (kind === "decimal") this.#out[column] = exponent ? jsonNumberToDecimal(text.slice(start, pos)) : text.slice(start, pos);
     else this.#out[column] = text.slice(start, pos);
   }
 
@@ -625,23 +656,35 @@ export class TableUnnester {
     this.#out[node.column ?? ""] = this.#text.slice(start, end);
   }
 
+  /** Returns the index after the closing quote; sets `#escaped` when the string holds a backslash. */
   #scanString(start: number): number {
     const text = this.#text;
-    let pos = start + 1;
+    const quote = text.indexOf('"', start + 1);
+    if (quote < 0) this.#unterminated(start);
+    let escape = this.#nextEscape;
+    if (escape >= 0 && escape < start) escape = this.#nextEscape = text.indexOf("\\", start);
+    if (escape < 0 || escape > quote) {
+      this.#escaped = false;
+      return quote + 1;
+    }
+    this.#escaped = true;
+    let pos = escape;
     for (;;) {
       const c = text.charCodeAt(pos);
       if (c === 34) return pos + 1;
       if (c === 92) pos += 2;
-      else if (Number.isNaN(c)) {
-        throw new ZeroEtlError(`unnest: unterminated JSON string in ${tableKey(this.source.table)} at offset ${start}`, { code: "record-rejected", table: tableKey(this.source.table) });
-      } else pos++;
+      else if (Number.isNaN(c)) return this.#unterminated(start);
+      else pos++;
     }
   }
 
+  #unterminated(start: number): never {
+    throw new ZeroEtlError(`unnest: unterminated JSON string in ${tableKey(this.source.table)} at offset ${start}`, { code: "record-rejected", table: tableKey(this.source.table) });
+  }
+
+  /** Decodes the string just scanned by {@link #scanString}. */
   #decodeString(start: number, end: number): string {
-    const text = this.#text;
-    for (let i = start + 1; i < end - 1; i++) if (text.charCodeAt(i) === 92) return JSON.parse(text.slice(start, end)) as string;
-    return text.slice(start + 1, end - 1);
+    return this.#escaped ? (JSON.parse(this.#text.slice(start, end)) as string) : this.#text.slice(start + 1, end - 1);
   }
 
   #skipRaw(start: number): number {
