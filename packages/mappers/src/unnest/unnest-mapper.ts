@@ -60,7 +60,8 @@ function baseOf(event: ChangeEvent): EventBase {
  *   flattened columns (added to `unchanged`) and its child tables alone.
  * - truncate truncates the child tables too.
  * Tables whose schema the mapper has not seen (through `mapSchema`,
- * `mapChunk` or a `schema` event) pass through untouched.
+ * `mapChunk` or a `schema` event) pass through untouched. The mapper keeps
+ * per-table state (the columns seen so far); it never mutates its input.
  */
 export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
   const base = resolveUnnestOptions(options);
@@ -249,13 +250,17 @@ export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
       if (base.mode === "none") return [schema];
       return ensure(schema, context).schemas();
     },
-    mapEvents(events, _context) {
+    mapEvents(events, context) {
       if (base.mode === "none") return events;
       const out: ChangeEvent[] = [];
       for (const event of events) {
         const state = states.get(tableKey(event.table));
-        if (state === undefined) out.push(event);
-        else mapEvent(state, event, out);
+        if (state !== undefined) mapEvent(state, event, out);
+        else if (event.op === "schema") {
+          // a table first met through a schema event (created at the source while streaming)
+          const created = ensure(event.schema, context);
+          for (const schema of created.schemas()) out.push(schema.table === event.schema.table ? { ...event, schema } : { op: "schema", table: schema.table, ...baseOf(event), schema });
+        } else out.push(event);
       }
       return out;
     },
