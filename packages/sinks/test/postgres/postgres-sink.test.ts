@@ -444,10 +444,17 @@ describe("postgres sink: identifiers, keyless tables, errors", () => {
     const sink = newSink("fresh_schema");
     const before = await sink.preflight({ fix: false });
     expect(before.checks.find((c) => c.id === "postgres-sink.schema")).toMatchObject({ ok: false, fixable: true });
-    await expect(sink.open({ pipeline: "x" })).rejects.toThrow(/fresh_schema does not exist/);
     const fixed = await sink.preflight({ fix: true });
     expect(fixed.checks.every((c) => c.ok)).toBe(true);
     expect(fixed.checks.find((c) => c.id === "postgres-sink.schema")).toMatchObject({ fixed: true });
     expect(await sink.open({ pipeline: "x" })).toBeUndefined();
+  });
+
+  it("creates a missing target schema when it opens, as it creates tables", async () => {
+    const sink = newSink("opened_schema");
+    expect(await sink.open({ pipeline: "x" })).toBeUndefined();
+    const after = await sink.preflight({ fix: false });
+    expect(after.checks.find((c) => c.id === "postgres-sink.schema")).toMatchObject({ ok: true });
+    await sink.close();
   });
 });
