@@ -44,8 +44,9 @@ function baseOf(event: ChangeEvent): EventBase {
  * string, structure mixed with scalars -> json). `mapEvents` emits a
  * `schema` event for each target table whose schema grew, right before the
  * first row that needs it; `mapChunk` returns chunks whose `schema` already
- * holds every column of the chunk (it flattens a chunk twice when the chunk
- * widened a type, so that all its rows agree with the final schema).
+ * holds every column of the chunk (rows flattened before a column appeared
+ * get it as null; a chunk that widened a type is flattened again, so that
+ * all its rows agree with the final schema).
  *
  * CDC with child tables (`lists: "child-tables"`), parent row first:
  * - insert: the root row, then one insert per element.
@@ -284,10 +285,15 @@ export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
         }
         return rows;
       };
+      const widenings = state.widenings;
       let rows = run();
-      if (state.changedTables().length > 0) {
+      if (state.widenings !== widenings) {
+        // rows flattened before a widening hold the old representation: flatten the chunk again
         state.schemas();
         rows = run();
+      } else if (state.changedTables().length > 0) {
+        // only new columns: rows flattened before they appeared just lack them
+        for (const [table, list] of rows) for (const row of list) state.completeRow(table, row);
       }
       return state.tables.map((table): SnapshotChunk => {
         const tableRows = rows.get(table) ?? [];

@@ -115,6 +115,36 @@ describe("createUnnestMapper (lists as JSON)", () => {
     expect(chunk.rows[0]).toEqual({ id: 1n, doc: '{"a": 1, "o": {"x": 1}}', note: null });
   });
 
+  it("gives earlier rows of a chunk the columns later rows add, as null", () => {
+    const mapper = createUnnestMapper({ mode: "all" });
+    const rows = [
+      { id: 1n, doc: '{"a": 1}', note: null },
+      { id: 2n, doc: '{"a": 2, "b": {"c": true}}', note: null },
+    ];
+    const [out] = mapper.mapChunk?.({ table, schema: source, rows, chunk: 0, last: false, rowsRead: 2 }, context) ?? [];
+    expect(out?.rows).toEqual([
+      { id: 1n, note: null, doc__a: 1n, doc__b__c: null },
+      { id: 2n, note: null, doc__a: 2n, doc__b__c: true },
+    ]);
+    expect(Object.keys(out?.rows[0] ?? {})).toContain("doc__b__c");
+  });
+
+  it("starts a table first met through a schema event", () => {
+    const mapper = createUnnestMapper({ mode: "all" });
+    const events = mapper.mapEvents(
+      [
+        { op: "schema", ...at(1), schema: source },
+        { op: "insert", ...at(2), after: { id: 1n, doc: '{"q": "x"}', note: null } },
+      ],
+      context,
+    );
+    expect(summary(events)).toEqual([
+      ["schema", "orders", "id:int,note:string"],
+      ["schema", "orders", "id:int,doc__q:string,note:string"],
+      ["insert", "orders", { id: 1n, note: null, doc__q: "x" }],
+    ]);
+  });
+
   it("passes everything through in none mode and for unknown tables", () => {
     const none = createUnnestMapper({});
     expect(none.mapSchema(source, context)).toEqual([source]);
