@@ -17,6 +17,8 @@ import { classifyPgError, describePgError } from "./postgres-error-classifier.js
 import type { PostgresSession } from "./postgres-session.js";
 import type { TargetTable } from "./postgres-table-syncer.js";
 import { toPgParameter } from "./postgres-value-encoder.js";
+import type { GuardedRunner } from "./postgres-history-applier.js";
+import { HistoryApplier } from "./postgres-history-applier.js";
 
 /** PostgreSQL's limit on bind parameters per statement. */
 const MAX_PARAMETERS = 65_535;
@@ -33,6 +35,8 @@ export interface ChangeApplierContext {
   target(table: TableRef): TargetTable;
   /** Brings a target table to a schema inside the current transaction (a schema-change barrier). */
   sync(schema: TableSchema): Promise<void>;
+  /** The target schema, where the history-mode bookkeeping table lives. */
+  readonly schema: string;
 }
 
 /** How a batch is applied: `fast` runs multi-row statements; `careful` also isolates failing rows with savepoints. */
@@ -55,14 +59,18 @@ interface UpsertGroup {
 export class ChangeApplier {
   readonly #context: ChangeApplierContext;
   readonly #texts = new Map<string, string>();
+  /** Applies history-mode tables' events and snapshot versions. */
+  readonly history: HistoryApplier;
 
   constructor(context: ChangeApplierContext) {
     this.#context = context;
+    this.history = new HistoryApplier(context.compile, context.schema);
   }
 
   /** Forgets cached statement texts; call whenever a target table's columns may have changed. */
   forgetStatements(): void {
     this.#texts.clear();
+    this.history.forgetStatements();
   }
 
   /** Applies the steps in order and returns the records rejected (always none in `fast` mode: it throws instead). */
@@ -82,6 +90,9 @@ export class ChangeApplier {
         case "move":
           await this.#guarded(session, mode, [step.event], (events) => this.#move(session, events[0] as RowChangeEvent & { op: "update" }), (event, reason) => rejected.push({ event, reason }));
           break;
+        case "history-reset":
+          await this.history.reset(session, step.table, this.#context.target(step.table));
+          break;
       }
     }
     return rejected;
@@ -89,6 +100,10 @@ export class ChangeApplier {
 
   async #applyFold(session: PostgresSession, fold: TableFold, mode: ApplyMode, rejected: RejectedRecord[]): Promise<void> {
     const target = this.#context.target(fold.table);
+    if (fold.history.length > 0 || fold.versions.length > 0) {
+      const guarded: GuardedRunner = (items, exec, reject) => this.#guarded(session, mode, items, exec, reject);
+      await this.history.applyFold(session, fold, target, guarded, (event, reason) => rejected.push({ event, reason }));
+    }
     const reject = (entry: PendingRow, reason: string) => {
       for (const event of originEvents(entry, fold.table)) rejected.push({ event, reason });
     };

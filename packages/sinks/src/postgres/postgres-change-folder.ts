@@ -1,4 +1,4 @@
-import type { ChangeEvent, DeleteEvent, RowChangeEvent, Row, SnapshotChunk, TableRef, TableSchema, UpdateEvent, Value } from "@zero-etl/core";
+import type { ChangeEvent, DeleteEvent, RowChangeEvent, Row, SnapshotChunk, TableRef, TableSchema, TruncateEvent, UpdateEvent, Value } from "@zero-etl/core";
 import { tableKey } from "@zero-etl/core";
 
 /**
@@ -19,6 +19,9 @@ export type KeylessOp =
   | { readonly op: "update"; readonly event: UpdateEvent }
   | { readonly op: "delete"; readonly event: DeleteEvent };
 
+/** A change to a history-mode table; applied in order, never folded (every version is kept). */
+export type HistoryEvent = RowChangeEvent | TruncateEvent;
+
 /** The folded changes of one table within a fold step. */
 export interface TableFold {
   readonly table: TableRef;
@@ -26,6 +29,10 @@ export interface TableFold {
   readonly keyed: Map<string, PendingRow>;
   /** Keyless tables: changes in order. */
   readonly keyless: KeylessOp[];
+  /** History-mode tables: changes in source order. */
+  readonly history: HistoryEvent[];
+  /** History-mode tables: snapshot rows, each a new version at the snapshot position. */
+  readonly versions: Row[];
 }
 
 /**
@@ -38,7 +45,9 @@ export type ApplyStep =
   | { readonly kind: "fold"; readonly tables: Map<string, TableFold> }
   | { readonly kind: "truncate"; readonly table: TableRef }
   | { readonly kind: "schema"; readonly schema: TableSchema }
-  | { readonly kind: "move"; readonly event: UpdateEvent };
+  | { readonly kind: "move"; readonly event: UpdateEvent }
+  /** A history-mode table is snapshotted again: its current versions are closed at the snapshot position. */
+  | { readonly kind: "history-reset"; readonly table: TableRef };
 
 /** The primary key of a prepared target table (empty when keyless), or undefined when the table was never prepared. */
 export type PrimaryKeyLookup = (table: TableRef) => readonly string[] | undefined;
@@ -53,17 +62,24 @@ export type PrimaryKeyLookup = (table: TableRef) => readonly string[] | undefine
 export class ChangeFolder {
   readonly #steps: ApplyStep[] = [];
   readonly #primaryKey: PrimaryKeyLookup;
+  readonly #isHistory: (table: TableRef) => boolean;
   #fold: Map<string, TableFold> | undefined;
   #owned = new WeakSet<object>();
 
-  constructor(primaryKey: PrimaryKeyLookup) {
+  /** `isHistory` selects tables whose events are kept in order as versions instead of folded. */
+  constructor(primaryKey: PrimaryKeyLookup, isHistory: (table: TableRef) => boolean = () => false) {
     this.#primaryKey = primaryKey;
+    this.#isHistory = isHistory;
   }
 
-  /** Adds snapshot rows as upserts. */
+  /** Adds snapshot rows as upserts (as new versions for a history-mode table). */
   addSnapshot(chunk: SnapshotChunk): void {
     const pk = this.#key(chunk.table);
     const fold = this.#tableFold(chunk.table);
+    if (this.#isHistory(chunk.table)) {
+      for (const row of chunk.rows) fold.versions.push(row);
+      return;
+    }
     if (pk.length === 0) {
       for (const row of chunk.rows) fold.keyless.push({ op: "insert", row, origin: undefined });
       return;
@@ -78,6 +94,11 @@ export class ChangeFolder {
 
   /** Adds one change. */
   addEvent(event: ChangeEvent): void {
+    if (event.op !== "schema" && this.#isHistory(event.table)) {
+      this.#key(event.table);
+      this.#tableFold(event.table).history.push(event);
+      return;
+    }
     switch (event.op) {
       case "truncate":
         this.#barrier({ kind: "truncate", table: event.table });
@@ -158,7 +179,7 @@ export class ChangeFolder {
     const k = tableKey(table);
     let fold = this.#fold.get(k);
     if (fold === undefined) {
-      fold = { table, keyed: new Map(), keyless: [] };
+      fold = { table, keyed: new Map(), keyless: [], history: [], versions: [] };
       this.#fold.set(k, fold);
     }
     return fold;

@@ -58,6 +58,17 @@ export class PostgresSession {
     }
   }
 
+  /** Runs a query text with parameters; returns its rows. */
+  async query<R>(text: string, parameters: readonly unknown[] = []): Promise<R[]> {
+    try {
+      const result = await this.db.executeQuery<R>(CompiledQuery.raw(text, parameters as unknown[]));
+      return result.rows as R[];
+    } catch (error) {
+      if (classifyPgError(error) === "transient") this.#broken = true;
+      throw error;
+    }
+  }
+
   /** Closes the connection; never throws. */
   async destroy(): Promise<void> {
     this.#broken = true;

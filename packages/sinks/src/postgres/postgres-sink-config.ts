@@ -1,6 +1,8 @@
 import type { ConnectionOptions } from "node:tls";
 import type { Logger, TableRef } from "@zero-etl/core";
 import { ConfigError, silentLogger } from "@zero-etl/core";
+import type { HistorySelector } from "./postgres-history-table.js";
+import { createHistorySelector } from "./postgres-history-table.js";
 
 /** Options of {@link createPostgresSink}. */
 export interface PostgresSinkOptions {
@@ -15,6 +17,13 @@ export interface PostgresSinkOptions {
   readonly tableName?: (ref: TableRef) => string;
   /** Connections in the pool; 2 by default (one for the open transaction, one for preflight and catalog reads). */
   readonly maxConnections?: number;
+  /**
+   * History mode (slowly changing dimension type 2) for these source tables
+   * (`"namespace.name"` keys as the sink receives them, or `"*"` for all):
+   * their target tables keep every version of every row with validity
+   * columns instead of the latest state. Tables need a primary key.
+   */
+  readonly history?: { readonly tables: readonly string[] };
 }
 
 /** The validated, frozen form of {@link PostgresSinkOptions}. */
@@ -27,6 +36,8 @@ export interface PostgresSinkConfig {
   readonly maxConnections: number;
   /** `host:port/database`, for messages: never the user's password. */
   readonly displayTarget: string;
+  /** Whether a table is replicated in history mode. */
+  readonly isHistory: HistorySelector;
 }
 
 const MAX_IDENTIFIER_BYTES = 63;
@@ -56,6 +67,13 @@ export function resolvePostgresSinkConfig(options: PostgresSinkOptions): Postgre
   if (options.tableName !== undefined && typeof options.tableName !== "function") throw new ConfigError("target.tableName", "a function (TableRef) => string");
   const maxConnections = options.maxConnections ?? 2;
   if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new ConfigError("target.maxConnections", "an integer of at least 1");
+  const history = options.history;
+  if (history !== undefined) {
+    if (typeof history !== "object" || history === null || !Array.isArray(history.tables)) throw new ConfigError("target.history", "an object with a tables list");
+    history.tables.forEach((t, i) => {
+      if (typeof t !== "string" || (t !== "*" && !/^[^.]+\..+$/.test(t))) throw new ConfigError(`target.history.tables[${i}]`, 'a "namespace.name" table key or "*"');
+    });
+  }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, "")) || "(default database)";
   return Object.freeze({
     url: options.url,
@@ -65,5 +83,6 @@ export function resolvePostgresSinkConfig(options: PostgresSinkOptions): Postgre
     tableName: options.tableName ?? ((ref: TableRef) => ref.name),
     maxConnections,
     displayTarget: `${parsed.hostname || "(socket)"}:${parsed.port || "5432"}/${database}`,
+    isHistory: createHistorySelector(history?.tables),
   });
 }

@@ -25,6 +25,8 @@ import { classifyPgError, describePgError } from "./postgres-error-classifier.js
 import type { PostgresSinkConfig, PostgresSinkOptions } from "./postgres-sink-config.js";
 import { resolvePostgresSinkConfig } from "./postgres-sink-config.js";
 import { runPostgresSinkPreflight } from "./postgres-sink-preflight.js";
+import { compileHistoryTruncatesTable } from "./postgres-history-applier.js";
+import { compileHistoryIndexes, toHistorySchema } from "./postgres-history-table.js";
 import { PostgresSession } from "./postgres-session.js";
 import { PostgresStateTables } from "./postgres-state-tables.js";
 import type { TableSyncResult, TargetTable } from "./postgres-table-syncer.js";
@@ -76,6 +78,7 @@ class PostgresSinkImpl implements PostgresSink {
   readonly #config: PostgresSinkConfig;
   readonly #state: PostgresStateTables;
   readonly #applier: ChangeApplier;
+  readonly #compile = createPgSqlCompiler();
   readonly #targets = new Map<string, PostgresTableReport>();
   #session: PostgresSession | undefined;
   #inTransaction = false;
@@ -86,7 +89,8 @@ class PostgresSinkImpl implements PostgresSink {
     this.#config = config;
     this.#state = new PostgresStateTables(config.schema);
     this.#applier = new ChangeApplier({
-      compile: createPgSqlCompiler(),
+      compile: this.#compile,
+      schema: config.schema,
       target: (table) => this.#target(table),
       sync: async (schema) => {
         const session = this.#session;
@@ -142,7 +146,8 @@ class PostgresSinkImpl implements PostgresSink {
 
   async resetTable(table: TableRef): Promise<void> {
     this.#target(table);
-    await this.#accept([{ kind: "truncate", table }]);
+    // a history table keeps its past: a re-snapshot closes the current versions instead of removing rows
+    await this.#accept([{ kind: this.#config.isHistory(table) ? "history-reset" : "truncate", table }]);
   }
 
   async writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt> {
@@ -163,6 +168,10 @@ class PostgresSinkImpl implements PostgresSink {
   async flush(checkpoint: PipelineCheckpoint): Promise<void> {
     const session = await this.#transaction();
     try {
+      if (this.#applier.history.hasPending) {
+        if (checkpoint.position === undefined) throw new ZeroEtlError("history-mode snapshot versions need the snapshot position in the checkpoint", { code: "internal" });
+        await this.#applier.history.resolvePending(session, checkpoint.position);
+      }
       await this.#state.save(session.db, checkpoint);
       await session.run("COMMIT");
     } catch (error) {
@@ -172,6 +181,7 @@ class PostgresSinkImpl implements PostgresSink {
     }
     this.#inTransaction = false;
     this.#retained = [];
+    this.#applier.history.clearPending();
     this.#config.logger.debug("postgres sink flushed", { position: checkpoint.position, phase: checkpoint.phase });
   }
 
@@ -180,6 +190,7 @@ class PostgresSinkImpl implements PostgresSink {
     this.#session = undefined;
     this.#inTransaction = false;
     this.#retained = [];
+    this.#applier.history.clearPending();
     if (session === undefined) return;
     // an open transaction holds nothing durable by contract: closing drops it
     await session.destroy();
@@ -190,7 +201,7 @@ class PostgresSinkImpl implements PostgresSink {
   }
 
   #folder(): ChangeFolder {
-    return new ChangeFolder((table) => this.#target(table).primaryKey);
+    return new ChangeFolder((table) => this.#target(table).primaryKey, this.#config.isHistory);
   }
 
   #target(table: TableRef): TargetTable {
@@ -206,7 +217,13 @@ class PostgresSinkImpl implements PostgresSink {
   }
 
   async #sync(session: PostgresSession, schema: TableSchema, fromPrepare: boolean): Promise<TableSyncResult> {
-    const result = await syncPgTable(session.db, this.#targetName(schema.table), schema);
+    const history = this.#config.isHistory(schema.table);
+    const name = this.#targetName(schema.table);
+    const result = await syncPgTable(session.db, name, history ? toHistorySchema(schema) : schema);
+    if (history) {
+      for (const text of compileHistoryIndexes(this.#compile, name, schema.primaryKey)) await session.run(text);
+      await session.run(compileHistoryTruncatesTable(this.#compile, this.#config.schema));
+    }
     // cached statements name columns by position in the target table
     this.#applier.forgetStatements();
     this.#targets.set(tableKey(schema.table), { target: result.target, keptWider: result.keptWider, refused: result.refused });
