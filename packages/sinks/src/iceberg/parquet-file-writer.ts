@@ -1,7 +1,10 @@
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import type { SchemaElement } from "hyparquet";
 import type { IcebergField, IcebergType } from "./iceberg-schema.js";
-import { compareIcebergValues, parseDecimalType, serializeIcebergValue } from "./iceberg-value-codec.js";
+import { compareIcebergValues, serializeIcebergValue } from "./iceberg-value-codec.js";
+import { encodeFlatParquet } from "./parquet/flat-parquet-encoder.js";
+import type { FlatParquetCodec } from "./parquet/flat-parquet-encoder.js";
+import { primitiveElement } from "./parquet/parquet-type-mapping.js";
 import type { IcebergValue } from "./iceberg-value-codec.js";
 
 /** A row in Iceberg form: values aligned with the fields it was encoded for; nested values as arrays/objects. */
@@ -35,16 +38,65 @@ export interface WriteParquetFileOptions {
   readonly rowGroupRows?: number;
   /** Longest string/binary bound kept in the manifest; default 16 (as Iceberg's default metrics mode). */
   readonly boundLength?: number;
+  /** Page compression of files with only primitive columns; default `snappy`. Files with nested columns always use Snappy. */
+  readonly codec?: FlatParquetCodec;
 }
 
+const CREATED_BY = "zero-etl iceberg sink";
+
 /**
- * Writes rows as one Parquet file (Snappy, PLAIN/dictionary encodings) whose
- * schema carries the Iceberg field ids and the types of the spec's Parquet
- * mapping (decimals as INT32/INT64/FIXED by precision, timestamps as
- * TIMESTAMP(MICROS) with isAdjustedToUTC for `timestamptz`, uuid as FIXED[16],
- * 3-level lists). Computes the manifest metrics in the same pass.
+ * Writes rows as one Parquet file whose schema carries the Iceberg field ids
+ * and the types of the spec's Parquet mapping (decimals as INT32/INT64/FIXED
+ * by precision, timestamps as TIMESTAMP(MICROS) with isAdjustedToUTC for
+ * `timestamptz`, uuid as FIXED[16], 3-level lists), and computes the manifest
+ * metrics in the same pass. Files whose columns are all primitive go through
+ * our columnar encoder (PLAIN values, Snappy pages); files with list or
+ * struct columns through hyparquet-writer. Throws a `ZeroEtlError`
+ * (`record-rejected`) naming the column and row when a value does not fit.
  */
 export function writeParquetFile(options: WriteParquetFileOptions): WrittenParquetFile {
+  if (options.fields.every((f) => typeof f.type === "string")) return writeFlatFile(options);
+  return writeNestedFile(options);
+}
+
+function writeFlatFile(options: WriteParquetFileOptions): WrittenParquetFile {
+  const { fields, rows } = options;
+  const boundLength = options.boundLength ?? 16;
+  const file = encodeFlatParquet({
+    fields,
+    rows,
+    rowGroupRows: options.rowGroupRows ?? 1_000_000,
+    createdBy: CREATED_BY,
+    ...(options.codec === undefined ? {} : { codec: options.codec }),
+  });
+  const n = BigInt(rows.length);
+  const columnSizes = new Map<number, bigint>();
+  const valueCounts = new Map<number, bigint>();
+  const nullValueCounts = new Map<number, bigint>();
+  const nanValueCounts = new Map<number, bigint>();
+  const lowerBounds = new Map<number, Uint8Array>();
+  const upperBounds = new Map<number, Uint8Array>();
+  fields.forEach((field, i) => {
+    const type = field.type as string;
+    const stats = file.statistics[i];
+    if (stats === undefined) return;
+    columnSizes.set(field.id, BigInt(file.columnSizes[i] ?? 0));
+    valueCounts.set(field.id, n);
+    nullValueCounts.set(field.id, BigInt(stats.nulls));
+    if (type === "float" || type === "double") nanValueCounts.set(field.id, BigInt(stats.nans));
+    if (stats.min !== undefined && stats.max !== undefined) {
+      lowerBounds.set(field.id, lowerBound(type, stats.min, boundLength));
+      const upper = upperBound(type, stats.max, boundLength);
+      if (upper !== undefined) upperBounds.set(field.id, upper);
+    }
+  });
+  return {
+    bytes: file.bytes,
+    metrics: { recordCount: rows.length, columnSizes, valueCounts, nullValueCounts, nanValueCounts, lowerBounds, upperBounds, splitOffsets: file.splitOffsets.map(BigInt) },
+  };
+}
+
+function writeNestedFile(options: WriteParquetFileOptions): WrittenParquetFile {
   const { fields, rows } = options;
   const boundLength = options.boundLength ?? 16;
   const schema: SchemaElement[] = [{ name: "table", num_children: fields.length }];
@@ -105,7 +157,7 @@ export function writeParquetFile(options: WriteParquetFileOptions): WrittenParqu
   });
 
   const writer = new ByteWriter();
-  const pq = new ParquetWriter({ writer, schema, codec: "SNAPPY", statistics: true, createdBy: "zero-etl iceberg sink" });
+  const pq = new ParquetWriter({ writer, schema, codec: "SNAPPY", statistics: true, createdBy: CREATED_BY });
   pq.write({ columnData: columnData as never, rowGroupSize: options.rowGroupRows ?? 1_000_000 });
   pq.finish();
   const bytes = new Uint8Array(writer.getBuffer());
@@ -206,51 +258,4 @@ function appendType(schema: SchemaElement[], node: TypedNode, path: readonly str
   );
 }
 
-/** The Parquet physical and logical annotation of an Iceberg primitive (spec Appendix A, Parquet). */
-export function primitiveElement(type: string): Omit<SchemaElement, "name"> {
-  switch (type) {
-    case "boolean":
-      return { type: "BOOLEAN" };
-    case "int":
-      return { type: "INT32" };
-    case "long":
-      return { type: "INT64" };
-    case "float":
-      return { type: "FLOAT" };
-    case "double":
-      return { type: "DOUBLE" };
-    case "date":
-      return { type: "INT32", converted_type: "DATE", logical_type: { type: "DATE" } };
-    case "time":
-      return { type: "INT64", converted_type: "TIME_MICROS", logical_type: { type: "TIME", isAdjustedToUTC: false, unit: "MICROS" } };
-    case "timestamp":
-      return { type: "INT64", logical_type: { type: "TIMESTAMP", isAdjustedToUTC: false, unit: "MICROS" } };
-    case "timestamptz":
-      return { type: "INT64", logical_type: { type: "TIMESTAMP", isAdjustedToUTC: true, unit: "MICROS" } };
-    case "string":
-      return { type: "BYTE_ARRAY", converted_type: "UTF8", logical_type: { type: "STRING" } };
-    case "uuid":
-      return { type: "FIXED_LEN_BYTE_ARRAY", type_length: 16, logical_type: { type: "UUID" } };
-    case "binary":
-      return { type: "BYTE_ARRAY" };
-    default: {
-      const decimal = parseDecimalType(type);
-      if (decimal === undefined) throw new Error(`no parquet mapping for iceberg type ${type}`);
-      const { precision, scale } = decimal;
-      const physical =
-        precision <= 9
-          ? { type: "INT32" as const }
-          : precision <= 18
-            ? { type: "INT64" as const }
-            : { type: "FIXED_LEN_BYTE_ARRAY" as const, type_length: decimalBytes(precision) };
-      return { ...physical, converted_type: "DECIMAL", precision, scale, logical_type: { type: "DECIMAL", precision, scale } };
-    }
-  }
-}
-
-/** Minimum bytes of a two's-complement integer holding `precision` decimal digits. */
-export function decimalBytes(precision: number): number {
-  let bytes = 1;
-  while (2n ** BigInt(8 * bytes - 1) <= 10n ** BigInt(precision)) bytes++;
-  return bytes;
-}
+export { decimalBytes, primitiveElement } from "./parquet/parquet-type-mapping.js";
