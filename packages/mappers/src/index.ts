@@ -65,3 +65,4 @@ export type {
   PartitionTarget,
 } from "./partition-key/choose-partition-key.js";
 export { choosePartitionKey, openSearchDocumentId } from "./partition-key/choose-partition-key.js";
+export { createWildcardMatcher } from "./filter/wildcard-matcher.js";

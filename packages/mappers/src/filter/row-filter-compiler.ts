@@ -3,6 +3,7 @@ import { ConfigError } from "@zero-etl/core";
 import { compareDecimalText, isDecimalText } from "./decimal-comparator.js";
 import type { FilterOperand, RowFilterNode } from "./row-filter-parser.js";
 import { parseRowFilter } from "./row-filter-parser.js";
+import { createWildcardMatcher } from "./wildcard-matcher.js";
 
 /** A compiled row predicate. */
 export interface RowPredicate {
@@ -44,12 +45,6 @@ function compareValues(a: Value | undefined, b: Value | undefined, numericHint: 
   }
   if (typeof a === "string" && typeof b === "string") return a < b ? -1 : a > b ? 1 : 0;
   return undefined;
-}
-
-function likeRegex(pattern: string): RegExp {
-  let source = "^";
-  for (const ch of pattern) source += ch === "%" ? "[\\s\\S]*" : ch === "_" ? "[\\s\\S]" : ch.replace(/[\\^$.|?*+()[\]{}]/g, "\\$&");
-  return new RegExp(`${source}$`, "u");
 }
 
 function getter(operand: FilterOperand): { get: Getter; numeric: boolean } {
@@ -153,12 +148,12 @@ function compile(node: RowFilterNode): Evaluator {
     }
     case "like": {
       const subject = getter(node.operand);
-      const regex = likeRegex(node.pattern);
+      const matches = createWildcardMatcher(node.pattern, "%", "_");
       const negated = node.negated;
       return (row) => {
         const value = subject.get(row);
         if (value === null || value === undefined || typeof value === "object") return null;
-        return regex.test(String(value)) !== negated;
+        return matches(String(value)) !== negated;
       };
     }
     case "truthy": {

@@ -1,5 +1,6 @@
 import type { TableRef } from "@zero-etl/core";
 import { ConfigError } from "@zero-etl/core";
+import { createWildcardMatcher } from "./wildcard-matcher.js";
 
 /** Options of {@link parseTableFilter}. */
 export interface TableFilterOptions {
@@ -38,12 +39,7 @@ interface CompiledPattern {
 }
 
 function globMatcher(glob: string): PartMatcher {
-  if (!/[*?]/.test(glob)) return (text) => text === glob;
-  if (glob === "*") return () => true;
-  let source = "^";
-  for (const ch of glob) source += ch === "*" ? "[\\s\\S]*" : ch === "?" ? "[\\s\\S]" : ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&");
-  const regex = new RegExp(`${source}$`, "u");
-  return (text) => regex.test(text);
+  return createWildcardMatcher(glob, "*", "?");
 }
 
 function splitPattern(pattern: string, path: string): PartMatcher[] {
