@@ -95,6 +95,8 @@ class PipelineRun {
   #lastCommitTime: number | undefined;
   /** Whether the last batch said the source had nothing newer. */
   #caughtUp = false;
+  /** Target table key -> the schema last passed to `sink.prepare`. */
+  readonly #prepared = new Map<string, TableSchema>();
   /** The last checkpoint made durable in this run. */
   #durable: PipelineCheckpoint | undefined;
 
@@ -153,7 +155,7 @@ class PipelineRun {
     this.#keys.set(key, schema.primaryKey);
     const mapped = this.#mapper.mapSchema(schema, this.#context);
     try {
-      for (const target of mapped) await this.#retrying(`prepare ${tableKey(target.table)}`, () => this.#o.sink.prepare(target));
+      for (const target of mapped) await this.#prepareTarget(target);
     } catch (error) {
       if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
       this.#tracker.setState(key, "resync-required", error.message);
@@ -233,6 +235,7 @@ class PipelineRun {
     }
     const mapped = this.#mapper.mapChunk ? this.#mapper.mapChunk(chunk, this.#context) : [chunk];
     for (const out of mapped) {
+      await this.#prepareTarget(out.schema);
       const receipt = await this.#retrying(`write snapshot of ${key}`, () => this.#o.sink.writeSnapshot(out));
       await this.#deadLetter(receipt);
     }
@@ -327,8 +330,9 @@ class PipelineRun {
         if (latest !== undefined && this.#pendingRows > 0) await this.#flushAt(checkpoint, latest);
         this.#log.info("schema change", { table: tableKey(event.table), version: event.schema.version });
         await this.#prepare(event.schema);
-        const mapped = this.#mapper.mapEvents([event], this.#context);
-        if (mapped.length > 0) await this.#write(mapped);
+        // mappers see the schema event too (they track shapes); the sink got it through prepare
+        const mapped = this.#mapper.mapEvents([event], this.#context).filter((e) => e.op !== "schema");
+        if (mapped.length > 0) await this.#writeMapped(mapped);
         continue;
       }
       const key = tableKey(event.table);
@@ -346,9 +350,31 @@ class PipelineRun {
   async #write(events: readonly ChangeEvent[]): Promise<void> {
     if (events.length === 0) return;
     const mapped = this.#mapper.mapEvents(events, this.#context);
-    if (mapped.length === 0) return;
-    const receipt = await this.#retrying("write changes", () => this.#o.sink.write({ events: mapped }));
+    // mappers may change target schemas themselves (an unnested attribute
+    // seen for the first time): prepare the sink before the rows that need it
+    let start = 0;
+    for (let i = 0; i < mapped.length; i++) {
+      const event = mapped[i];
+      if (event?.op !== "schema") continue;
+      await this.#writeMapped(mapped.slice(start, i));
+      await this.#prepareTarget(event.schema);
+      start = i + 1;
+    }
+    await this.#writeMapped(start === 0 ? mapped : mapped.slice(start));
+  }
+
+  async #writeMapped(events: readonly ChangeEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const receipt = await this.#retrying("write changes", () => this.#o.sink.write({ events }));
     await this.#deadLetter(receipt);
+  }
+
+  /** Prepares a target table unless this exact schema was prepared already. */
+  async #prepareTarget(schema: TableSchema): Promise<void> {
+    const key = tableKey(schema.table);
+    if (this.#prepared.get(key) === schema) return;
+    await this.#retrying(`prepare ${key}`, () => this.#o.sink.prepare(schema));
+    this.#prepared.set(key, schema);
   }
 
   #count(table: string, rows: number, bytes: number, op: ChangeEvent["op"] | "snapshot"): void {
