@@ -45,6 +45,7 @@ const postgresTarget = z.strictObject({
   url: url("postgres"),
   schema: identifier.optional(),
   ssl,
+  history: z.strictObject({ tables: z.array(z.string().min(1)) }).optional(),
 });
 const icebergTarget = z.strictObject({
   type: z.literal("iceberg"),
@@ -53,6 +54,10 @@ const icebergTarget = z.strictObject({
   catalog: z.record(z.string(), z.unknown()).optional(),
   s3: z.record(z.string(), z.unknown()).optional(),
   commit: z.record(z.string(), z.unknown()).optional(),
+  partitionSpec: z.record(z.string(), z.array(z.record(z.string(), z.unknown()))).optional(),
+  targetFileSizeBytes: z.number().int().positive().optional(),
+  rowGroupRows: z.number().int().positive().optional(),
+  unconstrainedDecimal: z.enum(["decimal(38,10)", "string"]).optional(),
 });
 const redshiftTarget = z.strictObject({ type: z.literal("redshift"), url: z.string(), schema: identifier.optional() });
 const opensearchTarget = z.strictObject({ type: z.literal("opensearch"), url: z.string() });
