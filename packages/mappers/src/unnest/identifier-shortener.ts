@@ -53,10 +53,9 @@ export class IdentifierRegistry {
     this.#maxBytes = maxBytes;
   }
 
-  /** Marks a name as used verbatim (e.g. a column the source already has). */
+  /** Marks a name as used by someone else (e.g. a column the source already has): `assign` never hands it out. */
   reserve(name: string): void {
     this.#taken.add(name);
-    this.#byFull.set(name, name);
   }
 
   /** The identifier for `fullName`, allocated on first use. */

@@ -65,6 +65,8 @@ export class PathNode {
   children: Map<string, PathNode> | undefined = undefined;
   order: PathNode[] = [];
   child: FlatTable | undefined = undefined;
+  /** The column name of a path with no segments (an unnested column named by path only); default `value`. */
+  ownName: string | undefined = undefined;
 
   constructor(segments: readonly string[], depth: number) {
     this.segments = segments;
@@ -244,7 +246,8 @@ export class TableUnnester {
         this.#adoptChildTables(old.node);
         continue;
       }
-      const node = new PathNode(column.name === "" ? [] : [column.name], 0);
+      const node = new PathNode(column.name === "" || !options.prefix ? [] : [column.name], 0);
+      if (!options.prefix && column.name !== "") node.ownName = column.name;
       const entry: UnnestedColumn = { name: column.name, json: column.type.kind === "json", node, nodes: [] };
       this.unnested.push(entry);
       if (column.type.kind === "struct") this.#declareStruct(node, column.type.fields, this.root, entry.nodes);
@@ -285,7 +288,7 @@ export class TableUnnester {
     if (node.kind !== undefined && node.kind !== kind) this.widenings++;
     node.kind = kind;
     if (node.column === undefined) {
-      node.column = table.ids.assign(node.segments.length === 0 ? VALUE_COLUMN : node.segments.join(this.options.separator));
+      node.column = table.ids.assign(node.segments.length === 0 ? (node.ownName ?? VALUE_COLUMN) : node.segments.join(this.options.separator));
       table.flat.push(node);
       owner?.push(node);
     }
@@ -618,7 +621,7 @@ export class TableUnnester {
 
   #createChildTable(node: PathNode, table: FlatTable): FlatTable {
     const sep = this.options.separator;
-    const fullName = `${table.fullName}${sep}${node.segments.length === 0 ? VALUE_COLUMN : node.segments.join(sep)}`;
+    const fullName = `${table.fullName}${sep}${node.segments.length === 0 ? (node.ownName ?? VALUE_COLUMN) : node.segments.join(sep)}`;
     const fixed: ColumnSchema[] = [
       ...this.#keyColumns,
       { name: PARENT_ID_COLUMN, type: PARENT_TYPE, nullable: false },

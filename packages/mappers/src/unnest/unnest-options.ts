@@ -23,6 +23,12 @@ export interface UnnestOptions {
   readonly lists?: "json" | "child-tables" | undefined;
   /** Longest identifier in UTF-8 bytes; the mapper takes it from `context.sink.maxIdentifierLength`. Default 63. */
   readonly maxIdentifierLength?: number | undefined;
+  /**
+   * Prefix flattened names with the source column's name (`doc__a`), the
+   * default. `false` names them by path only (`a`), as AWS Zero-ETL does for
+   * DynamoDB items; a name that collides with another column gets a hash suffix.
+   */
+  readonly prefix?: boolean | undefined;
 }
 
 /** {@link UnnestOptions} with every default applied. */
@@ -33,6 +39,7 @@ export interface ResolvedUnnestOptions {
   readonly maxDepth: number;
   readonly lists: "json" | "child-tables";
   readonly maxIdentifierLength: number;
+  readonly prefix: boolean;
 }
 
 const MODES: Readonly<Record<string, UnnestMode>> = {
@@ -75,5 +82,6 @@ export function resolveUnnestOptions(options: UnnestOptions, path = "unnest"): R
     maxDepth: mode === "top-level" ? Math.min(maxDepth, 1) : mode === "none" ? 0 : maxDepth,
     lists,
     maxIdentifierLength,
+    prefix: options.prefix ?? true,
   };
 }

@@ -145,6 +145,22 @@ describe("createUnnestMapper (lists as JSON)", () => {
     ]);
   });
 
+  it("names columns by path only with prefix: false (DynamoDB items, AWS style)", () => {
+    const items: TableSchema = {
+      table: { namespace: "ddb", name: "users" },
+      columns: [
+        { name: "pk", type: { kind: "string" }, nullable: false },
+        { name: "item", type: { kind: "json" }, nullable: false },
+      ],
+      primaryKey: ["pk"],
+      version: 1,
+    };
+    const mapper = createUnnestMapper({ mode: "TOP_LEVEL", prefix: false });
+    const [out] = mapper.mapChunk?.({ table: items.table, schema: items, rows: [{ pk: "u1", item: '{"pk": "u1", "age": 41, "prefs": {"a": 1}}' }], chunk: 0, last: true, rowsRead: 1 }, context) ?? [];
+    expect(out?.schema.columns.map((c) => c.name)).toEqual(["pk", expect.stringMatching(/^pk_[0-9a-f]{8}$/), "age", "prefs"]);
+    expect(out?.rows[0]).toMatchObject({ pk: "u1", age: 41n, prefs: '{"a": 1}' });
+  });
+
   it("passes everything through in none mode and for unknown tables", () => {
     const none = createUnnestMapper({});
     expect(none.mapSchema(source, context)).toEqual([source]);
