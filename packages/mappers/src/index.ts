@@ -9,7 +9,8 @@ export { createUnnestMapper } from "./unnest/unnest-mapper.js";
 export type { RenestOptions } from "./unnest/renest-document.js";
 export { renest } from "./unnest/renest-document.js";
 export type { LeafKind } from "./unnest/table-unnester.js";
-export { LIST_INDEX_COLUMN, PARENT_ID_COLUMN, ROW_ID_COLUMN, VALUE_COLUMN, childRowId, rootRowId, widenLeafKind } from "./unnest/table-unnester.js";
+export { widenLeafKind } from "./unnest/table-unnester.js";
+export { LIST_INDEX_COLUMN, PARENT_ID_COLUMN, ROW_ID_COLUMN, VALUE_COLUMN, childRowId, rootRowId } from "./unnest/child-row-id.js";
 export type { LosslessJson } from "./unnest/lossless-json-parser.js";
 export { LosslessNumber, jsonNumberToDecimal, parseLosslessJson } from "./unnest/lossless-json-parser.js";
 export { writeJsonValue } from "./unnest/json-value-writer.js";
@@ -64,5 +65,6 @@ export type {
   PartitionStatistics,
   PartitionTarget,
 } from "./partition-key/choose-partition-key.js";
-export { choosePartitionKey, openSearchDocumentId } from "./partition-key/choose-partition-key.js";
+export { choosePartitionKey } from "./partition-key/choose-partition-key.js";
+export { openSearchDocumentId } from "./partition-key/opensearch-document-id.js";
 export { createWildcardMatcher } from "./filter/wildcard-matcher.js";

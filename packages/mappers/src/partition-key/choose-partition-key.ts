@@ -1,6 +1,5 @@
-import type { ColumnSchema, LogicalType, Row, TableSchema } from "@zero-etl/core";
+import type { ColumnSchema, LogicalType, TableSchema } from "@zero-etl/core";
 import { ConfigError, ZeroEtlError, formatLogicalType, tableKey } from "@zero-etl/core";
-import { writeJsonValue } from "../unnest/json-value-writer.js";
 
 /** Where the layout is for. */
 export type PartitionTarget = "iceberg" | "redshift" | "opensearch" | "dynamodb";
@@ -107,7 +106,7 @@ function partitionFieldName(column: string, transform: string): string {
  *   column, whose distinct ratio is at least 0.9), otherwise AUTO; SORTKEY an
  *   insert-time (or other date/timestamp) column, else the primary key.
  * - OpenSearch: the document id is the primary key (composite keys joined
- *   by {@link openSearchDocumentId}); routing only when asked for.
+ *   by `openSearchDocumentId`); routing only when asked for.
  * - DynamoDB: the source's partition and sort key, unchanged.
  *
  * A `custom` choice is validated: unknown, nullable or floating-point
@@ -216,19 +215,4 @@ export function choosePartitionKey(options: ChoosePartitionKeyOptions): Partitio
       return { target, partitionKey: partition.name, rangeKey: range.name, reason: `partition key ${partition.name} and sort key ${range.name}, as the source table defines them` };
     }
   }
-}
-
-/**
- * The OpenSearch document id of a row: the id columns' values in order,
- * joined with `|`; `\` and `|` inside values are escaped with `\`, so
- * distinct keys never share an id. Numbers keep every digit.
- */
-export function openSearchDocumentId(row: Row, idColumns: readonly string[]): string {
-  return idColumns
-    .map((name) => {
-      const value = row[name];
-      const text = typeof value === "string" ? value : writeJsonValue(value ?? null);
-      return text.replace(/[\\|]/g, "\\$&");
-    })
-    .join("|");
 }

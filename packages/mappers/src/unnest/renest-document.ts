@@ -1,6 +1,6 @@
 import type { ColumnSchema, LogicalType, Row, TableSchema, Value } from "@zero-etl/core";
 import { writeJsonValue } from "./json-value-writer.js";
-import { LIST_INDEX_COLUMN, PARENT_ID_COLUMN, ROW_ID_COLUMN, VALUE_COLUMN, rootRowId } from "./table-unnester.js";
+import { LIST_INDEX_COLUMN, PARENT_ID_COLUMN, ROW_ID_COLUMN, VALUE_COLUMN, rootRowId } from "./child-row-id.js";
 
 /** Options of {@link renest}. */
 export interface RenestOptions {

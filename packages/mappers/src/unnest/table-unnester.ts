@@ -3,17 +3,8 @@ import { ZeroEtlError, freezeSchema, tableKey } from "@zero-etl/core";
 import { IdentifierRegistry } from "./identifier-shortener.js";
 import { writeJsonValue } from "./json-value-writer.js";
 import { jsonNumberToDecimal } from "./lossless-json-parser.js";
-import { stableHash } from "./stable-hasher.js";
+import { LIST_INDEX_COLUMN, PARENT_ID_COLUMN, ROW_ID_COLUMN, VALUE_COLUMN, childRowId, rootRowId } from "./child-row-id.js";
 import type { ResolvedUnnestOptions } from "./unnest-options.js";
-
-/** Column of a child table naming the row (or element) its list belongs to. */
-export const PARENT_ID_COLUMN = "_zeroetl_parent_id";
-/** Column of a child table holding the element's 0-based position in its list. */
-export const LIST_INDEX_COLUMN = "_zeroetl_list_idx";
-/** Column of a child table holding the element's own deterministic id (parent of its nested lists). */
-export const ROW_ID_COLUMN = "_zeroetl_id";
-/** Column of a child table holding a scalar list element. */
-export const VALUE_COLUMN = "value";
 
 /** The inferred type of a flattened column; widens bool/int -> decimal -> string, anything mixed with a structure -> json. */
 export type LeafKind = "bool" | "int" | "decimal" | "string" | "json";
@@ -30,18 +21,6 @@ const INT64_MAX = "9223372036854775807";
 const INT64_MIN_ABS = "9223372036854775808";
 const PARENT_TYPE: LogicalType = Object.freeze({ kind: "string" });
 const INDEX_TYPE: LogicalType = Object.freeze({ kind: "int", bits: 32, signed: true });
-
-/** The id of a root row from its primary-key values in key order; every child-row id derives from it. */
-export function rootRowId(key: readonly Value[]): string {
-  let text = "";
-  for (const value of key) text += `${writeJsonValue(value)}\u0000`;
-  return stableHash(text);
-}
-
-/** The id of the element at `index` of the list of `childTableFullName` under the row with id `parentId`. */
-export function childRowId(parentId: string, childTableFullName: string, index: number): string {
-  return stableHash(`${parentId}\u0000${childTableFullName}\u0000${index}`);
-}
 
 /** Widens two leaf kinds to one that holds both. */
 export function widenLeafKind(a: LeafKind, b: LeafKind): LeafKind {

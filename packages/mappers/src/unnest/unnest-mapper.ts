@@ -11,7 +11,8 @@ import type {
 } from "@zero-etl/core";
 import { tableKey } from "@zero-etl/core";
 import type { FlatTable, PendingChildRow } from "./table-unnester.js";
-import { LIST_INDEX_COLUMN, PARENT_ID_COLUMN, TableUnnester } from "./table-unnester.js";
+import { LIST_INDEX_COLUMN, PARENT_ID_COLUMN } from "./child-row-id.js";
+import { TableUnnester } from "./table-unnester.js";
 import type { ResolvedUnnestOptions, UnnestOptions } from "./unnest-options.js";
 import { resolveUnnestOptions } from "./unnest-options.js";
 
