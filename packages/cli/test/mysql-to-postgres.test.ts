@@ -17,12 +17,14 @@ describe("zeroetl with MySQL (MariaDB) -> PostgreSQL", () => {
         price DECIMAL(65,30), published DATETIME(6), meta JSON, cover BLOB);
       INSERT INTO books VALUES
         (18446744073709551615, 'Max 📚', 'mysteries', 12345678901234567890123456789012345.123456789012345678901234567890, '2026-01-02 03:04:05.123456', '{"pages": 320}', x'00ff'),
-        (2, 'Verses', 'poetry', 1.5, NULL, NULL, NULL);`);
+        (2, 'Verses', 'poetry', 1.5, NULL, NULL, NULL);
+      CREATE TABLE secrets (id INT PRIMARY KEY, v TEXT);
+      INSERT INTO secrets VALUES (1, 'not for the warehouse');`);
     ({ file: config } = await writeConfig({
       name: "cli_mysql",
       source: { type: "mysql", url: source.url },
       target: { type: "postgres", url: target.url, schema: "books_dw" },
-      filter: { rows: { [`${source.name}.books`]: "category <> 'science'" } },
+      filter: { include: [`${source.name}.books`], rows: { [`${source.name}.books`]: "category <> 'science'" } },
     }));
   });
 
@@ -31,9 +33,12 @@ describe("zeroetl with MySQL (MariaDB) -> PostgreSQL", () => {
     await target?.drop();
   });
 
-  it("snapshots, streams changes including an ALTER TABLE, and applies a row filter", async () => {
+  it("snapshots, streams changes including an ALTER TABLE, and applies table and row filters", async () => {
     const first = await runCli(["run", config, "--until-caught-up"]);
     expect(first.code, first.stderr).toBe(0);
+    // an excluded table is not even read from the source
+    expect(first.stdout).toMatch(/\.books\s+2/);
+    expect(first.stdout).not.toMatch(/secrets/);
 
     await source.query(`
       START TRANSACTION;
@@ -43,7 +48,8 @@ describe("zeroetl with MySQL (MariaDB) -> PostgreSQL", () => {
       COMMIT;
       ALTER TABLE books ADD COLUMN isbn VARCHAR(20);
       UPDATE books SET isbn = '978-3-16-148410-0' WHERE id = 4;
-      DELETE FROM books WHERE id = 18446744073709551615;`);
+      DELETE FROM books WHERE id = 18446744073709551615;
+      INSERT INTO secrets VALUES (2, 'still not');`);
     const second = await runCli(["run", config, "--until-caught-up"]);
     expect(second.code, second.stderr).toBe(0);
 
@@ -54,5 +60,7 @@ describe("zeroetl with MySQL (MariaDB) -> PostgreSQL", () => {
       { id: "4", title: "Whodunit", category: "mysteries", price: "7.250000000000000000000000000000", published: "2026-02-03 04:05:06.000001", meta: "[1, 2]", isbn: "978-3-16-148410-0" },
       { id: "20", title: "Verses II", category: "poetry", price: "1.500000000000000000000000000000", published: null, meta: null, isbn: null },
     ]);
+    const excluded = await target.query(`SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = 'books_dw' AND table_name = 'secrets'`);
+    expect(excluded.rows[0]?.n).toBe(0);
   });
 });

@@ -69,7 +69,8 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
     case "mysql": {
       const { createMysqlSource } = await import("@zero-etl/sources/mysql");
       const { type: _type, ...options } = source;
-      return createMysqlSource({ ...common, ...withoutUndefined(options) });
+      const { include: tables, ...rest } = common;
+      return createMysqlSource({ ...rest, ...(tables === undefined ? {} : { tables }), ...withoutUndefined(options) });
     }
     case "dynamodb": {
       const { createDynamoDbSource } = await import("@zero-etl/sources/dynamodb");
