@@ -3,13 +3,13 @@
  * every row) through `write` + `flush`, against the server's bulk-load
  * ceiling measured in the same run (`psql \copy` of the same rows into an
  * empty table). Run:
- *   node --conditions=zero-etl-source --import tsx packages/sinks/test/postgres/postgres-sink-throughput.ts
- * Ends with `RATIO postgres-sink-upsert <ours/reference>` (higher is better).
+ *   node --conditions=zero-etl-source --import tsx bench/postgres-sink.ts
+ * Ends with `RATIO postgres-sink <ours/reference>` (higher is better).
  */
 import { spawn } from "node:child_process";
 import type { ChangeEvent, TableRef, TableSchema } from "@zero-etl/core";
 import { createPostgresSink } from "@zero-etl/sinks/postgres";
-import { createTestDatabase } from "../../../../test-support/postgres.js";
+import { createTestDatabase } from "../test-support/postgres.js";
 
 const ROWS = 100_000;
 const BATCH = 10_000;
@@ -90,7 +90,7 @@ try {
   console.log(`sink updates (upsert path, existing keys): ${ROWS} rows in ${updateSeconds.toFixed(2)} s = ${rate(updateSeconds)} rows/s`);
   console.log(`reference psql \\copy into an empty table: ${ROWS} rows in ${copySeconds.toFixed(2)} s = ${rate(copySeconds)} rows/s`);
   const ours = (2 * ROWS) / (insertSeconds + updateSeconds);
-  console.log(`RATIO postgres-sink-upsert ${(ours / rate(copySeconds)).toFixed(3)}`);
+  console.log(`RATIO postgres-sink ${(ours / rate(copySeconds)).toFixed(3)}`);
 } finally {
   await db.drop();
 }
