@@ -1,5 +1,5 @@
 export type { UnnestMode, UnnestModeInput, UnnestOptions, ResolvedUnnestOptions } from "./unnest/unnest-options.js";
-export { parseUnnestMode, resolveUnnestOptions } from "./unnest/unnest-options.js";
+export { DEFAULT_MAX_DEPTH, parseUnnestMode, resolveUnnestOptions } from "./unnest/unnest-options.js";
 export type { UnnestDocumentOptions, UnnestedDocument } from "./unnest/unnest-document.js";
 export { unnestDocument } from "./unnest/unnest-document.js";
 export type { InferSchemaOptions } from "./unnest/infer-schema.js";

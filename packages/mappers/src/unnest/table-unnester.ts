@@ -444,7 +444,7 @@ export class TableUnnester {
         else this.#emitRaw(node, table, pos, this.#skipRaw(pos));
         return;
       case 91:
-        if (this.#childTables && this.#pending !== undefined) this.#walkTextList(node, table);
+        if (this.#childTables && this.#pending !== undefined && node.depth < this.#maxDepth) this.#walkTextList(node, table);
         else this.#emitRaw(node, table, pos, this.#skipRaw(pos));
         return;
       case 34: {
@@ -546,6 +546,9 @@ export class TableUnnester {
         next = order.indexOf(child) + 1;
       }
       pos = this.#skipWs(pos);
+      if (text.charCodeAt(pos) !== 58) {
+        throw new ZeroEtlError(`unnest: invalid JSON in ${tableKey(this.source.table)} at offset ${pos}: expected ':'`, { code: "record-rejected", table: tableKey(this.source.table) });
+      }
       this.#pos = pos + 1;
       this.#walkText(child, table);
       pos = this.#pos;
@@ -715,7 +718,7 @@ export class TableUnnester {
       return;
     }
     if (Array.isArray(value)) {
-      if (this.#childTables && this.#pending !== undefined) this.#walkValueList(node, table, value as readonly Value[]);
+      if (this.#childTables && this.#pending !== undefined && node.depth < this.#maxDepth) this.#walkValueList(node, table, value as readonly Value[]);
       else this.#emitValue(node, table, "json", value);
       return;
     }

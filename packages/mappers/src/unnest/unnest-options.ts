@@ -15,8 +15,8 @@ export interface UnnestOptions {
   /** Joins path segments into column and table names. Default `__`. */
   readonly separator?: string | undefined;
   /**
-   * Object levels flattened below a column; an object deeper than this stays
-   * one JSON column. Default: unlimited in `all`, 1 in `top-level`.
+   * Object (and child-table) levels flattened below a column; anything deeper
+   * stays one JSON column. Default: {@link DEFAULT_MAX_DEPTH} in `all`, 1 in `top-level`.
    */
   readonly maxDepth?: number | undefined;
   /** Lists as one JSON column (default) or as child tables (`all` mode only). */
@@ -41,6 +41,9 @@ export interface ResolvedUnnestOptions {
   readonly maxIdentifierLength: number;
   readonly prefix: boolean;
 }
+
+/** Nesting levels `all` flattens by default; deeper values stay JSON text (and the walker's recursion stays bounded). */
+export const DEFAULT_MAX_DEPTH = 64;
 
 const MODES: Readonly<Record<string, UnnestMode>> = {
   none: "none",
@@ -69,7 +72,7 @@ export function resolveUnnestOptions(options: UnnestOptions, path = "unnest"): R
   const lists = options.lists ?? "json";
   if (lists !== "json" && lists !== "child-tables") throw new ConfigError(`${path}.lists`, '"json" or "child-tables"', String(lists));
   if (lists === "child-tables" && mode !== "all") throw new ConfigError(`${path}.lists`, '"json" unless mode is all');
-  const maxDepth = options.maxDepth ?? (mode === "all" ? Number.POSITIVE_INFINITY : mode === "top-level" ? 1 : 0);
+  const maxDepth = options.maxDepth ?? (mode === "all" ? DEFAULT_MAX_DEPTH : mode === "top-level" ? 1 : 0);
   if (!(maxDepth >= 0)) throw new ConfigError(`${path}.maxDepth`, "a number >= 0", String(maxDepth));
   const maxIdentifierLength = options.maxIdentifierLength ?? 63;
   if (!Number.isInteger(maxIdentifierLength) || maxIdentifierLength < 16) {

@@ -138,6 +138,18 @@ describe("unnestDocument", () => {
     for (const n of names) expect(identifierBytes(n)).toBeLessThanOrEqual(63);
   });
 
+  it("keeps very deep nesting as JSON below maxDepth and rejects malformed JSON", () => {
+    const deep = `${'{"a":'.repeat(100)}1${"}".repeat(100)}`;
+    const { row } = unnestDocument(deep, { mode: "all", maxIdentifierLength: 1000 });
+    const [name] = Object.keys(row);
+    expect(name?.split("__").length).toBe(64);
+    expect(JSON.parse(String(row[name ?? ""]))).toBeTypeOf("object");
+    const lists = `${"[".repeat(5000)}${"]".repeat(5000)}`;
+    expect(() => unnestDocument(lists, { mode: "all", lists: "child-tables", key: { id: 1n } })).not.toThrow();
+    expect(() => unnestDocument('{"a" 1}', { mode: "all" })).toThrow(/expected ':'/);
+    expect(() => unnestDocument('{"a": "open', { mode: "all" })).toThrow(/unterminated/);
+  });
+
   it("converts exponent numbers to exact decimal strings", () => {
     expect(jsonNumberToDecimal("1.5e3")).toBe("1500");
     expect(jsonNumberToDecimal("-2E-3")).toBe("-0.002");
