@@ -151,6 +151,11 @@ export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
   };
 
   const unchangedColumns = (state: TableUnnester, after: Row, unchanged: readonly string[] | undefined): string[] | undefined => {
+    if (unchanged === undefined || unchanged.length === 0) {
+      let allPresent = true;
+      for (const unnested of state.unnested) if (after[unnested.name] === undefined) allPresent = false;
+      if (allPresent) return undefined;
+    }
     let out: string[] | undefined;
     const skipped = new Set(unchanged ?? []);
     for (const unnested of state.unnested) {
