@@ -84,7 +84,10 @@ export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
     if (known !== undefined && (known.source === schema || known.source.version === schema.version)) return known;
     const state = new TableUnnester(schema, resolve(context), known);
     const sample = options.sample?.[key];
-    if (sample !== undefined) for (const row of sample) state.flatten(row, []);
+    if (sample !== undefined) {
+      for (const row of sample) state.flatten(row, []);
+      state.collapseMixed();
+    }
     states.set(key, state);
     return state;
   };
