@@ -1,5 +1,5 @@
 import type { SchemaElement } from "hyparquet";
-import { snappyCompress } from "hyparquet-writer/src/snappy.js";
+import { compressSnappy } from "./snappy-compressor.js";
 import type { IcebergField } from "../iceberg-schema.js";
 import { compareIcebergValues } from "../iceberg-value-codec.js";
 import { createFlatColumnEncoder } from "./flat-column-encoder.js";
@@ -101,7 +101,7 @@ export function encodeFlatParquet(options: EncodeFlatParquetOptions): FlatParque
         if (!field.required) writeDefinitionLevels(body, page);
         body.writeBytes(page.values.bytes.subarray(0, page.values.length));
         const raw = body.bytes.subarray(0, body.length);
-        const data = codec === "snappy" ? snappyCompress(raw) : raw.slice();
+        const data = codec === "snappy" ? compressSnappy(raw) : raw.slice();
         const header = pageHeader(page.rows, raw.length, data.length);
         parts.push(header, data);
         offset += header.length + data.length;
