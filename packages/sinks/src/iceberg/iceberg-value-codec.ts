@@ -11,10 +11,16 @@ export type IcebergValue = boolean | number | bigint | string | Uint8Array;
 const DECIMAL_TYPE = /^decimal\((\d+),\s*(\d+)\)$/;
 const MICROS_PER_DAY = 86_400_000_000n;
 
+const decimalTypes = new Map<string, { precision: number; scale: number } | undefined>();
+
 /** Precision and scale of a `decimal(P,S)` type string, or undefined. */
 export function parseDecimalType(type: string): { precision: number; scale: number } | undefined {
+  // Called once per value on the write path: the type strings of a schema are few, so memoise.
+  if (decimalTypes.has(type)) return decimalTypes.get(type);
   const m = DECIMAL_TYPE.exec(type);
-  return m === null ? undefined : { precision: Number(m[1]), scale: Number(m[2]) };
+  const parsed = m === null ? undefined : Object.freeze({ precision: Number(m[1]), scale: Number(m[2]) });
+  if (decimalTypes.size < 1024) decimalTypes.set(type, parsed);
+  return parsed;
 }
 
 /**
@@ -183,6 +189,10 @@ export function deserializeIcebergValue(type: string, bytes: Uint8Array): Iceber
 
 /** Unscaled value of a decimal string/number/bigint at `scale`, checked against `precision`. */
 export function parseDecimal(value: Value, precision: number, scale: number): bigint {
+  if (typeof value === "string") {
+    const fast = parseShortDecimal(value, precision, scale);
+    if (fast !== undefined) return fast;
+  }
   let text: string;
   if (typeof value === "bigint") text = value.toString();
   else if (typeof value === "number" && Number.isFinite(value)) text = String(value);
@@ -207,6 +217,53 @@ export function parseDecimal(value: Value, precision: number, scale: number): bi
   if (digits.length > precision) throw new RangeError(`more than ${precision} digits for decimal(${precision},${scale})`);
   const unscaled = digits.length === 0 ? 0n : BigInt(digits);
   return negative ? -unscaled : unscaled;
+}
+
+/**
+ * The common case without allocations: `[-+]digits[.digits]` whose unscaled
+ * value has at most 15 digits, so a double holds it exactly. Undefined sends
+ * the caller to the general path (which also produces the errors).
+ */
+function parseShortDecimal(text: string, precision: number, scale: number): bigint | undefined {
+  const n = text.length;
+  let i = 0;
+  let negative = false;
+  const first = text.charCodeAt(0);
+  if (first === 45 || first === 43) {
+    negative = first === 45;
+    i = 1;
+  }
+  let unscaled = 0;
+  let digits = 0;
+  let fraction = -1;
+  let any = false;
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      if (fraction >= 0) return undefined;
+      fraction = 0;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9) return undefined;
+    any = true;
+    if (fraction >= 0) {
+      if (fraction === scale) {
+        if (d !== 0) return undefined;
+        continue;
+      }
+      fraction++;
+    }
+    if (unscaled !== 0 || d !== 0) digits++;
+    unscaled = unscaled * 10 + d;
+  }
+  if (!any) return undefined;
+  for (let f = fraction < 0 ? 0 : fraction; f < scale; f++) {
+    unscaled *= 10;
+    if (unscaled !== 0) digits++;
+  }
+  if (digits > 15 || digits > precision) return undefined;
+  return BigInt(negative ? -unscaled : unscaled);
 }
 
 function expandExponent(text: string): string {
@@ -352,7 +409,9 @@ export function parseTimestampMicros(text: string): bigint {
     }
     if (!Number.isNaN(y + mo + d + h + mi + s + offsetMinutes) && y >= 100 && pos === text.length) {
       const ms = Date.UTC(y, mo - 1, d, h, mi, s) - offsetMinutes * 60_000;
-      return BigInt(ms) * 1000n + BigInt(frac);
+      const micros = ms * 1000 + frac;
+      // One BigInt instead of three while the microsecond count stays exact as a double (years 1685..2255).
+      return Number.isSafeInteger(micros) ? BigInt(micros) : BigInt(ms) * 1000n + BigInt(frac);
     }
   }
   const m = /^([+-]?\d{4,6})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);

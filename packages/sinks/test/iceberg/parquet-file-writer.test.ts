@@ -437,3 +437,46 @@ describe("parquet file writer: a flat table through the sink", () => {
     }
   });
 });
+
+describe("value conversion on the write path", () => {
+  /** The spec's meaning, spelled out with strings and BigInt: sign, digits, scale padding, precision. */
+  function oracle(text: string, precision: number, scale: number): bigint | "error" {
+    const m = /^([+-]?)(\d*)(?:\.(\d*))?$/.exec(text);
+    if (m === null || (m[2] ?? "") + (m[3] ?? "") === "") return "error";
+    const frac = m[3] ?? "";
+    if (frac.length > scale && /[1-9]/.test(frac.slice(scale))) return "error";
+    const digits = ((m[2] ?? "") + frac.slice(0, scale).padEnd(scale, "0")).replace(/^0+/, "");
+    if (digits.length > precision) return "error";
+    const v = digits === "" ? 0n : BigInt(digits);
+    return m[1] === "-" ? -v : v;
+  }
+
+  it("parses decimal strings exactly like the general rule, short and long (property)", () => {
+    const digitString = (max: number): fc.Arbitrary<string> => fc.array(fc.constantFrom(..."0123456789"), { maxLength: max }).map((a) => a.join(""));
+    const text = fc.tuple(fc.constantFrom("", "-", "+"), digitString(22), fc.option(digitString(12), { nil: undefined })).map(([sign, int, frac]) => (frac === undefined ? `${sign}${int}` : `${sign}${int}.${frac}`));
+    fc.assert(
+      fc.property(text, fc.integer({ min: 1, max: 38 }), fc.integer({ min: 0, max: 12 }), (t, p, sc) => {
+        const scale = Math.min(sc, p);
+        const type = `decimal(${p},${scale})`;
+        const want = oracle(t, p, scale);
+        let got: unknown;
+        try {
+          got = toIcebergValue(type, t);
+        } catch (error) {
+          expect(error).toBeInstanceOf(RangeError);
+          got = "error";
+        }
+        expect(got, `${t} as ${type}`).toBe(want);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("parses timestamps to exact microseconds inside and outside the double-exact range", () => {
+    expect(toIcebergValue("timestamptz", "2024-02-29T23:59:59.999999Z")).toBe(1709251199999999n);
+    expect(toIcebergValue("timestamptz", "2024-02-29T23:59:59.999999+02:00")).toBe(1709243999999999n);
+    expect(toIcebergValue("timestamp", "1969-12-31T23:59:59.000001")).toBe(-999999n);
+    expect(toIcebergValue("timestamp", "9999-12-31T23:59:59.999999")).toBe(253402300799999999n);
+    expect(toIcebergValue("timestamp", "0100-01-01T00:00:00.000001")).toBe(-59011459199999999n);
+  });
+});
