@@ -55,7 +55,8 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
       SELECT current_setting('wal_level') AS wal_level,
              current_setting('max_replication_slots')::int AS max_replication_slots,
              current_setting('max_wal_senders')::int AS max_wal_senders,
-             current_setting('max_slot_wal_keep_size')::int AS max_slot_wal_keep_size,
+             -- pg_settings holds the bare number in MB; current_setting() adds units ("1MB", "10GB")
+             (SELECT setting::int FROM pg_settings WHERE name = 'max_slot_wal_keep_size') AS max_slot_wal_keep_size,
              (SELECT count(*)::int FROM pg_replication_slots) AS slots_used,
              (SELECT count(*)::int FROM pg_stat_activity WHERE backend_type = 'walsender') AS senders_used,
              r.rolreplication AS can_replicate, r.rolsuper AS is_superuser, r.rolname::text AS user_name,

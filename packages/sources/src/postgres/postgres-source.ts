@@ -124,6 +124,10 @@ class PostgresSource implements Source {
     let stream: ReplicationStream | undefined;
     try {
       await checkSlot(admin, config);
+      // already at the end of the WAL (e.g. right after a snapshot): say so at once, since an idle
+      // server may send nothing for a long time and `--until-caught-up` waits for a batch
+      const flushed = await admin.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
+      if (start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0")) yield { events: [], checkpoint: formatLsn(start), caughtUp: true };
       const tables = await introspectPostgres(admin, { includes: config.includes, types: this.types });
       const builder = new PgoutputChangeBuilder({
         includes: config.includes,
@@ -239,7 +243,7 @@ async function checkSlot(client: pg.Client, config: PostgresSourceConfig): Promi
   }
   if (slot.wal_status === "lost") {
     throw new ZeroEtlError(
-      `replication slot ${config.slot} was invalidated (wal_status = lost: the server removed WAL it still needed, see max_slot_wal_keep_size); drop it and run a new snapshot`,
+      `replication slot ${config.slot} was invalidated (wal_status = lost): the server removed WAL it still needed (max_slot_wal_keep_size), so the changes after the checkpoint are gone; run a new snapshot (onLostPosition "resnapshot" drops and recreates the slot and copies every table again)`,
       { code: "position-lost" },
     );
   }
