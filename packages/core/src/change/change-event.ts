@@ -40,11 +40,19 @@ export interface UpdateEvent extends ChangeEventBase {
   readonly unchanged?: readonly string[];
 }
 
-/** A removed row: `key` always, `before` when the source has the full old row. */
+/**
+ * A removed row: `key` always, `before` when the source has the full old row.
+ *
+ * With `match: "columns"` the event removes every row whose columns in `key`
+ * equal it, where `key` holds only some of the table's key columns (the
+ * children of one parent row in an unnested child table, when the old list is
+ * unknown). Sinks that cannot delete by a subset of columns must reject it.
+ */
 export interface DeleteEvent extends ChangeEventBase {
   readonly op: "delete";
   readonly key: Row;
   readonly before?: Row;
+  readonly match?: "key" | "columns";
 }
 
 /** Every row of the table was removed. */

@@ -87,7 +87,9 @@ export function createRecordingSink(options: RecordingSinkOptions = {}): Recordi
         break;
       }
       case "delete":
-        rows.delete(keyOf(table, event.key));
+        if (event.match === "columns") {
+          for (const [key, row] of rows) if (Object.entries(event.key).every(([c, v]) => stable(row[c] ?? null) === stable(v))) rows.delete(key);
+        } else rows.delete(keyOf(table, event.key));
         break;
       case "truncate":
         rows.clear();

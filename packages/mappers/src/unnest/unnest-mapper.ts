@@ -55,8 +55,8 @@ function baseOf(event: ChangeEvent): EventBase {
  *   compared by key (root key + parent id + index): deletes for old elements
  *   beyond the new lists, updates for kept positions, inserts for new ones.
  * - update or delete without a before-image of the column: one delete per
- *   child table whose `key` holds only the root primary-key columns, which
- *   sinks apply as "delete every row matching these columns"; then the new
+ *   child table whose `key` holds only the root primary-key columns, marked
+ *   `match: "columns"` ("delete every row matching these columns"); then the new
  *   elements as inserts.
  * - a JSON column listed in `unchanged` (unchanged TOAST) leaves its
  *   flattened columns (added to `unchanged`) and its child tables alone.
@@ -132,7 +132,7 @@ export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
     const base = baseOf(event);
     if (oldRows === undefined) {
       const partial = rootKey(state, event.key);
-      for (const table of childTablesOf(state, column)) out.push({ op: "delete", table: table.ref, ...base, key: partial });
+      for (const table of childTablesOf(state, column)) out.push({ op: "delete", table: table.ref, ...base, key: partial, match: "columns" });
       for (const p of newRows) if (p.table.column === column) out.push({ op: "insert", table: p.table.ref, ...base, after: p.row });
       return;
     }

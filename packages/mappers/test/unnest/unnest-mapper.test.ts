@@ -223,6 +223,12 @@ describe("createUnnestMapper (lists as child tables)", () => {
       ["delete", "orders", { id: 1n }],
       ["delete", "orders__doc__items", { id: 1n }],
     ]);
+    // the root-key deletes say so, so that sinks delete every matching child
+    expect([...update, ...del].filter((e) => e.op === "delete").map((e) => (e.op === "delete" ? [e.table.name, e.match] : []))).toEqual([
+      ["orders__doc__items", "columns"],
+      ["orders", undefined],
+      ["orders__doc__items", "columns"],
+    ]);
     const truncate = mapper.mapEvents([{ op: "truncate", ...at(4) }], context);
     expect(truncate.map((e) => [e.op, e.table.name])).toEqual([
       ["truncate", "orders"],
