@@ -152,7 +152,7 @@ export class HistoryApplier {
       const aliases = [...key.map((_c, i) => sql.id(`k${i}`)), sql.id("p"), sql.id("i")];
       const match = key.map((c, i) => sql`t.${sql.id(c)} = e.${sql.id(`k${i}`)}`);
       return this.#compile(
-        sql`SELECT DISTINCT e.i FROM unnest(${sql.join(arrays)}) AS e(${sql.join(aliases)}) WHERE EXISTS (SELECT 1 FROM ${pgTableRef(target.name)} t WHERE ${sql.join(match, sql` AND `)} AND (t.${sql.id(h.validFrom)} = e.p OR t.${sql.id(h.validTo)} = e.p))`,
+        sql`SELECT e.i FROM unnest(${sql.join(arrays)}) AS e(${sql.join(aliases)}) WHERE EXISTS (SELECT 1 FROM ${pgTableRef(target.name)} t WHERE ${sql.join(match, sql` AND `)} AND (t.${sql.id(h.validFrom)} = e.p OR t.${sql.id(h.validTo)} = e.p))`,
       );
     });
     const keyStrings: string[][] = [];
@@ -176,9 +176,15 @@ export class HistoryApplier {
           add(event.after, undefined, i, event.position);
           keys.push(keyString(event.after, key));
         } else if (event.op === "update") {
+          const oldKey = keyString(event.key, key);
+          const newKey = keyString(event.after, key, event.key);
           add(event.key, undefined, i, event.position);
-          add(event.after, event.key, i, event.position);
-          keys.push(keyString(event.key, key), keyString(event.after, key, event.key));
+          keys.push(oldKey);
+          // the same key probed once: its version closed or opened at this position shows either way
+          if (newKey !== oldKey) {
+            add(event.after, event.key, i, event.position);
+            keys.push(newKey);
+          }
         } else {
           add(event.key, undefined, i, event.position);
           keys.push(keyString(event.key, key));
