@@ -202,6 +202,21 @@ describe("postgres sink: history mode", () => {
     expect(rows.rows).toEqual([{ id: "1", name: "b", doc: "doc1" }]);
   });
 
+  it("rejects a bad record alone and keeps the other versions, in order", async () => {
+    await reader.query("CREATE SCHEMA h5");
+    const sink = newSink("h5");
+    await sink.open({ pipeline: "h5" });
+    const narrow: TableSchema = { ...schema, columns: schema.columns.map((c) => (c.name === "name" ? { ...c, type: { kind: "string", maxLength: 5 } } : c)) };
+    await sink.prepare(narrow);
+    const receipt = await sink.write({ events: [ins(1, 1n, "a"), upd(2, 1n, "far too long"), upd(3, 1n, "b"), ins(4, 2n, "c")] });
+    expect(receipt.accepted).toBe(3);
+    expect(receipt.rejected.map((r) => r.event.position)).toEqual([p(2)]);
+    expect(receipt.rejected[0]?.reason).toMatch(/22001/);
+    expect(receipt.rejected[0]?.reason).not.toMatch(/far too long/);
+    await sink.flush(checkpoint(p(4), "h5"));
+    expect(brief(await versions("h5"))).toEqual(["1 a doc1 0/1001->0/1003 closed insert", "1 b doc1 0/1003->null current update", "2 c doc2 0/1004->null current insert"]);
+  });
+
   it("rejects bad options with the field path", () => {
     expect(() => createPostgresSink({ url: db.url, history: { tables: ["nodot"] } })).toThrow(/target\.history\.tables\[0\]/);
   });
