@@ -171,10 +171,12 @@ describe("unnestDocument", () => {
   it("property: unnest (lists as child tables) then renest restores the document", () => {
     fc.assert(
       fc.property(objectArb(0), fc.bigInt({ min: 1n, max: 1000n }), (doc, id) => {
-        const { row, children, schemas } = unnestDocument(doc, { mode: "all", column: "doc", lists: "child-tables", key: { id }, table: "t" });
+        // the root key's name cannot occur in generated documents: an attribute
+        // named like it is renamed in child tables, which renest cannot undo
+        const { row, children, schemas } = unnestDocument(doc, { mode: "all", column: "doc", lists: "child-tables", key: { _pk: id }, table: "t" });
         const byName: Record<string, { schema: TableSchema; rows: readonly Row[] }> = {};
         for (const schema of schemas.slice(1)) byName[schema.table.name] = { schema, rows: children[schema.table.name] ?? [] };
-        const text = renest(row, { schema: schemas[0] as TableSchema, column: "doc", children: byName, key: ["id"] });
+        const text = renest(row, { schema: schemas[0] as TableSchema, column: "doc", children: byName, key: ["_pk"] });
         expect(parseLosslessJson(text ?? "null")).toEqual(parseLosslessJson(doc));
       }),
       { numRuns: 300 },
