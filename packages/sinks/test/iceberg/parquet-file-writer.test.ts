@@ -142,6 +142,27 @@ function checkMetrics(metrics: DataFileMetrics, fields: readonly IcebergField[],
   });
 }
 
+/** The encodings of the data pages of a column's chunks, read from the page headers. */
+function dataPageEncodings(bytes: Uint8Array, column: string): Set<number> {
+  const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const found = new Set<number>();
+  for (const group of meta.row_groups) {
+    for (const chunk of group.columns) {
+      const m = chunk.meta_data;
+      if (m?.path_in_schema[0] !== column) continue;
+      const reader = { view, offset: Number(m.dictionary_page_offset ?? m.data_page_offset) };
+      const end = reader.offset + Number(m.total_compressed_size);
+      while (reader.offset < end) {
+        const header = deserializeTCompactProtocol(reader);
+        if (header.field_1 === 0) found.add(Number(header.field_5.field_2));
+        reader.offset += Number(header.field_3);
+      }
+    }
+  }
+  return found;
+}
+
 describe("parquet file writer: flat columns through our encoder", () => {
   let dir: string;
   let duck: Awaited<ReturnType<typeof openDuckDb>>;
@@ -288,12 +309,19 @@ describe("parquet file writer: flat columns through our encoder", () => {
       for (const group of meta.row_groups) {
         for (const chunk of group.columns) {
           const m = chunk.meta_data;
-          const reader = { view, offset: Number(m?.data_page_offset) };
+          const reader = { view, offset: Number(m?.dictionary_page_offset ?? m?.data_page_offset) };
           const end = reader.offset + Number(m?.total_compressed_size);
           let pages = 0;
           let values = 0;
           while (reader.offset < end) {
             const header = deserializeTCompactProtocol(reader);
+            if (header.field_1 === 2) {
+              // The dictionary page leads a string chunk.
+              expect(pages).toBe(0);
+              expect(m?.path_in_schema).toEqual(["c_string"]);
+              reader.offset += Number(header.field_3);
+              continue;
+            }
             expect(header.field_1).toBe(0);
             values += Number(header.field_5.field_1);
             reader.offset += Number(header.field_3);
@@ -305,6 +333,42 @@ describe("parquet file writer: flat columns through our encoder", () => {
         }
       }
     }
+  });
+
+  it("dictionary-encodes strings and falls back to PLAIN past 32k entries or 1 MiB, readers agree", async () => {
+    const fields: IcebergField[] = [
+      { id: 1, name: "few", required: true, type: "string" },
+      { id: 2, name: "unique", required: false, type: "string" },
+      { id: 3, name: "wide", required: false, type: "string" },
+    ];
+    const n = 40_000;
+    const rows = Array.from({ length: n }, (_, i) => [`v${i % 3}`, i % 11 === 0 ? null : `u-${i}`, i % 5 === 0 ? null : `${"x".repeat(300)}${i}`]);
+    const written = writeParquetFile({ fields, rows });
+    expect(await readBack(written.bytes, fields)).toEqual(rows);
+    const p = join(dir, "dictionary.parquet");
+    await writeFile(p, written.bytes);
+    const reference = `SELECT 'v' || (i % 3) AS few, CASE WHEN i % 11 = 0 THEN NULL ELSE 'u-' || i END AS "unique",
+      CASE WHEN i % 5 = 0 THEN NULL ELSE repeat('x', 300) || i END AS wide FROM range(${n}) t(i)`;
+    const diff = await duck.connection.runAndReadAll(
+      `SELECT (SELECT count(*) FROM (SELECT * FROM read_parquet('${p}') EXCEPT ALL ${reference}))::INT AS extra,
+        (SELECT count(*) FROM (${reference} EXCEPT ALL SELECT * FROM read_parquet('${p}')))::INT AS missing`,
+    );
+    expect(diff.getRowObjectsJson()).toEqual([{ extra: 0, missing: 0 }]);
+    const encodings = new Map(
+      (await duck.connection.runAndReadAll(`SELECT path_in_schema, encodings FROM parquet_metadata('${p}')`)).getRowObjectsJson().map((r) => [String(r["path_in_schema"]), String(r["encodings"])]),
+    );
+    expect(encodings.get("few")).toMatch(/RLE_DICTIONARY/);
+    expect(encodings.get("unique")).toMatch(/RLE_DICTIONARY/);
+    // Data pages of each chunk, by encoding: 8 = RLE_DICTIONARY, 0 = PLAIN (after the dictionary filled up).
+    expect(dataPageEncodings(written.bytes, "few")).toEqual(new Set([8]));
+    expect(dataPageEncodings(written.bytes, "unique")).toEqual(new Set([8, 0]));
+    expect(dataPageEncodings(written.bytes, "wide")).toEqual(new Set([8, 0]));
+    // The same file without dictionaries holds the same values and metrics.
+    const plainFile = writeParquetFile({ fields, rows, codec: "uncompressed" });
+    expect(await readBack(plainFile.bytes, fields)).toEqual(rows);
+    checkMetrics(written.metrics, fields, rows);
+    const plainOnly = encodeFlatParquet({ fields, rows, rowGroupRows: n, dictionary: false, createdBy: "test" });
+    expect(await readBack(plainOnly.bytes, fields)).toEqual(rows);
   });
 
   it("writes a readable file with zero rows and with only nulls", async () => {

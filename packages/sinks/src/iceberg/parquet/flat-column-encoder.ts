@@ -2,6 +2,7 @@ import { ZeroEtlError } from "@zero-etl/core";
 import { compareIcebergValues, parseDecimalType } from "../iceberg-value-codec.js";
 import type { IcebergValue } from "../iceberg-value-codec.js";
 import { GrowableByteBuffer } from "./growable-byte-buffer.js";
+import type { StringDictionary } from "./string-dictionary.js";
 import { decimalBytes } from "./parquet-type-mapping.js";
 
 /** How the values of one flat column are laid out (PLAIN encoding of its Parquet physical type). */
@@ -35,6 +36,25 @@ export interface FlatPage {
   rows: number;
   /** Number of nulls in the page. */
   nulls: number;
+  /** Number of values (non-null rows) in the page. */
+  count: number;
+  /** True when `values` holds int32 dictionary indices rather than PLAIN values. */
+  dictionary: boolean;
+}
+
+/** Creates an empty page with room for about `bytes` of values. */
+export function createFlatPage(bytes: number): FlatPage {
+  return { values: new GrowableByteBuffer(bytes), present: new Uint8Array(1024), rows: 0, nulls: 0, count: 0, dictionary: false };
+}
+
+/** Empties a page after it was written out, keeping its buffers. */
+export function resetFlatPage(page: FlatPage): void {
+  page.values.reset();
+  page.present.fill(0, 0, Math.min(page.present.length, (page.rows >>> 3) + 1));
+  page.rows = 0;
+  page.nulls = 0;
+  page.count = 0;
+  page.dictionary = false;
 }
 
 /** A flat column being encoded page by page, accumulating statistics. */
@@ -43,12 +63,13 @@ export interface FlatColumnEncoder {
   /** Byte width of FIXED_LEN_BYTE_ARRAY values, 0 otherwise. */
   readonly width: number;
   /**
-   * Encodes rows `[start, end)` of column `column` into `page` (reset first),
-   * stopping early once the page holds about `pageBytes` bytes; returns the
-   * first row not encoded. Updates `stats`. Throws a `ZeroEtlError` naming the
-   * column when a value does not fit (never showing the value).
+   * Appends rows `[start, end)` of column `column` to `page`, stopping once
+   * the page holds about `pageBytes` bytes (an empty page always takes at
+   * least one row); returns the first row not appended, so a result below
+   * `end` means the page is full. Updates `stats`. Throws a `ZeroEtlError`
+   * naming the column and row when a value does not fit (never the value).
    */
-  encodePage(options: EncodePageOptions): number;
+  append(options: EncodePageOptions): number;
 }
 
 /** Arguments of {@link FlatColumnEncoder.encodePage}. */
@@ -60,6 +81,8 @@ export interface EncodePageOptions {
   readonly pageBytes: number;
   readonly page: FlatPage;
   readonly stats: ColumnStatistics;
+  /** The chunk's dictionary, for string columns that use one. */
+  readonly dictionary?: StringDictionary | undefined;
 }
 
 /** The column kind of an Iceberg primitive type, or undefined for types this encoder does not handle. */
@@ -106,21 +129,49 @@ export function createFlatColumnEncoder(name: string, type: string, required: bo
   return {
     kind,
     width,
-    encodePage(o: EncodePageOptions): number {
+    append(o: EncodePageOptions): number {
       const { page } = o;
-      page.values.reset();
-      const maxRows = o.end - o.start;
-      const bitmapBytes = (maxRows + 7) >>> 3;
-      if (page.present.length < bitmapBytes) page.present = new Uint8Array(Math.max(bitmapBytes, page.present.length * 2));
-      else page.present.fill(0, 0, bitmapBytes);
-      const next = encodeValues({ ...o, width, required, reject });
-      page.rows = next - o.start;
+      const needed = ((page.rows + o.end - o.start) >>> 3) + 1;
+      if (page.present.length < needed) {
+        const grown = new Uint8Array(Math.max(needed, page.present.length * 2));
+        grown.set(page.present);
+        page.present = grown;
+      }
+      let limit = o.end;
+      const size = kind === "boolean" ? 0.125 : fixedSize(kind, width);
+      if (size > 0) {
+        let room = Math.floor((o.pageBytes - page.values.length) / size);
+        if (kind === "boolean") room = o.pageBytes * 8 - page.count;
+        if (page.rows === 0) room = Math.max(1, room);
+        limit = Math.min(o.end, o.start + Math.max(0, room));
+      }
+      const next = encodeValues({ ...o, limit, width, required, reject });
+      page.rows += next - o.start;
       return next;
     },
   };
 }
 
+function fixedSize(kind: FlatColumnKind, width: number): number {
+  switch (kind) {
+    case "int32":
+    case "decimal32":
+    case "float":
+      return 4;
+    case "int64":
+    case "double":
+      return 8;
+    case "fixed":
+    case "decimalFixed":
+      return width;
+    default:
+      return 0;
+  }
+}
+
 interface LoopContext extends EncodePageOptions {
+  /** Last row (exclusive) the page has room for, for fixed-width kinds; `end` otherwise. */
+  readonly limit: number;
   readonly width: number;
   readonly required: boolean;
   readonly reject: (reason: string, row: number) => never;
@@ -160,13 +211,16 @@ function pickLoop(kind: FlatColumnKind): ValueLoop {
 
 function encodeBooleans(c: LoopContext): number {
   const { rows, column, start, page, stats } = c;
-  const end = Math.min(c.end, start + c.pageBytes * 8);
+  const end = c.limit;
   const values = page.values;
-  values.ensure(((end - start) >>> 3) + 1);
+  let count = page.count;
+  const usedBytes = (count + 7) >>> 3;
+  const endBytes = ((count + end - start) >>> 3) + 1;
+  values.ensure(endBytes - values.length);
   const out = values.bytes;
-  out.fill(0, 0, ((end - start) >>> 3) + 1);
+  out.fill(0, usedBytes, endBytes);
   const present = page.present;
-  let count = 0;
+  const base = page.rows - start;
   let nulls = 0;
   let seenTrue = false;
   let seenFalse = false;
@@ -178,7 +232,7 @@ function encodeBooleans(c: LoopContext): number {
       continue;
     }
     if (typeof v !== "boolean") c.reject(`a ${typeof v} where a boolean belongs`, r);
-    const i = r - start;
+    const i = r + base;
     present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
     if (v) {
       out[count >>> 3] = (out[count >>> 3] as number) | (1 << (count & 7));
@@ -187,7 +241,8 @@ function encodeBooleans(c: LoopContext): number {
     count++;
   }
   values.length = (count + 7) >>> 3;
-  page.nulls = nulls;
+  page.count = count;
+  page.nulls += nulls;
   stats.nulls += nulls;
   if (count > 0) {
     const min = !seenFalse;
@@ -200,12 +255,13 @@ function encodeBooleans(c: LoopContext): number {
 
 function encodeInt32s(c: LoopContext): number {
   const { rows, column, start, page, stats } = c;
-  const end = Math.min(c.end, start + Math.max(1, c.pageBytes >>> 2));
+  const end = c.limit;
   const values = page.values;
   values.ensure((end - start) * 4);
   const view = values.view;
   const present = page.present;
-  let pos = 0;
+  const base = page.rows - start;
+  let pos = values.length;
   let nulls = 0;
   let min = Infinity;
   let max = -Infinity;
@@ -218,7 +274,7 @@ function encodeInt32s(c: LoopContext): number {
     }
     if (typeof v !== "number" || (v | 0) !== v) c.reject("not a 32-bit integer", r);
     const n = v as number;
-    const i = r - start;
+    const i = r + base;
     present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
     view.setInt32(pos, n, true);
     pos += 4;
@@ -226,20 +282,21 @@ function encodeInt32s(c: LoopContext): number {
     if (n > max) max = n;
   }
   values.length = pos;
-  page.nulls = nulls;
+  page.nulls += nulls;
   stats.nulls += nulls;
-  if (pos > 0) mergeNumbers(stats, min, max);
+  if (min <= max) mergeNumbers(stats, min, max);
   return end;
 }
 
 function encodeDecimal32s(c: LoopContext): number {
   const { rows, column, start, page, stats } = c;
-  const end = Math.min(c.end, start + Math.max(1, c.pageBytes >>> 2));
+  const end = c.limit;
   const values = page.values;
   values.ensure((end - start) * 4);
   const view = values.view;
   const present = page.present;
-  let pos = 0;
+  const base = page.rows - start;
+  let pos = values.length;
   let nulls = 0;
   let min = Infinity;
   let max = -Infinity;
@@ -252,7 +309,7 @@ function encodeDecimal32s(c: LoopContext): number {
     }
     const n = typeof v === "bigint" ? Number(v) : typeof v === "number" ? v : Number.NaN;
     if ((n | 0) !== n) c.reject("not an unscaled decimal of at most 9 digits", r);
-    const i = r - start;
+    const i = r + base;
     present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
     view.setInt32(pos, n, true);
     pos += 4;
@@ -260,20 +317,21 @@ function encodeDecimal32s(c: LoopContext): number {
     if (n > max) max = n;
   }
   values.length = pos;
-  page.nulls = nulls;
+  page.nulls += nulls;
   stats.nulls += nulls;
-  if (pos > 0) mergeBigInts(stats, BigInt(min), BigInt(max));
+  if (min <= max) mergeBigInts(stats, BigInt(min), BigInt(max));
   return end;
 }
 
 function encodeInt64s(c: LoopContext): number {
   const { rows, column, start, page, stats } = c;
-  const end = Math.min(c.end, start + Math.max(1, c.pageBytes >>> 3));
+  const end = c.limit;
   const values = page.values;
   values.ensure((end - start) * 8);
   const view = values.view;
   const present = page.present;
-  let pos = 0;
+  const base = page.rows - start;
+  let pos = values.length;
   let nulls = 0;
   let min: bigint | undefined;
   let max: bigint | undefined;
@@ -290,7 +348,7 @@ function encodeInt64s(c: LoopContext): number {
     }
     const n = v as bigint;
     if (n > MAX_INT64 || n < MIN_INT64) c.reject("outside the 64-bit range", r);
-    const i = r - start;
+    const i = r + base;
     present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
     view.setBigInt64(pos, n, true);
     pos += 8;
@@ -301,7 +359,7 @@ function encodeInt64s(c: LoopContext): number {
     else if (n > max) max = n;
   }
   values.length = pos;
-  page.nulls = nulls;
+  page.nulls += nulls;
   stats.nulls += nulls;
   if (min !== undefined && max !== undefined) mergeBigInts(stats, min, max);
   return end;
@@ -317,12 +375,13 @@ function encodeDoubles(c: LoopContext): number {
 
 function encodeFloating(c: LoopContext, size: 4 | 8): number {
   const { rows, column, start, page, stats } = c;
-  const end = Math.min(c.end, start + Math.max(1, Math.floor(c.pageBytes / size)));
+  const end = c.limit;
   const values = page.values;
   values.ensure((end - start) * size);
   const view = values.view;
   const present = page.present;
-  let pos = 0;
+  const base = page.rows - start;
+  let pos = values.length;
   let nulls = 0;
   let nans = 0;
   let min = Infinity;
@@ -337,7 +396,7 @@ function encodeFloating(c: LoopContext, size: 4 | 8): number {
     }
     if (typeof v !== "number") c.reject(`a ${typeof v} where a number belongs`, r);
     const n = v as number;
-    const i = r - start;
+    const i = r + base;
     present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
     if (size === 8) view.setFloat64(pos, n, true);
     else view.setFloat32(pos, n, true);
@@ -351,7 +410,7 @@ function encodeFloating(c: LoopContext, size: 4 | 8): number {
     if (n > max) max = n;
   }
   values.length = pos;
-  page.nulls = nulls;
+  page.nulls += nulls;
   stats.nulls += nulls;
   stats.nans += nans;
   if (finite > 0) {
@@ -363,9 +422,13 @@ function encodeFloating(c: LoopContext, size: 4 | 8): number {
 }
 
 function encodeStrings(c: LoopContext): number {
+  const dictionary = c.dictionary;
+  // A page is either all dictionary indices or all PLAIN; a full dictionary sends later pages to PLAIN.
+  if (dictionary !== undefined && (c.page.rows === 0 ? !dictionary.full : c.page.dictionary)) return encodeStringIndexes(c, dictionary);
   const { rows, column, start, end, page, stats, pageBytes } = c;
   const values = page.values;
   const present = page.present;
+  const base = page.rows - start;
   let nulls = 0;
   let min: string | undefined;
   let max: string | undefined;
@@ -379,7 +442,7 @@ function encodeStrings(c: LoopContext): number {
     }
     if (typeof v !== "string") c.reject(`a ${typeof v} where a string belongs`, r);
     const s = v as string;
-    const i = r - start;
+    const i = r + base;
     present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
     values.ensure(4);
     const at = values.length;
@@ -394,7 +457,51 @@ function encodeStrings(c: LoopContext): number {
       else if (compareIcebergValues(s, max) > 0) max = s;
     }
   }
-  page.nulls = nulls;
+  page.nulls += nulls;
+  stats.nulls += nulls;
+  if (min !== undefined && max !== undefined) mergeOrdered(stats, min, max);
+  return r;
+}
+
+function encodeStringIndexes(c: LoopContext, dictionary: StringDictionary): number {
+  const { rows, column, start, end, page, stats, pageBytes } = c;
+  page.dictionary = true;
+  const values = page.values;
+  const present = page.present;
+  const base = page.rows - start;
+  const indexes = dictionary.indexes;
+  let nulls = 0;
+  let min = stats.min as string | undefined;
+  let max = stats.max as string | undefined;
+  let r = start;
+  for (; r < end && values.length < pageBytes; r++) {
+    const v = (rows[r] as readonly unknown[])[column];
+    if (v === null || v === undefined) {
+      if (c.required) c.reject("null in a required column", r);
+      nulls++;
+      continue;
+    }
+    if (typeof v !== "string") c.reject(`a ${typeof v} where a string belongs`, r);
+    const s = v as string;
+    let index = indexes.get(s);
+    if (index === undefined) {
+      index = dictionary.add(s);
+      if (index < 0) break;
+      // Only new entries can move the bounds, so the comparisons run once per distinct value.
+      if (min === undefined || max === undefined) {
+        min = s;
+        max = s;
+      } else if (compareIcebergValues(s, min) < 0) min = s;
+      else if (compareIcebergValues(s, max) > 0) max = s;
+    }
+    const i = r + base;
+    present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
+    values.ensure(4);
+    values.view.setInt32(values.length, index, true);
+    values.length += 4;
+  }
+  page.count = values.length >>> 2;
+  page.nulls += nulls;
   stats.nulls += nulls;
   if (min !== undefined && max !== undefined) mergeOrdered(stats, min, max);
   return r;
@@ -404,6 +511,7 @@ function encodeBinaries(c: LoopContext): number {
   const { rows, column, start, end, page, stats, pageBytes } = c;
   const values = page.values;
   const present = page.present;
+  const base = page.rows - start;
   let nulls = 0;
   let min: Uint8Array | undefined;
   let max: Uint8Array | undefined;
@@ -417,7 +525,7 @@ function encodeBinaries(c: LoopContext): number {
     }
     if (!(v instanceof Uint8Array)) c.reject(`a ${typeof v} where bytes belong`, r);
     const b = v as Uint8Array;
-    const i = r - start;
+    const i = r + base;
     present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
     values.writeUint32(b.length);
     values.writeBytes(b);
@@ -427,7 +535,7 @@ function encodeBinaries(c: LoopContext): number {
     } else if (compareIcebergValues(b, min) < 0) min = b;
     else if (compareIcebergValues(b, max) > 0) max = b;
   }
-  page.nulls = nulls;
+  page.nulls += nulls;
   stats.nulls += nulls;
   if (min !== undefined && max !== undefined) mergeOrdered(stats, min, max);
   return r;
@@ -435,12 +543,13 @@ function encodeBinaries(c: LoopContext): number {
 
 function encodeFixed(c: LoopContext): number {
   const { rows, column, start, page, stats, width } = c;
-  const end = Math.min(c.end, start + Math.max(1, Math.floor(c.pageBytes / width)));
+  const end = c.limit;
   const values = page.values;
   values.ensure((end - start) * width);
   const out = values.bytes;
   const present = page.present;
-  let pos = 0;
+  const base = page.rows - start;
+  let pos = values.length;
   let nulls = 0;
   let min: Uint8Array | undefined;
   let max: Uint8Array | undefined;
@@ -453,7 +562,7 @@ function encodeFixed(c: LoopContext): number {
     }
     if (!(v instanceof Uint8Array) || v.length !== width) c.reject(`not ${width} bytes`, r);
     const b = v as Uint8Array;
-    const i = r - start;
+    const i = r + base;
     present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
     out.set(b, pos);
     pos += width;
@@ -464,7 +573,7 @@ function encodeFixed(c: LoopContext): number {
     else if (compareIcebergValues(b, max) > 0) max = b;
   }
   values.length = pos;
-  page.nulls = nulls;
+  page.nulls += nulls;
   stats.nulls += nulls;
   if (min !== undefined && max !== undefined) mergeOrdered(stats, min, max);
   return end;
@@ -472,13 +581,14 @@ function encodeFixed(c: LoopContext): number {
 
 function encodeDecimalFixed(c: LoopContext): number {
   const { rows, column, start, page, stats, width } = c;
-  const end = Math.min(c.end, start + Math.max(1, Math.floor(c.pageBytes / width)));
+  const end = c.limit;
   const values = page.values;
   values.ensure((end - start) * width);
   const out = values.bytes;
   const present = page.present;
+  const base = page.rows - start;
   const limit = 1n << BigInt(8 * width - 1);
-  let pos = 0;
+  let pos = values.length;
   let nulls = 0;
   let min: bigint | undefined;
   let max: bigint | undefined;
@@ -491,7 +601,7 @@ function encodeDecimalFixed(c: LoopContext): number {
     }
     if (typeof v !== "bigint" || v >= limit || v < -limit) c.reject(`not an unscaled decimal of ${width} bytes`, r);
     const n = v as bigint;
-    const i = r - start;
+    const i = r + base;
     present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
     writeFixedBigInt(out, pos, n, width);
     pos += width;
@@ -502,7 +612,7 @@ function encodeDecimalFixed(c: LoopContext): number {
     else if (n > max) max = n;
   }
   values.length = pos;
-  page.nulls = nulls;
+  page.nulls += nulls;
   stats.nulls += nulls;
   if (min !== undefined && max !== undefined) mergeBigInts(stats, min, max);
   return end;

@@ -2,9 +2,10 @@ import type { SchemaElement } from "hyparquet";
 import { compressSnappy } from "./snappy-compressor.js";
 import type { IcebergField } from "../iceberg-schema.js";
 import { compareIcebergValues } from "../iceberg-value-codec.js";
-import { createFlatColumnEncoder } from "./flat-column-encoder.js";
+import { createFlatColumnEncoder, createFlatPage, resetFlatPage } from "./flat-column-encoder.js";
 import type { ColumnStatistics, FlatColumnEncoder, FlatPage } from "./flat-column-encoder.js";
 import { GrowableByteBuffer } from "./growable-byte-buffer.js";
+import { StringDictionary, indexBitWidth, writeBitPackedIndices } from "./string-dictionary.js";
 import { encodeStatisticValue } from "./parquet-statistic-value.js";
 import { primitiveElement } from "./parquet-type-mapping.js";
 import { ThriftCompactWriter, ThriftType } from "./thrift-compact-writer.js";
@@ -24,6 +25,8 @@ export interface EncodeFlatParquetOptions {
   readonly pageBytes?: number;
   /** Default `snappy`. */
   readonly codec?: FlatParquetCodec;
+  /** Dictionary-encode string columns (falling back to PLAIN past 32k entries or 1 MiB); default true. */
+  readonly dictionary?: boolean;
   /** The footer's `created_by`. */
   readonly createdBy: string;
 }
@@ -43,17 +46,36 @@ const TYPES = ["BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_AR
 const CONVERTED = ["UTF8", "MAP", "MAP_KEY_VALUE", "LIST", "ENUM", "DECIMAL", "DATE", "TIME_MILLIS", "TIME_MICROS", "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS"];
 const ENCODING_PLAIN = 0;
 const ENCODING_RLE = 3;
+const ENCODING_RLE_DICTIONARY = 8;
 const PAGE_DATA = 0;
+const PAGE_DICTIONARY = 2;
 const CODEC_IDS: Readonly<Record<FlatParquetCodec, number>> = { uncompressed: 0, snappy: 1 };
 const MAGIC = Uint8Array.of(0x50, 0x41, 0x52, 0x31);
 
 interface ChunkMeta {
   readonly field: number;
   readonly offset: number;
+  readonly dictionaryPageBytes: number;
+  readonly plainPages: boolean;
   readonly uncompressed: number;
   readonly compressed: number;
   readonly stats: ColumnStatistics;
 }
+
+interface ChunkState {
+  readonly parts: Uint8Array[];
+  uncompressed: number;
+  compressed: number;
+  readonly stats: ColumnStatistics;
+  readonly dictionary: StringDictionary | undefined;
+  /** Some data page of the chunk is PLAIN. */
+  plainPages: boolean;
+  /** Size of the leading dictionary page, 0 when none. */
+  dictionaryPageBytes: number;
+}
+
+/** Rows per block of the row-major to column-major transposition (a few hundred KiB of row arrays). */
+const BLOCK_ROWS = 2048;
 
 interface RowGroupMeta {
   readonly rows: number;
@@ -72,47 +94,102 @@ export function encodeFlatParquet(options: EncodeFlatParquetOptions): FlatParque
   const { fields, rows } = options;
   const pageBytes = options.pageBytes ?? 1 << 20;
   const codec = options.codec ?? "snappy";
+  const useDictionary = options.dictionary ?? true;
   const encoders = fields.map((f) => createFlatColumnEncoder(f.name, f.type as string, f.required));
   const statistics: ColumnStatistics[] = fields.map(() => ({ nulls: 0, nans: 0, min: undefined, max: undefined }));
   const columnSizes = fields.map(() => 0);
   const splitOffsets: number[] = [];
   const parts: Uint8Array[] = [MAGIC];
   let offset = MAGIC.length;
-  const page: FlatPage = { values: new GrowableByteBuffer(pageBytes + 1024), present: new Uint8Array(1024), rows: 0, nulls: 0 };
+  const pages: FlatPage[] = fields.map(() => createFlatPage(Math.min(pageBytes, 1 << 16) + 64));
   const body = new GrowableByteBuffer(pageBytes + 1024);
   const groups: RowGroupMeta[] = [];
   const groupRows = Math.max(1, options.rowGroupRows);
 
   for (let groupStart = 0; groupStart < rows.length; groupStart += groupRows) {
     const groupEnd = Math.min(rows.length, groupStart + groupRows);
-    splitOffsets.push(offset);
-    const chunks: ChunkMeta[] = [];
-    for (let f = 0; f < fields.length; f++) {
-      const field = fields[f] as IcebergField;
-      const encoder = encoders[f] as FlatColumnEncoder;
-      const stats: ColumnStatistics = { nulls: 0, nans: 0, min: undefined, max: undefined };
-      const chunkOffset = offset;
-      let uncompressed = 0;
-      let compressed = 0;
-      let r = groupStart;
-      do {
-        r = encoder.encodePage({ rows, column: f, start: r, end: groupEnd, pageBytes, page, stats });
-        body.reset();
-        if (!field.required) writeDefinitionLevels(body, page);
+    const chunks: ChunkState[] = fields.map((_, f) => ({
+      parts: [],
+      uncompressed: 0,
+      compressed: 0,
+      stats: { nulls: 0, nans: 0, min: undefined, max: undefined },
+      dictionary: useDictionary && (encoders[f] as FlatColumnEncoder).kind === "string" ? new StringDictionary() : undefined,
+      plainPages: false,
+      dictionaryPageBytes: 0,
+    }));
+    const flush = (f: number): void => {
+      const page = pages[f] as FlatPage;
+      if (page.rows === 0) return;
+      const chunk = chunks[f] as ChunkState;
+      body.reset();
+      if (!(fields[f] as IcebergField).required) writeDefinitionLevels(body, page);
+      const dictionary = chunk.dictionary;
+      // A page of nulls only has no index to write; it stays PLAIN so no empty dictionary page is needed.
+      const indexed = page.dictionary && dictionary !== undefined && dictionary.size > 0;
+      if (indexed) {
+        const width = indexBitWidth(dictionary.size);
+        body.writeByte(width);
+        writeBitPackedIndices(body, page.values.view, page.count, width);
+      } else {
+        chunk.plainPages = true;
         body.writeBytes(page.values.bytes.subarray(0, page.values.length));
-        const raw = body.bytes.subarray(0, body.length);
-        const data = codec === "snappy" ? compressSnappy(raw) : raw.slice();
-        const header = pageHeader(page.rows, raw.length, data.length);
-        parts.push(header, data);
-        offset += header.length + data.length;
-        uncompressed += header.length + raw.length;
-        compressed += header.length + data.length;
-      } while (r < groupEnd);
-      columnSizes[f] = (columnSizes[f] ?? 0) + compressed;
-      mergeStatistics(statistics[f] as ColumnStatistics, stats);
-      chunks.push({ field: f, offset: chunkOffset, uncompressed, compressed, stats });
+      }
+      const raw = body.bytes.subarray(0, body.length);
+      const data = codec === "snappy" ? compressSnappy(raw) : raw.slice();
+      const header = pageHeader(page.rows, raw.length, data.length, indexed ? ENCODING_RLE_DICTIONARY : ENCODING_PLAIN);
+      chunk.parts.push(header, data);
+      chunk.uncompressed += header.length + raw.length;
+      chunk.compressed += header.length + data.length;
+      resetFlatPage(page);
+    };
+    // Blocks of rows across all columns: each row array is read from memory
+    // once per block rather than once per column, which is what bounds a
+    // column-at-a-time pass over a million row arrays.
+    for (let blockStart = groupStart; blockStart < groupEnd; blockStart += BLOCK_ROWS) {
+      const blockEnd = Math.min(groupEnd, blockStart + BLOCK_ROWS);
+      for (let f = 0; f < fields.length; f++) {
+        const encoder = encoders[f] as FlatColumnEncoder;
+        const page = pages[f] as FlatPage;
+        const stats = (chunks[f] as ChunkState).stats;
+        let r = blockStart;
+        for (;;) {
+          r = encoder.append({ rows, column: f, start: r, end: blockEnd, pageBytes, page, stats, dictionary: (chunks[f] as ChunkState).dictionary });
+          if (r >= blockEnd) break;
+          flush(f);
+        }
+      }
     }
-    groups.push({ rows: groupEnd - groupStart, chunks });
+    splitOffsets.push(offset);
+    const metas: ChunkMeta[] = [];
+    for (let f = 0; f < fields.length; f++) {
+      flush(f);
+      const chunk = chunks[f] as ChunkState;
+      const dictionary = chunk.dictionary;
+      if (dictionary !== undefined && dictionary.size > 0) {
+        // The dictionary page leads the chunk; it was complete only now, after the data pages that index into it.
+        const raw = dictionary.plain.bytes.subarray(0, dictionary.plain.length);
+        const data = codec === "snappy" ? compressSnappy(raw) : raw.slice();
+        const header = dictionaryPageHeader(dictionary.size, raw.length, data.length);
+        parts.push(header, data);
+        chunk.dictionaryPageBytes = header.length + data.length;
+        chunk.uncompressed += header.length + raw.length;
+        chunk.compressed += header.length + data.length;
+      }
+      metas.push({
+        field: f,
+        offset,
+        uncompressed: chunk.uncompressed,
+        compressed: chunk.compressed,
+        stats: chunk.stats,
+        dictionaryPageBytes: chunk.dictionaryPageBytes,
+        plainPages: chunk.plainPages || chunk.dictionaryPageBytes === 0,
+      });
+      for (const part of chunk.parts) parts.push(part);
+      offset += chunk.compressed;
+      columnSizes[f] = (columnSizes[f] ?? 0) + chunk.compressed;
+      mergeStatistics(statistics[f] as ColumnStatistics, chunk.stats);
+    }
+    groups.push({ rows: groupEnd - groupStart, chunks: metas });
   }
 
   const footer = writeFooter({ fields, encoders, groups, codec: CODEC_IDS[codec], numRows: rows.length, createdBy: options.createdBy });
@@ -145,14 +222,27 @@ function writeDefinitionLevels(body: GrowableByteBuffer, page: FlatPage): void {
   body.view.setUint32(at, body.length - at - 4, true);
 }
 
-function pageHeader(rows: number, uncompressed: number, compressed: number): Uint8Array {
+/** DictionaryPageHeader (field 7): num_values, encoding PLAIN. */
+function dictionaryPageHeader(entries: number, uncompressed: number, compressed: number): Uint8Array {
+  const t = new ThriftCompactWriter(new GrowableByteBuffer(64));
+  t.i32(1, PAGE_DICTIONARY);
+  t.i32(2, uncompressed);
+  t.i32(3, compressed);
+  t.beginStruct(7);
+  t.i32(1, entries);
+  t.i32(2, ENCODING_PLAIN);
+  t.endStruct();
+  return t.finish();
+}
+
+function pageHeader(rows: number, uncompressed: number, compressed: number, encoding: number): Uint8Array {
   const t = new ThriftCompactWriter(new GrowableByteBuffer(64));
   t.i32(1, PAGE_DATA);
   t.i32(2, uncompressed);
   t.i32(3, compressed);
   t.beginStruct(5);
   t.i32(1, rows);
-  t.i32(2, ENCODING_PLAIN);
+  t.i32(2, encoding);
   t.i32(3, ENCODING_RLE);
   t.i32(4, ENCODING_RLE);
   t.endStruct();
@@ -204,16 +294,20 @@ function writeFooter(input: FooterInput): Uint8Array {
       t.i64(2, chunk.offset);
       t.beginStruct(3);
       t.i32(1, TYPES.indexOf(element.type ?? ""));
-      t.beginList(2, ThriftType.i32, field.required ? 1 : 2);
+      const dictionary = chunk.dictionaryPageBytes > 0;
+      // PLAIN is listed whenever a dictionary page exists too: that page's own encoding.
+      t.beginList(2, ThriftType.i32, 1 + (field.required ? 0 : 1) + (dictionary ? 1 : 0));
       t.listI32(ENCODING_PLAIN);
       if (!field.required) t.listI32(ENCODING_RLE);
+      if (dictionary) t.listI32(ENCODING_RLE_DICTIONARY);
       t.beginList(3, ThriftType.binary, 1);
       t.listString(field.name);
       t.i32(4, input.codec);
       t.i64(5, group.rows);
       t.i64(6, chunk.uncompressed);
       t.i64(7, chunk.compressed);
-      t.i64(9, chunk.offset);
+      t.i64(9, chunk.offset + chunk.dictionaryPageBytes);
+      if (dictionary) t.i64(11, chunk.offset);
       writeStatistics(t, chunk.stats, encoders[chunk.field] as FlatColumnEncoder);
       t.endStruct();
       t.endStruct();
