@@ -14,10 +14,12 @@ import {
 } from "@zero-etl/mappers";
 
 const name = fc.string({ maxLength: 4 }).filter((s) => !s.includes("_"));
-type Kind = "i" | "s" | "b" | "d" | "o" | "l";
+type ScalarOrObject = "i" | "s" | "b" | "d" | "o";
+type Kind = ScalarOrObject | "li" | "ls" | "lb" | "ld" | "lo";
 
-// Leaf types follow the key's first letter, so a path keeps one type across
-// list elements and the round trip is exact (widening bool to string is lossy by design).
+// Leaf types follow the key's prefix (a list's element type too: `li`, `ls`,
+// ...), so a path keeps one type across list elements and the round trip is
+// exact (widening bool or int to string is lossy by design).
 function valueArb(kind: Kind, depth: number): fc.Arbitrary<string> {
   switch (kind) {
     case "i":
@@ -30,16 +32,17 @@ function valueArb(kind: Kind, depth: number): fc.Arbitrary<string> {
       return fc.tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.stringMatching(/^[0-9]{1,12}$/)).map(([a, b]) => `${a}.${b}`);
     case "o":
       return objectArb(depth + 1);
-    case "l":
-      return fc
-        .constantFrom<Kind>("i", "s", "b", "d", "o")
-        .chain((k) => fc.array(valueArb(k, depth + 1), { minLength: 1, maxLength: 3 }))
-        .map((items) => `[${items.join(", ")}]`);
+    case "li":
+    case "ls":
+    case "lb":
+    case "ld":
+    case "lo":
+      return fc.array(valueArb(kind.slice(1) as ScalarOrObject, depth + 1), { minLength: 1, maxLength: 3 }).map((items) => `[${items.join(", ")}]`);
   }
 }
 
 function objectArb(depth: number): fc.Arbitrary<string> {
-  const kinds: Kind[] = depth >= 3 ? ["i", "s", "b", "d"] : ["i", "s", "b", "d", "o", "l"];
+  const kinds: Kind[] = depth >= 3 ? ["i", "s", "b", "d"] : ["i", "s", "b", "d", "o", "li", "ls", "lb", "ld", "lo"];
   return fc
     .uniqueArray(fc.tuple(fc.constantFrom(...kinds), name), { minLength: 1, maxLength: 4, selector: ([k, n]) => k + n })
     .chain((entries) => fc.tuple(...entries.map(([k, n]) => valueArb(k, depth).map((v) => `${JSON.stringify(k + n)}: ${v}`))))
