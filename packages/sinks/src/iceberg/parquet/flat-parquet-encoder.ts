@@ -21,7 +21,7 @@ export interface EncodeFlatParquetOptions {
   readonly rows: readonly (readonly unknown[])[];
   /** Rows per row group. */
   readonly rowGroupRows: number;
-  /** Uncompressed bytes per data page, about; default 1 MiB. */
+  /** Uncompressed bytes per data page, about; default 1 MiB, less for tables of more than 16 columns (64 KiB at least). */
   readonly pageBytes?: number;
   /** Default `snappy`. */
   readonly codec?: FlatParquetCodec;
@@ -92,7 +92,9 @@ interface RowGroupMeta {
  */
 export function encodeFlatParquet(options: EncodeFlatParquetOptions): FlatParquetFile {
   const { fields, rows } = options;
-  const pageBytes = options.pageBytes ?? 1 << 20;
+  // Every column keeps one open page while rows are transposed block by block,
+  // so wide tables get smaller pages: about 16 MiB of open pages in all.
+  const pageBytes = options.pageBytes ?? Math.max(64 << 10, Math.min(1 << 20, Math.floor((16 << 20) / Math.max(1, fields.length))));
   const codec = options.codec ?? "snappy";
   const useDictionary = options.dictionary ?? true;
   const encoders = fields.map((f) => createFlatColumnEncoder(f.name, f.type as string, f.required));
@@ -102,7 +104,7 @@ export function encodeFlatParquet(options: EncodeFlatParquetOptions): FlatParque
   const parts: Uint8Array[] = [MAGIC];
   let offset = MAGIC.length;
   const pages: FlatPage[] = fields.map(() => createFlatPage(Math.min(pageBytes, 1 << 16) + 64));
-  const body = new GrowableByteBuffer(pageBytes + 1024);
+  const body = new GrowableByteBuffer(64 << 10);
   const groups: RowGroupMeta[] = [];
   const groupRows = Math.max(1, options.rowGroupRows);
 
