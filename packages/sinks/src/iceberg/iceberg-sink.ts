@@ -80,6 +80,14 @@ interface TableState {
   truncated: boolean;
   pendingRows: number;
   pendingBytes: number;
+  /** Deletes by a subset of columns (`match: "columns"`), resolved against the committed rows at commit. */
+  columnDeletes: ColumnDelete[];
+}
+
+/** "Delete every row whose columns `indexes` equal `values`" (values encoded, compared by `rowKey`). */
+interface ColumnDelete {
+  readonly indexes: readonly number[];
+  readonly values: string;
 }
 
 const BASE_CAPABILITIES: SinkCapabilities = Object.freeze({
@@ -297,15 +305,48 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     }
   };
 
+  /**
+   * Records a delete by some columns: pending rows that match become deletes
+   * now (they came earlier in the stream); committed rows that match are
+   * found at commit by {@link resolveColumnDeletes}.
+   */
+  const addColumnDelete = (state: TableState, match: Row): void => {
+    const indexes = Object.keys(match).map((name) => {
+      const i = state.fields.findIndex((f) => f.name === name);
+      if (i < 0) throw new RangeError(`delete by columns names unknown column ${name}`);
+      return i;
+    });
+    const values = rowKey(indexes.map((i) => encodeValue((state.fields[i] as IcebergField).type, match[(state.fields[i] as IcebergField).name] ?? null)));
+    for (const change of state.changes.values()) {
+      if (change.row !== null && rowKey(indexes.map((i) => (change.row as unknown[])[i])) === values) change.row = null;
+    }
+    state.columnDeletes.push({ indexes, values });
+  };
+
+  /** Turns column deletes into key deletes for the committed rows they match, unless a later change of that key is pending. */
+  const resolveColumnDeletes = async (state: TableState): Promise<void> => {
+    if (state.columnDeletes.length === 0) return;
+    const current = await readIcebergTable({ store: ready().store, metadataLocation: state.loaded.metadataLocation });
+    for (const row of current.rows) {
+      const encoded = state.fields.map((f) => encodeValue(f.type, row[f.name] ?? null));
+      if (!state.columnDeletes.some((d) => rowKey(d.indexes.map((i) => encoded[i])) === d.values)) continue;
+      const key = encodeKey(state, row);
+      const k = rowKey(key);
+      if (!state.changes.has(k)) state.changes.set(k, { row: null, key });
+    }
+    state.columnDeletes = [];
+  };
+
   /** Commits a table's buffered changes as one snapshot carrying `checkpoint` (or the last flushed one). */
   const commitTable = async (state: TableState, checkpoint: PipelineCheckpoint | undefined): Promise<void> => {
-    if (state.changes.size === 0 && state.appends.length === 0 && !state.truncated) return;
+    if (state.changes.size === 0 && state.appends.length === 0 && !state.truncated && state.columnDeletes.length === 0) return;
     const { store: s, catalog: c } = ready();
     const snapshot = currentSnapshot(state.loaded.metadata);
     // No "already committed" shortcut by position: the initial snapshot, a
     // resync and a set-aside table all flush several times at one position,
     // and a replay's batches need not match the original's. Replays are
     // harmless anyway: every change is applied by key (equality delete + row).
+    if (!state.truncated) await resolveColumnDeletes(state);
     await resolveUnchanged(state);
     const rows: EncodedRow[] = [...state.appends];
     const keys: EncodedRow[] = [];
@@ -347,6 +388,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     state.truncated = false;
     state.pendingRows = 0;
     state.pendingBytes = 0;
+    state.columnDeletes = [];
   };
 
   const maybeCommitEarly = async (state: TableState): Promise<void> => {
@@ -408,6 +450,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       truncated: false,
       pendingRows: 0,
       pendingBytes: 0,
+      columnDeletes: [],
     };
     bind(state, loaded);
     tables.set(key, state);
@@ -524,6 +567,11 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
             }
             case "delete": {
               if (state.keyIndexes.length === 0) throw new RangeError("deletes need a primary key on an iceberg table");
+              if (event.match === "columns") {
+                addColumnDelete(state, event.key);
+                state.pendingBytes += estimateRowBytes(event.key);
+                break;
+              }
               const key = encodeKey(state, event.key);
               state.changes.set(rowKey(key), { row: null, key });
               state.pendingBytes += estimateRowBytes(event.key);
