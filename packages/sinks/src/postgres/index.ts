@@ -13,3 +13,5 @@ export {
   toPgColumnType,
 } from "./postgres-ddl-compiler.js";
 export { CHECKPOINTS_TABLE, TABLE_STATE_TABLE } from "./postgres-state-tables.js";
+export { HISTORY_COLUMNS } from "./postgres-history-table.js";
+export { HISTORY_TRUNCATES_TABLE } from "./postgres-history-applier.js";
