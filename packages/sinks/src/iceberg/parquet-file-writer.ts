@@ -2,8 +2,8 @@ import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import type { SchemaElement } from "hyparquet";
 import type { IcebergField, IcebergType } from "./iceberg-schema.js";
 import { compareIcebergValues, serializeIcebergValue } from "./iceberg-value-codec.js";
-import { encodeFlatParquet } from "./parquet/flat-parquet-encoder.js";
-import type { FlatParquetCodec } from "./parquet/flat-parquet-encoder.js";
+import { encodeColumnarParquet } from "./parquet/columnar-parquet-encoder.js";
+import type { ParquetCodec } from "./parquet/columnar-parquet-encoder.js";
 import { primitiveElement } from "./parquet/parquet-type-mapping.js";
 import type { IcebergValue } from "./iceberg-value-codec.js";
 
@@ -38,8 +38,10 @@ export interface WriteParquetFileOptions {
   readonly rowGroupRows?: number;
   /** Longest string/binary bound kept in the manifest; default 16 (as Iceberg's default metrics mode). */
   readonly boundLength?: number;
-  /** Page compression of files with only primitive columns; default `snappy`. Files with nested columns always use Snappy. */
-  readonly codec?: FlatParquetCodec;
+  /** Page compression; default `snappy`. The hyparquet-writer encoder always uses Snappy. */
+  readonly codec?: ParquetCodec;
+  /** `columnar` (default): our encoder. `hyparquet`: hyparquet-writer, the earlier encoder, kept to compare against. */
+  readonly encoder?: "columnar" | "hyparquet";
 }
 
 const CREATED_BY = "zero-etl iceberg sink";
@@ -49,20 +51,20 @@ const CREATED_BY = "zero-etl iceberg sink";
  * and the types of the spec's Parquet mapping (decimals as INT32/INT64/FIXED
  * by precision, timestamps as TIMESTAMP(MICROS) with isAdjustedToUTC for
  * `timestamptz`, uuid as FIXED[16], 3-level lists), and computes the manifest
- * metrics in the same pass. Files whose columns are all primitive go through
- * our columnar encoder (PLAIN values, Snappy pages); files with list or
- * struct columns through hyparquet-writer. Throws a `ZeroEtlError`
+ * metrics in the same pass, through our columnar encoder (PLAIN values,
+ * string dictionaries, Snappy pages; list/struct fields shredded into
+ * repetition/definition levels). Metrics cover top-level primitive columns;
+ * column sizes cover every leaf. Throws a `ZeroEtlError`
  * (`record-rejected`) naming the column and row when a value does not fit.
  */
 export function writeParquetFile(options: WriteParquetFileOptions): WrittenParquetFile {
-  if (options.fields.every((f) => typeof f.type === "string")) return writeFlatFile(options);
-  return writeNestedFile(options);
+  return options.encoder === "hyparquet" ? writeWithHyparquet(options) : writeColumnarFile(options);
 }
 
-function writeFlatFile(options: WriteParquetFileOptions): WrittenParquetFile {
+function writeColumnarFile(options: WriteParquetFileOptions): WrittenParquetFile {
   const { fields, rows } = options;
   const boundLength = options.boundLength ?? 16;
-  const file = encodeFlatParquet({
+  const file = encodeColumnarParquet({
     fields,
     rows,
     rowGroupRows: options.rowGroupRows ?? 1_000_000,
@@ -76,11 +78,11 @@ function writeFlatFile(options: WriteParquetFileOptions): WrittenParquetFile {
   const nanValueCounts = new Map<number, bigint>();
   const lowerBounds = new Map<number, Uint8Array>();
   const upperBounds = new Map<number, Uint8Array>();
+  for (const [id, size] of file.columnSizes) columnSizes.set(id, BigInt(size));
   fields.forEach((field, i) => {
     const type = field.type as string;
     const stats = file.statistics[i];
     if (stats === undefined) return;
-    columnSizes.set(field.id, BigInt(file.columnSizes[i] ?? 0));
     valueCounts.set(field.id, n);
     nullValueCounts.set(field.id, BigInt(stats.nulls));
     if (type === "float" || type === "double") nanValueCounts.set(field.id, BigInt(stats.nans));
@@ -96,7 +98,7 @@ function writeFlatFile(options: WriteParquetFileOptions): WrittenParquetFile {
   };
 }
 
-function writeNestedFile(options: WriteParquetFileOptions): WrittenParquetFile {
+function writeWithHyparquet(options: WriteParquetFileOptions): WrittenParquetFile {
   const { fields, rows } = options;
   const boundLength = options.boundLength ?? 16;
   const schema: SchemaElement[] = [{ name: "table", num_children: fields.length }];

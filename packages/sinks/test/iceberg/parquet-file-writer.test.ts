@@ -12,7 +12,7 @@ import { createIcebergSink, createLocalObjectStore, listLiveFiles, readIcebergTa
 import type { DataFileMetrics, IcebergField, TableMetadata, WrittenParquetFile } from "@zero-etl/sinks/iceberg";
 import { fromIcebergValue } from "../../src/iceberg/iceberg-value-codec.js";
 import { readParquetByFieldId } from "../../src/iceberg/iceberg-table-reader.js";
-import { encodeFlatParquet } from "../../src/iceberg/parquet/flat-parquet-encoder.js";
+import { encodeColumnarParquet } from "../../src/iceberg/parquet/columnar-parquet-encoder.js";
 import { openDuckDb, orderRow, ordersSchema, plain, serveLocalFilesToFetch } from "./iceberg-test-kit.js";
 
 /** Every Iceberg primitive the sink writes, one optional column each, plus a required key. */
@@ -140,6 +140,27 @@ function checkMetrics(metrics: DataFileMetrics, fields: readonly IcebergField[],
     else expect(metrics.nanValueCounts.has(f.id)).toBe(false);
     expect(Number(metrics.columnSizes.get(f.id) ?? 0n)).toBeGreaterThan(0);
   });
+}
+
+/** Data pages of a column (dotted path) over all row groups, read from the page headers. */
+function dataPageCount(bytes: Uint8Array, path: string): number {
+  const meta = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let pages = 0;
+  for (const group of meta.row_groups) {
+    for (const chunk of group.columns) {
+      const m = chunk.meta_data;
+      if (m?.path_in_schema.join(".") !== path) continue;
+      const reader = { view, offset: Number(m.dictionary_page_offset ?? m.data_page_offset) };
+      const end = reader.offset + Number(m.total_compressed_size);
+      while (reader.offset < end) {
+        const header = deserializeTCompactProtocol(reader);
+        if (header.field_1 === 0) pages++;
+        reader.offset += Number(header.field_3);
+      }
+    }
+  }
+  return pages;
 }
 
 /** The encodings of the data pages of a column's chunks, read from the page headers. */
@@ -276,11 +297,13 @@ describe("parquet file writer: flat columns through our encoder", () => {
     }
   });
 
-  it("agrees with the hyparquet-writer path on values and metrics (a list column forces that path)", async () => {
+  it("agrees with the hyparquet-writer encoder on values and metrics", async () => {
     const withList: IcebergField[] = [...FIELDS, { id: 99, name: "tags", required: false, type: { type: "list", "element-id": 100, "element-required": false, element: "string" } }];
-    const rows = logical.map((r) => [...encode(r), ["x"]]);
-    const nested = writeParquetFile({ fields: withList, rows, rowGroupRows: 1000 });
+    const rows = logical.map((r, i) => [...encode(r), i % 4 === 0 ? null : i % 4 === 1 ? [] : ["x", null, `t${i}`]]);
+    const nested = writeParquetFile({ fields: withList, rows, rowGroupRows: 1000, encoder: "hyparquet" });
     expect(await readBack(nested.bytes, FIELDS)).toEqual(await readBack(file.bytes, FIELDS));
+    const ourList = writeParquetFile({ fields: withList, rows, rowGroupRows: 1000 });
+    expect((await readParquetByFieldId(ourList.bytes)).rows.map((m) => m.get(99))).toEqual((await readParquetByFieldId(nested.bytes)).rows.map((m) => m.get(99)));
     for (const key of ["valueCounts", "nullValueCounts", "nanValueCounts", "lowerBounds", "upperBounds"] as const) {
       const ours = new Map([...file.metrics[key]].map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v]));
       const theirs = new Map([...nested.metrics[key]].filter(([k]) => k !== 99 && k !== 100).map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v]));
@@ -291,7 +314,7 @@ describe("parquet file writer: flat columns through our encoder", () => {
   it("splits column chunks into several pages, compressed or not, and readers agree", async () => {
     const rows = logical.map((r) => encode(r));
     for (const codec of ["snappy", "uncompressed"] as const) {
-      const small = encodeFlatParquet({ fields: FIELDS, rows, rowGroupRows: 1200, pageBytes: 512, codec, createdBy: "test" });
+      const small = encodeColumnarParquet({ fields: FIELDS, rows, rowGroupRows: 1200, pageBytes: 512, codec, createdBy: "test" });
       const meta = parquetMetadata(small.bytes.buffer.slice(small.bytes.byteOffset, small.bytes.byteOffset + small.bytes.byteLength) as ArrayBuffer);
       expect(meta.row_groups).toHaveLength(3);
       expect(meta.row_groups[0]?.columns[0]?.meta_data?.codec).toBe(codec === "snappy" ? "SNAPPY" : "UNCOMPRESSED");
@@ -367,7 +390,7 @@ describe("parquet file writer: flat columns through our encoder", () => {
     const plainFile = writeParquetFile({ fields, rows, codec: "uncompressed" });
     expect(await readBack(plainFile.bytes, fields)).toEqual(rows);
     checkMetrics(written.metrics, fields, rows);
-    const plainOnly = encodeFlatParquet({ fields, rows, rowGroupRows: n, dictionary: false, createdBy: "test" });
+    const plainOnly = encodeColumnarParquet({ fields, rows, rowGroupRows: n, dictionary: false, createdBy: "test" });
     expect(await readBack(plainOnly.bytes, fields)).toEqual(rows);
   });
 
@@ -542,5 +565,74 @@ describe("value conversion on the write path", () => {
     expect(toIcebergValue("timestamp", "1969-12-31T23:59:59.000001")).toBe(-999999n);
     expect(toIcebergValue("timestamp", "9999-12-31T23:59:59.999999")).toBe(253402300799999999n);
     expect(toIcebergValue("timestamp", "0100-01-01T00:00:00.000001")).toBe(-59011459199999999n);
+  });
+});
+
+describe("parquet file writer: list and struct columns", () => {
+  const list = (id: number, element: IcebergField["type"], required = false): IcebergField["type"] => ({ type: "list", "element-id": id, "element-required": required, element });
+  const fields: IcebergField[] = [
+    { id: 1, name: "id", required: true, type: "long" },
+    { id: 2, name: "tags", required: false, type: list(20, "string") },
+    { id: 3, name: "point", required: false, type: { type: "struct", fields: [{ id: 30, name: "x", required: true, type: "double" }, { id: 31, name: "y", required: false, type: "long" }] } },
+    { id: 4, name: "items", required: true, type: list(40, { type: "struct", fields: [{ id: 41, name: "sku", required: true, type: "string" }, { id: 42, name: "qty", required: false, type: "int" }] }, true) },
+    { id: 5, name: "matrix", required: false, type: list(50, list(51, "int")) },
+    { id: 6, name: "flags", required: false, type: list(60, "boolean") },
+    { id: 7, name: "amounts", required: false, type: list(70, "decimal(38,10)") },
+    { id: 8, name: "ts", required: false, type: "timestamptz" },
+  ];
+  const row = (i: number): unknown[] => [
+    BigInt(i),
+    i % 5 === 0 ? null : i % 5 === 1 ? [] : [`t${i}`, null, "x".repeat(i % 40)],
+    i % 3 === 0 ? null : { x: i / 8, y: i % 2 === 0 ? null : BigInt(-i) },
+    Array.from({ length: i % 4 }, (_, k) => ({ sku: `s${i}-${k}`, qty: k === 1 ? null : k * i })),
+    i % 6 === 0 ? null : [[i, null], [], null, [i * 2]],
+    i % 7 === 0 ? [true, false, null] : [i % 2 === 0],
+    i % 4 === 0 ? null : [BigInt(i) * 10n ** 20n, -1n, null],
+    i % 9 === 0 ? null : 1_700_000_000_000_000n + BigInt(i),
+  ];
+
+  it("shreds nested values into levels that hyparquet and DuckDB read back like the hyparquet-writer file", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "zetl-parquet-nested-"));
+    const duck = await openDuckDb();
+    try {
+      const rows = Array.from({ length: 3000 }, (_, i) => row(i));
+      const ours = writeParquetFile({ fields, rows, rowGroupRows: 1100 });
+      const theirs = writeParquetFile({ fields, rows, rowGroupRows: 1100, encoder: "hyparquet" });
+      const hy = async (bytes: Uint8Array): Promise<unknown[]> => (await readParquetByFieldId(bytes)).rows.map((m) => [...m.entries()]);
+      expect(await hy(ours.bytes)).toEqual(await hy(theirs.bytes));
+      // Small pages: nested leaves split at row boundaries (between row blocks), still the same values.
+      const paged = encodeColumnarParquet({ fields, rows, rowGroupRows: 3000, pageBytes: 700, createdBy: "test" });
+      expect(await hy(paged.bytes)).toEqual(await hy(theirs.bytes));
+      expect(dataPageCount(paged.bytes, "items.list.element.sku")).toBe(2);
+
+      const paths = { ours: join(dir, "ours.parquet"), theirs: join(dir, "theirs.parquet"), paged: join(dir, "paged.parquet") };
+      await writeFile(paths.ours, ours.bytes);
+      await writeFile(paths.theirs, theirs.bytes);
+      await writeFile(paths.paged, paged.bytes);
+      const read = async (p: string): Promise<unknown> => (await duck.connection.runAndReadAll(`SELECT * FROM read_parquet('${p}') ORDER BY id`)).getRowObjectsJson();
+      const reference = await read(paths.theirs);
+      expect(await read(paths.ours)).toEqual(reference);
+      expect(await read(paths.paged)).toEqual(reference);
+      const schema = async (p: string): Promise<unknown> =>
+        (await duck.connection.runAndReadAll(`SELECT name, type, repetition_type, field_id, converted_type, logical_type FROM parquet_schema('${p}')`)).getRowObjectsJson();
+      expect(await schema(paths.ours)).toEqual(await schema(paths.theirs));
+
+      for (const key of ["valueCounts", "nullValueCounts", "lowerBounds", "upperBounds"] as const) {
+        const hex = (m: ReadonlyMap<number, unknown>): unknown => [...m].map(([k, v]) => [k, v instanceof Uint8Array ? Buffer.from(v).toString("hex") : v]);
+        expect(hex(ours.metrics[key]), key).toEqual(hex(theirs.metrics[key]));
+      }
+      expect([...ours.metrics.columnSizes.keys()].sort((a, b) => a - b)).toEqual([...theirs.metrics.columnSizes.keys()].sort((a, b) => a - b));
+    } finally {
+      duck.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses nested values that do not fit, naming the column", () => {
+    const bad: unknown[][] = [[1n, ["ok"], null, [{ sku: null, qty: 1 }], null, null, null, null]];
+    expect(() => writeParquetFile({ fields, rows: bad })).toThrow(/column items, row 0/);
+    const notList: unknown[][] = [[1n, "secret", null, [], null, null, null, null]];
+    expect(() => writeParquetFile({ fields, rows: notList })).toThrow(ZeroEtlError);
+    expect(() => writeParquetFile({ fields, rows: notList })).not.toThrow(/secret/);
   });
 });

@@ -5,17 +5,19 @@ import { compareIcebergValues } from "../iceberg-value-codec.js";
 import { createFlatColumnEncoder, createFlatPage, resetFlatPage } from "./flat-column-encoder.js";
 import type { ColumnStatistics, FlatColumnEncoder, FlatPage } from "./flat-column-encoder.js";
 import { GrowableByteBuffer } from "./growable-byte-buffer.js";
+import { NestedColumnShredder, levelBitWidth, resetNestedLeaf, writeLevels } from "./nested-column-shredder.js";
+import type { NestedLeaf } from "./nested-column-shredder.js";
 import { StringDictionary, indexBitWidth, writeBitPackedIndices } from "./string-dictionary.js";
 import { encodeStatisticValue } from "./parquet-statistic-value.js";
 import { primitiveElement } from "./parquet-type-mapping.js";
 import { ThriftCompactWriter, ThriftType } from "./thrift-compact-writer.js";
 
-/** Page compression of {@link encodeFlatParquet}. */
-export type FlatParquetCodec = "snappy" | "uncompressed";
+/** Page compression of {@link encodeColumnarParquet}. */
+export type ParquetCodec = "snappy" | "uncompressed";
 
-/** Options of {@link encodeFlatParquet}. */
-export interface EncodeFlatParquetOptions {
-  /** Top-level primitive fields, in column order. */
+/** Options of {@link encodeColumnarParquet}. */
+export interface EncodeColumnarParquetOptions {
+  /** Top-level fields, in column order; list/struct fields are shredded into their leaf columns. */
   readonly fields: readonly IcebergField[];
   /** Rows holding one Iceberg value (or null) per field. */
   readonly rows: readonly (readonly unknown[])[];
@@ -24,36 +26,41 @@ export interface EncodeFlatParquetOptions {
   /** Uncompressed bytes per data page, about; default 1 MiB, less for tables of more than 16 columns (64 KiB at least). */
   readonly pageBytes?: number;
   /** Default `snappy`. */
-  readonly codec?: FlatParquetCodec;
+  readonly codec?: ParquetCodec;
   /** Dictionary-encode string columns (falling back to PLAIN past 32k entries or 1 MiB); default true. */
   readonly dictionary?: boolean;
   /** The footer's `created_by`. */
   readonly createdBy: string;
 }
 
-/** A flat Parquet file with per-column facts the Iceberg manifests need. */
-export interface FlatParquetFile {
+/** A Parquet file with the per-column facts the Iceberg manifests need. */
+export interface ColumnarParquetFile {
   readonly bytes: Uint8Array;
-  /** Per field (same order as the options): statistics over the whole file. */
-  readonly statistics: readonly ColumnStatistics[];
-  /** Per field: compressed bytes of its column chunks, page headers included. */
-  readonly columnSizes: readonly number[];
+  /** Per field (same order as the options): statistics over the whole file; undefined for list/struct fields. */
+  readonly statistics: readonly (ColumnStatistics | undefined)[];
+  /** By leaf field id (the field's own id for a primitive): compressed bytes of its column chunks, page headers included. */
+  readonly columnSizes: ReadonlyMap<number, number>;
   /** Offset of each row group's first page, ascending. */
   readonly splitOffsets: readonly number[];
 }
 
 const TYPES = ["BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"];
 const CONVERTED = ["UTF8", "MAP", "MAP_KEY_VALUE", "LIST", "ENUM", "DECIMAL", "DATE", "TIME_MILLIS", "TIME_MICROS", "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS"];
+const REPETITIONS = ["REQUIRED", "OPTIONAL", "REPEATED"];
 const ENCODING_PLAIN = 0;
 const ENCODING_RLE = 3;
 const ENCODING_RLE_DICTIONARY = 8;
 const PAGE_DATA = 0;
 const PAGE_DICTIONARY = 2;
-const CODEC_IDS: Readonly<Record<FlatParquetCodec, number>> = { uncompressed: 0, snappy: 1 };
+const CODEC_IDS: Readonly<Record<ParquetCodec, number>> = { uncompressed: 0, snappy: 1 };
 const MAGIC = Uint8Array.of(0x50, 0x41, 0x52, 0x31);
 
 interface ChunkMeta {
   readonly field: number;
+  /** The leaf of a list/struct field, undefined for a primitive field. */
+  readonly leaf: NestedLeaf | undefined;
+  /** Level entries (rows for a primitive field). */
+  readonly values: number;
   readonly offset: number;
   readonly dictionaryPageBytes: number;
   readonly plainPages: boolean;
@@ -72,6 +79,8 @@ interface ChunkState {
   plainPages: boolean;
   /** Size of the leading dictionary page, 0 when none. */
   dictionaryPageBytes: number;
+  /** Level entries written so far (nested leaves). */
+  levels: number;
 }
 
 /** Rows per block of the row-major to column-major transposition (a few hundred KiB of row arrays). */
@@ -83,23 +92,26 @@ interface RowGroupMeta {
 }
 
 /**
- * Encodes rows of top-level primitive columns as a Parquet file: PLAIN
- * values, RLE/bit-packed definition levels, data pages v1 (about `pageBytes`
- * each, Snappy or none), and a Thrift compact footer carrying Iceberg field
- * ids, logical types and min/max/null-count statistics per column chunk.
- * Nested columns are not handled here. Computes the statistics in the same
- * pass that writes the values.
+ * Encodes rows as a Parquet file: PLAIN values (string columns
+ * dictionary-encoded), RLE/bit-packed levels, data pages v1 (about
+ * `pageBytes` each, Snappy or none), and a Thrift compact footer carrying
+ * Iceberg field ids, logical types and, for top-level primitive columns,
+ * min/max/null-count statistics per column chunk. List and struct fields are
+ * shredded into Dremel repetition/definition levels per leaf. Rows are
+ * transposed in blocks across all columns, and the statistics are computed in
+ * the same pass that writes the values.
  */
-export function encodeFlatParquet(options: EncodeFlatParquetOptions): FlatParquetFile {
+export function encodeColumnarParquet(options: EncodeColumnarParquetOptions): ColumnarParquetFile {
   const { fields, rows } = options;
   // Every column keeps one open page while rows are transposed block by block,
   // so wide tables get smaller pages: about 16 MiB of open pages in all.
   const pageBytes = options.pageBytes ?? Math.max(64 << 10, Math.min(1 << 20, Math.floor((16 << 20) / Math.max(1, fields.length))));
   const codec = options.codec ?? "snappy";
   const useDictionary = options.dictionary ?? true;
-  const encoders = fields.map((f) => createFlatColumnEncoder(f.name, f.type as string, f.required));
-  const statistics: ColumnStatistics[] = fields.map(() => ({ nulls: 0, nans: 0, min: undefined, max: undefined }));
-  const columnSizes = fields.map(() => 0);
+  const encoders = fields.map((f) => (typeof f.type === "string" ? createFlatColumnEncoder(f.name, f.type, f.required) : undefined));
+  const shredders = fields.map((f) => (typeof f.type === "string" ? undefined : new NestedColumnShredder(f)));
+  const statistics: (ColumnStatistics | undefined)[] = fields.map((f) => (typeof f.type === "string" ? { nulls: 0, nans: 0, min: undefined, max: undefined } : undefined));
+  const columnSizes = new Map<number, number>();
   const splitOffsets: number[] = [];
   const parts: Uint8Array[] = [MAGIC];
   let offset = MAGIC.length;
@@ -110,15 +122,39 @@ export function encodeFlatParquet(options: EncodeFlatParquetOptions): FlatParque
 
   for (let groupStart = 0; groupStart < rows.length; groupStart += groupRows) {
     const groupEnd = Math.min(rows.length, groupStart + groupRows);
-    const chunks: ChunkState[] = fields.map((_, f) => ({
+    const newChunk = (dictionary: boolean): ChunkState => ({
       parts: [],
       uncompressed: 0,
       compressed: 0,
       stats: { nulls: 0, nans: 0, min: undefined, max: undefined },
-      dictionary: useDictionary && (encoders[f] as FlatColumnEncoder).kind === "string" ? new StringDictionary() : undefined,
+      dictionary: dictionary ? new StringDictionary() : undefined,
       plainPages: false,
       dictionaryPageBytes: 0,
-    }));
+      levels: 0,
+    });
+    const chunks: ChunkState[] = fields.map((_, f) => newChunk(useDictionary && encoders[f]?.kind === "string"));
+    const leafChunks: ChunkState[][] = shredders.map((s) => (s === undefined ? [] : s.leaves.map(() => newChunk(false))));
+    const flushLeaf = (leaf: NestedLeaf, chunk: ChunkState): void => {
+      const levels = leaf.definitions.length;
+      if (levels === 0) return;
+      body.reset();
+      if (leaf.maxRepetition > 0) writeLevels(body, leaf.repetitions.bytes, levels, levelBitWidth(leaf.maxRepetition));
+      if (leaf.maxDefinition > 0) writeLevels(body, leaf.definitions.bytes, levels, levelBitWidth(leaf.maxDefinition));
+      if (leaf.kind === "boolean") {
+        const packed = new Uint8Array((leaf.count + 7) >>> 3);
+        const flags = leaf.values.bytes;
+        for (let i = 0; i < leaf.count; i++) if (flags[i] === 1) packed[i >>> 3] = (packed[i >>> 3] as number) | (1 << (i & 7));
+        body.writeBytes(packed);
+      } else body.writeBytes(leaf.values.bytes.subarray(0, leaf.values.length));
+      const raw = body.bytes.subarray(0, body.length);
+      const data = codec === "snappy" ? compressSnappy(raw) : raw.slice();
+      const header = pageHeader(levels, raw.length, data.length, ENCODING_PLAIN);
+      chunk.parts.push(header, data);
+      chunk.uncompressed += header.length + raw.length;
+      chunk.compressed += header.length + data.length;
+      chunk.levels += levels;
+      resetNestedLeaf(leaf);
+    };
     const flush = (f: number): void => {
       const page = pages[f] as FlatPage;
       if (page.rows === 0) return;
@@ -150,7 +186,16 @@ export function encodeFlatParquet(options: EncodeFlatParquetOptions): FlatParque
     for (let blockStart = groupStart; blockStart < groupEnd; blockStart += BLOCK_ROWS) {
       const blockEnd = Math.min(groupEnd, blockStart + BLOCK_ROWS);
       for (let f = 0; f < fields.length; f++) {
-        const encoder = encoders[f] as FlatColumnEncoder;
+        const encoder = encoders[f];
+        const shredder = shredders[f];
+        if (encoder === undefined) {
+          if (shredder === undefined) continue;
+          for (let r = blockStart; r < blockEnd; r++) shredder.shred((rows[r] as readonly unknown[])[f], r);
+          shredder.leaves.forEach((leaf, i) => {
+            if (leaf.values.length + leaf.definitions.length >= pageBytes) flushLeaf(leaf, (leafChunks[f] as ChunkState[])[i] as ChunkState);
+          });
+          continue;
+        }
         const page = pages[f] as FlatPage;
         const stats = (chunks[f] as ChunkState).stats;
         let r = blockStart;
@@ -164,6 +209,18 @@ export function encodeFlatParquet(options: EncodeFlatParquetOptions): FlatParque
     splitOffsets.push(offset);
     const metas: ChunkMeta[] = [];
     for (let f = 0; f < fields.length; f++) {
+      const shredder = shredders[f];
+      if (shredder !== undefined) {
+        shredder.leaves.forEach((leaf, i) => {
+          const chunk = (leafChunks[f] as ChunkState[])[i] as ChunkState;
+          flushLeaf(leaf, chunk);
+          metas.push({ field: f, leaf, values: chunk.levels, offset, uncompressed: chunk.uncompressed, compressed: chunk.compressed, stats: chunk.stats, dictionaryPageBytes: 0, plainPages: true });
+          for (const part of chunk.parts) parts.push(part);
+          offset += chunk.compressed;
+          columnSizes.set(leaf.fieldId, (columnSizes.get(leaf.fieldId) ?? 0) + chunk.compressed);
+        });
+        continue;
+      }
       flush(f);
       const chunk = chunks[f] as ChunkState;
       const dictionary = chunk.dictionary;
@@ -179,6 +236,8 @@ export function encodeFlatParquet(options: EncodeFlatParquetOptions): FlatParque
       }
       metas.push({
         field: f,
+        leaf: undefined,
+        values: groupEnd - groupStart,
         offset,
         uncompressed: chunk.uncompressed,
         compressed: chunk.compressed,
@@ -188,13 +247,14 @@ export function encodeFlatParquet(options: EncodeFlatParquetOptions): FlatParque
       });
       for (const part of chunk.parts) parts.push(part);
       offset += chunk.compressed;
-      columnSizes[f] = (columnSizes[f] ?? 0) + chunk.compressed;
+      const id = (fields[f] as IcebergField).id;
+      columnSizes.set(id, (columnSizes.get(id) ?? 0) + chunk.compressed);
       mergeStatistics(statistics[f] as ColumnStatistics, chunk.stats);
     }
     groups.push({ rows: groupEnd - groupStart, chunks: metas });
   }
 
-  const footer = writeFooter({ fields, encoders, groups, codec: CODEC_IDS[codec], numRows: rows.length, createdBy: options.createdBy });
+  const footer = writeFooter({ fields, encoders, shredders, groups, codec: CODEC_IDS[codec], numRows: rows.length, createdBy: options.createdBy });
   const tail = new Uint8Array(8);
   new DataView(tail.buffer).setUint32(0, footer.length, true);
   tail.set(MAGIC, 4);
@@ -261,7 +321,8 @@ function mergeStatistics(into: ColumnStatistics, from: ColumnStatistics): void {
 
 interface FooterInput {
   readonly fields: readonly IcebergField[];
-  readonly encoders: readonly FlatColumnEncoder[];
+  readonly encoders: readonly (FlatColumnEncoder | undefined)[];
+  readonly shredders: readonly (NestedColumnShredder | undefined)[];
   readonly groups: readonly RowGroupMeta[];
   readonly codec: number;
   readonly numRows: number;
@@ -272,14 +333,26 @@ interface FooterInput {
 function writeFooter(input: FooterInput): Uint8Array {
   const { fields, encoders, groups } = input;
   const t = new ThriftCompactWriter(new GrowableByteBuffer(1024));
-  const elements = fields.map((f) => ({ ...primitiveElement(f.type as string), name: f.name }) as SchemaElement);
+  const elements: SchemaElement[] = [];
+  const topElements: SchemaElement[] = [];
+  fields.forEach((f, i) => {
+    const shredder = input.shredders[i];
+    if (shredder !== undefined) {
+      elements.push(...shredder.elements);
+      topElements.push(shredder.elements[0] as SchemaElement);
+      return;
+    }
+    const element: SchemaElement = { ...primitiveElement(f.type as string), name: f.name, repetition_type: f.required ? "REQUIRED" : "OPTIONAL", field_id: f.id };
+    elements.push(element);
+    topElements.push(element);
+  });
   t.i32(1, 2);
-  t.beginList(2, ThriftType.struct, fields.length + 1);
+  t.beginList(2, ThriftType.struct, elements.length + 1);
   t.beginListStruct();
   t.string(4, "table");
   t.i32(5, fields.length);
   t.endStruct();
-  for (let i = 0; i < fields.length; i++) writeSchemaElement(t, elements[i] as SchemaElement, fields[i] as IcebergField);
+  for (const element of elements) writeSchemaElement(t, element);
   t.i64(3, input.numRows);
   t.beginList(4, ThriftType.struct, groups.length);
   for (const group of groups) {
@@ -289,7 +362,8 @@ function writeFooter(input: FooterInput): Uint8Array {
     let compressed = 0;
     for (const chunk of group.chunks) {
       const field = fields[chunk.field] as IcebergField;
-      const element = elements[chunk.field] as SchemaElement;
+      const element = chunk.leaf?.element ?? (topElements[chunk.field] as SchemaElement);
+      const optionalLevels = chunk.leaf === undefined ? !field.required : chunk.leaf.maxDefinition > 0 || chunk.leaf.maxRepetition > 0;
       total += chunk.uncompressed;
       compressed += chunk.compressed;
       t.beginListStruct();
@@ -298,19 +372,21 @@ function writeFooter(input: FooterInput): Uint8Array {
       t.i32(1, TYPES.indexOf(element.type ?? ""));
       const dictionary = chunk.dictionaryPageBytes > 0;
       // PLAIN is listed whenever a dictionary page exists too: that page's own encoding.
-      t.beginList(2, ThriftType.i32, 1 + (field.required ? 0 : 1) + (dictionary ? 1 : 0));
+      t.beginList(2, ThriftType.i32, 1 + (optionalLevels ? 1 : 0) + (dictionary ? 1 : 0));
       t.listI32(ENCODING_PLAIN);
-      if (!field.required) t.listI32(ENCODING_RLE);
+      if (optionalLevels) t.listI32(ENCODING_RLE);
       if (dictionary) t.listI32(ENCODING_RLE_DICTIONARY);
-      t.beginList(3, ThriftType.binary, 1);
-      t.listString(field.name);
+      const path = chunk.leaf?.path ?? [field.name];
+      t.beginList(3, ThriftType.binary, path.length);
+      for (const name of path) t.listString(name);
       t.i32(4, input.codec);
-      t.i64(5, group.rows);
+      t.i64(5, chunk.values);
       t.i64(6, chunk.uncompressed);
       t.i64(7, chunk.compressed);
       t.i64(9, chunk.offset + chunk.dictionaryPageBytes);
       if (dictionary) t.i64(11, chunk.offset);
-      writeStatistics(t, chunk.stats, encoders[chunk.field] as FlatColumnEncoder);
+      const encoder = encoders[chunk.field];
+      if (encoder !== undefined) writeStatistics(t, chunk.stats, encoder);
       t.endStruct();
       t.endStruct();
     }
@@ -322,8 +398,9 @@ function writeFooter(input: FooterInput): Uint8Array {
     t.endStruct();
   }
   t.string(6, input.createdBy);
-  t.beginList(7, ThriftType.struct, fields.length);
-  for (let i = 0; i < fields.length; i++) {
+  const leafCount = elements.filter((e) => e.type !== undefined).length;
+  t.beginList(7, ThriftType.struct, leafCount);
+  for (let i = 0; i < leafCount; i++) {
     t.beginListStruct();
     t.beginStruct(1);
     t.endStruct();
@@ -332,16 +409,17 @@ function writeFooter(input: FooterInput): Uint8Array {
   return t.finish();
 }
 
-function writeSchemaElement(t: ThriftCompactWriter, element: SchemaElement, field: IcebergField): void {
+function writeSchemaElement(t: ThriftCompactWriter, element: SchemaElement): void {
   t.beginListStruct();
   if (element.type !== undefined) t.i32(1, TYPES.indexOf(element.type));
   if (element.type_length !== undefined) t.i32(2, element.type_length);
-  t.i32(3, field.required ? 0 : 1);
-  t.string(4, field.name);
+  if (element.repetition_type !== undefined) t.i32(3, REPETITIONS.indexOf(element.repetition_type));
+  t.string(4, element.name);
+  if (element.num_children !== undefined) t.i32(5, element.num_children);
   if (element.converted_type !== undefined) t.i32(6, CONVERTED.indexOf(element.converted_type));
   if (element.scale !== undefined) t.i32(7, element.scale);
   if (element.precision !== undefined) t.i32(8, element.precision);
-  t.i32(9, field.id);
+  if (element.field_id !== undefined) t.i32(9, element.field_id);
   const logical = element.logical_type;
   if (logical !== undefined) {
     t.beginStruct(10);
@@ -356,6 +434,10 @@ function writeSchemaElement(t: ThriftCompactWriter, element: SchemaElement, fiel
         break;
       case "UUID":
         t.beginStruct(14);
+        t.endStruct();
+        break;
+      case "LIST":
+        t.beginStruct(3);
         t.endStruct();
         break;
       case "DECIMAL":
