@@ -104,8 +104,13 @@ async function main(): Promise<void> {
     const convertMs = best3(() => {
       for (const r of logical) for (const f of fields) toIcebergValue(f.type as string, r[f.name] ?? null);
     });
-    const plainMs = best3(() => writeParquetFile({ fields, rows: sampleRows, codec: "uncompressed" }));
-    const writeMs = best3(() => writeParquetFile({ fields, rows: sampleRows }));
+    // Alternate the two so load from other processes hits both alike.
+    let plainMs = Infinity;
+    let writeMs = Infinity;
+    for (let k = 0; k < 5; k++) {
+      plainMs = Math.min(plainMs, best3(() => writeParquetFile({ fields, rows: sampleRows, codec: "uncompressed" })));
+      writeMs = Math.min(writeMs, best3(() => writeParquetFile({ fields, rows: sampleRows })));
+    }
     let t: number;
 
     // Commit latency: 10k inserted rows through the sink, flush = data file + manifest + manifest list + metadata.
@@ -128,7 +133,7 @@ async function main(): Promise<void> {
     console.log(`ours   (columnar encoder, Snappy, field ids + manifest metrics): ${ours.map((x) => x.toFixed(0)).join("/")} ms  ${Math.round(oursRate).toLocaleString()} rows/s  ${(ourSize / 1e6).toFixed(1)} MB`);
     console.log(`duckdb (COPY ... FORMAT parquet, threads=1, generation included): ${theirs.map((x) => x.toFixed(0)).join("/")} ms  ${Math.round(duckRate).toLocaleString()} rows/s  ${(duckSize / 1e6).toFixed(1)} MB`);
     console.log(
-      `where time goes (${sample} rows, best of 3): logical->iceberg value conversion ${convertMs.toFixed(0)} ms (not in the ratio); ` +
+      `where time goes (${sample} rows, best of 3 / 15): logical->iceberg value conversion ${convertMs.toFixed(0)} ms (not in the ratio); ` +
         `columns+metrics+footer ${plainMs.toFixed(0)} ms, Snappy ${Math.max(0, writeMs - plainMs).toFixed(0)} ms (total ${writeMs.toFixed(0)} ms)`,
     );
     console.log(`commit latency, 10k rows (buffer->parquet->manifest->manifest list->vN.metadata.json): ${commits.map((x) => x.toFixed(0)).join("/")} ms, median ${[...commits].sort((x, y) => x - y)[2]?.toFixed(0)} ms`);
