@@ -133,7 +133,8 @@ class PipelineRun {
         this.#log.warn("source position lost, snapshotting again as configured", { position: checkpoint.position, error: error.message });
         checkpoint = await this.#snapshot();
         snapshotted = true;
-        checkpoint = await this.#stream(checkpoint, target);
+        const position = checkpoint.position;
+        if (!(target !== undefined && position !== undefined && this.#reached(position, target))) checkpoint = await this.#stream(checkpoint, target);
       }
     }
     return { checkpoint, snapshotted, rows: { ...this.#rowsThisRun }, deadLetters: this.#deadLetters };

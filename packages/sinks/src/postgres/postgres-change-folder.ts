@@ -222,3 +222,27 @@ function valueKey(value: Value | undefined): string {
   if (value instanceof Uint8Array) return `\u0002${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}`;
   return `\u0003${JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v))}`;
 }
+
+/** The tables (`namespace.name`) a list of steps touches, in first-seen order. */
+export function tablesOfSteps(steps: readonly ApplyStep[]): string[] {
+  const seen = new Set<string>();
+  for (const step of steps) {
+    if (step.kind === "fold") for (const key of step.tables.keys()) seen.add(key);
+    else if (step.kind === "schema") seen.add(tableKey(step.schema.table));
+    else if (step.kind === "move") seen.add(tableKey(step.event.table));
+    else seen.add(tableKey(step.table));
+  }
+  return [...seen];
+}
+
+/** The part of `steps` that touches one table. */
+export function stepsOfTable(steps: readonly ApplyStep[], table: string): ApplyStep[] {
+  const out: ApplyStep[] = [];
+  for (const step of steps) {
+    if (step.kind === "fold") {
+      const fold = step.tables.get(table);
+      if (fold !== undefined) out.push({ kind: "fold", tables: new Map([[table, fold]]) });
+    } else if (tablesOfSteps([step])[0] === table) out.push(step);
+  }
+  return out;
+}

@@ -17,7 +17,7 @@ import { ZeroEtlError, redactText, tableKey } from "@zero-etl/core";
 import type { ApplyMode } from "./postgres-change-applier.js";
 import { ChangeApplier } from "./postgres-change-applier.js";
 import type { ApplyStep } from "./postgres-change-folder.js";
-import { ChangeFolder } from "./postgres-change-folder.js";
+import { ChangeFolder, stepsOfTable, tablesOfSteps } from "./postgres-change-folder.js";
 import type { PgTableName } from "./postgres-ddl-compiler.js";
 import { assertPgIdentifier } from "./postgres-ddl-compiler.js";
 import { createPgSqlCompiler } from "./postgres-dml-compiler.js";
@@ -253,9 +253,41 @@ class PostgresSinkImpl implements PostgresSink {
           mode = "careful";
           continue;
         }
-        throw error;
+        throw await this.#attribute(session, steps, error);
       }
     }
+  }
+
+  /**
+   * Names the table whose changes cause a non-retryable failure, so the
+   * runtime can set that table aside and let the others go on: with one
+   * table in the batch it is that one; otherwise each table's part is tried
+   * alone under a savepoint that is rolled back either way.
+   */
+  async #attribute(session: PostgresSession, steps: readonly ApplyStep[], error: unknown): Promise<unknown> {
+    const wrapped = this.#wrap(error, "apply");
+    if (wrapped.retryable || session.broken) return wrapped;
+    const tables = tablesOfSteps(steps);
+    let culprit = tables.length === 1 ? tables[0] : undefined;
+    for (const table of culprit === undefined ? tables : []) {
+      try {
+        await session.run("SAVEPOINT zetl_probe");
+        try {
+          await this.#applier.apply(session, stepsOfTable(steps, table), "careful");
+        } finally {
+          await session.run("ROLLBACK TO SAVEPOINT zetl_probe");
+          await session.run("RELEASE SAVEPOINT zetl_probe");
+        }
+      } catch (probe) {
+        if (session.broken) return wrapped;
+        if (classifyPgError(probe) !== "record") {
+          culprit = table;
+          break;
+        }
+      }
+    }
+    if (culprit === undefined) return wrapped;
+    return new ZeroEtlError(wrapped.message, { code: wrapped.code, retryable: false, cause: error, table: culprit });
   }
 
   async #inBatchSavepoint<T>(session: PostgresSession, work: () => Promise<T>): Promise<T> {
