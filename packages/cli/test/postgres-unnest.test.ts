@@ -25,12 +25,13 @@ describe("zeroetl with unnest modes on a jsonb column", () => {
     await target?.drop();
   });
 
-  async function replicate(mode: string): Promise<string> {
+  async function replicate(mode: string, lists?: "child-tables"): Promise<string> {
+    const suffix = `${mode.replace("-", "_")}${lists === undefined ? "" : "_children"}`;
     const { file } = await writeConfig({
-      name: `unnest_${mode.replace("-", "_")}`,
+      name: `unnest_${suffix}`,
       source: { type: "postgres", url: source.url },
-      target: { type: "postgres", url: target.url, schema: `m_${mode.replace("-", "_")}` },
-      mapping: { unnest: { mode } },
+      target: { type: "postgres", url: target.url, schema: `m_${suffix}` },
+      mapping: { unnest: { mode, ...(lists === undefined ? {} : { lists }) } },
     });
     const run = await runCli(["run", file, "--until-caught-up"]);
     expect(run.code, run.stderr).toBe(0);
@@ -40,12 +41,14 @@ describe("zeroetl with unnest modes on a jsonb column", () => {
   it("replicates with none, top-level and all", async () => {
     const configs: Record<string, string> = {};
     for (const mode of ["none", "top-level", "all"]) configs[mode] = await replicate(mode);
+    configs.children = await replicate("all", "child-tables");
 
     await source.query(`
       UPDATE events SET doc = doc || '{"extra": true}' WHERE id = 2;
       UPDATE events SET doc = doc - 'kind' WHERE id = 1;
       INSERT INTO events VALUES (4, '{"kind": "buy", "at": {"page": "cart"}}');`);
-    for (const mode of ["none", "top-level", "all"]) {
+    await source.query(`UPDATE events SET doc = jsonb_set(doc, '{tags}', '["c"]') WHERE id = 1`);
+    for (const mode of ["none", "top-level", "all", "children"]) {
       const run = await runCli(["run", configs[mode] ?? "", "--until-caught-up"]);
       expect(run.code, run.stderr).toBe(0);
     }
@@ -64,10 +67,15 @@ describe("zeroetl with unnest modes on a jsonb column", () => {
 
     const all = (await target.query(`SELECT id, doc__kind AS kind, doc__at__page AS page, doc__at__pos__x::text AS x, doc__tags::text AS tags FROM m_all.events ORDER BY id`)).rows;
     expect(all).toEqual([
-      { id: 1, kind: null, page: "home", x: "3", tags: '["a", "b"]' },
+      { id: 1, kind: null, page: "home", x: "3", tags: '["c"]' },
       { id: 2, kind: "view", page: null, x: null, tags: null },
       { id: 3, kind: null, page: null, x: null, tags: null },
       { id: 4, kind: "buy", page: "cart", x: null, tags: null },
     ]);
+
+    // lists as child tables: the update replaced the two old tags of row 1
+    // by one (without a before-image, through a delete by the root key)
+    const children = (await target.query(`SELECT * FROM m_all_children.events__doc__tags ORDER BY id, _zeroetl_list_idx`)).rows;
+    expect(children.map((r) => [r.id, r._zeroetl_list_idx, r.value])).toEqual([[1, 0, "c"]]);
   });
 });

@@ -4,6 +4,7 @@ import type { ApplyStep, KeylessOp, PendingRow, TableFold } from "./postgres-cha
 import type { PgSqlCompiler } from "./postgres-dml-compiler.js";
 import {
   compileDeleteByAnyKey,
+  compileDeleteMatching,
   compileDeleteByTupleHead,
   compileKeyMove,
   compileKeylessDelete,
@@ -93,6 +94,15 @@ export class ChangeApplier {
         case "history-reset":
           await this.history.reset(session, step.table, this.#context.target(step.table));
           break;
+        case "delete-matching": {
+          const target = this.#context.target(step.table);
+          const columns = Object.keys(step.event.key).filter((c) => target.columns.includes(c));
+          const text = this.#text(`delete-matching\u0000${target.name.schema}\u0000${target.name.table}\u0000${columns.join("\u0001")}`, () =>
+            compileDeleteMatching(this.#context.compile, target.name, columns),
+          );
+          await this.#guarded(session, mode, [step.event], () => session.run(text, columns.map((c) => toPgParameter(step.event.key[c]))), (event, reason) => rejected.push({ event, reason }));
+          break;
+        }
       }
     }
     return rejected;

@@ -47,7 +47,9 @@ export type ApplyStep =
   | { readonly kind: "schema"; readonly schema: TableSchema }
   | { readonly kind: "move"; readonly event: UpdateEvent }
   /** A history-mode table is snapshotted again: its current versions are closed at the snapshot position. */
-  | { readonly kind: "history-reset"; readonly table: TableRef };
+  | { readonly kind: "history-reset"; readonly table: TableRef }
+  /** Every row whose columns equal `event.key` goes (a delete with `match: "columns"`). */
+  | { readonly kind: "delete-matching"; readonly table: TableRef; readonly event: DeleteEvent };
 
 /** The primary key of a prepared target table (empty when keyless), or undefined when the table was never prepared. */
 export type PrimaryKeyLookup = (table: TableRef) => readonly string[] | undefined;
@@ -106,6 +108,12 @@ export class ChangeFolder {
       case "schema":
         this.#barrier({ kind: "schema", schema: event.schema });
         return;
+      case "delete":
+        if (event.match === "columns") {
+          this.#barrier({ kind: "delete-matching", table: event.table, event });
+          return;
+        }
+        break;
       default:
         break;
     }

@@ -107,6 +107,12 @@ export function compileKeylessDelete(compile: PgSqlCompiler, table: PgTableName,
   return compile(sql`DELETE FROM ${pgTableRef(table)} WHERE ${matchOne(table, matchColumns)}`);
 }
 
+/** `DELETE FROM t WHERE c1 = $1 AND ...`: every row matching some columns (a parent's child rows); parameters in column order. */
+export function compileDeleteMatching(compile: PgSqlCompiler, table: PgTableName, columns: readonly string[]): string {
+  const where = columns.map((c) => sql`${sql.id(c)} = ${sql.val(null)}`);
+  return compile(sql`DELETE FROM ${pgTableRef(table)} WHERE ${sql.join(where, sql` AND `)}`);
+}
+
 /** In-place key change: `UPDATE t SET cols WHERE pk = old`; parameters: set values, then old key values. */
 export function compileKeyMove(compile: PgSqlCompiler, table: PgTableName, setColumns: readonly string[], primaryKey: readonly string[]): string {
   const sets = setColumns.map((c) => sql`${sql.id(c)} = ${sql.val(null)}`);
