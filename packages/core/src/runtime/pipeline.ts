@@ -295,7 +295,8 @@ class PipelineRun {
         if (signal?.aborted) break;
         next ??= iterator.next();
         const remaining = Math.max(0, this.#pendingSince + this.#policy.maxWaitMs - Date.now());
-        const waitMs = this.#pendingRows > 0 ? (this.#caughtUp ? Math.min(remaining, this.#policy.lingerMs) : remaining) : undefined;
+        // a timed flush needs a position to checkpoint; without one, wait for the source
+        const waitMs = this.#pendingRows > 0 && latest !== undefined ? (this.#caughtUp ? Math.min(remaining, this.#policy.lingerMs) : remaining) : undefined;
         const result = await raceTimeout(next, waitMs, signal);
         if (result === "timeout" || result === "aborted") {
           if (latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
