@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
   createMemoryCheckpointStore,
   createMemoryDeadLetterQueue,
@@ -243,5 +243,36 @@ describe("runPipeline tables discovered during the snapshot", () => {
     expect(sink.schema("shop.orders_refund")).toEqual(discovered);
     expect(sink.rows("shop.orders_refund")).toEqual([{ id: 9n, status: "refunded" }]);
     expect(result.checkpoint.tables["shop.orders_refund"]?.state).toBe("synced");
+  });
+});
+
+describe("runPipeline waiting for a checkpoint", () => {
+  it("does not spin while changes are pending and the source has not given a checkpoint yet", async () => {
+    let release: () => void = () => {};
+    const source = {
+      ...createScriptedSource({ schemas: [orders] }),
+      async *stream() {
+        yield { events: [{ op: "insert" as const, table, position: "1", after: { id: 1n, status: "a" } }] };
+        await new Promise<void>((resolve) => (release = resolve));
+        yield { events: [], checkpoint: "1", caughtUp: true };
+      },
+    };
+    const checkpoints = createMemoryCheckpointStore();
+    await checkpoints.save({ pipeline: "p", phase: "streaming", position: "0", tables: {}, savedAt: "2026-01-01T00:00:00Z" });
+    const sink = createRecordingSink();
+    const controller = new AbortController();
+    const running = runPipeline({ name: "p", source, sink, checkpoints, signal: controller.signal, batch: { maxWaitMs: 1 } });
+    await new Promise((r) => setTimeout(r, 30));
+    const spy = vi.spyOn(Date, "now");
+    await new Promise((r) => setTimeout(r, 100));
+    const turns = spy.mock.calls.length;
+    spy.mockRestore();
+    release();
+    await new Promise((r) => setTimeout(r, 30));
+    controller.abort();
+    await running;
+    // a busy loop turns (and reads the clock) about every millisecond; waiting does not
+    expect(turns).toBeLessThan(20);
+    expect(sink.rows("shop.orders")).toEqual([{ id: 1n, status: "a" }]);
   });
 });
