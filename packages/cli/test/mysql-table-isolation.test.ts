@@ -53,6 +53,9 @@ describe("zeroetl with a failing table (MariaDB -> PostgreSQL)", () => {
     expect(good.target).toEqual(good.source);
     const state = (await target.query(`SELECT table_name, state FROM dw._zeroetl_table_state WHERE pipeline = 'iso_my' ORDER BY table_name`)).rows;
     expect(state.map((r) => r.state)).toEqual(["failed", "synced"]);
+    const status = await runCli(["status", config]);
+    expect(status.stdout).toMatch(/failed/);
+    expect(status.stdout).toMatch(/mysql\.binlog_retention\s+binary logs are/);
 
     await target.query(`DROP TRIGGER refuse ON dw.bad`);
     await source.query(`DELETE FROM bad WHERE id = 2`);

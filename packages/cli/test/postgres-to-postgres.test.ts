@@ -72,6 +72,7 @@ describe("zeroetl with PostgreSQL -> PostgreSQL", () => {
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toMatch(/public\.items\s+synced/);
     expect(status.stdout).toMatch(/phase streaming/);
+    expect(status.stdout).toMatch(/ok\s+postgres\.slot_wal\s+replication slot zeroetl_cli_pg retains \d+ MB of WAL/);
   });
 
   it("gives clear errors for a bad config and an unreachable server, without the password", async () => {

@@ -24,6 +24,13 @@ export async function statusCommand(file: string): Promise<void> {
     process.stdout.write(`phase ${checkpoint.phase}, checkpoint ${checkpoint.position ?? "-"} saved ${checkpoint.savedAt}\nsource position ${current}\n\n`);
     const rows = Object.entries(checkpoint.tables).map(([table, s]) => [table, s.state, String(s.rows), s.lastPosition ?? "-", s.updatedAt, s.lastError ?? ""]);
     process.stdout.write(`${formatTable(["table", "state", "rows", "last position", "updated", "error"], rows)}\n`);
+    // replication-log retention and anything the source's preflight finds wrong now
+    const health = await parts.source.preflight({ fix: false }).catch(() => undefined);
+    const notable = health?.checks.filter((c) => c.topic === "log-retention" || !c.ok) ?? [];
+    if (notable.length > 0) {
+      const lines = notable.map((c) => [c.ok ? "ok" : c.severity === "warning" ? "warn" : "FAIL", c.id, c.message + (!c.ok && c.remedy !== undefined ? ` -> ${c.remedy}` : "")]);
+      process.stdout.write(`\n${formatTable(["source", "check", "details"], lines)}\n`);
+    }
   } finally {
     await Promise.allSettled([parts.source.close(), parts.sink.close()]);
   }

@@ -15,6 +15,12 @@ export interface PreflightCheck {
   readonly fixed?: boolean;
   /** A failed check that does not stop replication (e.g. low retention) is a warning. */
   readonly severity?: "error" | "warning";
+  /**
+   * `log-retention`: how much replication log the source keeps for the
+   * pipeline (retained WAL, binlog expiry, stream retention); `zeroetl status`
+   * shows these next to the pipeline's position.
+   */
+  readonly topic?: "log-retention";
 }
 
 /** The findings of one component's preflight. */

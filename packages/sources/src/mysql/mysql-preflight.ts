@@ -91,10 +91,11 @@ function checkRetention(v: Readonly<Record<string, string | undefined>>): Prefli
   const days = Number(v.expire_logs_days ?? 0);
   const effective = seconds > 0 ? seconds : days * 86_400;
   if (effective === 0 || effective >= MIN_RETENTION_SECONDS) {
-    return { id: "mysql.binlog_retention", ok: true, message: effective === 0 ? "binary logs are never purged automatically" : `binary logs are kept ${Math.round(effective / 3600)} hours` };
+    return { id: "mysql.binlog_retention", topic: "log-retention", ok: true, message: effective === 0 ? "binary logs are never purged automatically" : `binary logs are kept ${Math.round(effective / 3600)} hours` };
   }
   return {
     id: "mysql.binlog_retention",
+    topic: "log-retention",
     ok: false,
     severity: "warning",
     fixable: false,

@@ -220,6 +220,7 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
     if (slot.wal_status === "lost") {
       checks.push({
         id: "postgres.slot_wal",
+        topic: "log-retention",
         ok: false,
         severity: "error",
         fixable: false,
@@ -232,6 +233,7 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
       const risky = slot.wal_status === "unreserved" || (limit >= 0 && retainedMb > limit * 0.8);
       checks.push({
         id: "postgres.slot_wal",
+        topic: "log-retention",
         ok: !risky,
         message: `replication slot ${config.slot} retains ${retainedMb} MB of WAL (max_slot_wal_keep_size = ${limit < 0 ? "unlimited" : `${limit} MB`}, wal_status = ${slot.wal_status ?? "unknown"})`,
         ...(risky ? { severity: "warning" as const, remedy: "let the pipeline catch up, or raise max_slot_wal_keep_size before the slot is invalidated" } : {}),
