@@ -38,6 +38,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
       signal: controller.signal,
       ...(config.batch === undefined ? {} : { batch: withoutUndefined(config.batch) }),
       ...(config.onLostPosition === undefined ? {} : { onLostPosition: config.onLostPosition }),
+      ...(config.autoResync === undefined ? {} : { autoResync: config.autoResync }),
     });
     stopProgress();
     const totals = metrics.totals();

@@ -103,6 +103,7 @@ export const pipelineConfigSchema = z.strictObject({
     })
     .optional(),
   onLostPosition: z.enum(["fail", "resnapshot"]).optional(),
+  autoResync: z.boolean().optional(),
   log: z.strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]) }).optional(),
 });
 

@@ -53,6 +53,12 @@ export interface PipelineOptions {
    * Changes are never skipped silently.
    */
   readonly onLostPosition?: "fail" | "resnapshot";
+  /**
+   * Resync a table as soon as it becomes `resync-required` (e.g. after a
+   * schema change the target refused), instead of waiting for
+   * `markForResync`. Default false: a person decides.
+   */
+  readonly autoResync?: boolean;
 }
 
 /** What a finished run did. */
@@ -99,6 +105,8 @@ class PipelineRun {
   readonly #prepared = new Map<string, TableSchema>();
   /** The last checkpoint made durable in this run. */
   #durable: PipelineCheckpoint | undefined;
+  /** A table became resync-required and `autoResync` is on: stream until the next checkpoint, then resync. */
+  #resyncDue = false;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -162,7 +170,8 @@ class PipelineRun {
       this.#tracker.setState(key, "resync-required", error.message);
       this.#metrics.emit({ type: "table-state", table: key, state: "resync-required", reason: error.message });
       this.#metrics.emit({ type: "error", code: error.code, retryable: false, table: key });
-      this.#log.error("schema change refused by the target; table set aside until a resync", { table: key, error: error.message });
+      this.#log.error("schema change refused by the target; table set aside until a resync", { table: key, error: error.message, autoResync: this.#o.autoResync === true });
+      if (this.#o.autoResync === true) this.#resyncDue = true;
     }
     return mapped;
   }
@@ -201,9 +210,13 @@ class PipelineRun {
    * makes each row converge to its latest state, and no write is lost.
    */
   async #resync(checkpoint: PipelineCheckpoint): Promise<PipelineCheckpoint> {
-    const wanted = Object.entries(checkpoint.tables)
-      .filter(([, status]) => status.state === "resync-required" || status.state === "resyncing")
-      .map(([key]) => key);
+    const wanted = this.#tracker
+      .tables()
+      .filter((key) => {
+        const state = this.#tracker.state(key);
+        return state === "resyncing" || (state === "resync-required" && (this.#o.autoResync === true || this.#tracker.isResyncRequested(key)));
+      });
+    this.#resyncDue = false;
     if (wanted.length === 0) return checkpoint;
     for (const key of wanted) this.#tracker.setState(key, "resyncing");
     this.#log.info("resyncing tables", { tables: wanted });
@@ -212,8 +225,20 @@ class PipelineRun {
     const session = await this.#retrying("start resync snapshot", () =>
       this.#o.source.snapshot({ tables, resync: true, ...(this.#o.signal === undefined ? {} : { signal: this.#o.signal }) }),
     );
+    const sink = this.#o.sink;
     for (const schema of session.schemas) {
-      for (const target of await this.#prepare(schema)) await this.#retrying("reset table", () => this.#o.sink.resetTable(target.table));
+      const key = tableKey(schema.table);
+      this.#keys.set(key, schema.primaryKey);
+      // a table set aside for a refused schema change gets a new target table where the sink can make one
+      const replace = sink.replaceTable?.bind(sink);
+      const targets = replace === undefined ? await this.#prepare(schema) : this.#mapper.mapSchema(schema, this.#context);
+      for (const target of targets) {
+        if (replace !== undefined) {
+          await this.#retrying(`replace ${tableKey(target.table)}`, () => replace(target));
+          this.#prepared.set(tableKey(target.table), target);
+        }
+        await this.#retrying("reset table", () => sink.resetTable(target.table));
+      }
     }
     const at = (): PipelineCheckpoint =>
       Object.freeze({ ...checkpoint, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
@@ -221,7 +246,7 @@ class PipelineRun {
       await this.#writeChunk(chunk);
       if (this.#pendingRows >= this.#policy.maxRows || this.#pendingBytes >= this.#policy.maxBytes) await this.#flush(at(), false);
     }
-    for (const key of wanted) this.#tracker.setState(key, "synced");
+    for (const key of wanted) if (this.#tracker.state(key) === "resyncing") this.#tracker.setState(key, "synced");
     const done = at();
     await this.#flush(done, false);
     return done;
@@ -263,7 +288,9 @@ class PipelineRun {
     let checkpoint = start;
     for (;;) {
       try {
-        return await this.#streamOnce(checkpoint, target);
+        checkpoint = await this.#streamOnce(checkpoint, target);
+        if (!this.#resyncDue || this.#o.signal?.aborted) return checkpoint;
+        checkpoint = await this.#resync(checkpoint);
       } catch (error) {
         const failure = tableFailure(error);
         if (failure === undefined || this.#tracker.state(failure.table) === "failed") throw error;
@@ -314,6 +341,10 @@ class PipelineRun {
         const idleAdvance = this.#pendingRows === 0 && latest !== undefined && latest !== checkpoint.position && batch.events.length === 0;
         if ((full || reachedTarget || idleAdvance) && latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
         if (reachedTarget) break;
+        if (this.#resyncDue && latest !== undefined) {
+          checkpoint = await this.#flushAt(checkpoint, latest);
+          break;
+        }
       }
       if (latest !== undefined && latest !== checkpoint.position) checkpoint = await this.#flushAt(checkpoint, latest);
     } finally {
@@ -456,7 +487,7 @@ class PipelineRun {
 export function markForResync(checkpoint: PipelineCheckpoint, tables: readonly string[]): PipelineCheckpoint {
   const now = new Date().toISOString();
   const updated: Record<string, TableStatus> = { ...checkpoint.tables };
-  for (const table of tables) updated[table] = { ...(updated[table] ?? { rows: 0 }), state: "resync-required", updatedAt: now };
+  for (const table of tables) updated[table] = { ...(updated[table] ?? { rows: 0 }), state: "resync-required", resyncRequested: true, updatedAt: now };
   return Object.freeze({ ...checkpoint, tables: Object.freeze(updated), savedAt: now });
 }
 

@@ -5,7 +5,7 @@ import type { TableState, TableStatus } from "../state/table-state.js";
  * it into the immutable records a checkpoint stores.
  */
 export class TableTracker {
-  readonly #tables = new Map<string, { state: TableState; rows: number; lastPosition?: string; lastError?: string; updatedAt: string }>();
+  readonly #tables = new Map<string, { state: TableState; rows: number; lastPosition?: string; lastError?: string; updatedAt: string; resyncRequested?: boolean }>();
 
   constructor(initial: Readonly<Record<string, TableStatus>> = {}) {
     for (const [key, status] of Object.entries(initial)) this.#tables.set(key, { ...status });
@@ -15,6 +15,7 @@ export class TableTracker {
   setState(table: string, state: TableState, reason?: string): void {
     const entry = this.#entry(table);
     entry.state = state;
+    if (state !== "resync-required") delete entry.resyncRequested;
     if (reason === undefined) delete entry.lastError;
     else entry.lastError = reason;
     entry.updatedAt = new Date().toISOString();
@@ -30,6 +31,11 @@ export class TableTracker {
 
   state(table: string): TableState | undefined {
     return this.#tables.get(table)?.state;
+  }
+
+  /** Whether a resync of the table was asked for explicitly. */
+  isResyncRequested(table: string): boolean {
+    return this.#tables.get(table)?.resyncRequested === true;
   }
 
   tables(): string[] {

@@ -75,6 +75,14 @@ export interface Sink {
   /** Removes every row of a table before it is (re)snapshotted. */
   resetTable(table: TableRef): Promise<void>;
 
+  /**
+   * Optional. Drops the target table and creates it anew from `schema`, for a
+   * resync of a table whose schema change `prepare` refused. Called with no
+   * changes pending, right before `resetTable` and the table's snapshot rows.
+   * Sinks without it resync by `prepare`, which may refuse again.
+   */
+  replaceTable?(schema: TableSchema): Promise<void>;
+
   /** Accepts snapshot rows (applied as upserts). Durable only after `flush`. */
   writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt>;
 

@@ -22,6 +22,8 @@ export interface TableStatus {
   readonly lastError?: string;
   /** ISO-8601 time of the last state or row change. */
   readonly updatedAt: string;
+  /** Someone asked for a resync (`markForResync`); the next run does it whatever `autoResync` says. */
+  readonly resyncRequested?: boolean;
 }
 
 /** True for states in which the table's changes are applied. */

@@ -19,7 +19,7 @@ import { ChangeApplier } from "./postgres-change-applier.js";
 import type { ApplyStep } from "./postgres-change-folder.js";
 import { ChangeFolder, stepsOfTable, tablesOfSteps } from "./postgres-change-folder.js";
 import type { PgTableName } from "./postgres-ddl-compiler.js";
-import { assertPgIdentifier } from "./postgres-ddl-compiler.js";
+import { assertPgIdentifier, pgTableRef } from "./postgres-ddl-compiler.js";
 import { createPgSqlCompiler } from "./postgres-dml-compiler.js";
 import { classifyPgError, describePgError } from "./postgres-error-classifier.js";
 import type { PostgresSinkConfig, PostgresSinkOptions } from "./postgres-sink-config.js";
@@ -142,6 +142,25 @@ class PostgresSinkImpl implements PostgresSink {
         table: tableKey(schema.table),
       });
     }
+  }
+
+  /**
+   * Drops the target table and creates it from `schema`: how a table whose
+   * schema change `prepare` refused comes back in a resync. A history table
+   * keeps its past, so it is only prepared (and may be refused again).
+   */
+  async replaceTable(schema: TableSchema): Promise<void> {
+    if (this.#config.isHistory(schema.table)) return this.prepare(schema);
+    if (this.#inTransaction) throw new ZeroEtlError(`replaceTable of ${tableKey(schema.table)} with changes pending`, { code: "internal" });
+    const session = await this.#connected();
+    try {
+      await session.run(this.#compile(sql`DROP TABLE IF EXISTS ${pgTableRef(this.#targetName(schema.table))}`));
+    } catch (error) {
+      throw this.#wrap(error, `drop ${tableKey(schema.table)}`);
+    }
+    this.#targets.delete(tableKey(schema.table));
+    this.#config.logger.warn("target table dropped and created anew for a resync", { table: tableKey(schema.table), version: schema.version });
+    await this.prepare(schema);
   }
 
   async resetTable(table: TableRef): Promise<void> {
