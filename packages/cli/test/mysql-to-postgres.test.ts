@@ -64,3 +64,18 @@ describe("zeroetl with MySQL (MariaDB) -> PostgreSQL", () => {
     expect(excluded.rows[0]?.n).toBe(0);
   });
 });
+
+describe("zeroetl with an unreachable or refusing MySQL source", () => {
+  it("names the server and the reason, never the password, and does not retry bad credentials", async () => {
+    const { file } = await writeConfig({
+      name: "my_denied",
+      source: { type: "mysql", url: "mysql://cdc:Hunter2Secret@127.0.0.1:53306/zetl_nothing" },
+      target: { type: "postgres", url: "postgres://postgres@127.0.0.1:1/x" },
+    });
+    const run = await runCli(["run", file, "--until-caught-up"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/cannot connect to mysql at 127\.0\.0\.1:53306\/zetl_nothing: Access denied for user 'cdc'@'127\.0\.0\.1' \(using password: \*\*\*\)/);
+    expect(run.stderr).not.toContain("Hunter2Secret");
+    expect(run.stderr).not.toMatch(/retrying/);
+  });
+});

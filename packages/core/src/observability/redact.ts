@@ -1,5 +1,5 @@
 const URL_CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^:/?#@\s]+):([^@/?#\s]+)@/gi;
-const SECRET_PARAMS = /((?:password|passwd|pwd|secret|token|sslkey|secretAccessKey|sessionToken)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,]+)/gi;
+const SECRET_PARAMS = /((?:password|passwd|pwd|secret|token|sslkey|secretAccessKey|sessionToken)\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&;,)]+)/gi;
 const SECRET_KEYS = /pass(word)?|secret|token|credential|private|^key$|sslkey|authorization/i;
 
 /** Removes passwords from connection URLs and `key=value` secrets in free text. */

@@ -2,6 +2,7 @@ import type { ChangeBatch, PreflightOptions, PreflightReport, SnapshotOptions, S
 import { ZeroEtlError, tableKey } from "@zero-etl/core";
 import mysql from "mysql2/promise";
 import { openBinlogClient } from "./binlog-client.js";
+import { mysqlConnectionError } from "./mysql-connection-error.js";
 import { BinlogEventDecoder } from "./binlog-event-decoder.js";
 import { BinlogTransactionReader } from "./binlog-transaction-reader.js";
 import { introspectMysqlTables, type IntrospectedTable, type TableSelection } from "./mysql-introspector.js";
@@ -57,7 +58,7 @@ class MysqlSource implements Source {
         })
         .catch((error: unknown) => {
           this.admin = undefined;
-          throw new ZeroEtlError("cannot connect to the mysql source", { code: "connection-failed", retryable: true, cause: error });
+          throw mysqlConnectionError(this.options.url, error);
         });
       this.admin = pending;
     }
