@@ -90,5 +90,17 @@ describe("zeroetl with PostgreSQL -> PostgreSQL", () => {
     expect(downRun.code).not.toBe(0);
     expect(downRun.stdout + downRun.stderr).toMatch(/127\.0\.0\.1:1|ECONNREFUSED|connect/i);
     expect(downRun.stdout + downRun.stderr).not.toContain("TopSecret42");
+
+    const { file: missing } = await writeConfig({
+      name: "missing",
+      source: { type: "postgres", url: "postgres://postgres:TopSecret42@127.0.0.1:55432/zetl_no_such_database" },
+      target: { type: "postgres", url: target.url },
+    });
+    const missingRun = await runCli(["run", missing, "--until-caught-up"]);
+    expect(missingRun.code).toBe(1);
+    expect(missingRun.stderr).toContain('cannot connect to postgres at 127.0.0.1:55432/zetl_no_such_database: database "zetl_no_such_database" does not exist');
+    // a missing database is not retried
+    expect(missingRun.stderr).not.toMatch(/retrying/);
+    expect(missingRun.stderr).not.toContain("TopSecret42");
   });
 });

@@ -58,9 +58,12 @@ export function describeServer(url: string): string {
 export function connectionError(url: string, cause: unknown): ZeroEtlError {
   const reason = cause instanceof Error ? redactText(cause.message).split(url).join(describeServer(url)) : "unknown error";
   const safeCause = cause instanceof Error ? Object.assign(new Error(reason), { code: (cause as { code?: unknown }).code }) : undefined;
+  // bad credentials, a missing database or a refused login: another attempt cannot help
+  const sqlState = (cause as { code?: unknown } | undefined)?.code;
+  const permanent = typeof sqlState === "string" && /^(28|3D)/.test(sqlState);
   return new ZeroEtlError(`cannot connect to postgres at ${describeServer(url)}: ${reason}`, {
     code: "connection-failed",
-    retryable: true,
+    retryable: !permanent,
     cause: safeCause,
   });
 }
