@@ -27,8 +27,9 @@ const DDL = /^\s*(?:\/\*.*?\*\/\s*)*(ALTER|CREATE|DROP|RENAME|TRUNCATE)\s+(?:TEM
  * checkpoint moves only at those ends: file, offset after the ending event,
  * GTID set. Batches are yielded when `maxBatchEvents` are pending (inside a
  * transaction they carry the previous checkpoint) and whenever the events
- * received so far are exhausted; a heartbeat outside a transaction yields
- * `caughtUp: true`.
+ * received so far are exhausted; outside a transaction, a heartbeat or an
+ * empty receive queue yields `caughtUp: true` (the runtime then flushes after
+ * a short linger instead of its full wait).
  */
 export class BinlogTransactionReader {
   private readonly o: BinlogTransactionReaderOptions;
@@ -61,8 +62,10 @@ export class BinlogTransactionReader {
         this.handle(decoder.decode(buf, 0, buf.length));
         if (this.pending.length >= this.o.maxBatchEvents) yield this.flush(false);
       }
+      // caught up: a heartbeat came, or everything the server sent so far is decoded (outside a transaction)
+      const caughtUp = !this.inTx && (this.heartbeat || client.queuedBytes === 0);
       if (this.pending.length > 0 || this.committed !== this.lastYielded || (this.heartbeat && !this.inTx)) {
-        yield this.flush(this.heartbeat && !this.inTx);
+        yield this.flush(caughtUp);
       }
       this.heartbeat = false;
     }

@@ -40,7 +40,8 @@ describe("mysql source: streaming", () => {
     await db.query("BEGIN; INSERT INTO orders VALUES (1, '10.00'); INSERT INTO order_lines VALUES (1, 1), (2, 1); UPDATE orders SET total = '12.50' WHERE id = 1; COMMIT");
     await db.query("BEGIN; INSERT INTO orders VALUES (2, '99.00'); INSERT INTO order_lines VALUES (3, 2); ROLLBACK");
     await db.query("INSERT INTO orders VALUES (3, '1.00')");
-    const batches = await collectBatches(source, from, (events, all) => idsOf(events, "orders").includes(3) && all[all.length - 1]?.caughtUp === true);
+    // wait for an idle heartbeat: an empty batch that says the source is caught up
+    const batches = await collectBatches(source, from, (events, all) => idsOf(events, "orders").includes(3) && all[all.length - 1]?.caughtUp === true && all[all.length - 1]?.events.length === 0);
     const events = eventsOf(batches);
     expect(idsOf(events, "orders")).toEqual([1, 3]);
     expect(idsOf(events, "order_lines")).toEqual([1, 2]);
