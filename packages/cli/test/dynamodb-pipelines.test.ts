@@ -86,4 +86,27 @@ describe("zeroetl with DynamoDB -> PostgreSQL and -> Iceberg", () => {
     expect(String(lakeRows.find((r) => r.pk === "order#1")?.item)).toContain('"total":12345678901234567890.123456789012345678');
     expect(String(lakeRows.find((r) => r.pk === "order#2")?.item)).toContain('"total":99999999999999999999999999999999999999');
   });
+
+  it("unnests the item documents with each mode", async () => {
+    const results: Record<string, Record<string, unknown>[]> = {};
+    for (const mode of ["none", "top-level", "all"]) {
+      const schema = `ddb_${mode.replace("-", "_")}`;
+      const { file } = await writeConfig({ name: schema, source: source(), target: { type: "postgres", url: target.url, schema }, mapping: { unnest: { mode } } });
+      const run = await runCli(["run", file, "--until-caught-up"], env);
+      expect(run.code, run.stderr).toBe(0);
+      results[mode] = (await target.query(`SELECT * FROM ${schema}.${table} WHERE pk IN ('order#1', 'order#5') ORDER BY pk`)).rows;
+    }
+    // none: the whole item stays one JSON document
+    expect(results.none?.map((r) => (r.item as { customer: unknown }).customer)).toEqual([{ name: "c1", tier: 1 }, { name: "c5", tier: 2 }]);
+    // top-level: one column per attribute, maps and lists stay JSON; numbers keep every digit
+    expect(results["top-level"]?.map((r) => [String(r.item__total), r.item__customer])).toEqual([
+      ["12345678901234567890.123456789012345678", { name: "c1", tier: 1 }],
+      ["50", { name: "c5", tier: 2 }],
+    ]);
+    // all: every map level flattened
+    expect(results.all?.map((r) => [r.item__customer__name, String(r.item__customer__tier), r.item__lines])).toEqual([
+      ["c1", "1", [{ qty: 1, sku: "a" }]],
+      ["c5", "2", [{ qty: 1, sku: "a" }]],
+    ]);
+  });
 });
