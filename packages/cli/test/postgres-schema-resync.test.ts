@@ -1,4 +1,10 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { icebergRead } from "icebird";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLocalObjectStore, readIcebergTable } from "@zero-etl/sinks/iceberg";
+import { serveLocalFilesToFetch } from "../../sinks/test/iceberg/iceberg-test-kit.js";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
 import { runCli, writeConfig } from "../../../test-support/cli.js";
 
@@ -9,10 +15,14 @@ import { runCli, writeConfig } from "../../../test-support/cli.js";
 describe("zeroetl with a refused schema change (PostgreSQL -> PostgreSQL)", () => {
   let source: TestDatabase;
   let target: TestDatabase;
+  let warehouse: string;
+  let restoreFetch: () => void;
 
   beforeAll(async () => {
     source = await createTestDatabase("rs_src");
     target = await createTestDatabase("rs_dst");
+    warehouse = await mkdtemp(join(tmpdir(), "zetl-rs-lake-"));
+    restoreFetch = serveLocalFilesToFetch();
     await source.query(`
       CREATE TABLE prices (id int PRIMARY KEY, v numeric(10,2));
       CREATE TABLE other (id int PRIMARY KEY, note text);
@@ -21,6 +31,8 @@ describe("zeroetl with a refused schema change (PostgreSQL -> PostgreSQL)", () =
   });
 
   afterAll(async () => {
+    restoreFetch?.();
+    if (warehouse !== undefined) await rm(warehouse, { recursive: true, force: true });
     await source?.drop();
     await target?.drop();
   });
@@ -32,7 +44,8 @@ describe("zeroetl with a refused schema change (PostgreSQL -> PostgreSQL)", () =
   it("sets the table aside, then resyncs it by hand or automatically", async () => {
     const manual = await config("rs_manual", false);
     const automatic = await config("rs_auto", true);
-    for (const file of [manual, automatic]) expect((await runCli(["run", file, "--until-caught-up"])).code).toBe(0);
+    const lake = (await writeConfig({ name: "rs_lake", source: { type: "postgres", url: source.url }, target: { type: "iceberg", warehouse, namespace: "lake" }, autoResync: true })).file;
+    for (const file of [manual, automatic, lake]) expect((await runCli(["run", file, "--until-caught-up"])).code).toBe(0);
 
     await source.query(`
       ALTER TABLE prices ALTER COLUMN v TYPE boolean USING v > 1;
@@ -54,5 +67,14 @@ describe("zeroetl with a refused schema change (PostgreSQL -> PostgreSQL)", () =
     expect(auto.code, auto.stderr).toBe(0);
     expect(await rows(target, "rs_auto.prices")).toEqual(await rows(source, "prices"));
     expect((await runCli(["status", automatic])).stdout).toMatch(/public\.prices\s+synced/);
+
+    // the Iceberg table gets a replacing schema (fresh field ids) and is rewritten
+    const iceberg = await runCli(["run", lake, "--until-caught-up"]);
+    expect(iceberg.code, iceberg.stderr).toBe(0);
+    const location = join(warehouse, "lake", "prices");
+    const ours = (await readIcebergTable({ store: createLocalObjectStore(), location })).rows.map((r) => ({ id: r.id, v: r.v })).sort((a, b) => Number(a.id) - Number(b.id));
+    expect(ours).toEqual([{ id: 1, v: false }, { id: 2, v: true }, { id: 3, v: true }]);
+    const independent = (await icebergRead({ tableUrl: location })) as { id: unknown; v: unknown }[];
+    expect(independent.map((r) => [Number(r.id), r.v]).sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([[1, false], [2, true], [3, true]]);
   });
 });

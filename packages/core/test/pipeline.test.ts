@@ -223,6 +223,46 @@ describe("runPipeline refused schema changes", () => {
   });
 });
 
+describe("runPipeline autoResync", () => {
+  it("resyncs a refused table where the sink can replace it, and leaves it set aside (without looping) where it cannot", async () => {
+    const retyped: TableSchema = { ...orders, version: 2, columns: [{ name: "id", type: { kind: "int", bits: 64, signed: true }, nullable: false }, { name: "status", type: { kind: "bool" }, nullable: true }] };
+    const run = async (replaceable: boolean) => {
+      const source = createScriptedSource({ schemas: [orders], initialRows: { "shop.orders": [{ id: 1n, status: "x" }] } });
+      source.append([{ op: "schema", table, schema: retyped }]);
+      source.append([{ op: "insert", table, after: { id: 2n, status: true } }]);
+      const inner = createRecordingSink();
+      let prepares = 0;
+      const sink: Sink = {
+        ...inner,
+        async prepare(schema) {
+          prepares += 1;
+          if (schema.version === 2 && inner.schema("shop.orders")?.version === 1) throw new ZeroEtlError("status cannot change from string to bool", { code: "schema-refused" });
+          await inner.prepare(schema);
+        },
+        ...(replaceable
+          ? {
+              async replaceTable(schema: TableSchema) {
+                await inner.resetTable(schema.table);
+                await inner.prepare(schema);
+              },
+            }
+          : {}),
+      };
+      const result = await runPipeline({ name: "p", source, sink, checkpoints: createMemoryCheckpointStore(), untilCaughtUp: true, autoResync: true });
+      return { result, inner, prepares };
+    };
+    const replaced = await run(true);
+    expect(replaced.result.checkpoint.tables["shop.orders"]?.state).toBe("synced");
+    // re-read after the replace (the scripted source keeps old values as they were)
+    expect([...replaced.inner.rows("shop.orders")].sort((a, b) => Number(a.id) - Number(b.id))).toEqual([{ id: 1n, status: "x" }, { id: 2n, status: true }]);
+    expect(replaced.inner.schema("shop.orders")?.version).toBe(2);
+
+    const stuck = await run(false);
+    expect(stuck.result.checkpoint.tables["shop.orders"]).toMatchObject({ state: "resync-required", lastError: "status cannot change from string to bool" });
+    expect(stuck.prepares).toBeLessThan(10);
+  });
+});
+
 describe("runPipeline tables discovered during the snapshot", () => {
   it("prepares a table first seen in a snapshot chunk", async () => {
     const discovered: TableSchema = { ...orders, table: { namespace: "shop", name: "orders_refund" } };

@@ -216,8 +216,10 @@ class PipelineRun {
         const state = this.#tracker.state(key);
         return state === "resyncing" || (state === "resync-required" && (this.#o.autoResync === true || this.#tracker.isResyncRequested(key)));
       });
-    this.#resyncDue = false;
-    if (wanted.length === 0) return checkpoint;
+    if (wanted.length === 0) {
+      this.#resyncDue = false;
+      return checkpoint;
+    }
     for (const key of wanted) this.#tracker.setState(key, "resyncing");
     this.#log.info("resyncing tables", { tables: wanted });
     const schemas = await this.#o.source.introspect(this.#o.signal);
@@ -226,29 +228,42 @@ class PipelineRun {
       this.#o.source.snapshot({ tables, resync: true, ...(this.#o.signal === undefined ? {} : { signal: this.#o.signal }) }),
     );
     const sink = this.#o.sink;
+    const refused = new Set<string>();
     for (const schema of session.schemas) {
       const key = tableKey(schema.table);
       this.#keys.set(key, schema.primaryKey);
-      // a table set aside for a refused schema change gets a new target table where the sink can make one
-      const replace = sink.replaceTable?.bind(sink);
-      const targets = replace === undefined ? await this.#prepare(schema) : this.#mapper.mapSchema(schema, this.#context);
-      for (const target of targets) {
-        if (replace !== undefined) {
-          await this.#retrying(`replace ${tableKey(target.table)}`, () => replace(target));
-          this.#prepared.set(tableKey(target.table), target);
+      try {
+        // a table set aside for a refused schema change gets a new target table where the sink can make one
+        const replace = sink.replaceTable?.bind(sink);
+        const targets = replace === undefined ? await this.#prepare(schema) : this.#mapper.mapSchema(schema, this.#context);
+        if (this.#tracker.state(key) !== "resyncing") throw new ZeroEtlError(this.#tracker.snapshot()[key]?.lastError ?? `${key} was refused`, { code: "schema-refused", table: key });
+        for (const target of targets) {
+          if (replace !== undefined) {
+            await this.#retrying(`replace ${tableKey(target.table)}`, () => replace(target));
+            this.#prepared.set(tableKey(target.table), target);
+          }
+          await this.#retrying("reset table", () => sink.resetTable(target.table));
         }
-        await this.#retrying("reset table", () => sink.resetTable(target.table));
+      } catch (error) {
+        if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
+        // the target still cannot take it: the table stays set aside, the others resync
+        refused.add(key);
+        this.#tracker.setState(key, "resync-required", error.message);
+        this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
       }
     }
     const at = (): PipelineCheckpoint =>
       Object.freeze({ ...checkpoint, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
     for await (const chunk of session.chunks) {
+      if (refused.has(tableKey(chunk.table))) continue;
       await this.#writeChunk(chunk);
       if (this.#pendingRows >= this.#policy.maxRows || this.#pendingBytes >= this.#policy.maxBytes) await this.#flush(at(), false);
     }
     for (const key of wanted) if (this.#tracker.state(key) === "resyncing") this.#tracker.setState(key, "synced");
     const done = at();
     await this.#flush(done, false);
+    // what was refused during this resync waits for the next run, not for another turn now
+    this.#resyncDue = false;
     return done;
   }
 

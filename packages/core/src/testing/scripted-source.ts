@@ -46,6 +46,12 @@ export function createScriptedSource(options: ScriptedSourceOptions): ScriptedSo
   const log: ChangeEvent[][] = [];
   const waiters = new Set<() => void>();
   let acknowledged = 0;
+  /** The schemas as of the end of the log: the last schema event of each table wins. */
+  const currentSchemas = (): TableSchema[] => {
+    const latest = new Map(options.schemas.map((schema) => [tableKey(schema.table), schema]));
+    for (const event of log.flat()) if (event.op === "schema") latest.set(tableKey(event.table), event.schema);
+    return [...latest.values()];
+  };
   const materialize = (): Record<string, Row[]> => {
     const state = new Map<string, Map<string, Row>>();
     const keyOf = (table: string, row: Row) => {
@@ -73,7 +79,7 @@ export function createScriptedSource(options: ScriptedSourceOptions): ScriptedSo
     get acknowledged() {
       return acknowledged;
     },
-    introspect: async () => options.schemas,
+    introspect: async () => currentSchemas(),
     preflight: async () => ({ component: "scripted source", checks: [] }),
     async snapshot(snapshotOptions) {
       // a first snapshot shows the state at position 0, so streaming replays
@@ -81,7 +87,7 @@ export function createScriptedSource(options: ScriptedSourceOptions): ScriptedSo
       const position = snapshotOptions.resync ? String(log.length) : "0";
       const current = snapshotOptions.resync ? materialize() : options.initialRows ?? {};
       const wanted = snapshotOptions.tables?.map(tableKey);
-      const schemas = options.schemas.filter((s) => wanted === undefined || wanted.includes(tableKey(s.table)));
+      const schemas = (snapshotOptions.resync ? currentSchemas() : options.schemas).filter((s) => wanted === undefined || wanted.includes(tableKey(s.table)));
       const chunkRows = options.chunkRows ?? 1000;
       async function* chunks(): AsyncGenerator<SnapshotChunk> {
         for (const schema of schemas) {

@@ -225,3 +225,23 @@ function mapLogicalType(type: LogicalType, ids: { last: number }, options: Icebe
     }
   }
 }
+
+/**
+ * The same schema with every field id (nested ones too) moved up by
+ * `offset`, so that a replacing schema never reuses an id an older data file
+ * still carries.
+ */
+export function offsetIcebergFieldIds(schema: IcebergSchema, offset: number, schemaId: number): IcebergSchema {
+  const shiftType = (type: IcebergType): IcebergType => {
+    if (typeof type === "string") return type;
+    if (type.type === "list") return { ...type, "element-id": type["element-id"] + offset, element: shiftType(type.element) };
+    return { ...type, fields: type.fields.map(shiftField) };
+  };
+  const shiftField = (field: IcebergField): IcebergField => ({ ...field, id: field.id + offset, type: shiftType(field.type) });
+  return {
+    ...schema,
+    "schema-id": schemaId,
+    fields: schema.fields.map(shiftField),
+    ...(schema["identifier-field-ids"] === undefined ? {} : { "identifier-field-ids": schema["identifier-field-ids"].map((id) => id + offset) }),
+  };
+}

@@ -18,7 +18,7 @@ import { createFilesystemCatalog } from "./filesystem-catalog.js";
 import { createGlueCatalog } from "./glue-catalog.js";
 import { CommitConflictError } from "./iceberg-catalog.js";
 import type { IcebergCatalog, LoadedTable, TableIdentifier } from "./iceberg-catalog.js";
-import { evolveIcebergSchema, toIcebergSchema } from "./iceberg-schema.js";
+import { evolveIcebergSchema, offsetIcebergFieldIds, toIcebergSchema } from "./iceberg-schema.js";
 import type { IcebergField, IcebergType, IcebergTypeMappingOptions } from "./iceberg-schema.js";
 import { ICEBERG_COMMIT_DEFAULTS, validateIcebergSinkOptions } from "./iceberg-sink-options.js";
 import type { IcebergSinkOptions } from "./iceberg-sink-options.js";
@@ -456,6 +456,69 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     tables.set(key, state);
   };
 
+  /**
+   * Gives a table a new current schema built from scratch (fresh field ids
+   * above every id used before) for a resync after a refused schema change;
+   * the resync's `resetTable` then overwrites all its data, so no live data
+   * file is read with the new schema. Tables with a partition spec keep
+   * refusing: their spec names the old field ids.
+   */
+  const replaceTable = async (schema: TableSchema): Promise<void> => {
+    const { catalog: c } = ready();
+    const key = tableKey(schema.table);
+    const existing = tables.get(key);
+    if (existing !== undefined) clearPending(existing);
+    const id: TableIdentifier = { namespace: config.namespace, name: schema.table.name };
+    const current = await c.loadTable(id);
+    if (current === undefined) return prepare(schema);
+    const base = current.metadata;
+    if ((config.partitionSpec?.[schema.table.name] ?? []).length > 0) {
+      throw new ZeroEtlError(`iceberg table ${key} is partitioned; it cannot take a replacing schema`, { code: "schema-refused", table: key });
+    }
+    const fresh = toIcebergSchema(schema, mapping);
+    const schemaId = Math.max(...base.schemas.map((x) => x["schema-id"])) + 1;
+    const replacing = offsetIcebergFieldIds(fresh.schema, base["last-column-id"], schemaId);
+    const lastColumnId = base["last-column-id"] + fresh.lastColumnId;
+    const loaded = await retryConflicts(`replace ${key}`, async () =>
+      c.commitTable(id, {
+        base: current,
+        metadata: {
+          ...base,
+          "last-updated-ms": Date.now(),
+          "last-column-id": lastColumnId,
+          schemas: [...base.schemas, replacing],
+          "current-schema-id": schemaId,
+          "metadata-log": [...base["metadata-log"], { "metadata-file": current.metadataLocation, "timestamp-ms": base["last-updated-ms"] }],
+        },
+        requirements: [
+          { type: "assert-table-uuid", uuid: base["table-uuid"] },
+          { type: "assert-current-schema-id", "current-schema-id": base["current-schema-id"] },
+          { type: "assert-last-assigned-field-id", "last-assigned-field-id": base["last-column-id"] },
+        ],
+        updates: [
+          { action: "add-schema", schema: replacing, "last-column-id": lastColumnId },
+          { action: "set-current-schema", "schema-id": -1 },
+        ],
+      }),
+    );
+    logger.warn("iceberg table given a replacing schema for a resync", { table: key, schemaId });
+    const state = existing ?? {
+      id,
+      loaded,
+      fields: [],
+      keyIndexes: [],
+      layout: createPartitionLayout({ "spec-id": 0, fields: [] }, []),
+      changes: new Map(),
+      appends: [],
+      truncated: false,
+      pendingRows: 0,
+      pendingBytes: 0,
+      columnDeletes: [],
+    };
+    bind(state, loaded);
+    tables.set(key, state);
+  };
+
   const reject = (rejected: RejectedRecord[], event: RejectedRecord["event"], error: unknown): void => {
     if (!(error instanceof RangeError)) throw error;
     rejected.push({ event, reason: error.message });
@@ -507,6 +570,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     },
 
     prepare,
+    replaceTable,
 
     async resetTable(table) {
       const state = stateOf(table);
