@@ -18,7 +18,7 @@ import { createFilesystemCatalog } from "./filesystem-catalog.js";
 import { createGlueCatalog } from "./glue-catalog.js";
 import { CommitConflictError } from "./iceberg-catalog.js";
 import type { IcebergCatalog, LoadedTable, TableIdentifier } from "./iceberg-catalog.js";
-import { evolveIcebergSchema, offsetIcebergFieldIds, toIcebergSchema } from "./iceberg-schema.js";
+import { evolveIcebergSchema, offsetIcebergFieldIds, toIcebergSchema, type IcebergSchema } from "./iceberg-schema.js";
 import type { IcebergField, IcebergType, IcebergTypeMappingOptions } from "./iceberg-schema.js";
 import { ICEBERG_COMMIT_DEFAULTS, validateIcebergSinkOptions } from "./iceberg-sink-options.js";
 import type { IcebergSinkOptions } from "./iceberg-sink-options.js";
@@ -416,30 +416,40 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       const base = current.metadata;
       const evolved = evolveIcebergSchema(currentSchema(base), base["last-column-id"], schema, mapping);
       if (evolved === undefined) return current;
-      const next: TableMetadata = {
+      logger.info("iceberg schema evolved", { table: key, schemaId: evolved.schema["schema-id"] });
+      return commitCurrentSchema(id, current, evolved.schema, evolved.lastColumnId);
+    });
+    track(key, id, loaded);
+  };
+
+  /** Commits `schema` as the table's new current schema, guarded against concurrent schema changes. */
+  const commitCurrentSchema = (id: TableIdentifier, current: LoadedTable, schema: IcebergSchema, lastColumnId: number): Promise<LoadedTable> => {
+    const base = current.metadata;
+    return ready().catalog.commitTable(id, {
+      base: current,
+      metadata: {
         ...base,
         "last-updated-ms": Date.now(),
-        "last-column-id": evolved.lastColumnId,
-        schemas: [...base.schemas, evolved.schema],
-        "current-schema-id": evolved.schema["schema-id"],
+        "last-column-id": lastColumnId,
+        schemas: [...base.schemas, schema],
+        "current-schema-id": schema["schema-id"],
         "metadata-log": [...base["metadata-log"], { "metadata-file": current.metadataLocation, "timestamp-ms": base["last-updated-ms"] }],
-      };
-      logger.info("iceberg schema evolved", { table: key, schemaId: evolved.schema["schema-id"] });
-      return c.commitTable(id, {
-        base: current,
-        metadata: next,
-        requirements: [
-          { type: "assert-table-uuid", uuid: base["table-uuid"] },
-          { type: "assert-current-schema-id", "current-schema-id": base["current-schema-id"] },
-          { type: "assert-last-assigned-field-id", "last-assigned-field-id": base["last-column-id"] },
-        ],
-        updates: [
-          { action: "add-schema", schema: evolved.schema, "last-column-id": evolved.lastColumnId },
-          { action: "set-current-schema", "schema-id": -1 },
-        ],
-      });
+      },
+      requirements: [
+        { type: "assert-table-uuid", uuid: base["table-uuid"] },
+        { type: "assert-current-schema-id", "current-schema-id": base["current-schema-id"] },
+        { type: "assert-last-assigned-field-id", "last-assigned-field-id": base["last-column-id"] },
+      ],
+      updates: [
+        { action: "add-schema", schema, "last-column-id": lastColumnId },
+        { action: "set-current-schema", "schema-id": -1 },
+      ],
     });
-    const state: TableState = existing ?? {
+  };
+
+  /** Binds a table's state to its committed metadata, creating the state on first sight. */
+  const track = (key: string, id: TableIdentifier, loaded: LoadedTable): void => {
+    const state: TableState = tables.get(key) ?? {
       id,
       loaded,
       fields: [],
@@ -468,55 +478,22 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     const key = tableKey(schema.table);
     const existing = tables.get(key);
     if (existing !== undefined) clearPending(existing);
-    const id: TableIdentifier = { namespace: config.namespace, name: schema.table.name };
-    const current = await c.loadTable(id);
-    if (current === undefined) return prepare(schema);
-    const base = current.metadata;
     if ((config.partitionSpec?.[schema.table.name] ?? []).length > 0) {
       throw new ZeroEtlError(`iceberg table ${key} is partitioned; it cannot take a replacing schema`, { code: "schema-refused", table: key });
     }
+    const id: TableIdentifier = { namespace: config.namespace, name: schema.table.name };
     const fresh = toIcebergSchema(schema, mapping);
-    const schemaId = Math.max(...base.schemas.map((x) => x["schema-id"])) + 1;
-    const replacing = offsetIcebergFieldIds(fresh.schema, base["last-column-id"], schemaId);
-    const lastColumnId = base["last-column-id"] + fresh.lastColumnId;
-    const loaded = await retryConflicts(`replace ${key}`, async () =>
-      c.commitTable(id, {
-        base: current,
-        metadata: {
-          ...base,
-          "last-updated-ms": Date.now(),
-          "last-column-id": lastColumnId,
-          schemas: [...base.schemas, replacing],
-          "current-schema-id": schemaId,
-          "metadata-log": [...base["metadata-log"], { "metadata-file": current.metadataLocation, "timestamp-ms": base["last-updated-ms"] }],
-        },
-        requirements: [
-          { type: "assert-table-uuid", uuid: base["table-uuid"] },
-          { type: "assert-current-schema-id", "current-schema-id": base["current-schema-id"] },
-          { type: "assert-last-assigned-field-id", "last-assigned-field-id": base["last-column-id"] },
-        ],
-        updates: [
-          { action: "add-schema", schema: replacing, "last-column-id": lastColumnId },
-          { action: "set-current-schema", "schema-id": -1 },
-        ],
-      }),
-    );
-    logger.warn("iceberg table given a replacing schema for a resync", { table: key, schemaId });
-    const state = existing ?? {
-      id,
-      loaded,
-      fields: [],
-      keyIndexes: [],
-      layout: createPartitionLayout({ "spec-id": 0, fields: [] }, []),
-      changes: new Map(),
-      appends: [],
-      truncated: false,
-      pendingRows: 0,
-      pendingBytes: 0,
-      columnDeletes: [],
-    };
-    bind(state, loaded);
-    tables.set(key, state);
+    const loaded = await retryConflicts(`replace ${key}`, async () => {
+      // loaded inside the retry: a conflict means another writer moved the table on
+      const current = await c.loadTable(id);
+      if (current === undefined) return undefined;
+      const base = current.metadata;
+      const schemaId = Math.max(...base.schemas.map((x) => x["schema-id"])) + 1;
+      return commitCurrentSchema(id, current, offsetIcebergFieldIds(fresh.schema, base["last-column-id"], schemaId), base["last-column-id"] + fresh.lastColumnId);
+    });
+    if (loaded === undefined) return prepare(schema);
+    logger.warn("iceberg table given a replacing schema for a resync", { table: key });
+    track(key, id, loaded);
   };
 
   const reject = (rejected: RejectedRecord[], event: RejectedRecord["event"], error: unknown): void => {
