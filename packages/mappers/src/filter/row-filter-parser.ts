@@ -52,14 +52,15 @@ function tokenize(expression: string, fail: (at: number, expected: string) => ne
       continue;
     }
     const at = i;
-    if (c === "'") {
+    if (c === "'" || c === '"') {
+      // SQL quoting: the quote character doubled stands for itself
       let value = "";
       i++;
       for (;;) {
-        if (i >= expression.length) fail(at, "a closing ' for the string");
-        if (expression[i] === "'") {
-          if (expression[i + 1] === "'") {
-            value += "'";
+        if (i >= expression.length) fail(at, c === "'" ? "a closing ' for the string" : 'a closing " for the identifier');
+        if (expression[i] === c) {
+          if (expression[i + 1] === c) {
+            value += c;
             i += 2;
             continue;
           }
@@ -69,26 +70,8 @@ function tokenize(expression: string, fail: (at: number, expected: string) => ne
         value += expression[i];
         i++;
       }
-      tokens.push({ type: "string", text: value, at });
-    } else if (c === '"') {
-      let value = "";
-      i++;
-      for (;;) {
-        if (i >= expression.length) fail(at, 'a closing " for the identifier');
-        if (expression[i] === '"') {
-          if (expression[i + 1] === '"') {
-            value += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        value += expression[i];
-        i++;
-      }
-      if (value === "") fail(at, "a non-empty quoted identifier");
-      tokens.push({ type: "quoted", text: value, at });
+      if (c === '"' && value === "") fail(at, "a non-empty quoted identifier");
+      tokens.push({ type: c === "'" ? "string" : "quoted", text: value, at });
     } else if (/[0-9]/.test(c) || ((c === "-" || c === ".") && /[0-9.]/.test(expression[i + 1] ?? ""))) {
       const match = /-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?/y;
       match.lastIndex = i;
