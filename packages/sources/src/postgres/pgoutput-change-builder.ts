@@ -112,6 +112,17 @@ export class PgoutputChangeBuilder {
     }
   }
 
+  /**
+   * Forgets what is known of a table name (dropped, renamed away, or about to
+   * be re-read): the next Relation message for that name starts its schema
+   * anew instead of being compared with a predecessor.
+   */
+  forget(ref: TableRef): void {
+    const key = refKey(ref);
+    this.versions.delete(key);
+    this.byTable.delete(key);
+  }
+
   /** The schema currently in force for a selected table, if the stream has seen or introspected it. */
   schemaOf(ref: TableRef): TableSchema | undefined {
     return this.versions.get(refKey(ref));

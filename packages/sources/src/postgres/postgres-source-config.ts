@@ -11,7 +11,7 @@ export interface PostgresSourceOptions {
   readonly publication?: string;
   /** Logical replication slot; default `zeroetl_<pipeline>`. Created by `snapshot()`. */
   readonly slot?: string;
-  /** The tables to replicate, as a list or a predicate; default every table outside the system schemas. */
+  /** The tables to replicate, as a list or a predicate; default every table outside the system schemas (and `_zeroetl`). */
   readonly tables?: readonly TableRef[] | ((ref: TableRef) => boolean);
   /** A further filter on the selected tables (both must accept a table). */
   readonly include?: (ref: TableRef) => boolean;
@@ -38,7 +38,8 @@ export interface PostgresSourceConfig {
 }
 
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const SYSTEM_SCHEMAS = new Set(["pg_catalog", "information_schema", "pg_toast"]);
+/** Never selected: the catalogs, and `_zeroetl`, where the DDL capture keeps its state. */
+const SYSTEM_SCHEMAS = new Set(["pg_catalog", "information_schema", "pg_toast", "_zeroetl"]);
 
 /**
  * Validates the options once, at the edge. Throws `ConfigError` naming the

@@ -13,6 +13,8 @@ import type {
 } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
 import { formatLsn, lsnCodec, parseLsn } from "./lsn.js";
+import { DDL_MESSAGE_PREFIX, tryEnsureDdlCapture } from "./postgres-ddl-capture.js";
+import { interpretDdlMessage, parseDdlMessage, type DdlTableChange } from "./postgres-ddl-interpreter.js";
 import { PgTypeCatalog } from "./pg-type-catalog.js";
 import { connectPostgres, connectionError } from "./postgres-connection.js";
 import { introspectPostgres } from "./postgres-introspector.js";
@@ -128,6 +130,7 @@ class PostgresSource implements Source {
       // server may send nothing for a long time and `--until-caught-up` waits for a batch
       const flushed = await admin.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
       if (start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0")) yield { events: [], checkpoint: formatLsn(start), caughtUp: true };
+      const capture = await tryEnsureDdlCapture(admin, config.logger);
       const tables = await introspectPostgres(admin, { includes: config.includes, types: this.types });
       const builder = new PgoutputChangeBuilder({
         includes: config.includes,
@@ -138,12 +141,22 @@ class PostgresSource implements Source {
       });
       const client = await connectPostgres(config, { replication: true, applicationName: `zero-etl ${config.pipeline}` });
       const acknowledged = this.pendingAck !== undefined && this.pendingAck > start ? this.pendingAck : start;
-      stream = ReplicationStream.start({ client, slot: config.slot, publication: config.publication, startLsn: start, acknowledged, ...(signal === undefined ? {} : { signal }) });
+      stream = ReplicationStream.start({
+        client,
+        slot: config.slot,
+        publication: config.publication,
+        startLsn: start,
+        acknowledged,
+        messages: capture,
+        ...(signal === undefined ? {} : { signal }),
+      });
       this.active = stream;
       this.pendingAck = undefined;
       config.logger.info("streaming started", { slot: config.slot, from: formatLsn(start) });
 
       let events: ChangeEvent[] = [];
+      // table changes of the open transaction, emitted with the batch that ends at its commit
+      let tableChanges: DdlTableChange[] = [];
       let checkpoint = start;
       let yielded = start;
       let inTransaction = false;
@@ -175,7 +188,13 @@ class PostgresSource implements Source {
               inTransaction = false;
               builder.commit();
               if (message.endLsn > checkpoint) checkpoint = message.endLsn;
-              if (events.length >= BATCH_EVENTS) {
+              if (tableChanges.length > 0) {
+                // the runtime re-reads or drops these tables before anything later is applied
+                yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1, tableChanges } as ChangeBatch;
+                yielded = checkpoint;
+                events = [];
+                tableChanges = [];
+              } else if (events.length >= BATCH_EVENTS) {
                 yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1 };
                 yielded = checkpoint;
                 events = [];
@@ -193,6 +212,19 @@ class PostgresSource implements Source {
                 yield { events, checkpoint: formatLsn(checkpoint) };
                 yielded = checkpoint;
                 events = [];
+              }
+              break;
+            case "message":
+              if (message.prefix === DDL_MESSAGE_PREFIX && message.transactional && inTransaction) {
+                for (const change of interpretDdlMessage(parseDdlMessage(message.content), formatLsn(message.lsn), config.includes)) {
+                  addTableChange(tableChanges, change);
+                  builder.forget(change.table);
+                  config.logger.info(change.kind === "dropped" ? "table dropped at source" : "table to be re-read", {
+                    table: `${change.table.namespace}.${change.table.name}`,
+                    position: change.position,
+                    ...(change.kind === "refresh" ? { reason: change.reason } : {}),
+                  });
+                }
               }
               break;
             default:
@@ -218,6 +250,20 @@ class PostgresSource implements Source {
       await admin.end().catch(() => {});
     }
   }
+}
+
+/**
+ * Adds a table change of the open transaction: a later change of the same
+ * table supersedes an earlier refresh (re-read once, after the last DDL), and
+ * a refresh after a drop stays (drop, then re-read the new table).
+ */
+function addTableChange(list: DdlTableChange[], change: DdlTableChange): void {
+  const same = (c: DdlTableChange) => c.kind === "refresh" && c.table.namespace === change.table.namespace && c.table.name === change.table.name;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const item = list[i];
+    if (item !== undefined && same(item)) list.splice(i, 1);
+  }
+  list.push(change);
 }
 
 /** Fails with `position-lost` when the slot is gone or invalidated; waits up to 5 s for a previous consumer to let go of it. */

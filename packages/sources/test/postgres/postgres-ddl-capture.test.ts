@@ -1,0 +1,120 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ChangeBatch, Source } from "@zero-etl/core";
+import { createPostgresSource } from "@zero-etl/sources/postgres";
+import { createTestDatabase, type TestDatabase } from "../../../../test-support/postgres.js";
+import { openStream, readSnapshot } from "./stream-harness.js";
+
+type TableChangeLike = { kind: string; table: { namespace: string; name: string }; reason?: string };
+
+let db: TestDatabase;
+const sources: Source[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase("pgsrc_ddl");
+});
+
+afterAll(async () => {
+  await Promise.all(sources.map((s) => s.close()));
+  await db?.drop();
+});
+
+function source(suffix: string, include: (ref: { namespace: string; name: string }) => boolean): Source {
+  const created = createPostgresSource({ url: db.url, pipeline: `${db.name}_${suffix}`, slot: `${db.name}_${suffix}`, publication: `pub_${suffix}`, include });
+  sources.push(created);
+  return created;
+}
+
+const changesOf = (batches: readonly ChangeBatch[]): string[] =>
+  batches.flatMap((b) => ((b as { tableChanges?: readonly TableChangeLike[] }).tableChanges ?? []).map((c) => `${c.kind} ${c.table.namespace}.${c.table.name}`));
+
+describe("postgres source: DDL capture", () => {
+  it("emits refresh and dropped for DDL that has no row events, in WAL order, each at the end of its transaction's batch", async () => {
+    await db.query(`
+      CREATE SCHEMA other;
+      CREATE TABLE t (id int PRIMARY KEY, c int, v varchar(10));
+      CREATE TABLE d (id int PRIMARY KEY);
+      CREATE TABLE out_of_scope (id int PRIMARY KEY);
+      INSERT INTO t VALUES (1, 1, 'a');`);
+    const src = source("all", (ref) => ref.namespace === "public" && ref.name !== "out_of_scope");
+    const session = await src.snapshot({});
+    await readSnapshot(session.chunks);
+    const stream = openStream(src, session.position);
+    try {
+      // one transaction each (a multi-statement query string would be one implicit transaction)
+      for (const statement of [
+        "ALTER TABLE t ADD COLUMN plain int",
+        "ALTER TABLE t ADD COLUMN x numeric(12,2) DEFAULT 42.50",
+        "ALTER TABLE t DROP COLUMN c",
+        "ALTER TABLE t ADD COLUMN c int",
+        "ALTER TABLE t ALTER COLUMN c TYPE bigint USING c * 1000",
+        "ALTER TABLE t ALTER COLUMN v TYPE varchar(20)",
+        "ALTER TABLE t RENAME COLUMN v TO w",
+        "ALTER TABLE out_of_scope ADD COLUMN y int DEFAULT 1",
+        "CREATE TABLE b (id int PRIMARY KEY)",
+        "BEGIN; DROP TABLE d; CREATE TABLE d (k text PRIMARY KEY); COMMIT",
+        "ALTER TABLE t RENAME TO t2",
+        "ALTER TABLE t2 SET SCHEMA other",
+        "ALTER TABLE other.t2 SET SCHEMA public",
+        "CREATE TEMP TABLE tmp (id int)",
+        "INSERT INTO t2 VALUES (5)",
+      ]) {
+        await db.query(statement);
+      }
+      await stream.until((events) => events.some((e) => e.op === "insert" && e.table.name === "t2"));
+      expect(changesOf(stream.batches)).toEqual([
+        "refresh public.t", // default 42.50
+        "refresh public.t", // c dropped and added again
+        "refresh public.t", // rewritten by USING
+        "refresh public.t", // v renamed to w
+        "refresh public.b", // created
+        "dropped public.d",
+        "refresh public.d", // created again
+        "dropped public.t",
+        "refresh public.t2", // renamed from t
+        "dropped public.t2", // moved out of scope
+        "refresh public.t2", // moved back
+      ]);
+      // each table change ends its batch, and its batch carries its transaction's commit as checkpoint
+      for (const batch of stream.batches) {
+        const changes = (batch as { tableChanges?: readonly TableChangeLike[] }).tableChanges ?? [];
+        if (changes.length > 0) expect(batch.checkpoint).toBeDefined();
+      }
+      const reasons = stream.batches.flatMap((b) => ((b as { tableChanges?: readonly TableChangeLike[] }).tableChanges ?? []).map((c) => c.reason ?? ""));
+      expect(reasons.filter((r) => r !== "")).toEqual([
+        "column x added with a default the existing rows take",
+        "column c dropped and added again",
+        "table rewritten (e.g. ALTER COLUMN ... TYPE ... USING)",
+        "column v renamed to w",
+        "table created",
+        "table created",
+        "renamed from public.t",
+        "renamed from other.t2",
+      ]);
+    } finally {
+      await stream.stop();
+    }
+  });
+
+  it("never makes a user's DDL fail, and preflight reports the capture", async () => {
+    const src = source("pf", (ref) => ref.namespace === "public");
+    const report = await src.preflight({ fix: false });
+    expect(report.checks.find((c) => c.id === "postgres.ddl_capture")).toMatchObject({ ok: true });
+    // the capture's state table is gone: DDL still succeeds (with a warning)
+    await db.query(`ALTER TABLE _zeroetl.relations RENAME TO relations_gone`);
+    await db.query(`CREATE TABLE still_works (id int); DROP TABLE still_works;`);
+    await db.query(`ALTER TABLE _zeroetl.relations_gone RENAME TO relations`);
+    // a role without any privilege on _zeroetl creates and alters its own tables
+    await db.query(`CREATE ROLE zetl_ddl_app_${db.name} LOGIN; GRANT CREATE ON SCHEMA public TO zetl_ddl_app_${db.name}`);
+    const url = new URL(db.url);
+    url.username = `zetl_ddl_app_${db.name}`;
+    const pg = (await import("pg")).default;
+    const app = new pg.Client({ connectionString: url.toString() });
+    await app.connect();
+    try {
+      await app.query(`CREATE TABLE app_t (id int PRIMARY KEY); ALTER TABLE app_t ADD COLUMN n int DEFAULT 3; DROP TABLE app_t;`);
+    } finally {
+      await app.end();
+      await db.query(`DROP OWNED BY zetl_ddl_app_${db.name}; DROP ROLE zetl_ddl_app_${db.name}`);
+    }
+  });
+});
