@@ -2,6 +2,7 @@ import type pg from "pg";
 import type {
   ChangeBatch,
   ChangeEvent,
+  Logger,
   PreflightOptions,
   PreflightReport,
   SnapshotOptions,
@@ -22,6 +23,7 @@ import { preflightPostgres } from "./postgres-preflight.js";
 import { startPostgresSnapshot, type PostgresSnapshotSession } from "./postgres-snapshot.js";
 import { resolvePostgresSourceConfig, type PostgresSourceConfig, type PostgresSourceOptions } from "./postgres-source-config.js";
 import { PgoutputChangeBuilder } from "./pgoutput-change-builder.js";
+import { RelationChangeDetector } from "./pg-relation-change-detector.js";
 import { ReplicationStream } from "./replication-stream.js";
 
 /** Events per batch before a batch is cut (at a transaction boundary when possible). */
@@ -139,6 +141,9 @@ class PostgresSource implements Source {
         resolveTypes: (oids) => this.types.resolve(admin, oids),
         reintrospect: async (oid) => (await introspectPostgres(admin, { includes: () => true, oids: [oid], types: this.types }))[0],
       });
+      const detector = capture
+        ? undefined
+        : new RelationChangeDetector({ tables, includes: config.includes, columnsWithMissing: (oid, names) => columnsWithMissing(admin, oid, names) });
       const client = await connectPostgres(config, { replication: true, applicationName: `zero-etl ${config.pipeline}` });
       const acknowledged = this.pendingAck !== undefined && this.pendingAck > start ? this.pendingAck : start;
       stream = ReplicationStream.start({
@@ -200,9 +205,12 @@ class PostgresSource implements Source {
                 events = [];
               }
               break;
-            case "relation":
-              await builder.relation(message, item.walStart === 0n ? beginLsn : item.walStart, events);
+            case "relation": {
+              const at = item.walStart === 0n ? beginLsn : item.walStart;
+              if (detector !== undefined) for (const change of await detector.observe(message, formatLsn(at))) noteTableChange(tableChanges, change, config.logger);
+              await builder.relation(message, at, events);
               break;
+            }
             case "insert":
             case "update":
             case "delete":
@@ -217,13 +225,8 @@ class PostgresSource implements Source {
             case "message":
               if (message.prefix === DDL_MESSAGE_PREFIX && message.transactional && inTransaction) {
                 for (const change of interpretDdlMessage(parseDdlMessage(message.content), formatLsn(message.lsn), config.includes)) {
-                  addTableChange(tableChanges, change);
+                  noteTableChange(tableChanges, change, config.logger);
                   builder.forget(change.table);
-                  config.logger.info(change.kind === "dropped" ? "table dropped at source" : "table to be re-read", {
-                    table: `${change.table.namespace}.${change.table.name}`,
-                    position: change.position,
-                    ...(change.kind === "refresh" ? { reason: change.reason } : {}),
-                  });
                 }
               }
               break;
@@ -257,13 +260,27 @@ class PostgresSource implements Source {
  * table supersedes an earlier refresh (re-read once, after the last DDL), and
  * a refresh after a drop stays (drop, then re-read the new table).
  */
-function addTableChange(list: DdlTableChange[], change: DdlTableChange): void {
+function noteTableChange(list: DdlTableChange[], change: DdlTableChange, logger: Logger): void {
+  logger.info(change.kind === "dropped" ? "table dropped at source" : "table to be re-read", {
+    table: `${change.table.namespace}.${change.table.name}`,
+    position: change.position,
+    ...(change.kind === "refresh" ? { reason: change.reason } : {}),
+  });
   const same = (c: DdlTableChange) => c.kind === "refresh" && c.table.namespace === change.table.namespace && c.table.name === change.table.name;
   for (let i = list.length - 1; i >= 0; i--) {
     const item = list[i];
     if (item !== undefined && same(item)) list.splice(i, 1);
   }
   list.push(change);
+}
+
+/** Of `names`, the columns of relation `oid` whose existing rows read a non-null default (parameterized). */
+async function columnsWithMissing(client: pg.Client, oid: number, names: readonly string[]): Promise<string[]> {
+  const result = await client.query<{ name: string }>(
+    "SELECT attname::text AS name FROM pg_attribute WHERE attrelid = $1 AND attname = ANY($2::text[]) AND atthasmissing AND NOT attisdropped",
+    [oid, [...names]],
+  );
+  return result.rows.map((r) => r.name);
 }
 
 /** Fails with `position-lost` when the slot is gone or invalidated; waits up to 5 s for a previous consumer to let go of it. */

@@ -117,4 +117,41 @@ describe("postgres source: DDL capture", () => {
       await db.query(`DROP OWNED BY zetl_ddl_app_${db.name}; DROP ROLE zetl_ddl_app_${db.name}`);
     }
   });
+
+  it("without the capture (a role that is not superuser), infers renames and defaults from Relation messages", async () => {
+    const fallback = await createTestDatabase("pgsrc_noddl");
+    const role = `${fallback.name}_app`;
+    await fallback.query(`CREATE ROLE ${role} LOGIN REPLICATION; GRANT CREATE ON DATABASE ${fallback.name} TO ${role}; GRANT CREATE ON SCHEMA public TO ${role}`);
+    const url = new URL(fallback.url);
+    url.username = role;
+    const pg = (await import("pg")).default;
+    const app = new pg.Client({ connectionString: url.toString() });
+    await app.connect();
+    const src = createPostgresSource({ url: url.toString(), pipeline: "noddl", include: (ref) => ref.namespace === "public" });
+    try {
+      await app.query(`CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1)`);
+      const check = (await src.preflight({ fix: true })).checks.find((c) => c.id === "postgres.ddl_capture");
+      expect(check).toMatchObject({ ok: false, severity: "warning", fixed: false });
+      const session = await src.snapshot({});
+      await readSnapshot(session.chunks);
+      const stream = openStream(src, session.position);
+      try {
+        // the stream is running (it introspected t) before the DDL: this fallback cannot see DDL made while stopped
+        await stream.untilBatch(() => true);
+        await app.query(`ALTER TABLE t RENAME TO t2`);
+        await app.query(`INSERT INTO t2 VALUES (2)`);
+        await app.query(`ALTER TABLE t2 ADD COLUMN x int DEFAULT 5`);
+        await app.query(`INSERT INTO t2 VALUES (3)`);
+        await stream.until((events) => events.filter((e) => e.op === "insert").length >= 2);
+        expect(changesOf(stream.batches)).toEqual(["dropped public.t", "refresh public.t2", "refresh public.t2"]);
+      } finally {
+        await stream.stop();
+      }
+    } finally {
+      await src.close();
+      await app.end();
+      await fallback.drop();
+      await db.query(`DROP ROLE IF EXISTS ${role}`);
+    }
+  });
 });
