@@ -1,5 +1,4 @@
-import type { TableRef } from "@zero-etl/core";
-import type { DdlTableChange } from "./postgres-ddl-interpreter.js";
+import type { TableChange, TableRef } from "@zero-etl/core";
 import type { PgoutputMessage } from "./pgoutput-decoder.js";
 import type { PostgresTableInfo } from "./postgres-introspector.js";
 
@@ -38,7 +37,7 @@ export class RelationChangeDetector {
   }
 
   /** The table changes one Relation message implies (empty for most). */
-  async observe(message: RelationMessage, position: string): Promise<DdlTableChange[]> {
+  async observe(message: RelationMessage, position: string): Promise<TableChange[]> {
     const ref: TableRef = { namespace: message.namespace, name: message.name };
     const oid = message.relationOid;
     const names = message.columns.map((c) => c.name);
@@ -48,10 +47,10 @@ export class RelationChangeDetector {
     this.refByOid.set(oid, ref);
     this.oidByName.set(key(ref), oid);
     this.columnsByOid.set(oid, names);
-    const out: DdlTableChange[] = [];
+    const out: TableChange[] = [];
     if (previousRef !== undefined && key(previousRef) !== key(ref)) {
       if (this.oidByName.get(key(previousRef)) === oid) this.oidByName.delete(key(previousRef));
-      if (this.options.includes(previousRef)) out.push({ kind: "dropped", table: previousRef, position });
+      if (this.options.includes(previousRef)) out.push({ kind: "dropped", table: previousRef, position, reason: `renamed to ${ref.namespace}.${ref.name}` });
       if (this.options.includes(ref)) out.push({ kind: "refresh", table: ref, position, reason: `renamed from ${previousRef.namespace}.${previousRef.name}` });
       return out;
     }

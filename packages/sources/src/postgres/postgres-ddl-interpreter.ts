@@ -1,10 +1,5 @@
-import type { TableRef } from "@zero-etl/core";
+import type { TableChange, TableRef } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
-
-/** A table-level change the DDL capture implies; the shape of core's `TableChange`. */
-export type DdlTableChange =
-  | { readonly kind: "refresh"; readonly table: TableRef; readonly position: string; readonly reason: string }
-  | { readonly kind: "dropped"; readonly table: TableRef; readonly position: string };
 
 /** One attribute as the capture reports it (dropped ones keep the name they had). */
 interface CapturedColumn {
@@ -85,10 +80,10 @@ function malformed(what: string, cause?: unknown): ZeroEtlError {
  * Column additions without a default, drops and widenings need nothing here:
  * the Relation message before the next row brings them as a schema event.
  */
-export function interpretDdlMessage(message: DdlMessage, position: string, includes: (ref: TableRef) => boolean): DdlTableChange[] {
+export function interpretDdlMessage(message: DdlMessage, position: string, includes: (ref: TableRef) => boolean): TableChange[] {
   switch (message.op) {
     case "drop":
-      return includes(message.table) ? [{ kind: "dropped", table: message.table, position }] : [];
+      return includes(message.table) ? [{ kind: "dropped", table: message.table, position, reason: "table dropped" }] : [];
     case "rewrite":
       return includes(message.table) ? [{ kind: "refresh", table: message.table, position, reason: "table rewritten (e.g. ALTER COLUMN ... TYPE ... USING)" }] : [];
     case "alter":
@@ -96,7 +91,7 @@ export function interpretDdlMessage(message: DdlMessage, position: string, inclu
   }
 }
 
-function interpretAlter(message: Extract<DdlMessage, { op: "alter" }>, position: string, includes: (ref: TableRef) => boolean): DdlTableChange[] {
+function interpretAlter(message: Extract<DdlMessage, { op: "alter" }>, position: string, includes: (ref: TableRef) => boolean): TableChange[] {
   const now: TableRef = { namespace: message.now.schema, name: message.now.name };
   const before = message.before;
   if (before === undefined) {
@@ -106,8 +101,8 @@ function interpretAlter(message: Extract<DdlMessage, { op: "alter" }>, position:
   }
   const old: TableRef = { namespace: before.schema, name: before.name };
   if (old.namespace !== now.namespace || old.name !== now.name) {
-    const out: DdlTableChange[] = [];
-    if (includes(old)) out.push({ kind: "dropped", table: old, position });
+    const out: TableChange[] = [];
+    if (includes(old)) out.push({ kind: "dropped", table: old, position, reason: `renamed to ${now.namespace}.${now.name}` });
     if (includes(now)) out.push({ kind: "refresh", table: now, position, reason: `renamed from ${old.namespace}.${old.name}` });
     return out;
   }

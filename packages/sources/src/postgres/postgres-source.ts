@@ -10,12 +10,13 @@ import type {
   Source,
   SourceCapabilities,
   StreamOptions,
+  TableChange,
   TableSchema,
 } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
 import { formatLsn, lsnCodec, parseLsn } from "./lsn.js";
 import { DDL_MESSAGE_PREFIX, tryEnsureDdlCapture } from "./postgres-ddl-capture.js";
-import { interpretDdlMessage, parseDdlMessage, type DdlTableChange } from "./postgres-ddl-interpreter.js";
+import { interpretDdlMessage, parseDdlMessage } from "./postgres-ddl-interpreter.js";
 import { PgTypeCatalog } from "./pg-type-catalog.js";
 import { connectPostgres, connectionError } from "./postgres-connection.js";
 import { introspectPostgres } from "./postgres-introspector.js";
@@ -161,7 +162,7 @@ class PostgresSource implements Source {
 
       let events: ChangeEvent[] = [];
       // table changes of the open transaction, emitted with the batch that ends at its commit
-      let tableChanges: DdlTableChange[] = [];
+      let tableChanges: TableChange[] = [];
       let checkpoint = start;
       let yielded = start;
       let inTransaction = false;
@@ -195,7 +196,7 @@ class PostgresSource implements Source {
               if (message.endLsn > checkpoint) checkpoint = message.endLsn;
               if (tableChanges.length > 0) {
                 // the runtime re-reads or drops these tables before anything later is applied
-                yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1, tableChanges } as ChangeBatch;
+                yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1, tableChanges };
                 yielded = checkpoint;
                 events = [];
                 tableChanges = [];
@@ -260,13 +261,13 @@ class PostgresSource implements Source {
  * table supersedes an earlier refresh (re-read once, after the last DDL), and
  * a refresh after a drop stays (drop, then re-read the new table).
  */
-function noteTableChange(list: DdlTableChange[], change: DdlTableChange, logger: Logger): void {
+function noteTableChange(list: TableChange[], change: TableChange, logger: Logger): void {
   logger.info(change.kind === "dropped" ? "table dropped at source" : "table to be re-read", {
     table: `${change.table.namespace}.${change.table.name}`,
     position: change.position,
-    ...(change.kind === "refresh" ? { reason: change.reason } : {}),
+    reason: change.reason,
   });
-  const same = (c: DdlTableChange) => c.kind === "refresh" && c.table.namespace === change.table.namespace && c.table.name === change.table.name;
+  const same = (c: TableChange) => c.kind === "refresh" && c.table.namespace === change.table.namespace && c.table.name === change.table.name;
   for (let i = list.length - 1; i >= 0; i--) {
     const item = list[i];
     if (item !== undefined && same(item)) list.splice(i, 1);

@@ -32,7 +32,7 @@ describe("interpretDdlMessage", () => {
 
   it("turns renames and moves into dropped + refresh, each only where the filter selects the name", () => {
     const moved = alter("ALTER TABLE", { schema: "o", name: "a", columns: base }, { schema: "public", name: "a", columns: base });
-    expect(interpretDdlMessage(moved, "0/6", publicOnly)).toEqual([{ kind: "dropped", table: { namespace: "public", name: "a" }, position: "0/6" }]);
+    expect(interpretDdlMessage(moved, "0/6", publicOnly)).toEqual([{ kind: "dropped", table: { namespace: "public", name: "a" }, position: "0/6", reason: "renamed to o.a" }]);
     const back = alter("ALTER TABLE", { schema: "public", name: "a", columns: base }, { schema: "o", name: "a", columns: base });
     expect(interpretDdlMessage(back, "0/7", publicOnly)).toEqual([{ kind: "refresh", table: { namespace: "public", name: "a" }, position: "0/7", reason: "renamed from o.a" }]);
     const renamed = alter("ALTER TABLE", { schema: "public", name: "t2", columns: base }, { schema: "public", name: "t", columns: base });
@@ -44,7 +44,7 @@ describe("interpretDdlMessage", () => {
     expect(interpretDdlMessage(alter("CREATE TABLE", { schema: "x", name: "b", columns: base }, null), "0/9", publicOnly)).toEqual([]);
     expect(interpretDdlMessage(alter("ALTER TABLE", { schema: "public", name: "b", columns: base }, null), "0/9", publicOnly)[0]).toMatchObject({ kind: "refresh" });
     expect(interpretDdlMessage(parseDdlMessage(encode({ v: 1, op: "drop", oid: 1, schema: "public", name: "d" })), "0/a", publicOnly)).toEqual([
-      { kind: "dropped", table: { namespace: "public", name: "d" }, position: "0/a" },
+      { kind: "dropped", table: { namespace: "public", name: "d" }, position: "0/a", reason: "table dropped" },
     ]);
     expect(interpretDdlMessage(parseDdlMessage(encode({ v: 1, op: "rewrite", oid: 1, schema: "x", name: "d" })), "0/a", publicOnly)).toEqual([]);
   });
