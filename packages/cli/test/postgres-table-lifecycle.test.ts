@@ -49,26 +49,43 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
     return result;
   };
 
-  it("re-reads a table whose rows change without row events: a default existing rows take, a column dropped and added again, a type change with USING", async () => {
+  it("lands a default that existing rows take (ADD COLUMN ... DEFAULT)", async () => {
     await source.query(`
-      CREATE TABLE rw (id int PRIMARY KEY, c int, note text);
       CREATE TABLE dflt (id int PRIMARY KEY, v text);
-      INSERT INTO rw VALUES (1, 10, 'a'), (2, 20, 'b');
       INSERT INTO dflt SELECT g, 'v' || g FROM generate_series(1, 20) g;`);
     const { file: config } = await writeConfig({
-      name: "life_rw",
+      name: "life_dflt",
       source: { type: "postgres", url: source.url },
-      target: { type: "postgres", url: target.url, schema: "rw" },
-      filter: { include: ["public.rw", "public.dflt"] },
+      target: { type: "postgres", url: target.url, schema: "dflt" },
+      filter: { include: ["public.dflt"] },
     });
     await run(config);
-    await expectSame("rw", "rw");
 
     // existing rows read 42.50 at the source without any row event
     await source.query(`ALTER TABLE dflt ADD COLUMN x numeric(12,2) DEFAULT 42.50; INSERT INTO dflt (id, v) VALUES (21, 'new');`);
     await run(config);
-    await expectSame("dflt", "rw");
-    expect((await target.query(`SELECT count(*)::int AS n FROM rw.dflt WHERE x = 42.50`)).rows).toEqual([{ n: 21 }]);
+    await expectSame("dflt", "dflt");
+    expect((await target.query(`SELECT count(*)::int AS n FROM dflt.dflt WHERE x = 42.50`)).rows).toEqual([{ n: 21 }]);
+
+    // with changes after the DDL in the same run; a NOT NULL default too
+    await source.query(`ALTER TABLE dflt ADD COLUMN y int NOT NULL DEFAULT 7; UPDATE dflt SET v = 'changed' WHERE id = 3; DELETE FROM dflt WHERE id = 4;`);
+    await run(config);
+    await expectSame("dflt", "dflt");
+    expect((await runCli(["status", config])).stdout).toMatch(/public\.dflt\s+synced/);
+  });
+
+  it("re-reads rewritten columns: dropped and added again, a type change with USING", async () => {
+    await source.query(`
+      CREATE TABLE rw (id int PRIMARY KEY, c int, note text);
+      INSERT INTO rw VALUES (1, 10, 'a'), (2, 20, 'b');`);
+    const { file: config } = await writeConfig({
+      name: "life_rw",
+      source: { type: "postgres", url: source.url },
+      target: { type: "postgres", url: target.url, schema: "rw" },
+      filter: { include: ["public.rw"] },
+    });
+    await run(config);
+    await expectSame("rw", "rw");
 
     // the new c is NULL in every existing row
     await source.query(`ALTER TABLE rw DROP COLUMN c; ALTER TABLE rw ADD COLUMN c int;`);
@@ -77,20 +94,9 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
     expect((await target.query(`SELECT count(*)::int AS n FROM rw.rw WHERE c IS NOT NULL`)).rows).toEqual([{ n: 0 }]);
 
     // rewritten values land
-    await source.query(`UPDATE rw SET c = id * 10; ALTER TABLE rw ALTER COLUMN c TYPE bigint USING c * 1000;`);
+    await source.query(`UPDATE rw SET c = id * 10; ALTER TABLE rw ALTER COLUMN c TYPE bigint USING c * 1000; INSERT INTO rw VALUES (3, 'c', 3);`);
     await run(config);
     await expectSame("rw", "rw");
-    expect((await target.query(`SELECT c::text FROM rw.rw ORDER BY id`)).rows).toEqual([{ c: "10000" }, { c: "20000" }]);
-
-    // the same with changes following the DDL in the same run, and nothing else lost
-    await source.query(`
-      ALTER TABLE dflt ADD COLUMN y int NOT NULL DEFAULT 7;
-      UPDATE dflt SET v = 'changed' WHERE id = 3;
-      INSERT INTO rw VALUES (3, 'c', 3);`);
-    await run(config);
-    await expectSame("dflt", "rw");
-    await expectSame("rw", "rw");
-    const status = await runCli(["status", config]);
-    expect(status.stdout).toMatch(/public\.dflt\s+synced/);
+    expect((await target.query(`SELECT c::text FROM rw.rw ORDER BY id`)).rows).toEqual([{ c: "10000" }, { c: "20000" }, { c: "3" }]);
   });
 });
