@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
-import { runCli, writeConfig } from "../../../test-support/cli.js";
+import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
 
 // DDL at the source that PostgreSQL expresses without row events (rewrites,
 // defaults existing rows take, renames, tables created, dropped and moved):
@@ -43,6 +43,13 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
         schema,
       ])
     ).rows.map((r) => r.t);
+  const waitFor = async (condition: () => Promise<boolean>, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error("condition not met in time");
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
   const run = async (config: string) => {
     const result = await runCli(["run", config, "--until-caught-up"]);
     expect(result.code, result.stderr).toBe(0);
@@ -98,5 +105,74 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
     await run(config);
     await expectSame("rw", "rw");
     expect((await target.query(`SELECT c::text FROM rw.rw ORDER BY id`)).rows).toEqual([{ c: "10000" }, { c: "20000" }, { c: "3" }]);
+  });
+
+  it("follows tables renamed, columns renamed, tables created, and tables dropped and created again", async () => {
+    await source.query(`
+      CREATE SCHEMA app;
+      CREATE TABLE app.t (id int PRIMARY KEY, v text);
+      CREATE TABLE app.d (k int PRIMARY KEY, n int);
+      INSERT INTO app.t SELECT g, 'v' || g FROM generate_series(1, 100) g;
+      INSERT INTO app.d VALUES (1, 1), (2, 2);`);
+    const { file: config } = await writeConfig({
+      name: "life_app",
+      source: { type: "postgres", url: source.url },
+      target: { type: "postgres", url: target.url, schema: "app" },
+      filter: { include: ["app.*"] },
+    });
+    await run(config);
+    expect(await targetTables("app")).toEqual(["d", "t"]);
+
+    // a renamed table: no stale t beside a half-filled t2
+    await source.query(`ALTER TABLE app.t RENAME TO t2; UPDATE app.t2 SET v = 'u' WHERE id <= 2;`);
+    await run(config);
+    expect(await targetTables("app")).toEqual(["d", "t2"]);
+    await expectSame("t2", "app", "app");
+
+    // a renamed column: w holds every value, no half-filled v beside it
+    await source.query(`ALTER TABLE app.t2 RENAME COLUMN v TO w; UPDATE app.t2 SET w = 'z' WHERE id = 3;`);
+    await run(config);
+    await expectSame("t2", "app", "app");
+
+    // a table created later, with rows
+    await source.query(`CREATE TABLE app.b (id int PRIMARY KEY, n int); INSERT INTO app.b SELECT g, g FROM generate_series(1, 50) g;`);
+    await run(config);
+    await expectSame("b", "app", "app");
+    await source.query(`INSERT INTO app.b VALUES (51, 51); UPDATE app.b SET n = 0 WHERE id = 1;`);
+    await run(config);
+    await expectSame("b", "app", "app");
+
+    // dropped and created again: replaced, never merged with its predecessor
+    await source.query(`DROP TABLE app.d; CREATE TABLE app.d (k text PRIMARY KEY, n numeric); INSERT INTO app.d VALUES ('new', 1.5);`);
+    await run(config);
+    await expectSame("d", "app", "app");
+    expect(await targetTables("app")).toEqual(["b", "d", "t2"]);
+
+    const status = (await runCli(["status", config])).stdout;
+    expect(status).toMatch(/app\.t2\s+synced/);
+    expect(status).toMatch(/app\.b\s+synced/);
+    expect(status).toMatch(/app\.d\s+synced/);
+    expect(status).not.toMatch(/app\.t\s+synced/);
+  });
+
+  it("follows a table created and dropped while the pipeline streams", async () => {
+    await source.query(`CREATE SCHEMA live; CREATE TABLE live.a (id int PRIMARY KEY); INSERT INTO live.a VALUES (1);`);
+    const { file: config } = await writeConfig({
+      name: "life_live",
+      source: { type: "postgres", url: source.url },
+      target: { type: "postgres", url: target.url, schema: "live" },
+      filter: { include: ["live.*"] },
+    });
+    await run(config);
+    const running = startCli(["run", config]);
+    try {
+      await source.query(`CREATE TABLE live.c (id int PRIMARY KEY, v text); INSERT INTO live.c SELECT g, 'c' || g FROM generate_series(1, 30) g;`);
+      await source.query(`INSERT INTO live.c VALUES (31, 'later'); DROP TABLE live.a;`);
+      await waitFor(async () => (await targetTables("live")).join() === "c" && (await target.query(`SELECT count(*)::int AS n FROM live.c`)).rows[0]?.n === 31);
+    } finally {
+      running.kill("SIGTERM");
+      await running.result;
+    }
+    await expectSame("c", "live", "live");
   });
 });
