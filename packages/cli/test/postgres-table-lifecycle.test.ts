@@ -1,3 +1,4 @@
+import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
 import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
@@ -61,50 +62,52 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
       CREATE TABLE dflt (id int PRIMARY KEY, v text);
       INSERT INTO dflt SELECT g, 'v' || g FROM generate_series(1, 20) g;`);
     const { file: config } = await writeConfig({
-      name: "life_dflt",
+      name: `life_dflt_${source.name}`,
       source: { type: "postgres", url: source.url },
       target: { type: "postgres", url: target.url, schema: "dflt" },
       filter: { include: ["public.dflt"] },
     });
     await run(config);
 
-    // existing rows read 42.50 at the source without any row event
-    await source.query(`ALTER TABLE dflt ADD COLUMN x numeric(12,2) DEFAULT 42.50; INSERT INTO dflt (id, v) VALUES (21, 'new');`);
+    // existing rows read 42.50 (and 7) at the source without any row event; changes follow the DDL in the same run
+    await source.query(`
+      ALTER TABLE dflt ADD COLUMN x numeric(12,2) DEFAULT 42.50;
+      INSERT INTO dflt (id, v) VALUES (21, 'new');
+      ALTER TABLE dflt ADD COLUMN y int NOT NULL DEFAULT 7;
+      UPDATE dflt SET v = 'changed' WHERE id = 3;
+      DELETE FROM dflt WHERE id = 4;`);
     await run(config);
     await expectSame("dflt", "dflt");
-    expect((await target.query(`SELECT count(*)::int AS n FROM dflt.dflt WHERE x = 42.50`)).rows).toEqual([{ n: 21 }]);
-
-    // with changes after the DDL in the same run; a NOT NULL default too
-    await source.query(`ALTER TABLE dflt ADD COLUMN y int NOT NULL DEFAULT 7; UPDATE dflt SET v = 'changed' WHERE id = 3; DELETE FROM dflt WHERE id = 4;`);
-    await run(config);
-    await expectSame("dflt", "dflt");
+    expect((await target.query(`SELECT count(*)::int AS n FROM dflt.dflt WHERE x = 42.50 AND y = 7`)).rows).toEqual([{ n: 20 }]);
     expect((await runCli(["status", config])).stdout).toMatch(/public\.dflt\s+synced/);
   });
 
   it("re-reads rewritten columns: dropped and added again, a type change with USING", async () => {
     await source.query(`
       CREATE TABLE rw (id int PRIMARY KEY, c int, note text);
-      INSERT INTO rw VALUES (1, 10, 'a'), (2, 20, 'b');`);
+      CREATE TABLE rt (id int PRIMARY KEY, c int);
+      INSERT INTO rw VALUES (1, 10, 'a'), (2, 20, 'b');
+      INSERT INTO rt VALUES (1, 10), (2, 20);`);
     const { file: config } = await writeConfig({
-      name: "life_rw",
+      name: `life_rw_${source.name}`,
       source: { type: "postgres", url: source.url },
       target: { type: "postgres", url: target.url, schema: "rw" },
-      filter: { include: ["public.rw"] },
+      filter: { include: ["public.rw", "public.rt"] },
     });
     await run(config);
-    await expectSame("rw", "rw");
 
-    // the new c is NULL in every existing row
-    await source.query(`ALTER TABLE rw DROP COLUMN c; ALTER TABLE rw ADD COLUMN c int;`);
+    // the new c is NULL in every existing row; rewritten values land
+    await source.query(`
+      ALTER TABLE rw DROP COLUMN c;
+      ALTER TABLE rw ADD COLUMN c int;
+      INSERT INTO rw VALUES (3, 'c', 3);
+      ALTER TABLE rt ALTER COLUMN c TYPE bigint USING c * 1000;
+      INSERT INTO rt VALUES (3, 3);`);
     await run(config);
     await expectSame("rw", "rw");
-    expect((await target.query(`SELECT count(*)::int AS n FROM rw.rw WHERE c IS NOT NULL`)).rows).toEqual([{ n: 0 }]);
-
-    // rewritten values land
-    await source.query(`UPDATE rw SET c = id * 10; ALTER TABLE rw ALTER COLUMN c TYPE bigint USING c * 1000; INSERT INTO rw VALUES (3, 'c', 3);`);
-    await run(config);
-    await expectSame("rw", "rw");
-    expect((await target.query(`SELECT c::text FROM rw.rw ORDER BY id`)).rows).toEqual([{ c: "10000" }, { c: "20000" }, { c: "3" }]);
+    await expectSame("rt", "rw");
+    expect((await target.query(`SELECT c FROM rw.rw ORDER BY id`)).rows).toEqual([{ c: null }, { c: null }, { c: 3 }]);
+    expect((await target.query(`SELECT c::text FROM rw.rt ORDER BY id`)).rows).toEqual([{ c: "10000" }, { c: "20000" }, { c: "3" }]);
   });
 
   it("follows tables renamed, columns renamed, tables created, and tables dropped and created again", async () => {
@@ -115,7 +118,7 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
       INSERT INTO app.t SELECT g, 'v' || g FROM generate_series(1, 100) g;
       INSERT INTO app.d VALUES (1, 1), (2, 2);`);
     const { file: config } = await writeConfig({
-      name: "life_app",
+      name: `life_app_${source.name}`,
       source: { type: "postgres", url: source.url },
       target: { type: "postgres", url: target.url, schema: "app" },
       filter: { include: ["app.*"] },
@@ -129,24 +132,28 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
     expect(await targetTables("app")).toEqual(["d", "t2"]);
     await expectSame("t2", "app", "app");
 
-    // a renamed column: w holds every value, no half-filled v beside it
-    await source.query(`ALTER TABLE app.t2 RENAME COLUMN v TO w; UPDATE app.t2 SET w = 'z' WHERE id = 3;`);
+    // a renamed column (w holds every value, no half-filled v beside it); a table created later, with rows;
+    // a table dropped and created again (replaced, never merged with its predecessor)
+    await source.query(`
+      ALTER TABLE app.t2 RENAME COLUMN v TO w;
+      UPDATE app.t2 SET w = 'z' WHERE id = 3;
+      CREATE TABLE app.b (id int PRIMARY KEY, n int);
+      INSERT INTO app.b SELECT g, g FROM generate_series(1, 50) g;
+      DROP TABLE app.d;
+      CREATE TABLE app.d (k text PRIMARY KEY, n numeric);
+      INSERT INTO app.d VALUES ('new', 1.5);`);
     await run(config);
     await expectSame("t2", "app", "app");
-
-    // a table created later, with rows
-    await source.query(`CREATE TABLE app.b (id int PRIMARY KEY, n int); INSERT INTO app.b SELECT g, g FROM generate_series(1, 50) g;`);
-    await run(config);
     await expectSame("b", "app", "app");
-    await source.query(`INSERT INTO app.b VALUES (51, 51); UPDATE app.b SET n = 0 WHERE id = 1;`);
-    await run(config);
-    await expectSame("b", "app", "app");
-
-    // dropped and created again: replaced, never merged with its predecessor
-    await source.query(`DROP TABLE app.d; CREATE TABLE app.d (k text PRIMARY KEY, n numeric); INSERT INTO app.d VALUES ('new', 1.5);`);
-    await run(config);
     await expectSame("d", "app", "app");
     expect(await targetTables("app")).toEqual(["b", "d", "t2"]);
+
+    // and they stream on
+    await source.query(`INSERT INTO app.b VALUES (51, 51); UPDATE app.b SET n = 0 WHERE id = 1; INSERT INTO app.d VALUES ('newer', 2); UPDATE app.t2 SET w = 'y' WHERE id = 4;`);
+    await run(config);
+    await expectSame("t2", "app", "app");
+    await expectSame("b", "app", "app");
+    await expectSame("d", "app", "app");
 
     const status = (await runCli(["status", config])).stdout;
     expect(status).toMatch(/app\.t2\s+synced/);
@@ -158,7 +165,7 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
   it("follows a table created and dropped while the pipeline streams", async () => {
     await source.query(`CREATE SCHEMA live; CREATE TABLE live.a (id int PRIMARY KEY); INSERT INTO live.a VALUES (1);`);
     const { file: config } = await writeConfig({
-      name: "life_live",
+      name: `life_live_${source.name}`,
       source: { type: "postgres", url: source.url },
       target: { type: "postgres", url: target.url, schema: "live" },
       filter: { include: ["live.*"] },
@@ -174,5 +181,73 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
       await running.result;
     }
     await expectSame("c", "live", "live");
+  });
+
+  it("follows schema moves: a renamed schema leaves the filter, a table moved out and back is re-read", async () => {
+    await source.query(`
+      CREATE SCHEMA s1; CREATE SCHEMA mv; CREATE SCHEMA parked;
+      CREATE TABLE s1.t (id int PRIMARY KEY, v text);
+      CREATE TABLE mv.a (id int PRIMARY KEY, v text);
+      INSERT INTO s1.t SELECT g, 't' || g FROM generate_series(1, 10) g;
+      INSERT INTO mv.a SELECT g, 'a' || g FROM generate_series(1, 10) g;`);
+    const { file: config } = await writeConfig({
+      name: `life_moves_${source.name}`,
+      source: { type: "postgres", url: source.url },
+      target: { type: "postgres", url: target.url, schema: "moves" },
+      filter: { include: ["s1.*", "mv.*"] },
+    });
+    await run(config);
+    expect(await targetTables("moves")).toEqual(["a", "t"]);
+
+    await source.query(`
+      ALTER TABLE mv.a SET SCHEMA parked;
+      UPDATE parked.a SET v = 'while parked' WHERE id <= 3;
+      DELETE FROM parked.a WHERE id = 4;
+      INSERT INTO parked.a VALUES (11, 'added while parked');
+      ALTER TABLE parked.a SET SCHEMA mv;
+      UPDATE mv.a SET v = 'back' WHERE id = 5;
+      ALTER SCHEMA s1 RENAME TO s2;
+      UPDATE s2.t SET v = 'after the rename';`);
+    await run(config);
+    await expectSame("a", "moves", "mv");
+    // s1.t left the filter: its target table is gone and it is not reported as synced
+    expect(await targetTables("moves")).toEqual(["a"]);
+    const status = (await runCli(["status", config])).stdout;
+    expect(status).toMatch(/s1\.t\s+dropped-at-source/);
+    expect(status).toMatch(/mv\.a\s+synced/);
+  });
+
+  it("snapshots a table added to the filter between runs, and anew when it is removed and added back", async () => {
+    await source.query(`
+      CREATE SCHEMA cf;
+      CREATE TABLE cf.keep (id int PRIMARY KEY);
+      CREATE TABLE cf.extra (id int PRIMARY KEY, v text);
+      INSERT INTO cf.keep VALUES (1);
+      INSERT INTO cf.extra SELECT g, 'e' || g FROM generate_series(1, 500) g;`);
+    const { file: config } = await writeConfig({
+      name: `life_cf_${source.name}`,
+      source: { type: "postgres", url: source.url },
+      target: { type: "postgres", url: target.url, schema: "cf" },
+      filter: { include: ["cf.keep"] },
+    });
+    const original = JSON.parse(await readFile(config, "utf8")) as Record<string, unknown>;
+    const include = (tables: string[]) => writeFile(config, JSON.stringify({ ...original, filter: { include: tables } }));
+    await run(config);
+    expect(await targetTables("cf")).toEqual(["keep"]);
+
+    await source.query(`UPDATE cf.extra SET v = 'before selected' WHERE id = 1`);
+    await include(["cf.keep", "cf.extra"]);
+    await run(config);
+    await expectSame("extra", "cf", "cf");
+
+    await include(["cf.keep"]);
+    await source.query(`UPDATE cf.extra SET v = 'while unselected' WHERE id <= 10; DELETE FROM cf.extra WHERE id > 490; INSERT INTO cf.keep VALUES (2);`);
+    await run(config);
+    await include(["cf.keep", "cf.extra"]);
+    await source.query(`INSERT INTO cf.extra VALUES (1000, 'after')`);
+    await run(config);
+    await expectSame("extra", "cf", "cf");
+    await expectSame("keep", "cf", "cf");
+    expect((await runCli(["status", config])).stdout).toMatch(/cf\.extra\s+synced/);
   });
 });

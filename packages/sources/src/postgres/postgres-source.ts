@@ -132,7 +132,7 @@ class PostgresSource implements Source {
       // already at the end of the WAL (e.g. right after a snapshot): say so at once, since an idle
       // server may send nothing for a long time and `--until-caught-up` waits for a batch
       const flushed = await admin.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
-      if (start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0")) yield { events: [], checkpoint: formatLsn(start), caughtUp: true };
+      const atEnd = start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0");
       const capture = await tryEnsureDdlCapture(admin, config.logger);
       const tables = await introspectPostgres(admin, { includes: config.includes, types: this.types });
       const builder = new PgoutputChangeBuilder({
@@ -145,6 +145,8 @@ class PostgresSource implements Source {
       const detector = capture
         ? undefined
         : new RelationChangeDetector({ tables, includes: config.includes, columnsWithMissing: (oid, names) => columnsWithMissing(admin, oid, names) });
+      // after the introspection above, so that DDL from now on is compared with it
+      if (atEnd) yield { events: [], checkpoint: formatLsn(start), caughtUp: true };
       const client = await connectPostgres(config, { replication: true, applicationName: `zero-etl ${config.pipeline}` });
       const acknowledged = this.pendingAck !== undefined && this.pendingAck > start ? this.pendingAck : start;
       stream = ReplicationStream.start({
