@@ -197,7 +197,7 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
     });
   }
 
-  checks.push(await checkDdlCapture(client, fix));
+  if (config.ddlCapture) checks.push(await checkDdlCapture(client, fix));
 
   if (slot === undefined) {
     const creatable = slotsFree && canReplicate && settings.wal_level === "logical";

@@ -56,7 +56,7 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
     const selected = await introspectPostgres(admin, { includes: config.includes, required: options.resync === true ? [] : (config.tableList ?? []), types });
     await ensurePublication(admin, config.publication, selected.map((t) => t.schema.table));
     // before the slot exists, so that every DDL after its consistent point is captured
-    if (options.resync !== true) await tryEnsureDdlCapture(admin, config.logger);
+    if (options.resync !== true && config.ddlCapture) await tryEnsureDdlCapture(admin, config.logger);
     let position: string;
     let snapshotName: string;
     if (options.resync === true) {

@@ -19,6 +19,13 @@ export interface PostgresSourceOptions {
   readonly ssl?: boolean | Readonly<Record<string, unknown>>;
   /** Rows per snapshot chunk (keyset page size); default 10 000. */
   readonly snapshotChunkRows?: number;
+  /**
+   * Follow DDL through the event-trigger capture (installed in the source
+   * database when missing and the role may); default true. With false the
+   * capture is neither installed nor read, and only column changes followed
+   * by rows are seen (Relation messages).
+   */
+  readonly ddlCapture?: boolean;
   readonly logger?: Logger;
 }
 
@@ -34,6 +41,7 @@ export interface PostgresSourceConfig {
   readonly tableList: readonly TableRef[] | undefined;
   readonly ssl: boolean | Readonly<Record<string, unknown>> | undefined;
   readonly snapshotChunkRows: number;
+  readonly ddlCapture: boolean;
   readonly logger: Logger;
 }
 
@@ -84,6 +92,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
   } else {
     throw new ConfigError("source.tables", "a list of { namespace, name } or a predicate");
   }
+  if (options.ddlCapture !== undefined && typeof options.ddlCapture !== "boolean") throw new ConfigError("source.ddlCapture", "true or false");
   const extra = options.include;
   if (extra !== undefined) {
     if (typeof extra !== "function") throw new ConfigError("source.include", "a predicate (ref) => boolean");
@@ -99,6 +108,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
     tableList,
     ssl: options.ssl,
     snapshotChunkRows: chunk,
+    ddlCapture: options.ddlCapture ?? true,
     logger: options.logger ?? silentLogger,
   });
 }

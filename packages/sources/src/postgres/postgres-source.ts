@@ -133,7 +133,7 @@ class PostgresSource implements Source {
       // server may send nothing for a long time and `--until-caught-up` waits for a batch
       const flushed = await admin.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
       const atEnd = start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0");
-      const capture = await tryEnsureDdlCapture(admin, config.logger);
+      const capture = config.ddlCapture && (await tryEnsureDdlCapture(admin, config.logger));
       const tables = await introspectPostgres(admin, { includes: config.includes, types: this.types });
       const builder = new PgoutputChangeBuilder({
         includes: config.includes,
