@@ -8,7 +8,7 @@ export const DDL_MESSAGE_PREFIX = "zeroetl";
 export const DDL_CAPTURE_SCHEMA = "_zeroetl";
 
 /** Bumped whenever the SQL below changes, so an older installation is replaced. */
-const VERSION = "zeroetl-ddl-capture v1";
+const VERSION = "zeroetl-ddl-capture v2";
 
 const TRIGGERS = ["zeroetl_ddl_command_end", "zeroetl_sql_drop", "zeroetl_table_rewrite"] as const;
 
@@ -133,7 +133,7 @@ CREATE OR REPLACE FUNCTION _zeroetl.fill() RETURNS void LANGUAGE sql SECURITY DE
   INSERT INTO _zeroetl.relations
   SELECT c.oid, n.nspname::text, c.relname::text, _zeroetl.columns_of(c.oid, NULL)
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-   WHERE _zeroetl.is_captured(c.oid)
+   WHERE NOT EXISTS (SELECT 1 FROM _zeroetl.relations r WHERE r.relid = c.oid) AND _zeroetl.is_captured(c.oid)
   ON CONFLICT (relid) DO NOTHING
 $fn$;
 

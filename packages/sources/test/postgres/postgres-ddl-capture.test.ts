@@ -98,6 +98,11 @@ describe("postgres source: DDL capture", () => {
     const src = source("pf", (ref) => ref.namespace === "public");
     const report = await src.preflight({ fix: false });
     expect(report.checks.find((c) => c.id === "postgres.ddl_capture")).toMatchObject({ ok: true });
+    // a disabled trigger is found, and --fix installs the capture again
+    await db.query(`ALTER EVENT TRIGGER zeroetl_sql_drop DISABLE`);
+    expect((await src.preflight({ fix: false })).checks.find((c) => c.id === "postgres.ddl_capture")).toMatchObject({ ok: false, severity: "warning", fixable: true });
+    expect((await src.preflight({ fix: true })).checks.find((c) => c.id === "postgres.ddl_capture")).toMatchObject({ ok: true, fixed: true });
+    expect((await db.query(`SELECT evtenabled FROM pg_event_trigger WHERE evtname = 'zeroetl_sql_drop'`)).rows).toEqual([{ evtenabled: "O" }]);
     // the capture's state table is gone: DDL still succeeds (with a warning)
     await db.query(`ALTER TABLE _zeroetl.relations RENAME TO relations_gone`);
     await db.query(`CREATE TABLE still_works (id int); DROP TABLE still_works;`);
