@@ -162,7 +162,7 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
     expect(status).not.toMatch(/app\.t\s+synced/);
   });
 
-  it("follows a table created and dropped while the pipeline streams", async () => {
+  it("follows a table created, another dropped, and a default added while the pipeline streams", async () => {
     await source.query(`CREATE SCHEMA live; CREATE TABLE live.a (id int PRIMARY KEY); INSERT INTO live.a VALUES (1);`);
     const { file: config } = await writeConfig({
       name: `life_live_${source.name}`,
@@ -176,6 +176,11 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
       await source.query(`CREATE TABLE live.c (id int PRIMARY KEY, v text); INSERT INTO live.c SELECT g, 'c' || g FROM generate_series(1, 30) g;`);
       await source.query(`INSERT INTO live.c VALUES (31, 'later'); DROP TABLE live.a;`);
       await waitFor(async () => (await targetTables("live")).join() === "c" && (await target.query(`SELECT count(*)::int AS n FROM live.c`)).rows[0]?.n === 31);
+      // the re-read added c to the publication: later rows stream in; a default for existing rows re-reads it again
+      await source.query(`INSERT INTO live.c VALUES (32, 'streamed'); UPDATE live.c SET v = 'updated' WHERE id = 1;`);
+      await waitFor(async () => (await target.query(`SELECT count(*)::int AS n FROM live.c WHERE id = 32 OR v = 'updated'`)).rows[0]?.n === 2);
+      await source.query(`ALTER TABLE live.c ADD COLUMN z int DEFAULT 9`);
+      await waitFor(async () => (await target.query(`SELECT count(*)::int AS n FROM live.c WHERE z = 9`)).rows[0]?.n === 32);
     } finally {
       running.kill("SIGTERM");
       await running.result;
