@@ -1,5 +1,9 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { icebergRead } from "icebird";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { serveLocalFilesToFetch } from "../../sinks/test/iceberg/iceberg-test-kit.js";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
 import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
 
@@ -254,5 +258,35 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
     await expectSame("extra", "cf", "cf");
     await expectSame("keep", "cf", "cf");
     expect((await runCli(["status", config])).stdout).toMatch(/cf\.extra\s+synced/);
+  });
+
+  it("re-reads into Iceberg too: a default existing rows take and a rewrite, read back with an independent reader", async () => {
+    await source.query(`
+      CREATE SCHEMA ice;
+      CREATE TABLE ice.m (id int PRIMARY KEY, c int);
+      INSERT INTO ice.m SELECT g, g FROM generate_series(1, 5) g;`);
+    const warehouse = await mkdtemp(join(tmpdir(), "zetl-life-lake-"));
+    const restoreFetch = serveLocalFilesToFetch();
+    try {
+      const { file: config } = await writeConfig({
+        name: `life_ice_${source.name}`,
+        source: { type: "postgres", url: source.url },
+        target: { type: "iceberg", warehouse, namespace: "lake" },
+        filter: { include: ["ice.*"] },
+      });
+      await run(config);
+      await source.query(`
+        ALTER TABLE ice.m ADD COLUMN x numeric(12,2) DEFAULT 42.50;
+        ALTER TABLE ice.m ALTER COLUMN c TYPE bigint USING c * 1000;
+        INSERT INTO ice.m (id, c) VALUES (6, 6);`);
+      await run(config);
+      const expected = (await source.query<{ id: number; c: string; x: string }>(`SELECT id, c::text AS c, x::text AS x FROM ice.m ORDER BY id`)).rows;
+      const read = (await icebergRead({ tableUrl: join(warehouse, "lake", "m") })) as { id: unknown; c: unknown; x: unknown }[];
+      const actual = read.map((r) => ({ id: Number(r.id), c: String(r.c), x: Number(r.x).toFixed(2) })).sort((a, b) => a.id - b.id);
+      expect(actual).toEqual(expected);
+    } finally {
+      restoreFetch();
+      await rm(warehouse, { recursive: true, force: true });
+    }
   });
 });
