@@ -25,7 +25,7 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
     await target?.drop();
   });
 
-  /** The source table's columns, in order, excluding none. */
+  /** A table's columns in order, without the sink's own `_zeroetl*` columns. */
   const columnsOf = async (db: TestDatabase, schema: string, table: string): Promise<string[]> =>
     (
       await db.query<{ c: string }>(
