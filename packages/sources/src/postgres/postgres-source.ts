@@ -227,7 +227,14 @@ class PostgresSource implements Source {
               break;
             case "message":
               if (message.prefix === DDL_MESSAGE_PREFIX && message.transactional && inTransaction) {
-                for (const change of interpretDdlMessage(parseDdlMessage(message.content), formatLsn(message.lsn), config.includes)) {
+                const ddl = parseDdlMessage(message.content);
+                for (const change of interpretDdlMessage(ddl, formatLsn(message.lsn), config.includes)) {
+                  // any role may call pg_logical_emit_message: a "gone" for a table that is still there is not believed
+                  // (nor is a move away that was undone since: the move back re-reads the table)
+                  if (change.kind === "dropped" && (await isStillThere(admin, ddl.oid, change.table))) {
+                    config.logger.warn("ignoring a zeroetl DDL message that says a table is gone while it is still there", { table: `${change.table.namespace}.${change.table.name}` });
+                    continue;
+                  }
                   noteTableChange(tableChanges, change, config.logger);
                   builder.forget(change.table);
                 }
@@ -275,6 +282,15 @@ function noteTableChange(list: TableChange[], change: TableChange, logger: Logge
     if (item !== undefined && same(item)) list.splice(i, 1);
   }
   list.push(change);
+}
+
+/** Whether relation `oid` still exists under the name `table` (parameterized). */
+async function isStillThere(client: pg.Client, oid: number, table: { namespace: string; name: string }): Promise<boolean> {
+  const result = await client.query<{ there: boolean }>(
+    "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1 AND n.nspname = $2 AND c.relname = $3) AS there",
+    [oid, table.namespace, table.name],
+  );
+  return result.rows[0]?.there === true;
 }
 
 /** Of `names`, the columns of relation `oid` whose existing rows read a non-null default (parameterized). */
