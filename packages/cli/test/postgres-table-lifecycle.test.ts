@@ -199,14 +199,26 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
       CREATE TABLE mv.a (id int PRIMARY KEY, v text);
       INSERT INTO s1.t SELECT g, 't' || g FROM generate_series(1, 10) g;
       INSERT INTO mv.a SELECT g, 'a' || g FROM generate_series(1, 10) g;`);
-    const { file: config } = await writeConfig({
-      name: `life_moves_${source.name}`,
-      source: { type: "postgres", url: source.url },
-      target: { type: "postgres", url: target.url, schema: "moves" },
-      filter: { include: ["s1.*", "mv.*"] },
-    });
-    await run(config);
-    expect(await targetTables("moves")).toEqual(["a", "t"]);
+    // one schema per pipeline, so target tables keep the source names whatever the naming of several schemas
+    const renamed = (
+      await writeConfig({
+        name: `life_s1_${source.name}`,
+        source: { type: "postgres", url: source.url },
+        target: { type: "postgres", url: target.url, schema: "moves_s1" },
+        filter: { include: ["s1.*"] },
+      })
+    ).file;
+    const moved = (
+      await writeConfig({
+        name: `life_mv_${source.name}`,
+        source: { type: "postgres", url: source.url },
+        target: { type: "postgres", url: target.url, schema: "moves_mv" },
+        filter: { include: ["mv.*"] },
+      })
+    ).file;
+    await run(renamed);
+    await run(moved);
+    expect(await targetTables("moves_s1")).toEqual(["t"]);
 
     await source.query(`
       ALTER TABLE mv.a SET SCHEMA parked;
@@ -217,13 +229,13 @@ describe("zeroetl follows table lifecycle and DDL (PostgreSQL -> PostgreSQL)", (
       UPDATE mv.a SET v = 'back' WHERE id = 5;
       ALTER SCHEMA s1 RENAME TO s2;
       UPDATE s2.t SET v = 'after the rename';`);
-    await run(config);
-    await expectSame("a", "moves", "mv");
+    await run(moved);
+    await expectSame("a", "moves_mv", "mv");
+    expect((await runCli(["status", moved])).stdout).toMatch(/mv\.a\s+synced/);
     // s1.t left the filter: its target table is gone and it is not reported as synced
-    expect(await targetTables("moves")).toEqual(["a"]);
-    const status = (await runCli(["status", config])).stdout;
-    expect(status).toMatch(/s1\.t\s+dropped-at-source/);
-    expect(status).toMatch(/mv\.a\s+synced/);
+    await run(renamed);
+    expect(await targetTables("moves_s1")).toEqual([]);
+    expect((await runCli(["status", renamed])).stdout).toMatch(/s1\.t\s+dropped-at-source/);
   });
 
   it("snapshots a table added to the filter between runs, and anew when it is removed and added back", async () => {
