@@ -8,7 +8,7 @@ export const DDL_MESSAGE_PREFIX = "zeroetl";
 export const DDL_CAPTURE_SCHEMA = "_zeroetl";
 
 /** Bumped whenever the SQL below changes, so an older installation is replaced. */
-const VERSION = "zeroetl-ddl-capture v2";
+const VERSION = "zeroetl-ddl-capture v3";
 
 const TRIGGERS = ["zeroetl_ddl_command_end", "zeroetl_sql_drop", "zeroetl_table_rewrite"] as const;
 
@@ -137,6 +137,10 @@ CREATE OR REPLACE FUNCTION _zeroetl.fill() RETURNS void LANGUAGE sql SECURITY DE
   ON CONFLICT (relid) DO NOTHING
 $fn$;
 
+-- pipelines running as other roles refill the state (fill is SECURITY DEFINER); capture is for the triggers only
+GRANT USAGE ON SCHEMA _zeroetl TO PUBLIC;
+REVOKE ALL ON FUNCTION _zeroetl.capture(oid, text) FROM PUBLIC;
+
 DROP EVENT TRIGGER IF EXISTS zeroetl_ddl_command_end;
 DROP EVENT TRIGGER IF EXISTS zeroetl_sql_drop;
 DROP EVENT TRIGGER IF EXISTS zeroetl_table_rewrite;
@@ -192,7 +196,8 @@ export async function ensureDdlCapture(client: pg.ClientBase): Promise<boolean> 
       throw error;
     }
   }
-  await client.query(FILL_SQL);
+  // best effort: a read-only server (decoding on a standby) cannot refill, and the triggers run on the primary anyway
+  await client.query(FILL_SQL).catch(() => undefined);
   return true;
 }
 

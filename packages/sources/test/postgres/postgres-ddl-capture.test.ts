@@ -123,7 +123,7 @@ describe("postgres source: DDL capture", () => {
     }
   });
 
-  it("without the capture (a role that is not superuser), infers renames and defaults from Relation messages", async () => {
+  it("without the capture (a role that is not superuser), infers renames and defaults from Relation messages; once a superuser installed it, that role reads it", async () => {
     const fallback = await createTestDatabase("pgsrc_noddl");
     const role = `${fallback.name}_app`;
     await fallback.query(`CREATE ROLE ${role} LOGIN REPLICATION; GRANT CREATE ON DATABASE ${fallback.name} TO ${role}; GRANT CREATE ON SCHEMA public TO ${role}`);
@@ -151,6 +151,22 @@ describe("postgres source: DDL capture", () => {
         expect(changesOf(stream.batches)).toEqual(["dropped public.t", "refresh public.t2", "refresh public.t2"]);
       } finally {
         await stream.stop();
+      }
+      // a superuser installs the capture once: this role's pipeline then reads it (a table created, which no Relation message shows)
+      const admin = createPostgresSource({ url: fallback.url, pipeline: "noddl_admin", include: (ref) => ref.namespace === "public" });
+      try {
+        expect((await admin.preflight({ fix: true })).checks.find((c) => c.id === "postgres.ddl_capture")).toMatchObject({ fixed: true });
+      } finally {
+        await admin.close();
+      }
+      const resumed = openStream(src, stream.batches.at(-1)?.checkpoint ?? session.position);
+      try {
+        await resumed.untilBatch(() => true);
+        await app.query(`CREATE TABLE created_later (id int PRIMARY KEY)`);
+        await resumed.untilBatch((b) => (b.tableChanges ?? []).length > 0);
+        expect(changesOf(resumed.batches)).toEqual(["refresh public.created_later"]);
+      } finally {
+        await resumed.stop();
       }
     } finally {
       await src.close();
