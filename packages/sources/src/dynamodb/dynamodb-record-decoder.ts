@@ -1,4 +1,4 @@
-import { ZeroEtlError } from "@zero-etl/core";
+import { ZeroEtlError, tableKey } from "@zero-etl/core";
 import type { ChangeEvent, DeleteEvent, TableRef } from "@zero-etl/core";
 import type { DynamoDbTableModel } from "./dynamodb-table-model.js";
 import type { AttributeMap } from "./dynamodb-value.js";
@@ -45,8 +45,25 @@ export interface DecodeChangeOptions {
  * When routing sends the old and new image to different tables, a MODIFY
  * becomes a delete in the old table and an insert in the new one.
  * `commitTime` is ApproximateCreationDateTime.
+ *
+ * A record whose images cannot be decoded (an attribute value of a type
+ * DynamoDB does not have) throws a non-retryable `record-rejected` error
+ * naming the base table and the position, and appends nothing: the runtime
+ * sets that table aside (`failed`) and the other tables go on.
  */
 export function decodeChangeRecord(record: DynamoDbChangeRecord, options: DecodeChangeOptions): void {
+  const before = options.out.length;
+  try {
+    decodeRecord(record, options);
+  } catch (error) {
+    options.out.length = before;
+    if (!(error instanceof ZeroEtlError) || error.code !== "record-rejected") throw error;
+    const table = tableKey(options.model.base);
+    throw new ZeroEtlError(`dynamodb stream record at ${options.position} of table ${table} cannot be decoded: ${error.message}`, { code: "record-rejected", table, cause: error });
+  }
+}
+
+function decodeRecord(record: DynamoDbChangeRecord, options: DecodeChangeOptions): void {
   const { model, position, out } = options;
   const data = record.dynamodb;
   const keys = data?.Keys;
