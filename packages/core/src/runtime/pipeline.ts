@@ -115,7 +115,8 @@ class PipelineRun {
     this.#policy = { ...DEFAULT_BATCH_POLICY, ...options.sink.capabilities.defaultBatch, ...options.batch };
     this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.#mapper = composeMappers(options.mappers ?? []);
-    this.#context = { sink: options.sink.capabilities };
+    const sink = options.sink;
+    this.#context = sink.targetSchema === undefined ? { sink: sink.capabilities } : { sink: sink.capabilities, targetSchema: (table) => sink.targetSchema?.(table) };
   }
 
   async run(): Promise<PipelineResult> {
