@@ -85,6 +85,8 @@ export class PathNode {
   published = false;
   /** The path's own column name; `column` differs from it once values moved to a variant column. */
   base: string | undefined = undefined;
+  /** Whether the path looked for a target column to claim (once: the target's columns are learnt before rows). */
+  claimChecked = false;
 
   constructor(segments: readonly string[], depth: number) {
     this.segments = segments;
@@ -335,7 +337,7 @@ export class TableUnnester {
   }
 
   #settle(node: PathNode, table: FlatTable, kind: LeafKind): LeafKind {
-    if (node.column === undefined && table === this.root && this.#orphans.size > 0) this.#claim(node, table);
+    if (!node.claimChecked && table === this.root) this.#claim(node, table);
     const prev = node.kind;
     const next = prev === undefined ? (node.children !== undefined ? "json" : kind) : widenLeafKind(prev, kind);
     if (prev !== undefined && next !== prev && node.column !== undefined && table === this.root) return this.#retype(node, table, next);
@@ -399,6 +401,8 @@ export class TableUnnester {
    * kind, so values keep landing where they did before a restart.
    */
   #claim(node: PathNode, table: FlatTable): void {
+    node.claimChecked = true;
+    if (node.column !== undefined || this.#orphans.size === 0) return;
     const name = table.ids.assign(this.#pathName(node));
     const prefix = `${name}__v_`;
     const candidates: PathNode[] = [];
@@ -612,6 +616,7 @@ export class TableUnnester {
     this.#pos = pos;
     switch (c) {
       case 123:
+        if (!node.claimChecked && table === this.root) this.#claim(node, table);
         if (node.depth < this.#maxDepth && (node.kind === undefined || node.children !== undefined)) this.#walkTextObject(node, table);
         else this.#emitRaw(node, table, pos, this.#skipRaw(pos));
         return;
@@ -894,6 +899,7 @@ export class TableUnnester {
       else this.#emitValue(node, table, "json", value);
       return;
     }
+    if (!node.claimChecked && table === this.root) this.#claim(node, table);
     if (node.depth < this.#maxDepth && (node.kind === undefined || node.children !== undefined)) {
       if (node.children === undefined) node.children = new Map();
       const record = value as Readonly<Record<string, Value>>;
