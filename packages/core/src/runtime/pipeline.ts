@@ -441,6 +441,8 @@ class PipelineRun {
       if (event.commitTime !== undefined) this.#lastCommitTime = event.commitTime;
     }
     await this.#write(run);
+    // records the source could not decode: dead letters, like records a sink refuses
+    if (batch.rejected !== undefined && batch.rejected.length > 0) await this.#deadLetter({ accepted: 0, rejected: batch.rejected });
   }
 
   /** Whether an event of `table` at `position` is older than a table change its target copy already reflects. */

@@ -48,8 +48,9 @@ export interface DecodeChangeOptions {
  *
  * A record whose images cannot be decoded (an attribute value of a type
  * DynamoDB does not have) throws a non-retryable `record-rejected` error
- * naming the base table and the position, and appends nothing: the runtime
- * sets that table aside (`failed`) and the other tables go on.
+ * naming the base table and the position, and appends nothing; the stream
+ * reader hands it to the runtime's dead-letter queue
+ * ({@link undecodableRecordEvent}, `ChangeBatch.rejected`).
  */
 export function decodeChangeRecord(record: DynamoDbChangeRecord, options: DecodeChangeOptions): void {
   const before = options.out.length;
@@ -123,4 +124,24 @@ function requireImage(image: AttributeMap | undefined, name: string, position: s
     `dynamodb stream record at ${position} of table ${table.name} has no ${name}: the stream must use StreamViewType NEW_AND_OLD_IMAGES`,
     { code: "preflight-failed" },
   );
+}
+
+/**
+ * The event of a record {@link decodeChangeRecord} rejected, for the
+ * dead-letter queue: its operation, table (routed by its keys), position and
+ * key columns only (`after` holds just the key for an insert or update).
+ */
+export function undecodableRecordEvent(record: DynamoDbChangeRecord, options: { readonly model: DynamoDbTableModel; readonly position: string }): ChangeEvent {
+  const { model, position } = options;
+  const keys = record.dynamodb?.Keys ?? {};
+  const table = model.route(keys);
+  const key = model.toKeyRow(keys);
+  switch (record.eventName) {
+    case "INSERT":
+      return { op: "insert", table, position, after: key };
+    case "REMOVE":
+      return { op: "delete", table, position, key };
+    default:
+      return { op: "update", table, position, key, after: key };
+  }
 }
