@@ -64,6 +64,16 @@ function baseOf(event: ChangeEvent): EventBase {
  * Tables whose schema the mapper has not seen (through `mapSchema`,
  * `mapChunk` or a `schema` event) pass through untouched. The mapper keeps
  * per-table state (the columns seen so far); it never mutates its input.
+ *
+ * Restarts and type changes: once the sink has prepared a root table, the
+ * mapper reads its columns from `context.targetSchema` (when the runtime
+ * offers it), so columns created before a restart are known: rows set them
+ * to null when their image lacks the path, and a path writes into its old
+ * column in that column's kind. A value narrower than its column's target
+ * type is written in the wider kind (no schema change); a wider one widens
+ * the column in place, or, where `context.sink.typeWidening` is
+ * `promotions` (Iceberg), moves the path to a variant column
+ * `<column>__v_<kind>` (the old column keeps earlier rows' values).
  */
 export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
   const base = resolveUnnestOptions(options);
