@@ -49,6 +49,7 @@ export class PgoutputChangeBuilder {
   private readonly stale = new Set<string>();
   private xid: string | undefined;
   private commitTime: number | undefined;
+  private commitPosition: string | undefined;
 
   constructor(private readonly options: PgoutputChangeBuilderOptions) {
     for (const info of options.tables) {
@@ -131,16 +132,18 @@ export class PgoutputChangeBuilder {
     return this.versions.get(refKey(ref));
   }
 
-  /** Starts a transaction (Begin message). */
-  begin(xid: number, commitTime: number): void {
+  /** Starts a transaction (Begin message, whose final LSN is the transaction's commit). */
+  begin(xid: number, commitTime: number, finalLsn: bigint): void {
     this.xid = String(xid);
     this.commitTime = commitTime;
+    this.commitPosition = formatLsn(finalLsn);
   }
 
   /** Ends the current transaction. */
   commit(): void {
     this.xid = undefined;
     this.commitTime = undefined;
+    this.commitPosition = undefined;
   }
 
   /**
@@ -209,9 +212,10 @@ export class PgoutputChangeBuilder {
   }
 
   private stamp<T extends ChangeEvent>(event: T): T {
-    const target = event as { commitTime?: number; transactionId?: string };
+    const target = event as { commitTime?: number; transactionId?: string; commitPosition?: string };
     if (this.commitTime !== undefined) target.commitTime = this.commitTime;
     if (this.xid !== undefined) target.transactionId = this.xid;
+    if (this.commitPosition !== undefined) target.commitPosition = this.commitPosition;
     return event;
   }
 }
