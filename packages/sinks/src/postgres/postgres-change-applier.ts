@@ -10,6 +10,7 @@ import {
   compileKeylessDelete,
   compileKeylessUpdate,
   compileTruncate,
+  compileUnnestPartialUpsert,
   compileUnnestUpsert,
   compileUpsertParts,
   valuesPlaceholders,
@@ -142,7 +143,7 @@ export class ChangeApplier {
   async #upsert(session: PostgresSession, target: TargetTable, signature: string, group: UpsertGroup, mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {
     const columns = group.columns;
     const text = this.#text(`upsert\u0000${target.name.schema}\u0000${target.name.table}\u0000${signature}`, () =>
-      compileUnnestUpsert(this.#context.compile, {
+      (signature === FULL_ROW ? compileUnnestUpsert : compileUnnestPartialUpsert)(this.#context.compile, {
         table: target.name,
         columns,
         arrayTypes: columns.map((c) => target.baseTypes.get(c) ?? "text"),

@@ -63,6 +63,34 @@ export function compileUnnestUpsert(compile: PgSqlCompiler, options: { readonly 
   return compile(sql`${insert} ON CONFLICT (${conflict}) DO UPDATE SET ${sql.join(updates.map((c) => sql`${sql.id(c)} = EXCLUDED.${sql.id(c)}`))}`);
 }
 
+/**
+ * A multi-row upsert of rows that lack some target columns (unchanged TOAST
+ * values, untouched flattened columns): the same array parameters as
+ * {@link compileUnnestUpsert}, but the existing rows are changed by an
+ * `UPDATE ... FROM unnest(...)` and only the keys it did not find are
+ * inserted. `INSERT ... ON CONFLICT DO UPDATE` cannot be used here: PostgreSQL
+ * checks NOT NULL on the proposed row before it resolves the conflict, so an
+ * absent NOT NULL column would fail the statement although the existing row
+ * keeps its value. A key the target does not hold still becomes an insert
+ * (which fails, for a record, when an absent column is NOT NULL).
+ */
+export function compileUnnestPartialUpsert(compile: PgSqlCompiler, options: { readonly table: PgTableName; readonly columns: readonly string[]; readonly arrayTypes: readonly string[]; readonly primaryKey: readonly string[] }): string {
+  const { table, columns, arrayTypes, primaryKey } = options;
+  const key = new Set(primaryKey);
+  const updates = columns.filter((c) => !key.has(c));
+  if (primaryKey.length === 0 || updates.length === 0) return compileUnnestUpsert(compile, options);
+  const arrays = sql.join(columns.map((_c, i) => sql`${sql.val(null)}::${sql.raw(`${arrayTypes[i] ?? "text"}[]`)}`));
+  const ids = sql.join(columns.map((c) => sql.id(c)));
+  const target = sql.id("zetl_target");
+  const rows = sql.id("zetl_rows");
+  const updated = sql.id("zetl_updated");
+  const matchTarget = sql.join(primaryKey.map((k) => sql`${target}.${sql.id(k)} = ${rows}.${sql.id(k)}`), sql` AND `);
+  const matchUpdated = sql.join(primaryKey.map((k) => sql`${updated}.${sql.id(k)} = ${rows}.${sql.id(k)}`), sql` AND `);
+  return compile(sql`WITH ${rows} (${ids}) AS (SELECT * FROM unnest(${arrays})),
+${updated} AS (UPDATE ${pgTableRef(table)} AS ${target} SET ${sql.join(updates.map((c) => sql`${sql.id(c)} = ${rows}.${sql.id(c)}`))} FROM ${rows} WHERE ${matchTarget} RETURNING ${sql.join(primaryKey.map((k) => sql`${target}.${sql.id(k)}`))})
+INSERT INTO ${pgTableRef(table)} (${ids}) SELECT * FROM ${rows} WHERE NOT EXISTS (SELECT 1 FROM ${updated} WHERE ${matchUpdated})`);
+}
+
 /** Single-row upsert with VALUES, for the rare in-place key move's fallback. */
 export function compileUpsertParts(compile: PgSqlCompiler, table: PgTableName, columns: readonly string[], primaryKey: readonly string[]): { readonly head: string; readonly tail: string } {
   const head = compile(sql`INSERT INTO ${pgTableRef(table)} (${sql.join(columns.map((c) => sql.id(c)))}) VALUES `);
