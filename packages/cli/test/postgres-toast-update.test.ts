@@ -40,8 +40,8 @@ describe("zeroetl with unchanged TOAST values (PostgreSQL -> PostgreSQL)", () =>
     const first = await runCli(["run", config, "--until-caught-up"]);
     expect(first.code, first.stderr).toBe(0);
     // the body really lives out of line
-    const toasted = await source.query(`SELECT pg_column_size(body) AS size FROM t WHERE id = 1`);
-    expect(Number(toasted.rows[0].size)).toBeGreaterThan(13000);
+    const toasted = await source.query<{ size: number }>(`SELECT pg_column_size(body) AS size FROM t WHERE id = 1`);
+    expect(Number(toasted.rows[0]?.size)).toBeGreaterThan(13000);
 
     await source.query(`UPDATE t SET counter = counter + 1 WHERE id <= 25`);
     const second = await runCli(["run", config, "--until-caught-up"]);
