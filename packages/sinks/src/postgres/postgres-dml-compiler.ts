@@ -40,6 +40,22 @@ export function valuesPlaceholders(rows: number, columns: number): string {
 }
 
 /**
+ * `SELECT ... FROM unnest($1::t1[], $2::t2[], ...)`: one array parameter per
+ * column, typed by the column's type without modifiers. A column whose type
+ * is itself an array cannot travel in an array of arrays (PostgreSQL arrays
+ * are multi-dimensional, unnest would flatten them): its values travel as
+ * array literals in a `text[]` and are cast back per row.
+ */
+export function unnestRows(columns: readonly string[], baseTypes: readonly string[]): RawBuilder<unknown> {
+  const isArray = baseTypes.map((t) => t.endsWith("[]"));
+  const arrays = sql.join(columns.map((_c, i) => sql`${sql.val(null)}::${sql.raw(`${isArray[i] === true ? "text" : (baseTypes[i] ?? "text")}[]`)}`));
+  if (!isArray.includes(true)) return sql`SELECT * FROM unnest(${arrays})`;
+  const row = sql.id("zetl_unnest");
+  const select = columns.map((c, i) => (isArray[i] === true ? sql`${row}.${sql.id(c)}::${sql.raw(baseTypes[i] ?? "text")}` : sql`${row}.${sql.id(c)}`));
+  return sql`SELECT ${sql.join(select)} FROM unnest(${arrays}) AS ${row}(${sql.join(columns.map((c) => sql.id(c)))})`;
+}
+
+/**
  * A multi-row upsert with one array parameter per column:
  * `INSERT INTO t (cols) SELECT * FROM unnest($1::type[], ...) ON CONFLICT
  * (pk) DO UPDATE SET c = EXCLUDED.c` for the non-key columns present (so
@@ -53,8 +69,7 @@ export function valuesPlaceholders(rows: number, columns: number): string {
  */
 export function compileUnnestUpsert(compile: PgSqlCompiler, options: { readonly table: PgTableName; readonly columns: readonly string[]; readonly arrayTypes: readonly string[]; readonly primaryKey: readonly string[] }): string {
   const { table, columns, arrayTypes, primaryKey } = options;
-  const arrays = sql.join(columns.map((_c, i) => sql`${sql.val(null)}::${sql.raw(`${arrayTypes[i] ?? "text"}[]`)}`));
-  const insert = sql`INSERT INTO ${pgTableRef(table)} (${sql.join(columns.map((c) => sql.id(c)))}) SELECT * FROM unnest(${arrays})`;
+  const insert = sql`INSERT INTO ${pgTableRef(table)} (${sql.join(columns.map((c) => sql.id(c)))}) ${unnestRows(columns, arrayTypes)}`;
   if (primaryKey.length === 0) return compile(insert);
   const key = new Set(primaryKey);
   const updates = columns.filter((c) => !key.has(c));
@@ -79,14 +94,13 @@ export function compileUnnestPartialUpsert(compile: PgSqlCompiler, options: { re
   const key = new Set(primaryKey);
   const updates = columns.filter((c) => !key.has(c));
   if (primaryKey.length === 0 || updates.length === 0) return compileUnnestUpsert(compile, options);
-  const arrays = sql.join(columns.map((_c, i) => sql`${sql.val(null)}::${sql.raw(`${arrayTypes[i] ?? "text"}[]`)}`));
   const ids = sql.join(columns.map((c) => sql.id(c)));
   const target = sql.id("zetl_target");
   const rows = sql.id("zetl_rows");
   const updated = sql.id("zetl_updated");
   const matchTarget = sql.join(primaryKey.map((k) => sql`${target}.${sql.id(k)} = ${rows}.${sql.id(k)}`), sql` AND `);
   const matchUpdated = sql.join(primaryKey.map((k) => sql`${updated}.${sql.id(k)} = ${rows}.${sql.id(k)}`), sql` AND `);
-  return compile(sql`WITH ${rows} (${ids}) AS (SELECT * FROM unnest(${arrays})),
+  return compile(sql`WITH ${rows} (${ids}) AS (${unnestRows(columns, arrayTypes)}),
 ${updated} AS (UPDATE ${pgTableRef(table)} AS ${target} SET ${sql.join(updates.map((c) => sql`${sql.id(c)} = ${rows}.${sql.id(c)}`))} FROM ${rows} WHERE ${matchTarget} RETURNING ${sql.join(primaryKey.map((k) => sql`${target}.${sql.id(k)}`))})
 INSERT INTO ${pgTableRef(table)} (${ids}) SELECT * FROM ${rows} WHERE NOT EXISTS (SELECT 1 FROM ${updated} WHERE ${matchUpdated})`);
 }

@@ -14,18 +14,22 @@ import {
   toPgColumnType,
 } from "./postgres-ddl-compiler.js";
 
+import { createPgParameterEncoder, type PgParameterEncoder } from "./postgres-value-encoder.js";
+
 type AnyDb = Kysely<any>;
 
 /** A target table as its catalog describes it. */
 export interface TargetTable {
   readonly name: PgTableName;
-  /** Column names in table order. */
+  /** Names of the columns rows are written to, in table order (generated columns are left out). */
   readonly columns: readonly string[];
   readonly types: ReadonlyMap<string, PgColumnType>;
   /** Each column's type without modifiers (`character varying`, `numeric`), as `format_type(oid, NULL)` spells it: for array casts that never truncate. */
   readonly baseTypes: ReadonlyMap<string, string>;
   /** Primary-key columns in key order; empty for a keyless table. */
   readonly primaryKey: readonly string[];
+  /** Each written column's parameter encoder, chosen by its type (arrays, hstore, BC dates). */
+  readonly encoders: ReadonlyMap<string, PgParameterEncoder>;
 }
 
 /** What {@link syncPgTable} did. */
@@ -45,12 +49,13 @@ interface CatalogColumn {
   readonly base_type: string;
   readonly not_null: boolean;
   readonly key_pos: number | null;
+  readonly generated: boolean;
 }
 
 /** Reads a table's columns and primary key from the catalog; undefined when it does not exist. */
 export async function readTargetTable(db: AnyDb, name: PgTableName): Promise<TargetTable | undefined> {
   const result = await sql<CatalogColumn>`
-    SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, format_type(a.atttypid, NULL) AS base_type, a.attnotnull AS not_null,
+    SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, format_type(a.atttypid, NULL) AS base_type, a.attnotnull AS not_null, a.attgenerated <> '' AS generated,
       (SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS key_pos
     FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -66,14 +71,19 @@ function toTargetTable(name: PgTableName, rows: readonly CatalogColumn[]): Targe
   const baseTypes = new Map<string, string>();
   const keyed: [number, string][] = [];
   const notNull = new Set<string>();
+  const encoders = new Map<string, PgParameterEncoder>();
+  const columns: string[] = [];
   for (const row of rows) {
     types.set(row.name, parsePgColumnType(row.type));
     baseTypes.set(row.name, row.base_type);
     if (row.key_pos !== null) keyed.push([Number(row.key_pos), row.name]);
     if (row.not_null) notNull.add(row.name);
+    if (row.generated) continue;
+    columns.push(row.name);
+    encoders.set(row.name, createPgParameterEncoder(row.base_type));
   }
   keyed.sort((a, b) => a[0] - b[0]);
-  return { name, columns: rows.map((r) => r.name), types, baseTypes, primaryKey: keyed.map(([, n]) => n), notNull };
+  return { name, columns, types, baseTypes, primaryKey: keyed.map(([, n]) => n), notNull, encoders };
 }
 
 /**
