@@ -13,6 +13,9 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
   let target: TestDatabase;
   let config: string;
   let dir: string;
+  // a target without the hstore extension
+  let bare: TestDatabase;
+  let bareConfig: string;
 
   const tables: Record<string, { columns: string; rows: string[] }> = {
     // Debezium's time_table values, and a few more edges
@@ -28,11 +31,30 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
         '2016-11-04', 'infinity', '-infinity', '21016-01-01', '0044-03-15 BC', 'P1Y2M3DT4H5M6.78S', '-178000000 years'`,
       ],
     },
+    // types a PostgreSQL target has too: they keep their type, and their values stay exact
+    natives: {
+      columns: `j json, jarr json[], jbarr jsonb[], narr numeric[], n2arr numeric(10,2)[], tarr text[], iarr int[], i2d int[], darr date[], inetarr inet[],
+        ip inet, net cidr, mac macaddr, mac8 macaddr8, b bit(3), vb bit varying(8), r4 int4range, rn numrange, rtz tstzrange, rd daterange, mr int4multirange,
+        tv tsvector, tq tsquery, x xml, pt point, ln line, ls lseg, bx box, pa path, pg polygon, ci circle, lsn pg_lsn`,
+      rows: [
+        `'{"b": 1, "a": 2, "a": 3, "s": "\\u00e9\\n"}', ARRAY['{"a": 1, "a": 2}'::json, '[1,  2]'], ARRAY['{"a": 1}'::jsonb, 'null', NULL], '{1.20,NaN,-0.5,NULL}', '{1.2,3}',
+        ARRAY['a,b', 'q"uote', 'back\\slash', NULL, 'NULL', ''], '[0:2]={1,2,3}', '[2:3][-1:0]={{1,2},{3,4}}', ARRAY['0044-03-15 BC'::date, 'infinity', '21016-01-01'], '{10.0.0.1,::1}',
+        '192.168.1.5/24', '10.0.0.0/8', '08:00:2b:01:02:03', '08:00:2b:01:02:03:04:05', B'101', B'1101', '[1,10)', '(1.5,2.5]', '[2020-01-01 00:00+00,2021-01-01 00:00+00)', 'empty', '{[1,3),[5,8)}',
+        'a fat cat:2A', 'fat & (rat | cat)', '<a x="1">t</a>', '(1.5,2)', '{1,-1,0}', '[(0,0),(1,1)]', '(1,1),(0,0)', '[(0,0),(1,1),(2,0)]', '((0,0),(1,1),(1,0))', '<(0,0),2>', '16/B374D848'`,
+      ],
+    },
+    kv: {
+      columns: `h hstore, harr hstore[]`,
+      rows: [`'"a"=>"1", "b"=>NULL, "c\\"q"=>"x\\\\y", "1"=>""', ARRAY['"k"=>"v"'::hstore, NULL]`],
+    },
   };
 
   beforeAll(async () => {
     source = await createTestDatabase("types_src");
     target = await createTestDatabase("types_dst");
+    bare = await createTestDatabase("types_bare");
+    await source.query(`CREATE EXTENSION hstore`);
+    await target.query(`CREATE EXTENSION hstore`);
     for (const [name, table] of Object.entries(tables)) {
       await source.query(`CREATE TABLE ${name} (id int PRIMARY KEY, ${table.columns})`);
       for (const [i, row] of table.rows.entries()) await source.query(`INSERT INTO ${name} VALUES (${i + 1}, ${row})`);
@@ -42,18 +64,29 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
       source: { type: "postgres", url: source.url },
       target: { type: "postgres", url: target.url, schema: "dw" },
     }));
-    const first = await runCli(["run", config, "--until-caught-up"]);
-    expect(first.code, first.stderr).toBe(0);
+    ({ file: bareConfig } = await writeConfig({
+      name: "types_bare",
+      source: { type: "postgres", url: source.url },
+      target: { type: "postgres", url: bare.url, schema: "dw" },
+      filter: { include: ["public.kv"] },
+    }));
+    for (const file of [config, bareConfig]) {
+      const first = await runCli(["run", file, "--until-caught-up"]);
+      expect(first.code, first.stderr).toBe(0);
+    }
     for (const [name, table] of Object.entries(tables)) {
       for (const [i, row] of table.rows.entries()) await source.query(`INSERT INTO ${name} VALUES (${i + 1001}, ${row})`);
     }
-    const second = await runCli(["run", config, "--until-caught-up"]);
-    expect(second.code, second.stderr).toBe(0);
+    for (const file of [config, bareConfig]) {
+      const second = await runCli(["run", file, "--until-caught-up"]);
+      expect(second.code, second.stderr).toBe(0);
+    }
   });
 
   afterAll(async () => {
     await source?.drop();
     await target?.drop();
+    await bare?.drop();
   });
 
   const columnsOf = async (db: TestDatabase, schema: string, table: string) =>
@@ -80,6 +113,25 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
 
   it("lands the edge values of time types exactly (snapshot and stream)", async () => {
     await compare("times", false);
+  });
+
+  it("keeps json, arrays (with their lower bounds) and the other PostgreSQL types as themselves", async () => {
+    await compare("natives", true);
+    // json keeps its text: duplicate keys and escapes
+    const json = await target.query<{ j: string }>(`SELECT j::text AS j FROM dw.natives WHERE id = 1001`);
+    expect(json.rows[0]?.j).toBe('{"b": 1, "a": 2, "a": 3, "s": "\\u00e9\\n"}');
+    const bounds = await target.query<{ b: string }>(`SELECT array_dims(iarr) || array_dims(i2d) AS b FROM dw.natives ORDER BY id`);
+    expect(bounds.rows.map((r) => r.b)).toEqual(["[0:2][2:3][-1:0]", "[0:2][2:3][-1:0]"]);
+  });
+
+  it("keeps hstore as hstore where the target has the extension, else lands it as a jsonb map", async () => {
+    await compare("kv", true);
+    const sourceMaps = await source.query(`SELECT id, hstore_to_jsonb(h) AS h FROM kv ORDER BY id`);
+    const bareColumns = await columnsOf(bare, "dw", "kv");
+    expect(bareColumns.filter((c) => c.name !== "id")).toEqual([{ name: "h", type: "jsonb" }, { name: "harr", type: "jsonb" }]);
+    expect((await bare.query(`SELECT id, h FROM dw.kv ORDER BY id`)).rows).toEqual(sourceMaps.rows);
+    const harr = await bare.query<{ harr: unknown }>(`SELECT harr FROM dw.kv ORDER BY id`);
+    expect(harr.rows.map((r) => r.harr)).toEqual([[{ k: "v" }, null], [{ k: "v" }, null]]);
   });
 
   it("dead-letters nothing", async () => {

@@ -31,14 +31,17 @@ const MAX_NUMERIC_PRECISION = 1000;
 const MAX_IDENTIFIER_BYTES = 63;
 
 /**
- * Maps a logical type to the PostgreSQL column type this sink creates:
- * 64-bit integers to `bigint`, unsigned 64-bit to `numeric(20,0)`, unsigned
- * 32-bit to `bigint`, 8/16-bit to `smallint` (unsigned 16 to `integer`),
- * decimals to `numeric(p,s)` or `numeric`, strings to `character varying(n)`
- * or `text`, bytes and geometry (WKB) to `bytea`, json, list and struct to
- * `jsonb`, times and timestamps keep their precision (at most 6).
+ * Maps a logical type to the PostgreSQL column type this sink creates: a
+ * PostgreSQL-native type (`type.native`, from a PostgreSQL source) as itself
+ * when `nativeTypes` says the target has it; otherwise 64-bit integers to
+ * `bigint`, unsigned 64-bit to `numeric(20,0)`, unsigned 32-bit to `bigint`,
+ * 8/16-bit to `smallint` (unsigned 16 to `integer`), decimals to
+ * `numeric(p,s)` or `numeric`, strings to `character varying(n)` or `text`,
+ * bytes and geometry (WKB) to `bytea`, json, list and struct to `jsonb`,
+ * times and timestamps keep their precision (at most 6).
  */
-export function toPgColumnType(type: LogicalType): PgColumnType {
+export function toPgColumnType(type: LogicalType, nativeTypes?: ReadonlySet<string>): PgColumnType {
+  if (type.native !== undefined && type.native.dialect === "postgres" && nativeTypes?.has(type.native.name) === true) return parsePgColumnType(type.native.name);
   switch (type.kind) {
     case "bool":
       return { name: "boolean" };
@@ -202,24 +205,39 @@ export function pgTableRef(name: PgTableName): RawBuilder<unknown> {
   return sql`${sql.id(name.schema)}.${sql.id(name.table)}`;
 }
 
-function columnDefinition(column: ColumnSchema, notNull: boolean): RawBuilder<unknown> {
-  const type = sql.raw(renderPgColumnType(toPgColumnType(column.type)));
-  return notNull ? sql`${sql.id(column.name)} ${type} NOT NULL` : sql`${sql.id(column.name)} ${type}`;
+/**
+ * The PostgreSQL-native type names (`LogicalType.native`) of a schema's
+ * columns, which a target may or may not have (`hstore` needs its extension).
+ */
+export function nativeTypeNames(schema: TableSchema): string[] {
+  const names = new Set<string>();
+  for (const column of schema.columns) if (column.type.native?.dialect === "postgres") names.add(column.type.native.name);
+  return [...names];
+}
+
+function columnDefinition(column: ColumnSchema, notNull: boolean, nativeTypes: ReadonlySet<string> | undefined): RawBuilder<unknown> {
+  const desired = toPgColumnType(column.type, nativeTypes);
+  const type = sql.raw(renderPgColumnType(desired));
+  const native = column.type.native;
+  // a stored generated column is recreated as one when its type is the source's own; the sink never writes it
+  const generated = native?.generatedAs !== undefined && nativeTypes?.has(native.name) === true ? sql` GENERATED ALWAYS AS (${sql.raw(native.generatedAs)}) STORED` : sql``;
+  return notNull ? sql`${sql.id(column.name)} ${type}${generated} NOT NULL` : sql`${sql.id(column.name)} ${type}${generated}`;
 }
 
 /**
  * `CREATE TABLE IF NOT EXISTS` for a source schema: every column with its
- * mapped type, NOT NULL where the source says so (always on key columns),
- * and the primary key when the source has one.
+ * mapped type (native types the target has, from `nativeTypes`), NOT NULL
+ * where the source says so (always on key columns), stored generated
+ * columns as generated, and the primary key when the source has one.
  */
-export function compileCreateTable(name: PgTableName, schema: TableSchema): RawBuilder<unknown> {
+export function compileCreateTable(name: PgTableName, schema: TableSchema, nativeTypes?: ReadonlySet<string>): RawBuilder<unknown> {
   assertPgIdentifier(name.table, "table name");
   if (schema.columns.length === 0) throw new ZeroEtlError(`table ${name.table} has no columns`, { code: "schema-unsupported" });
   const key = new Set(schema.primaryKey);
   const parts: RawBuilder<unknown>[] = [];
   for (const column of schema.columns) {
     assertPgIdentifier(column.name, `column name of ${name.table}`);
-    parts.push(columnDefinition(column, key.has(column.name) || !column.nullable));
+    parts.push(columnDefinition(column, key.has(column.name) || !column.nullable, nativeTypes));
   }
   for (const k of schema.primaryKey) {
     if (!schema.columns.some((c) => c.name === k)) throw new ZeroEtlError(`primary key column ${k} of ${name.table} is not a column`, { code: "schema-unsupported" });
@@ -229,9 +247,9 @@ export function compileCreateTable(name: PgTableName, schema: TableSchema): RawB
 }
 
 /** `ALTER TABLE ... ADD COLUMN IF NOT EXISTS`: always nullable, since existing rows have no value. */
-export function compileAddColumn(name: PgTableName, column: ColumnSchema): RawBuilder<unknown> {
+export function compileAddColumn(name: PgTableName, column: ColumnSchema, nativeTypes?: ReadonlySet<string>): RawBuilder<unknown> {
   assertPgIdentifier(column.name, `column name of ${name.table}`);
-  return sql`ALTER TABLE ${pgTableRef(name)} ADD COLUMN IF NOT EXISTS ${columnDefinition(column, false)}`;
+  return sql`ALTER TABLE ${pgTableRef(name)} ADD COLUMN IF NOT EXISTS ${columnDefinition(column, false, nativeTypes)}`;
 }
 
 /** `ALTER TABLE ... ALTER COLUMN ... TYPE` for a widening planned by {@link planPgColumnChange}. */

@@ -48,11 +48,20 @@ export function valuesPlaceholders(rows: number, columns: number): string {
  */
 export function unnestRows(columns: readonly string[], baseTypes: readonly string[]): RawBuilder<unknown> {
   const isArray = baseTypes.map((t) => t.endsWith("[]"));
-  const arrays = sql.join(columns.map((_c, i) => sql`${sql.val(null)}::${sql.raw(`${isArray[i] === true ? "text" : (baseTypes[i] ?? "text")}[]`)}`));
+  const arrays = sql.join(columns.map((_c, i) => sql`${sql.val(null)}::${sql.raw(`${isArray[i] === true ? "text" : unnestElementType(baseTypes[i] ?? "text")}[]`)}`));
   if (!isArray.includes(true)) return sql`SELECT * FROM unnest(${arrays})`;
   const row = sql.id("zetl_unnest");
   const select = columns.map((c, i) => (isArray[i] === true ? sql`${row}.${sql.id(c)}::${sql.raw(baseTypes[i] ?? "text")}` : sql`${row}.${sql.id(c)}`));
   return sql`SELECT ${sql.join(select)} FROM unnest(${arrays}) AS ${row}(${sql.join(columns.map((c) => sql.id(c)))})`;
+}
+
+/**
+ * The element type of a column's unnest array parameter: the column's type
+ * without modifiers, except `bit`, which a cast reads as `bit(1)`: its values
+ * travel as `bit varying` and the assignment checks the length.
+ */
+export function unnestElementType(baseType: string): string {
+  return baseType === "bit" ? "bit varying" : baseType;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { TableFold } from "./postgres-change-folder.js";
 import { keyString } from "./postgres-change-folder.js";
 import { pgTableRef } from "./postgres-ddl-compiler.js";
 import type { PgSqlCompiler } from "./postgres-dml-compiler.js";
-import { unnestRows } from "./postgres-dml-compiler.js";
+import { unnestElementType, unnestRows } from "./postgres-dml-compiler.js";
 import { HISTORY_COLUMNS, PENDING_POSITION, isHistoryColumn } from "./postgres-history-table.js";
 import type { PostgresSession } from "./postgres-session.js";
 import type { TargetTable } from "./postgres-table-syncer.js";
@@ -388,7 +388,7 @@ function sourceKey(target: TargetTable): readonly string[] {
 }
 
 function arrayParameter(target: TargetTable, column: string) {
-  return sql`${sql.val(null)}::${sql.raw(`${target.baseTypes.get(column) ?? "text"}[]`)}`;
+  return sql`${sql.val(null)}::${sql.raw(`${unnestElementType(target.baseTypes.get(column) ?? "text")}[]`)}`;
 }
 
 /** The row with every source column: those the event lacks (unchanged TOAST values) come from the version it closes. */

@@ -8,13 +8,14 @@ import {
   compileCreateTable,
   compileDropNotNull,
   compileWidenColumn,
+  nativeTypeNames,
   parsePgColumnType,
   planPgColumnChange,
   renderPgColumnType,
   toPgColumnType,
 } from "./postgres-ddl-compiler.js";
 
-import { createPgParameterEncoder, type PgParameterEncoder } from "./postgres-value-encoder.js";
+import { createPgParameterEncoder, createTypedJsonEncoder, hasNestedJson, type PgParameterEncoder } from "./postgres-value-encoder.js";
 
 type AnyDb = Kysely<any>;
 
@@ -95,9 +96,27 @@ function toTargetTable(name: PgTableName, rows: readonly CatalogColumn[]): Targe
  * makes it atomic with the data).
  */
 export async function syncPgTable(db: AnyDb, name: PgTableName, schema: TableSchema): Promise<TableSyncResult> {
+  const result = await syncColumns(db, name, schema);
+  return { ...result, target: withSchemaEncoders(result.target, schema) };
+}
+
+/** Refines the encoders of `jsonb`/`json` columns that hold a list or struct with `json` inside, which only the schema tells. */
+function withSchemaEncoders(target: TargetTable, schema: TableSchema): TargetTable {
+  let encoders: Map<string, PgParameterEncoder> | undefined;
+  for (const column of schema.columns) {
+    const base = target.baseTypes.get(column.name);
+    if ((base !== "jsonb" && base !== "json") || !hasNestedJson(column.type) || !target.encoders.has(column.name)) continue;
+    encoders ??= new Map(target.encoders);
+    encoders.set(column.name, createTypedJsonEncoder(column.type));
+  }
+  return encoders === undefined ? target : { ...target, encoders };
+}
+
+async function syncColumns(db: AnyDb, name: PgTableName, schema: TableSchema): Promise<TableSyncResult> {
   const existing = await readCatalog(db, name);
+  const nativeTypes = await availableNativeTypes(db, schema);
   if (existing === undefined) {
-    await compileCreateTable(name, schema).execute(db);
+    await compileCreateTable(name, schema, nativeTypes).execute(db);
     const created = await readCatalog(db, name);
     if (created === undefined) throw new Error(`table ${name.schema}.${name.table} is missing right after CREATE TABLE`);
     return { target: created, applied: [`create table for ${tableKey(schema.table)}`], keptWider: [], refused: [] };
@@ -109,14 +128,16 @@ export async function syncPgTable(db: AnyDb, name: PgTableName, schema: TableSch
   const sourceColumns = new Set<string>();
   for (const column of schema.columns) {
     sourceColumns.add(column.name);
-    const desired = toPgColumnType(column.type);
+    const desired = toPgColumnType(column.type, nativeTypes);
     const current = existing.types.get(column.name);
     if (current === undefined) {
-      await compileAddColumn(name, column).execute(db);
+      await compileAddColumn(name, column, nativeTypes).execute(db);
       applied.push(`add column ${JSON.stringify(column.name)} ${renderPgColumnType(desired)}`);
       continue;
     }
-    const change = planPgColumnChange(current, desired);
+    // a column created before native types were kept (text, jsonb) stays as it is: it holds every value
+    const keptNeutral = column.type.native !== undefined && renderPgColumnType(current) === renderPgColumnType(toPgColumnType(column.type));
+    const change = keptNeutral ? ({ action: "none" } as const) : planPgColumnChange(current, desired);
     const what = `column ${JSON.stringify(column.name)}: ${renderPgColumnType(current)} -> ${renderPgColumnType(desired)}`;
     if (change.action === "widen") {
       await compileWidenColumn(name, column.name, change.to).execute(db);
@@ -144,6 +165,14 @@ export async function syncPgTable(db: AnyDb, name: PgTableName, schema: TableSch
   const after = await readCatalog(db, name);
   if (after === undefined) throw new Error(`table ${name.schema}.${name.table} vanished while altering it`);
   return { target: after, applied, keptWider, refused };
+}
+
+/** The native type names of `schema` that the target resolves (`to_regtype`): `hstore` only where its extension is installed. */
+async function availableNativeTypes(db: AnyDb, schema: TableSchema): Promise<ReadonlySet<string>> {
+  const names = nativeTypeNames(schema);
+  if (names.length === 0) return new Set();
+  const result = await sql<{ name: string }>`SELECT n AS name FROM unnest(${names}::text[]) AS n WHERE to_regtype(n) IS NOT NULL`.execute(db);
+  return new Set(result.rows.map((r) => r.name));
 }
 
 async function readCatalog(db: AnyDb, name: PgTableName): Promise<(TargetTable & { readonly notNull: ReadonlySet<string> }) | undefined> {

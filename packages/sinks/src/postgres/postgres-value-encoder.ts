@@ -1,4 +1,4 @@
-import type { Value } from "@zero-etl/core";
+import type { LogicalType, Value } from "@zero-etl/core";
 import { LIST_LOWER_BOUNDS } from "@zero-etl/core";
 
 /**
@@ -176,4 +176,57 @@ export function jsonToHstore(text: string): string {
     parts.push(`${quote(k)}=>${v === null ? "NULL" : quote(typeof v === "string" ? v : JSON.stringify(v))}`);
   }
   return parts.join(", ");
+}
+
+/**
+ * True when a list or struct type holds `json` somewhere: its JSON text must
+ * be embedded as JSON, not as a string, when the whole value lands in one
+ * `jsonb` column.
+ */
+export function hasNestedJson(type: LogicalType): boolean {
+  if (type.kind === "list") return type.element.kind === "json" || hasNestedJson(type.element);
+  if (type.kind === "struct") return type.fields.some((f) => f.type.kind === "json" || hasNestedJson(f.type));
+  return false;
+}
+
+/** The encoder of a list or struct value into one `jsonb`/`json` column, `json` parts embedded as JSON (see {@link hasNestedJson}). */
+export function createTypedJsonEncoder(type: LogicalType): PgParameterEncoder {
+  return (value) => {
+    if (value === null || value === undefined || typeof value !== "object" || value instanceof Uint8Array) return toPgParameter(value);
+    const out: string[] = [];
+    writeTypedJson(value, type, out);
+    return out.join("");
+  };
+}
+
+function writeTypedJson(value: Value | undefined, type: LogicalType | undefined, out: string[]): void {
+  if (typeof value === "string" && type?.kind === "json") {
+    out.push(value);
+    return;
+  }
+  if (value === null || value === undefined || typeof value !== "object" || value instanceof Uint8Array) {
+    out.push(encodeNestedJson(value ?? null));
+    return;
+  }
+  if (Array.isArray(value)) {
+    const element = type?.kind === "list" ? type.element : undefined;
+    out.push("[");
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.push(",");
+      writeTypedJson((value as readonly Value[])[i], element, out);
+    }
+    out.push("]");
+    return;
+  }
+  const fields = type?.kind === "struct" ? type.fields : undefined;
+  out.push("{");
+  let first = true;
+  for (const [k, v] of Object.entries(value as Record<string, Value>)) {
+    if (v === undefined) continue;
+    if (!first) out.push(",");
+    first = false;
+    out.push(JSON.stringify(k), ":");
+    writeTypedJson(v, fields?.find((f) => f.name === k)?.type, out);
+  }
+  out.push("}");
 }
