@@ -47,6 +47,16 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
       columns: `h hstore, harr hstore[]`,
       rows: [`'"a"=>"1", "b"=>NULL, "c\\"q"=>"x\\\\y", "1"=>""', ARRAY['"k"=>"v"'::hstore, NULL]`],
     },
+    // a composite column, and a stored generated column
+    addr: {
+      columns: `a address, amount numeric(12,2), total numeric GENERATED ALWAYS AS (amount * 2) STORED`,
+      rows: [`ROW('main st', 1, ARRAY['x', 'y"z'], '2020-01-02 03:04:05.123456+02', 1.5, ROW(7, 'in"ner'))::address, 10.25`, `ROW(NULL, -2, NULL, NULL, NULL, NULL)::address, NULL`],
+    },
+    // LIKE with a backslash escape in a row filter (second pipeline)
+    lk: {
+      columns: `name text`,
+      rows: [`'a_b'`, `'axb'`, `'a\\b'`, `'a\\_b'`],
+    },
   };
 
   beforeAll(async () => {
@@ -55,6 +65,7 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
     bare = await createTestDatabase("types_bare");
     await source.query(`CREATE EXTENSION hstore`);
     await target.query(`CREATE EXTENSION hstore`);
+    await source.query(`CREATE TYPE inner_t AS (n int, s text); CREATE TYPE address AS (street text, num int, tags text[], at timestamptz, price numeric(10,2), sub inner_t)`);
     for (const [name, table] of Object.entries(tables)) {
       await source.query(`CREATE TABLE ${name} (id int PRIMARY KEY, ${table.columns})`);
       for (const [i, row] of table.rows.entries()) await source.query(`INSERT INTO ${name} VALUES (${i + 1}, ${row})`);
@@ -68,7 +79,7 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
       name: "types_bare",
       source: { type: "postgres", url: source.url },
       target: { type: "postgres", url: bare.url, schema: "dw" },
-      filter: { include: ["public.kv"] },
+      filter: { include: ["public.kv", "public.lk"], rows: { "public.lk": "name LIKE 'a\\_b' OR name LIKE '%\\\\\\_%'" } },
     }));
     for (const file of [config, bareConfig]) {
       const first = await runCli(["run", file, "--until-caught-up"]);
@@ -77,6 +88,7 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
     for (const [name, table] of Object.entries(tables)) {
       for (const [i, row] of table.rows.entries()) await source.query(`INSERT INTO ${name} VALUES (${i + 1001}, ${row})`);
     }
+    await source.query(`UPDATE addr SET amount = amount + 1, a.num = 5 WHERE id = 1`);
     for (const file of [config, bareConfig]) {
       const second = await runCli(["run", file, "--until-caught-up"]);
       expect(second.code, second.stderr).toBe(0);
@@ -132,6 +144,48 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
     expect((await bare.query(`SELECT id, h FROM dw.kv ORDER BY id`)).rows).toEqual(sourceMaps.rows);
     const harr = await bare.query<{ harr: unknown }>(`SELECT harr FROM dw.kv ORDER BY id`);
     expect(harr.rows.map((r) => r.harr)).toEqual([[{ k: "v" }, null], [{ k: "v" }, null]]);
+  });
+
+  it("lands a composite value as a jsonb object of typed fields", async () => {
+    const columns = await columnsOf(target, "dw", "addr");
+    expect(columns.find((c) => c.name === "a")?.type).toBe("jsonb");
+    const fields = `(a).street AS street, (a).num AS num, (a).tags::text AS tags, (a).at::text AS at, (a).price::text AS price, (a).sub.n AS sub_n, (a).sub.s AS sub_s`;
+    const expected = (await source.query(`SELECT id, ${fields} FROM addr ORDER BY id`)).rows;
+    const actual = await target.query(
+      `SELECT id, a->>'street' AS street, (a->>'num')::int AS num, (SELECT array_agg(e ORDER BY o) FROM jsonb_array_elements_text(CASE jsonb_typeof(a->'tags') WHEN 'array' THEN a->'tags' ELSE '[]' END) WITH ORDINALITY AS t(e, o))::text AS tags,
+              (a->>'at')::timestamptz::text AS at, (a->>'price')::numeric(10,2)::text AS price, (a->'sub'->>'n')::int AS sub_n, a->'sub'->>'s' AS sub_s
+         FROM dw.addr ORDER BY id`,
+    );
+    expect(actual.rows).toEqual(expected);
+    // fields keep their JSON types: numbers stay numbers, a NULL field is JSON null
+    const kinds = await target.query(`SELECT jsonb_typeof(a->'num') AS num, jsonb_typeof(a->'tags') AS tags, jsonb_typeof(a->'street') AS street FROM dw.addr ORDER BY id`);
+    expect(kinds.rows).toEqual([
+      { num: "number", tags: "array", street: "string" },
+      { num: "number", tags: "null", street: "null" },
+      { num: "number", tags: "array", street: "string" },
+      { num: "number", tags: "null", street: "null" },
+    ]);
+  });
+
+  it("recreates a stored generated column as generated, with the same values", async () => {
+    const generated = async (db: TestDatabase, qualified: string) =>
+      (
+        await db.query(
+          `SELECT a.attgenerated AS kind, pg_get_expr(d.adbin, d.adrelid) AS expression FROM pg_attribute a JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE a.attrelid = $1::regclass AND a.attname = 'total'`,
+          [qualified],
+        )
+      ).rows;
+    expect(await generated(target, "dw.addr")).toEqual(await generated(source, "public.addr"));
+    expect(await generated(target, "dw.addr")).toEqual([{ kind: "s", expression: "(amount * (2)::numeric)" }]);
+    expect(await cells(target, "dw.addr", ["id", "amount", "total"])).toEqual(await cells(source, "public.addr", ["id", "amount", "total"]));
+  });
+
+  it("row filters: LIKE treats backslash as the escape character", async () => {
+    const names = await bare.query<{ name: string }>(`SELECT name FROM dw.lk ORDER BY id`);
+    const expected = await source.query<{ name: string }>(`SELECT name FROM lk WHERE name LIKE 'a\\_b' OR name LIKE '%\\\\\\_%' ORDER BY id`);
+    expect(expected.rows.map((r) => r.name)).toEqual(["a_b", "a\\_b", "a_b", "a\\_b"]);
+    expect(names.rows).toEqual(expected.rows);
   });
 
   it("dead-letters nothing", async () => {
