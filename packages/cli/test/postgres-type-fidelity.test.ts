@@ -16,6 +16,8 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
   // a target without the hstore extension
   let bare: TestDatabase;
   let bareConfig: string;
+  // the composite column flattened by the unnest mapper
+  let flatConfig: string;
 
   const tables: Record<string, { columns: string; rows: string[] }> = {
     // Debezium's time_table values, and a few more edges
@@ -81,16 +83,22 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
       target: { type: "postgres", url: bare.url, schema: "dw" },
       filter: { include: ["public.kv", "public.lk"], rows: { "public.lk": "name LIKE 'a\\_b' OR name LIKE '%\\\\\\_%'" } },
     }));
-    for (const file of [config, bareConfig]) {
-      const first = await runCli(["run", file, "--until-caught-up"]);
+    ({ file: flatConfig } = await writeConfig({
+      name: "types_flat",
+      source: { type: "postgres", url: source.url },
+      target: { type: "postgres", url: bare.url, schema: "flat" },
+      filter: { include: ["public.addr"] },
+      mapping: { unnest: { mode: "all", lists: "json" } },
+    }));
+    // independent pipelines (own slots and targets): run side by side
+    for (const first of await Promise.all([config, bareConfig, flatConfig].map((file) => runCli(["run", file, "--until-caught-up"])))) {
       expect(first.code, first.stderr).toBe(0);
     }
     for (const [name, table] of Object.entries(tables)) {
       for (const [i, row] of table.rows.entries()) await source.query(`INSERT INTO ${name} VALUES (${i + 1001}, ${row})`);
     }
     await source.query(`UPDATE addr SET amount = amount + 1, a.num = 5 WHERE id = 1`);
-    for (const file of [config, bareConfig]) {
-      const second = await runCli(["run", file, "--until-caught-up"]);
+    for (const second of await Promise.all([config, bareConfig, flatConfig].map((file) => runCli(["run", file, "--until-caught-up"])))) {
       expect(second.code, second.stderr).toBe(0);
     }
   });
@@ -165,6 +173,19 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
       { num: "number", tags: "array", street: "string" },
       { num: "number", tags: "null", street: "null" },
     ]);
+  });
+
+  it("flattens a composite value with the unnest mapper", async () => {
+    const expected = await source.query(
+      `SELECT id, (a).street, (a).num, to_jsonb((a).tags)::text AS tags, (a).at::text AS at, (a).price::text AS price, (a).sub.n AS sub_n, (a).sub.s AS sub_s, total::text AS total FROM addr ORDER BY id`,
+    );
+    const actual = await bare.query(
+      `SELECT id, a__street AS street, a__num AS num, a__tags::text AS tags, a__at::text AS at, a__price::text AS price, a__sub__n AS sub_n, a__sub__s AS sub_s, total::text AS total FROM flat.addr ORDER BY id`,
+    );
+    expect(actual.rows).toEqual(expected.rows);
+    const types = Object.fromEntries((await columnsOf(bare, "flat", "addr")).map((c) => [c.name, c.type]));
+    // lists: "json" keeps the array as jsonb
+    expect(types).toMatchObject({ a__num: "integer", a__tags: "jsonb", a__at: "timestamp(6) with time zone", a__price: "numeric(10,2)", a__sub__n: "integer" });
   });
 
   it("recreates a stored generated column as generated, with the same values", async () => {
