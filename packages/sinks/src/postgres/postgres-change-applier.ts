@@ -13,6 +13,7 @@ import {
   compileUnnestPartialUpsert,
   compileUnnestUpsert,
   compileUpsertParts,
+  needsTextMatch,
   valuesPlaceholders,
 } from "./postgres-dml-compiler.js";
 import { classifyPgError, describePgError } from "./postgres-error-classifier.js";
@@ -218,8 +219,13 @@ export class ChangeApplier {
   async #keylessChange(session: PostgresSession, target: TargetTable, event: RowChangeEvent, before: Row): Promise<number> {
     const match = target.columns.filter((c) => before[c] !== undefined);
     const matchValues = match.map((c) => encoderOf(target, c)(before[c]));
+    const textMatch = new Map<string, string>();
+    for (const c of match) {
+      const type = target.baseTypes.get(c);
+      if (type !== undefined && needsTextMatch(type)) textMatch.set(c, type);
+    }
     if (event.op === "delete") {
-      const text = this.#text(`keyless-delete\u0000${target.name.schema}\u0000${target.name.table}\u0000${match.join("\u0001")}`, () => compileKeylessDelete(this.#context.compile, target.name, match));
+      const text = this.#text(`keyless-delete\u0000${target.name.schema}\u0000${target.name.table}\u0000${match.join("\u0001")}`, () => compileKeylessDelete(this.#context.compile, target.name, match, textMatch));
       return session.run(text, matchValues);
     }
     if (event.op !== "update") return 0;
@@ -227,7 +233,7 @@ export class ChangeApplier {
     const set = target.columns.filter((c) => after[c] !== undefined);
     if (set.length === 0) return 0;
     const text = this.#text(`keyless-update\u0000${target.name.schema}\u0000${target.name.table}\u0000${set.join("\u0001")}\u0000${match.join("\u0001")}`, () =>
-      compileKeylessUpdate(this.#context.compile, target.name, set, match),
+      compileKeylessUpdate(this.#context.compile, target.name, set, match, textMatch),
     );
     return session.run(text, [...set.map((c) => encoderOf(target, c)(after[c])), ...matchValues]);
   }

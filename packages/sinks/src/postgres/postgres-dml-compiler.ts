@@ -138,24 +138,42 @@ export function compileDeleteByTupleHead(compile: PgSqlCompiler, table: PgTableN
   return compile(sql`DELETE FROM ${pgTableRef(table)} WHERE (${sql.join(primaryKey.map((k) => sql.id(k)))}) IN (`);
 }
 
-function matchOne(table: PgTableName, columns: readonly string[]): RawBuilder<unknown> {
-  const conditions = columns.map((c) => sql`${sql.id(c)} IS NOT DISTINCT FROM ${sql.val(null)}`);
+/** Types without an equality operator (`json`, `xml`, geometric types), or whose `=` is not identity (`box` compares areas). */
+const NO_IDENTITY_EQUALITY = new Set(["json", "xml", "point", "line", "lseg", "path", "polygon", "circle", "box"]);
+
+/** True when values of a column type (without modifiers) must be matched by their canonical text rather than `=`. */
+export function needsTextMatch(baseType: string): boolean {
+  return NO_IDENTITY_EQUALITY.has(baseType.endsWith("[]") ? baseType.slice(0, -2) : baseType);
+}
+
+/**
+ * `ctid = (one row whose columns equal the parameters)`. Columns listed in
+ * `textMatch` (column -> its type, see {@link needsTextMatch}) compare as the
+ * text of the parameter cast to that type, which is canonical on both sides.
+ */
+function matchOne(table: PgTableName, columns: readonly string[], textMatch: ReadonlyMap<string, string> | undefined): RawBuilder<unknown> {
+  const conditions = columns.map((c) => {
+    const type = textMatch?.get(c);
+    if (type === undefined) return sql`${sql.id(c)} IS NOT DISTINCT FROM ${sql.val(null)}`;
+    return sql`${sql.id(c)}::text IS NOT DISTINCT FROM (${sql.val(null)}::${sql.raw(type)})::text`;
+  });
   return sql`ctid = (SELECT ctid FROM ${pgTableRef(table)} WHERE ${sql.join(conditions, sql` AND `)} LIMIT 1)`;
 }
 
 /**
  * Keyless update: sets `setColumns` on one row whose `matchColumns` equal
- * the before image (`IS NOT DISTINCT FROM`, so NULLs match), chosen by ctid.
- * Parameters: set values, then match values.
+ * the before image (`IS NOT DISTINCT FROM`, so NULLs match; by canonical text
+ * for the columns in `textMatch`), chosen by ctid. Parameters: set values,
+ * then match values.
  */
-export function compileKeylessUpdate(compile: PgSqlCompiler, table: PgTableName, setColumns: readonly string[], matchColumns: readonly string[]): string {
+export function compileKeylessUpdate(compile: PgSqlCompiler, table: PgTableName, setColumns: readonly string[], matchColumns: readonly string[], textMatch?: ReadonlyMap<string, string>): string {
   const sets = setColumns.map((c) => sql`${sql.id(c)} = ${sql.val(null)}`);
-  return compile(sql`UPDATE ${pgTableRef(table)} SET ${sql.join(sets)} WHERE ${matchOne(table, matchColumns)}`);
+  return compile(sql`UPDATE ${pgTableRef(table)} SET ${sql.join(sets)} WHERE ${matchOne(table, matchColumns, textMatch)}`);
 }
 
-/** Keyless delete of one row matching the before image; parameters: match values. */
-export function compileKeylessDelete(compile: PgSqlCompiler, table: PgTableName, matchColumns: readonly string[]): string {
-  return compile(sql`DELETE FROM ${pgTableRef(table)} WHERE ${matchOne(table, matchColumns)}`);
+/** Keyless delete of one row matching the before image (see {@link compileKeylessUpdate}); parameters: match values. */
+export function compileKeylessDelete(compile: PgSqlCompiler, table: PgTableName, matchColumns: readonly string[], textMatch?: ReadonlyMap<string, string>): string {
+  return compile(sql`DELETE FROM ${pgTableRef(table)} WHERE ${matchOne(table, matchColumns, textMatch)}`);
 }
 
 /** `DELETE FROM t WHERE c1 = $1 AND ...`: every row matching some columns (a parent's child rows); parameters in column order. */
