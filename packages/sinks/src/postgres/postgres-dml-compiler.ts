@@ -51,17 +51,25 @@ export function unnestRows(columns: readonly string[], baseTypes: readonly strin
   const arrays = sql.join(columns.map((_c, i) => sql`${sql.val(null)}::${sql.raw(`${isArray[i] === true ? "text" : unnestElementType(baseTypes[i] ?? "text")}[]`)}`));
   if (!isArray.includes(true)) return sql`SELECT * FROM unnest(${arrays})`;
   const row = sql.id("zetl_unnest");
-  const select = columns.map((c, i) => (isArray[i] === true ? sql`${row}.${sql.id(c)}::${sql.raw(baseTypes[i] ?? "text")}` : sql`${row}.${sql.id(c)}`));
+  const select = columns.map((c, i) => (isArray[i] === true ? sql`${row}.${sql.id(c)}::${sql.raw(unnestElementType(baseTypes[i] ?? "text"))}` : sql`${row}.${sql.id(c)}`));
   return sql`SELECT ${sql.join(select)} FROM unnest(${arrays}) AS ${row}(${sql.join(columns.map((c) => sql.id(c)))})`;
 }
 
+/** Types whose unqualified name in a cast means length 1 (`bit` is `bit(1)`, `character` is `character(1)`), and an unbounded type with the same values. */
+const LENGTH_ONE_CASTS: Readonly<Record<string, string>> = { bit: "bit varying", character: "bpchar" };
+
 /**
- * The element type of a column's unnest array parameter: the column's type
- * without modifiers, except `bit`, which a cast reads as `bit(1)`: its values
- * travel as `bit varying` and the assignment checks the length.
+ * The type a column's values are cast to on their way in: the column's type
+ * without modifiers (`format_type(oid, NULL)`), except `bit` and
+ * `character` (also as array elements), which an explicit cast would
+ * silently cut to one character: those travel unbounded (`bit varying`,
+ * `bpchar`) and the assignment to the column checks the length.
  */
 export function unnestElementType(baseType: string): string {
-  return baseType === "bit" ? "bit varying" : baseType;
+  const at = baseType.indexOf("[]");
+  const element = at < 0 ? baseType : baseType.slice(0, at);
+  const unbounded = LENGTH_ONE_CASTS[element];
+  return unbounded === undefined ? baseType : `${unbounded}${at < 0 ? "" : baseType.slice(at)}`;
 }
 
 /**
