@@ -39,7 +39,7 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
         ip inet, net cidr, mac macaddr, mac8 macaddr8, b bit(3), vb bit varying(8), r4 int4range, rn numrange, rtz tstzrange, rd daterange, mr int4multirange,
         tv tsvector, tq tsquery, x xml, pt point, ln line, ls lseg, bx box, pa path, pg polygon, ci circle, lsn pg_lsn,
         bits bit(3)[], chars char(3)[], vcs varchar(4)[], ts3 timestamp(3)[], tzs timetz[], bools bool[], bytes bytea[], uuids uuid[], ivs interval[],
-        f8s float8[], moneys money[], qc "char"[], i8s int8[]`,
+        f8s float8[], moneys money[], qc "char"[], i8s int8[], ch char(3)`,
       rows: [
         `'{"b": 1, "a": 2, "a": 3, "s": "\\u00e9\\n"}', ARRAY['{"a": 1, "a": 2}'::json, '[1,  2]'], ARRAY['{"a": 1}'::jsonb, 'null', NULL], '{1.20,NaN,-0.5,NULL}', '{1.2,3}',
         ARRAY['a,b', 'q"uote', 'back\\slash', NULL, 'NULL', ''], '[0:2]={1,2,3}', '[2:3][-1:0]={{1,2},{3,4}}', ARRAY['0044-03-15 BC'::date, 'infinity', '21016-01-01'], '{10.0.0.1,::1}',
@@ -47,7 +47,7 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
         'a fat cat:2A', 'fat & (rat | cat)', '<a x="1">t</a>', '(1.5,2)', '{1,-1,0}', '[(0,0),(1,1)]', '(1,1),(0,0)', '[(0,0),(1,1),(2,0)]', '((0,0),(1,1),(1,0))', '<(0,0),2>', '16/B374D848',
         ARRAY[B'101', B'010'], '{"ab","a b",NULL}', '{abcd,""}', '{"2020-01-02 03:04:05.123","4713-12-31 23:59:59.999 BC"}', '{"10:00:00+05:30","24:00:00-15:59"}',
         '{t,f,NULL}', ARRAY['\\x00ff'::bytea, '\\x'], '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', '{"1 year 2 mons -3 days 04:05:06.5","-178000000 years"}',
-        '{NaN,Infinity,-Infinity,-0,1.7976931348623157e308,5e-324}', '{1234.56,-0.01}', '{a,"\\\\"}', '{9223372036854775807,-9223372036854775808}'`,
+        '{NaN,Infinity,-Infinity,-0,1.7976931348623157e308,5e-324}', '{1234.56,-0.01}', '{a,"\\\\"}', '{9223372036854775807,-9223372036854775808}', 'ab'`,
       ],
     },
     kv: {

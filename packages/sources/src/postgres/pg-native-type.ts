@@ -12,8 +12,12 @@ const FORMAT_NAMES: Readonly<Record<string, string>> = {
   float8: "double precision",
 };
 
-/** Built-in scalars that the neutral kinds cannot tell apart from text or jsonb, kept as themselves in a PostgreSQL target. */
-const NATIVE_SCALARS = new Set(["json", "xml", "cidr", "inet", "macaddr", "bit", "varbit"]);
+/**
+ * Built-in scalars that the neutral kinds cannot tell apart from text or
+ * jsonb, kept as themselves in a PostgreSQL target (`character(n)` pads and
+ * compares without trailing blanks, which `varchar` does not).
+ */
+const NATIVE_SCALARS = new Set(["json", "xml", "cidr", "inet", "macaddr", "bit", "varbit", "bpchar"]);
 
 /**
  * Catalog types (not known to the decoder by OID) that a PostgreSQL target
