@@ -225,8 +225,11 @@ describe("zeroetl PostgreSQL -> PostgreSQL type fidelity", () => {
     expect(await read(target, "dw.keyless")).toEqual(await read(source, "public.keyless"));
   });
 
-  it("dead-letters nothing", async () => {
+  it("dead-letters nothing and sets no table aside", async () => {
     const deadLetters = await readFile(join(dir, "state", "types_pg.dead-letters.jsonl"), "utf8").catch(() => "");
     expect(deadLetters).toBe("");
+    const status = await runCli(["status", config]);
+    expect(status.code, status.stderr).toBe(0);
+    for (const table of [...Object.keys(tables), "keyless"]) expect(status.stdout).toMatch(new RegExp(`public\\.${table}\\s+synced`));
   });
 });
