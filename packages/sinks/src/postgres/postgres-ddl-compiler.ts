@@ -13,6 +13,8 @@ export type PgColumnType =
   | { readonly name: "numeric"; readonly precision?: number; readonly scale?: number }
   | { readonly name: "character varying"; readonly length?: number }
   | { readonly name: "time" | "timetz" | "timestamp" | "timestamptz"; readonly precision: number }
+  /** A PostgreSQL array (any number of dimensions: the type does not record them). */
+  | { readonly name: "array"; readonly element: PgColumnType }
   /** A target type this sink did not create (e.g. a column altered by hand); never altered. */
   | { readonly name: "other"; readonly text: string };
 
@@ -99,6 +101,8 @@ export function renderPgColumnType(type: PgColumnType): string {
       return `timestamp(${type.precision}) without time zone`;
     case "timestamptz":
       return `timestamp(${type.precision}) with time zone`;
+    case "array":
+      return `${renderPgColumnType(type.element)}[]`;
     case "other":
       return type.text;
     default:
@@ -114,6 +118,7 @@ const TEMPORAL_TYPE = /^(time|timestamp)(?:\((\d)\))? (with|without) time zone$/
 /** Parses a `format_type(atttypid, atttypmod)` string read from the target's catalog. */
 export function parsePgColumnType(text: string): PgColumnType {
   if (SIMPLE_TYPES.has(text)) return { name: text } as PgColumnType;
+  if (text.endsWith("[]")) return { name: "array", element: parsePgColumnType(text.slice(0, -2)) };
   const numeric = NUMERIC_TYPE.exec(text);
   if (numeric !== null) {
     return numeric[1] === undefined ? { name: "numeric" } : { name: "numeric", precision: Number(numeric[1]), scale: Number(numeric[2]) };
@@ -165,6 +170,8 @@ export function isPgTypeContained(inner: PgColumnType, outer: PgColumnType): boo
     case "timestamp":
     case "timestamptz":
       return outer.name === inner.name && outer.precision >= inner.precision;
+    case "array":
+      return outer.name === "array" && isPgTypeContained(inner.element, outer.element);
     default:
       return false;
   }
@@ -179,7 +186,7 @@ export function isPgTypeContained(inner: PgColumnType, outer: PgColumnType): boo
  */
 export function planPgColumnChange(current: PgColumnType, desired: PgColumnType): PgColumnChange {
   if (renderPgColumnType(current) === renderPgColumnType(desired)) return { action: "none" };
-  if (current.name === "other") return { action: "refuse" };
+  if (current.name === "other" || (current.name === "array" && current.element.name === "other")) return { action: "refuse" };
   if (isPgTypeContained(current, desired)) return { action: "widen", to: desired };
   if (isPgTypeContained(desired, current)) return { action: "keep-wider" };
   return { action: "refuse" };
