@@ -274,11 +274,12 @@ export function nativeTypeNames(schema: TableSchema): string[] {
 }
 
 function columnDefinition(column: ColumnSchema, notNull: boolean, nativeTypes: ReadonlySet<string> | undefined): RawBuilder<unknown> {
-  const desired = toPgColumnType(column.type, nativeTypes);
-  const type = sql.raw(renderPgColumnType(desired));
   const native = column.type.native;
+  // a native type is created as the source spells it (`time with time zone[]`, not the equivalent `time(6) ...`)
+  const usesNative = native !== undefined && native.dialect === "postgres" && nativeTypes?.has(native.name) === true;
+  const type = sql.raw(usesNative ? native.name : renderPgColumnType(toPgColumnType(column.type, nativeTypes)));
   // a stored generated column is recreated as one when its type is the source's own; the sink never writes it
-  const generated = native?.generatedAs !== undefined && nativeTypes?.has(native.name) === true ? sql` GENERATED ALWAYS AS (${sql.raw(native.generatedAs)}) STORED` : sql``;
+  const generated = usesNative && native.generatedAs !== undefined ? sql` GENERATED ALWAYS AS (${sql.raw(native.generatedAs)}) STORED` : sql``;
   return notNull ? sql`${sql.id(column.name)} ${type}${generated} NOT NULL` : sql`${sql.id(column.name)} ${type}${generated}`;
 }
 

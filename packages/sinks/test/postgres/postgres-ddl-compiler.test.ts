@@ -73,7 +73,7 @@ describe("postgres ddl compiler: type mapping", () => {
     expect(plan("integer[]", "bigint[]")).toEqual({ action: "widen", to: { name: "array", element: { name: "bigint" } } });
     expect(plan("bigint[]", "integer[]")).toEqual({ action: "keep-wider" });
     expect(plan("numeric(10,2)[]", "numeric(12,2)[]").action).toBe("widen");
-    expect(plan("integer[]", "text[]").action).toBe("refuse");
+    expect(plan("date[]", "integer[]").action).toBe("refuse");
     expect(plan("inet[]", "inet[]").action).toBe("none");
     expect(plan("inet[]", "cidr[]").action).toBe("refuse");
     expect(plan("integer[]", "integer").action).toBe("refuse");
