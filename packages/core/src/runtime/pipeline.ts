@@ -273,6 +273,8 @@ class PipelineRun {
     );
     const sink = this.#o.sink;
     const refused = new Set<string>();
+    // every replaceTable comes before any resetTable: a reset leaves changes pending, and a sink replaces only without them
+    const toReset: { key: string; targets: readonly TableSchema[] }[] = [];
     for (const schema of session.schemas) {
       const key = tableKey(schema.table);
       this.#keys.set(key, schema.primaryKey);
@@ -287,8 +289,8 @@ class PipelineRun {
             await this.#retrying(`replace ${tableKey(target.table)}`, () => replace(target));
             this.#prepared.set(tableKey(target.table), target);
           }
-          await this.#retrying("reset table", () => sink.resetTable(target.table));
         }
+        toReset.push({ key, targets });
       } catch (error) {
         if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
         // the target still cannot take it: the table stays set aside, the others resync
@@ -296,6 +298,10 @@ class PipelineRun {
         this.#tracker.setState(key, "resync-required", error.message);
         this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
       }
+    }
+    for (const { key, targets } of toReset) {
+      if (refused.has(key)) continue;
+      for (const target of targets) await this.#retrying("reset table", () => sink.resetTable(target.table));
     }
     const at = (): PipelineCheckpoint =>
       Object.freeze({ ...checkpoint, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
