@@ -240,9 +240,14 @@ function sameRelation(state: RelationState, message: RelationMessage): boolean {
   return state.keyIndexes.length > 0 || message.columns.every((c) => !c.isKey);
 }
 
-/** Columns and types come from the Relation message; nullability from the stream's previous schema, else the catalog. */
+/**
+ * Columns and types come from the Relation message; nullability from the
+ * stream's previous schema, else the catalog. Stored generated columns,
+ * which the message leaves out, follow from the catalog (see the introspector).
+ */
 function buildColumns(message: RelationMessage, types: PgTypeCatalog, info: PostgresTableInfo | undefined, previous: TableSchema | undefined): ColumnSchema[] {
-  return message.columns.map((c) => {
+  const generated = (info?.schema.columns ?? []).filter((c) => c.type.native?.generatedAs !== undefined && !message.columns.some((m) => m.name === c.name));
+  const sent = message.columns.map((c) => {
     const known = previous?.columns.find((k) => k.name === c.name) ?? info?.schema.columns.find((k) => k.name === c.name);
     const knownInfo = info?.columns.find((k) => k.name === c.name);
     const descriptor = types.get(c.typeOid) ?? { kind: "other" as const, oid: c.typeOid, name: "" };
@@ -254,6 +259,7 @@ function buildColumns(message: RelationMessage, types: PgTypeCatalog, info: Post
     if (knownInfo !== undefined && knownInfo.typeOid === c.typeOid && knownInfo.typeMod === c.typeMod) column.sourceType = knownInfo.sqlType;
     return column;
   });
+  return generated.length === 0 ? sent : [...sent, ...generated];
 }
 
 function sameColumns(a: readonly ColumnSchema[], b: readonly ColumnSchema[]): boolean {
