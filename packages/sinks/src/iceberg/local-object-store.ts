@@ -1,10 +1,29 @@
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CommitConflictError } from "./iceberg-catalog.js";
-import type { ObjectStore } from "./object-store.js";
+import type { ObjectEntry, ObjectStore } from "./object-store.js";
 
 /** An {@link ObjectStore} on the local filesystem; exclusive puts use the `wx` flag (atomic create). */
 export function createLocalObjectStore(): ObjectStore {
+  const list = async (prefix: string): Promise<string[]> => {
+    const out: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw error;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else out.push(p);
+      }
+    };
+    await walk(prefix);
+    return out.sort();
+  };
   return {
     async put(location, body, options) {
       await mkdir(dirname(location), { recursive: true });
@@ -23,24 +42,18 @@ export function createLocalObjectStore(): ObjectStore {
         throw error;
       }
     },
-    async list(prefix) {
-      const out: string[] = [];
-      const walk = async (dir: string): Promise<void> => {
-        let entries;
+    list,
+    async listEntries(prefix) {
+      const out: ObjectEntry[] = [];
+      for (const location of await list(prefix)) {
         try {
-          entries = await readdir(dir, { withFileTypes: true });
+          out.push({ location, modifiedMs: (await stat(location)).mtimeMs });
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-          throw error;
+          // deleted since it was listed
+          if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
         }
-        for (const e of entries) {
-          const p = join(dir, e.name);
-          if (e.isDirectory()) await walk(p);
-          else out.push(p);
-        }
-      };
-      await walk(prefix);
-      return out.sort();
+      }
+      return out;
     },
     async delete(location) {
       await rm(location, { force: true });
