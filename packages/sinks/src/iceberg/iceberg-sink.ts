@@ -198,7 +198,10 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       } catch (error) {
         throw new RangeError(`column ${field.name}: ${(error as Error).message}`);
       }
-      if (field.required && out[i] === null) throw new RangeError(`column ${field.name} is required but null`);
+      if (field.required && out[i] === null) {
+        const given = row[field.name];
+        throw new RangeError(given === null || given === undefined ? `column ${field.name} is required but null` : `column ${field.name}: NaN and infinity have no iceberg decimal value and the column is required`);
+      }
     }
     return skipped === undefined ? { row: out } : { row: out, unchanged: skipped };
   };
