@@ -79,31 +79,49 @@ export function toIcebergSchema(table: TableSchema, options: IcebergTypeMappingO
  * Brings an Iceberg schema to a new logical schema: new columns get new ids
  * (`lastColumnId + 1` on), allowed promotions (int->long, float->double,
  * decimal precision widening, required->optional) change the type in place,
- * and columns the source dropped stay as optional columns. Anything else
- * throws `schema-refused`. Returns undefined when nothing changes.
+ * and columns the source dropped stay as optional columns (unless a new or
+ * renamed column takes their name). `renamed` (new name -> old name, as
+ * `SchemaChangeEvent.renamed`) renames a field in place: it keeps its field
+ * id, so rows already written read back under the new name; an entry whose
+ * old name the table no longer has (a replayed rename) is ignored. Anything
+ * else throws `schema-refused`. Returns undefined when nothing changes.
  */
 export function evolveIcebergSchema(
   current: IcebergSchema,
   lastColumnId: number,
   next: TableSchema,
   options: IcebergTypeMappingOptions,
+  renamed: Readonly<Record<string, string>> = {},
 ): MappedIcebergSchema | undefined {
   const table = tableKey(next.table);
   const ids = { last: lastColumnId };
   let changed = false;
   const byName = new Map(current.fields.map((f) => [f.name, f]));
+  const existingFor = (name: string): IcebergField | undefined => {
+    const from = Object.hasOwn(renamed, name) ? renamed[name] : undefined;
+    if (from !== undefined && byName.has(from)) return byName.get(from);
+    // the new name of a field renamed away belongs to the renamed column, not to this one
+    if (Object.values(renamed).includes(name) && byName.has(name) && !Object.hasOwn(renamed, name)) return undefined;
+    return byName.get(name);
+  };
   const fields: IcebergField[] = [];
-  const seen = new Set<string>();
+  const used = new Set<number>();
+  const names = new Set(next.columns.map((c) => c.name));
+  const idOf = new Map<string, number>();
   for (const column of next.columns) {
-    seen.add(column.name);
-    const existing = byName.get(column.name);
+    const existing = existingFor(column.name);
     const isKey = next.primaryKey.includes(column.name);
     if (existing === undefined) {
       changed = true;
       if (isKey) throw refused(table, `new column ${column.name} cannot join the primary key`);
-      fields.push({ id: ++ids.last, name: column.name, required: false, type: mapLogicalType(column.type, ids, options, `${table}.${column.name}`) });
+      const id = ++ids.last;
+      idOf.set(column.name, id);
+      fields.push({ id, name: column.name, required: false, type: mapLogicalType(column.type, ids, options, `${table}.${column.name}`) });
       continue;
     }
+    used.add(existing.id);
+    idOf.set(column.name, existing.id);
+    if (existing.name !== column.name) changed = true;
     const probe = { last: 0 };
     const wanted = mapLogicalType(column.type, probe, options, `${table}.${column.name}`);
     let type = existing.type;
@@ -117,17 +135,22 @@ export function evolveIcebergSchema(
     }
     const required = existing.required && (isKey || !column.nullable);
     if (required !== existing.required) changed = true;
-    fields.push({ ...existing, type, required });
+    fields.push({ ...existing, name: column.name, type, required });
   }
   for (const field of current.fields) {
-    if (seen.has(field.name)) continue;
+    if (used.has(field.id)) continue;
     const isIdentifier = current["identifier-field-ids"]?.includes(field.id) ?? false;
     if (isIdentifier) throw refused(table, `primary-key column ${field.name} was dropped`);
+    // a dropped column whose name a current column now has leaves the schema (its data files keep it, unread)
+    if (names.has(field.name)) {
+      changed = true;
+      continue;
+    }
     if (field.required) changed = true;
     fields.push({ ...field, required: false });
   }
   const oldKey = (current["identifier-field-ids"] ?? []).join(",");
-  const newKey = next.primaryKey.map((n) => byName.get(n)?.id ?? -1).join(",");
+  const newKey = next.primaryKey.map((n) => idOf.get(n) ?? -1).join(",");
   if (oldKey !== newKey) throw refused(table, `primary key changed from [${oldKey}] to [${next.primaryKey.join(", ")}]`);
   if (!changed) return undefined;
   return {

@@ -51,8 +51,21 @@ export const SUMMARY_CHECKPOINT = "zeroetl.checkpoint";
 /** The checkpoint's source position, for a quick replay check. */
 export const SUMMARY_POSITION = "zeroetl.position";
 
+/** What a schema change says beyond the new schema. */
+export interface IcebergSchemaChange {
+  /** New column name -> old name, for columns the source renamed (`SchemaChangeEvent.renamed`). */
+  readonly renamed?: Readonly<Record<string, string>>;
+}
+
 /** The Iceberg sink: a {@link Sink} plus table maintenance. */
 export interface IcebergSink extends Sink {
+  /**
+   * {@link Sink.prepare}; with `change.renamed`, renamed columns keep their
+   * field ids (an Iceberg rename), so rows already written read back under
+   * the new name. Without it a renamed column looks like a dropped one plus
+   * a new one.
+   */
+  prepare(schema: TableSchema, change?: IcebergSchemaChange): Promise<void>;
   /** Rewrites a table's live rows (deletes applied) into fresh data files and drops its delete files (a `replace` snapshot). */
   compactTable(table: TableRef): Promise<MaintenanceResult>;
   /** Drops snapshots older than `olderThanMs` beyond the newest `retainLast`, and files only they referenced. */
@@ -424,7 +437,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     if (state.pendingRows >= commitRows || state.pendingBytes >= commitBytes) await commitTable(state, undefined);
   };
 
-  const prepare = async (schema: TableSchema): Promise<void> => {
+  const prepare = async (schema: TableSchema, change?: IcebergSchemaChange): Promise<void> => {
     const { catalog: c } = ready();
     const key = tableKey(schema.table);
     const existing = tables.get(key);
@@ -443,7 +456,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
         return c.createTable(id, metadata);
       }
       const base = current.metadata;
-      const evolved = evolveIcebergSchema(currentSchema(base), base["last-column-id"], schema, mapping);
+      const evolved = evolveIcebergSchema(currentSchema(base), base["last-column-id"], schema, mapping, change?.renamed);
       if (evolved === undefined) return current;
       logger.info("iceberg schema evolved", { table: key, schemaId: evolved.schema["schema-id"] });
       return commitCurrentSchema(id, current, evolved.schema, evolved.lastColumnId);
@@ -610,7 +623,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       const touched = new Set<TableState>();
       for (const event of batch.events) {
         if (event.op === "schema") {
-          await prepare(event.schema);
+          await prepare(event.schema, event.renamed === undefined ? undefined : { renamed: event.renamed });
           accepted++;
           continue;
         }

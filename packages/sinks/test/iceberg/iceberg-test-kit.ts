@@ -1,6 +1,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { DuckDBConnection } from "@duckdb/node-api";
+import { icebergManifests, icebergMetadata } from "icebird";
 import type { TableSchema } from "@zero-etl/core";
 
 /** A logical schema covering most types the sink maps. */
@@ -105,4 +106,57 @@ export function plain(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(plain);
   if (typeof value === "object") return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, plain(v)]));
   return value;
+}
+
+/**
+ * An independent merge-on-read of an Iceberg table that honours field ids:
+ * icebird reads the metadata and manifests, DuckDB reads every data and
+ * equality-delete file, each column found by its Parquet field id and named
+ * as the current schema names it (so renamed columns read back under their
+ * new name). Values come back as DuckDB's VARCHAR rendering, rows in no
+ * particular order. Needs {@link serveLocalFilesToFetch} for local tables.
+ */
+export async function readIcebergByFieldId(tableUrl: string): Promise<Record<string, string | null>[]> {
+  const metadata = (await icebergMetadata({ tableUrl })) as unknown as {
+    "current-schema-id": number;
+    schemas: { "schema-id": number; fields: { id: number; name: string }[] }[];
+  };
+  const schema = metadata.schemas.find((s) => s["schema-id"] === metadata["current-schema-id"]);
+  if (schema === undefined) throw new Error("no current schema");
+  const entries = (await icebergManifests(metadata as never))
+    .flatMap((m) => m.entries)
+    .filter((e) => e.status !== 2) as unknown as { sequence_number: bigint | number; data_file: { content: number; file_path: string; equality_ids?: number[] | null } }[];
+  const duck = await openDuckDb();
+  try {
+    const columnsById = async (path: string): Promise<Map<number, string>> =>
+      new Map(
+        (await duck.connection.runAndReadAll(`SELECT name, field_id FROM parquet_schema('${path}') WHERE field_id IS NOT NULL`))
+          .getRowObjectsJson()
+          .map((r) => [Number(r.field_id), String(r.name)]),
+      );
+    const read = async (path: string, fields: readonly { id: number; name: string }[]): Promise<Record<string, string | null>[]> => {
+      const names = await columnsById(path);
+      const select = fields.map((f) => {
+        const column = names.get(f.id);
+        return column === undefined ? `NULL AS "${f.name}"` : `"${column.replaceAll('"', '""')}"::VARCHAR AS "${f.name}"`;
+      });
+      return (await duck.connection.runAndReadAll(`SELECT ${select.join(", ")} FROM read_parquet('${path}')`)).getRowObjectsJson() as Record<string, string | null>[];
+    };
+    const deletes: { seq: number; fields: { id: number; name: string }[]; rows: Record<string, string | null>[] }[] = [];
+    for (const e of entries.filter((x) => x.data_file.content === 2)) {
+      const fields = (e.data_file.equality_ids ?? []).map((id) => ({ id, name: schema.fields.find((f) => f.id === id)?.name ?? `#${id}` }));
+      deletes.push({ seq: Number(e.sequence_number), fields, rows: await read(e.data_file.file_path, fields) });
+    }
+    const out: Record<string, string | null>[] = [];
+    for (const e of entries.filter((x) => x.data_file.content === 0)) {
+      const seq = Number(e.sequence_number);
+      for (const row of await read(e.data_file.file_path, schema.fields)) {
+        const deleted = deletes.some((d) => d.seq > seq && d.rows.some((k) => d.fields.every((f) => k[f.name] === row[f.name])));
+        if (!deleted) out.push(row);
+      }
+    }
+    return out;
+  } finally {
+    duck.close();
+  }
 }
