@@ -591,6 +591,15 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     prepare,
     replaceTable,
 
+    async dropTable(table) {
+      const key = tableKey(table);
+      const state = tables.get(key);
+      if (state !== undefined) clearPending(state);
+      await ready().catalog.dropTable(state?.id ?? { namespace: config.namespace, name: table.name });
+      tables.delete(key);
+      logger.warn("iceberg table dropped: its source table is gone", { table: key });
+    },
+
     async resetTable(table) {
       const state = stateOf(table);
       clearPending(state);
