@@ -122,17 +122,9 @@ export function evolveIcebergSchema(
     used.add(existing.id);
     idOf.set(column.name, existing.id);
     if (existing.name !== column.name) changed = true;
-    const probe = { last: 0 };
-    const wanted = mapLogicalType(column.type, probe, options, `${table}.${column.name}`);
-    let type = existing.type;
-    if (!sameShape(existing.type, wanted)) {
-      const promoted = promote(existing.type, wanted);
-      if (promoted === undefined) {
-        throw refused(table, `column ${column.name} cannot change from ${describe(existing.type)} to ${describe(wanted)} (${formatLogicalType(column.type)})`);
-      }
-      type = promoted;
-      changed = true;
-    }
+    const evolved = evolveType(existing.type, column.type, { ids, options, table, where: column.name });
+    const type = evolved ?? existing.type;
+    if (evolved !== undefined) changed = true;
     const required = existing.required && (isKey || !column.nullable);
     if (required !== existing.required) changed = true;
     fields.push({ ...existing, name: column.name, type, required });
@@ -157,6 +149,59 @@ export function evolveIcebergSchema(
     schema: { ...current, "schema-id": current["schema-id"] + 1, fields },
     lastColumnId: ids.last,
   };
+}
+
+interface EvolveContext {
+  readonly ids: { last: number };
+  readonly options: IcebergTypeMappingOptions;
+  readonly table: string;
+  /** The column (and nested field) path, for messages. */
+  readonly where: string;
+}
+
+/**
+ * The type a field takes for a new logical type, or undefined when it stays.
+ * Structs gain new fields (new ids) and keep fields the source dropped as
+ * optional; list elements and struct fields evolve recursively; primitives
+ * take the allowed promotions. Anything else throws `schema-refused`.
+ */
+function evolveType(existing: IcebergType, next: LogicalType, context: EvolveContext): IcebergType | undefined {
+  if (typeof existing !== "string" && existing.type === "struct" && next.kind === "struct") {
+    let changed = false;
+    const fields: IcebergField[] = [];
+    const seen = new Set<number>();
+    for (const f of next.fields) {
+      const where = `${context.where}.${f.name}`;
+      const old = existing.fields.find((x) => x.name === f.name);
+      if (old === undefined) {
+        changed = true;
+        fields.push({ id: ++context.ids.last, name: f.name, required: false, type: mapLogicalType(f.type, context.ids, context.options, `${context.table}.${where}`) });
+        continue;
+      }
+      seen.add(old.id);
+      const type = evolveType(old.type, f.type, { ...context, where });
+      const required = old.required && !f.nullable;
+      if (type !== undefined || required !== old.required) changed = true;
+      fields.push({ ...old, type: type ?? old.type, required });
+    }
+    for (const old of existing.fields) {
+      if (seen.has(old.id)) continue;
+      if (old.required) changed = true;
+      fields.push({ ...old, required: false });
+    }
+    return changed ? { ...existing, fields } : undefined;
+  }
+  if (typeof existing !== "string" && existing.type === "list" && next.kind === "list") {
+    const element = evolveType(existing.element, next.element, { ...context, where: `${context.where}.element` });
+    return element === undefined ? undefined : { ...existing, element };
+  }
+  const wanted = mapLogicalType(next, { last: 0 }, context.options, `${context.table}.${context.where}`);
+  if (sameShape(existing, wanted)) return undefined;
+  const promoted = promote(existing, wanted);
+  if (promoted === undefined) {
+    throw refused(context.table, `column ${context.where} cannot change from ${describe(existing)} to ${describe(wanted)} (${formatLogicalType(next)})`);
+  }
+  return promoted === existing ? undefined : promoted;
 }
 
 function refused(table: string, message: string): ZeroEtlError {

@@ -119,7 +119,7 @@ export function plain(value: unknown): unknown {
 export async function readIcebergByFieldId(tableUrl: string): Promise<Record<string, string | null>[]> {
   const metadata = (await icebergMetadata({ tableUrl })) as unknown as {
     "current-schema-id": number;
-    schemas: { "schema-id": number; fields: { id: number; name: string }[] }[];
+    schemas: { "schema-id": number; fields: IcebergFieldLike[] }[];
   };
   const schema = metadata.schemas.find((s) => s["schema-id"] === metadata["current-schema-id"]);
   if (schema === undefined) throw new Error("no current schema");
@@ -128,23 +128,17 @@ export async function readIcebergByFieldId(tableUrl: string): Promise<Record<str
     .filter((e) => e.status !== 2) as unknown as { sequence_number: bigint | number; data_file: { content: number; file_path: string; equality_ids?: number[] | null } }[];
   const duck = await openDuckDb();
   try {
-    const columnsById = async (path: string): Promise<Map<number, string>> =>
-      new Map(
-        (await duck.connection.runAndReadAll(`SELECT name, field_id FROM parquet_schema('${path}') WHERE field_id IS NOT NULL`))
-          .getRowObjectsJson()
-          .map((r) => [Number(r.field_id), String(r.name)]),
-      );
-    const read = async (path: string, fields: readonly { id: number; name: string }[]): Promise<Record<string, string | null>[]> => {
-      const names = await columnsById(path);
+    const read = async (path: string, fields: readonly IcebergFieldLike[]): Promise<Record<string, string | null>[]> => {
+      const file = parseParquetSchema((await duck.connection.runAndReadAll(`SELECT name, field_id, num_children FROM parquet_schema('${path}')`)).getRowObjectsJson());
       const select = fields.map((f) => {
-        const column = names.get(f.id);
-        return column === undefined ? `NULL AS "${f.name}"` : `"${column.replaceAll('"', '""')}"::VARCHAR AS "${f.name}"`;
+        const node = file.children.find((c) => c.id === f.id);
+        return node === undefined ? `NULL AS "${f.name}"` : `(${project(f.type, node, quote(node.name))})::VARCHAR AS "${f.name}"`;
       });
       return (await duck.connection.runAndReadAll(`SELECT ${select.join(", ")} FROM read_parquet('${path}')`)).getRowObjectsJson() as Record<string, string | null>[];
     };
-    const deletes: { seq: number; fields: { id: number; name: string }[]; rows: Record<string, string | null>[] }[] = [];
+    const deletes: { seq: number; fields: IcebergFieldLike[]; rows: Record<string, string | null>[] }[] = [];
     for (const e of entries.filter((x) => x.data_file.content === 2)) {
-      const fields = (e.data_file.equality_ids ?? []).map((id) => ({ id, name: schema.fields.find((f) => f.id === id)?.name ?? `#${id}` }));
+      const fields = (e.data_file.equality_ids ?? []).map((id) => schema.fields.find((f) => f.id === id) ?? { id, name: `#${id}`, type: "string" });
       deletes.push({ seq: Number(e.sequence_number), fields, rows: await read(e.data_file.file_path, fields) });
     }
     const out: Record<string, string | null>[] = [];
@@ -159,4 +153,56 @@ export async function readIcebergByFieldId(tableUrl: string): Promise<Record<str
   } finally {
     duck.close();
   }
+}
+
+interface IcebergFieldLike {
+  readonly id: number;
+  readonly name: string;
+  readonly type: unknown;
+}
+
+interface ParquetNode {
+  readonly name: string;
+  readonly id: number | undefined;
+  readonly children: ParquetNode[];
+}
+
+/** The tree of a file's Parquet schema from DuckDB's `parquet_schema` rows (depth-first, `num_children` per group). */
+function parseParquetSchema(rows: readonly Record<string, unknown>[]): ParquetNode {
+  let next = 0;
+  const take = (): ParquetNode => {
+    const row = rows[next++] ?? {};
+    const node: ParquetNode = { name: String(row.name), id: row.field_id === null || row.field_id === undefined ? undefined : Number(row.field_id), children: [] };
+    const n = Number(row.num_children ?? 0);
+    for (let i = 0; i < n; i++) node.children.push(take());
+    return node;
+  };
+  return take();
+}
+
+function quote(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/**
+ * A DuckDB expression giving the value of Iceberg type `type` from the file's
+ * column `node` at `expr`: struct fields and list elements are found by field
+ * id, fields the file does not have are NULL, and names are the current ones.
+ */
+function project(type: unknown, node: ParquetNode, expr: string): string {
+  if (typeof type !== "object" || type === null) return expr;
+  const t = type as { type: string; fields?: IcebergFieldLike[]; "element-id"?: number; element?: unknown };
+  if (t.type === "struct") {
+    const parts = (t.fields ?? []).map((f) => {
+      const child = node.children.find((c) => c.id === f.id);
+      return `${quote(f.name)} := ${child === undefined ? "NULL" : project(f.type, child, `${expr}.${quote(child.name)}`)}`;
+    });
+    return `CASE WHEN ${expr} IS NULL THEN NULL ELSE struct_pack(${parts.join(", ")}) END`;
+  }
+  if (t.type === "list") {
+    const element = node.children[0]?.children[0];
+    if (element === undefined) return expr;
+    return `list_transform(${expr}, x -> ${project(t.element, element, "x")})`;
+  }
+  return expr;
 }
