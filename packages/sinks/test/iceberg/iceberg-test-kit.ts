@@ -113,10 +113,10 @@ export function plain(value: unknown): unknown {
  * icebird reads the metadata and manifests, DuckDB reads every data and
  * equality-delete file, each column found by its Parquet field id and named
  * as the current schema names it (so renamed columns read back under their
- * new name). Values come back as DuckDB's VARCHAR rendering, rows in no
- * particular order. Needs {@link serveLocalFilesToFetch} for local tables.
+ * new name). Values come back as DuckDB's VARCHAR rendering (or its JSON
+ * with `json`), rows in no particular order. Needs {@link serveLocalFilesToFetch} for local tables.
  */
-export async function readIcebergByFieldId(tableUrl: string): Promise<Record<string, string | null>[]> {
+export async function readIcebergByFieldId(tableUrl: string, options: { readonly json?: boolean } = {}): Promise<Record<string, string | null>[]> {
   const metadata = (await icebergMetadata({ tableUrl })) as unknown as {
     "current-schema-id": number;
     schemas: { "schema-id": number; fields: IcebergFieldLike[] }[];
@@ -132,7 +132,9 @@ export async function readIcebergByFieldId(tableUrl: string): Promise<Record<str
       const file = parseParquetSchema((await duck.connection.runAndReadAll(`SELECT name, field_id, num_children FROM parquet_schema('${path}')`)).getRowObjectsJson());
       const select = fields.map((f) => {
         const node = file.children.find((c) => c.id === f.id);
-        return node === undefined ? `NULL AS "${f.name}"` : `(${project(f.type, node, quote(node.name))})::VARCHAR AS "${f.name}"`;
+        if (node === undefined) return `NULL AS "${f.name}"`;
+        const value = project(f.type, node, quote(node.name));
+        return options.json === true ? `to_json(${value})::VARCHAR AS "${f.name}"` : `(${value})::VARCHAR AS "${f.name}"`;
       });
       return (await duck.connection.runAndReadAll(`SELECT ${select.join(", ")} FROM read_parquet('${path}')`)).getRowObjectsJson() as Record<string, string | null>[];
     };
