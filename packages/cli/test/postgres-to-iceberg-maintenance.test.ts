@@ -63,7 +63,7 @@ describe("zeroetl maintain beside a running PostgreSQL -> Iceberg pipeline", () 
     let exited = false;
     void runner.result.then(() => (exited = true));
     const writer = (async () => {
-      for (let i = 1; i <= 120 && !exited; i++) {
+      for (let i = 1; i <= 80 && !exited; i++) {
         await source.query(`INSERT INTO events VALUES ($1, $2)`, [1000 + i, `new-${i}`]);
         await source.query(`UPDATE events SET v = $2 WHERE id = $1`, [(i % 20) + 1, `upd-${i}`]);
         if (i % 7 === 0) await source.query(`DELETE FROM events WHERE id = $1`, [1000 + i - 3]);
@@ -72,7 +72,7 @@ describe("zeroetl maintain beside a running PostgreSQL -> Iceberg pipeline", () 
     })();
     const maintenance: string[] = [];
     const maintainer = (async () => {
-      for (let round = 0; round < 4 && !exited; round++) {
+      for (let round = 0; round < 3 && !exited; round++) {
         const m = await runCli(["maintain", config, "--expire-older-than-hours", "0", "--retain-last", "1"]);
         maintenance.push(`${m.code}: ${m.stderr}${m.stdout}`);
       }
@@ -82,13 +82,27 @@ describe("zeroetl maintain beside a running PostgreSQL -> Iceberg pipeline", () 
     // the rounds did expire snapshots the running pipeline had committed
     expect(maintenance.some((m) => /expired [1-9]\d* snapshot/.test(m)), maintenance.join("\n")).toBe(true);
 
-    // wait for the run to catch up (bounded; the assertion below is on content, not on time)
+    // wait for the run to catch up (bounded; the assertions are on content, not on time)
+    const catchUp = async () => {
+      const expected = await sourceRows();
+      for (let i = 0; i < 100 && !exited; i++) {
+        const got = await lakeRows().catch(() => undefined);
+        if (JSON.stringify(got) === JSON.stringify(expected)) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    await catchUp();
+    await source.query(`INSERT INTO events VALUES (4000, 'idle')`);
+    await catchUp();
+
+    // the issue's case: the idle pipeline's last snapshot is compacted away and
+    // expired (its manifest list deleted), then rows arrive
+    const idle = await runCli(["maintain", config, "--expire-older-than-hours", "0", "--retain-last", "1"]);
+    expect(idle.code, idle.stderr).toBe(0);
+    expect(idle.stdout).toMatch(/expired [1-9]\d* snapshot/);
+    for (let i = 1; i <= 5; i++) await source.query(`INSERT INTO events VALUES ($1, 'after')`, [5000 + i]);
+    await catchUp();
     const expected = await sourceRows();
-    for (let i = 0; i < 100 && !exited; i++) {
-      const got = await lakeRows().catch(() => undefined);
-      if (JSON.stringify(got) === JSON.stringify(expected)) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
     const stillRunning = !exited;
     runner.kill("SIGTERM");
     const run = await runner.result;

@@ -1,9 +1,14 @@
-import { mkdir, readFile, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { CommitConflictError } from "./iceberg-catalog.js";
 import type { ObjectEntry, ObjectStore } from "./object-store.js";
 
-/** An {@link ObjectStore} on the local filesystem; exclusive puts use the `wx` flag (atomic create). */
+/**
+ * An {@link ObjectStore} on the local filesystem. Every put is atomic for
+ * readers: the bytes go to a hidden temporary file first, then `rename`
+ * (or, for an exclusive put, `link`, which fails when the target exists).
+ */
 export function createLocalObjectStore(): ObjectStore {
   const list = async (prefix: string): Promise<string[]> => {
     const out: string[] = [];
@@ -18,7 +23,8 @@ export function createLocalObjectStore(): ObjectStore {
       for (const e of entries) {
         const p = join(dir, e.name);
         if (e.isDirectory()) await walk(p);
-        else out.push(p);
+        // a dot file is a write in progress (see put)
+        else if (!e.name.startsWith(".")) out.push(p);
       }
     };
     await walk(prefix);
@@ -27,11 +33,19 @@ export function createLocalObjectStore(): ObjectStore {
   return {
     async put(location, body, options) {
       await mkdir(dirname(location), { recursive: true });
+      // written aside, then moved in: a reader (another process loading the
+      // newest metadata) never sees a half-written file
+      const temp = join(dirname(location), `.${basename(location)}.${randomUUID()}.tmp`);
+      await writeFile(temp, body);
       try {
-        await writeFile(location, body, { flag: options?.exclusive === true ? "wx" : "w" });
+        // link() fails when the target exists: the exclusive create, atomic
+        if (options?.exclusive === true) await link(temp, location);
+        else await rename(temp, location);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new CommitConflictError(`${location} already exists`, error);
         throw error;
+      } finally {
+        if (options?.exclusive === true) await rm(temp, { force: true });
       }
     },
     async get(location) {
