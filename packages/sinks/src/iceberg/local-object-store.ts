@@ -39,7 +39,7 @@ export function createLocalObjectStore(): ObjectStore {
       await writeFile(temp, body);
       try {
         // link() fails when the target exists: the exclusive create, atomic
-        if (options?.exclusive === true) await link(temp, location);
+        if (options?.exclusive === true) await exclusiveMove(temp, location, body);
         else await rename(temp, location);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new CommitConflictError(`${location} already exists`, error);
@@ -73,4 +73,15 @@ export function createLocalObjectStore(): ObjectStore {
       await rm(location, { force: true });
     },
   };
+}
+
+/** Hard-links `temp` to `location`; where the filesystem has no hard links, creates `location` with `wx` instead (exclusive, but visible while written). */
+async function exclusiveMove(temp: string, location: string, body: Uint8Array): Promise<void> {
+  try {
+    await link(temp, location);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS") throw error;
+    await writeFile(location, body, { flag: "wx" });
+  }
 }
