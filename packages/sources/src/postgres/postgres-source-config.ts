@@ -1,4 +1,5 @@
 import type { Logger, TableRef } from "@zero-etl/core";
+import type { PartitionMode } from "./postgres-introspector.js";
 import { ConfigError, silentLogger } from "@zero-etl/core";
 
 /** Options of `createPostgresSource`. */
@@ -19,6 +20,12 @@ export interface PostgresSourceOptions {
   readonly ssl?: boolean | Readonly<Record<string, unknown>>;
   /** Rows per snapshot chunk (keyset page size); default 10 000. */
   readonly snapshotChunkRows?: number;
+  /**
+   * Partitioned tables: `root` (default) replicates each as one table named
+   * after its root (published with `publish_via_partition_root`); `leaves`
+   * replicates each partition as a table of its own instead.
+   */
+  readonly partitions?: PartitionMode;
   readonly logger?: Logger;
 }
 
@@ -34,6 +41,7 @@ export interface PostgresSourceConfig {
   readonly tableList: readonly TableRef[] | undefined;
   readonly ssl: boolean | Readonly<Record<string, unknown>> | undefined;
   readonly snapshotChunkRows: number;
+  readonly partitions: PartitionMode;
   readonly logger: Logger;
 }
 
@@ -64,6 +72,8 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
   }
   const chunk = options.snapshotChunkRows ?? 10_000;
   if (!Number.isInteger(chunk) || chunk < 1 || chunk > 10_000_000) throw new ConfigError("source.snapshotChunkRows", "an integer from 1 to 10000000");
+  const partitions = options.partitions ?? "root";
+  if (partitions !== "root" && partitions !== "leaves") throw new ConfigError("source.partitions", '"root" or "leaves"');
   let includes: (ref: TableRef) => boolean;
   let tableList: readonly TableRef[] | undefined;
   const tables = options.tables;
@@ -98,6 +108,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
     tableList,
     ssl: options.ssl,
     snapshotChunkRows: chunk,
+    partitions,
     logger: options.logger ?? silentLogger,
   });
 }

@@ -11,12 +11,13 @@ import type {
   StreamOptions,
   TableSchema,
 } from "@zero-etl/core";
-import { ZeroEtlError } from "@zero-etl/core";
+import { ZeroEtlError, tableKey } from "@zero-etl/core";
 import { formatLsn, lsnCodec, parseLsn } from "./lsn.js";
 import { PgTypeCatalog } from "./pg-type-catalog.js";
 import { connectPostgres, connectionError } from "./postgres-connection.js";
 import { introspectPostgres } from "./postgres-introspector.js";
 import { preflightPostgres } from "./postgres-preflight.js";
+import { createPartitionRelationCheck, ensurePublication, readPublicationPlan, type SkippedTable } from "./postgres-publication.js";
 import { startPostgresSnapshot, type PostgresSnapshotSession } from "./postgres-snapshot.js";
 import { resolvePostgresSourceConfig, type PostgresSourceConfig, type PostgresSourceOptions } from "./postgres-source-config.js";
 import { PgoutputChangeBuilder } from "./pgoutput-change-builder.js";
@@ -55,14 +56,16 @@ class PostgresSource implements Source {
   private readonly snapshots = new Set<PostgresSnapshotSession>();
   private active: ReplicationStream | undefined;
   private pendingAck: bigint | undefined;
+  private readonly warned = new Set<string>();
 
   constructor(private readonly config: PostgresSourceConfig) {}
 
   async introspect(signal?: AbortSignal): Promise<readonly TableSchema[]> {
     signal?.throwIfAborted();
     return this.withClient(async (client) => {
-      const tables = await introspectPostgres(client, { includes: this.config.includes, required: this.config.tableList ?? [], types: this.types });
-      return tables.map((t) => t.schema);
+      const plan = await readPublicationPlan(client, this.config, this.types);
+      this.warnSkipped(plan.skipped);
+      return plan.published.map((t) => t.schema);
     });
   }
 
@@ -79,6 +82,7 @@ class PostgresSource implements Source {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     this.snapshots.add(session);
+    this.warnSkipped(session.skipped);
     return session;
   }
 
@@ -106,6 +110,16 @@ class PostgresSource implements Source {
     this.snapshots.clear();
   }
 
+  /** Says loudly, once per table and reason, which selected tables are not replicated and why. */
+  private warnSkipped(skipped: readonly SkippedTable[]): void {
+    for (const s of skipped) {
+      const table = tableKey(s.info.schema.table);
+      if (this.warned.has(`${table}\u0000${s.reason}`)) continue;
+      this.warned.add(`${table}\u0000${s.reason}`);
+      this.config.logger.warn(`table not replicated: ${s.message}`, { table, reason: s.reason });
+    }
+  }
+
   private async withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = await connectPostgres(this.config);
     try {
@@ -128,14 +142,20 @@ class PostgresSource implements Source {
       // server may send nothing for a long time and `--until-caught-up` waits for a batch
       const flushed = await admin.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
       if (start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0")) yield { events: [], checkpoint: formatLsn(start), caughtUp: true };
-      const tables = await introspectPostgres(admin, { includes: config.includes, types: this.types });
+      const plan = await readPublicationPlan(admin, config, this.types);
+      // tables fixed since the last run join the publication; left-out ones leave it (never break the source)
+      const changed = await ensurePublication(admin, config.publication, plan, config.partitions);
+      if (changed.length > 0) config.logger.info("publication updated", { publication: config.publication, statements: changed });
+      this.warnSkipped(plan.skipped);
+      const skipped = new Set(plan.skipped.map((s) => `${s.info.schema.table.namespace}\u0000${s.info.schema.table.name}`));
       const builder = new PgoutputChangeBuilder({
-        includes: config.includes,
-        tables,
+        includes: (ref) => config.includes(ref) && !skipped.has(`${ref.namespace}\u0000${ref.name}`),
+        tables: plan.published,
         types: this.types,
         resolveTypes: (oids) => this.types.resolve(admin, oids),
         reintrospect: async (oid) => (await introspectPostgres(admin, { includes: () => true, oids: [oid], types: this.types }))[0],
       });
+      const isPartitionRelation = createPartitionRelationCheck(admin, config.partitions);
       const client = await connectPostgres(config, { replication: true, applicationName: `zero-etl ${config.pipeline}` });
       const acknowledged = this.pendingAck !== undefined && this.pendingAck > start ? this.pendingAck : start;
       stream = ReplicationStream.start({ client, slot: config.slot, publication: config.publication, startLsn: start, acknowledged, ...(signal === undefined ? {} : { signal }) });
@@ -182,6 +202,7 @@ class PostgresSource implements Source {
               }
               break;
             case "relation":
+              if (await isPartitionRelation(message.relationOid)) break;
               await builder.relation(message, item.walStart === 0n ? beginLsn : item.walStart, events);
               break;
             case "insert":
