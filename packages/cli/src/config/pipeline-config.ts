@@ -83,6 +83,7 @@ export const pipelineConfigSchema = z.strictObject({
     .optional(),
   mapping: z
     .strictObject({
+      tableNames: z.enum(["table", "schema_table"]).optional(),
       unnest: z
         .strictObject({
           mode: unnestMode,
