@@ -10,6 +10,7 @@ import {
   type Sink,
   type Source,
   type TableRef,
+  tableKey,
 } from "@zero-etl/core";
 import type { PipelineConfig } from "./pipeline-config.js";
 import { resolveTargetNaming, type TargetNaming } from "./target-naming.js";
@@ -76,7 +77,10 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
     case "postgres": {
       const { createPostgresSource } = await import("@zero-etl/sources/postgres");
       const { type: _type, ...options } = source;
-      return createPostgresSource({ ...common, ...withoutUndefined(options) });
+      // a row can enter a row filter through an update that leaves a TOAST value out: read it from the source
+      const filtered = new Set(Object.keys(config.filter?.rows ?? {}));
+      const fetch = filtered.size === 0 ? {} : { fetchUnchangedFor: (ref: TableRef) => filtered.has(tableKey(ref)) };
+      return createPostgresSource({ ...common, ...withoutUndefined(options), ...fetch });
     }
     case "mysql": {
       const { createMysqlSource } = await import("@zero-etl/sources/mysql");

@@ -21,6 +21,7 @@ import { createPartitionRelationCheck, ensurePublication, readPublicationPlan, t
 import { startPostgresSnapshot, type PostgresSnapshotSession } from "./postgres-snapshot.js";
 import { resolvePostgresSourceConfig, type PostgresSourceConfig, type PostgresSourceOptions } from "./postgres-source-config.js";
 import { PgoutputChangeBuilder } from "./pgoutput-change-builder.js";
+import { createUnchangedFetcher } from "./postgres-unchanged-fetcher.js";
 import { ReplicationStream } from "./replication-stream.js";
 
 /** Events per batch before a batch is cut (at a transaction boundary when possible). */
@@ -156,6 +157,8 @@ class PostgresSource implements Source {
         reintrospect: async (oid) => (await introspectPostgres(admin, { includes: () => true, oids: [oid], types: this.types }))[0],
       });
       const isPartitionRelation = createPartitionRelationCheck(admin, config.partitions);
+      const fetchUnchanged =
+        config.fetchUnchangedFor === undefined ? undefined : createUnchangedFetcher({ client: admin, types: this.types, tables: config.fetchUnchangedFor, known: plan.published });
       const client = await connectPostgres(config, { replication: true, applicationName: `zero-etl ${config.pipeline}` });
       const acknowledged = this.pendingAck !== undefined && this.pendingAck > start ? this.pendingAck : start;
       stream = ReplicationStream.start({ client, slot: config.slot, publication: config.publication, startLsn: start, acknowledged, ...(signal === undefined ? {} : { signal }) });
@@ -196,6 +199,7 @@ class PostgresSource implements Source {
               builder.commit();
               if (message.endLsn > checkpoint) checkpoint = message.endLsn;
               if (events.length >= BATCH_EVENTS) {
+                await fetchUnchanged?.(events);
                 yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1 };
                 yielded = checkpoint;
                 events = [];
@@ -211,6 +215,7 @@ class PostgresSource implements Source {
             case "truncate":
               builder.change(message, item.walStart, events);
               if (inTransaction && events.length >= BATCH_EVENTS) {
+                await fetchUnchanged?.(events);
                 yield { events, checkpoint: formatLsn(checkpoint) };
                 yielded = checkpoint;
                 events = [];
@@ -222,6 +227,7 @@ class PostgresSource implements Source {
         }
         if (inTransaction) continue;
         if (events.length > 0 || checkpoint > yielded) {
+          await fetchUnchanged?.(events);
           yield { events, checkpoint: formatLsn(checkpoint), caughtUp: true };
           yielded = checkpoint;
           events = [];
