@@ -95,6 +95,19 @@ describe("zeroetl keeps the PostgreSQL source safe (PostgreSQL -> PostgreSQL)", 
     await same("b", "u, v", "u");
   });
 
+  it("after check --fix the keyless table is published, snapshotted and streamed", async () => {
+    const fixed = await runCli(["check", config, "--fix"]);
+    expect(fixed.code, fixed.stdout).toBe(0);
+    expect(fixed.stdout).toMatch(/fixed\s+postgres\.replica_identity.*REPLICA IDENTITY FULL/);
+    const run = await runCli(["run", config, "--until-caught-up"]);
+    expect(run.code, run.stderr).toBe(0);
+    await same("k", "a, v", "a");
+    await source.query(`INSERT INTO k VALUES (3, 'three'); UPDATE k SET v = 'again' WHERE a = 1;`);
+    const again = await runCli(["run", config, "--until-caught-up"]);
+    expect(again.code, again.stderr).toBe(0);
+    await same("k", "a, v", "a");
+  });
+
   it("replicates a partitioned table as one table named after its root", async () => {
     await source.query(`
       INSERT INTO orders VALUES (4, '2026-05-01', 40);
