@@ -40,7 +40,7 @@ export interface TargetNamingOptions {
 export function resolveTargetNaming(options: TargetNamingOptions): TargetNaming {
   let naming = options.configured;
   if (naming === "schema_table" && !options.supportsQualifiedNames) {
-    throw new ConfigError("mapping.tableNames", `"table" for a ${options.targetType} target (it names tables by the source table name)`, naming);
+    throw new ConfigError("mapping.tableNames", `"table" (the ${options.targetType} target names tables by the source table name)`, naming);
   }
   if (naming === undefined) {
     const literal = new Set((options.includeNamespaces ?? []).filter((n): n is string => n !== undefined));

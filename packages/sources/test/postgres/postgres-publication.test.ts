@@ -1,0 +1,48 @@
+import { describe, expect, it } from "vitest";
+import type { PostgresTableInfo } from "../../src/postgres/postgres-introspector.js";
+import { planPublication, publicationDdl } from "../../src/postgres/postgres-publication.js";
+
+const info = (name: string, extra: Partial<PostgresTableInfo> = {}): PostgresTableInfo => ({
+  oid: 1,
+  schema: { table: { namespace: "public", name }, columns: [], primaryKey: ["id"], version: 1 },
+  columns: [],
+  replicaIdentity: "d",
+  kind: "r",
+  persistence: "p",
+  identityProblems: [],
+  rowsEstimated: undefined,
+  ...extra,
+});
+
+describe("publication plan", () => {
+  it("leaves out unlogged, temporary and identity-less tables, and publishes the rest", () => {
+    const plan = planPublication([
+      info("ok"),
+      info("ul", { persistence: "u" }),
+      info("tmp", { persistence: "t" }),
+      info("k", { identityProblems: [{ key: "public.k", sql: '"public"."k"', hasPrimaryKey: false }] }),
+    ]);
+    expect(plan.published.map((t) => t.schema.table.name)).toEqual(["ok"]);
+    expect(plan.skipped.map((s) => [s.info.schema.table.name, s.reason])).toEqual([
+      ["ul", "unlogged"],
+      ["tmp", "temporary"],
+      ["k", "replica-identity"],
+    ]);
+    expect(plan.skipped[2]?.message).toMatch(/public\.k has no usable replica identity .*UPDATE and DELETE on it fail/);
+  });
+
+  it("creates, extends, cleans and re-roots the publication with quoted names", () => {
+    const base = { allTables: false, harmful: [], viaRootWrong: false, partitions: "root" as const };
+    expect(publicationDdl('my"pub', { ...base, exists: false, missing: [{ namespace: "S", name: "t" }] })).toEqual([
+      'CREATE PUBLICATION "my""pub" FOR TABLE "S"."t" WITH (publish_via_partition_root = true)',
+    ]);
+    expect(publicationDdl("p", { ...base, exists: true, missing: [] })).toEqual([]);
+    expect(
+      publicationDdl("p", { ...base, exists: true, missing: [{ namespace: "public", name: "a" }], harmful: [{ namespace: "public", name: "k" }], viaRootWrong: true, partitions: "leaves" }),
+    ).toEqual([
+      'ALTER PUBLICATION "p" SET (publish_via_partition_root = false)',
+      'ALTER PUBLICATION "p" DROP TABLE "public"."k"',
+      'ALTER PUBLICATION "p" ADD TABLE "public"."a"',
+    ]);
+  });
+});
