@@ -125,4 +125,23 @@ describe("zeroetl keeps the PostgreSQL source safe (PostgreSQL -> PostgreSQL)", 
     expect(tables).not.toContain("orders_2025");
     expect(tables).not.toContain("orders_2026");
   });
+
+  it("with partitions: leaves, replicates each partition as a table of its own and not the root", async () => {
+    const { file } = await writeConfig({
+      name: "safe_leaves",
+      source: { type: "postgres", url: source.url, partitions: "leaves" },
+      target: { type: "postgres", url: target.url, schema: "lv" },
+      filter: { include: ["public.orders*"] },
+    });
+    const first = await runCli(["run", file, "--until-caught-up"]);
+    expect(first.code, first.stderr).toBe(0);
+    await source.query(`UPDATE orders SET created = '2025-08-01' WHERE id = 4; INSERT INTO orders VALUES (5, '2025-09-01', 50);`);
+    const second = await runCli(["run", file, "--until-caught-up"]);
+    expect(second.code, second.stderr).toBe(0);
+    for (const leaf of ["orders_2025", "orders_2026"]) {
+      const expected = (await source.query(`SELECT id, created::text AS created, amount::text AS amount FROM ${leaf} ORDER BY id`)).rows;
+      expect((await target.query(`SELECT id, created::text AS created, amount::text AS amount FROM lv.${leaf} ORDER BY id`)).rows, leaf).toEqual(expected);
+    }
+    expect((await target.query(`SELECT to_regclass('lv.orders') IS NULL AS absent`)).rows).toEqual([{ absent: true }]);
+  });
 });
