@@ -137,11 +137,19 @@ export function publicationDdl(publication: string, coverage: PublicationCoverag
   return statements;
 }
 
-/** Makes `publication` cover exactly what `plan` publishes. Returns the statements run. */
-export async function ensurePublication(client: pg.ClientBase, publication: string, plan: PublicationPlan, partitions: PartitionMode = "root"): Promise<string[]> {
-  const statements = publicationDdl(publication, await inspectPublication(client, publication, plan, partitions));
+/** What {@link ensurePublication} changed. */
+export interface PublicationChange {
+  readonly statements: readonly string[];
+  /** Left-out tables that were in the publication and were taken out of it. */
+  readonly removed: readonly TableRef[];
+}
+
+/** Makes `publication` cover exactly what `plan` publishes. */
+export async function ensurePublication(client: pg.ClientBase, publication: string, plan: PublicationPlan, partitions: PartitionMode = "root"): Promise<PublicationChange> {
+  const coverage = await inspectPublication(client, publication, plan, partitions);
+  const statements = publicationDdl(publication, coverage);
   for (const statement of statements) await client.query(statement);
-  return statements;
+  return { statements, removed: coverage.harmful };
 }
 
 function sqlName(ref: TableRef): string {

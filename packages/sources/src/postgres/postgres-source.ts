@@ -21,6 +21,7 @@ import { createPartitionRelationCheck, ensurePublication, readPublicationPlan, t
 import { startPostgresSnapshot, type PostgresSnapshotSession } from "./postgres-snapshot.js";
 import { resolvePostgresSourceConfig, type PostgresSourceConfig, type PostgresSourceOptions } from "./postgres-source-config.js";
 import { PgoutputChangeBuilder } from "./pgoutput-change-builder.js";
+import { PublicationGuard } from "./postgres-publication-guard.js";
 import { createUnchangedFetcher } from "./postgres-unchanged-fetcher.js";
 import { ReplicationStream } from "./replication-stream.js";
 
@@ -146,11 +147,21 @@ class PostgresSource implements Source {
       const plan = await readPublicationPlan(admin, config, this.types);
       // tables fixed since the last run join the publication; left-out ones leave it (never break the source)
       const changed = await ensurePublication(admin, config.publication, plan, config.partitions);
-      if (changed.length > 0) config.logger.info("publication updated", { publication: config.publication, statements: changed });
+      if (changed.statements.length > 0) config.logger.info("publication updated", { publication: config.publication, statements: changed.statements });
       this.warnSkipped(plan.skipped);
-      const skipped = new Set(plan.skipped.map((s) => `${s.info.schema.table.namespace}\u0000${s.info.schema.table.name}`));
+      if (changed.removed.length > 0) {
+        // they were replicated until now: the runtime must stop calling them synced
+        const reasons = new Map(plan.skipped.map((s) => [tableKey(s.info.schema.table), s.message]));
+        yield {
+          events: [],
+          checkpoint: formatLsn(start),
+          tableChanges: changed.removed.map((table) => ({ kind: "dropped", table, position: formatLsn(start), reason: `left out of the publication: ${reasons.get(tableKey(table)) ?? "not publishable"}` })),
+        };
+      }
+      const skipped = new Set(plan.skipped.map((s) => tableKey(s.info.schema.table)));
+      const guard = new PublicationGuard({ client: admin, config, types: this.types, published: plan.published.map((t) => tableKey(t.schema.table)) });
       const builder = new PgoutputChangeBuilder({
-        includes: (ref) => config.includes(ref) && !skipped.has(`${ref.namespace}\u0000${ref.name}`),
+        includes: (ref) => config.includes(ref) && !skipped.has(tableKey(ref)) && !guard.hasRemoved(tableKey(ref)),
         tables: plan.published,
         types: this.types,
         resolveTypes: (oids) => this.types.resolve(admin, oids),
@@ -226,6 +237,14 @@ class PostgresSource implements Source {
           }
         }
         if (inTransaction) continue;
+        const left = await guard.check(checkpoint);
+        if (left.length > 0) {
+          await fetchUnchanged?.(events);
+          yield { events, checkpoint: formatLsn(checkpoint), caughtUp: true, tableChanges: left };
+          yielded = checkpoint;
+          events = [];
+          continue;
+        }
         if (events.length > 0 || checkpoint > yielded) {
           await fetchUnchanged?.(events);
           yield { events, checkpoint: formatLsn(checkpoint), caughtUp: true };
