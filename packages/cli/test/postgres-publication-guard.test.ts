@@ -73,5 +73,5 @@ describe("zeroetl while streaming from PostgreSQL: a table losing its replica id
     const expected = (await source.query(`SELECT id, v FROM g ORDER BY id`)).rows;
     expect((await target.query(`SELECT id, v FROM dw.g ORDER BY id`)).rows).toEqual(expected);
     expect(expected).toContainEqual({ id: 1, v: "works" });
-  });
+  }, 120_000);
 });
