@@ -74,4 +74,15 @@ describe("zeroetl while streaming from PostgreSQL: a table losing its replica id
     expect((await target.query(`SELECT id, v FROM dw.g ORDER BY id`)).rows).toEqual(expected);
     expect(expected).toContainEqual({ id: 1, v: "works" });
   }, 120_000);
+
+  it("a table that lost its replica identity while the pipeline was stopped leaves the publication when the stream starts", async () => {
+    await source.query(`ALTER TABLE g REPLICA IDENTITY NOTHING`);
+    await expect(source.query(`UPDATE g SET v = 'blocked' WHERE id = 2`)).rejects.toThrow(/does not have a replica identity/);
+    const run = await runCli(["run", config, "--until-caught-up"]);
+    expect(run.code, run.stderr).toBe(0);
+    await source.query(`UPDATE g SET v = 'works again' WHERE id = 2`);
+    const status = await runCli(["status", config]);
+    expect(status.stdout).not.toMatch(/public\.g\s+synced/);
+    expect(status.stdout).toMatch(/postgres\.replica_identity.*public\.g/);
+  });
 });

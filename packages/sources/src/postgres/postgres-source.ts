@@ -9,6 +9,7 @@ import type {
   Source,
   SourceCapabilities,
   StreamOptions,
+  TableChange,
   TableSchema,
 } from "@zero-etl/core";
 import { ZeroEtlError, tableKey } from "@zero-etl/core";
@@ -140,24 +141,24 @@ class PostgresSource implements Source {
     let stream: ReplicationStream | undefined;
     try {
       await checkSlot(admin, config);
-      // already at the end of the WAL (e.g. right after a snapshot): say so at once, since an idle
-      // server may send nothing for a long time and `--until-caught-up` waits for a batch
-      const flushed = await admin.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
-      if (start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0")) yield { events: [], checkpoint: formatLsn(start), caughtUp: true };
       const plan = await readPublicationPlan(admin, config, this.types);
       // tables fixed since the last run join the publication; left-out ones leave it (never break the source)
       const changed = await ensurePublication(admin, config.publication, plan, config.partitions);
       if (changed.statements.length > 0) config.logger.info("publication updated", { publication: config.publication, statements: changed.statements });
       this.warnSkipped(plan.skipped);
-      if (changed.removed.length > 0) {
-        // they were replicated until now: the runtime must stop calling them synced
-        const reasons = new Map(plan.skipped.map((s) => [tableKey(s.info.schema.table), s.message]));
-        yield {
-          events: [],
-          checkpoint: formatLsn(start),
-          tableChanges: changed.removed.map((table) => ({ kind: "dropped", table, position: formatLsn(start), reason: `left out of the publication: ${reasons.get(tableKey(table)) ?? "not publishable"}` })),
-        };
-      }
+      // the removed ones were replicated until now: the runtime must stop calling them synced
+      const reasons = new Map(plan.skipped.map((s) => [tableKey(s.info.schema.table), s.message]));
+      const removed: TableChange[] = changed.removed.map((table) => ({
+        kind: "dropped",
+        table,
+        position: formatLsn(start),
+        reason: `left out of the publication: ${reasons.get(tableKey(table)) ?? "not publishable"}`,
+      }));
+      // already at the end of the WAL (e.g. right after a snapshot): say so at once, since an idle
+      // server may send nothing for a long time and `--until-caught-up` waits for a batch
+      const flushed = await admin.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
+      if (start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0")) yield { events: [], checkpoint: formatLsn(start), caughtUp: true, ...(removed.length > 0 ? { tableChanges: removed } : {}) };
+      else if (removed.length > 0) yield { events: [], checkpoint: formatLsn(start), tableChanges: removed };
       const skipped = new Set(plan.skipped.map((s) => tableKey(s.info.schema.table)));
       const guard = new PublicationGuard({ client: admin, config, types: this.types, published: plan.published.map((t) => tableKey(t.schema.table)) });
       const builder = new PgoutputChangeBuilder({
