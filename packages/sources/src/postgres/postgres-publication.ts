@@ -49,11 +49,12 @@ export function planPublication(tables: readonly PostgresTableInfo[]): Publicati
     } else if (info.persistence === "t") {
       skipped.push({ info, reason: "temporary", message: `${key} is a temporary table: PostgreSQL cannot publish it` });
     } else if (info.identityProblems.length > 0) {
-      const which = info.identityProblems.map((p) => p.key).join(", ");
+      const partitions = info.identityProblems.filter((p) => p.key !== key).map((p) => p.key);
+      const which = partitions.length === 0 ? "" : ` (partitions ${partitions.join(", ")})`;
       skipped.push({
         info,
         reason: "replica-identity",
-        message: `${key} has no usable replica identity (${which}): publishing it would make the application's UPDATE and DELETE on it fail, so it is not replicated until fixed (check --fix sets REPLICA IDENTITY FULL)`,
+        message: `${key} has no usable replica identity${which}: publishing it would make the application's UPDATE and DELETE on it fail, so it is not replicated until fixed (check --fix sets REPLICA IDENTITY FULL)`,
       });
     } else {
       published.push(info);
