@@ -28,7 +28,7 @@ describe("publication plan", () => {
       ["tmp", "temporary"],
       ["k", "replica-identity"],
     ]);
-    expect(plan.skipped[2]?.message).toMatch(/public\.k has no usable replica identity .*UPDATE and DELETE on it fail/);
+    expect(plan.skipped[2]?.message).toMatch(/public\.k has no usable replica identity: .*UPDATE and DELETE on it fail/);
   });
 
   it("creates, extends, cleans and re-roots the publication with quoted names", () => {
