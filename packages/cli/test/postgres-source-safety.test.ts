@@ -27,6 +27,9 @@ describe("zeroetl keeps the PostgreSQL source safe (PostgreSQL -> PostgreSQL)", 
       CREATE TABLE orders (id int NOT NULL, created date NOT NULL, amount numeric(12,2), PRIMARY KEY (id, created)) PARTITION BY RANGE (created);
       CREATE TABLE orders_2025 PARTITION OF orders FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
       CREATE TABLE orders_2026 PARTITION OF orders FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+      CREATE TABLE ev (at date NOT NULL, v text) PARTITION BY RANGE (at);
+      CREATE TABLE ev_2026 PARTITION OF ev FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+      INSERT INTO ev VALUES ('2026-01-01', 'e1'), ('2026-02-01', 'e2');
       INSERT INTO t VALUES (1, 'one'), (2, 'two');
       INSERT INTO k VALUES (1, 'one'), (2, 'two');
       INSERT INTO ul VALUES (1, 'one');
@@ -66,12 +69,14 @@ describe("zeroetl keeps the PostgreSQL source safe (PostgreSQL -> PostgreSQL)", 
     await source.query(`DELETE FROM k WHERE a = 2`);
     expect((await source.query(`SELECT a, v FROM k ORDER BY a`)).rows).toEqual([{ a: 1, v: "changed" }]);
     await source.query(`UPDATE ul SET v = 'changed'`);
+    await source.query(`UPDATE ev SET v = 'changed' WHERE at = '2026-01-01'`);
     await same("t", "id, v", "id");
     expect(await targetTables()).not.toContain("k");
     expect(await targetTables()).not.toContain("ul");
+    expect(await targetTables()).not.toContain("ev");
 
     const check = await runCli(["check", config]);
-    expect(check.stdout).toMatch(/postgres\.replica_identity.*public\.k/);
+    expect(check.stdout).toMatch(/postgres\.replica_identity.*public\.ev, public\.k/);
     expect(check.stdout).toMatch(/postgres\.unpublishable.*public\.ul/);
     const status = await runCli(["status", config]);
     expect(status.code, status.stderr).toBe(0);
@@ -105,10 +110,12 @@ describe("zeroetl keeps the PostgreSQL source safe (PostgreSQL -> PostgreSQL)", 
     const run = await runCli(["run", config, "--until-caught-up"]);
     expect(run.code, run.stderr).toBe(0);
     await same("k", "a, v", "a");
-    await source.query(`INSERT INTO k VALUES (3, 'three'); UPDATE k SET v = 'again' WHERE a = 1;`);
+    await same("ev", "at::text AS at, v", "at");
+    await source.query(`INSERT INTO k VALUES (3, 'three'); UPDATE k SET v = 'again' WHERE a = 1; UPDATE ev SET v = 'again' WHERE at = '2026-02-01';`);
     const again = await runCli(["run", config, "--until-caught-up"]);
     expect(again.code, again.stderr).toBe(0);
     await same("k", "a, v", "a");
+    await same("ev", "at::text AS at, v", "at");
   });
 
   it("replicates a partitioned table as one table named after its root", async () => {
