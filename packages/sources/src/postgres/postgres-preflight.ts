@@ -186,7 +186,18 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
 
   const coverage = await inspectPublication(client, config.publication, plan, config.partitions);
   const ddl = publicationDdl(config.publication, coverage);
-  if (ddl.length === 0) {
+  const breaking = coverage.allTables ? plan.skipped.filter((s) => s.reason === "replica-identity").map((s) => tableKey(s.info.schema.table)) : [];
+  if (breaking.length > 0) {
+    // a FOR ALL TABLES publication is the user's: it is not changed, but what it does to the application is said
+    checks.push({
+      id: "postgres.publication",
+      ok: false,
+      severity: "error",
+      fixable: false,
+      message: `publication ${config.publication} is FOR ALL TABLES, so it publishes ${breaking.join(", ")} whose UPDATE and DELETE therefore fail at the source`,
+      remedy: "give the pipeline a publication of its own (leave source.publication unset), or fix the replica identity of those tables (check --fix)",
+    });
+  } else if (ddl.length === 0) {
     checks.push({ id: "postgres.publication", ok: true, message: `publication ${config.publication} covers the selected tables` });
   } else {
     const problems = [

@@ -1,4 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPostgresSource } from "@zero-etl/sources/postgres";
+import { createTestDatabase, type TestDatabase } from "../../../../test-support/postgres.js";
 import type { PostgresTableInfo } from "../../src/postgres/postgres-introspector.js";
 import { planPublication, publicationDdl } from "../../src/postgres/postgres-publication.js";
 
@@ -44,5 +46,31 @@ describe("publication plan", () => {
       'ALTER PUBLICATION "p" DROP TABLE "public"."k"',
       'ALTER PUBLICATION "p" ADD TABLE "public"."a"',
     ]);
+  });
+});
+
+describe("preflight with a FOR ALL TABLES publication of the user", () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase("puball");
+    await db.query("CREATE TABLE k (a int, v text); CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION p_all FOR ALL TABLES");
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("says that it breaks the application's updates of keyless tables, and leaves it as it is", async () => {
+    const source = createPostgresSource({ url: db.url, pipeline: "puball", publication: "p_all" });
+    const report = await source.preflight({ fix: false });
+    await source.close();
+    expect(report.checks.find((c) => c.id === "postgres.publication")).toMatchObject({
+      ok: false,
+      fixable: false,
+      message: "publication p_all is FOR ALL TABLES, so it publishes public.k whose UPDATE and DELETE therefore fail at the source",
+    });
+    const publication = await db.query<{ puballtables: boolean }>("SELECT puballtables FROM pg_publication WHERE pubname = 'p_all'");
+    expect(publication.rows).toEqual([{ puballtables: true }]);
   });
 });
