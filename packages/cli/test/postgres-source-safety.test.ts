@@ -133,6 +133,18 @@ describe("zeroetl keeps the PostgreSQL source safe (PostgreSQL -> PostgreSQL)", 
     expect(tables).not.toContain("orders_2026");
   });
 
+  it("reads the root again when the publication did not publish through it (as earlier versions made it)", async () => {
+    await source.query(`ALTER PUBLICATION zeroetl_safe SET (publish_via_partition_root = false)`);
+    await source.query(`UPDATE orders SET amount = 99 WHERE id = 1; INSERT INTO orders VALUES (6, '2026-10-01', 60);`);
+    const run = await runCli(["run", config, "--until-caught-up"]);
+    expect(run.code, run.stderr).toBe(0);
+    await same("orders", "id, created::text AS created, amount::text AS amount", "id");
+    await source.query(`UPDATE orders SET amount = 100 WHERE id = 6;`);
+    const again = await runCli(["run", config, "--until-caught-up"]);
+    expect(again.code, again.stderr).toBe(0);
+    await same("orders", "id, created::text AS created, amount::text AS amount", "id");
+  });
+
   it("with partitions: leaves, replicates each partition as a table of its own and not the root", async () => {
     const { file } = await writeConfig({
       name: "safe_leaves",

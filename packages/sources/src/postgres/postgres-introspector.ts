@@ -25,6 +25,8 @@ export interface PostgresTableInfo {
   readonly replicaIdentity: string;
   /** `r` table, `p` partitioned table (its partitions' rows read and published through it). */
   readonly kind: "r" | "p";
+  /** Whether the table is a partition of another. */
+  readonly partition: boolean;
   /** `p` permanent, `u` unlogged, `t` temporary: only permanent tables can be published. */
   readonly persistence: string;
   /**
@@ -201,6 +203,7 @@ export async function introspectPostgres(client: pg.ClientBase, options: Introsp
       columns: Object.freeze(infos),
       replicaIdentity: t.relreplident,
       kind: t.relkind,
+      partition: t.relispartition,
       persistence: t.relpersistence,
       identityProblems: Object.freeze(
         t.problems.map((p) => Object.freeze({ key: `${p.namespace}.${p.name}`, sql: `${quoteIdent(p.namespace)}.${quoteIdent(p.name)}`, hasPrimaryKey: p.hasPrimaryKey })),

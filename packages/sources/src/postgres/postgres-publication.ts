@@ -143,14 +143,33 @@ export interface PublicationChange {
   readonly statements: readonly string[];
   /** Left-out tables that were in the publication and were taken out of it. */
   readonly removed: readonly TableRef[];
+  /**
+   * `publish_via_partition_root` was switched: the changes of partitioned
+   * tables were published under other relations until now, so the selected
+   * partitioned tables (root mode) or partitions (leaves mode) are stale and
+   * must be read again.
+   */
+  readonly viaRootSwitched: boolean;
+}
+
+/** Options of {@link ensurePublication}. */
+export interface EnsurePublicationOptions {
+  readonly partitions?: PartitionMode;
+  /**
+   * Leave `publish_via_partition_root` as it is (a resync of some tables
+   * must not switch it: the stream start does, and then re-reads every
+   * table the switch concerns).
+   */
+  readonly keepViaRoot?: boolean;
 }
 
 /** Makes `publication` cover exactly what `plan` publishes. */
-export async function ensurePublication(client: pg.ClientBase, publication: string, plan: PublicationPlan, partitions: PartitionMode = "root"): Promise<PublicationChange> {
-  const coverage = await inspectPublication(client, publication, plan, partitions);
+export async function ensurePublication(client: pg.ClientBase, publication: string, plan: PublicationPlan, options: EnsurePublicationOptions = {}): Promise<PublicationChange> {
+  const read = await inspectPublication(client, publication, plan, options.partitions ?? "root");
+  const coverage = options.keepViaRoot === true ? { ...read, viaRootWrong: false } : read;
   const statements = publicationDdl(publication, coverage);
   for (const statement of statements) await client.query(statement);
-  return { statements, removed: coverage.harmful };
+  return { statements, removed: coverage.harmful, viaRootSwitched: coverage.viaRootWrong };
 }
 
 function sqlName(ref: TableRef): string {

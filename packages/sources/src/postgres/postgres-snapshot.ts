@@ -54,7 +54,7 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
   let reader: pg.Client | undefined;
   try {
     const plan = await readPublicationPlan(admin, config, types);
-    await ensurePublication(admin, config.publication, plan, config.partitions);
+    await ensurePublication(admin, config.publication, plan, { partitions: config.partitions, keepViaRoot: options.resync === true });
     let position: string;
     let snapshotName: string;
     if (options.resync === true) {

@@ -143,22 +143,31 @@ class PostgresSource implements Source {
       await checkSlot(admin, config);
       const plan = await readPublicationPlan(admin, config, this.types);
       // tables fixed since the last run join the publication; left-out ones leave it (never break the source)
-      const changed = await ensurePublication(admin, config.publication, plan, config.partitions);
+      const changed = await ensurePublication(admin, config.publication, plan, { partitions: config.partitions });
       if (changed.statements.length > 0) config.logger.info("publication updated", { publication: config.publication, statements: changed.statements });
       this.warnSkipped(plan.skipped);
-      // the removed ones were replicated until now: the runtime must stop calling them synced
+      // the removed tables were replicated until now: the runtime must stop calling them synced
       const reasons = new Map(plan.skipped.map((s) => [tableKey(s.info.schema.table), s.message]));
-      const removed: TableChange[] = changed.removed.map((table) => ({
+      const tableChanges: TableChange[] = changed.removed.map((table) => ({
         kind: "dropped",
         table,
         position: formatLsn(start),
         reason: `left out of the publication: ${reasons.get(tableKey(table)) ?? "not publishable"}`,
       }));
+      if (changed.viaRootSwitched) {
+        // until now their changes went out under other relations (partitions, or the root): read them again
+        const switchedAt = await admin.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
+        const at = formatLsn(parseLsn(switchedAt.rows[0]?.lsn ?? "0/0"));
+        for (const info of plan.published) {
+          if (config.partitions === "root" ? info.kind !== "p" : !info.partition) continue;
+          tableChanges.push({ kind: "refresh", table: info.schema.table, position: at, reason: `publish_via_partition_root switched for partitions "${config.partitions}"` });
+        }
+      }
       // already at the end of the WAL (e.g. right after a snapshot): say so at once, since an idle
       // server may send nothing for a long time and `--until-caught-up` waits for a batch
       const flushed = await admin.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
-      if (start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0")) yield { events: [], checkpoint: formatLsn(start), caughtUp: true, ...(removed.length > 0 ? { tableChanges: removed } : {}) };
-      else if (removed.length > 0) yield { events: [], checkpoint: formatLsn(start), tableChanges: removed };
+      if (start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0")) yield { events: [], checkpoint: formatLsn(start), caughtUp: true, ...(tableChanges.length > 0 ? { tableChanges } : {}) };
+      else if (tableChanges.length > 0) yield { events: [], checkpoint: formatLsn(start), tableChanges };
       const skipped = new Set(plan.skipped.map((s) => tableKey(s.info.schema.table)));
       const guard = new PublicationGuard({ client: admin, config, types: this.types, published: plan.published.map((t) => tableKey(t.schema.table)) });
       const builder = new PgoutputChangeBuilder({

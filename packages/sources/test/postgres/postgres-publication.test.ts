@@ -10,6 +10,7 @@ const info = (name: string, extra: Partial<PostgresTableInfo> = {}): PostgresTab
   columns: [],
   replicaIdentity: "d",
   kind: "r",
+  partition: false,
   persistence: "p",
   identityProblems: [],
   rowsEstimated: undefined,
