@@ -59,7 +59,8 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
+  // 3: another process runs this pipeline; nothing was touched (a supervisor may try again later)
+  process.exitCode = error instanceof ConfigError ? 2 : error instanceof ZeroEtlError && error.code === "pipeline-locked" ? 3 : 1;
   const message = error instanceof Error ? error.message : String(error);
   const code = error instanceof ZeroEtlError ? ` [${error.code}]` : "";
   process.stderr.write(`zeroetl: ${redactText(message)}${code}\n`);

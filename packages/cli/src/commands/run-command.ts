@@ -1,4 +1,4 @@
-import { createLogger, createPipelineMetrics, runPipeline, type PipelineResult } from "@zero-etl/core";
+import { DEFAULT_RETRY_POLICY, createLogger, createPipelineMetrics, runPipeline, type PipelineResult } from "@zero-etl/core";
 import { buildPipeline, withoutUndefined } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { formatTable } from "../terminal/format-table.js";
@@ -37,6 +37,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
       untilCaughtUp: options.untilCaughtUp,
       signal: controller.signal,
       ...(config.batch === undefined ? {} : { batch: withoutUndefined(config.batch) }),
+      ...(config.retry === undefined ? {} : { retry: { ...DEFAULT_RETRY_POLICY, ...withoutUndefined(config.retry) } }),
       ...(config.onLostPosition === undefined ? {} : { onLostPosition: config.onLostPosition }),
       ...(config.autoResync === undefined ? {} : { autoResync: config.autoResync }),
     });

@@ -4,6 +4,7 @@ import {
   createFileCheckpointStore,
   createFileDeadLetterQueue,
   type CheckpointStore,
+  type ConnectionTimeouts,
   type DeadLetterQueue,
   type Logger,
   type Mapper,
@@ -64,13 +65,13 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
     case "postgres": {
       const { createPostgresSource } = await import("@zero-etl/sources/postgres");
       const { type: _type, ...options } = source;
-      return createPostgresSource({ ...common, ...withoutUndefined(options) });
+      return createPostgresSource({ ...common, ...timeoutsOf(config), ...withoutUndefined(options) });
     }
     case "mysql": {
       const { createMysqlSource } = await import("@zero-etl/sources/mysql");
       const { type: _type, ...options } = source;
       const { include: tables, ...rest } = common;
-      return createMysqlSource({ ...rest, ...(tables === undefined ? {} : { tables }), ...withoutUndefined(options) });
+      return createMysqlSource({ ...rest, ...(tables === undefined ? {} : { tables }), ...timeoutsOf(config), ...withoutUndefined(options) });
     }
     case "dynamodb": {
       const { createDynamoDbSource } = await import("@zero-etl/sources/dynamodb");
@@ -89,7 +90,7 @@ async function buildSink(config: PipelineConfig, logger: Logger): Promise<Sink> 
     case "postgres": {
       const { createPostgresSink } = await import("@zero-etl/sinks/postgres");
       const { type: _type, ...options } = target;
-      return createPostgresSink({ ...common, ...withoutUndefined(options) });
+      return createPostgresSink({ ...common, ...timeoutsOf(config), ...withoutUndefined(options) });
     }
     case "iceberg": {
       const { createIcebergSink } = await import("@zero-etl/sinks/iceberg");
@@ -100,6 +101,11 @@ async function buildSink(config: PipelineConfig, logger: Logger): Promise<Sink> 
     case "opensearch":
       throw new ConfigError("target.type", "postgres or iceberg (this target is not built yet)", target.type);
   }
+}
+
+/** The config's `timeouts`, as the connectors' `timeouts` option (absent when the config has none). */
+function timeoutsOf(config: PipelineConfig): { timeouts?: Partial<ConnectionTimeouts> } {
+  return config.timeouts === undefined ? {} : { timeouts: withoutUndefined(config.timeouts) };
 }
 
 /** Drops undefined fields, for options typed with exactOptionalPropertyTypes. */

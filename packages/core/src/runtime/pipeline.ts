@@ -18,8 +18,9 @@ import type { Sink, WriteReceipt } from "../sink/sink.js";
 import type { Source } from "../source/source.js";
 import type { BatchPolicy } from "./batch-policy.js";
 import { DEFAULT_BATCH_POLICY } from "./batch-policy.js";
-import type { RetryPolicy } from "./retry.js";
-import { DEFAULT_RETRY_POLICY, withRetry } from "./retry.js";
+import { isTransientError } from "./error-classification.js";
+import type { BackOff, RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY_POLICY, createBackOff, sleep, withRetry } from "./retry.js";
 import { TableTracker } from "./table-tracker.js";
 
 /** Everything a pipeline run needs. */
@@ -35,6 +36,11 @@ export interface PipelineOptions {
   /** Where rejected records go; without one they are logged and counted only. */
   readonly deadLetters?: DeadLetterQueue;
   readonly batch?: Partial<BatchPolicy>;
+  /**
+   * How long transient failures of either side are retried: every call to
+   * the sink, and the source's stream, which is reopened from the last
+   * durable checkpoint after it failed. Default {@link DEFAULT_RETRY_POLICY}.
+   */
   readonly retry?: RetryPolicy;
   readonly logger?: Logger;
   readonly metrics?: PipelineMetrics;
@@ -107,6 +113,10 @@ class PipelineRun {
   #durable: PipelineCheckpoint | undefined;
   /** A table became resync-required and `autoResync` is on: stream until the next checkpoint, then resync. */
   #resyncDue = false;
+  /** The newest batch checkpoint the current stream delivered (applied, maybe not yet durable). */
+  #latest: string | undefined;
+  /** Back-off of the source's stream while it keeps failing; reset by the first batch after a reconnect. */
+  #sourceOutage: { readonly backOff: BackOff; attempts: number; readonly since: number } | undefined;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -120,6 +130,8 @@ class PipelineRun {
 
   async run(): Promise<PipelineResult> {
     const { source, sink, name, signal } = this.#o;
+    // one writer per pipeline: refuse before anything is read or written
+    await sink.lock?.(signal === undefined ? { pipeline: name } : { pipeline: name, signal });
     const target = this.#o.untilCaughtUp ? await this.#retrying("read source position", () => source.currentPosition()) : undefined;
     const stored = await this.#retrying("open sink", () => sink.open(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
     let checkpoint = sink.capabilities.checkpointsInTarget ? stored : await this.#o.checkpoints.load(name);
@@ -307,6 +319,10 @@ class PipelineRun {
         if (!this.#resyncDue || this.#o.signal?.aborted) return checkpoint;
         checkpoint = await this.#resync(checkpoint);
       } catch (error) {
+        if (error instanceof SourceStreamFailure) {
+          checkpoint = await this.#reconnectSource(error.cause, this.#lastDurable(checkpoint));
+          continue;
+        }
         const failure = tableFailure(error);
         if (failure === undefined || this.#tracker.state(failure.table) === "failed") throw error;
         this.#tracker.setState(failure.table, "failed", failure.message);
@@ -326,16 +342,46 @@ class PipelineRun {
     return this.#durable ?? fallback;
   }
 
+  /**
+   * The source's stream failed. A transient failure (a restart, a dropped
+   * connection) is ridden out: what was applied up to the last complete
+   * batch is made durable, then the stream is reopened from that checkpoint
+   * after a back-off, for as long as the retry policy allows. Anything else,
+   * or an outage longer than the policy, ends the run with the error.
+   */
+  async #reconnectSource(error: unknown, durable: PipelineCheckpoint): Promise<PipelineCheckpoint> {
+    if (!isTransientError(error) || this.#o.signal?.aborted) throw error;
+    const outage = (this.#sourceOutage ??= { backOff: createBackOff(this.#retry), attempts: 0, since: Date.now() });
+    const next = outage.backOff.next();
+    if (next === undefined) throw error;
+    outage.attempts += 1;
+    const code = error instanceof ZeroEtlError ? error.code : "connection-failed";
+    const message = error instanceof Error ? error.message : String(error);
+    this.#metrics.emit({ type: "error", code, retryable: true });
+    this.#metrics.emit({ type: "retrying", operation: "stream source", side: "source", attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
+    this.#log.warn("source stream failed, reconnecting from the last checkpoint", { attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
+    let checkpoint = durable;
+    const latest = this.#latest;
+    if (latest !== undefined && (this.#pendingRows > 0 || latest !== checkpoint.position)) checkpoint = await this.#flushAt(checkpoint, latest);
+    this.#latest = undefined;
+    await sleep(next.delayMs, this.#o.signal).catch(() => undefined);
+    return checkpoint;
+  }
+
   async #streamOnce(start: PipelineCheckpoint, target: string | undefined): Promise<PipelineCheckpoint> {
     const { source, signal } = this.#o;
     let checkpoint = start;
     let latest: string | undefined;
     const iterator = source.stream(start.position ?? "", signal === undefined ? {} : { signal })[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<ChangeBatch>> | undefined;
+    this.#latest = undefined;
     try {
       for (;;) {
         if (signal?.aborted) break;
-        next ??= iterator.next();
+        // a failure of the source's stream is told apart from the sink's, which `#retrying` already rode out
+        next ??= iterator.next().catch((error: unknown) => {
+          throw new SourceStreamFailure(error);
+        });
         const remaining = Math.max(0, this.#pendingSince + this.#policy.maxWaitMs - Date.now());
         // a timed flush needs a position to checkpoint; without one, wait for the source
         const waitMs = this.#pendingRows > 0 && latest !== undefined ? (this.#caughtUp ? Math.min(remaining, this.#policy.lingerMs) : remaining) : undefined;
@@ -348,8 +394,9 @@ class PipelineRun {
         next = undefined;
         if (result.done) break;
         const batch = result.value;
+        if (this.#sourceOutage !== undefined) this.#sourceRecovered();
         await this.#apply(batch, checkpoint, latest);
-        if (batch.checkpoint !== undefined) latest = batch.checkpoint;
+        if (batch.checkpoint !== undefined) latest = this.#latest = batch.checkpoint;
         this.#caughtUp = batch.caughtUp === true;
         const reachedTarget = target !== undefined && latest !== undefined && this.#reached(latest, target);
         const full = this.#pendingRows >= this.#policy.maxRows || this.#pendingBytes >= this.#policy.maxBytes;
@@ -476,21 +523,43 @@ class PipelineRun {
     this.#pendingBytes = 0;
   }
 
+  #sourceRecovered(): void {
+    const outage = this.#sourceOutage;
+    if (outage === undefined) return;
+    this.#sourceOutage = undefined;
+    const elapsedMs = Date.now() - outage.since;
+    this.#metrics.emit({ type: "recovered", operation: "stream source", side: "source", attempts: outage.attempts, elapsedMs });
+    this.#log.info("source stream resumed", { attempts: outage.attempts, elapsedMs });
+  }
+
   #reached(position: string, target: string): boolean {
     const codec = this.#o.source.positions;
     return codec.compare(codec.parse(position), codec.parse(target)) >= 0;
   }
 
-  #retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
-    return withRetry(operation, {
+  async #retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    const side = sideOf(what);
+    let attempts = 0;
+    let since = 0;
+    const result = await withRetry(operation, {
       policy: this.#retry,
       ...(this.#o.signal === undefined ? {} : { signal: this.#o.signal }),
-      onRetry: (error, attempt, delayMs) => {
-        const code = error instanceof ZeroEtlError ? error.code : "internal";
+      onRetry: (error, attempt, delayMs, elapsedMs) => {
+        if (attempts === 0) since = Date.now();
+        attempts += 1;
+        const code = error instanceof ZeroEtlError ? error.code : "connection-failed";
+        const message = error instanceof Error ? error.message : String(error);
         this.#metrics.emit({ type: "error", code, retryable: true });
-        this.#log.warn(`${what} failed, retrying`, { attempt, delayMs, code, error: error instanceof Error ? error.message : String(error) });
+        this.#metrics.emit({ type: "retrying", operation: what, side, attempt, delayMs, elapsedMs, code, error: message });
+        this.#log.warn(`${what} failed, retrying`, { side, attempt, delayMs, elapsedMs, code, error: message });
       },
     });
+    if (attempts > 0) {
+      const elapsedMs = Date.now() - since;
+      this.#metrics.emit({ type: "recovered", operation: what, side, attempts, elapsedMs });
+      this.#log.info(`${what} succeeded again`, { side, attempts, elapsedMs });
+    }
+    return result;
   }
 }
 
@@ -504,6 +573,19 @@ export function markForResync(checkpoint: PipelineCheckpoint, tables: readonly s
   const updated: Record<string, TableStatus> = { ...checkpoint.tables };
   for (const table of tables) updated[table] = { ...(updated[table] ?? { rows: 0 }), state: "resync-required", resyncRequested: true, updatedAt: now };
   return Object.freeze({ ...checkpoint, tables: Object.freeze(updated), savedAt: now });
+}
+
+/** A failure of the source's stream (as opposed to the sink's), carried to the loop that reconnects. */
+class SourceStreamFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super("source stream failed", { cause });
+  }
+}
+
+/** Which side an operation of `#retrying` talks to, for logs and the `retrying` metric. */
+function sideOf(operation: string): "source" | "target" | "state" {
+  if (operation === "save checkpoint") return "state";
+  return /source|^start /.test(operation) ? "source" : "target";
 }
 
 /** The table a non-retryable error is about, if it names one. */

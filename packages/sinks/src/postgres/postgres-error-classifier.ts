@@ -21,7 +21,7 @@ interface PgErrorLike {
 const RECORD_CODES = new Set(["23502", "23505", "23514", "23503", "23P01", "54000"]);
 const TRANSIENT_CODES = new Set(["40001", "40P01", "57P01", "57P02", "57P03", "53300", "53400", "55P03", "57014"]);
 const TRANSIENT_NODE_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH"]);
-const TRANSIENT_MESSAGES = /connection terminated|connection error|not queryable|timeout exceeded when trying to connect|socket hang up/i;
+const TRANSIENT_MESSAGES = /connection terminated|connection error|not queryable|timeout exceeded when trying to connect|socket hang up|query read timeout/i;
 
 /** Classifies an error thrown by `pg` (through kysely). */
 export function classifyPgError(error: unknown): PgErrorClass {
