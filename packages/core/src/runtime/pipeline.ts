@@ -529,7 +529,7 @@ class PipelineRun {
     this.#sourceOutage = undefined;
     const elapsedMs = Date.now() - outage.since;
     this.#metrics.emit({ type: "recovered", operation: "stream source", side: "source", attempts: outage.attempts, elapsedMs });
-    this.#log.info("source stream resumed", { attempts: outage.attempts, elapsedMs });
+    this.#log.warn("source stream resumed", { attempts: outage.attempts, elapsedMs });
   }
 
   #reached(position: string, target: string): boolean {
@@ -557,7 +557,7 @@ class PipelineRun {
     if (attempts > 0) {
       const elapsedMs = Date.now() - since;
       this.#metrics.emit({ type: "recovered", operation: what, side, attempts, elapsedMs });
-      this.#log.info(`${what} succeeded again`, { side, attempts, elapsedMs });
+      this.#log.warn(`${what} succeeded again after ${attempts} retries`, { side, attempts, elapsedMs });
     }
     return result;
   }
