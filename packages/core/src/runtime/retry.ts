@@ -7,8 +7,8 @@ import { isTransientError } from "./error-classification.js";
  * since the call first failed (or `maxAttempts` attempts were made, when set).
  */
 export interface RetryPolicy {
-  /** Stop retrying once this long has passed since the first failure; the last error is then thrown. */
-  readonly maxElapsedMs: number;
+  /** Stop retrying once this long has passed since the first failure; the last error is then thrown. Default 300 000 (5 min). */
+  readonly maxElapsedMs?: number;
   readonly baseDelayMs: number;
   /** The longest single wait between two attempts. */
   readonly maxDelayMs: number;
@@ -22,7 +22,7 @@ export interface RetryPolicy {
  * few minutes. An outage longer than `maxElapsedMs` ends the run with the last
  * error (a supervisor restarts it, and it resumes from the checkpoint).
  */
-export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({ maxElapsedMs: 300_000, baseDelayMs: 250, maxDelayMs: 15_000 });
+export const DEFAULT_RETRY_POLICY = Object.freeze({ maxElapsedMs: 300_000, baseDelayMs: 250, maxDelayMs: 15_000 }) satisfies RetryPolicy;
 
 /** What {@link WithRetryOptions.onRetry} is told before each wait. */
 export interface RetryAttempt {
@@ -73,6 +73,7 @@ export interface BackOff {
 export function createBackOff(policy: RetryPolicy): BackOff {
   let failures = 0;
   let since = 0;
+  const budgetMs = policy.maxElapsedMs ?? DEFAULT_RETRY_POLICY.maxElapsedMs;
   return {
     next() {
       const now = Date.now();
@@ -80,11 +81,11 @@ export function createBackOff(policy: RetryPolicy): BackOff {
       failures += 1;
       const elapsedMs = now - since;
       if (policy.maxAttempts !== undefined && failures >= policy.maxAttempts) return undefined;
-      if (elapsedMs >= policy.maxElapsedMs) return undefined;
+      if (elapsedMs >= budgetMs) return undefined;
       const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.min(failures - 1, 30));
       // never wait past the deadline: the last attempt runs when the budget ends
       const jittered = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-      const delayMs = Math.max(0, Math.min(jittered, policy.maxElapsedMs - elapsedMs));
+      const delayMs = Math.max(0, Math.min(jittered, budgetMs - elapsedMs));
       return { attempt: failures + 1, delayMs, elapsedMs };
     },
     reset() {
