@@ -127,7 +127,9 @@ class PostgresSinkImpl implements PostgresSink {
       const found = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = ${this.#config.schema}`.execute(session.db);
       if ((found.rows[0]?.n ?? 0) === 0) {
         // creating the target schema is as safe as creating its tables, which the sink does anyway
-        await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(this.#config.schema)}`.execute(session.db);
+        await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(this.#config.schema)}`.execute(session.db).catch((error: unknown) => {
+          throw this.#wrap(error, `create target schema "${this.#config.schema}"`);
+        });
       }
       await this.#state.ensure(session.db);
       return await this.#state.load(session.db, context.pipeline);
