@@ -234,7 +234,10 @@ class PipelineRun {
     this.#log.info("snapshot started", { tables: session.schemas.length, position: session.position });
     for (const schema of session.schemas) {
       this.#tracker.setState(tableKey(schema.table), "snapshotting");
-      for (const target of await this.#prepare(schema)) await this.#retrying("reset table", () => sink.resetTable(target.table));
+      const targets = await this.#prepare(schema);
+      // a table the target refused (e.g. keyless in history mode) is set aside: no reset, no rows
+      if (this.#isSetAside(tableKey(schema.table))) continue;
+      for (const target of targets) await this.#retrying("reset table", () => sink.resetTable(target.table));
     }
     const checkpointAt = (phase: PipelineCheckpoint["phase"]): PipelineCheckpoint =>
       Object.freeze({ pipeline: name, phase, position: session.position, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
@@ -328,8 +331,10 @@ class PipelineRun {
     if (!this.#keys.has(key)) {
       // a table the source only discovered while reading (e.g. a routed DynamoDB entity)
       this.#tracker.setState(key, "snapshotting");
-      for (const target of await this.#prepare(chunk.schema)) await this.#retrying("reset table", () => this.#o.sink.resetTable(target.table));
+      const targets = await this.#prepare(chunk.schema);
+      if (!this.#isSetAside(key)) for (const target of targets) await this.#retrying("reset table", () => this.#o.sink.resetTable(target.table));
     }
+    if (this.#isSetAside(key)) return;
     const mapped = this.#mapper.mapChunk ? this.#mapper.mapChunk(chunk, this.#context) : [chunk];
     for (const out of mapped) {
       await this.#prepareTarget(out.schema);
@@ -381,6 +386,12 @@ class PipelineRun {
         await this.#flush(checkpoint, false);
       }
     }
+  }
+
+  /** Whether a table's rows are skipped until a resync (set aside by a refusal or an error). */
+  #isSetAside(key: string): boolean {
+    const state = this.#tracker.state(key);
+    return state === "failed" || state === "resync-required";
   }
 
   #lastDurable(fallback: PipelineCheckpoint): PipelineCheckpoint {
