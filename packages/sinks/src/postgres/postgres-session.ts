@@ -86,7 +86,7 @@ export class PostgresSession {
 
 /** A `connection-failed` error for a failed connect, retryable when the failure is transient. */
 export function connectionError(config: PostgresSinkConfig, cause: unknown): ZeroEtlError {
-  const reason = /connection timeout/i.test(describePgError(cause)) ? `no answer within ${config.timeouts.connectMs} ms (timeouts.connectMs)` : redactText(describePgError(cause));
+  const reason = /connection timeout|timeout expired/i.test(describePgError(cause)) ? `no answer within ${config.timeouts.connectMs} ms (timeouts.connectMs)` : redactText(describePgError(cause));
   return new ZeroEtlError(`cannot connect to postgresql target ${config.displayTarget}: ${reason}`, {
     code: "connection-failed",
     retryable: classifyPgError(cause) === "transient",

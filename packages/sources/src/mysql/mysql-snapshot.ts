@@ -13,6 +13,8 @@ export interface MysqlSnapshotOptions {
   readonly selection: TableSelection;
   /** Rows per chunk (keyset page size). */
   readonly chunkRows: number;
+  /** Connecting may take this long (default 10 s). */
+  readonly connectTimeoutMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -34,6 +36,7 @@ export async function startMysqlSnapshot(options: MysqlSnapshotOptions): Promise
     dateStrings: true,
     jsonStrings: true,
     timezone: "Z",
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
   }).catch((error: unknown) => {
     // names the server and is retryable when the server is merely restarting
     throw mysqlConnectionError(options.url, error);

@@ -112,6 +112,7 @@ class MysqlSource implements Source {
       ...(this.options.ssl === undefined ? {} : { ssl: this.options.ssl }),
       selection: this.selection(options.tables),
       chunkRows: this.options.snapshotChunkRows,
+      connectTimeoutMs: this.options.timeouts.connectMs,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
   }

@@ -47,7 +47,7 @@ export async function connectPostgres(config: PostgresConnectionSettings, option
     await client.connect();
   } catch (error) {
     await client.end().catch(() => {});
-    const timedOut = error instanceof Error && /connection timeout/i.test(error.message);
+    const timedOut = error instanceof Error && /connection timeout|timeout expired/i.test(error.message);
     throw connectionError(config.url, timedOut ? new Error(`no answer within ${timeouts.connectMs} ms (timeouts.connectMs)`) : error, "source");
   }
   return client;
