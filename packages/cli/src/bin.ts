@@ -24,9 +24,10 @@ program
   .command("check")
   .argument("<config>", "pipeline config file")
   .option("--fix", "apply the fixes that are safe (publication, replica identity, stream settings, ...)")
+  .option("--drop-slot <name>", "drop this inactive zeroetl_* replication slot of another (renamed or removed) pipeline; repeatable", (name: string, all: string[]) => [...all, name], [] as string[])
   .description("preflight: say what the source and target lack")
-  .action(async (config: string, options: { fix?: boolean }) => {
-    if (!(await checkCommand(config, { fix: options.fix === true }))) process.exitCode = 1;
+  .action(async (config: string, options: { fix?: boolean; dropSlot: string[] }) => {
+    if (!(await checkCommand(config, { fix: options.fix === true, dropSlots: options.dropSlot }))) process.exitCode = 1;
   });
 
 program

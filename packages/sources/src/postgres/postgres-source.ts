@@ -67,7 +67,9 @@ class PostgresSource implements Source {
   }
 
   async preflight(options: PreflightOptions): Promise<PreflightReport> {
-    return this.withClient((client) => preflightPostgres(client, { config: this.config, types: this.types, fix: options.fix }));
+    return this.withClient((client) =>
+      preflightPostgres(client, { config: this.config, types: this.types, fix: options.fix, ...(options.dropSlots === undefined ? {} : { dropSlots: options.dropSlots }) }),
+    );
   }
 
   async snapshot(options: SnapshotOptions): Promise<SnapshotSession> {
