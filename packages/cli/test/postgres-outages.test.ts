@@ -118,7 +118,11 @@ describe("PostgreSQL -> PostgreSQL: outages of either side under a write load", 
     const writer = startWriter(shared.url);
     await waitStreaming(server.url);
     await server.stop();
-    await new Promise((r) => setTimeout(r, 20_000));
+    await new Promise((r) => setTimeout(r, 15_000));
+    // status says so while the target is down (it cannot read the target's checkpoint meanwhile)
+    const status = await runCli(["status", file]);
+    expect(status.stdout).toMatch(/^run: process \d+ started \S+, retrying since \S+ \(target: [a-z ]+, attempt \d+\): cannot connect to postgresql target 127\.0\.0\.1:\d+\/postgres/m);
+    await new Promise((r) => setTimeout(r, 2_000));
     expect(run.exitCode, "the run must not end while the target is down").toBeNull();
     await server.start();
     await new Promise((r) => setTimeout(r, 1_000));

@@ -1,8 +1,10 @@
+import { mkdir } from "node:fs/promises";
 import { DEFAULT_RETRY_POLICY, createLogger, createPipelineMetrics, runPipeline, type PipelineResult } from "@zero-etl/core";
 import { buildPipeline, withoutUndefined } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { formatTable } from "../terminal/format-table.js";
 import { showSnapshotProgress } from "../terminal/snapshot-progress.js";
+import { trackRunStatus } from "./run-status-file.js";
 
 /** Options of `zeroetl run`. */
 export interface RunCommandOptions {
@@ -28,6 +30,8 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const stopProgress = showSnapshotProgress(metrics, process.stderr);
+  await mkdir(parts.stateDir, { recursive: true });
+  const stopStatus = trackRunStatus({ stateDir: parts.stateDir, pipeline: config.name, metrics });
   try {
     const result = await runPipeline({
       name: config.name,
@@ -57,6 +61,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     return result;
   } finally {
     stopProgress();
+    await stopStatus();
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
     await Promise.allSettled([parts.source.close(), parts.sink.close()]);
