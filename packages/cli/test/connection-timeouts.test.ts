@@ -2,7 +2,19 @@ import { connect, createServer, type Server, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
 import { createTestMysqlDatabase, type TestMysqlDatabase } from "../../../test-support/mysql.js";
-import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
+import { runCli, startCli as startCliUntracked, writeConfig } from "../../../test-support/cli.js";
+
+/** Runs started by this file; a failed test must not leave one streaming (it would outlive the databases). */
+const started: ReturnType<typeof startCliUntracked>[] = [];
+function startCli(...args: Parameters<typeof startCliUntracked>): ReturnType<typeof startCliUntracked> {
+  const child = startCliUntracked(...args);
+  started.push(child);
+  return child;
+}
+async function killStarted(): Promise<void> {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await Promise.all(started.map((child) => child.result));
+}
 
 // A host that accepts TCP connections and then never says a word: each side
 // must give up after `timeouts.connectMs` with an error naming the side and
@@ -29,6 +41,7 @@ describe("connect timeouts against a silent TCP listener", () => {
   });
 
   afterAll(async () => {
+    await killStarted();
     for (const socket of sockets) socket.destroy();
     await new Promise((done) => silent.close(done));
     await pgDb?.drop();

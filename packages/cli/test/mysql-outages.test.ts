@@ -1,8 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import mysql from "mysql2/promise";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
-import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
+import { runCli, startCli as startCliUntracked, writeConfig } from "../../../test-support/cli.js";
 import { startThrowawayMariadb, type ThrowawayMariadb } from "../../../test-support/throwaway-mariadb.js";
+
+/** Runs started by this file; a failed test must not leave one streaming (it would outlive the databases). */
+const started: ReturnType<typeof startCliUntracked>[] = [];
+function startCli(...args: Parameters<typeof startCliUntracked>): ReturnType<typeof startCliUntracked> {
+  const child = startCliUntracked(...args);
+  started.push(child);
+  return child;
+}
+async function killStarted(): Promise<void> {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await Promise.all(started.map((child) => child.result));
+}
 
 // A MariaDB source shut down and started again under a running `zeroetl run`:
 // the run must neither end (it used to exit 0, as if the stream had been
@@ -24,6 +36,7 @@ describe("MariaDB -> PostgreSQL: the source shuts down and comes back", () => {
   });
 
   afterAll(async () => {
+    await killStarted();
     await target?.drop();
     await server?.destroy();
   });

@@ -1,8 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
-import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
+import { runCli, startCli as startCliUntracked, writeConfig } from "../../../test-support/cli.js";
 import { startThrowawayPostgres, type ThrowawayPostgres } from "../../../test-support/throwaway-postgres.js";
+
+/** Runs started by this file; a failed test must not leave one streaming (it would outlive the databases). */
+const started: ReturnType<typeof startCliUntracked>[] = [];
+function startCli(...args: Parameters<typeof startCliUntracked>): ReturnType<typeof startCliUntracked> {
+  const child = startCliUntracked(...args);
+  started.push(child);
+  return child;
+}
+async function killStarted(): Promise<void> {
+  for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  await Promise.all(started.map((child) => child.result));
+}
 
 // Outages ridden out by a running `zeroetl run`: the target is down for 20 s,
 // then the source restarts, both under a write load. The run stays up, says
@@ -98,6 +110,7 @@ describe("PostgreSQL -> PostgreSQL: outages of either side under a write load", 
   });
 
   afterAll(async () => {
+    await killStarted();
     await shared?.drop();
     await server?.destroy();
   });

@@ -133,10 +133,10 @@ class PipelineRun {
 
   async run(): Promise<PipelineResult> {
     const { source, sink, name, signal } = this.#o;
-    // one writer per pipeline: refuse before anything is read or written
+    const target = this.#o.untilCaughtUp ? await this.#retrying("read source position", () => source.currentPosition()) : undefined;
+    // one writer per pipeline: refuse before anything is written or snapshotted (reading the position above changes nothing)
     const lock = sink.lock?.bind(sink);
     if (lock !== undefined) await this.#retrying("lock target", () => lock(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
-    const target = this.#o.untilCaughtUp ? await this.#retrying("read source position", () => source.currentPosition()) : undefined;
     const stored = await this.#retrying("open sink", () => sink.open(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
     let checkpoint = sink.capabilities.checkpointsInTarget ? stored : await this.#o.checkpoints.load(name);
     let snapshotted = false;

@@ -2,6 +2,9 @@ import { createHash } from "node:crypto";
 import { ZeroEtlError } from "@zero-etl/core";
 import type { PostgresSession } from "./postgres-session.js";
 
+/** How long a held lock is waited for before the run refuses. */
+const LOCK_GRACE_MS = 5_000;
+
 /** The two int4 keys of a pipeline's session-level advisory lock. */
 export interface WriterLockKey {
   readonly pipeline: string;
@@ -28,8 +31,15 @@ export function writerLockKey(schema: string, pipeline: string): WriterLockKey {
  * the old connection is gone yet), while on the first take it is final.
  */
 export async function takeWriterLock(session: PostgresSession, key: WriterLockKey, target: string, again: boolean): Promise<void> {
-  const rows = await session.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::int, $2::int) AS locked", [key.classId, key.objId]);
-  if (rows[0]?.locked === true) return;
+  // a run restarted right after a crash may find the dead run's server process still finishing a
+  // statement (it notices the closed socket only then): give it a few seconds before refusing
+  const deadline = Date.now() + LOCK_GRACE_MS;
+  for (;;) {
+    const rows = await session.query<{ locked: boolean }>("SELECT pg_try_advisory_lock($1::int, $2::int) AS locked", [key.classId, key.objId]);
+    if (rows[0]?.locked === true) return;
+    if (Date.now() >= deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
   const holders = await session.query<{ pid: number; application_name: string | null; client_addr: string | null; backend_start: string | null }>(
     `SELECT a.pid, a.application_name, a.client_addr::text AS client_addr, a.backend_start::text AS backend_start
        FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
