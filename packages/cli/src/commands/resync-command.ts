@@ -2,6 +2,7 @@ import { ConfigError, createLogger, markForResync } from "@zero-etl/core";
 import { buildPipeline } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { runCommand } from "./run-command.js";
+import { takeStateDirLock } from "./state-dir-lock.js";
 
 /**
  * `zeroetl resync <config> <table...>`: marks the tables (`namespace.name`)
@@ -20,7 +21,8 @@ export async function resyncCommand(file: string, tables: readonly string[]): Pr
   const logger = createLogger({ level: config.log?.level ?? "warn" });
   const parts = await buildPipeline(config, logger);
   try {
-    await parts.sink.lock?.({ pipeline: config.name });
+    if (parts.sink.lock !== undefined) await parts.sink.lock({ pipeline: config.name });
+    else await (await takeStateDirLock(parts.stateDir, config.name))();
     const inTarget = parts.sink.capabilities.checkpointsInTarget;
     const stored = inTarget ? await parts.sink.open({ pipeline: config.name }) : await parts.checkpoints.load(config.name);
     if (stored === undefined) {

@@ -5,6 +5,7 @@ import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { formatTable } from "../terminal/format-table.js";
 import { showSnapshotProgress } from "../terminal/snapshot-progress.js";
 import { trackRunStatus } from "./run-status-file.js";
+import { takeStateDirLock } from "./state-dir-lock.js";
 
 /** Options of `zeroetl run`. */
 export interface RunCommandOptions {
@@ -21,6 +22,15 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   const config = await loadPipelineConfig(file);
   const logger = createLogger({ level: config.log?.level ?? "info" });
   const parts = await buildPipeline(config, logger);
+  // a target without a writer lock of its own gets one in the state directory (one host)
+  let releaseLock: (() => Promise<void>) | undefined;
+  try {
+    await mkdir(parts.stateDir, { recursive: true });
+    if (parts.sink.lock === undefined) releaseLock = await takeStateDirLock(parts.stateDir, config.name);
+  } catch (error) {
+    await Promise.allSettled([parts.source.close(), parts.sink.close()]);
+    throw error;
+  }
   const metrics = createPipelineMetrics();
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
@@ -30,7 +40,6 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const stopProgress = showSnapshotProgress(metrics, process.stderr);
-  await mkdir(parts.stateDir, { recursive: true });
   const stopStatus = trackRunStatus({ stateDir: parts.stateDir, pipeline: config.name, metrics });
   try {
     const result = await runPipeline({
@@ -62,6 +71,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   } finally {
     stopProgress();
     await stopStatus();
+    await releaseLock?.();
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
     await Promise.allSettled([parts.source.close(), parts.sink.close()]);
