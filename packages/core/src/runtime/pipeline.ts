@@ -128,7 +128,8 @@ class PipelineRun {
     this.#policy = { ...DEFAULT_BATCH_POLICY, ...options.sink.capabilities.defaultBatch, ...options.batch };
     this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.#mapper = composeMappers(options.mappers ?? []);
-    this.#context = { sink: options.sink.capabilities };
+    const sink = options.sink;
+    this.#context = sink.targetSchema === undefined ? { sink: sink.capabilities } : { sink: sink.capabilities, targetSchema: (table) => sink.targetSchema?.(table) };
   }
 
   async run(): Promise<PipelineResult> {
@@ -288,6 +289,8 @@ class PipelineRun {
     );
     const sink = this.#o.sink;
     const refused = new Set<string>();
+    // every replaceTable comes before any resetTable: a reset leaves changes pending, and a sink replaces only without them
+    const toReset: { key: string; targets: readonly TableSchema[] }[] = [];
     for (const schema of session.schemas) {
       const key = tableKey(schema.table);
       this.#keys.set(key, schema.primaryKey);
@@ -302,8 +305,8 @@ class PipelineRun {
             await this.#retrying(`replace ${tableKey(target.table)}`, () => replace(target));
             this.#prepared.set(tableKey(target.table), target);
           }
-          await this.#retrying("reset table", () => sink.resetTable(target.table));
         }
+        toReset.push({ key, targets });
       } catch (error) {
         if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
         // the target still cannot take it: the table stays set aside, the others resync
@@ -311,6 +314,10 @@ class PipelineRun {
         this.#tracker.setState(key, "resync-required", error.message);
         this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
       }
+    }
+    for (const { key, targets } of toReset) {
+      if (refused.has(key)) continue;
+      for (const target of targets) await this.#retrying("reset table", () => sink.resetTable(target.table));
     }
     const at = (): PipelineCheckpoint =>
       Object.freeze({ ...checkpoint, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
@@ -499,6 +506,8 @@ class PipelineRun {
       if (event.commitTime !== undefined) this.#lastCommitTime = event.commitTime;
     }
     await this.#write(run);
+    // records the source could not decode: dead letters, like records a sink refuses
+    if (batch.rejected !== undefined && batch.rejected.length > 0) await this.#deadLetter({ accepted: 0, rejected: batch.rejected });
   }
 
   /** Whether an event of `table` at `position` is older than a table change its target copy already reflects. */

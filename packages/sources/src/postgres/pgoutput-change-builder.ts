@@ -46,6 +46,7 @@ export class PgoutputChangeBuilder {
   private readonly relations = new Map<number, RelationState>();
   private readonly byTable = new Map<string, PostgresTableInfo>();
   private readonly versions = new Map<string, TableSchema>();
+  private readonly stale = new Set<string>();
   private xid: string | undefined;
   private commitTime: number | undefined;
 
@@ -70,14 +71,17 @@ export class PgoutputChangeBuilder {
     if (!this.options.types.has(oids)) await this.options.resolveTypes(oids);
     const key = refKey(table);
     const current = this.versions.get(key);
+    // a stale predecessor's nullability does not carry over: the catalog decides
+    const stale = this.stale.delete(key);
+    const basis = stale ? undefined : current;
     let info = this.byTable.get(key);
-    const columns = buildColumns(message, this.options.types, info, current);
-    let changed = current === undefined || !sameColumns(current.columns, columns);
+    const columns = buildColumns(message, this.options.types, info, basis);
+    let changed = current === undefined || stale || !sameColumns(current.columns, columns);
     if (changed) {
       info = (await this.options.reintrospect(message.relationOid)) ?? info;
       if (info !== undefined) this.byTable.set(key, info);
     }
-    const built = buildColumns(message, this.options.types, info, current);
+    const built = buildColumns(message, this.options.types, info, basis);
     const names = built.map((c) => c.name);
     const primaryKey = (info?.schema.primaryKey ?? []).filter((n) => names.includes(n));
     const schema = changed
@@ -110,6 +114,16 @@ export class PgoutputChangeBuilder {
       this.stamp(event);
       out.push(event);
     }
+  }
+
+  /**
+   * Marks what is known of a table name as stale (dropped, renamed away, or
+   * about to be re-read): the next Relation message for that name re-reads
+   * its catalog entry and gives a schema event (the next version, so
+   * versions never repeat), even when its columns look the same.
+   */
+  forget(ref: TableRef): void {
+    this.stale.add(refKey(ref));
   }
 
   /** The schema currently in force for a selected table, if the stream has seen or introspected it. */
