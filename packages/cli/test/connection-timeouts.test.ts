@@ -133,7 +133,8 @@ describe("connect timeouts against a silent TCP listener", () => {
       }
       frozen = true;
       await pgDb.query("INSERT INTO items SELECT g FROM generate_series(1, 10) g");
-      await new Promise((r) => setTimeout(r, 4_000));
+      // well past keepaliveMs, so a busy machine still sees the stream go silent first
+      await new Promise((r) => setTimeout(r, 6_000));
       // the network is back: the frozen connections die (as the server's wal_sender_timeout would end them)
       for (const [a, b] of pairs) {
         a.destroy();
@@ -142,7 +143,7 @@ describe("connect timeouts against a silent TCP listener", () => {
       pairs.clear();
       frozen = false;
       let count = 0;
-      for (let i = 0; i < 100 && count < 10; i++) {
+      for (let i = 0; i < 150 && count < 10; i++) {
         count = ((await pgDb.query("SELECT count(*)::int AS n FROM replica_stream.items")).rows[0] as { n: number }).n;
         await new Promise((r) => setTimeout(r, 200));
       }
