@@ -193,4 +193,56 @@ describe("PostgreSQL -> PostgreSQL: outages of either side under a write load", 
     expect(result.stderr).toMatch(/source stream resumed/);
     expect(result.stderr).toMatch(/lost the connection to postgres source at 127\.0\.0\.1:\d+\/src|cannot connect to postgres source at 127\.0\.0\.1:\d+\/src/);
   });
+
+  it("rides out a restart of the PostgreSQL source during the initial snapshot", async () => {
+    const root = new pg.Client({ connectionString: server.url });
+    await root.connect();
+    await root.query("CREATE DATABASE big");
+    await root.end();
+    const sourceUrl = server.url.replace(/\/postgres$/, "/big");
+    const admin = new pg.Client({ connectionString: sourceUrl });
+    await admin.connect();
+    await admin.query("CREATE TABLE items (id int PRIMARY KEY, v int NOT NULL, pad text)");
+    await admin.query("INSERT INTO items SELECT g, 0, repeat('p', 200) FROM generate_series(1, 200000) g");
+    await admin.end();
+    const { file } = await writeConfig({
+      name: "snapshot_restart",
+      source: { type: "postgres", url: sourceUrl, snapshotChunkRows: 1_000 },
+      target: { type: "postgres", url: shared.url, schema: "replica_big" },
+      batch: { maxRows: 1_000, maxWaitMs: 100 },
+      retry: RETRY,
+      log: { level: "warn" },
+    });
+    const run = startCli(["run", file]);
+    // some of the snapshot is in the target, not all of it
+    let phase: string | undefined;
+    for (let i = 0; i < 600; i++) {
+      const row = (await shared.query("SELECT checkpoint->>'phase' AS phase FROM replica_big._zeroetl_checkpoints").catch(() => ({ rows: [] }))).rows[0] as { phase?: string } | undefined;
+      phase = row?.phase;
+      if (phase !== undefined) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(phase, "the restart must land inside the snapshot").toBe("snapshot");
+    await server.stop();
+    await new Promise((r) => setTimeout(r, 2_000));
+    if (run.exitCode !== null) expect.fail(`the run ended while the source was down:\n${(await run.result).stderr}`);
+    await server.start();
+    const writer = startWriter(sourceUrl);
+    await new Promise((r) => setTimeout(r, 1_000));
+    await writer.stop();
+    let want: unknown[] = [];
+    let got: unknown[] = [];
+    for (let i = 0; i < 300; i++) {
+      want = await rowsOf(sourceUrl, "items");
+      got = await rowsOf(shared.url, "replica_big.items").catch(() => []);
+      if (want.length === got.length && JSON.stringify(want) === JSON.stringify(got)) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    run.kill("SIGTERM");
+    const result = await run.result;
+    expect(got.length).toBe(want.length);
+    expect(got).toEqual(want);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/source failed during the snapshot, starting the snapshot again/);
+  }, 120_000);
 });

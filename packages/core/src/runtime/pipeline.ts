@@ -142,7 +142,7 @@ class PipelineRun {
     let checkpoint = sink.capabilities.checkpointsInTarget ? stored : await this.#o.checkpoints.load(name);
     let snapshotted = false;
     if (checkpoint?.phase !== "streaming" || checkpoint.position === undefined) {
-      checkpoint = await this.#snapshot();
+      checkpoint = await this.#snapshotRidingOutages();
       snapshotted = true;
     } else {
       this.#tracker = new TableTracker(checkpoint.tables);
@@ -160,7 +160,7 @@ class PipelineRun {
       } catch (error) {
         if (!(error instanceof ZeroEtlError && error.code === "position-lost") || this.#o.onLostPosition !== "resnapshot") throw error;
         this.#log.warn("source position lost, snapshotting again as configured", { position: checkpoint.position, error: error.message });
-        checkpoint = await this.#snapshot();
+        checkpoint = await this.#snapshotRidingOutages();
         snapshotted = true;
         const position = checkpoint.position;
         if (!(target !== undefined && position !== undefined && this.#reached(position, target))) checkpoint = await this.#stream(checkpoint, target);
@@ -228,6 +228,34 @@ class PipelineRun {
     return mapped;
   }
 
+  /**
+   * The initial snapshot, taken again from the start when the source fails
+   * transiently while it is read (a restart, a dropped connection), for as
+   * long as the retry policy allows: the new snapshot resets every table
+   * before its rows, as a restarted run would.
+   */
+  async #snapshotRidingOutages(): Promise<PipelineCheckpoint> {
+    const backOff = createBackOff(this.#retry);
+    for (;;) {
+      try {
+        return await this.#snapshot();
+      } catch (error) {
+        if (!(error instanceof SourceStreamFailure)) throw error;
+        const cause = error.cause;
+        const next = isTransientError(cause) && !this.#o.signal?.aborted ? backOff.next() : undefined;
+        if (next === undefined) throw cause;
+        const code = cause instanceof ZeroEtlError ? cause.code : "connection-failed";
+        const message = cause instanceof Error ? cause.message : String(cause);
+        this.#metrics.emit({ type: "error", code, retryable: true });
+        this.#metrics.emit({ type: "retrying", operation: "read snapshot", side: "source", attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
+        this.#log.warn("source failed during the snapshot, starting the snapshot again", { attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
+        this.#tracker = new TableTracker();
+        for (const key of Object.keys(this.#rowsThisRun)) delete this.#rowsThisRun[key];
+        await sleep(next.delayMs, this.#o.signal);
+      }
+    }
+  }
+
   async #snapshot(): Promise<PipelineCheckpoint> {
     const { source, sink, name } = this.#o;
     const session = await this.#retrying("start snapshot", () =>
@@ -244,7 +272,7 @@ class PipelineRun {
     const checkpointAt = (phase: PipelineCheckpoint["phase"]): PipelineCheckpoint =>
       Object.freeze({ pipeline: name, phase, position: session.position, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
 
-    for await (const chunk of session.chunks) {
+    for await (const chunk of failuresMarked(session.chunks)) {
       if (this.#o.signal?.aborted) throw new ZeroEtlError("aborted during the snapshot; the next run snapshots again", { code: "aborted" });
       await this.#writeChunk(chunk);
       if (this.#pendingRows >= this.#policy.maxRows || this.#pendingBytes >= this.#policy.maxBytes) await this.#flush(checkpointAt("snapshot"), false);
@@ -715,6 +743,25 @@ export function markForResync(checkpoint: PipelineCheckpoint, tables: readonly s
 class SourceStreamFailure extends Error {
   constructor(override readonly cause: unknown) {
     super("source stream failed", { cause });
+  }
+}
+
+/** The source's chunks, with a failure of the source told apart (as {@link SourceStreamFailure}) from the sink's. */
+async function* failuresMarked<T>(chunks: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let result: IteratorResult<T>;
+      try {
+        result = await iterator.next();
+      } catch (error) {
+        throw new SourceStreamFailure(error);
+      }
+      if (result.done === true) return;
+      yield result.value;
+    }
+  } finally {
+    await iterator.return?.();
   }
 }
 
