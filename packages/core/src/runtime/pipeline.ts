@@ -513,7 +513,8 @@ class PipelineRun {
     for (const event of batch.events) {
       const key = tableKey(event.table);
       const state = this.#tracker.state(key);
-      if (state === "dropped-at-source" || this.#isReplaced(key, event.position)) continue;
+      // a transaction committed before the table change is in the re-read; one committed after is applied again, by key
+      if (state === "dropped-at-source" || this.#isReplaced(key, event.commitPosition ?? event.position)) continue;
       if (event.op === "schema") {
         // flush what came before so DDL never races rows of the older shape
         await this.#write(run);

@@ -200,7 +200,7 @@ class PostgresSource implements Source {
             case "begin":
               inTransaction = true;
               beginLsn = message.finalLsn;
-              builder.begin(message.xid, message.commitTime);
+              builder.begin(message.xid, message.commitTime, message.finalLsn);
               break;
             case "commit":
               inTransaction = false;
