@@ -4,17 +4,31 @@ import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { assertDistinctTargetNames } from "../config/target-naming.js";
 import { formatTable } from "../terminal/format-table.js";
 
+/** Options of `zeroetl check`. */
+export interface CheckCommandOptions {
+  readonly fix: boolean;
+  /** Abandoned replication slots to drop, named one by one (`--drop-slot NAME`); never implied by `fix`. */
+  readonly dropSlots?: readonly string[];
+}
+
 /**
- * `zeroetl check <config> [--fix]`: runs the source's and the sink's
- * preflight, prints every finding with its remedy, and with `--fix` repairs
- * what is safe. Resolves to true when nothing blocks replication.
+ * `zeroetl check <config> [--fix] [--drop-slot NAME...]`: runs the source's
+ * and the sink's preflight, prints every finding with its remedy, with
+ * `--fix` repairs what is safe, and drops the inactive `zeroetl_*` slots the
+ * user names (a slot's owner cannot be known, so none is dropped unasked).
+ * Resolves to true when nothing blocks replication.
  */
-export async function checkCommand(file: string, options: { readonly fix: boolean }): Promise<boolean> {
+export async function checkCommand(file: string, options: CheckCommandOptions): Promise<boolean> {
   const config = await loadPipelineConfig(file);
   const logger = createLogger({ level: config.log?.level ?? "warn" });
   const parts = await buildPipeline(config, logger);
   try {
-    const reports: PreflightReport[] = [await parts.source.preflight({ fix: options.fix }), await parts.sink.preflight({ fix: options.fix }), await targetNamesReport(parts)];
+    const dropSlots = options.dropSlots ?? [];
+    const reports: PreflightReport[] = [
+      await parts.source.preflight({ fix: options.fix, ...(dropSlots.length === 0 ? {} : { dropSlots }) }),
+      await parts.sink.preflight({ fix: options.fix }),
+      await targetNamesReport(parts),
+    ];
     for (const report of reports) {
       const rows = report.checks.map((c) => [
         c.fixed ? "fixed" : c.ok ? "ok" : c.severity === "warning" ? "warn" : "FAIL",

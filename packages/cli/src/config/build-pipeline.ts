@@ -4,6 +4,7 @@ import {
   createFileCheckpointStore,
   createFileDeadLetterQueue,
   type CheckpointStore,
+  type ConnectionTimeouts,
   type DeadLetterQueue,
   type Logger,
   type Mapper,
@@ -80,13 +81,13 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
       // a row can enter a row filter through an update that leaves a TOAST value out: read it from the source
       const filtered = new Set(Object.keys(config.filter?.rows ?? {}));
       const fetch = filtered.size === 0 ? {} : { fetchUnchangedFor: (ref: TableRef) => filtered.has(tableKey(ref)) };
-      return createPostgresSource({ ...common, ...withoutUndefined(options), ...fetch });
+      return createPostgresSource({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...fetch });
     }
     case "mysql": {
       const { createMysqlSource } = await import("@zero-etl/sources/mysql");
       const { type: _type, ...options } = source;
       const { include: tables, ...rest } = common;
-      return createMysqlSource({ ...rest, ...(tables === undefined ? {} : { tables }), ...withoutUndefined(options) });
+      return createMysqlSource({ ...rest, ...(tables === undefined ? {} : { tables }), ...timeoutsOf(config), ...withoutUndefined(options) });
     }
     case "dynamodb": {
       const { createDynamoDbSource } = await import("@zero-etl/sources/dynamodb");
@@ -105,7 +106,7 @@ async function buildSink(config: PipelineConfig, logger: Logger, naming: TargetN
     case "postgres": {
       const { createPostgresSink } = await import("@zero-etl/sinks/postgres");
       const { type: _type, ...options } = target;
-      return createPostgresSink({ ...common, ...withoutUndefined(options), tableName: naming.tableName });
+      return createPostgresSink({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), tableName: naming.tableName });
     }
     case "iceberg": {
       const { createIcebergSink } = await import("@zero-etl/sinks/iceberg");
@@ -118,6 +119,11 @@ async function buildSink(config: PipelineConfig, logger: Logger, naming: TargetN
     case "opensearch":
       throw new ConfigError("target.type", "postgres or iceberg (this target is not built yet)", target.type);
   }
+}
+
+/** The config's `timeouts`, as the connectors' `timeouts` option (absent when the config has none). */
+function timeoutsOf(config: PipelineConfig): { timeouts?: Partial<ConnectionTimeouts> } {
+  return config.timeouts === undefined ? {} : { timeouts: withoutUndefined(config.timeouts) };
 }
 
 /** Drops undefined fields, for options typed with exactOptionalPropertyTypes. */

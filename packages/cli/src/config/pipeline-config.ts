@@ -105,6 +105,24 @@ export const pipelineConfigSchema = z.strictObject({
       lingerMs: z.number().int().nonnegative().optional(),
     })
     .optional(),
+  retry: z
+    .strictObject({
+      maxElapsedMs: z.number().int().nonnegative().optional(),
+      baseDelayMs: z.number().int().positive().optional(),
+      maxDelayMs: z.number().int().positive().optional(),
+    })
+    .refine((r) => r.baseDelayMs === undefined || r.maxDelayMs === undefined || r.maxDelayMs >= r.baseDelayMs, {
+      message: "maxDelayMs at least baseDelayMs",
+      path: ["maxDelayMs"],
+    })
+    .optional(),
+  timeouts: z
+    .strictObject({
+      connectMs: z.number().int().positive().optional(),
+      queryMs: z.number().int().nonnegative().optional(),
+      keepaliveMs: z.number().int().positive().optional(),
+    })
+    .optional(),
   onLostPosition: z.enum(["fail", "resnapshot"]).optional(),
   autoResync: z.boolean().optional(),
   log: z.strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]) }).optional(),

@@ -1,6 +1,7 @@
 import type { Row, SnapshotChunk, SnapshotSession, Value } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
 import mysql from "mysql2/promise";
+import { mysqlConnectionError } from "./mysql-connection-error.js";
 import { MysqlType, type ColumnDescriptor } from "./mysql-column-type.js";
 import { introspectMysqlTables, type IntrospectedTable, type TableSelection } from "./mysql-introspector.js";
 import { mysqlPositionCodec } from "./mysql-position.js";
@@ -12,6 +13,8 @@ export interface MysqlSnapshotOptions {
   readonly selection: TableSelection;
   /** Rows per chunk (keyset page size). */
   readonly chunkRows: number;
+  /** Connecting may take this long (default 10 s). */
+  readonly connectTimeoutMs?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -33,6 +36,10 @@ export async function startMysqlSnapshot(options: MysqlSnapshotOptions): Promise
     dateStrings: true,
     jsonStrings: true,
     timezone: "Z",
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+  }).catch((error: unknown) => {
+    // names the server and is retryable when the server is merely restarting
+    throw mysqlConnectionError(options.url, error);
   });
   try {
     await conn.query("SET SESSION time_zone = '+00:00'");

@@ -1,5 +1,5 @@
 import type { ChangeBatch, PreflightOptions, PreflightReport, SnapshotOptions, SnapshotSession, Source, SourceCapabilities, StreamOptions, TableRef, TableSchema } from "@zero-etl/core";
-import { ZeroEtlError, tableKey } from "@zero-etl/core";
+import { ZeroEtlError, isTransientError, tableKey } from "@zero-etl/core";
 import mysql from "mysql2/promise";
 import { openBinlogClient } from "./binlog-client.js";
 import { mysqlConnectionError } from "./mysql-connection-error.js";
@@ -55,9 +55,19 @@ class MysqlSource implements Source {
           supportBigNumbers: true,
           bigNumberStrings: true,
           dateStrings: true,
+          connectTimeout: this.options.timeouts.connectMs,
+        })
+        .then((conn) => {
+          // a connection the server dropped (a restart) is opened anew by the next caller
+          const forget = (): void => {
+            if (this.admin === pending) this.admin = undefined;
+          };
+          conn.on("error", forget);
+          conn.on("end", forget);
+          return conn;
         })
         .catch((error: unknown) => {
-          this.admin = undefined;
+          if (this.admin === pending) this.admin = undefined;
           throw mysqlConnectionError(this.options.url, error);
         });
       this.admin = pending;
@@ -102,6 +112,7 @@ class MysqlSource implements Source {
       ...(this.options.ssl === undefined ? {} : { ssl: this.options.ssl }),
       selection: this.selection(options.tables),
       chunkRows: this.options.snapshotChunkRows,
+      connectTimeoutMs: this.options.timeouts.connectMs,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
   }
@@ -141,6 +152,17 @@ class MysqlSource implements Source {
   }
 
   private async *streamFrom(start: MysqlPosition, options: StreamOptions): AsyncGenerator<ChangeBatch> {
+    try {
+      yield* this.streamFromUnwrapped(start, options);
+    } catch (error) {
+      if (error instanceof ZeroEtlError || !isTransientError(error)) throw error;
+      // the admin connection broke under a query (a restart): retryable, and reopened next time
+      this.admin = undefined;
+      throw mysqlConnectionError(this.options.url, error, "use");
+    }
+  }
+
+  private async *streamFromUnwrapped(start: MysqlPosition, options: StreamOptions): AsyncGenerator<ChangeBatch> {
     const signal = options.signal;
     if (signal?.aborted === true) return;
     const admin = await this.connectAdmin();
@@ -155,6 +177,8 @@ class MysqlSource implements Source {
       file: start.file,
       position: start.offset,
       heartbeatSeconds: this.options.heartbeatSeconds,
+      connectTimeoutMs: this.options.timeouts.connectMs,
+      keepaliveTimeoutMs: this.options.timeouts.keepaliveMs,
       ...(mariadbGtid === undefined ? {} : { mariadbGtid }),
     });
     if (mariadbGtid !== undefined) this.options.logger?.info("mysql binlog file not on the server; resuming by gtid", { file: start.file, gtid: mariadbGtid });

@@ -7,6 +7,7 @@ import { ddlCaptureRemedy, ensureDdlCapture, inspectDdlCapture } from "./postgre
 import { introspectPostgres, type PostgresTableInfo } from "./postgres-introspector.js";
 import { inspectPublication, planPublication, publicationDdl } from "./postgres-publication.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
+import { inspectOtherSlots } from "./postgres-slot-inventory.js";
 
 /** Options of {@link preflightPostgres}. */
 export interface PostgresPreflightOptions {
@@ -14,6 +15,8 @@ export interface PostgresPreflightOptions {
   readonly types: PgTypeCatalog;
   /** Apply the safe fixes: create or extend the publication, set replica identity on keyless tables. */
   readonly fix: boolean;
+  /** Inactive `zeroetl_*` slots of other pipelines to drop, named by the user (see `inspectOtherSlots`). */
+  readonly dropSlots?: readonly string[];
 }
 
 interface Settings {
@@ -275,6 +278,7 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
       });
     }
   }
+  checks.push(...(await inspectOtherSlots(client, { ownSlot: config.slot, drop: options.dropSlots ?? [] })));
   return { component: "postgres-source", checks };
 }
 

@@ -1,6 +1,6 @@
-import type { Logger, TableRef } from "@zero-etl/core";
+import type { ConnectionTimeouts, Logger, TableRef } from "@zero-etl/core";
 import type { PartitionMode } from "./postgres-introspector.js";
-import { ConfigError, silentLogger } from "@zero-etl/core";
+import { ConfigError, resolveConnectionTimeouts, silentLogger } from "@zero-etl/core";
 
 /** Options of `createPostgresSource`. */
 export interface PostgresSourceOptions {
@@ -20,6 +20,8 @@ export interface PostgresSourceOptions {
   readonly ssl?: boolean | Readonly<Record<string, unknown>>;
   /** Rows per snapshot chunk (keyset page size); default 10 000. */
   readonly snapshotChunkRows?: number;
+  /** Connect, query and replication-keepalive timeouts; defaults in `DEFAULT_CONNECTION_TIMEOUTS` (10 s, 5 min, 60 s). */
+  readonly timeouts?: Partial<ConnectionTimeouts>;
   /**
    * Follow DDL through the event-trigger capture (installed in the source
    * database when missing and the role may); default true. With false the
@@ -56,6 +58,7 @@ export interface PostgresSourceConfig {
   readonly tableList: readonly TableRef[] | undefined;
   readonly ssl: boolean | Readonly<Record<string, unknown>> | undefined;
   readonly snapshotChunkRows: number;
+  readonly timeouts: ConnectionTimeouts;
   readonly ddlCapture: boolean;
   readonly partitions: PartitionMode;
   readonly fetchUnchangedFor: ((ref: TableRef) => boolean) | undefined;
@@ -128,9 +131,20 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
     tableList,
     ssl: options.ssl,
     snapshotChunkRows: chunk,
+    timeouts: resolveConnectionTimeouts(validTimeouts(options.timeouts)),
     ddlCapture: options.ddlCapture ?? true,
     partitions,
     fetchUnchangedFor: options.fetchUnchangedFor,
     logger: options.logger ?? silentLogger,
   });
+}
+
+/** Checks each given timeout: milliseconds, positive (`queryMs` may be 0: no limit). */
+function validTimeouts(timeouts: Partial<ConnectionTimeouts> | undefined): Partial<ConnectionTimeouts> | undefined {
+  for (const [field, value] of Object.entries(timeouts ?? {})) {
+    if (value !== undefined && (!Number.isInteger(value) || value < (field === "queryMs" ? 0 : 1))) {
+      throw new ConfigError(`timeouts.${field}`, field === "queryMs" ? "an integer of at least 0 (0: no limit)" : "a positive integer (milliseconds)");
+    }
+  }
+  return timeouts;
 }

@@ -14,12 +14,12 @@ import type {
   TableRef,
   TableSchema,
 } from "@zero-etl/core";
-import { ZeroEtlError, tableKey } from "@zero-etl/core";
+import { ZeroEtlError, isTransientError, tableKey } from "@zero-etl/core";
 import { formatLsn, lsnCodec, parseLsn } from "./lsn.js";
 import { DDL_MESSAGE_PREFIX, tryEnsureDdlCapture } from "./postgres-ddl-capture.js";
 import { interpretDdlMessage, parseDdlMessage } from "./postgres-ddl-interpreter.js";
 import { PgTypeCatalog } from "./pg-type-catalog.js";
-import { connectPostgres, connectionError } from "./postgres-connection.js";
+import { connectPostgres, connectionError, describeServer } from "./postgres-connection.js";
 import { introspectPostgres } from "./postgres-introspector.js";
 import { preflightPostgres } from "./postgres-preflight.js";
 import { createPartitionRelationCheck, ensurePublication, readPublicationPlan, type SkippedTable } from "./postgres-publication.js";
@@ -78,7 +78,9 @@ class PostgresSource implements Source {
   }
 
   async preflight(options: PreflightOptions): Promise<PreflightReport> {
-    return this.withClient((client) => preflightPostgres(client, { config: this.config, types: this.types, fix: options.fix }));
+    return this.withClient((client) =>
+      preflightPostgres(client, { config: this.config, types: this.types, fix: options.fix, ...(options.dropSlots === undefined ? {} : { dropSlots: options.dropSlots }) }),
+    );
   }
 
   async snapshot(options: SnapshotOptions): Promise<SnapshotSession> {
@@ -134,13 +136,24 @@ class PostgresSource implements Source {
       return await work(client);
     } catch (error) {
       if (error instanceof ZeroEtlError) throw error;
-      throw new ZeroEtlError(`postgres query failed: ${(error as Error).message}`, { code: "source-failed", cause: error });
+      // a restart or a dropped connection under the query: the caller's retry policy decides
+      if (isTransientError(error)) throw connectionError(this.config.url, error, "source", "use");
+      throw new ZeroEtlError(`postgres source query failed: ${(error as Error).message}`, { code: "source-failed", cause: error });
     } finally {
       await client.end().catch(() => {});
     }
   }
 
   private async *run(start: bigint, signal: AbortSignal | undefined): AsyncGenerator<ChangeBatch> {
+    try {
+      yield* this.runStream(start, signal);
+    } catch (error) {
+      // whatever failed (setup queries, the stream, a catalog lookup), say what it means for the pipeline
+      throw streamError(error, this.config);
+    }
+  }
+
+  private async *runStream(start: bigint, signal: AbortSignal | undefined): AsyncGenerator<ChangeBatch> {
     const config = this.config;
     const admin = await connectPostgres(config);
     let stream: ReplicationStream | undefined;
@@ -201,6 +214,8 @@ class PostgresSource implements Source {
         publication: config.publication,
         startLsn: start,
         acknowledged,
+        keepaliveTimeoutMs: config.timeouts.keepaliveMs,
+        server: `postgres source ${describeServer(config.url)}`,
         messages: capture,
         ...(signal === undefined ? {} : { signal }),
       });
@@ -216,12 +231,7 @@ class PostgresSource implements Source {
       let inTransaction = false;
       let beginLsn = 0n;
       for (;;) {
-        let items;
-        try {
-          items = await stream.take();
-        } catch (error) {
-          throw streamError(error, config);
-        }
+        const items = await stream.take();
         if (items === null) break;
         let idleEnd = 0n;
         for (let i = 0; i < items.length; i++) {
@@ -409,6 +419,8 @@ function streamError(error: unknown, config: PostgresSourceConfig): unknown {
   if (code === "42704" && message.includes("publication")) {
     return new ZeroEtlError(`publication ${config.publication} does not exist; run preflight with fix or create it`, { code: "source-failed", cause: error });
   }
-  if (code === undefined) return connectionError(config.url, error);
-  return new ZeroEtlError(`replication failed: ${message}`, { code: "source-failed", cause: error });
+  if (isTransientError(error)) return connectionError(config.url, error, "source", "use");
+  // not a server error and not a lost connection (a decoding failure, a bug): passed on as it is, never retried
+  if (code === undefined) return error;
+  return new ZeroEtlError(`postgres source ${describeServer(config.url)}: replication failed: ${message}`, { code: "source-failed", cause: error });
 }

@@ -221,7 +221,8 @@ describe("postgres source: checkpoints, restart and errors", () => {
     expect(published.rows.map((r) => r.tablename)).toEqual(["Mixed Case", "keyless"]);
 
     const again = await s.preflight({ fix: false });
-    expect(again.checks.filter((c) => !c.ok)).toEqual([]);
+    // other pipelines' inactive slots in this database are listed as warnings (postgres.other_slots), not failures
+    expect(again.checks.filter((c) => !c.ok && c.id !== "postgres.other_slots")).toEqual([]);
     expect(isPreflightPassing(again)).toBe(true);
   });
 
