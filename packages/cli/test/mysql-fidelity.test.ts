@@ -157,4 +157,28 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
       ["du6", "interval"],
     ]);
   });
+
+  it("keys a table without a primary key by its UNIQUE NOT NULL key, as MySQL replication does", async () => {
+    const p = await pair("fid_uniq");
+    await p.source.query(`
+      CREATE TABLE u (a INT NOT NULL, b VARCHAR(20), n INT NULL, UNIQUE KEY un (n), UNIQUE KEY ua (a));
+      INSERT INTO u VALUES (1, 'one', NULL), (2, 'two', 20), (3, 'three', 30);`);
+    await p.run();
+    await p.source.query(`
+      UPDATE u SET b = 'uno' WHERE a = 1;
+      UPDATE u SET a = 20 WHERE a = 2;
+      DELETE FROM u WHERE a = 3;
+      INSERT INTO u VALUES (4, 'four', NULL);`);
+    await p.run();
+    await p.source.query(`UPDATE u SET b = 'again' WHERE a = 4`);
+    await p.run();
+    const source = await sourceRows(p.source, `SELECT a, b, n FROM u ORDER BY a`);
+    expect(source).toEqual([
+      ["1", "uno", null],
+      ["4", "again", null],
+      ["20", "two", "20"],
+    ]);
+    expect(await targetRows(p.target, `SELECT a, b, n FROM dw.u ORDER BY a`)).toEqual(source);
+    expect(await targetRows(p.target, `SELECT state FROM dw._zeroetl_table_state`)).toEqual([["synced"]]);
+  });
 });
