@@ -57,6 +57,27 @@ async function targetRows(target: TestDatabase, sql: string): Promise<(string | 
   }
 }
 
+/** Asserts that a table's columns hold the same text on both sides (integers and strings), row by row in key order. */
+async function expectSameTable(p: Pair, table: string, columns: readonly string[], orderBy: string): Promise<(string | null)[][]> {
+  const source = await sourceRows(p.source, `SELECT ${columns.map((c) => `CAST(\`${c}\` AS CHAR)`).join(", ")} FROM \`${table}\` ORDER BY ${orderBy}`);
+  const target = await targetRows(p.target, `SELECT ${columns.map((c) => `"${c}"::text`).join(", ")} FROM dw."${table}" ORDER BY ${orderBy}`);
+  expect(target, `${table} (${columns.join(", ")})`).toEqual(source);
+  return source;
+}
+
+/** Asserts that the target has exactly the source's tables (besides its own state tables). */
+async function expectSameTables(p: Pair): Promise<string[]> {
+  const source = (await sourceRows(p.source, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1`)).map((r) => r[0] as string).sort();
+  const target = (await targetRows(p.target, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'dw' AND table_name NOT LIKE '\\_zeroetl%' ORDER BY 1`)).map((r) => r[0] as string).sort();
+  expect(target).toEqual(source);
+  return source;
+}
+
+/** Every table's state in the target's state table. */
+async function tableStates(p: Pair): Promise<string[][]> {
+  return (await targetRows(p.target, `SELECT table_name, state FROM dw._zeroetl_table_state ORDER BY 1`)).map((r) => [String(r[0]).replace(/^[^.]*\./, ""), String(r[1])]);
+}
+
 /** A seeded generator (splitmix32), so a failing case can be replayed. */
 function seeded(seed: number): () => number {
   let s = seed >>> 0;
@@ -180,5 +201,117 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
     ]);
     expect(await targetRows(p.target, `SELECT a, b, n FROM dw.u ORDER BY a`)).toEqual(source);
     expect(await targetRows(p.target, `SELECT state FROM dw._zeroetl_table_state`)).toEqual([["synced"]]);
+  });
+
+  it("fills a column added with a default (NOT NULL, AFTER, FIRST, ALGORITHM=INSTANT) in existing rows", async () => {
+    const p = await pair("fid_addcol");
+    await p.source.query(`CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');`);
+    await p.run();
+    await p.source.query(`
+      ALTER TABLE t ADD COLUMN d INT NOT NULL DEFAULT 42;
+      ALTER TABLE t ADD COLUMN e VARCHAR(5) DEFAULT 'x' AFTER id;
+      ALTER TABLE t ADD COLUMN f INT NOT NULL DEFAULT 7 FIRST, ALGORITHM=INSTANT;
+      ALTER TABLE t ADD COLUMN g INT NULL;
+      INSERT INTO t (id, v, d, g) VALUES (4, 'd', 1, 9);`);
+    await p.run();
+    const rows = await expectSameTable(p, "t", ["f", "id", "e", "v", "d", "g"], "id");
+    expect(rows).toEqual([
+      ["7", "1", "x", "a", "42", null],
+      ["7", "2", "x", "b", "42", null],
+      ["7", "3", "x", "c", "42", null],
+      ["7", "4", "x", "d", "1", "9"],
+    ]);
+    await p.source.query(`UPDATE t SET d = 0 WHERE id = 1; ALTER TABLE t DROP COLUMN g; UPDATE t SET v = 'z' WHERE id = 2; ALTER TABLE t ADD COLUMN g INT NULL; UPDATE t SET v = 'y' WHERE id = 3;`);
+    await p.run();
+    await expectSameTable(p, "t", ["f", "id", "e", "v", "d", "g"], "id");
+    expect((await tableStates(p)).map((r) => r[1])).toEqual(["synced"]);
+  });
+
+  it("ends the online-schema-change swap (gh-ost / pt-osc) and a rename with the source's tables and rows", async () => {
+    const p = await pair("fid_osc");
+    await p.source.query(`CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20))`);
+    await p.source.query(`INSERT INTO t VALUES ?`, [Array.from({ length: 1000 }, (_, i) => [i + 1, `v${i + 1}`])]);
+    await p.run();
+    await p.source.query(`
+      CREATE TABLE _t_gho (id INT PRIMARY KEY, v VARCHAR(20), extra INT NOT NULL DEFAULT 5);
+      INSERT INTO _t_gho (id, v) SELECT id, v FROM t;
+      UPDATE _t_gho SET extra = 6 WHERE id = 1;
+      RENAME TABLE t TO _t_del, _t_gho TO t;
+      UPDATE t SET v = 'after swap' WHERE id = 2;`);
+    await p.run();
+    expect(await expectSameTables(p)).toEqual(["_t_del", "t"]);
+    const rows = await expectSameTable(p, "t", ["id", "v", "extra"], "id");
+    expect(rows.slice(0, 3)).toEqual([
+      ["1", "v1", "6"],
+      ["2", "after swap", "5"],
+      ["3", "v3", "5"],
+    ]);
+    await expectSameTable(p, "_t_del", ["id", "v"], "id");
+    await p.source.query(`DROP TABLE _t_del; ALTER TABLE t RENAME TO t2; UPDATE t2 SET v = 'renamed' WHERE id IN (3, 4);`);
+    await p.run();
+    expect(await expectSameTables(p)).toEqual(["t2"]);
+    await expectSameTable(p, "t2", ["id", "v", "extra"], "id");
+    expect((await tableStates(p)).filter((r) => r[1] !== "dropped-at-source")).toEqual([["t2", "synced"]]);
+  });
+
+  it("snapshots tables created after the start (also by CREATE ... SELECT) and replaces a dropped and recreated one", async () => {
+    const p = await pair("fid_new");
+    await p.source.query(`
+      CREATE TABLE a (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO a VALUES (1, 'a1'), (2, 'a2');
+      CREATE TABLE d (k VARCHAR(10) PRIMARY KEY, v VARCHAR(10)); INSERT INTO d VALUES ('x', 'old'), ('y', 'old');`);
+    await p.run();
+    await p.source.query(`CREATE TABLE b (id INT PRIMARY KEY, n INT)`);
+    await p.source.query(`INSERT INTO b VALUES ?`, [Array.from({ length: 50 }, (_, i) => [i, i * i])]);
+    await p.source.query(`
+      CREATE TABLE c (PRIMARY KEY (id)) SELECT id, v FROM a;
+      DROP TABLE d;
+      CREATE TABLE d (k VARCHAR(10) PRIMARY KEY, n DECIMAL(10,2));
+      INSERT INTO d VALUES ('z', 1.50);
+      UPDATE b SET n = -1 WHERE id = 7;`);
+    await p.run();
+    expect(await expectSameTables(p)).toEqual(["a", "b", "c", "d"]);
+    expect(await expectSameTable(p, "b", ["id", "n"], "id")).toHaveLength(50);
+    expect(await expectSameTable(p, "c", ["id", "v"], "id")).toHaveLength(2);
+    expect(await expectSameTable(p, "d", ["k", "n"], "k")).toEqual([["z", "1.50"]]);
+    const dColumns = await targetRows(p.target, `SELECT column_name FROM information_schema.columns WHERE table_schema = 'dw' AND table_name = 'd' ORDER BY ordinal_position`);
+    expect(dColumns).toEqual([["k"], ["n"]]);
+    await p.source.query(`INSERT INTO b VALUES (100, 100); INSERT INTO c VALUES (3, 'c3');`);
+    await p.run();
+    await expectSameTable(p, "b", ["id", "n"], "id");
+    await expectSameTable(p, "c", ["id", "v"], "id");
+  });
+
+  it("ends a primary-key change and an int -> varchar change with the target equal to the source", async () => {
+    const p = await pair("fid_keytype");
+    await p.source.query(`
+      CREATE TABLE k (id INT PRIMARY KEY, code VARCHAR(10) NOT NULL, v INT);
+      INSERT INTO k VALUES (1, 'c1', 10), (2, 'c2', 20);
+      CREATE TABLE m (id INT PRIMARY KEY, i INT, iv INT);
+      INSERT INTO m VALUES (1, 1, 100), (2, 2, 200);`);
+    await p.run();
+    await p.source.query(`
+      ALTER TABLE k DROP PRIMARY KEY, ADD PRIMARY KEY (code);
+      INSERT INTO k VALUES (1, 'c3', 30);
+      UPDATE k SET v = 21 WHERE code = 'c2';
+      ALTER TABLE m MODIFY i BIGINT, MODIFY iv VARCHAR(20);
+      INSERT INTO m VALUES (3, 9000000000, 'three');
+      UPDATE m SET iv = 'two' WHERE id = 2;`);
+    await p.run();
+    expect(await expectSameTable(p, "k", ["id", "code", "v"], "code")).toHaveLength(3);
+    expect(await expectSameTable(p, "m", ["id", "i", "iv"], "id")).toEqual([
+      ["1", "1", "100"],
+      ["2", "2", "two"],
+      ["3", "9000000000", "three"],
+    ]);
+    const keys = await targetRows(
+      p.target,
+      `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'dw.k'::regclass AND i.indisprimary`,
+    );
+    expect(keys).toEqual([["code"]]);
+    await p.source.query(`UPDATE k SET v = 22 WHERE code = 'c2'; UPDATE m SET iv = 'one' WHERE id = 1;`);
+    await p.run();
+    await expectSameTable(p, "k", ["id", "code", "v"], "code");
+    await expectSameTable(p, "m", ["id", "i", "iv"], "id");
+    expect((await tableStates(p)).map((r) => r[1])).toEqual(["synced", "synced"]);
   });
 });
