@@ -16,6 +16,7 @@ export type {
 } from "./change/change-event.js";
 export { CHANGE_OPS, isRowChange } from "./change/change-event.js";
 export type { ChangeBatch, SnapshotChunk } from "./change/change-batch.js";
+export type { TableChange, TableDrop, TableRefresh } from "./change/table-change.js";
 export type { PositionCodec } from "./position/position-codec.js";
 export { compareSerialized } from "./position/position-codec.js";
 export type { ErrorCode, ZeroEtlErrorOptions } from "./errors/zero-etl-error.js";

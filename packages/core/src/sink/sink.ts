@@ -83,6 +83,14 @@ export interface Sink {
    */
   replaceTable?(schema: TableSchema): Promise<void>;
 
+  /**
+   * Optional. Removes a target table whose source table is gone (dropped or
+   * renamed away at the source). Called with no changes pending; idempotent
+   * (a table already absent is not an error). Sinks without it leave the
+   * table in place, no longer updated.
+   */
+  dropTable?(table: TableRef): Promise<void>;
+
   /** Accepts snapshot rows (applied as upserts). Durable only after `flush`. */
   writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt>;
 

@@ -163,6 +163,27 @@ class PostgresSinkImpl implements PostgresSink {
     await this.prepare(schema);
   }
 
+  /**
+   * Drops the target table of a source table that is gone. A history table
+   * keeps its past: its current versions are closed instead (at the next
+   * flush), as a re-snapshot would.
+   */
+  async dropTable(table: TableRef): Promise<void> {
+    if (this.#config.isHistory(table)) {
+      if (this.#targets.has(tableKey(table))) await this.#accept([{ kind: "history-reset", table }]);
+      return;
+    }
+    if (this.#inTransaction) throw new ZeroEtlError(`dropTable of ${tableKey(table)} with changes pending`, { code: "internal" });
+    const session = await this.#connected();
+    try {
+      await session.run(this.#compile(sql`DROP TABLE IF EXISTS ${pgTableRef(this.#targetName(table))}`));
+    } catch (error) {
+      throw this.#wrap(error, `drop ${tableKey(table)}`);
+    }
+    this.#targets.delete(tableKey(table));
+    this.#config.logger.warn("target table dropped: its source table is gone", { table: tableKey(table) });
+  }
+
   async resetTable(table: TableRef): Promise<void> {
     this.#target(table);
     // a history table keeps its past: a re-snapshot closes the current versions instead of removing rows
