@@ -60,7 +60,8 @@ async function targetRows(target: TestDatabase, sql: string): Promise<(string | 
 /** Asserts that a table's columns hold the same text on both sides (integers and strings), row by row in key order. */
 async function expectSameTable(p: Pair, table: string, columns: readonly string[], orderBy: string): Promise<(string | null)[][]> {
   const source = await sourceRows(p.source, `SELECT ${columns.map((c) => `CAST(\`${c}\` AS CHAR)`).join(", ")} FROM \`${table}\` ORDER BY ${orderBy}`);
-  const target = await targetRows(p.target, `SELECT ${columns.map((c) => `"${c}"::text`).join(", ")} FROM dw."${table}" ORDER BY ${orderBy}`);
+  // aliased, so that ORDER BY sorts by the typed column, not its text
+  const target = await targetRows(p.target, `SELECT ${columns.map((c, i) => `"${c}"::text AS c${i}`).join(", ")} FROM dw."${table}" ORDER BY ${orderBy}`);
   expect(target, `${table} (${columns.join(", ")})`).toEqual(source);
   return source;
 }

@@ -17,7 +17,7 @@ import type { TableRef } from "@zero-etl/core";
  */
 export type DdlEffect =
   | { readonly kind: "truncate"; readonly table: TableRef }
-  | { readonly kind: "dropped"; readonly table: TableRef }
+  | { readonly kind: "dropped"; readonly table: TableRef; readonly reason: string }
   | { readonly kind: "refresh"; readonly table: TableRef; readonly reason: string }
   | { readonly kind: "altered"; readonly table: TableRef; readonly droppedColumns: readonly string[]; readonly addedColumns: readonly string[] };
 
@@ -66,7 +66,7 @@ function classifyDrop(reader: TokenReader, database: string): DdlEffect[] {
   for (;;) {
     const table = reader.tableName(database);
     if (table === undefined) break;
-    out.push({ kind: "dropped", table });
+    out.push({ kind: "dropped", table, reason: "table dropped at the source" });
     if (!reader.acceptPunct(",")) break;
   }
   return out;
@@ -84,7 +84,7 @@ function classifyRename(reader: TokenReader, database: string): DdlEffect[] {
     if (!reader.accept("TO")) break;
     const to = reader.tableName(database);
     if (to === undefined) break;
-    out.push({ kind: "dropped", table: from }, { kind: "refresh", table: to, reason: `renamed from ${from.namespace}.${from.name}` });
+    out.push({ kind: "dropped", table: from, reason: `renamed to ${to.namespace}.${to.name}` }, { kind: "refresh", table: to, reason: `renamed from ${from.namespace}.${from.name}` });
     if (!reader.acceptPunct(",")) break;
   }
   return out;
@@ -103,7 +103,12 @@ function classifyAlter(reader: TokenReader, database: string): DdlEffect[] {
   const added: string[] = [];
   for (const spec of reader.restSplitByComma()) {
     const verdict = classifyAlterSpec(spec, database);
-    if (verdict.kind === "rename") return [{ kind: "dropped", table }, { kind: "refresh", table: verdict.to, reason: `renamed from ${table.namespace}.${table.name}` }];
+    if (verdict.kind === "rename") {
+      return [
+        { kind: "dropped", table, reason: `renamed to ${verdict.to.namespace}.${verdict.to.name}` },
+        { kind: "refresh", table: verdict.to, reason: `renamed from ${table.namespace}.${table.name}` },
+      ];
+    }
     if (verdict.kind === "refresh") return [{ kind: "refresh", table, reason: verdict.reason }];
     if (verdict.kind === "drop-column") dropped.push(verdict.column);
     if (verdict.kind === "add-columns") added.push(...verdict.columns);

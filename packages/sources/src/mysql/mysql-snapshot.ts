@@ -14,6 +14,8 @@ export interface MysqlSnapshotOptions {
   /** Rows per chunk (keyset page size). */
   readonly chunkRows: number;
   readonly signal?: AbortSignal;
+  /** Called with the tables as introspected inside the snapshot, e.g. to refresh the stream's column hints. */
+  readonly onIntrospected?: (tables: readonly IntrospectedTable[]) => void;
 }
 
 /**
@@ -65,6 +67,7 @@ export async function startMysqlSnapshot(options: MysqlSnapshotOptions): Promise
     }
     if (file === "") throw new ZeroEtlError("mysql snapshot found no binlog position; is log_bin on?", { code: "preflight-failed" });
     const tables = await introspectMysqlTables(conn, options.selection);
+    options.onIntrospected?.(tables);
     const position = mysqlPositionCodec.serialize(gtid === "" ? { file, offset } : { file, offset, gtid });
     return { position, schemas: tables.map((t) => t.schema), chunks: readChunks(conn, tables, options) };
   } catch (error) {

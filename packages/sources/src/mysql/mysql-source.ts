@@ -41,6 +41,8 @@ class MysqlSource implements Source {
   private readonly options: ResolvedMysqlSourceOptions;
   private admin: Promise<mysql.Connection> | undefined;
   private acknowledged: MysqlPosition | undefined;
+  /** Column facts the binlog cannot carry (MariaDB's JSON alias), per table key; kept current by every introspection. */
+  private readonly hints = new Map<string, IntrospectedTable>();
 
   constructor(options: ResolvedMysqlSourceOptions) {
     this.options = options;
@@ -85,6 +87,11 @@ class MysqlSource implements Source {
     return (database, table) => database === o.database && (include === undefined || include({ namespace: database, name: table }));
   }
 
+  /** Keeps the column hints of tables introspected (at stream start, or by a snapshot that re-reads a table created or changed later). */
+  private remember(tables: readonly IntrospectedTable[]): void {
+    for (const t of tables) this.hints.set(tableKey(t.schema.table), t);
+  }
+
   async introspect(signal?: AbortSignal): Promise<readonly TableSchema[]> {
     signal?.throwIfAborted();
     const tables = await introspectMysqlTables(await this.connectAdmin(), this.selection());
@@ -103,6 +110,7 @@ class MysqlSource implements Source {
       selection: this.selection(options.tables),
       chunkRows: this.options.snapshotChunkRows,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
+      onIntrospected: (tables) => this.remember(tables),
     });
   }
 
@@ -147,7 +155,8 @@ class MysqlSource implements Source {
     // A MariaDB GTID set lets the stream resume where the file is gone (purged, or another server after failover).
     const mariadbGtid = (await hasBinlogFile(admin, start.file)) ? undefined : mariadbGtidOf(start);
     const introspected = await introspectMysqlTables(admin, this.selection());
-    const hints = new Map<string, IntrospectedTable>(introspected.map((t) => [tableKey(t.schema.table), t]));
+    this.remember(introspected);
+    const hints = this.hints;
     const client = await openBinlogClient({
       url: this.options.url,
       ...(this.options.ssl === undefined ? {} : { ssl: this.options.ssl }),
@@ -160,8 +169,10 @@ class MysqlSource implements Source {
     if (mariadbGtid !== undefined) this.options.logger?.info("mysql binlog file not on the server; resuming by gtid", { file: start.file, gtid: mariadbGtid });
     const onAbort = (): void => client.close();
     signal?.addEventListener("abort", onAbort, { once: true });
+    const isSelected = this.isSelected();
     try {
       const reader = new BinlogTransactionReader({
+        isSelected,
         start,
         client,
         maxBatchEvents: this.options.maxBatchEvents,
@@ -170,7 +181,7 @@ class MysqlSource implements Source {
           checksum: client.info.checksum,
           flavor: client.info.flavor,
           collations: client.info.collations,
-          isSelected: this.isSelected(),
+          isSelected,
           columnHints: (database, table) => {
             const t = hints.get(`${database}.${table}`);
             return t === undefined ? undefined : { names: t.columns.map((c) => c.name), json: t.json };

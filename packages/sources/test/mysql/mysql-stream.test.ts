@@ -70,7 +70,7 @@ describe("mysql source: streaming", () => {
     const source = open();
     const from = await source.currentPosition();
     await db.query("INSERT INTO evolve VALUES (1, 'one')");
-    await db.query("ALTER TABLE evolve ADD COLUMN b INT NOT NULL DEFAULT 7");
+    await db.query("ALTER TABLE evolve ADD COLUMN b INT NULL");
     await db.query("INSERT INTO evolve VALUES (2, 'two', 22)");
     await db.query("ALTER TABLE evolve DROP COLUMN a");
     await db.query("INSERT INTO evolve VALUES (3, 33)");
@@ -85,6 +85,47 @@ describe("mysql source: streaming", () => {
     expect(schemas[2]?.schema.primaryKey).toEqual(["id"]);
     const inserts = events.filter((e): e is InsertEvent => e.op === "insert").map((e) => e.after);
     expect(inserts).toEqual([{ id: 1, a: "one" }, { id: 2, a: "two", b: 22 }, { id: 3, b: 33 }]);
+  });
+
+  it("turns DDL that changes rows without row events into table changes, each ending its batch", async () => {
+    await db.query("CREATE TABLE osc (id INT PRIMARY KEY, v INT); CREATE TABLE plain (id INT PRIMARY KEY)");
+    const source = open();
+    const from = await source.currentPosition();
+    await db.query(`
+      INSERT INTO osc VALUES (1, 1);
+      ALTER TABLE osc ADD COLUMN d INT NOT NULL DEFAULT 42;
+      ALTER TABLE plain ADD COLUMN n INT NULL, ADD INDEX (n);
+      INSERT INTO plain VALUES (1, NULL);
+      CREATE TABLE _osc_gho (PRIMARY KEY (id)) SELECT id, v, d FROM osc;
+      RENAME TABLE osc TO _osc_del, _osc_gho TO osc;
+      DROP TABLE _osc_del;
+      INSERT INTO osc VALUES (2, 2, 2);`);
+    const batches = await collectBatches(source, from, (events) => events.some((e) => e.op === "insert" && e.table.name === "osc" && e.after.id === 2));
+    const changes = batches.flatMap((b) => (b.tableChanges ?? []).map((c) => `${c.kind} ${c.table.name}${c.kind === "refresh" ? `: ${c.reason}` : ""}`));
+    expect(changes).toEqual([
+      "refresh osc: column d added NOT NULL (existing rows take an implicit default)",
+      "refresh _osc_gho: table created at the source",
+      "dropped osc",
+      "refresh _osc_del: renamed from " + db.name + ".osc",
+      "dropped _osc_gho",
+      "refresh osc: renamed from " + db.name + "._osc_gho",
+      "dropped _osc_del",
+    ]);
+    for (const batch of batches) {
+      for (const change of batch.tableChanges ?? []) {
+        if (change.kind === "refresh") expect(change.position).toBe(batch.checkpoint);
+        else expect(mysqlPositionCodec.compare(mysqlPositionCodec.parse(change.position), mysqlPositionCodec.parse(batch.checkpoint ?? ""))).toBeLessThan(0);
+      }
+    }
+    const events = eventsOf(batches);
+    // the rows CREATE ... SELECT copied are left to the re-read of _osc_gho
+    expect(rowsOf(events, "_osc_gho")).toEqual([]);
+    // an in-place ALTER is followed from the TABLE_MAPs (here the introspection at stream start already has it)
+    expect(rowsOf(events, "plain").map((e) => e.op)).toEqual(["insert"]);
+    // after the swap, the new osc starts afresh: a schema without `previous`, then its rows
+    const swapped = rowsOf(events, "osc").slice(-2);
+    expect(swapped.map((e) => e.op)).toEqual(["schema", "insert"]);
+    expect((swapped[0] as SchemaChangeEvent).previous).toBeUndefined();
   });
 
   it("reports primary-key updates with the old key and deletes with key and before image", async () => {
