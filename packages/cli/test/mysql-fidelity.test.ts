@@ -264,13 +264,16 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
     await p.source.query(`CREATE TABLE b (id INT PRIMARY KEY, n INT)`);
     await p.source.query(`INSERT INTO b VALUES ?`, [Array.from({ length: 50 }, (_, i) => [i, i * i])]);
     await p.source.query(`
+      CREATE TABLE nk (v VARCHAR(10), n INT);
+      INSERT INTO nk VALUES ('x', 1), ('x', 1), ('y', 2);
       CREATE TABLE c (PRIMARY KEY (id)) SELECT id, v FROM a;
       DROP TABLE d;
       CREATE TABLE d (k VARCHAR(10) PRIMARY KEY, n DECIMAL(10,2));
       INSERT INTO d VALUES ('z', 1.50);
       UPDATE b SET n = -1 WHERE id = 7;`);
     await p.run();
-    expect(await expectSameTables(p)).toEqual(["a", "b", "c", "d"]);
+    expect(await expectSameTables(p)).toEqual(["a", "b", "c", "d", "nk"]);
+    expect(await expectSameTable(p, "nk", ["v", "n"], "1, 2")).toHaveLength(3);
     expect(await expectSameTable(p, "b", ["id", "n"], "id")).toHaveLength(50);
     expect(await expectSameTable(p, "c", ["id", "v"], "id")).toHaveLength(2);
     expect(await expectSameTable(p, "d", ["k", "n"], "k")).toEqual([["z", "1.50"]]);

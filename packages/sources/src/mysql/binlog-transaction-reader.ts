@@ -13,6 +13,12 @@ export interface BinlogTransactionReaderOptions {
   readonly decoder: BinlogEventDecoder;
   readonly history: SchemaHistory;
   readonly maxBatchEvents: number;
+  /**
+   * Per table key, the position of the table's latest re-read (a resync
+   * snapshot): its rows before that position are in the re-read, so they are
+   * not emitted again (a keyless table would get them twice).
+   */
+  readonly rereadAt?: ReadonlyMap<string, MysqlPosition>;
   /** Whether a table is replicated (the decoder's selection); DDL of other tables is ignored. */
   readonly isSelected: (database: string, table: string) => boolean;
   readonly logger?: { warn(message: string, fields?: Record<string, unknown>): void; info(message: string, fields?: Record<string, unknown>): void };
@@ -155,7 +161,7 @@ export class BinlogTransactionReader {
         if (event.map.selected) {
           if (!this.inTx) this.begin(event, undefined);
           const seen = this.o.history.observe(event.map);
-          if (this.refreshing.has(tableKey(seen.schema.table))) return;
+          if (this.refreshing.has(tableKey(seen.schema.table)) || this.isReread(seen.schema.table, event)) return;
           if (seen.changed && seen.previous !== undefined && seen.previous.primaryKey.join("\0") !== seen.schema.primaryKey.join("\0")) {
             // A key the target cannot take in place (a UNIQUE key that became the key, or stopped being it): re-read the table.
             this.refresh(seen.schema.table, `key changed from (${seen.previous.primaryKey.join(", ")}) to (${seen.schema.primaryKey.join(", ")})`);
@@ -233,6 +239,15 @@ export class BinlogTransactionReader {
     }
   }
 
+  /** Whether the event lies before the table's latest re-read, which already holds its effect. */
+  private isReread(table: TableRef, event: BinlogEvent): boolean {
+    const reread = this.o.rereadAt;
+    if (reread === undefined || reread.size === 0) return false;
+    const at = reread.get(tableKey(table));
+    if (at === undefined) return false;
+    return mysqlPositionCodec.compare({ file: this.file, offset: event.header.nextPosition - event.header.eventSize }, at) < 0;
+  }
+
   /** Queues a re-read of a table at the end of the open transaction; its rows until then are left to the re-read. */
   private refresh(table: TableRef, reason: string): void {
     const key = tableKey(table);
@@ -250,6 +265,7 @@ export class BinlogTransactionReader {
     const schema = history.observe(event.map).schema;
     const table = schema.table;
     if (this.refreshing.size > 0 && this.refreshing.has(tableKey(table))) return;
+    if (this.isReread(table, event)) return;
     const key = schema.primaryKey;
     const position = this.position(event);
     const commitTime = this.txTime;

@@ -41,6 +41,8 @@ class MysqlSource implements Source {
   private readonly options: ResolvedMysqlSourceOptions;
   private admin: Promise<mysql.Connection> | undefined;
   private acknowledged: MysqlPosition | undefined;
+  /** Per table key, where its latest resync snapshot was taken; the stream leaves older rows of it to that snapshot. */
+  private readonly rereadAt = new Map<string, MysqlPosition>();
   /** Column facts the binlog cannot carry (MariaDB's JSON alias), per table key; kept current by every introspection. */
   private readonly hints = new Map<string, IntrospectedTable>();
 
@@ -104,7 +106,7 @@ class MysqlSource implements Source {
   }
 
   async snapshot(options: SnapshotOptions): Promise<SnapshotSession> {
-    return startMysqlSnapshot({
+    const session = await startMysqlSnapshot({
       url: this.options.url,
       ...(this.options.ssl === undefined ? {} : { ssl: this.options.ssl }),
       selection: this.selection(options.tables),
@@ -112,6 +114,12 @@ class MysqlSource implements Source {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       onIntrospected: (tables) => this.remember(tables),
     });
+    if (options.resync === true) {
+      // the stream resumes from before this snapshot: rows it already holds must not be applied twice
+      const at = mysqlPositionCodec.parse(session.position);
+      for (const schema of session.schemas) this.rereadAt.set(tableKey(schema.table), at);
+    }
+    return session;
   }
 
   async acknowledge(checkpoint: string): Promise<void> {
@@ -173,6 +181,7 @@ class MysqlSource implements Source {
     try {
       const reader = new BinlogTransactionReader({
         isSelected,
+        rereadAt: this.rereadAt,
         start,
         client,
         maxBatchEvents: this.options.maxBatchEvents,
