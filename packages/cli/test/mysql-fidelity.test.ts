@@ -1,3 +1,5 @@
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestMysqlDatabase, type TestMysqlDatabase } from "../../../test-support/mysql.js";
@@ -291,7 +293,9 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
       CREATE TABLE k (id INT PRIMARY KEY, code VARCHAR(10) NOT NULL, v INT);
       INSERT INTO k VALUES (1, 'c1', 10), (2, 'c2', 20);
       CREATE TABLE m (id INT PRIMARY KEY, i INT, iv INT);
-      INSERT INTO m VALUES (1, 1, 100), (2, 2, 200);`);
+      INSERT INTO m VALUES (1, 1, 100), (2, 2, 200);
+      CREATE TABLE u (a INT NOT NULL, b INT);
+      INSERT INTO u VALUES (1, 1), (2, 2);`);
     await p.run();
     await p.source.query(`
       ALTER TABLE k DROP PRIMARY KEY, ADD PRIMARY KEY (code);
@@ -299,7 +303,9 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
       UPDATE k SET v = 21 WHERE code = 'c2';
       ALTER TABLE m MODIFY i BIGINT, MODIFY iv VARCHAR(20);
       INSERT INTO m VALUES (3, 9000000000, 'three');
-      UPDATE m SET iv = 'two' WHERE id = 2;`);
+      UPDATE m SET iv = 'two' WHERE id = 2;
+      ALTER TABLE u ADD UNIQUE KEY ua (a);
+      UPDATE u SET b = 20 WHERE a = 2;`);
     await p.run();
     expect(await expectSameTable(p, "k", ["id", "code", "v"], "code")).toHaveLength(3);
     expect(await expectSameTable(p, "m", ["id", "i", "iv"], "id")).toEqual([
@@ -312,10 +318,50 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
       `SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = 'dw.k'::regclass AND i.indisprimary`,
     );
     expect(keys).toEqual([["code"]]);
-    await p.source.query(`UPDATE k SET v = 22 WHERE code = 'c2'; UPDATE m SET iv = 'one' WHERE id = 1;`);
+    // a keyless table whose new UNIQUE NOT NULL key becomes its key (seen in the TABLE_MAP)
+    expect(await expectSameTable(p, "u", ["a", "b"], "a")).toEqual([
+      ["1", "1"],
+      ["2", "20"],
+    ]);
+    await p.source.query(`UPDATE k SET v = 22 WHERE code = 'c2'; UPDATE m SET iv = 'one' WHERE id = 1; UPDATE u SET b = 10 WHERE a = 1;`);
     await p.run();
     await expectSameTable(p, "k", ["id", "code", "v"], "code");
     await expectSameTable(p, "m", ["id", "i", "iv"], "id");
-    expect((await tableStates(p)).map((r) => r[1])).toEqual(["synced", "synced"]);
+    expect(await expectSameTable(p, "u", ["a", "b"], "a")).toEqual([
+      ["1", "10"],
+      ["2", "20"],
+    ]);
+    expect((await tableStates(p)).map((r) => r[1])).toEqual(["synced", "synced", "synced"]);
+  });
+
+  it("snapshots a table added to the filter between runs, and reads it anew when it is removed and added back", async () => {
+    const source = await createTestMysqlDatabase("fid_filter");
+    const target = await createTestDatabase("fid_filter_dst");
+    cleanups.push(() => source.drop(), () => target.drop());
+    await source.query(`CREATE TABLE a (id INT PRIMARY KEY, v INT); INSERT INTO a VALUES (1, 1); CREATE TABLE b (id INT PRIMARY KEY, v INT);`);
+    await source.query(`INSERT INTO b VALUES ?`, [Array.from({ length: 500 }, (_, i) => [i, i])]);
+    const config = (include: string[]) => ({
+      name: "fid_filter",
+      source: { type: "mysql", url: source.url },
+      target: { type: "postgres", url: target.url, schema: "dw" },
+      filter: { include: include.map((t) => `${source.name}.${t}`) },
+    });
+    const { file, dir } = await writeConfig(config(["a"]));
+    const runWith = async (include: string[]) => {
+      await writeFile(file, JSON.stringify({ state: { dir: join(dir, "state") }, log: { level: "warn" }, ...config(include) }));
+      const result = await runCli(["run", file, "--until-caught-up"]);
+      expect(result.code, result.stderr).toBe(0);
+    };
+    const p: Pair = { source, target, run: () => runWith(["a", "b"]) };
+    await runWith(["a"]);
+    await source.query(`UPDATE b SET v = -1 WHERE id = 1`);
+    await runWith(["a", "b"]);
+    expect(await expectSameTable(p, "b", ["id", "v"], "id")).toHaveLength(500);
+    await runWith(["a"]);
+    await source.query(`DELETE FROM b WHERE id >= 100; UPDATE b SET v = -2 WHERE id = 2;`);
+    await runWith(["a"]);
+    await runWith(["a", "b"]);
+    expect(await expectSameTable(p, "b", ["id", "v"], "id")).toHaveLength(100);
+    await expectSameTable(p, "a", ["id", "v"], "id");
   });
 });

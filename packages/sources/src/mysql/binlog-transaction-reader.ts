@@ -19,6 +19,8 @@ export interface BinlogTransactionReaderOptions {
    * not emitted again (a keyless table would get them twice).
    */
   readonly rereadAt?: ReadonlyMap<string, MysqlPosition>;
+  /** Whether the table (as last introspected) has a declared primary key, which no UNIQUE or index change can replace. */
+  readonly hasDeclaredPrimaryKey?: (table: TableRef) => boolean;
   /** Whether a table is replicated (the decoder's selection); DDL of other tables is ignored. */
   readonly isSelected: (database: string, table: string) => boolean;
   readonly logger?: { warn(message: string, fields?: Record<string, unknown>): void; info(message: string, fields?: Record<string, unknown>): void };
@@ -227,6 +229,10 @@ export class BinlogTransactionReader {
       } else if (effect.kind === "refresh") {
         this.refresh(table, effect.reason);
       } else {
+        if (effect.keyMayChange && this.o.hasDeclaredPrimaryKey?.(table) !== true) {
+          this.refresh(table, "a UNIQUE key added or an index dropped on a table without a primary key");
+          continue;
+        }
         const dropped = this.droppedColumns.get(key) ?? new Set<string>();
         const readded = effect.addedColumns.find((c) => dropped.has(c));
         if (readded !== undefined) {

@@ -11,15 +11,23 @@ import type { TableRef } from "@zero-etl/core";
  *   table into this name, or changed rows without row events (a column added
  *   with a value for existing rows, a type change, a key change, a column
  *   renamed or re-added, partition maintenance, anything not understood);
- * - `dropped-columns`: columns dropped in place, which the stream follows by
- *   itself from the next TABLE_MAP (a later ADD of one of these names needs a
- *   refresh, since the target may keep the old values).
+ * - `altered`: an in-place change the stream follows by itself from the next
+ *   TABLE_MAP; it lists dropped and added columns (a later ADD of a dropped
+ *   name needs a refresh, since the target may keep the old values) and
+ *   whether the implicit key of a table without a primary key may change.
  */
 export type DdlEffect =
   | { readonly kind: "truncate"; readonly table: TableRef }
   | { readonly kind: "dropped"; readonly table: TableRef; readonly reason: string }
   | { readonly kind: "refresh"; readonly table: TableRef; readonly reason: string }
-  | { readonly kind: "altered"; readonly table: TableRef; readonly droppedColumns: readonly string[]; readonly addedColumns: readonly string[] };
+  | {
+      readonly kind: "altered";
+      readonly table: TableRef;
+      readonly droppedColumns: readonly string[];
+      readonly addedColumns: readonly string[];
+      /** A UNIQUE key was added or an index dropped: on a table without a declared primary key this may change the key the server uses. */
+      readonly keyMayChange: boolean;
+    };
 
 type Token = { readonly kind: "word" | "ident" | "string" | "number" | "punct"; readonly text: string; readonly upper: string };
 
@@ -51,6 +59,10 @@ function classifyCreate(reader: TokenReader, database: string): DdlEffect[] {
   reader.next();
   if (reader.accept("OR")) reader.accept("REPLACE");
   if (reader.peekUpper() === "TEMPORARY") return [];
+  if (reader.accept("UNIQUE")) {
+    if (!reader.accept("INDEX") && !reader.accept("KEY")) return [];
+    return indexOn(reader, database);
+  }
   if (!reader.accept("TABLE")) return [];
   reader.acceptSequence("IF", "NOT", "EXISTS");
   const table = reader.tableName(database);
@@ -60,6 +72,7 @@ function classifyCreate(reader: TokenReader, database: string): DdlEffect[] {
 function classifyDrop(reader: TokenReader, database: string): DdlEffect[] {
   reader.next();
   if (reader.peekUpper() === "TEMPORARY") return [];
+  if (reader.accept("INDEX")) return indexOn(reader, database);
   if (!reader.accept("TABLE")) return [];
   reader.acceptSequence("IF", "EXISTS");
   const out: DdlEffect[] = [];
@@ -70,6 +83,15 @@ function classifyDrop(reader: TokenReader, database: string): DdlEffect[] {
     if (!reader.acceptPunct(",")) break;
   }
   return out;
+}
+
+/** `[IF [NOT] EXISTS] name [ONLINE] ON table`, after `CREATE UNIQUE INDEX` or `DROP INDEX`. */
+function indexOn(reader: TokenReader, database: string): DdlEffect[] {
+  if (!reader.acceptSequence("IF", "NOT", "EXISTS")) reader.acceptSequence("IF", "EXISTS");
+  reader.identifier();
+  while (!reader.isEmpty() && !reader.accept("ON")) reader.next();
+  const table = reader.tableName(database);
+  return table === undefined ? [] : [{ kind: "altered", table, droppedColumns: [], addedColumns: [], keyMayChange: true }];
 }
 
 function classifyRename(reader: TokenReader, database: string): DdlEffect[] {
@@ -101,6 +123,7 @@ function classifyAlter(reader: TokenReader, database: string): DdlEffect[] {
   reader.acceptWait();
   const dropped: string[] = [];
   const added: string[] = [];
+  let keyMayChange = false;
   for (const spec of reader.restSplitByComma()) {
     const verdict = classifyAlterSpec(spec, database);
     if (verdict.kind === "rename") {
@@ -112,19 +135,22 @@ function classifyAlter(reader: TokenReader, database: string): DdlEffect[] {
     if (verdict.kind === "refresh") return [{ kind: "refresh", table, reason: verdict.reason }];
     if (verdict.kind === "drop-column") dropped.push(verdict.column);
     if (verdict.kind === "add-columns") added.push(...verdict.columns);
+    if (verdict.kind === "key-may-change") keyMayChange = true;
   }
-  if (dropped.length === 0 && added.length === 0) return [];
-  return [{ kind: "altered", table, droppedColumns: dropped, addedColumns: added }];
+  if (dropped.length === 0 && added.length === 0 && !keyMayChange) return [];
+  return [{ kind: "altered", table, droppedColumns: dropped, addedColumns: added, keyMayChange }];
 }
 
 type SpecVerdict =
   | { readonly kind: "safe" }
+  | { readonly kind: "key-may-change" }
   | { readonly kind: "drop-column"; readonly column: string }
   | { readonly kind: "add-columns"; readonly columns: readonly string[] }
   | { readonly kind: "rename"; readonly to: TableRef }
   | { readonly kind: "refresh"; readonly reason: string };
 
 const SAFE: SpecVerdict = { kind: "safe" };
+const KEY_MAY_CHANGE: SpecVerdict = { kind: "key-may-change" };
 /** Table options and clauses that change neither rows nor the key. */
 const SAFE_LEADS = new Set([
   "ALGORITHM", "LOCK", "FORCE", "COMMENT", "ENGINE", "AUTO_INCREMENT", "ROW_FORMAT", "KEY_BLOCK_SIZE", "STATS_PERSISTENT", "STATS_AUTO_RECALC",
@@ -149,6 +175,7 @@ function classifyAlterSpec(spec: TokenReader, database: string): SpecVerdict {
     spec.next();
     const what = spec.peekUpper();
     if (what === "INDEX" || what === "KEY" || what === "FULLTEXT" || what === "SPATIAL" || what === "FOREIGN" || what === "CHECK") return SAFE;
+    if (what === "UNIQUE") return KEY_MAY_CHANGE;
     if (what === "CONSTRAINT") {
       spec.next();
       const next = spec.peekUpper();
@@ -156,7 +183,8 @@ function classifyAlterSpec(spec: TokenReader, database: string): SpecVerdict {
     }
     const kind = spec.peekUpper();
     if (kind === "PRIMARY") return { kind: "refresh", reason: "primary key changed" };
-    if (kind === "UNIQUE" || kind === "FOREIGN" || kind === "CHECK") return SAFE; // a UNIQUE key that becomes the key shows in the next TABLE_MAP
+    if (kind === "UNIQUE") return KEY_MAY_CHANGE;
+    if (kind === "FOREIGN" || kind === "CHECK") return SAFE;
     if (kind === "PARTITION") return { kind: "refresh", reason: "partitioning changed" };
     spec.accept("COLUMN");
     spec.acceptSequence("IF", "NOT", "EXISTS");
@@ -178,7 +206,8 @@ function classifyAlterSpec(spec: TokenReader, database: string): SpecVerdict {
     spec.next();
     const what = spec.peekUpper();
     if (what === "PRIMARY") return { kind: "refresh", reason: "primary key changed" };
-    if (what === "INDEX" || what === "KEY" || what === "FOREIGN" || what === "CHECK" || what === "CONSTRAINT") return SAFE;
+    if (what === "INDEX" || what === "KEY" || what === "CONSTRAINT") return KEY_MAY_CHANGE;
+    if (what === "FOREIGN" || what === "CHECK") return SAFE;
     if (what === "PARTITION") return { kind: "refresh", reason: "partition dropped" };
     spec.accept("COLUMN");
     spec.acceptSequence("IF", "EXISTS");

@@ -10,6 +10,8 @@ export interface IntrospectedTable {
   readonly columns: readonly ColumnDescriptor[];
   /** Columns holding JSON (MySQL JSON, or MariaDB's LONGTEXT alias with a `json_valid` check). */
   readonly json: ReadonlySet<string>;
+  /** Whether the key is a declared PRIMARY KEY (false: a UNIQUE NOT NULL key standing in for one, or none). */
+  readonly declaredPrimaryKey: boolean;
   /** `information_schema.TABLES.TABLE_ROWS`, an estimate. */
   readonly rowsEstimated?: number;
 }
@@ -101,7 +103,7 @@ export async function introspectMysqlTables(conn: Connection, selection: TableSe
       primaryKey,
       version: 1,
     });
-    out.push({ schema, columns, json, ...(t.est === null ? {} : { rowsEstimated: Number(t.est) }) });
+    out.push({ schema, columns, json, declaredPrimaryKey: declared.length > 0, ...(t.est === null ? {} : { rowsEstimated: Number(t.est) }) });
   }
   return out;
 }

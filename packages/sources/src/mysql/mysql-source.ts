@@ -182,6 +182,7 @@ class MysqlSource implements Source {
       const reader = new BinlogTransactionReader({
         isSelected,
         rereadAt: this.rereadAt,
+        hasDeclaredPrimaryKey: (table) => hints.get(tableKey(table))?.declaredPrimaryKey === true,
         start,
         client,
         maxBatchEvents: this.options.maxBatchEvents,

@@ -41,8 +41,15 @@ describe("classifyDdl", () => {
     expect(refresh("ALTER TABLE t TRUNCATE PARTITION p0")).toBe("refresh");
     expect(refresh("ALTER TABLE t FROBNICATE")).toBe("refresh");
     expect(classifyDdl("ALTER TABLE t ADD COLUMN (x int DEFAULT NULL COMMENT 'a, b', y varchar(10) NULL), ADD INDEX ix (x), DROP COLUMN z, ALGORITHM=INSTANT, LOCK=NONE", "db")).toEqual([
-      { kind: "altered", table: t("t"), droppedColumns: ["z"], addedColumns: ["x", "y"] },
+      { kind: "altered", table: t("t"), droppedColumns: ["z"], addedColumns: ["x", "y"], keyMayChange: false },
     ]);
-    expect(classifyDdl("ALTER TABLE t ADD UNIQUE KEY u (a), DROP INDEX ix, ALTER COLUMN c SET DEFAULT 3, ENGINE=InnoDB, COMMENT 'c'", "db")).toEqual([]);
+    expect(classifyDdl("ALTER TABLE t ADD FOREIGN KEY (a) REFERENCES p (id), ALTER COLUMN c SET DEFAULT 3, ENGINE=InnoDB, COMMENT 'c'", "db")).toEqual([]);
+    const keyMayChange = { kind: "altered", table: t("t"), droppedColumns: [], addedColumns: [], keyMayChange: true };
+    expect(classifyDdl("ALTER TABLE t ADD UNIQUE KEY u (a)", "db")).toEqual([keyMayChange]);
+    expect(classifyDdl("ALTER TABLE t ADD CONSTRAINT u UNIQUE (a)", "db")).toEqual([keyMayChange]);
+    expect(classifyDdl("ALTER TABLE t DROP INDEX ix", "db")).toEqual([keyMayChange]);
+    expect(classifyDdl("CREATE UNIQUE INDEX u ON t (a)", "db")).toEqual([keyMayChange]);
+    expect(classifyDdl("DROP INDEX IF EXISTS u ON db.t", "db")).toEqual([keyMayChange]);
+    expect(classifyDdl("CREATE INDEX i ON t (a)", "db")).toEqual([]);
   });
 });
