@@ -213,6 +213,12 @@ export class BinlogTransactionReader {
 
   private onDdl(event: Extract<BinlogEvent, { kind: "query" }>, q: string): void {
     for (const effect of classifyDdl(q, event.database)) {
+      if (effect.kind === "dropped-database") {
+        for (const table of this.o.history.tables()) {
+          if (table.namespace === effect.database) this.drop(table, `database ${effect.database} dropped at the source`, event);
+        }
+        continue;
+      }
       const table = effect.table;
       if (!this.o.isSelected(table.namespace, table.name)) continue;
       const key = tableKey(table);
@@ -220,12 +226,7 @@ export class BinlogTransactionReader {
         if (this.o.history.get(table) === undefined) continue;
         this.pending.push({ op: "truncate", table, position: this.position(event), commitTime: event.header.timestamp * 1000, ...(this.txId === undefined ? {} : { transactionId: this.txId }) });
       } else if (effect.kind === "dropped") {
-        this.o.logger?.info("mysql table dropped or renamed away at source", { table: key, position: this.position(event) });
-        this.o.history.forget(table);
-        this.droppedColumns.delete(key);
-        this.refreshing.delete(key);
-        // at the statement, so that a refresh of the same name by the same statement (a swap) comes after it
-        this.txChanges.push({ kind: "dropped", table, reason: effect.reason, position: this.position(event) });
+        this.drop(table, effect.reason, event);
       } else if (effect.kind === "refresh") {
         this.refresh(table, effect.reason);
       } else {
@@ -243,6 +244,16 @@ export class BinlogTransactionReader {
         if (dropped.size > 0) this.droppedColumns.set(key, dropped);
       }
     }
+  }
+
+  private drop(table: TableRef, reason: string, event: BinlogEvent): void {
+    const key = tableKey(table);
+    this.o.logger?.info("mysql table dropped or renamed away at source", { table: key, position: this.position(event) });
+    this.o.history.forget(table);
+    this.droppedColumns.delete(key);
+    this.refreshing.delete(key);
+    // at the statement, so that a refresh of the same name by the same statement (a swap) comes after it
+    this.txChanges.push({ kind: "dropped", table, reason, position: this.position(event) });
   }
 
   /** Whether the event lies before the table's latest re-read, which already holds its effect. */

@@ -5,7 +5,7 @@ import type { TableRef } from "@zero-etl/core";
  * statement order:
  * - `truncate`: every row of the table is gone (no row events were logged);
  * - `dropped`: the table no longer exists under this name (DROP, or the old
- *   name of a RENAME);
+ *   name of a RENAME); `dropped-database`: every table of the database;
  * - `refresh`: the table's rows must be re-read, because the statement
  *   created it (possibly with rows: `CREATE TABLE … SELECT`), renamed another
  *   table into this name, or changed rows without row events (a column added
@@ -19,6 +19,7 @@ import type { TableRef } from "@zero-etl/core";
 export type DdlEffect =
   | { readonly kind: "truncate"; readonly table: TableRef }
   | { readonly kind: "dropped"; readonly table: TableRef; readonly reason: string }
+  | { readonly kind: "dropped-database"; readonly database: string }
   | { readonly kind: "refresh"; readonly table: TableRef; readonly reason: string }
   | {
       readonly kind: "altered";
@@ -73,6 +74,11 @@ function classifyDrop(reader: TokenReader, database: string): DdlEffect[] {
   reader.next();
   if (reader.peekUpper() === "TEMPORARY") return [];
   if (reader.accept("INDEX")) return indexOn(reader, database);
+  if (reader.accept("DATABASE") || reader.accept("SCHEMA")) {
+    reader.acceptSequence("IF", "EXISTS");
+    const name = reader.identifier();
+    return name === undefined ? [] : [{ kind: "dropped-database", database: name }];
+  }
   if (!reader.accept("TABLE")) return [];
   reader.acceptSequence("IF", "EXISTS");
   const out: DdlEffect[] = [];

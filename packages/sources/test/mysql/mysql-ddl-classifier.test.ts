@@ -23,6 +23,7 @@ describe("classifyDdl", () => {
       { kind: "refresh", table: t("t2"), reason: "renamed from db.t" },
     ]);
     expect(classifyDdl("TRUNCATE TABLE db2.x", "db")).toEqual([{ kind: "truncate", table: t("x", "db2") }]);
+    expect(classifyDdl("DROP DATABASE IF EXISTS `gone`", "db")).toEqual([{ kind: "dropped-database", database: "gone" }]);
     expect(classifyDdl("BEGIN", "db")).toEqual([]);
   });
 

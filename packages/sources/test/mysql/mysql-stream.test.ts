@@ -128,6 +128,28 @@ describe("mysql source: streaming", () => {
     expect((swapped[0] as SchemaChangeEvent).previous).toBeUndefined();
   });
 
+  it("reports every replicated table of a dropped database as dropped", async () => {
+    const other = await createTestMysqlDatabase("mydropdb");
+    try {
+      await other.query("CREATE TABLE one (id INT PRIMARY KEY); CREATE TABLE two (id INT PRIMARY KEY)");
+      const source = createMysqlSource({ url: other.url, pipeline: `dropdb-${other.name}`, serverId: serverIdBase + serverIdSeq++ });
+      sources.push(source);
+      const from = await source.currentPosition();
+      await other.query("INSERT INTO one VALUES (1)");
+      let dropping: Promise<unknown> | undefined;
+      // drop the database once the stream runs (it connects to it first)
+      const batches = await collectBatches(source, from, (events, all) => {
+        if (dropping === undefined && events.some((e) => e.op === "insert")) dropping = db.query(`DROP DATABASE \`${other.name}\``);
+        return all.some((b) => (b.tableChanges ?? []).length > 0);
+      });
+      await dropping;
+      const changes = batches.flatMap((b) => (b.tableChanges ?? []).map((c) => `${c.kind} ${c.table.name}`)).sort();
+      expect(changes).toEqual(["dropped one", "dropped two"]);
+    } finally {
+      await other.drop();
+    }
+  });
+
   it("reports primary-key updates with the old key and deletes with key and before image", async () => {
     await db.query("CREATE TABLE keyed (id INT, region CHAR(2), v INT, PRIMARY KEY (region, id))");
     await db.query("INSERT INTO keyed VALUES (1, 'eu', 10)");
