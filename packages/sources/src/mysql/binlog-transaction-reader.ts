@@ -163,7 +163,7 @@ export class BinlogTransactionReader {
         if (event.map.selected) {
           if (!this.inTx) this.begin(event, undefined);
           const seen = this.o.history.observe(event.map);
-          if (this.refreshing.has(tableKey(seen.schema.table)) || this.isReread(seen.schema.table, event)) return;
+          if ((this.refreshing.size > 0 && this.refreshing.has(tableKey(seen.schema.table))) || this.isReread(seen.schema.table, event)) return;
           if (seen.changed && seen.previous !== undefined && seen.previous.primaryKey.join("\0") !== seen.schema.primaryKey.join("\0")) {
             // A key the target cannot take in place (a UNIQUE key that became the key, or stopped being it): re-read the table.
             this.refresh(seen.schema.table, `key changed from (${seen.previous.primaryKey.join(", ")}) to (${seen.schema.primaryKey.join(", ")})`);
