@@ -4,7 +4,7 @@ import pg from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { createTestMysqlDatabase, type TestMysqlDatabase } from "../../../test-support/mysql.js";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
-import { runCli, writeConfig } from "../../../test-support/cli.js";
+import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
 
 // MariaDB -> PostgreSQL through the real CLI. Every case compares the source and
 // the target cell by cell, each read with its own client and plain SQL.
@@ -79,6 +79,20 @@ async function expectSameTables(p: Pair): Promise<string[]> {
 /** Every table's state in the target's state table. */
 async function tableStates(p: Pair): Promise<string[][]> {
   return (await targetRows(p.target, `SELECT table_name, state FROM dw._zeroetl_table_state ORDER BY 1`)).map((r) => [String(r[0]).replace(/^[^.]*\./, ""), String(r[1])]);
+}
+
+/** Retries `check` (which asserts) until it passes or `timeoutMs` ran out, then fails with its last error. */
+async function eventually(check: () => Promise<void>, timeoutMs = 45_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > until) throw error;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
 }
 
 /** A seeded generator (splitmix32), so a failing case can be replayed. */
@@ -224,9 +238,13 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
       ["7", "3", "x", "c", "42", null],
       ["7", "4", "x", "d", "1", "9"],
     ]);
-    await p.source.query(`UPDATE t SET d = 0 WHERE id = 1; ALTER TABLE t DROP COLUMN g; UPDATE t SET v = 'z' WHERE id = 2; ALTER TABLE t ADD COLUMN g INT NULL; UPDATE t SET v = 'y' WHERE id = 3;`);
+    await p.source.query(`
+      UPDATE t SET d = 0 WHERE id = 1; ALTER TABLE t DROP COLUMN g; UPDATE t SET v = 'z' WHERE id = 2; ALTER TABLE t ADD COLUMN g INT NULL; UPDATE t SET v = 'y' WHERE id = 3;
+      ALTER TABLE t ADD COLUMN j JSON NULL; UPDATE t SET j = '{"k": [1, 2.50]}' WHERE id = 4;`);
     await p.run();
     await expectSameTable(p, "t", ["f", "id", "e", "v", "d", "g"], "id");
+    // MariaDB's JSON (a LONGTEXT with a json_valid check) lands as jsonb, as from the snapshot
+    expect(await targetRows(p.target, `SELECT id, j::text, jsonb_typeof(j) FROM dw.t WHERE j IS NOT NULL`)).toEqual([["4", '{"k": [1, 2.50]}', "object"]]);
     expect((await tableStates(p)).map((r) => r[1])).toEqual(["synced"]);
   });
 
@@ -363,5 +381,47 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
     await runWith(["a", "b"]);
     expect(await expectSameTable(p, "b", ["id", "v"], "id")).toHaveLength(100);
     await expectSameTable(p, "a", ["id", "v"], "id");
+  });
+
+  it("follows DDL while it runs: a JSON column, a column with a default, and the online-schema-change swap", async () => {
+    const source = await createTestMysqlDatabase("fid_live");
+    const target = await createTestDatabase("fid_live_dst");
+    cleanups.push(() => source.drop(), () => target.drop());
+    await source.query(`CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c');`);
+    const { file } = await writeConfig({
+      name: "fid_live",
+      source: { type: "mysql", url: source.url },
+      target: { type: "postgres", url: target.url, schema: "dw" },
+    });
+    const p: Pair = { source, target, run: async () => undefined };
+    const runner = startCli(["run", file]);
+    cleanups.push(async () => {
+      runner.kill("SIGKILL");
+      await runner.result;
+    });
+    await eventually(async () => {
+      expect(await expectSameTable(p, "t", ["id", "v"], "id")).toHaveLength(3);
+    });
+    await source.query(`ALTER TABLE t ADD COLUMN j JSON NULL; UPDATE t SET j = '{"k": [1, 2.50]}' WHERE id = 1;`);
+    // MariaDB's JSON is a LONGTEXT in the binlog: it lands as jsonb only because the ALTER made the table be re-read
+    await eventually(async () => {
+      expect(await targetRows(target, `SELECT id, j::text, jsonb_typeof(j) FROM dw.t WHERE j IS NOT NULL`)).toEqual([["1", '{"k": [1, 2.50]}', "object"]]);
+    });
+    await source.query(`
+      ALTER TABLE t ADD COLUMN d INT NOT NULL DEFAULT 42;
+      CREATE TABLE _t_gho (id INT PRIMARY KEY, v VARCHAR(20), j JSON NULL, d INT NOT NULL DEFAULT 42, extra INT NOT NULL DEFAULT 5);
+      INSERT INTO _t_gho (id, v, j, d) SELECT id, v, j, d FROM t;
+      RENAME TABLE t TO _t_del, _t_gho TO t;
+      DROP TABLE _t_del;
+      INSERT INTO t (id, v) VALUES (4, 'd');`);
+    await eventually(async () => {
+      expect(await expectSameTables(p)).toEqual(["t"]);
+      expect(await expectSameTable(p, "t", ["id", "v", "d", "extra"], "id")).toHaveLength(4);
+      expect(await targetRows(target, `SELECT id, j::text, jsonb_typeof(j) FROM dw.t WHERE j IS NOT NULL`)).toEqual([["1", '{"k": [1, 2.50]}', "object"]]);
+      expect((await tableStates(p)).filter((r) => r[1] !== "dropped-at-source")).toEqual([["t", "synced"]]);
+    });
+    runner.kill("SIGTERM");
+    const result = await runner.result;
+    expect(result.stderr).not.toMatch(/"level":(50|60)/);
   });
 });

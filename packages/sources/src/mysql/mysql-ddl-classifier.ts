@@ -202,7 +202,7 @@ function classifyAlterSpec(spec: TokenReader, database: string): SpecVerdict {
       if (name === undefined) return { kind: "refresh", reason: "unrecognised ADD clause" };
       const upper = def.peekUpper();
       if (upper === "INDEX" || upper === "KEY" || upper === "PRIMARY" || upper === "UNIQUE" || upper === "CONSTRAINT") return { kind: "refresh", reason: "unrecognised ADD clause" };
-      const why = columnFillsExistingRows(def);
+      const why = whyNewColumnNeedsReread(def);
       if (why !== undefined) return { kind: "refresh", reason: `column ${name} added ${why}` };
       columns.push(name);
     }
@@ -240,8 +240,13 @@ function classifyAlterSpec(spec: TokenReader, database: string): SpecVerdict {
   return { kind: "refresh", reason: `ALTER clause ${lead} not understood` };
 }
 
-/** Why a new column's definition gives existing rows a non-NULL value, or undefined when they read NULL. */
-function columnFillsExistingRows(def: TokenReader): string | undefined {
+/**
+ * Why a new column needs the table re-read: its definition gives existing
+ * rows a non-NULL value, or it is MariaDB's JSON (a LONGTEXT in the binlog,
+ * known as JSON only from introspection); undefined when existing rows read
+ * NULL and the binlog describes the column fully.
+ */
+function whyNewColumnNeedsReread(def: TokenReader): string | undefined {
   let sawNull = false;
   let type: string | undefined;
   for (let t = def.nextToken(); t !== undefined; t = def.nextToken()) {
@@ -262,6 +267,7 @@ function columnFillsExistingRows(def: TokenReader): string | undefined {
   }
   // without explicit_defaults_for_timestamp, a TIMESTAMP column is NOT NULL DEFAULT CURRENT_TIMESTAMP
   if (type === "TIMESTAMP" && !sawNull) return "as a TIMESTAMP that may take a default";
+  if (type === "JSON") return "as JSON, which only introspection tells from LONGTEXT on MariaDB";
   return undefined;
 }
 

@@ -35,6 +35,7 @@ describe("classifyDdl", () => {
     expect(refresh("ALTER TABLE t ADD d int NOT NULL")).toBe("refresh");
     expect(refresh("ALTER TABLE t ADD d int AS (a + 1) STORED")).toBe("refresh");
     expect(refresh("ALTER TABLE t ADD d timestamp")).toBe("refresh");
+    expect(refresh("ALTER TABLE t ADD COLUMN j JSON NULL")).toBe("refresh");
     expect(refresh("ALTER TABLE t DROP PRIMARY KEY, ADD PRIMARY KEY (code)")).toBe("refresh");
     expect(refresh("ALTER TABLE t MODIFY i bigint, MODIFY iv varchar(20)")).toBe("refresh");
     expect(refresh("ALTER TABLE t CHANGE a b int")).toBe("refresh");
