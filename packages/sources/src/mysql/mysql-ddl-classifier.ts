@@ -36,13 +36,13 @@ type Token = { readonly kind: "word" | "ident" | "string" | "number" | "punct"; 
  * Classifies one statement of a binlog QUERY event. `database` is the
  * event's default database, which qualifies unqualified names. Statements
  * that are not table DDL (BEGIN, SAVEPOINT, GRANT, …) and temporary tables
- * give no effects. Pure and allocation-light: it only runs on DDL, never on
- * row events.
+ * give no effects. Pure; it runs on QUERY events (DDL, rare statements),
+ * never on row events.
  */
 export function classifyDdl(query: string, database: string): DdlEffect[] {
   const tokens = tokenize(query);
   const reader = new TokenReader(tokens);
-  const verb = reader.upper();
+  const verb = reader.peekUpper();
   if (verb === "CREATE") return classifyCreate(reader, database);
   if (verb === "DROP") return classifyDrop(reader, database);
   if (verb === "RENAME") return classifyRename(reader, database);
@@ -167,7 +167,7 @@ const SAFE_LEADS = new Set([
 
 function classifyAlterSpec(spec: TokenReader, database: string): SpecVerdict {
   if (spec.isEmpty()) return SAFE;
-  const lead = spec.upper();
+  const lead = spec.peekUpper();
   if (lead === undefined) return { kind: "refresh", reason: "ALTER clause not understood" };
   if (lead === "RENAME") {
     spec.next();
@@ -227,7 +227,7 @@ function classifyAlterSpec(spec: TokenReader, database: string): SpecVerdict {
     spec.accept("COLUMN");
     spec.identifier();
     // SET DEFAULT / DROP DEFAULT change only future inserts; SET/DROP VISIBLE/INVISIBLE nothing stored
-    const action = spec.upper();
+    const action = spec.peekUpper();
     if (action === "SET" || action === "DROP") return SAFE;
     return { kind: "refresh", reason: "column altered" };
   }
@@ -279,14 +279,10 @@ class TokenReader {
     return this.i >= this.tokens.length;
   }
 
+  /** The current token's keyword spelling (undefined for identifiers, strings and the end). */
   peekUpper(): string | undefined {
     const t = this.tokens[this.i];
     return t === undefined || t.kind === "ident" || t.kind === "string" ? undefined : t.upper;
-  }
-
-  /** The current token's keyword spelling (undefined for identifiers and strings). */
-  upper(): string | undefined {
-    return this.peekUpper();
   }
 
   next(): void {
