@@ -53,7 +53,8 @@ describe("zeroetl with a refused schema change (PostgreSQL -> PostgreSQL)", () =
       INSERT INTO other VALUES (2, 'y');`);
 
     const setAside = await runCli(["run", manual, "--until-caught-up"]);
-    expect(setAside.code, setAside.stderr).toBe(0);
+    expect(setAside.code, setAside.stderr).toBe(1);
+    expect(setAside.stderr).toMatch(/set aside.*public\.prices \(resync-required\)/);
     const status = await runCli(["status", manual]);
     expect(status.stdout).toMatch(/public\.prices\s+resync-required/);
     expect((await target.query(`SELECT id, note FROM rs_manual.other ORDER BY id`)).rows).toEqual([{ id: 1, note: "x" }, { id: 2, note: "y" }]);

@@ -94,7 +94,9 @@ async function buildSink(config: PipelineConfig, logger: Logger): Promise<Sink> 
     case "iceberg": {
       const { createIcebergSink } = await import("@zero-etl/sinks/iceberg");
       const { type: _type, ...options } = target;
-      return createIcebergSink({ ...common, ...withoutUndefined(options) } as unknown as Parameters<typeof createIcebergSink>[0]);
+      // a DynamoDB number (38 digits, exponent -130..+125) fits no fixed decimal: keep it exact as text unless told otherwise
+      const numbers = config.source.type === "dynamodb" && options.unconstrainedDecimal === undefined ? { unconstrainedDecimal: "string" } : {};
+      return createIcebergSink({ ...common, ...withoutUndefined(options), ...numbers } as unknown as Parameters<typeof createIcebergSink>[0]);
     }
     case "redshift":
     case "opensearch":

@@ -118,7 +118,8 @@ class PipelineRun {
     this.#policy = { ...DEFAULT_BATCH_POLICY, ...options.sink.capabilities.defaultBatch, ...options.batch };
     this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.#mapper = composeMappers(options.mappers ?? []);
-    this.#context = { sink: options.sink.capabilities };
+    const sink = options.sink;
+    this.#context = sink.targetSchema === undefined ? { sink: sink.capabilities } : { sink: sink.capabilities, targetSchema: (table) => sink.targetSchema?.(table) };
   }
 
   async run(): Promise<PipelineResult> {
@@ -440,6 +441,8 @@ class PipelineRun {
       if (event.commitTime !== undefined) this.#lastCommitTime = event.commitTime;
     }
     await this.#write(run);
+    // records the source could not decode: dead letters, like records a sink refuses
+    if (batch.rejected !== undefined && batch.rejected.length > 0) await this.#deadLetter({ accepted: 0, rejected: batch.rejected });
   }
 
   /** Whether an event of `table` at `position` is older than a table change its target copy already reflects. */

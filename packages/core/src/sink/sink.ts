@@ -26,6 +26,15 @@ export interface SinkCapabilities {
    * `batch` option overrides this.
    */
   readonly defaultBatch?: Partial<BatchPolicy>;
+  /**
+   * Which type changes of an existing column the sink applies in place:
+   * `lossless` (absent means this) any change that keeps every value, such as
+   * PostgreSQL's bigint -> numeric -> text; `promotions` only the format's own
+   * promotions (Iceberg: int -> long, float -> double, wider decimal
+   * precision). Mappers that widen inferred types (unnest) send values a
+   * `promotions` target cannot widen into to a variant column instead.
+   */
+  readonly typeWidening?: "lossless" | "promotions";
 }
 
 /** A record the sink refused, with the reason; it goes to the dead-letter queue. */
@@ -68,6 +77,14 @@ export interface Sink {
    * that the target's own record wins over a local file after a crash.
    */
   open(context: SinkOpenContext): Promise<PipelineCheckpoint | undefined>;
+
+  /**
+   * Optional. The schema a target table has in the target as the sink last
+   * saw it (after `prepare`), in logical types, including columns the
+   * prepared schemas no longer list; undefined before the table's `prepare`
+   * or when it does not exist. Synchronous and without I/O.
+   */
+  targetSchema?(table: TableRef): TableSchema | undefined;
 
   /** Creates the table or brings it to `schema` (adding columns, widening types). Idempotent. */
   prepare(schema: TableSchema): Promise<void>;

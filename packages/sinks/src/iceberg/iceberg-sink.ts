@@ -14,6 +14,7 @@ import type {
   Value,
   WriteReceipt,
 } from "@zero-etl/core";
+import { fromIcebergType } from "@zero-etl/mappers";
 import { createFilesystemCatalog } from "./filesystem-catalog.js";
 import { createGlueCatalog } from "./glue-catalog.js";
 import { CommitConflictError } from "./iceberg-catalog.js";
@@ -97,6 +98,8 @@ const BASE_CAPABILITIES: SinkCapabilities = Object.freeze({
   transactionalDdl: false,
   checkpointsInTarget: true,
   keylessTables: true,
+  // Iceberg changes a column's type only by its promotions (int -> long, float -> double, decimal precision)
+  typeWidening: "promotions",
 });
 
 /**
@@ -504,6 +507,19 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
   const sink: IcebergSink = {
     kind: "iceberg",
     capabilities,
+
+    targetSchema(table: TableRef): TableSchema | undefined {
+      const state = tables.get(tableKey(table));
+      if (state === undefined) return undefined;
+      const schema = currentSchema(state.loaded.metadata);
+      const ids = new Set(schema["identifier-field-ids"] ?? []);
+      return {
+        table,
+        columns: schema.fields.map((field) => ({ name: field.name, type: fromIcebergType(field.type), nullable: !field.required })),
+        primaryKey: schema.fields.filter((field) => ids.has(field.id)).map((field) => field.name),
+        version: schema["schema-id"],
+      };
+    },
 
     async preflight(): Promise<PreflightReport> {
       const checks = [];

@@ -77,6 +77,49 @@ export function toPgColumnType(type: LogicalType): PgColumnType {
   }
 }
 
+/**
+ * The logical type of a target column, the inverse of {@link toPgColumnType}
+ * for the types this sink creates; a type it did not create reads as `string`.
+ */
+export function fromPgColumnType(type: PgColumnType): LogicalType {
+  switch (type.name) {
+    case "boolean":
+      return { kind: "bool" };
+    case "smallint":
+      return { kind: "int", bits: 16, signed: true };
+    case "integer":
+      return { kind: "int", bits: 32, signed: true };
+    case "bigint":
+      return { kind: "int", bits: 64, signed: true };
+    case "numeric":
+      return type.precision === undefined ? { kind: "decimal" } : { kind: "decimal", precision: type.precision, scale: type.scale ?? 0 };
+    case "real":
+      return { kind: "float", bits: 32 };
+    case "double precision":
+      return { kind: "float", bits: 64 };
+    case "character varying":
+      return type.length === undefined ? { kind: "string" } : { kind: "string", maxLength: type.length };
+    case "bytea":
+      return { kind: "bytes" };
+    case "date":
+      return { kind: "date" };
+    case "time":
+    case "timetz":
+      return { kind: "time", precision: type.precision, withZone: type.name === "timetz" };
+    case "timestamp":
+    case "timestamptz":
+      return { kind: "timestamp", precision: type.precision, withZone: type.name === "timestamptz" };
+    case "interval":
+      return { kind: "interval" };
+    case "uuid":
+      return { kind: "uuid" };
+    case "jsonb":
+      return { kind: "json" };
+    default:
+      return { kind: "string" };
+  }
+}
+
 function clampPrecision(precision: number): number {
   return Number.isInteger(precision) ? Math.max(0, Math.min(6, precision)) : 6;
 }
@@ -129,10 +172,15 @@ export function parsePgColumnType(text: string): PgColumnType {
 
 const INTEGER_DIGITS: Readonly<Record<string, number>> = { smallint: 5, integer: 10, bigint: 19 };
 const INTEGER_RANK: Readonly<Record<string, number>> = { smallint: 1, integer: 2, bigint: 3 };
+/** Types whose text form is the value itself and also a JSON value (a number or true/false). */
+const JSON_SCALAR_TYPES = new Set(["smallint", "integer", "bigint", "numeric", "boolean"]);
 
 /** True when every value of `inner` fits `outer` unchanged. */
 export function isPgTypeContained(inner: PgColumnType, outer: PgColumnType): boolean {
   if (renderPgColumnType(inner) === renderPgColumnType(outer)) return true;
+  // a schemaless attribute that changed type: the text (or JSON) form keeps every value exactly
+  if (outer.name === "text" && (JSON_SCALAR_TYPES.has(inner.name) || inner.name === "character varying")) return true;
+  if (outer.name === "jsonb" && JSON_SCALAR_TYPES.has(inner.name)) return true;
   const innerInt = INTEGER_RANK[inner.name];
   if (innerInt !== undefined) {
     const outerInt = INTEGER_RANK[outer.name];
@@ -171,13 +219,16 @@ export function isPgTypeContained(inner: PgColumnType, outer: PgColumnType): boo
  * Decides how an existing target column follows a source type change: safe
  * widenings (smallint → integer → bigint → numeric, real → double precision,
  * varchar(n) → varchar(m > n) → text, numeric(p,s) → a numeric that contains
- * it, higher time/timestamp precision) are applied; a target that already
+ * it, higher time/timestamp precision, integers/numeric/boolean → text or
+ * jsonb, text → jsonb as JSON strings) are applied; a target that already
  * holds the new type is kept; anything else is refused. Never narrows.
  */
 export function planPgColumnChange(current: PgColumnType, desired: PgColumnType): PgColumnChange {
   if (renderPgColumnType(current) === renderPgColumnType(desired)) return { action: "none" };
   if (current.name === "other") return { action: "refuse" };
   if (isPgTypeContained(current, desired)) return { action: "widen", to: desired };
+  // text becomes JSON strings (to_jsonb), so the column can hold the structures a schemaless attribute took on
+  if (desired.name === "jsonb" && (current.name === "text" || current.name === "character varying")) return { action: "widen", to: desired };
   if (isPgTypeContained(desired, current)) return { action: "keep-wider" };
   return { action: "refuse" };
 }
@@ -236,6 +287,8 @@ export function compileAddColumn(name: PgTableName, column: ColumnSchema): RawBu
 
 /** `ALTER TABLE ... ALTER COLUMN ... TYPE` for a widening planned by {@link planPgColumnChange}. */
 export function compileWidenColumn(name: PgTableName, column: string, to: PgColumnType): RawBuilder<unknown> {
+  // no cast from numbers, booleans or text to jsonb exists; to_jsonb keeps each value (text as a JSON string)
+  if (to.name === "jsonb") return sql`ALTER TABLE ${pgTableRef(name)} ALTER COLUMN ${sql.id(column)} TYPE jsonb USING to_jsonb(${sql.id(column)})`;
   return sql`ALTER TABLE ${pgTableRef(name)} ALTER COLUMN ${sql.id(column)} TYPE ${sql.raw(renderPgColumnType(to))}`;
 }
 

@@ -19,7 +19,7 @@ import { ChangeApplier } from "./postgres-change-applier.js";
 import type { ApplyStep } from "./postgres-change-folder.js";
 import { ChangeFolder, stepsOfTable, tablesOfSteps } from "./postgres-change-folder.js";
 import type { PgTableName } from "./postgres-ddl-compiler.js";
-import { assertPgIdentifier, pgTableRef } from "./postgres-ddl-compiler.js";
+import { assertPgIdentifier, fromPgColumnType, pgTableRef } from "./postgres-ddl-compiler.js";
 import { createPgSqlCompiler } from "./postgres-dml-compiler.js";
 import { classifyPgError, describePgError } from "./postgres-error-classifier.js";
 import type { PostgresSinkConfig, PostgresSinkOptions } from "./postgres-sink-config.js";
@@ -238,6 +238,19 @@ class PostgresSinkImpl implements PostgresSink {
 
   describeTable(table: TableRef): PostgresTableReport | undefined {
     return this.#targets.get(tableKey(table));
+  }
+
+  targetSchema(table: TableRef): TableSchema | undefined {
+    // a history table's own columns are not the source's
+    if (this.#config.isHistory(table)) return undefined;
+    const target = this.#targets.get(tableKey(table))?.target;
+    if (target === undefined) return undefined;
+    const key = new Set(target.primaryKey);
+    const columns = target.columns.map((name) => {
+      const type = target.types.get(name);
+      return { name, type: type === undefined ? ({ kind: "string" } as const) : fromPgColumnType(type), nullable: !key.has(name) };
+    });
+    return { table, columns, primaryKey: target.primaryKey, version: 0 };
   }
 
   #folder(): ChangeFolder {
