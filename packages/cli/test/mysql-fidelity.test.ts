@@ -356,8 +356,9 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
     const source = await createTestMysqlDatabase("fid_filter");
     const target = await createTestDatabase("fid_filter_dst");
     cleanups.push(() => source.drop(), () => target.drop());
-    await source.query(`CREATE TABLE a (id INT PRIMARY KEY, v INT); INSERT INTO a VALUES (1, 1); CREATE TABLE b (id INT PRIMARY KEY, v INT);`);
+    await source.query(`CREATE TABLE a (id INT PRIMARY KEY, v INT); INSERT INTO a VALUES (1, 1); CREATE TABLE b (id INT PRIMARY KEY, v INT); CREATE TABLE c (id INT PRIMARY KEY, v INT);`);
     await source.query(`INSERT INTO b VALUES ?`, [Array.from({ length: 500 }, (_, i) => [i, i])]);
+    await source.query(`INSERT INTO c VALUES (1, 1), (2, 2)`);
     const config = (include: string[]) => ({
       name: "fid_filter",
       source: { type: "mysql", url: source.url },
@@ -373,8 +374,10 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
     const p: Pair = { source, target, run: () => runWith(["a", "b"]) };
     await runWith(["a"]);
     await source.query(`UPDATE b SET v = -1 WHERE id = 1`);
-    await runWith(["a", "b"]);
+    // two tables at once: both are snapshotted into new target tables in one resync
+    await runWith(["a", "b", "c"]);
     expect(await expectSameTable(p, "b", ["id", "v"], "id")).toHaveLength(500);
+    expect(await expectSameTable(p, "c", ["id", "v"], "id")).toHaveLength(2);
     await runWith(["a"]);
     await source.query(`DELETE FROM b WHERE id >= 100; UPDATE b SET v = -2 WHERE id = 2;`);
     await runWith(["a"]);

@@ -12,7 +12,7 @@ import type { Logger } from "../observability/logger.js";
 import { silentLogger } from "../observability/logger.js";
 import type { PipelineMetrics } from "../observability/metrics.js";
 import { createPipelineMetrics } from "../observability/metrics.js";
-import type { TableSchema } from "../schema/table-schema.js";
+import type { TableRef, TableSchema } from "../schema/table-schema.js";
 import { tableKey } from "../schema/table-schema.js";
 import { estimateRowBytes } from "../schema/value.js";
 import type { Sink, WriteReceipt } from "../sink/sink.js";
@@ -273,6 +273,15 @@ class PipelineRun {
     );
     const sink = this.#o.sink;
     const refused = new Set<string>();
+    const setAside = (key: string, error: unknown): void => {
+      if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
+      // the target still cannot take it: the table stays set aside, the others resync
+      refused.add(key);
+      this.#tracker.setState(key, "resync-required", error.message);
+      this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
+    };
+    // resets run after every replacement: a sink may refuse to replace a table while another table's reset is pending
+    const resets: { readonly key: string; readonly table: TableRef }[] = [];
     for (const schema of session.schemas) {
       const key = tableKey(schema.table);
       this.#keys.set(key, schema.primaryKey);
@@ -287,14 +296,18 @@ class PipelineRun {
             await this.#retrying(`replace ${tableKey(target.table)}`, () => replace(target));
             this.#prepared.set(tableKey(target.table), target);
           }
-          await this.#retrying("reset table", () => sink.resetTable(target.table));
+          resets.push({ key, table: target.table });
         }
       } catch (error) {
-        if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
-        // the target still cannot take it: the table stays set aside, the others resync
-        refused.add(key);
-        this.#tracker.setState(key, "resync-required", error.message);
-        this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
+        setAside(key, error);
+      }
+    }
+    for (const { key, table } of resets) {
+      if (refused.has(key)) continue;
+      try {
+        await this.#retrying("reset table", () => sink.resetTable(table));
+      } catch (error) {
+        setAside(key, error);
       }
     }
     const at = (): PipelineCheckpoint =>
