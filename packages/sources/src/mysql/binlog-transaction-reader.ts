@@ -127,6 +127,8 @@ export class BinlogTransactionReader {
     const gtid = this.gtids.toString();
     this.committed = mysqlPositionCodec.serialize(gtid === "" ? { file: this.file, offset: event.header.nextPosition } : { file: this.file, offset: event.header.nextPosition, gtid });
     for (const change of this.txChanges) {
+      // a re-read taken after this change already reflects it (e.g. a table created while the pipeline was stopped, snapshotted on resume)
+      if (this.isRereadAfter(change.table, change.kind === "refresh" ? { file: this.file, offset: event.header.nextPosition } : mysqlPositionCodec.parse(change.position))) continue;
       this.changes.push(change.kind === "refresh" ? { kind: "refresh", table: change.table, position: this.committed, reason: change.reason } : change);
     }
     this.txChanges = [];
@@ -263,6 +265,12 @@ export class BinlogTransactionReader {
     const at = reread.get(tableKey(table));
     if (at === undefined) return false;
     return mysqlPositionCodec.compare({ file: this.file, offset: event.header.nextPosition - event.header.eventSize }, at) < 0;
+  }
+
+  /** Whether the table's latest re-read was taken at or after `position` (a change's end). */
+  private isRereadAfter(table: TableRef, position: MysqlPosition): boolean {
+    const at = this.o.rereadAt?.get(tableKey(table));
+    return at !== undefined && mysqlPositionCodec.compare(position, at) <= 0;
   }
 
   /** Queues a re-read of a table at the end of the open transaction; its rows until then are left to the re-read. */

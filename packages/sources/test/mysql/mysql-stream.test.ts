@@ -128,7 +128,7 @@ describe("mysql source: streaming", () => {
     expect((swapped[0] as SchemaChangeEvent).previous).toBeUndefined();
   });
 
-  it("leaves to a resync snapshot the rows it already holds", async () => {
+  it("leaves to a resync snapshot the rows and table changes it already holds", async () => {
     const source = open();
     const from = await source.currentPosition();
     await db.query("CREATE TABLE late (v INT); INSERT INTO late VALUES (1), (1); CREATE TABLE other_late (id INT PRIMARY KEY)");
@@ -136,8 +136,9 @@ describe("mysql source: streaming", () => {
     for await (const chunk of session.chunks) expect(chunk.rows).toEqual([{ v: 1 }, { v: 1 }]);
     await db.query("INSERT INTO late VALUES (2); INSERT INTO other_late VALUES (1)");
     const batches = await collectBatches(source, from, (events) => events.some((e) => e.table.name === "other_late" && e.op === "insert"));
-    // the keyless table's rows before the re-read are not streamed again
+    // the keyless table's rows before the re-read are not streamed again, nor is its creation
     expect(rowsOf(eventsOf(batches), "late").filter((e) => e.op === "insert").map((e) => (e as InsertEvent).after)).toEqual([{ v: 2 }]);
+    expect(batches.flatMap((b) => (b.tableChanges ?? []).map((c) => `${c.kind} ${c.table.name}`))).toEqual(["refresh other_late"]);
   });
 
   it("reports every replicated table of a dropped database as dropped", async () => {
