@@ -1,5 +1,5 @@
-export type { LogicalType, LogicalTypeKind, StructField } from "./schema/logical-type.js";
-export { formatLogicalType, isSameLogicalType } from "./schema/logical-type.js";
+export type { LogicalType, LogicalTypeKind, NativeType, StructField } from "./schema/logical-type.js";
+export { LIST_LOWER_BOUNDS, formatLogicalType, isSameLogicalType } from "./schema/logical-type.js";
 export type { ColumnSchema, TableRef, TableSchema } from "./schema/table-schema.js";
 export { findColumn, freezeSchema, parseTableKey, tableKey } from "./schema/table-schema.js";
 export type { Row, Value } from "./schema/value.js";

@@ -22,6 +22,7 @@ const postgresSource = z.strictObject({
   slot: identifier.optional(),
   ssl,
   snapshotChunkRows: z.number().int().positive().optional(),
+  ddlCapture: z.boolean().optional(),
 });
 const mysqlSource = z.strictObject({
   type: z.literal("mysql"),

@@ -12,7 +12,7 @@ import type { Logger } from "../observability/logger.js";
 import { silentLogger } from "../observability/logger.js";
 import type { PipelineMetrics } from "../observability/metrics.js";
 import { createPipelineMetrics } from "../observability/metrics.js";
-import type { TableRef, TableSchema } from "../schema/table-schema.js";
+import type { TableSchema } from "../schema/table-schema.js";
 import { tableKey } from "../schema/table-schema.js";
 import { estimateRowBytes } from "../schema/value.js";
 import type { Sink, WriteReceipt } from "../sink/sink.js";
@@ -273,15 +273,8 @@ class PipelineRun {
     );
     const sink = this.#o.sink;
     const refused = new Set<string>();
-    const setAside = (key: string, error: unknown): void => {
-      if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
-      // the target still cannot take it: the table stays set aside, the others resync
-      refused.add(key);
-      this.#tracker.setState(key, "resync-required", error.message);
-      this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
-    };
-    // resets run after every replacement: a sink may refuse to replace a table while another table's reset is pending
-    const resets: { readonly key: string; readonly table: TableRef }[] = [];
+    // every replaceTable comes before any resetTable: a reset leaves changes pending, and a sink replaces only without them
+    const toReset: { key: string; targets: readonly TableSchema[] }[] = [];
     for (const schema of session.schemas) {
       const key = tableKey(schema.table);
       this.#keys.set(key, schema.primaryKey);
@@ -296,19 +289,19 @@ class PipelineRun {
             await this.#retrying(`replace ${tableKey(target.table)}`, () => replace(target));
             this.#prepared.set(tableKey(target.table), target);
           }
-          resets.push({ key, table: target.table });
         }
+        toReset.push({ key, targets });
       } catch (error) {
-        setAside(key, error);
+        if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
+        // the target still cannot take it: the table stays set aside, the others resync
+        refused.add(key);
+        this.#tracker.setState(key, "resync-required", error.message);
+        this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
       }
     }
-    for (const { key, table } of resets) {
+    for (const { key, targets } of toReset) {
       if (refused.has(key)) continue;
-      try {
-        await this.#retrying("reset table", () => sink.resetTable(table));
-      } catch (error) {
-        setAside(key, error);
-      }
+      for (const target of targets) await this.#retrying("reset table", () => sink.resetTable(target.table));
     }
     const at = (): PipelineCheckpoint =>
       Object.freeze({ ...checkpoint, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
@@ -433,7 +426,8 @@ class PipelineRun {
     for (const event of batch.events) {
       const key = tableKey(event.table);
       const state = this.#tracker.state(key);
-      if (state === "dropped-at-source" || this.#isReplaced(key, event.position)) continue;
+      // a transaction committed before the table change is in the re-read; one committed after is applied again, by key
+      if (state === "dropped-at-source" || this.#isReplaced(key, event.commitPosition ?? event.position)) continue;
       if (event.op === "schema") {
         // flush what came before so DDL never races rows of the older shape
         await this.#write(run);

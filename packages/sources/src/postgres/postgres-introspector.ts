@@ -51,13 +51,19 @@ interface ColumnRow {
   atttypmod: number;
   attnotnull: boolean;
   sqltype: string;
+  /** The expression of a stored generated column, null for other columns. */
+  generated: string | null;
 }
 
 /**
  * Reads the selected tables' schemas from pg_catalog: columns in attribute
- * order (generated columns left out, as pgoutput leaves them out), types with
- * OID, typmod and `format_type`, nullability, primary key and replica
- * identity. Parameterized queries only. Tables come sorted by schema and name.
+ * order, types with OID, typmod and `format_type`, nullability, primary key
+ * and replica identity. Stored generated columns, whose values pgoutput does
+ * not send (before PostgreSQL 18) and the snapshot therefore does not read
+ * either, are in the schema only, after the other columns, with their
+ * expression in `type.native.generatedAs`, so that a PostgreSQL target
+ * computes them itself. Parameterized queries only. Tables come sorted by
+ * schema and name.
  */
 export async function introspectPostgres(client: pg.ClientBase, options: IntrospectOptions): Promise<PostgresTableInfo[]> {
   const tables = await client.query<TableRow>({
@@ -82,9 +88,11 @@ export async function introspectPostgres(client: pg.ClientBase, options: Introsp
   const [columns, keys] = await Promise.all([
     client.query<ColumnRow>({
       text: `SELECT a.attrelid::int8::float8 AS attrelid, a.attname::text AS attname, a.atttypid::int8::float8 AS atttypid,
-                    a.atttypmod, a.attnotnull, format_type(a.atttypid, a.atttypmod) AS sqltype
+                    a.atttypmod, a.attnotnull, format_type(a.atttypid, a.atttypmod) AS sqltype,
+                    CASE WHEN a.attgenerated = 's' THEN pg_get_expr(d.adbin, d.adrelid) END AS generated
                FROM pg_attribute a
-              WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated = ''
+               LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+              WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
               ORDER BY a.attrelid, a.attnum`,
       values: [oids],
     }),
@@ -112,14 +120,20 @@ export async function introspectPostgres(client: pg.ClientBase, options: Introsp
   return selected.map((t) => {
     const infos: PostgresColumnInfo[] = [];
     const schemaColumns: ColumnSchema[] = [];
+    const generatedColumns: ColumnSchema[] = [];
     for (const c of byTable.get(t.oid) ?? []) {
       const descriptor = options.types.get(c.atttypid) ?? { kind: "other", oid: c.atttypid, name: c.sqltype };
+      if (c.generated !== null) {
+        const type = pgLogicalType(descriptor, c.atttypmod);
+        generatedColumns.push({ name: c.attname, type: { ...type, native: { dialect: "postgres", name: c.sqltype, generatedAs: c.generated } }, nullable: true, sourceType: c.sqltype });
+        continue;
+      }
       infos.push(Object.freeze({ name: c.attname, typeOid: c.atttypid, typeMod: c.atttypmod, sqlType: c.sqltype, descriptor, decode: createPgValueDecoder(descriptor) }));
       schemaColumns.push({ name: c.attname, type: pgLogicalType(descriptor, c.atttypmod), nullable: !c.attnotnull, sourceType: c.sqltype });
     }
     const schema = freezeSchema({
       table: { namespace: t.nspname, name: t.relname },
-      columns: schemaColumns,
+      columns: [...schemaColumns, ...generatedColumns],
       primaryKey: keyByTable.get(t.oid) ?? [],
       version: 1,
     });

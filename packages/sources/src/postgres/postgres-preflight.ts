@@ -3,6 +3,7 @@ import type { PreflightCheck, PreflightReport, TableRef } from "@zero-etl/core";
 import { tableKey } from "@zero-etl/core";
 import type { PgTypeCatalog } from "./pg-type-catalog.js";
 import { quoteIdent } from "./postgres-connection.js";
+import { ddlCaptureRemedy, ensureDdlCapture, inspectDdlCapture } from "./postgres-ddl-capture.js";
 import { introspectPostgres, type PostgresTableInfo } from "./postgres-introspector.js";
 import { inspectPublication, publicationDdl } from "./postgres-publication.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
@@ -196,6 +197,8 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
     });
   }
 
+  if (config.ddlCapture) checks.push(await checkDdlCapture(client, fix));
+
   if (slot === undefined) {
     const creatable = slotsFree && canReplicate && settings.wal_level === "logical";
     checks.push({
@@ -241,6 +244,33 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
     }
   }
   return { component: "postgres-source", checks };
+}
+
+/** `postgres.ddl_capture`: a warning when the event triggers that follow DDL are missing; `fix` installs them (superuser). */
+async function checkDdlCapture(client: pg.ClientBase, fix: boolean): Promise<PreflightCheck> {
+  const status = await inspectDdlCapture(client);
+  if (status.installed) return { id: "postgres.ddl_capture", ok: true, message: "DDL capture (event triggers zeroetl_*) is installed" };
+  const message = status.supported
+    ? "DDL capture is not installed: tables created, dropped, renamed or moved at the source, rewritten columns and columns added with a default are not followed (only column changes followed by rows are)"
+    : "DDL capture needs PostgreSQL 14 or later: tables created, dropped, renamed or moved at the source, rewritten columns and columns added with a default are not followed";
+  let fixed = false;
+  let failure: string | undefined;
+  if (fix && status.canInstall) {
+    try {
+      fixed = await ensureDdlCapture(client);
+    } catch (error) {
+      failure = (error as Error).message;
+    }
+  }
+  return {
+    id: "postgres.ddl_capture",
+    ok: fixed,
+    message: fixed ? `${message}; fixed: installed` : failure === undefined ? message : `${message}; the fix failed: ${failure}`,
+    remedy: ddlCaptureRemedy(),
+    fixable: status.canInstall,
+    fixed,
+    severity: "warning",
+  };
 }
 
 function sqlName(ref: TableRef): string {

@@ -6,6 +6,7 @@ import type { PgTypeCatalog } from "./pg-type-catalog.js";
 import type { PgValueDecoder } from "./pg-value-decoder.js";
 import { RAW_TEXT_TYPES, connectPostgres, quoteIdent } from "./postgres-connection.js";
 import { introspectPostgres, type PostgresTableInfo } from "./postgres-introspector.js";
+import { tryEnsureDdlCapture } from "./postgres-ddl-capture.js";
 import { ensurePublication } from "./postgres-publication.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
 
@@ -51,8 +52,11 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
   let exporter: pg.Client | undefined;
   let reader: pg.Client | undefined;
   try {
-    const selected = await introspectPostgres(admin, { includes: config.includes, required: config.tableList ?? [], types });
+    // a re-read of some tables must not fail because another listed table was dropped or renamed meanwhile
+    const selected = await introspectPostgres(admin, { includes: config.includes, required: options.resync === true ? [] : (config.tableList ?? []), types });
     await ensurePublication(admin, config.publication, selected.map((t) => t.schema.table));
+    // before the slot exists, so that every DDL after its consistent point is captured
+    if (options.resync !== true && config.ddlCapture) await tryEnsureDdlCapture(admin, config.logger);
     let position: string;
     let snapshotName: string;
     if (options.resync === true) {

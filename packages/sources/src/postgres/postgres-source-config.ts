@@ -11,7 +11,7 @@ export interface PostgresSourceOptions {
   readonly publication?: string;
   /** Logical replication slot; default `zeroetl_<pipeline>`. Created by `snapshot()`. */
   readonly slot?: string;
-  /** The tables to replicate, as a list or a predicate; default every table outside the system schemas. */
+  /** The tables to replicate, as a list or a predicate; default every table outside the system schemas (and `_zeroetl`). */
   readonly tables?: readonly TableRef[] | ((ref: TableRef) => boolean);
   /** A further filter on the selected tables (both must accept a table). */
   readonly include?: (ref: TableRef) => boolean;
@@ -19,6 +19,13 @@ export interface PostgresSourceOptions {
   readonly ssl?: boolean | Readonly<Record<string, unknown>>;
   /** Rows per snapshot chunk (keyset page size); default 10 000. */
   readonly snapshotChunkRows?: number;
+  /**
+   * Follow DDL through the event-trigger capture (installed in the source
+   * database when missing and the role may); default true. With false the
+   * capture is neither installed nor read, and only column changes followed
+   * by rows are seen (Relation messages).
+   */
+  readonly ddlCapture?: boolean;
   readonly logger?: Logger;
 }
 
@@ -34,11 +41,13 @@ export interface PostgresSourceConfig {
   readonly tableList: readonly TableRef[] | undefined;
   readonly ssl: boolean | Readonly<Record<string, unknown>> | undefined;
   readonly snapshotChunkRows: number;
+  readonly ddlCapture: boolean;
   readonly logger: Logger;
 }
 
 const NAME = /^[a-z_][a-z0-9_]{0,62}$/;
-const SYSTEM_SCHEMAS = new Set(["pg_catalog", "information_schema", "pg_toast"]);
+/** Never selected: the catalogs, and `_zeroetl`, where the DDL capture keeps its state. */
+const SYSTEM_SCHEMAS = new Set(["pg_catalog", "information_schema", "pg_toast", "_zeroetl"]);
 
 /**
  * Validates the options once, at the edge. Throws `ConfigError` naming the
@@ -83,6 +92,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
   } else {
     throw new ConfigError("source.tables", "a list of { namespace, name } or a predicate");
   }
+  if (options.ddlCapture !== undefined && typeof options.ddlCapture !== "boolean") throw new ConfigError("source.ddlCapture", "true or false");
   const extra = options.include;
   if (extra !== undefined) {
     if (typeof extra !== "function") throw new ConfigError("source.include", "a predicate (ref) => boolean");
@@ -98,6 +108,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
     tableList,
     ssl: options.ssl,
     snapshotChunkRows: chunk,
+    ddlCapture: options.ddlCapture ?? true,
     logger: options.logger ?? silentLogger,
   });
 }

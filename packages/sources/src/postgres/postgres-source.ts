@@ -2,6 +2,7 @@ import type pg from "pg";
 import type {
   ChangeBatch,
   ChangeEvent,
+  Logger,
   PreflightOptions,
   PreflightReport,
   SnapshotOptions,
@@ -9,10 +10,13 @@ import type {
   Source,
   SourceCapabilities,
   StreamOptions,
+  TableChange,
   TableSchema,
 } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
 import { formatLsn, lsnCodec, parseLsn } from "./lsn.js";
+import { DDL_MESSAGE_PREFIX, tryEnsureDdlCapture } from "./postgres-ddl-capture.js";
+import { interpretDdlMessage, parseDdlMessage } from "./postgres-ddl-interpreter.js";
 import { PgTypeCatalog } from "./pg-type-catalog.js";
 import { connectPostgres, connectionError } from "./postgres-connection.js";
 import { introspectPostgres } from "./postgres-introspector.js";
@@ -20,6 +24,7 @@ import { preflightPostgres } from "./postgres-preflight.js";
 import { startPostgresSnapshot, type PostgresSnapshotSession } from "./postgres-snapshot.js";
 import { resolvePostgresSourceConfig, type PostgresSourceConfig, type PostgresSourceOptions } from "./postgres-source-config.js";
 import { PgoutputChangeBuilder } from "./pgoutput-change-builder.js";
+import { RelationChangeDetector } from "./pg-relation-change-detector.js";
 import { ReplicationStream } from "./replication-stream.js";
 
 /** Events per batch before a batch is cut (at a transaction boundary when possible). */
@@ -127,7 +132,8 @@ class PostgresSource implements Source {
       // already at the end of the WAL (e.g. right after a snapshot): say so at once, since an idle
       // server may send nothing for a long time and `--until-caught-up` waits for a batch
       const flushed = await admin.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
-      if (start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0")) yield { events: [], checkpoint: formatLsn(start), caughtUp: true };
+      const atEnd = start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0");
+      const capture = config.ddlCapture && (await tryEnsureDdlCapture(admin, config.logger));
       const tables = await introspectPostgres(admin, { includes: config.includes, types: this.types });
       const builder = new PgoutputChangeBuilder({
         includes: config.includes,
@@ -136,14 +142,29 @@ class PostgresSource implements Source {
         resolveTypes: (oids) => this.types.resolve(admin, oids),
         reintrospect: async (oid) => (await introspectPostgres(admin, { includes: () => true, oids: [oid], types: this.types }))[0],
       });
+      const detector = capture
+        ? undefined
+        : new RelationChangeDetector({ tables, includes: config.includes, columnsWithMissing: (oid, names) => columnsWithMissing(admin, oid, names) });
+      // after the introspection above, so that DDL from now on is compared with it
+      if (atEnd) yield { events: [], checkpoint: formatLsn(start), caughtUp: true };
       const client = await connectPostgres(config, { replication: true, applicationName: `zero-etl ${config.pipeline}` });
       const acknowledged = this.pendingAck !== undefined && this.pendingAck > start ? this.pendingAck : start;
-      stream = ReplicationStream.start({ client, slot: config.slot, publication: config.publication, startLsn: start, acknowledged, ...(signal === undefined ? {} : { signal }) });
+      stream = ReplicationStream.start({
+        client,
+        slot: config.slot,
+        publication: config.publication,
+        startLsn: start,
+        acknowledged,
+        messages: capture,
+        ...(signal === undefined ? {} : { signal }),
+      });
       this.active = stream;
       this.pendingAck = undefined;
       config.logger.info("streaming started", { slot: config.slot, from: formatLsn(start) });
 
       let events: ChangeEvent[] = [];
+      // table changes of the open transaction, emitted with the batch that ends at its commit
+      let tableChanges: TableChange[] = [];
       let checkpoint = start;
       let yielded = start;
       let inTransaction = false;
@@ -169,21 +190,30 @@ class PostgresSource implements Source {
             case "begin":
               inTransaction = true;
               beginLsn = message.finalLsn;
-              builder.begin(message.xid, message.commitTime);
+              builder.begin(message.xid, message.commitTime, message.finalLsn);
               break;
             case "commit":
               inTransaction = false;
               builder.commit();
               if (message.endLsn > checkpoint) checkpoint = message.endLsn;
-              if (events.length >= BATCH_EVENTS) {
+              if (tableChanges.length > 0) {
+                // the runtime re-reads or drops these tables before anything later is applied
+                yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1, tableChanges };
+                yielded = checkpoint;
+                events = [];
+                tableChanges = [];
+              } else if (events.length >= BATCH_EVENTS) {
                 yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1 };
                 yielded = checkpoint;
                 events = [];
               }
               break;
-            case "relation":
-              await builder.relation(message, item.walStart === 0n ? beginLsn : item.walStart, events);
+            case "relation": {
+              const at = item.walStart === 0n ? beginLsn : item.walStart;
+              if (detector !== undefined) for (const change of await detector.observe(message, formatLsn(at))) noteTableChange(tableChanges, change, config.logger);
+              await builder.relation(message, at, events);
               break;
+            }
             case "insert":
             case "update":
             case "delete":
@@ -193,6 +223,21 @@ class PostgresSource implements Source {
                 yield { events, checkpoint: formatLsn(checkpoint) };
                 yielded = checkpoint;
                 events = [];
+              }
+              break;
+            case "message":
+              if (message.prefix === DDL_MESSAGE_PREFIX && message.transactional && inTransaction) {
+                const ddl = parseDdlMessage(message.content);
+                for (const change of interpretDdlMessage(ddl, formatLsn(message.lsn), config.includes)) {
+                  // any role may call pg_logical_emit_message: a "gone" for a table that is still there is not believed
+                  // (nor is a move away that was undone since: the move back re-reads the table)
+                  if (change.kind === "dropped" && (await isStillThere(admin, ddl.oid, change.table))) {
+                    config.logger.warn("ignoring a zeroetl DDL message that says a table is gone while it is still there", { table: `${change.table.namespace}.${change.table.name}` });
+                    continue;
+                  }
+                  noteTableChange(tableChanges, change, config.logger);
+                  builder.forget(change.table);
+                }
               }
               break;
             default:
@@ -218,6 +263,43 @@ class PostgresSource implements Source {
       await admin.end().catch(() => {});
     }
   }
+}
+
+/**
+ * Adds a table change of the open transaction: a later change of the same
+ * table supersedes an earlier refresh (re-read once, after the last DDL), and
+ * a refresh after a drop stays (drop, then re-read the new table).
+ */
+function noteTableChange(list: TableChange[], change: TableChange, logger: Logger): void {
+  logger.info(change.kind === "dropped" ? "table dropped at source" : "table to be re-read", {
+    table: `${change.table.namespace}.${change.table.name}`,
+    position: change.position,
+    reason: change.reason,
+  });
+  const same = (c: TableChange) => c.kind === "refresh" && c.table.namespace === change.table.namespace && c.table.name === change.table.name;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const item = list[i];
+    if (item !== undefined && same(item)) list.splice(i, 1);
+  }
+  list.push(change);
+}
+
+/** Whether relation `oid` still exists under the name `table` (parameterized). */
+async function isStillThere(client: pg.Client, oid: number, table: { namespace: string; name: string }): Promise<boolean> {
+  const result = await client.query<{ there: boolean }>(
+    "SELECT EXISTS (SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1 AND n.nspname = $2 AND c.relname = $3) AS there",
+    [oid, table.namespace, table.name],
+  );
+  return result.rows[0]?.there === true;
+}
+
+/** Of `names`, the columns of relation `oid` whose existing rows read a non-null default (parameterized). */
+async function columnsWithMissing(client: pg.Client, oid: number, names: readonly string[]): Promise<string[]> {
+  const result = await client.query<{ name: string }>(
+    "SELECT attname::text AS name FROM pg_attribute WHERE attrelid = $1 AND attname = ANY($2::text[]) AND atthasmissing AND NOT attisdropped",
+    [oid, [...names]],
+  );
+  return result.rows.map((r) => r.name);
 }
 
 /** Fails with `position-lost` when the slot is gone or invalidated; waits up to 5 s for a previous consumer to let go of it. */
