@@ -1,6 +1,7 @@
 import { createLogger, createPipelineMetrics, runPipeline, type PipelineResult } from "@zero-etl/core";
 import { buildPipeline, withoutUndefined } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
+import { assertDistinctTargetNames } from "../config/target-naming.js";
 import { formatTable } from "../terminal/format-table.js";
 import { showSnapshotProgress } from "../terminal/snapshot-progress.js";
 
@@ -38,6 +39,8 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   process.once("SIGTERM", stop);
   const stopProgress = showSnapshotProgress(metrics, process.stderr);
   try {
+    // refuse before anything is written: two source tables must never share a target table
+    assertDistinctTargetNames(await parts.source.introspect(controller.signal), parts.naming);
     const result = await runPipeline({
       name: config.name,
       ...parts,

@@ -23,6 +23,7 @@ const postgresSource = z.strictObject({
   ssl,
   snapshotChunkRows: z.number().int().positive().optional(),
   ddlCapture: z.boolean().optional(),
+  partitions: z.enum(["root", "leaves"]).optional(),
 });
 const mysqlSource = z.strictObject({
   type: z.literal("mysql"),
@@ -83,6 +84,7 @@ export const pipelineConfigSchema = z.strictObject({
     .optional(),
   mapping: z
     .strictObject({
+      tableNames: z.enum(["table", "schema_table"]).optional(),
       unnest: z
         .strictObject({
           mode: unnestMode,

@@ -273,8 +273,16 @@ class PipelineRun {
     );
     const sink = this.#o.sink;
     const refused = new Set<string>();
-    // every replaceTable comes before any resetTable: a reset leaves changes pending, and a sink replaces only without them
-    const toReset: { key: string; targets: readonly TableSchema[] }[] = [];
+    const setAside = (key: string, error: unknown): void => {
+      if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
+      // the target still cannot take it: the table stays set aside, the others resync
+      refused.add(key);
+      this.#tracker.setState(key, "resync-required", error.message);
+      this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
+    };
+    // every replacement first, then the resets: a sink replaces a table only with nothing pending,
+    // and a reset is pending until the next flush
+    const resets: { key: string; target: TableSchema }[] = [];
     for (const schema of session.schemas) {
       const key = tableKey(schema.table);
       this.#keys.set(key, schema.primaryKey);
@@ -289,19 +297,19 @@ class PipelineRun {
             await this.#retrying(`replace ${tableKey(target.table)}`, () => replace(target));
             this.#prepared.set(tableKey(target.table), target);
           }
+          resets.push({ key, target });
         }
-        toReset.push({ key, targets });
       } catch (error) {
-        if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
-        // the target still cannot take it: the table stays set aside, the others resync
-        refused.add(key);
-        this.#tracker.setState(key, "resync-required", error.message);
-        this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
+        setAside(key, error);
       }
     }
-    for (const { key, targets } of toReset) {
+    for (const { key, target } of resets) {
       if (refused.has(key)) continue;
-      for (const target of targets) await this.#retrying("reset table", () => sink.resetTable(target.table));
+      try {
+        await this.#retrying("reset table", () => sink.resetTable(target.table));
+      } catch (error) {
+        setAside(key, error);
+      }
     }
     const at = (): PipelineCheckpoint =>
       Object.freeze({ ...checkpoint, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });

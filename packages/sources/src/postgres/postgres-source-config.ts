@@ -1,4 +1,5 @@
 import type { Logger, TableRef } from "@zero-etl/core";
+import type { PartitionMode } from "./postgres-introspector.js";
 import { ConfigError, silentLogger } from "@zero-etl/core";
 
 /** Options of `createPostgresSource`. */
@@ -26,6 +27,20 @@ export interface PostgresSourceOptions {
    * by rows are seen (Relation messages).
    */
   readonly ddlCapture?: boolean;
+  /**
+   * Partitioned tables: `root` (default) replicates each as one table named
+   * after its root (published with `publish_via_partition_root`); `leaves`
+   * replicates each partition as a table of its own instead.
+   */
+  readonly partitions?: PartitionMode;
+  /**
+   * Tables whose streamed updates must carry every column: when an update
+   * leaves an unchanged TOAST value out and the stream has no old row
+   * (default replica identity), the source reads the value from the table by
+   * key (see `createUnchangedFetcher`). The CLI sets it for tables with a row
+   * filter, where such an update can bring a row into the target. Default none.
+   */
+  readonly fetchUnchangedFor?: (ref: TableRef) => boolean;
   readonly logger?: Logger;
 }
 
@@ -42,6 +57,8 @@ export interface PostgresSourceConfig {
   readonly ssl: boolean | Readonly<Record<string, unknown>> | undefined;
   readonly snapshotChunkRows: number;
   readonly ddlCapture: boolean;
+  readonly partitions: PartitionMode;
+  readonly fetchUnchangedFor: ((ref: TableRef) => boolean) | undefined;
   readonly logger: Logger;
 }
 
@@ -73,6 +90,9 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
   }
   const chunk = options.snapshotChunkRows ?? 10_000;
   if (!Number.isInteger(chunk) || chunk < 1 || chunk > 10_000_000) throw new ConfigError("source.snapshotChunkRows", "an integer from 1 to 10000000");
+  const partitions = options.partitions ?? "root";
+  if (options.fetchUnchangedFor !== undefined && typeof options.fetchUnchangedFor !== "function") throw new ConfigError("source.fetchUnchangedFor", "a predicate (ref) => boolean");
+  if (partitions !== "root" && partitions !== "leaves") throw new ConfigError("source.partitions", '"root" or "leaves"');
   let includes: (ref: TableRef) => boolean;
   let tableList: readonly TableRef[] | undefined;
   const tables = options.tables;
@@ -109,6 +129,8 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
     ssl: options.ssl,
     snapshotChunkRows: chunk,
     ddlCapture: options.ddlCapture ?? true,
+    partitions,
+    fetchUnchangedFor: options.fetchUnchangedFor,
     logger: options.logger ?? silentLogger,
   });
 }
