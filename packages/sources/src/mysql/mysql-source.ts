@@ -41,6 +41,10 @@ class MysqlSource implements Source {
   private readonly options: ResolvedMysqlSourceOptions;
   private admin: Promise<mysql.Connection> | undefined;
   private acknowledged: MysqlPosition | undefined;
+  /** Per table key, where its latest resync snapshot was taken; the stream leaves older rows of it to that snapshot. */
+  private readonly rereadAt = new Map<string, MysqlPosition>();
+  /** Column facts the binlog cannot carry (MariaDB's JSON alias), per table key; kept current by every introspection. */
+  private readonly hints = new Map<string, IntrospectedTable>();
 
   constructor(options: ResolvedMysqlSourceOptions) {
     this.options = options;
@@ -95,6 +99,11 @@ class MysqlSource implements Source {
     return (database, table) => database === o.database && (include === undefined || include({ namespace: database, name: table }));
   }
 
+  /** Keeps the column hints of tables introspected (at stream start, or by a snapshot that re-reads a table created or changed later). */
+  private remember(tables: readonly IntrospectedTable[]): void {
+    for (const t of tables) this.hints.set(tableKey(t.schema.table), t);
+  }
+
   async introspect(signal?: AbortSignal): Promise<readonly TableSchema[]> {
     signal?.throwIfAborted();
     const tables = await introspectMysqlTables(await this.connectAdmin(), this.selection());
@@ -107,14 +116,21 @@ class MysqlSource implements Source {
   }
 
   async snapshot(options: SnapshotOptions): Promise<SnapshotSession> {
-    return startMysqlSnapshot({
+    const session = await startMysqlSnapshot({
       url: this.options.url,
       ...(this.options.ssl === undefined ? {} : { ssl: this.options.ssl }),
       selection: this.selection(options.tables),
       chunkRows: this.options.snapshotChunkRows,
       connectTimeoutMs: this.options.timeouts.connectMs,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
+      onIntrospected: (tables) => this.remember(tables),
     });
+    if (options.resync === true) {
+      // the stream resumes from before this snapshot: rows it already holds must not be applied twice
+      const at = mysqlPositionCodec.parse(session.position);
+      for (const schema of session.schemas) this.rereadAt.set(tableKey(schema.table), at);
+    }
+    return session;
   }
 
   async acknowledge(checkpoint: string): Promise<void> {
@@ -169,7 +185,8 @@ class MysqlSource implements Source {
     // A MariaDB GTID set lets the stream resume where the file is gone (purged, or another server after failover).
     const mariadbGtid = (await hasBinlogFile(admin, start.file)) ? undefined : mariadbGtidOf(start);
     const introspected = await introspectMysqlTables(admin, this.selection());
-    const hints = new Map<string, IntrospectedTable>(introspected.map((t) => [tableKey(t.schema.table), t]));
+    this.remember(introspected);
+    const hints = this.hints;
     const client = await openBinlogClient({
       url: this.options.url,
       ...(this.options.ssl === undefined ? {} : { ssl: this.options.ssl }),
@@ -184,8 +201,12 @@ class MysqlSource implements Source {
     if (mariadbGtid !== undefined) this.options.logger?.info("mysql binlog file not on the server; resuming by gtid", { file: start.file, gtid: mariadbGtid });
     const onAbort = (): void => client.close();
     signal?.addEventListener("abort", onAbort, { once: true });
+    const isSelected = this.isSelected();
     try {
       const reader = new BinlogTransactionReader({
+        isSelected,
+        rereadAt: this.rereadAt,
+        hasDeclaredPrimaryKey: (table) => hints.get(tableKey(table))?.declaredPrimaryKey === true,
         start,
         client,
         maxBatchEvents: this.options.maxBatchEvents,
@@ -194,7 +215,7 @@ class MysqlSource implements Source {
           checksum: client.info.checksum,
           flavor: client.info.flavor,
           collations: client.info.collations,
-          isSelected: this.isSelected(),
+          isSelected,
           columnHints: (database, table) => {
             const t = hints.get(`${database}.${table}`);
             return t === undefined ? undefined : { names: t.columns.map((c) => c.name), json: t.json };
