@@ -105,7 +105,8 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
       `features: ${features.join(", ")}`,
       `pipeline config: ${JSON.stringify(opened.config)}`,
     ];
-    const diffLines = differences.slice(0, 12).map((d) => `  ${d.table} key ${d.key} column ${d.column}: source ${JSON.stringify(d.source)}, target ${JSON.stringify(d.target)}`);
+    const show = (v: string | null) => (v === null ? "null" : JSON.stringify(v.length > 160 ? `${v.slice(0, 120)}…(${v.length} chars)` : v));
+    const diffLines = differences.slice(0, 12).map((d) => `  ${d.table} key ${d.key} column ${d.column}: source ${show(d.source)}, target ${show(d.target)}`);
     const script = renderRepro({ pair: driver.pair, header, executed, tables: failingTables.size > 0 ? failingTables : undefined });
     const full = renderRepro({ pair: driver.pair, header, executed, tables: undefined });
     await writeFile(reproFile, `${script}\n\n-- ===== full workload =====\n${full}\n`);

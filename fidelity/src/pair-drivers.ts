@@ -1,5 +1,6 @@
 import type { PairDriver, PairName } from "./pair-driver.js";
 import { mysqlToPgDriver } from "./mysql-to-pg-driver.js";
+import { pgToIcebergDriver } from "./pg-to-iceberg-driver.js";
 import { pgToPgDriver } from "./pg-to-pg-driver.js";
 
 /** A driver and how to stop what it started (DynamoDB Local, a fetch shim). */
@@ -15,6 +16,8 @@ export async function startPairDriver(pair: PairName): Promise<RunningDriver> {
       return { driver: pgToPgDriver, stop: async () => undefined };
     case "mysql-pg":
       return { driver: mysqlToPgDriver, stop: async () => undefined };
+    case "pg-iceberg":
+      return { driver: pgToIcebergDriver, stop: async () => undefined };
     default:
       throw new Error(`pair ${pair} is not wired yet`);
   }

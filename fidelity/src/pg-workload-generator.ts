@@ -56,12 +56,12 @@ function keyValue(keyType: KeyType, id: number, index: number): string {
 
 const KEY_DDL: Record<KeyType, string> = { int4: "int4", int8: "int8", text: "text", uuid: "uuid", date: "date", numeric: "numeric(20,4)" };
 
-function numericType(precision: number, scale: number, feature = "core"): PgType {
+function numericType(precision: number, scale: number, maxPrecision: number): PgType {
   return {
-    feature,
+    feature: "core",
     ddl: `numeric(${precision},${scale})`,
     value: (rng) => randomDecimal(rng, precision, scale),
-    widen: () => numericType(Math.min(1000, precision + 5), scale, feature),
+    ...(precision + 5 <= maxPrecision ? { widen: () => numericType(precision + 5, scale, maxPrecision) } : {}),
   };
 }
 
@@ -83,7 +83,7 @@ function floatLiteral(rng: Rng, n: number, nonFinite: boolean, cast: string): st
 }
 
 /** Every type the PostgreSQL generator knows; `feature` names its gate. */
-function pgTypes(on: FeatureCheck): PgType[] {
+function pgTypes(on: FeatureCheck, maxPrecision: number): PgType[] {
   const float8: PgType = { feature: "float", ddl: "float8", value: (rng) => floatLiteral(rng, randomDouble(rng), on("float-nonfinite"), "float8") };
   const float4: PgType = { feature: "float", ddl: "float4", value: (rng) => floatLiteral(rng, randomFloat(rng), on("float-nonfinite"), "float4"), widen: () => float8 };
   const dateValue = (rng: Rng) => {
@@ -101,9 +101,9 @@ function pgTypes(on: FeatureCheck): PgType[] {
     int2Type,
     int4Type,
     int8Type,
-    numericType(12, 2),
-    numericType(38, 10),
-    numericType(5, 5),
+    numericType(12, 2, maxPrecision),
+    numericType(maxPrecision === 38 ? 33 : 38, 10, maxPrecision),
+    numericType(5, 5, maxPrecision),
     { feature: "core", ddl: "text", value: (rng) => lit(randomText(rng, 24)) },
     varcharType(8),
     { feature: "core", ddl: "bool", value: (rng) => rng.pick(["true", "false"]) },
@@ -166,6 +166,8 @@ export interface PgWorkloadOptions {
   readonly maxRows?: number;
   /** Phases after the first run (default 2..3). */
   readonly phases?: number;
+  /** The largest numeric precision a widening may reach (default 1000; 38 for Iceberg decimals). */
+  readonly maxNumericPrecision?: number;
 }
 
 /**
@@ -178,7 +180,7 @@ export interface PgWorkloadOptions {
 export function generatePgWorkload(options: PgWorkloadOptions): Workload {
   const { rng, on } = options;
   const used = new Set<string>();
-  const types = pgTypes(on);
+  const types = pgTypes(on, options.maxNumericPrecision ?? 1000);
   const keyTypes: KeyType[] = ["int4", "int8", "text", "uuid", "date", "numeric"];
   let nextId = 1;
   let nextName = 1;
