@@ -1,3 +1,5 @@
+import { startDynamoDbLocal } from "../../test-support/dynamodb-local.js";
+import { createDynamoDbDriver } from "./dynamodb-to-pg-driver.js";
 import type { PairDriver, PairName } from "./pair-driver.js";
 import { mysqlToPgDriver } from "./mysql-to-pg-driver.js";
 import { pgToIcebergDriver } from "./pg-to-iceberg-driver.js";
@@ -18,7 +20,9 @@ export async function startPairDriver(pair: PairName): Promise<RunningDriver> {
       return { driver: mysqlToPgDriver, stop: async () => undefined };
     case "pg-iceberg":
       return { driver: pgToIcebergDriver, stop: async () => undefined };
-    default:
-      throw new Error(`pair ${pair} is not wired yet`);
+    case "dynamodb-pg": {
+      const local = await startDynamoDbLocal();
+      return { driver: createDynamoDbDriver(local), stop: () => local.stop() };
+    }
   }
 }
