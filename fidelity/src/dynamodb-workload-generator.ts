@@ -40,7 +40,7 @@ const NAMES = ["a", "b", "c", "d", "e", "f", "n", "m", "l", "s"];
  * SET/REMOVE, DeleteItem and BatchWriteItem. Twin items (`snap#i` written
  * before the first run, `strm#i` after it) hold the same attributes.
  */
-export function generateDynamoWorkload(options: { readonly rng: Rng; readonly on: FeatureCheck }): Workload & { readonly shape: DynamoTableShape } {
+export function generateDynamoWorkload(options: { readonly rng: Rng; readonly on: FeatureCheck; readonly focus?: FeatureCheck | undefined }): Workload & { readonly shape: DynamoTableShape } {
   const { rng, on } = options;
   const used = new Set<string>(["core"]);
   const keyTypes: ("S" | "N" | "B")[] = on("binary") ? ["S", "N", "B"] : ["S", "N"];
@@ -57,8 +57,10 @@ export function generateDynamoWorkload(options: { readonly rng: Rng; readonly on
   const fixed = new Map(NAMES.map((n) => [n, rng.pick(families.filter((f) => f !== "BS" || on("binary")))]));
 
   const number = (r: Rng): string => {
-    if (on("big-numbers") && r.chance(0.3))
+    if (on("big-numbers") && r.chance(0.3)) {
+      used.add("big-numbers");
       return r.pick(["99999999999999999999999999999999999999", "-12345678901234567890.123456789012345678", "1E-130", "-1E-130", "9.9999999999999999999999999999999999999E+125", "0.000000000000000000000000000000000001", randomDigits(r, 38)]);
+    }
     return r.pick(["0", "1", "-1", "1.5", "12.50", String(r.int(-100000, 100000)), `${r.int(0, 999)}.${randomDigits(r, 3)}`]);
   };
   const base64 = (r: Rng) => Buffer.from(randomBytes(r, 8)).toString("base64");
@@ -209,14 +211,15 @@ export function generateDynamoWorkload(options: { readonly rng: Rng; readonly on
     },
   ];
   const enabled = actions.filter((a) => on(a.feature));
-  const total = enabled.reduce((s, a) => s + a.weight, 0);
+  const weight = (a: { feature: string; weight: number }) => a.weight * (options.focus?.(a.feature) === true ? 8 : 1);
+  const total = enabled.reduce((s, a) => s + weight(a), 0);
   const phases: Phase[] = [];
   for (let p = 0, n = rng.int(2, 3); p < n; p++) {
     const steps: Step[] = [];
     if (p === 0) for (const [i, t] of twinItems.entries()) steps.push(step({ op: "PutItem", Item: { ...key(1001 + i), ...restOf(t) } }, ["core"]));
     for (let i = 0, m = rng.int(4, 10); i < m; i++) {
       let roll = rng.next() * total;
-      const made = (enabled.find((a) => (roll -= a.weight) < 0) ?? enabled[0])?.run();
+      const made = (enabled.find((a) => (roll -= weight(a)) < 0) ?? enabled[0])?.run();
       if (made !== undefined) steps.push(made);
     }
     const kill = on("kill") && rng.chance(0.5);

@@ -18,6 +18,8 @@ export interface SeedOptions {
   readonly outDir?: string;
   /** How long one `run --until-caught-up` may take before it counts as hung (default 120 s). */
   readonly runTimeoutMs?: number;
+  /** Called after the final run, before comparing, with the pipeline config (tests use it to tamper with the target and prove the comparator sees it). */
+  readonly beforeCompare?: (config: Readonly<Record<string, unknown>>) => Promise<void>;
 }
 
 /** What one seed did and found. */
@@ -77,7 +79,8 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
     return isGateName(name) ? FEATURE_GATES[name].ci : false;
   };
   const rng = createRng(hashSeed(`${driver.pair}:${seed}`));
-  const workload = driver.generate(rng, on);
+  const focus = (feature: string) => options.gates?.[`${driver.prefix}.${feature}`] === true;
+  const workload = driver.generate(rng, on, focus);
   const features = [...workload.usedFeatures].map((f) => `${driver.prefix}.${f}`).sort();
   const label = `${driver.pair.replace("-", "")}_${seed}_${Math.random().toString(36).slice(2, 6)}`;
   const opened = await driver.open(label, workload, on);
@@ -161,6 +164,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
     run = await runUntilCaughtUp(file, opened.env, timeout);
     if (run.code !== 0) return await fail(run.timedOut ? "run hung" : `run exited ${run.code}`, [], run.stderr);
     phase = "compare";
+    await options.beforeCompare?.(opened.config);
     const differences = await opened.compare();
     const deadLetters = await readFile(join(dir, "state", `fz_${label}.dead-letters.jsonl`), "utf8").catch(() => "");
     if (differences.length > 0) return await fail(`${differences.length} difference(s) between source and target`, differences);

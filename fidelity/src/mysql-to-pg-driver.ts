@@ -14,7 +14,7 @@ const DDL = /^\s*(ALTER|CREATE|DROP|RENAME|TRUNCATE)\b/im;
 export const mysqlToPgDriver: PairDriver = {
   pair: "mysql-pg",
   prefix: "mysql",
-  generate: (rng, on) => generateMysqlWorkload({ rng, on }),
+  generate: (rng, on, focus) => generateMysqlWorkload({ rng, on, focus }),
   async open(label, workload) {
     const sourceDb = await createTestMysqlDatabase(`fz_${label}`);
     const targetDb = await createTestDatabase(`fz_${label}_t`);

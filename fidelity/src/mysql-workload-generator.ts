@@ -139,7 +139,7 @@ function mysqlTypes(on: FeatureCheck): MysqlType[] {
  * shape): MySQL's types, DML, and the DDL enabled by the gates, including
  * the online-schema-change swap of gh-ost/pt-osc.
  */
-export function generateMysqlWorkload(options: { readonly rng: Rng; readonly on: FeatureCheck }): Workload {
+export function generateMysqlWorkload(options: { readonly rng: Rng; readonly on: FeatureCheck; readonly focus?: FeatureCheck | undefined }): Workload {
   const { rng, on } = options;
   const used = new Set<string>();
   const types = mysqlTypes(on);
@@ -162,8 +162,10 @@ export function generateMysqlWorkload(options: { readonly rng: Rng; readonly on:
     return { name, key, columns, live: [], uniqueOnly: on("unique-key-only") && rng.chance(0.3) };
   };
   const columnDdl = (c: ColumnModel) => `${q(c.name)} ${c.type.ddl} ${c.nullable ? "NULL" : "NOT NULL"}`;
-  const createSql = (t: TableModel) =>
-    `CREATE TABLE ${q(t.name)} (${[...t.key.map((k) => `${q(k.name)} ${KEY_DDL[k.keyType]} NOT NULL`), ...t.columns.map(columnDdl)].join(", ")}, ${t.uniqueOnly ? "UNIQUE KEY" : "PRIMARY KEY"} (${t.key.map((k) => q(k.name)).join(", ")}));`;
+  const createSql = (t: TableModel) => {
+    for (const c of t.columns) used.add(c.type.feature);
+    return `CREATE TABLE ${q(t.name)} (${[...t.key.map((k) => `${q(k.name)} ${KEY_DDL[k.keyType]} NOT NULL`), ...t.columns.map(columnDdl)].join(", ")}, ${t.uniqueOnly ? "UNIQUE KEY" : "PRIMARY KEY"} (${t.key.map((k) => q(k.name)).join(", ")}));`;
+  };
   const rowValues = (t: TableModel, id: number, r: Rng, snapshot: boolean) =>
     `(${[
       ...t.key.map((k, i) => keyValue(k.keyType, id, i)),
@@ -278,7 +280,7 @@ export function generateMysqlWorkload(options: { readonly rng: Rng; readonly on:
         const type = rng.pick(types);
         const c = { name: newColumnName(type), type, nullable: true };
         t.columns.push(c);
-        return step(`ALTER TABLE ${q(t.name)} ADD COLUMN ${columnDdl(c)};`, [t.name], ["add-column"]);
+        return step(`ALTER TABLE ${q(t.name)} ADD COLUMN ${columnDdl(c)};`, [t.name], ["add-column", type.feature]);
       },
     },
     {
@@ -375,13 +377,14 @@ export function generateMysqlWorkload(options: { readonly rng: Rng; readonly on:
     },
   ];
   const enabled = actions.filter((a) => on(a.feature));
-  const totalWeight = enabled.reduce((s, a) => s + a.weight, 0);
+  const weight = (a: { feature: string; weight: number }) => a.weight * (options.focus?.(a.feature) === true ? 8 : 1);
+  const totalWeight = enabled.reduce((s, a) => s + weight(a), 0);
   const phases: Phase[] = [];
   for (let p = 0, n = rng.int(2, 3); p < n; p++) {
     const steps: Step[] = [];
     if (p === 0) steps.push(step(`INSERT INTO ${q(twinStreamed.name)} (${columnList(twinStreamed)}) VALUES ${twinRows.join(",\n  ")};`, [twinStreamed.name], ["core"]));
     for (let i = 0, m = rng.int(3, 8); i < m; i++) {
-      if (on("create-table") && rng.chance(0.08)) {
+      if (on("create-table") && rng.chance(options.focus?.("create-table") === true ? 0.4 : 0.08)) {
         const t = makeTable(`t${tables.length + nextName++}`);
         tables.push(t);
         const ids = freshIds(rng.int(1, 20));
@@ -392,7 +395,7 @@ export function generateMysqlWorkload(options: { readonly rng: Rng; readonly on:
       const t = tables.length === 0 ? undefined : rng.pick(tables);
       if (t === undefined) continue;
       let roll = rng.next() * totalWeight;
-      const action = enabled.find((a) => (roll -= a.weight) < 0) ?? enabled[0];
+      const action = enabled.find((a) => (roll -= weight(a)) < 0) ?? enabled[0];
       const made = action?.run(t);
       if (made !== undefined) steps.push(made);
     }

@@ -13,7 +13,8 @@ export interface PairDriver {
   readonly pair: PairName;
   /** The gate prefix of this pair (`pg`, `mysql`, `iceberg`, `dynamodb`). */
   readonly prefix: string;
-  generate(rng: Rng, on: FeatureCheck): Workload;
+  /** `focus` marks features to generate often (the gates turned on explicitly, so that one seed exercises them). */
+  generate(rng: Rng, on: FeatureCheck, focus?: FeatureCheck): Workload;
   /** Creates a fresh source and target for one seed (`label` is unique and safe as an identifier). */
   open(label: string, workload: Workload, on: FeatureCheck): Promise<OpenPair>;
 }

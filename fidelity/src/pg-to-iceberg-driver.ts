@@ -15,7 +15,7 @@ import { compareTableRows, compareTwinTexts, type Difference, type TargetRows } 
 export const pgToIcebergDriver: PairDriver = {
   pair: "pg-iceberg",
   prefix: "iceberg",
-  generate: (rng, on) => generatePgWorkload({ rng, on, maxNumericPrecision: 38 }),
+  generate: (rng, on, focus) => generatePgWorkload({ rng, on, focus, maxNumericPrecision: 38 }),
   async open(label, workload) {
     const sourceDb = await createTestDatabase(`fz_${label}_s`);
     const warehouse = await mkdtemp(join(tmpdir(), "zetl-fidelity-lake-"));

@@ -75,7 +75,7 @@ export async function compareTwins(target: pg.Client, schema: string, workload: 
 export const pgToPgDriver: PairDriver = {
   pair: "pg-pg",
   prefix: "pg",
-  generate: (rng, on) => generatePgWorkload({ rng, on }),
+  generate: (rng, on, focus) => generatePgWorkload({ rng, on, focus }),
   async open(label, workload, on) {
     const sourceDb = await createTestDatabase(`fz_${label}_s`);
     const targetDb = await createTestDatabase(`fz_${label}_t`);

@@ -168,6 +168,8 @@ export interface PgWorkloadOptions {
   readonly phases?: number;
   /** The largest numeric precision a widening may reach (default 1000; 38 for Iceberg decimals). */
   readonly maxNumericPrecision?: number;
+  /** Features to generate often (explicitly enabled gates). */
+  readonly focus?: FeatureCheck | undefined;
 }
 
 /**
@@ -207,11 +209,19 @@ export function generatePgWorkload(options: PgWorkloadOptions): Workload {
       const type = rng.pick(types);
       columns.push({ name: newColumnName(type), type, nullable: rng.chance(0.7) });
     }
-    const toast = on("toast") && rng.chance(0.6) ? "body" : undefined;
+    const toast = on("toast") && rng.chance(options.focus?.("toast-update") === true ? 0.9 : 0.6) ? "body" : undefined;
     return { name, key, columns, live: [], toast, toastNotNull: rng.chance(0.5) };
   };
 
   const createSql = (t: TableModel): string => {
+    for (const c of t.columns) {
+      used.add(c.type.feature);
+      // value-level gates ride on their type's columns
+      if (c.type.feature === "float" && on("float-nonfinite")) used.add("float-nonfinite");
+      if (c.type.feature === "numeric-unconstrained" && on("numeric-nonfinite")) used.add("numeric-nonfinite");
+      if (c.type.feature === "temporal" && on("temporal-infinity") && !c.type.ddl.startsWith("time(")) used.add("temporal-infinity");
+      if (c.type.feature === "temporal" && on("temporal-edge")) used.add("temporal-edge");
+    }
     const cols = [
       ...t.key.map((k) => `${q(k.name)} ${KEY_DDL[k.keyType]} NOT NULL`),
       ...t.columns.map((c) => `${q(c.name)} ${c.type.ddl}${c.nullable ? "" : " NOT NULL"}`),
@@ -354,7 +364,7 @@ export function generatePgWorkload(options: PgWorkloadOptions): Workload {
         const type = rng.pick(types);
         const name = newColumnName(type);
         t.columns.push({ name, type, nullable: true });
-        return step(`ALTER TABLE ${q(t.name)} ADD COLUMN ${q(name)} ${type.ddl};`, [t.name], ["add-column"]);
+        return step(`ALTER TABLE ${q(t.name)} ADD COLUMN ${q(name)} ${type.ddl};`, [t.name], ["add-column", type.feature]);
       },
     },
     {
@@ -365,7 +375,7 @@ export function generatePgWorkload(options: PgWorkloadOptions): Workload {
         const name = newColumnName(type);
         const notNull = rng.chance(0.5);
         t.columns.push({ name, type, nullable: !notNull });
-        return step(`ALTER TABLE ${q(t.name)} ADD COLUMN ${q(name)} ${type.ddl} ${notNull ? "NOT NULL " : ""}DEFAULT ${type.value(rng)};`, [t.name], ["add-column-default"]);
+        return step(`ALTER TABLE ${q(t.name)} ADD COLUMN ${q(name)} ${type.ddl} ${notNull ? "NOT NULL " : ""}DEFAULT ${type.value(rng)};`, [t.name], ["add-column-default", type.feature]);
       },
     },
     {
@@ -385,7 +395,7 @@ export function generatePgWorkload(options: PgWorkloadOptions): Workload {
         const c = rng.pick(t.columns);
         if (c === undefined) return undefined;
         c.type = rng.pick(types);
-        return step(`ALTER TABLE ${q(t.name)} DROP COLUMN ${q(c.name)};\nALTER TABLE ${q(t.name)} ADD COLUMN ${q(c.name)} ${c.type.ddl};`, [t.name], ["drop-add-column"]);
+        return step(`ALTER TABLE ${q(t.name)} DROP COLUMN ${q(c.name)};\nALTER TABLE ${q(t.name)} ADD COLUMN ${q(c.name)} ${c.type.ddl};`, [t.name], ["drop-add-column", c.type.feature]);
       },
     },
     {
@@ -463,19 +473,20 @@ export function generatePgWorkload(options: PgWorkloadOptions): Workload {
   const phases: Phase[] = [];
   const phaseCount = options.phases ?? rng.int(2, 3);
   const enabled = actions.filter((a) => on(a.feature));
-  const totalWeight = enabled.reduce((s, a) => s + a.weight, 0);
+  const weight = (a: { feature: string; weight: number }) => a.weight * (options.focus?.(a.feature) === true ? 8 : 1);
+  const totalWeight = enabled.reduce((s, a) => s + weight(a), 0);
   for (let p = 0; p < phaseCount; p++) {
     const steps: Step[] = [];
     if (p === 0) steps.push(step(`INSERT INTO ${q(twinStreamed.name)} (${columnList(twinStreamed)}) VALUES ${twinRows.join(",\n  ")};`, [twinStreamed.name], ["core"]));
     for (let i = 0, n = rng.int(3, 8); i < n; i++) {
-      if (on("create-table") && rng.chance(0.08)) {
+      if (on("create-table") && rng.chance(options.focus?.("create-table") === true ? 0.4 : 0.08)) {
         steps.push(createAction());
         continue;
       }
       const t = tables.length === 0 ? undefined : rng.pick(tables);
       if (t === undefined) continue;
       let roll = rng.next() * totalWeight;
-      const action = enabled.find((a) => (roll -= a.weight) < 0) ?? enabled[0];
+      const action = enabled.find((a) => (roll -= weight(a)) < 0) ?? enabled[0];
       const made = action?.run(t);
       if (made === undefined) continue;
       steps.push(made);
