@@ -51,9 +51,14 @@ program
   .argument("<config>", "pipeline config file")
   .option("--expire-older-than-hours <hours>", "expire snapshots older than this", "24")
   .option("--retain-last <n>", "always keep the newest n snapshots", "10")
+  .option("--orphans-older-than-hours <hours>", "remove unreferenced files only when older than this (a running pipeline's commit in flight is younger)", "24")
   .description("compact tables, expire old snapshots and remove orphan files (Iceberg targets)")
-  .action(async (config: string, options: { expireOlderThanHours: string; retainLast: string }) => {
-    await maintainCommand(config, { expireOlderThanHours: Number(options.expireOlderThanHours), retainLast: Number(options.retainLast) });
+  .action(async (config: string, options: { expireOlderThanHours: string; retainLast: string; orphansOlderThanHours: string }) => {
+    await maintainCommand(config, {
+      expireOlderThanHours: Number(options.expireOlderThanHours),
+      retainLast: Number(options.retainLast),
+      orphansOlderThanHours: Number(options.orphansOlderThanHours),
+    });
   });
 
 try {

@@ -48,7 +48,8 @@ describe("zeroetl with a failing table (MariaDB -> PostgreSQL)", () => {
       INSERT INTO bad VALUES (3, 'b3');
       UPDATE good SET v = 'changed' WHERE id = 1;`);
     const run = await runCli(["run", config, "--until-caught-up"]);
-    expect(run.code, run.stderr).toBe(0);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stderr).toMatch(/set aside.*\(failed\)/);
     const good = await rows("good");
     expect(good.target).toEqual(good.source);
     const state = (await target.query(`SELECT table_name, state FROM dw._zeroetl_table_state WHERE pipeline = 'iso_my' ORDER BY table_name`)).rows;

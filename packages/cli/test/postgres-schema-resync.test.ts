@@ -37,14 +37,16 @@ describe("zeroetl with a refused schema change (PostgreSQL -> PostgreSQL)", () =
     await target?.drop();
   });
 
+  // ddlCapture: false, because with the PostgreSQL source's DDL capture the rewrite (ALTER ... USING) is re-read at once
+  // (postgres-table-lifecycle.test.ts); without it, the change the target refuses sets the table aside, as here
   const config = async (name: string, autoResync: boolean) =>
-    (await writeConfig({ name, source: { type: "postgres", url: source.url }, target: { type: "postgres", url: target.url, schema: name }, autoResync })).file;
+    (await writeConfig({ name, source: { type: "postgres", url: source.url, ddlCapture: false }, target: { type: "postgres", url: target.url, schema: name }, autoResync })).file;
   const rows = async (db: TestDatabase, table: string) => (await db.query(`SELECT id, v::text AS v FROM ${table} ORDER BY id`)).rows;
 
   it("sets the table aside, then resyncs it by hand or automatically", async () => {
     const manual = await config("rs_manual", false);
     const automatic = await config("rs_auto", true);
-    const lake = (await writeConfig({ name: "rs_lake", source: { type: "postgres", url: source.url }, target: { type: "iceberg", warehouse, namespace: "lake" }, autoResync: true })).file;
+    const lake = (await writeConfig({ name: "rs_lake", source: { type: "postgres", url: source.url, ddlCapture: false }, target: { type: "iceberg", warehouse, namespace: "lake" }, autoResync: true })).file;
     for (const file of [manual, automatic, lake]) expect((await runCli(["run", file, "--until-caught-up"])).code).toBe(0);
 
     await source.query(`
@@ -53,7 +55,8 @@ describe("zeroetl with a refused schema change (PostgreSQL -> PostgreSQL)", () =
       INSERT INTO other VALUES (2, 'y');`);
 
     const setAside = await runCli(["run", manual, "--until-caught-up"]);
-    expect(setAside.code, setAside.stderr).toBe(0);
+    expect(setAside.code, setAside.stderr).toBe(1);
+    expect(setAside.stderr).toMatch(/set aside.*public\.prices \(resync-required\)/);
     const status = await runCli(["status", manual]);
     expect(status.stdout).toMatch(/public\.prices\s+resync-required/);
     expect((await target.query(`SELECT id, note FROM rs_manual.other ORDER BY id`)).rows).toEqual([{ id: 1, note: "x" }, { id: 2, note: "y" }]);

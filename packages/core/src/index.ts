@@ -1,5 +1,5 @@
-export type { LogicalType, LogicalTypeKind, StructField } from "./schema/logical-type.js";
-export { formatLogicalType, isSameLogicalType } from "./schema/logical-type.js";
+export type { LogicalType, LogicalTypeKind, NativeType, StructField } from "./schema/logical-type.js";
+export { LIST_LOWER_BOUNDS, formatLogicalType, isSameLogicalType } from "./schema/logical-type.js";
 export type { ColumnSchema, TableRef, TableSchema } from "./schema/table-schema.js";
 export { findColumn, freezeSchema, parseTableKey, tableKey } from "./schema/table-schema.js";
 export type { Row, Value } from "./schema/value.js";
@@ -16,6 +16,7 @@ export type {
 } from "./change/change-event.js";
 export { CHANGE_OPS, isRowChange } from "./change/change-event.js";
 export type { ChangeBatch, SnapshotChunk } from "./change/change-batch.js";
+export type { TableChange, TableDrop, TableRefresh } from "./change/table-change.js";
 export type { PositionCodec } from "./position/position-codec.js";
 export { compareSerialized } from "./position/position-codec.js";
 export type { ErrorCode, ZeroEtlErrorOptions } from "./errors/zero-etl-error.js";

@@ -36,7 +36,7 @@ export { fromOracleType } from "./type-mapping/from-oracle-type.js";
 export { POSTGRES_MAX_NUMERIC_PRECISION, POSTGRES_MAX_VARCHAR, toPostgresType } from "./type-mapping/to-postgres-type.js";
 export { REDSHIFT_MAX_NUMERIC_PRECISION, REDSHIFT_MAX_VARBYTE_BYTES, REDSHIFT_MAX_VARCHAR_BYTES, toRedshiftType } from "./type-mapping/to-redshift-type.js";
 export type { IcebergField, IcebergType, ToIcebergTypeOptions } from "./type-mapping/to-iceberg-type.js";
-export { ICEBERG_MAX_DECIMAL_PRECISION, toIcebergType } from "./type-mapping/to-iceberg-type.js";
+export { ICEBERG_MAX_DECIMAL_PRECISION, fromIcebergType, toIcebergType } from "./type-mapping/to-iceberg-type.js";
 export type { OpenSearchFieldMapping } from "./type-mapping/to-opensearch-type.js";
 export { OPENSEARCH_EXACT_DIGITS, toOpenSearchType } from "./type-mapping/to-opensearch-type.js";
 export type { RefusedChange, SchemaChange, SchemaChangeKind } from "./ddl/schema-change.js";

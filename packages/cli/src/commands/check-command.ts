@@ -1,6 +1,7 @@
-import { createLogger, isPreflightPassing, type PreflightReport } from "@zero-etl/core";
-import { buildPipeline } from "../config/build-pipeline.js";
+import { ConfigError, createLogger, isPreflightPassing, type PreflightReport } from "@zero-etl/core";
+import { buildPipeline, type PipelineParts } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
+import { assertDistinctTargetNames } from "../config/target-naming.js";
 import { formatTable } from "../terminal/format-table.js";
 
 /**
@@ -13,7 +14,7 @@ export async function checkCommand(file: string, options: { readonly fix: boolea
   const logger = createLogger({ level: config.log?.level ?? "warn" });
   const parts = await buildPipeline(config, logger);
   try {
-    const reports: PreflightReport[] = [await parts.source.preflight({ fix: options.fix }), await parts.sink.preflight({ fix: options.fix })];
+    const reports: PreflightReport[] = [await parts.source.preflight({ fix: options.fix }), await parts.sink.preflight({ fix: options.fix }), await targetNamesReport(parts)];
     for (const report of reports) {
       const rows = report.checks.map((c) => [
         c.fixed ? "fixed" : c.ok ? "ok" : c.severity === "warning" ? "warn" : "FAIL",
@@ -25,5 +26,18 @@ export async function checkCommand(file: string, options: { readonly fix: boolea
     return reports.every(isPreflightPassing);
   } finally {
     await Promise.allSettled([parts.source.close(), parts.sink.close()]);
+  }
+}
+
+/** The target-naming check: `mapping.target_names` fails when two selected tables would share a target table. */
+async function targetNamesReport(parts: PipelineParts): Promise<PreflightReport> {
+  const id = "mapping.target_names";
+  try {
+    assertDistinctTargetNames(await parts.source.introspect(), parts.naming);
+    return { component: "mapping", checks: [{ id, ok: true, message: `every selected table has a target table of its own (naming ${parts.naming.naming})` }] };
+  } catch (error) {
+    if (error instanceof ConfigError) return { component: "mapping", checks: [{ id, ok: false, severity: "error", fixable: false, message: error.message }] };
+    // the source's own checks above say why its tables could not be listed
+    return { component: "mapping", checks: [{ id, ok: false, severity: "warning", message: `target names not checked: ${(error as Error).message}` }] };
   }
 }

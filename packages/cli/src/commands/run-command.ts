@@ -1,8 +1,16 @@
 import { createLogger, createPipelineMetrics, runPipeline, type PipelineResult } from "@zero-etl/core";
 import { buildPipeline, withoutUndefined } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
+import { assertDistinctTargetNames } from "../config/target-naming.js";
 import { formatTable } from "../terminal/format-table.js";
 import { showSnapshotProgress } from "../terminal/snapshot-progress.js";
+
+/** Tables whose changes are skipped (`failed` or `resync-required`), as `table (state)`. */
+export function tablesSetAside(result: PipelineResult): string[] {
+  return Object.entries(result.checkpoint.tables)
+    .filter(([, status]) => status.state === "failed" || status.state === "resync-required")
+    .map(([table, status]) => `${table} (${status.state})`);
+}
 
 /** Options of `zeroetl run`. */
 export interface RunCommandOptions {
@@ -13,7 +21,9 @@ export interface RunCommandOptions {
  * `zeroetl run <config>`: snapshot if needed, then stream until SIGINT or
  * SIGTERM (or, with `--until-caught-up`, until the target holds everything
  * the source had committed when the command started). Either way pending
- * changes are flushed and checkpointed before exit.
+ * changes are flushed and checkpointed before exit. Tables set aside at the
+ * end (`failed`, `resync-required`) are named on stderr and, with
+ * `--until-caught-up`, make the exit code 1.
  */
 export async function runCommand(file: string, options: RunCommandOptions): Promise<PipelineResult> {
   const config = await loadPipelineConfig(file);
@@ -29,6 +39,8 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   process.once("SIGTERM", stop);
   const stopProgress = showSnapshotProgress(metrics, process.stderr);
   try {
+    // refuse before anything is written: two source tables must never share a target table
+    assertDistinctTargetNames(await parts.source.introspect(controller.signal), parts.naming);
     const result = await runPipeline({
       name: config.name,
       ...parts,
@@ -53,6 +65,12 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     process.stdout.write(
       `checkpoint ${result.checkpoint.position ?? "-"}, lag ${totals.lagSeconds.toFixed(1)} s, dead letters ${result.deadLetters}${result.deadLetters > 0 ? ` (see ${parts.stateDir})` : ""}\n`,
     );
+    const aside = tablesSetAside(result);
+    if (aside.length > 0) {
+      process.stderr.write(`zeroetl: ${aside.length} table(s) set aside, their changes are not applied until a resync: ${aside.join(", ")} (see zeroetl status)\n`);
+      // "caught up" is not true of a table whose changes are skipped
+      if (options.untilCaughtUp) process.exitCode = 1;
+    }
     return result;
   } finally {
     stopProgress();

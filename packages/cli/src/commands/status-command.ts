@@ -24,6 +24,10 @@ export async function statusCommand(file: string): Promise<void> {
     process.stdout.write(`phase ${checkpoint.phase}, checkpoint ${checkpoint.position ?? "-"} saved ${checkpoint.savedAt}\nsource position ${current}\n\n`);
     const rows = Object.entries(checkpoint.tables).map(([table, s]) => [table, s.state, String(s.rows), s.lastPosition ?? "-", s.updatedAt, s.lastError ?? ""]);
     process.stdout.write(`${formatTable(["table", "state", "rows", "last position", "updated", "error"], rows)}\n`);
+    const aside = Object.entries(checkpoint.tables).filter(([, s]) => s.state === "failed" || s.state === "resync-required");
+    if (aside.length > 0) {
+      process.stdout.write(`\nwarning: ${aside.length} table(s) set aside, their changes are not applied: ${aside.map(([t]) => t).join(", ")} -> zeroetl resync <config> <table>\n`);
+    }
     // replication-log retention and anything the source's preflight finds wrong now
     const health = await parts.source.preflight({ fix: false }).catch(() => undefined);
     const notable = health?.checks.filter((c) => c.topic === "log-retention" || !c.ok) ?? [];

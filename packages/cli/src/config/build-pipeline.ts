@@ -10,8 +10,10 @@ import {
   type Sink,
   type Source,
   type TableRef,
+  tableKey,
 } from "@zero-etl/core";
 import type { PipelineConfig } from "./pipeline-config.js";
+import { resolveTargetNaming, type TargetNaming } from "./target-naming.js";
 
 /** The parts a config describes, connected and ready for `runPipeline`. */
 export interface PipelineParts {
@@ -21,6 +23,8 @@ export interface PipelineParts {
   readonly checkpoints: CheckpointStore;
   readonly deadLetters: DeadLetterQueue;
   readonly stateDir: string;
+  /** How source tables are named in the target; check it with `assertDistinctTargetNames` before running. */
+  readonly naming: TargetNaming;
 }
 
 /** Where local state lives when the config does not say. */
@@ -34,6 +38,7 @@ export async function buildPipeline(config: PipelineConfig, logger: Logger): Pro
   const stateDir = config.state?.dir ?? DEFAULT_STATE_DIR;
   const mappers: Mapper[] = [];
   let include: ((ref: TableRef) => boolean) | undefined;
+  let includeNamespaces: readonly (string | undefined)[] | undefined;
   if (config.filter !== undefined) {
     const { createFilterMapper, parseTableFilter } = await import("@zero-etl/mappers");
     const tables = parseTableFilter({
@@ -41,15 +46,23 @@ export async function buildPipeline(config: PipelineConfig, logger: Logger): Pro
       ...(config.filter.exclude === undefined ? {} : { exclude: config.filter.exclude }),
     });
     include = (ref) => tables.matchesTable(ref);
+    includeNamespaces = tables.includeNamespaces;
     mappers.push(createFilterMapper({ tables, ...(config.filter.rows === undefined ? {} : { rows: config.filter.rows }) }));
   }
   if (config.mapping?.unnest !== undefined) {
     const { createUnnestMapper } = await import("@zero-etl/mappers");
     mappers.push(createUnnestMapper(config.mapping.unnest));
   }
+  const naming = resolveTargetNaming({
+    configured: config.mapping?.tableNames,
+    includeNamespaces,
+    supportsQualifiedNames: config.target.type === "postgres",
+    targetType: config.target.type,
+  });
   return {
     source: await buildSource(config, logger, include),
-    sink: await buildSink(config, logger),
+    sink: await buildSink(config, logger, naming),
+    naming,
     mappers,
     checkpoints: createFileCheckpointStore(stateDir),
     deadLetters: createFileDeadLetterQueue(join(stateDir, `${config.name}.dead-letters.jsonl`)),
@@ -64,7 +77,10 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
     case "postgres": {
       const { createPostgresSource } = await import("@zero-etl/sources/postgres");
       const { type: _type, ...options } = source;
-      return createPostgresSource({ ...common, ...withoutUndefined(options) });
+      // a row can enter a row filter through an update that leaves a TOAST value out: read it from the source
+      const filtered = new Set(Object.keys(config.filter?.rows ?? {}));
+      const fetch = filtered.size === 0 ? {} : { fetchUnchangedFor: (ref: TableRef) => filtered.has(tableKey(ref)) };
+      return createPostgresSource({ ...common, ...withoutUndefined(options), ...fetch });
     }
     case "mysql": {
       const { createMysqlSource } = await import("@zero-etl/sources/mysql");
@@ -82,19 +98,21 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
   }
 }
 
-async function buildSink(config: PipelineConfig, logger: Logger): Promise<Sink> {
+async function buildSink(config: PipelineConfig, logger: Logger, naming: TargetNaming): Promise<Sink> {
   const target = config.target;
   const common = { logger: logger.child({ component: "sink" }) };
   switch (target.type) {
     case "postgres": {
       const { createPostgresSink } = await import("@zero-etl/sinks/postgres");
       const { type: _type, ...options } = target;
-      return createPostgresSink({ ...common, ...withoutUndefined(options) });
+      return createPostgresSink({ ...common, ...withoutUndefined(options), tableName: naming.tableName });
     }
     case "iceberg": {
       const { createIcebergSink } = await import("@zero-etl/sinks/iceberg");
       const { type: _type, ...options } = target;
-      return createIcebergSink({ ...common, ...withoutUndefined(options) } as unknown as Parameters<typeof createIcebergSink>[0]);
+      // a DynamoDB number (38 digits, exponent -130..+125) fits no fixed decimal: keep it exact as text unless told otherwise
+      const numbers = config.source.type === "dynamodb" && options.unconstrainedDecimal === undefined ? { unconstrainedDecimal: "string" } : {};
+      return createIcebergSink({ ...common, ...withoutUndefined(options), ...numbers } as unknown as Parameters<typeof createIcebergSink>[0]);
     }
     case "redshift":
     case "opensearch":

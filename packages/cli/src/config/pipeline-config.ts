@@ -22,6 +22,8 @@ const postgresSource = z.strictObject({
   slot: identifier.optional(),
   ssl,
   snapshotChunkRows: z.number().int().positive().optional(),
+  ddlCapture: z.boolean().optional(),
+  partitions: z.enum(["root", "leaves"]).optional(),
 });
 const mysqlSource = z.strictObject({
   type: z.literal("mysql"),
@@ -82,6 +84,7 @@ export const pipelineConfigSchema = z.strictObject({
     .optional(),
   mapping: z
     .strictObject({
+      tableNames: z.enum(["table", "schema_table"]).optional(),
       unnest: z
         .strictObject({
           mode: unnestMode,

@@ -1,6 +1,8 @@
 import type { TableRef, TableSchema } from "../schema/table-schema.js";
 import type { Row } from "../schema/value.js";
 import type { ChangeEvent } from "./change-event.js";
+import type { TableChange } from "./table-change.js";
+import type { RejectedRecord } from "../sink/sink.js";
 
 /**
  * Changes in source order, delivered by {@link Source.stream}.
@@ -21,6 +23,21 @@ export interface ChangeBatch {
    * the source says it is caught up (`caughtUp`).
    */
   readonly caughtUp?: boolean;
+  /**
+   * What happened to whole tables that the source could not express as row
+   * events (a table created, re-created, rewritten, renamed or moved), in
+   * source order, after every event of `events`. A source ends a batch right
+   * after a table change, so nothing of the batch comes later than it.
+   */
+  readonly tableChanges?: readonly TableChange[];
+  /**
+   * Records the source read but could not decode (say, an attribute of a type
+   * the decoder does not know), each with the reason. They are not applied:
+   * the runtime writes them to the dead-letter queue (table, operation, key,
+   * position, reason) and goes on. Each `event` carries the record's key
+   * (`key`, or the key columns in `after`) and its position, nothing else.
+   */
+  readonly rejected?: readonly RejectedRecord[];
 }
 
 /**

@@ -1,11 +1,18 @@
 import type { ChangeEvent } from "../change/change-event.js";
-import type { SinkCapabilities } from "../sink/sink.js";
-import type { TableSchema } from "../schema/table-schema.js";
+import type { Sink, SinkCapabilities } from "../sink/sink.js";
+import type { TableRef, TableSchema } from "../schema/table-schema.js";
 import type { SnapshotChunk } from "../change/change-batch.js";
 
 /** What a mapper may know about where data goes. */
 export interface MapperContext {
   readonly sink: SinkCapabilities;
+  /**
+   * The schema a target table has in the target, as the sink last saw it
+   * (after `prepare`), when the sink can tell ({@link Sink.targetSchema}).
+   * Mappers that derive columns from data (unnest) read it to learn, after a
+   * restart, the columns and types they created before.
+   */
+  readonly targetSchema?: (table: TableRef) => TableSchema | undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ChangeBatch, SnapshotChunk } from "../change/change-batch.js";
 import type { ChangeEvent } from "../change/change-event.js";
+import type { TableChange } from "../change/table-change.js";
 import type { CheckpointStore, PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
 import type { TableStatus } from "../state/table-state.js";
 import type { DeadLetterQueue } from "../dlq/dead-letter-queue.js";
@@ -94,6 +95,8 @@ class PipelineRun {
   #tracker = new TableTracker();
   /** Source table key -> its primary key, for dead letters. */
   readonly #keys = new Map<string, readonly string[]>();
+  /** Source table key -> its schema as last prepared, to find its target tables when it is dropped. */
+  readonly #schemas = new Map<string, TableSchema>();
   #deadLetters = 0;
   #pendingRows = 0;
   #pendingBytes = 0;
@@ -115,7 +118,8 @@ class PipelineRun {
     this.#policy = { ...DEFAULT_BATCH_POLICY, ...options.sink.capabilities.defaultBatch, ...options.batch };
     this.#retry = options.retry ?? DEFAULT_RETRY_POLICY;
     this.#mapper = composeMappers(options.mappers ?? []);
-    this.#context = { sink: options.sink.capabilities };
+    const sink = options.sink;
+    this.#context = sink.targetSchema === undefined ? { sink: sink.capabilities } : { sink: sink.capabilities, targetSchema: (table) => sink.targetSchema?.(table) };
   }
 
   async run(): Promise<PipelineResult> {
@@ -130,7 +134,11 @@ class PipelineRun {
     } else {
       this.#tracker = new TableTracker(checkpoint.tables);
       this.#log.info("resuming", { position: checkpoint.position });
-      await this.#prepareTables();
+      if (await this.#prepareTables()) {
+        // tables left the selection: persist that, so selecting them again re-reads them
+        checkpoint = Object.freeze({ ...checkpoint, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
+        await this.#flush(checkpoint, false);
+      }
       checkpoint = await this.#resync(checkpoint);
     }
     if (!(target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) && !signal?.aborted) {
@@ -148,9 +156,39 @@ class PipelineRun {
     return { checkpoint, snapshotted, rows: { ...this.#rowsThisRun }, deadLetters: this.#deadLetters };
   }
 
-  async #prepareTables(): Promise<void> {
+  /**
+   * On resume: prepares the selected tables, and reconciles them with the
+   * checkpoint's. A table the checkpoint does not know (added to the filter,
+   * or created while the pipeline was stopped) or that it knows as dropped
+   * is snapshotted by the resync that follows; one that is no longer
+   * selected is forgotten, so selecting it again later snapshots it anew
+   * instead of merging stale rows with its present ones.
+   */
+  async #prepareTables(): Promise<boolean> {
     const schemas = await this.#retrying("introspect source", () => this.#o.source.introspect(this.#o.signal));
-    for (const schema of schemas) await this.#prepare(schema);
+    const selected = new Set<string>();
+    for (const schema of schemas) {
+      const key = tableKey(schema.table);
+      selected.add(key);
+      const state = this.#tracker.state(key);
+      if (state === undefined || state === "dropped-at-source") {
+        const reason = state === undefined ? "newly selected" : "back at the source";
+        this.#tracker.requestRefresh(key, reason);
+        this.#keys.set(key, schema.primaryKey);
+        this.#schemas.set(key, schema);
+        this.#log.info("table will be snapshotted", { table: key, reason });
+        continue;
+      }
+      await this.#prepare(schema);
+    }
+    let forgot = false;
+    for (const key of this.#tracker.tables()) {
+      if (selected.has(key) || this.#tracker.state(key) === "dropped-at-source") continue;
+      this.#tracker.forget(key);
+      forgot = true;
+      this.#log.info("table no longer selected; its target table is left as it is", { table: key });
+    }
+    return forgot;
   }
 
   /**
@@ -162,6 +200,7 @@ class PipelineRun {
   async #prepare(schema: TableSchema): Promise<readonly TableSchema[]> {
     const key = tableKey(schema.table);
     this.#keys.set(key, schema.primaryKey);
+    this.#schemas.set(key, schema);
     const mapped = this.#mapper.mapSchema(schema, this.#context);
     try {
       for (const target of mapped) await this.#prepareTarget(target);
@@ -224,14 +263,30 @@ class PipelineRun {
     this.#log.info("resyncing tables", { tables: wanted });
     const schemas = await this.#o.source.introspect(this.#o.signal);
     const tables = schemas.filter((s) => wanted.includes(tableKey(s.table))).map((s) => s.table);
+    const found = new Set(tables.map(tableKey));
+    for (const key of wanted) {
+      // gone again before its re-read (e.g. created and dropped while the pipeline was behind)
+      if (!found.has(key)) this.#tracker.setState(key, "dropped-at-source", "not found at the source when resyncing");
+    }
     const session = await this.#retrying("start resync snapshot", () =>
       this.#o.source.snapshot({ tables, resync: true, ...(this.#o.signal === undefined ? {} : { signal: this.#o.signal }) }),
     );
     const sink = this.#o.sink;
     const refused = new Set<string>();
+    const setAside = (key: string, error: unknown): void => {
+      if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
+      // the target still cannot take it: the table stays set aside, the others resync
+      refused.add(key);
+      this.#tracker.setState(key, "resync-required", error.message);
+      this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
+    };
+    // every replacement first, then the resets: a sink replaces a table only with nothing pending,
+    // and a reset is pending until the next flush
+    const resets: { key: string; target: TableSchema }[] = [];
     for (const schema of session.schemas) {
       const key = tableKey(schema.table);
       this.#keys.set(key, schema.primaryKey);
+      this.#schemas.set(key, schema);
       try {
         // a table set aside for a refused schema change gets a new target table where the sink can make one
         const replace = sink.replaceTable?.bind(sink);
@@ -242,14 +297,18 @@ class PipelineRun {
             await this.#retrying(`replace ${tableKey(target.table)}`, () => replace(target));
             this.#prepared.set(tableKey(target.table), target);
           }
-          await this.#retrying("reset table", () => sink.resetTable(target.table));
+          resets.push({ key, target });
         }
       } catch (error) {
-        if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
-        // the target still cannot take it: the table stays set aside, the others resync
-        refused.add(key);
-        this.#tracker.setState(key, "resync-required", error.message);
-        this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
+        setAside(key, error);
+      }
+    }
+    for (const { key, target } of resets) {
+      if (refused.has(key)) continue;
+      try {
+        await this.#retrying("reset table", () => sink.resetTable(target.table));
+      } catch (error) {
+        setAside(key, error);
       }
     }
     const at = (): PipelineCheckpoint =>
@@ -306,6 +365,7 @@ class PipelineRun {
         checkpoint = await this.#streamOnce(checkpoint, target);
         if (!this.#resyncDue || this.#o.signal?.aborted) return checkpoint;
         checkpoint = await this.#resync(checkpoint);
+        if (target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) return checkpoint;
       } catch (error) {
         const failure = tableFailure(error);
         if (failure === undefined || this.#tracker.state(failure.table) === "failed") throw error;
@@ -350,6 +410,7 @@ class PipelineRun {
         const batch = result.value;
         await this.#apply(batch, checkpoint, latest);
         if (batch.checkpoint !== undefined) latest = batch.checkpoint;
+        if (batch.tableChanges !== undefined && batch.tableChanges.length > 0) checkpoint = await this.#applyTableChanges(batch.tableChanges, checkpoint, latest);
         this.#caughtUp = batch.caughtUp === true;
         const reachedTarget = target !== undefined && latest !== undefined && this.#reached(latest, target);
         const full = this.#pendingRows >= this.#policy.maxRows || this.#pendingBytes >= this.#policy.maxBytes;
@@ -371,6 +432,10 @@ class PipelineRun {
   async #apply(batch: ChangeBatch, checkpoint: PipelineCheckpoint, latest: string | undefined): Promise<void> {
     let run: ChangeEvent[] = [];
     for (const event of batch.events) {
+      const key = tableKey(event.table);
+      const state = this.#tracker.state(key);
+      // a transaction committed before the table change is in the re-read; one committed after is applied again, by key
+      if (state === "dropped-at-source" || this.#isReplaced(key, event.commitPosition ?? event.position)) continue;
       if (event.op === "schema") {
         // flush what came before so DDL never races rows of the older shape
         await this.#write(run);
@@ -383,8 +448,6 @@ class PipelineRun {
         if (mapped.length > 0) await this.#writeMapped(mapped);
         continue;
       }
-      const key = tableKey(event.table);
-      const state = this.#tracker.state(key);
       if (state === "failed" || state === "resync-required") continue;
       run.push(event);
       const bytes = event.op === "insert" || event.op === "update" ? estimateRowBytes(event.after) : 16;
@@ -393,6 +456,53 @@ class PipelineRun {
       if (event.commitTime !== undefined) this.#lastCommitTime = event.commitTime;
     }
     await this.#write(run);
+    // records the source could not decode: dead letters, like records a sink refuses
+    if (batch.rejected !== undefined && batch.rejected.length > 0) await this.#deadLetter({ accepted: 0, rejected: batch.rejected });
+  }
+
+  /** Whether an event of `table` at `position` is older than a table change its target copy already reflects. */
+  #isReplaced(table: string, position: string): boolean {
+    const replacedAt = this.#tracker.replacedAt(table);
+    if (replacedAt === undefined || position === "") return false;
+    const codec = this.#o.source.positions;
+    return codec.compare(codec.parse(position), codec.parse(replacedAt)) < 0;
+  }
+
+  /**
+   * Applies the table changes of a batch, in order, after its events. A
+   * refresh marks the table for a re-read (the stream stops at the next
+   * checkpoint, the resync runs, the stream resumes); a drop makes what came
+   * before durable, then removes the table's target tables.
+   */
+  async #applyTableChanges(changes: readonly TableChange[], checkpoint: PipelineCheckpoint, latest: string | undefined): Promise<PipelineCheckpoint> {
+    let current = checkpoint;
+    for (const change of changes) {
+      const key = tableKey(change.table);
+      // replayed after the re-read or drop it caused
+      const replacedAt = this.#tracker.replacedAt(key);
+      if (replacedAt !== undefined && (replacedAt === change.position || this.#isReplaced(key, change.position))) continue;
+      if (change.kind === "refresh") {
+        this.#tracker.requestRefresh(key, change.reason, change.position);
+        this.#metrics.emit({ type: "table-state", table: key, state: "resync-required", reason: change.reason });
+        this.#log.info("the source asks for a table to be read again", { table: key, reason: change.reason, position: change.position });
+        this.#resyncDue = true;
+        continue;
+      }
+      if (this.#pendingRows > 0) current = await this.#flushAt(current, latest ?? current.position ?? change.position);
+      this.#tracker.drop(key, change.reason, change.position);
+      this.#metrics.emit({ type: "table-state", table: key, state: "dropped-at-source", reason: change.reason });
+      this.#log.info("table gone from the source", { table: key, reason: change.reason, position: change.position });
+      const drop = this.#o.sink.dropTable?.bind(this.#o.sink);
+      if (drop === undefined) continue;
+      // a table forgotten on resume (dropped while the pipeline was stopped) has no known shape: its root target table is found by name
+      const schema = this.#schemas.get(key) ?? { table: change.table, version: 0, primaryKey: [], columns: [] };
+      for (const target of this.#mapper.mapSchema(schema, this.#context)) {
+        const targetKey = tableKey(target.table);
+        await this.#retrying(`drop ${targetKey}`, () => drop(target.table));
+        this.#prepared.delete(targetKey);
+      }
+    }
+    return current;
   }
 
   async #write(events: readonly ChangeEvent[]): Promise<void> {
@@ -449,7 +559,7 @@ class PipelineRun {
       pipeline: this.#o.name,
       phase: "streaming",
       position,
-      tables: this.#tracker.snapshot(),
+      tables: this.#tablesAt(position),
       savedAt: new Date().toISOString(),
     });
     if (previous.position !== undefined && this.#o.source.positions.compare(this.#o.source.positions.parse(position), this.#o.source.positions.parse(previous.position)) < 0) {
@@ -463,6 +573,8 @@ class PipelineRun {
     await this.#retrying("flush sink", () => this.#o.sink.flush(checkpoint));
     await this.#retrying("save checkpoint", () => this.#o.checkpoints.save(checkpoint));
     this.#durable = checkpoint;
+    // only once durable: a replay within this run still starts before it
+    for (const [key, status] of Object.entries(checkpoint.tables)) if (status.replacedAt === undefined) this.#tracker.clearReplacedAt(key);
     if (acknowledge && checkpoint.position !== undefined && checkpoint.phase === "streaming") {
       const position = checkpoint.position;
       await this.#retrying("acknowledge source", () => this.#o.source.acknowledge(position));
@@ -474,6 +586,27 @@ class PipelineRun {
     this.#log.debug("checkpoint saved", { position: checkpoint.position, rows: this.#pendingRows });
     this.#pendingRows = 0;
     this.#pendingBytes = 0;
+  }
+
+  /**
+   * The tables for a checkpoint at `position`: a table change at or before
+   * it can no longer be replayed from there, so its `replacedAt` guard is
+   * left out (a table still waiting for its re-read keeps it).
+   */
+  #tablesAt(position: string): PipelineCheckpoint["tables"] {
+    const tables = this.#tracker.snapshot();
+    const codec = this.#o.source.positions;
+    let at: unknown;
+    let out: Record<string, TableStatus> | undefined;
+    for (const [key, status] of Object.entries(tables)) {
+      if (status.replacedAt === undefined || status.state === "resync-required" || status.state === "resyncing") continue;
+      at ??= codec.parse(position);
+      if (codec.compare(codec.parse(status.replacedAt), at) > 0) continue;
+      const { replacedAt: _passed, ...rest } = status;
+      out ??= { ...tables };
+      out[key] = Object.freeze(rest);
+    }
+    return out === undefined ? tables : Object.freeze(out);
   }
 
   #reached(position: string, target: string): boolean {

@@ -5,7 +5,7 @@ import type { TableState, TableStatus } from "../state/table-state.js";
  * it into the immutable records a checkpoint stores.
  */
 export class TableTracker {
-  readonly #tables = new Map<string, { state: TableState; rows: number; lastPosition?: string; lastError?: string; updatedAt: string; resyncRequested?: boolean }>();
+  readonly #tables = new Map<string, { state: TableState; rows: number; lastPosition?: string; lastError?: string; updatedAt: string; resyncRequested?: boolean; replacedAt?: string }>();
 
   constructor(initial: Readonly<Record<string, TableStatus>> = {}) {
     for (const [key, status] of Object.entries(initial)) this.#tables.set(key, { ...status });
@@ -27,6 +27,40 @@ export class TableTracker {
     entry.rows += rows;
     if (position !== undefined && position !== "") entry.lastPosition = position;
     entry.updatedAt = new Date().toISOString();
+  }
+
+  /**
+   * Marks a table for a re-read the source asked for (or that a new table
+   * needs): `resync-required` and requested, so the next resync takes it
+   * whatever `autoResync` says. `position` is where the source asked.
+   */
+  requestRefresh(table: string, reason: string, position?: string): void {
+    this.setState(table, "resync-required", reason);
+    const entry = this.#entry(table);
+    entry.resyncRequested = true;
+    if (position !== undefined) entry.replacedAt = position;
+  }
+
+  /** Marks a table gone from the source as of `position`. */
+  drop(table: string, reason: string, position: string): void {
+    this.setState(table, "dropped-at-source", reason);
+    this.#entry(table).replacedAt = position;
+  }
+
+  /** The position of the last table change the table's target copy reflects; see {@link TableStatus.replacedAt}. */
+  replacedAt(table: string): string | undefined {
+    return this.#tables.get(table)?.replacedAt;
+  }
+
+  /** Forgets `replacedAt` once the stream's durable position passed it. */
+  clearReplacedAt(table: string): void {
+    const entry = this.#tables.get(table);
+    if (entry !== undefined) delete entry.replacedAt;
+  }
+
+  /** Forgets a table entirely (it left the selected tables). */
+  forget(table: string): void {
+    this.#tables.delete(table);
   }
 
   state(table: string): TableState | undefined {

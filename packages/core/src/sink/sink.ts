@@ -26,6 +26,15 @@ export interface SinkCapabilities {
    * `batch` option overrides this.
    */
   readonly defaultBatch?: Partial<BatchPolicy>;
+  /**
+   * Which type changes of an existing column the sink applies in place:
+   * `lossless` (absent means this) any change that keeps every value, such as
+   * PostgreSQL's bigint -> numeric -> text; `promotions` only the format's own
+   * promotions (Iceberg: int -> long, float -> double, wider decimal
+   * precision). Mappers that widen inferred types (unnest) send values a
+   * `promotions` target cannot widen into to a variant column instead.
+   */
+  readonly typeWidening?: "lossless" | "promotions";
 }
 
 /** A record the sink refused, with the reason; it goes to the dead-letter queue. */
@@ -69,6 +78,14 @@ export interface Sink {
    */
   open(context: SinkOpenContext): Promise<PipelineCheckpoint | undefined>;
 
+  /**
+   * Optional. The schema a target table has in the target as the sink last
+   * saw it (after `prepare`), in logical types, including columns the
+   * prepared schemas no longer list; undefined before the table's `prepare`
+   * or when it does not exist. Synchronous and without I/O.
+   */
+  targetSchema?(table: TableRef): TableSchema | undefined;
+
   /** Creates the table or brings it to `schema` (adding columns, widening types). Idempotent. */
   prepare(schema: TableSchema): Promise<void>;
 
@@ -82,6 +99,14 @@ export interface Sink {
    * Sinks without it resync by `prepare`, which may refuse again.
    */
   replaceTable?(schema: TableSchema): Promise<void>;
+
+  /**
+   * Optional. Removes a target table whose source table is gone (dropped or
+   * renamed away at the source). Called with no changes pending; idempotent
+   * (a table already absent is not an error). Sinks without it leave the
+   * table in place, no longer updated.
+   */
+  dropTable?(table: TableRef): Promise<void>;
 
   /** Accepts snapshot rows (applied as upserts). Durable only after `flush`. */
   writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt>;

@@ -24,6 +24,12 @@ export interface TableStatus {
   readonly updatedAt: string;
   /** Someone asked for a resync (`markForResync`); the next run does it whatever `autoResync` says. */
   readonly resyncRequested?: boolean;
+  /**
+   * Serialized source position of the table change (a source-requested
+   * refresh, or a drop) that the table's current target copy already
+   * reflects: replayed events of the table older than it are not applied.
+   */
+  readonly replacedAt?: string;
 }
 
 /** True for states in which the table's changes are applied. */

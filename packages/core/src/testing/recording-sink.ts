@@ -26,11 +26,19 @@ export interface RecordingSink extends Sink {
   readonly events: readonly ChangeEvent[];
   /** Checkpoints passed to successful flushes, in order. */
   readonly flushed: readonly PipelineCheckpoint[];
+  /** Target tables dropped (`namespace.name`), in order. */
+  readonly dropped: readonly string[];
+  /** Whether a target table exists (was prepared and not dropped since). */
+  hasTable(table: string): boolean;
   /** Drops accepted-but-unflushed changes, as a crash would. */
   crash(): void;
 }
 
-type Op = { readonly kind: "event"; readonly event: ChangeEvent } | { readonly kind: "reset"; readonly table: string } | { readonly kind: "rows"; readonly table: string; readonly rows: readonly Row[] };
+type Op =
+  | { readonly kind: "event"; readonly event: ChangeEvent }
+  | { readonly kind: "reset"; readonly table: string }
+  | { readonly kind: "drop"; readonly table: string }
+  | { readonly kind: "rows"; readonly table: string; readonly rows: readonly Row[] };
 
 /** Creates a {@link RecordingSink}. */
 export function createRecordingSink(options: RecordingSinkOptions = {}): RecordingSink {
@@ -47,6 +55,7 @@ export function createRecordingSink(options: RecordingSinkOptions = {}): Recordi
   const schemas = new Map<string, TableSchema>();
   const events: ChangeEvent[] = [];
   const flushed: PipelineCheckpoint[] = [];
+  const dropped: string[] = [];
   let pending: Op[] = [];
   const stored = new Map<string, PipelineCheckpoint>();
 
@@ -63,6 +72,12 @@ export function createRecordingSink(options: RecordingSinkOptions = {}): Recordi
   const apply = (op: Op) => {
     if (op.kind === "reset") {
       durable.get(op.table)?.clear();
+      return;
+    }
+    if (op.kind === "drop") {
+      durable.delete(op.table);
+      schemas.delete(op.table);
+      dropped.push(op.table);
       return;
     }
     if (op.kind === "rows") {
@@ -104,6 +119,8 @@ export function createRecordingSink(options: RecordingSinkOptions = {}): Recordi
     capabilities,
     events,
     flushed,
+    dropped,
+    hasTable: (table) => schemas.has(table),
     preflight: async () => ({ component: "recording sink", checks: [] }),
     open: async (context) => (capabilities.checkpointsInTarget ? stored.get(context.pipeline) : undefined),
     async prepare(schema) {
@@ -111,6 +128,10 @@ export function createRecordingSink(options: RecordingSinkOptions = {}): Recordi
     },
     async resetTable(table: TableRef) {
       pending.push({ kind: "reset", table: tableKey(table) });
+    },
+    async dropTable(table: TableRef) {
+      // the runtime drops with nothing pending; a drop is DDL, durable at once
+      apply({ kind: "drop", table: tableKey(table) });
     },
     async writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt> {
       pending.push({ kind: "rows", table: tableKey(chunk.table), rows: chunk.rows });

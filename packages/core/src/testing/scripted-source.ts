@@ -1,5 +1,6 @@
 import type { ChangeBatch, SnapshotChunk } from "../change/change-batch.js";
 import type { ChangeEvent } from "../change/change-event.js";
+import type { TableChange } from "../change/table-change.js";
 import { ZeroEtlError } from "../errors/zero-etl-error.js";
 import type { PositionCodec } from "../position/position-codec.js";
 import type { TableSchema } from "../schema/table-schema.js";
@@ -27,9 +28,23 @@ export interface ScriptedSourceOptions {
  */
 export interface ScriptedSource extends Source {
   append(transaction: readonly UnpositionedEvent[]): void;
+  /**
+   * Appends a table-level change as its own log entry. A refresh may give the
+   * table's schema and rows as they are at the source from then on (a table
+   * created, re-created or rewritten); a drop removes the table.
+   */
+  appendTableChange(change: ScriptedTableChange): void;
   /** The last position acknowledged. */
   readonly acknowledged: number;
 }
+
+/** A table change for {@link ScriptedSource.appendTableChange}. */
+export type ScriptedTableChange =
+  | (Omit<Extract<TableChange, { kind: "refresh" }>, "position"> & { readonly schema?: TableSchema; readonly rows?: readonly Row[] })
+  | Omit<Extract<TableChange, { kind: "dropped" }>, "position">;
+
+/** One committed entry of the log: a transaction, or a table change. */
+type LogEntry = { readonly events: readonly ChangeEvent[]; readonly tableChange?: TableChange; readonly schema?: TableSchema; readonly rows?: readonly Row[] };
 
 const indexCodec: PositionCodec<number> = {
   parse: (s) => {
@@ -43,34 +58,50 @@ const indexCodec: PositionCodec<number> = {
 
 /** Creates a {@link ScriptedSource}. */
 export function createScriptedSource(options: ScriptedSourceOptions): ScriptedSource {
-  const log: ChangeEvent[][] = [];
+  const log: LogEntry[] = [];
   const waiters = new Set<() => void>();
   let acknowledged = 0;
   /** The schemas as of the end of the log: the last schema event of each table wins. */
   const currentSchemas = (): TableSchema[] => {
     const latest = new Map(options.schemas.map((schema) => [tableKey(schema.table), schema]));
-    for (const event of log.flat()) if (event.op === "schema") latest.set(tableKey(event.table), event.schema);
+    for (const entry of log) {
+      for (const event of entry.events) if (event.op === "schema") latest.set(tableKey(event.table), event.schema);
+      const change = entry.tableChange;
+      if (change?.kind === "dropped") latest.delete(tableKey(change.table));
+      if (change?.kind === "refresh" && entry.schema !== undefined) latest.set(tableKey(change.table), entry.schema);
+    }
     return [...latest.values()];
   };
   const materialize = (): Record<string, Row[]> => {
     const state = new Map<string, Map<string, Row>>();
+    const schemas = currentSchemas();
     const keyOf = (table: string, row: Row) => {
-      const schema = options.schemas.find((s) => tableKey(s.table) === table);
+      const schema = schemas.find((s) => tableKey(s.table) === table) ?? options.schemas.find((s) => tableKey(s.table) === table);
       return JSON.stringify((schema?.primaryKey ?? []).map((c) => String(row[c])));
     };
     for (const [table, rows] of Object.entries(options.initialRows ?? {})) state.set(table, new Map(rows.map((r) => [keyOf(table, r), r])));
-    for (const event of log.flat()) {
-      const table = tableKey(event.table);
-      const rows = state.get(table) ?? new Map<string, Row>();
-      state.set(table, rows);
-      if (event.op === "insert") rows.set(keyOf(table, event.after), event.after);
-      else if (event.op === "update") {
-        rows.delete(keyOf(table, event.key));
-        rows.set(keyOf(table, event.after), event.after);
-      } else if (event.op === "delete") rows.delete(keyOf(table, event.key));
-      else if (event.op === "truncate") rows.clear();
+    for (const entry of log) {
+      const change = entry.tableChange;
+      if (change !== undefined) {
+        const table = tableKey(change.table);
+        if (change.kind === "dropped") state.delete(table);
+        else if (entry.rows !== undefined) state.set(table, new Map(entry.rows.map((r) => [keyOf(table, r), r])));
+        continue;
+      }
+      for (const event of entry.events) {
+        const table = tableKey(event.table);
+        const rows = state.get(table) ?? new Map<string, Row>();
+        state.set(table, rows);
+        if (event.op === "insert") rows.set(keyOf(table, event.after), event.after);
+        else if (event.op === "update") {
+          rows.delete(keyOf(table, event.key));
+          rows.set(keyOf(table, event.after), event.after);
+        } else if (event.op === "delete") rows.delete(keyOf(table, event.key));
+        else if (event.op === "truncate") rows.clear();
+      }
     }
-    return Object.fromEntries([...state].map(([t, rows]) => [t, [...rows.values()]]));
+    const present = new Set(schemas.map((schema) => tableKey(schema.table)));
+    return Object.fromEntries([...state].filter(([t]) => present.has(t)).map(([t, rows]) => [t, [...rows.values()]]));
   };
   const source: ScriptedSource = {
     kind: "scripted",
@@ -108,9 +139,14 @@ export function createScriptedSource(options: ScriptedSourceOptions): ScriptedSo
       const signal = streamOptions.signal;
       while (!signal?.aborted) {
         if (next < log.length) {
-          const transaction = log[next] ?? [];
+          const entry = log[next];
           next += 1;
-          yield { events: transaction, checkpoint: String(next), caughtUp: next === log.length };
+          yield {
+            events: entry?.events ?? [],
+            checkpoint: String(next),
+            caughtUp: next === log.length,
+            ...(entry?.tableChange === undefined ? {} : { tableChanges: [entry.tableChange] }),
+          };
           continue;
         }
         await new Promise<void>((resolve) => {
@@ -133,7 +169,16 @@ export function createScriptedSource(options: ScriptedSourceOptions): ScriptedSo
     close: async () => {},
     append(transaction) {
       const position = String(log.length + 1);
-      log.push(transaction.map((e) => ({ ...e, position }) as ChangeEvent));
+      log.push({ events: transaction.map((e) => ({ ...e, position }) as ChangeEvent) });
+      for (const wake of [...waiters]) wake();
+    },
+    appendTableChange(change) {
+      const position = String(log.length + 1);
+      if (change.kind === "dropped") log.push({ events: [], tableChange: { ...change, position } });
+      else {
+        const { schema, rows, ...refresh } = change;
+        log.push({ events: [], tableChange: { ...refresh, position }, ...(schema === undefined ? {} : { schema }), ...(rows === undefined ? {} : { rows }) });
+      }
       for (const wake of [...waiters]) wake();
     },
   };

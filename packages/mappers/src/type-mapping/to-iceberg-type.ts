@@ -100,3 +100,43 @@ export function toIcebergType(type: LogicalType, options: ToIcebergTypeOptions =
   };
   return map(type);
 }
+
+const DECIMAL_TYPE = /^decimal\((\d+),\s*(\d+)\)$/;
+
+/**
+ * The logical type of an Iceberg primitive type, the inverse of
+ * {@link toIcebergType} where one exists: `long` is int64, `string` string
+ * (Iceberg keeps JSON and long decimals as strings too), `decimal(P,S)`
+ * decimal(P,S). Nested types read as `json`.
+ */
+export function fromIcebergType(type: IcebergType): LogicalType {
+  if (typeof type !== "string") return { kind: "json" };
+  switch (type) {
+    case "boolean":
+      return { kind: "bool" };
+    case "int":
+      return { kind: "int", bits: 32, signed: true };
+    case "long":
+      return { kind: "int", bits: 64, signed: true };
+    case "float":
+      return { kind: "float", bits: 32 };
+    case "double":
+      return { kind: "float", bits: 64 };
+    case "binary":
+      return { kind: "bytes" };
+    case "date":
+      return { kind: "date" };
+    case "time":
+      return { kind: "time", precision: 6, withZone: false };
+    case "timestamp":
+    case "timestamptz":
+      return { kind: "timestamp", precision: 6, withZone: type === "timestamptz" };
+    case "uuid":
+      return { kind: "uuid" };
+    default: {
+      const decimal = DECIMAL_TYPE.exec(type);
+      if (decimal !== null) return { kind: "decimal", precision: Number(decimal[1]), scale: Number(decimal[2]) };
+      return { kind: "string" };
+    }
+  }
+}

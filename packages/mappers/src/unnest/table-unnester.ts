@@ -1,6 +1,8 @@
 import type { ColumnSchema, LogicalType, Row, StructField, TableRef, TableSchema, Value } from "@zero-etl/core";
 import { ZeroEtlError, freezeSchema, tableKey } from "@zero-etl/core";
+import { variantColumnName } from "../ddl/classify-changes.js";
 import { IdentifierRegistry } from "./identifier-shortener.js";
+import { stableHash } from "./stable-hasher.js";
 import { writeJsonValue } from "./json-value-writer.js";
 import { jsonNumberToDecimal } from "./lossless-json-parser.js";
 import { LIST_INDEX_COLUMN, PARENT_ID_COLUMN, ROW_ID_COLUMN, VALUE_COLUMN, childRowId, rootRowId } from "./child-row-id.js";
@@ -21,6 +23,39 @@ const INT64_MAX = "9223372036854775807";
 const INT64_MIN_ABS = "9223372036854775808";
 const PARENT_TYPE: LogicalType = Object.freeze({ kind: "string" });
 const INDEX_TYPE: LogicalType = Object.freeze({ kind: "int", bits: 32, signed: true });
+
+/** The leaf kind a target column of this type holds, or undefined for a type unnesting never infers. */
+export function leafKindOf(type: LogicalType): LeafKind | undefined {
+  switch (type.kind) {
+    case "bool":
+    case "string":
+    case "json":
+    case "decimal":
+      return type.kind;
+    case "int":
+      return "int";
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The column name of a path: its segments joined with `separator`, unless
+ * splitting that name at the separator would give other segments (a key
+ * holding the separator, like `a__b`, would read as the path `a`, `b`); such
+ * a path gets `_` + 8 hex digits of a stable hash of its segments. Splitting
+ * gives back at most one segment list, so two paths never share a name, and
+ * the name depends on the path alone, never on the order paths were seen.
+ */
+export function pathColumnName(segments: readonly string[], separator: string): string {
+  const joined = segments.join(separator);
+  const parts = joined.split(separator);
+  let plain = parts.length === segments.length;
+  for (let i = 0; plain && i < parts.length; i++) if (parts[i] !== segments[i]) plain = false;
+  return plain ? joined : `${joined}_${stableHash(JSON.stringify(segments)).slice(0, 8)}`;
+}
+
+const VARIANT_TAGS = new Set(["bool", "int64", "decimal", "string", "json"]);
 
 /** Widens two leaf kinds to one that holds both. */
 export function widenLeafKind(a: LeafKind, b: LeafKind): LeafKind {
@@ -46,6 +81,12 @@ export class PathNode {
   child: FlatTable | undefined = undefined;
   /** The column name of a path with no segments (an unnested column named by path only); default `value`. */
   ownName: string | undefined = undefined;
+  /** True once a schema listing this column was handed out (so the target may have it). */
+  published = false;
+  /** The path's own column name; `column` differs from it once values moved to a variant column. */
+  base: string | undefined = undefined;
+  /** Whether the path looked for a target column to claim (once: the target's columns are learnt before rows). */
+  claimChecked = false;
 
   constructor(segments: readonly string[], depth: number) {
     this.segments = segments;
@@ -163,6 +204,18 @@ export class TableUnnester {
   readonly #tableIds: IdentifierRegistry;
   readonly #childTables: boolean;
   readonly #maxDepth: number;
+  /**
+   * Target columns this mapper did not derive in this process (it learnt them
+   * from the target after a restart, or it moved a path's values to a variant
+   * column): rows set them to null until a path claims them.
+   */
+  readonly #orphans: Map<string, PathNode>;
+  /** Whether the target's columns were read into {@link #orphans}. */
+  seeded = false;
+  /** Whether a type change of a column the target has goes to a variant column (the target cannot alter it). */
+  variants = false;
+  /** The leaf kind the target holds in a root column, when the target can tell. */
+  targetKind: ((column: string) => LeafKind | undefined) | undefined = undefined;
   // walk state, reused across rows so that a row allocates only its outputs
   #text = "";
   #pos = 0;
@@ -193,6 +246,10 @@ export class TableUnnester {
     }
     this.#keyColumns = keyColumns;
     const keyChanged = previous !== undefined && previous.source.primaryKey.join("\u0000") !== source.primaryKey.join("\u0000");
+    this.#orphans = previous === undefined || keyChanged ? new Map() : previous.#orphans;
+    this.seeded = previous?.seeded ?? false;
+    this.variants = previous?.variants ?? false;
+    this.targetKind = previous?.targetKind;
     const version = Math.max(source.version, previous === undefined ? 0 : previous.root.version + 1);
     this.root = new FlatTable({
       fullName: source.table.name,
@@ -267,18 +324,134 @@ export class TableUnnester {
     if (node.kind !== undefined && node.kind !== kind) this.widenings++;
     node.kind = kind;
     if (node.column === undefined) {
-      node.column = table.ids.assign(node.segments.length === 0 ? (node.ownName ?? VALUE_COLUMN) : node.segments.join(this.options.separator));
+      node.column = table.ids.assign(this.#pathName(node));
+      node.base = node.column;
       table.flat.push(node);
       owner?.push(node);
     }
     table.dirty = true;
   }
 
+  #pathName(node: PathNode): string {
+    return node.segments.length === 0 ? (node.ownName ?? VALUE_COLUMN) : pathColumnName(node.segments, this.options.separator);
+  }
+
   #settle(node: PathNode, table: FlatTable, kind: LeafKind): LeafKind {
+    if (!node.claimChecked && table === this.root) this.#claim(node, table);
     const prev = node.kind;
     const next = prev === undefined ? (node.children !== undefined ? "json" : kind) : widenLeafKind(prev, kind);
+    if (prev !== undefined && next !== prev && node.column !== undefined && table === this.root) return this.#retype(node, table, next);
     if (next !== prev || node.column === undefined) this.#addColumn(node, table, next, table === this.root ? this.#owner : undefined);
     return next;
+  }
+
+  /**
+   * A root column's values need a wider kind. A target column that already
+   * holds it needs no schema change (a narrower value into a wider column);
+   * a target that cannot alter types moves the path to a variant column
+   * `<column>__v_<type>` (the old column keeps the values written before and
+   * is null in rows written after); otherwise the column widens in place.
+   */
+  #retype(node: PathNode, table: FlatTable, next: LeafKind): LeafKind {
+    let held = this.targetKind?.(node.column ?? "");
+    // where columns cannot be altered (Iceberg), JSON is kept as text: a string column holds it
+    if (held === "string" && next === "json" && this.variants) held = "json";
+    if (held !== undefined && widenLeafKind(held, next) === held) {
+      if (held !== node.kind) {
+        node.kind = held;
+        this.widenings++;
+        table.dirty = true;
+      }
+      return held;
+    }
+    if (!this.variants || !node.published) {
+      this.#addColumn(node, table, next, undefined);
+      return next;
+    }
+    const owner = this.unnested.find((u) => u.nodes.includes(node))?.nodes;
+    const old = new PathNode([], node.depth);
+    old.column = node.column;
+    old.kind = node.kind;
+    old.published = true;
+    replaceNode(table.flat, node, old);
+    if (owner !== undefined) replaceNode(owner, node, old);
+    this.#orphans.set(old.column ?? "", old);
+    const name = table.ids.assign(variantColumnName(node.base ?? node.column ?? "", LEAF_TYPES[next]));
+    const known = this.#orphans.get(name);
+    node.column = name;
+    if (known === undefined) {
+      node.kind = next;
+      node.published = false;
+      table.flat.push(node);
+      owner?.push(node);
+    } else {
+      node.kind = widenLeafKind(known.kind ?? next, next);
+      this.#orphans.delete(name);
+      replaceNode(table.flat, known, node);
+      if (owner !== undefined) replaceNode(owner, known, node);
+    }
+    this.widenings++;
+    table.dirty = true;
+    return node.kind;
+  }
+
+  /**
+   * Gives a path seen for the first time the target column (or the widest of
+   * its variant columns) the target already has for it, with that column's
+   * kind, so values keep landing where they did before a restart.
+   */
+  #claim(node: PathNode, table: FlatTable): void {
+    node.claimChecked = true;
+    if (node.column !== undefined || this.#orphans.size === 0) return;
+    const name = table.ids.assign(this.#pathName(node));
+    const prefix = `${name}__v_`;
+    const candidates: PathNode[] = [];
+    let kind: LeafKind | undefined;
+    for (const [column, orphan] of this.#orphans) {
+      if (column !== name && !(column.startsWith(prefix) && VARIANT_TAGS.has(column.slice(prefix.length)))) continue;
+      candidates.push(orphan);
+      if (orphan.kind !== undefined) kind = kind === undefined ? orphan.kind : widenLeafKind(kind, orphan.kind);
+    }
+    const best = candidates.find((c) => c.kind === kind) ?? candidates[0];
+    if (best === undefined) return;
+    node.column = best.column;
+    node.base = name;
+    node.kind = best.kind;
+    node.published = true;
+    this.#orphans.delete(best.column ?? "");
+    replaceNode(table.flat, best, node);
+    for (const unnested of this.unnested) replaceNode(unnested.nodes, best, node);
+  }
+
+  /**
+   * Learns the columns a target table already has (after a restart the
+   * mapper starts empty): each column of an unnested source column becomes
+   * known with the kind its type holds, so an update sets it to null when the
+   * new image lacks it, and a path seen again writes into it with that kind
+   * (a narrower value into a wider column is no schema change).
+   */
+  seed(target: TableSchema): void {
+    this.seeded = true;
+    const sep = this.options.separator;
+    for (const column of target.columns) {
+      if (this.#passthrough.includes(column.name) || this.#orphans.has(column.name)) continue;
+      const kind = leafKindOf(column.type);
+      if (kind === undefined || this.root.flat.some((n) => n.column === column.name)) continue;
+      const owner = this.options.prefix
+        ? this.unnested.find((u) => column.name.startsWith(`${u.name}${sep}`))
+        : this.unnested.length === 1
+          ? this.unnested[0]
+          : undefined;
+      if (owner === undefined) continue;
+      const orphan = new PathNode([], 1);
+      orphan.column = column.name;
+      orphan.kind = kind;
+      orphan.published = true;
+      this.root.flat.push(orphan);
+      owner.nodes.push(orphan);
+      this.#orphans.set(column.name, orphan);
+      this.root.dirty = true;
+    }
   }
 
   /**
@@ -340,7 +513,10 @@ export class TableUnnester {
   }
 
   #columnsOf(table: FlatTable): ColumnSchema[] {
-    const flatColumn = (node: PathNode): ColumnSchema => ({ name: node.column ?? "", type: node.type, nullable: true });
+    const flatColumn = (node: PathNode): ColumnSchema => {
+      node.published = true;
+      return { name: node.column ?? "", type: node.type, nullable: true };
+    };
     if (table !== this.root) return [...table.fixed, ...table.flat.map(flatColumn)];
     const columns: ColumnSchema[] = [];
     for (const column of this.source.columns) {
@@ -440,6 +616,7 @@ export class TableUnnester {
     this.#pos = pos;
     switch (c) {
       case 123:
+        if (!node.claimChecked && table === this.root) this.#claim(node, table);
         if (node.depth < this.#maxDepth && (node.kind === undefined || node.children !== undefined)) this.#walkTextObject(node, table);
         else this.#emitRaw(node, table, pos, this.#skipRaw(pos));
         return;
@@ -722,6 +899,7 @@ export class TableUnnester {
       else this.#emitValue(node, table, "json", value);
       return;
     }
+    if (!node.claimChecked && table === this.root) this.#claim(node, table);
     if (node.depth < this.#maxDepth && (node.kind === undefined || node.children !== undefined)) {
       if (node.children === undefined) node.children = new Map();
       const record = value as Readonly<Record<string, Value>>;
@@ -764,4 +942,9 @@ export class TableUnnester {
         this.#out[column] = writeJsonValue(value);
     }
   }
+}
+
+function replaceNode(list: PathNode[], from: PathNode, to: PathNode): void {
+  const at = list.indexOf(from);
+  if (at >= 0) list[at] = to;
 }

@@ -12,7 +12,7 @@ import type {
 import { tableKey } from "@zero-etl/core";
 import type { FlatTable, PendingChildRow } from "./table-unnester.js";
 import { LIST_INDEX_COLUMN, PARENT_ID_COLUMN } from "./child-row-id.js";
-import { TableUnnester } from "./table-unnester.js";
+import { TableUnnester, leafKindOf } from "./table-unnester.js";
 import type { ResolvedUnnestOptions, UnnestOptions } from "./unnest-options.js";
 import { resolveUnnestOptions } from "./unnest-options.js";
 
@@ -64,6 +64,16 @@ function baseOf(event: ChangeEvent): EventBase {
  * Tables whose schema the mapper has not seen (through `mapSchema`,
  * `mapChunk` or a `schema` event) pass through untouched. The mapper keeps
  * per-table state (the columns seen so far); it never mutates its input.
+ *
+ * Restarts and type changes: once the sink has prepared a root table, the
+ * mapper reads its columns from `context.targetSchema` (when the runtime
+ * offers it), so columns created before a restart are known: rows set them
+ * to null when their image lacks the path, and a path writes into its old
+ * column in that column's kind. A value narrower than its column's target
+ * type is written in the wider kind (no schema change); a wider one widens
+ * the column in place, or, where `context.sink.typeWidening` is
+ * `promotions` (Iceberg), moves the path to a variant column
+ * `<column>__v_<kind>` (the old column keeps earlier rows' values).
  */
 export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
   const base = resolveUnnestOptions(options);
@@ -78,11 +88,31 @@ export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
     return resolved;
   };
 
+  /** Learns the target's columns once the sink has them (after the table's first `prepare`). */
+  const seed = (state: TableUnnester, context: MapperContext): void => {
+    const lookup = context.targetSchema;
+    if (lookup === undefined) {
+      state.seeded = true;
+      return;
+    }
+    const target = lookup(state.root.ref);
+    if (target !== undefined) state.seed(target);
+  };
+
   const ensure = (schema: TableSchema, context: MapperContext): TableUnnester => {
     const key = tableKey(schema.table);
     const known = states.get(key);
     if (known !== undefined && (known.source === schema || known.source.version === schema.version)) return known;
     const state = new TableUnnester(schema, resolve(context), known);
+    state.variants = context.sink.typeWidening === "promotions";
+    const lookup = context.targetSchema;
+    if (lookup !== undefined) {
+      const ref = state.root.ref;
+      state.targetKind = (column) => {
+        const found = lookup(ref)?.columns.find((c) => c.name === column);
+        return found === undefined ? undefined : leafKindOf(found.type);
+      };
+    }
     const sample = options.sample?.[key];
     if (sample !== undefined) {
       for (const row of sample) state.flatten(row, []);
@@ -265,6 +295,7 @@ export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
       const out: ChangeEvent[] = [];
       for (const event of events) {
         const state = states.get(tableKey(event.table));
+        if (state !== undefined && !state.seeded) seed(state, context);
         if (state !== undefined) mapEvent(state, event, out);
         else if (event.op === "schema") {
           // a table first met through a schema event (created at the source while streaming)
@@ -277,6 +308,7 @@ export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
     mapChunk(chunk, context) {
       if (base.mode === "none") return [chunk];
       const state = ensure(chunk.schema, context);
+      if (!state.seeded) seed(state, context);
       state.schemas();
       const childTables = state.options.lists === "child-tables";
       const run = (): Map<FlatTable, Record<string, Value>[]> => {

@@ -19,7 +19,7 @@ import { ChangeApplier } from "./postgres-change-applier.js";
 import type { ApplyStep } from "./postgres-change-folder.js";
 import { ChangeFolder, stepsOfTable, tablesOfSteps } from "./postgres-change-folder.js";
 import type { PgTableName } from "./postgres-ddl-compiler.js";
-import { assertPgIdentifier, pgTableRef } from "./postgres-ddl-compiler.js";
+import { assertPgIdentifier, fromPgColumnType, pgTableRef } from "./postgres-ddl-compiler.js";
 import { createPgSqlCompiler } from "./postgres-dml-compiler.js";
 import { classifyPgError, describePgError } from "./postgres-error-classifier.js";
 import type { PostgresSinkConfig, PostgresSinkOptions } from "./postgres-sink-config.js";
@@ -163,6 +163,27 @@ class PostgresSinkImpl implements PostgresSink {
     await this.prepare(schema);
   }
 
+  /**
+   * Drops the target table of a source table that is gone. A history table
+   * keeps its past: its current versions are closed instead (at the next
+   * flush), as a re-snapshot would.
+   */
+  async dropTable(table: TableRef): Promise<void> {
+    if (this.#config.isHistory(table)) {
+      if (this.#targets.has(tableKey(table))) await this.#accept([{ kind: "history-reset", table }]);
+      return;
+    }
+    if (this.#inTransaction) throw new ZeroEtlError(`dropTable of ${tableKey(table)} with changes pending`, { code: "internal" });
+    const session = await this.#connected();
+    try {
+      await session.run(this.#compile(sql`DROP TABLE IF EXISTS ${pgTableRef(this.#targetName(table))}`));
+    } catch (error) {
+      throw this.#wrap(error, `drop ${tableKey(table)}`);
+    }
+    this.#targets.delete(tableKey(table));
+    this.#config.logger.warn("target table dropped: its source table is gone", { table: tableKey(table) });
+  }
+
   async resetTable(table: TableRef): Promise<void> {
     this.#target(table);
     // a history table keeps its past: a re-snapshot closes the current versions instead of removing rows
@@ -217,6 +238,19 @@ class PostgresSinkImpl implements PostgresSink {
 
   describeTable(table: TableRef): PostgresTableReport | undefined {
     return this.#targets.get(tableKey(table));
+  }
+
+  targetSchema(table: TableRef): TableSchema | undefined {
+    // a history table's own columns are not the source's
+    if (this.#config.isHistory(table)) return undefined;
+    const target = this.#targets.get(tableKey(table))?.target;
+    if (target === undefined) return undefined;
+    const key = new Set(target.primaryKey);
+    const columns = target.columns.map((name) => {
+      const type = target.types.get(name);
+      return { name, type: type === undefined ? ({ kind: "string" } as const) : fromPgColumnType(type), nullable: !key.has(name) };
+    });
+    return { table, columns, primaryKey: target.primaryKey, version: 0 };
   }
 
   #folder(): ChangeFolder {

@@ -64,6 +64,19 @@ describe("postgres ddl compiler: type mapping", () => {
     expect(parsePgColumnType("timestamp without time zone")).toEqual({ name: "timestamp", precision: 6 });
     expect(parsePgColumnType("character varying")).toEqual({ name: "character varying" });
     expect(parsePgColumnType("citext")).toEqual({ name: "other", text: "citext" });
+    expect(parsePgColumnType("numeric(10,2)[]")).toEqual({ name: "array", element: { name: "numeric", precision: 10, scale: 2 } });
+    expect(renderPgColumnType(parsePgColumnType("time(3) with time zone[]"))).toBe("time(3) with time zone[]");
+  });
+
+  it("widens arrays element-wise and never changes arrays of types it does not know", () => {
+    const plan = (from: string, to: string) => planPgColumnChange(parsePgColumnType(from), parsePgColumnType(to));
+    expect(plan("integer[]", "bigint[]")).toEqual({ action: "widen", to: { name: "array", element: { name: "bigint" } } });
+    expect(plan("bigint[]", "integer[]")).toEqual({ action: "keep-wider" });
+    expect(plan("numeric(10,2)[]", "numeric(12,2)[]").action).toBe("widen");
+    expect(plan("date[]", "integer[]").action).toBe("refuse");
+    expect(plan("inet[]", "inet[]").action).toBe("none");
+    expect(plan("inet[]", "cidr[]").action).toBe("refuse");
+    expect(plan("integer[]", "integer").action).toBe("refuse");
   });
 });
 
@@ -89,11 +102,21 @@ describe("postgres ddl compiler: schema evolution", () => {
     expect(planPgColumnChange(pg("numeric(12,4)"), pg("numeric(10,2)")).action).toBe("keep-wider");
   });
 
+  it("widens a scalar that changed type to text or jsonb, every value kept (schemaless attributes under unnest)", () => {
+    expect(planPgColumnChange(pg("integer"), pg("text"))).toEqual({ action: "widen", to: pg("text") });
+    expect(planPgColumnChange(pg("numeric"), pg("text"))).toEqual({ action: "widen", to: pg("text") });
+    expect(planPgColumnChange(pg("boolean"), pg("jsonb"))).toEqual({ action: "widen", to: pg("jsonb") });
+    expect(planPgColumnChange(pg("text"), pg("jsonb"))).toEqual({ action: "widen", to: pg("jsonb") });
+    // a narrower value into the wider column is no change
+    expect(planPgColumnChange(pg("text"), pg("bigint")).action).toBe("keep-wider");
+    expect(planPgColumnChange(pg("jsonb"), pg("numeric")).action).toBe("keep-wider");
+  });
+
   it("refuses what would lose data or change meaning", () => {
     expect(planPgColumnChange(pg("numeric(10,2)"), pg("numeric(10,4)")).action).toBe("refuse");
     expect(planPgColumnChange(pg("bigint"), pg("numeric(18,0)")).action).toBe("refuse");
-    expect(planPgColumnChange(pg("integer"), pg("text")).action).toBe("refuse");
-    expect(planPgColumnChange(pg("text"), pg("integer")).action).toBe("refuse");
+    expect(planPgColumnChange(pg("integer"), pg("character varying(5)")).action).toBe("refuse");
+    expect(planPgColumnChange(pg("jsonb"), pg("text")).action).toBe("refuse");
     expect(planPgColumnChange(pg("bigint"), pg("double precision")).action).toBe("refuse");
     expect(planPgColumnChange(pg("timestamp(6) without time zone"), pg("timestamp(6) with time zone")).action).toBe("refuse");
     expect(planPgColumnChange(pg("citext"), pg("text")).action).toBe("refuse");

@@ -1,4 +1,4 @@
-import { ZeroEtlError } from "@zero-etl/core";
+import { ZeroEtlError, tableKey } from "@zero-etl/core";
 import type { ChangeEvent, DeleteEvent, TableRef } from "@zero-etl/core";
 import type { DynamoDbTableModel } from "./dynamodb-table-model.js";
 import type { AttributeMap } from "./dynamodb-value.js";
@@ -45,8 +45,26 @@ export interface DecodeChangeOptions {
  * When routing sends the old and new image to different tables, a MODIFY
  * becomes a delete in the old table and an insert in the new one.
  * `commitTime` is ApproximateCreationDateTime.
+ *
+ * A record whose images cannot be decoded (an attribute value of a type
+ * DynamoDB does not have) throws a non-retryable `record-rejected` error
+ * naming the base table and the position, and appends nothing; the stream
+ * reader hands it to the runtime's dead-letter queue
+ * ({@link undecodableRecordEvent}, `ChangeBatch.rejected`).
  */
 export function decodeChangeRecord(record: DynamoDbChangeRecord, options: DecodeChangeOptions): void {
+  const before = options.out.length;
+  try {
+    decodeRecord(record, options);
+  } catch (error) {
+    options.out.length = before;
+    if (!(error instanceof ZeroEtlError) || error.code !== "record-rejected") throw error;
+    const table = tableKey(options.model.base);
+    throw new ZeroEtlError(`dynamodb stream record at ${options.position} of table ${table} cannot be decoded: ${error.message}`, { code: "record-rejected", table, cause: error });
+  }
+}
+
+function decodeRecord(record: DynamoDbChangeRecord, options: DecodeChangeOptions): void {
   const { model, position, out } = options;
   const data = record.dynamodb;
   const keys = data?.Keys;
@@ -106,4 +124,24 @@ function requireImage(image: AttributeMap | undefined, name: string, position: s
     `dynamodb stream record at ${position} of table ${table.name} has no ${name}: the stream must use StreamViewType NEW_AND_OLD_IMAGES`,
     { code: "preflight-failed" },
   );
+}
+
+/**
+ * The event of a record {@link decodeChangeRecord} rejected, for the
+ * dead-letter queue: its operation, table (routed by its keys), position and
+ * key columns only (`after` holds just the key for an insert or update).
+ */
+export function undecodableRecordEvent(record: DynamoDbChangeRecord, options: { readonly model: DynamoDbTableModel; readonly position: string }): ChangeEvent {
+  const { model, position } = options;
+  const keys = record.dynamodb?.Keys ?? {};
+  const table = model.route(keys);
+  const key = model.toKeyRow(keys);
+  switch (record.eventName) {
+    case "INSERT":
+      return { op: "insert", table, position, after: key };
+    case "REMOVE":
+      return { op: "delete", table, position, key };
+    default:
+      return { op: "update", table, position, key, after: key };
+  }
 }

@@ -1,9 +1,9 @@
 import { ZeroEtlError, silentLogger, tableKey } from "@zero-etl/core";
-import type { ChangeBatch, ChangeEvent, Logger } from "@zero-etl/core";
+import type { ChangeBatch, ChangeEvent, Logger, RejectedRecord } from "@zero-etl/core";
 import type { DynamoDbStreamsApi } from "./dynamodb-api.js";
 import { createBackoff, errorName, isThrottlingError, sleep } from "./dynamodb-backoff.js";
 import type { DynamoDbChangeRecord } from "./dynamodb-record-decoder.js";
-import { decodeChangeRecord } from "./dynamodb-record-decoder.js";
+import { decodeChangeRecord, undecodableRecordEvent } from "./dynamodb-record-decoder.js";
 import type { ShardNode, ShardStart } from "./dynamodb-shard-lineage.js";
 import { planShards } from "./dynamodb-shard-lineage.js";
 import type { DynamoDbStreamPosition } from "./dynamodb-stream-position.js";
@@ -199,11 +199,20 @@ export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGe
       if (result === undefined) continue;
       const { shardId, records, next } = result;
       const events: ChangeEvent[] = [];
+      const rejected: RejectedRecord[] = [];
       for (const record of records) {
         const seq = record.dynamodb?.SequenceNumber;
         if (seq === undefined) continue;
         const before = events.length;
-        decodeChangeRecord(record as DynamoDbChangeRecord, { model, position: eventPosition(shardId, seq), out: events });
+        const position = eventPosition(shardId, seq);
+        try {
+          decodeChangeRecord(record as DynamoDbChangeRecord, { model, position, out: events });
+        } catch (error) {
+          if (!(error instanceof ZeroEtlError) || error.code !== "record-rejected") throw error;
+          // one record no decoder can read must not stop the table: it goes to the dead-letter queue
+          rejected.push({ event: undecodableRecordEvent(record as DynamoDbChangeRecord, { model, position }), reason: error.message });
+          logger.warn("dynamodb stream record cannot be decoded; dead-lettered", { position, error: error.message });
+        }
         if (model.routed) announceTables(events, before, announced, model);
         shards.set(shardId, seq);
       }
@@ -216,9 +225,9 @@ export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGe
       } else {
         iterators.set(shardId, next);
       }
-      if (events.length > 0 || next === undefined || next === null) {
-        delivered ||= events.length > 0;
-        yield { events, checkpoint: snapshotPosition() };
+      if (events.length > 0 || rejected.length > 0 || next === undefined || next === null) {
+        delivered ||= events.length > 0 || rejected.length > 0;
+        yield rejected.length > 0 ? { events, checkpoint: snapshotPosition(), rejected } : { events, checkpoint: snapshotPosition() };
       }
     }
     if (anyClosed || plan.ready.length === 0 || performance.now() - describedAt > describeInterval) {

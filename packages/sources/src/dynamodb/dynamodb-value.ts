@@ -118,7 +118,8 @@ export function unmarshalValue(value: AttributeValue): Value {
   if (value.SS !== undefined) return [...value.SS].sort(compareStrings);
   if (value.NS !== undefined) return value.NS.map(normalizeDynamoNumber).sort(compareDecimalStrings);
   if (value.BS !== undefined) return [...value.BS].sort(compareBytes);
-  throw new ZeroEtlError("dynamodb attribute value has no known type member", { code: "schema-unsupported" });
+  if (isMemberless(value)) return {};
+  throw unknownMember(value);
 }
 
 /** Converts an item to a plain object of {@link unmarshalValue} values. */
@@ -140,6 +141,7 @@ export function attributeLogicalType(value: AttributeValue): LogicalType {
   if (value.SS !== undefined) return { kind: "list", element: { kind: "string" } };
   if (value.NS !== undefined) return { kind: "list", element: { kind: "decimal" } };
   if (value.BS !== undefined) return { kind: "list", element: { kind: "bytes" } };
+  // M, L, NULL and the memberless empty map
   return { kind: "json" };
 }
 
@@ -196,7 +198,24 @@ function writeValue(value: AttributeValue): string {
   if (value.SS !== undefined) return `[${[...value.SS].sort().map(quote).join(",")}]`;
   if (value.NS !== undefined) return `[${value.NS.map(normalizeDynamoNumber).sort(compareDecimalStrings).join(",")}]`;
   if (value.BS !== undefined) return `[${[...value.BS].sort(compareBytes).map((b) => `"${toBase64(b)}"`).join(",")}]`;
-  throw new ZeroEtlError("dynamodb attribute value has no known type member", { code: "schema-unsupported" });
+  if (isMemberless(value)) return "{}";
+  throw unknownMember(value);
+}
+
+/**
+ * True for an attribute value with no member at all. DynamoDB Local's stream
+ * records carry an empty map (`{ M: {} }` in a Scan) that way once the SDK has
+ * read them, and an empty map is the only value with nothing inside to tell
+ * its type: every other type has a non-empty member or a boolean.
+ */
+function isMemberless(value: AttributeValue): boolean {
+  for (const name in value) if ((value as Record<string, unknown>)[name] !== undefined) return false;
+  return true;
+}
+
+function unknownMember(value: AttributeValue): ZeroEtlError {
+  const members = Object.keys(value).filter((name) => (value as Record<string, unknown>)[name] !== undefined);
+  return new ZeroEtlError(`dynamodb attribute value has no known type member (has ${members.map((m) => JSON.stringify(m)).join(", ")})`, { code: "record-rejected" });
 }
 
 /**

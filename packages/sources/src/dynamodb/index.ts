@@ -25,6 +25,6 @@ export { planShards } from "./dynamodb-shard-lineage.js";
 export type { StreamReaderOptions } from "./dynamodb-stream-reader.js";
 export { describeShardGraph, readDynamoDbStream } from "./dynamodb-stream-reader.js";
 export type { DecodeChangeOptions, DynamoDbChangeRecord, DynamoDbDeleteEvent } from "./dynamodb-record-decoder.js";
-export { decodeChangeRecord } from "./dynamodb-record-decoder.js";
+export { decodeChangeRecord, undecodableRecordEvent } from "./dynamodb-record-decoder.js";
 export type { DynamoDbPreflightOptions } from "./dynamodb-preflight.js";
 export { runDynamoDbPreflight } from "./dynamodb-preflight.js";

@@ -26,6 +26,8 @@ export interface ReplicationStreamOptions {
   readonly startLsn: bigint;
   /** The highest position acknowledged so far (reported as flushed until {@link ReplicationStream.acknowledge} moves it). */
   readonly acknowledged: bigint;
+  /** Ask pgoutput for logical decoding messages (`messages 'true'`, PostgreSQL 14+); default false. */
+  readonly messages?: boolean;
   /** Items held before the socket is paused; default 20 000. */
   readonly highWaterMark?: number;
   /** How often a standby status update is sent unasked; default 10 s. */
@@ -71,7 +73,7 @@ export class ReplicationStream {
     this.connection.on("copyData", this.onCopyData);
     this.connection.once("end", this.onEnd);
     const publications = quoteLiteral(quoteIdent(options.publication));
-    const command = `START_REPLICATION SLOT ${quoteIdent(options.slot)} LOGICAL ${formatLsn(options.startLsn)} (proto_version '1', publication_names ${publications})`;
+    const command = `START_REPLICATION SLOT ${quoteIdent(options.slot)} LOGICAL ${formatLsn(options.startLsn)} (proto_version '1', publication_names ${publications}${options.messages === true ? ", messages 'true'" : ""})`;
     this.query = this.client.query(command).then(
       () => this.finish(undefined),
       (error: unknown) => this.finish(error),

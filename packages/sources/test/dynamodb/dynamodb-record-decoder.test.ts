@@ -22,6 +22,27 @@ describe("dynamodb stream record decoding", () => {
     expect(user?.expired).toBeUndefined();
   });
 
+  it("decodes the memberless attribute value of DynamoDB Local's stream records as an empty map", () => {
+    const out: ChangeEvent[] = [];
+    const image = { id: { B: Uint8Array.of(7) }, em: {}, l: { L: [{ NULL: true }, {}, { L: [] }] }, m: { M: { inner: {} } } };
+    decodeChangeRecord({ eventName: "INSERT", dynamodb: { Keys: { id: { B: Uint8Array.of(7) } }, NewImage: image, SequenceNumber: "1" } }, { model, position: "s/1", out });
+    expect(out[0]?.op === "insert" ? out[0].after.item : undefined).toBe('{"em":{},"id":"Bw==","l":[null,{},[]],"m":{"inner":{}}}');
+  });
+
+  it("rejects a record with an attribute type DynamoDB does not have, naming its table and position, and emits nothing of it", () => {
+    const out: ChangeEvent[] = [];
+    const image = { id: { B: Uint8Array.of(7) }, odd: { $unknown: ["X", 1] } as never };
+    let error: unknown;
+    try {
+      decodeChangeRecord({ eventName: "INSERT", dynamodb: { Keys: { id: { B: Uint8Array.of(7) } }, NewImage: image, SequenceNumber: "1" } }, { model, position: "s/1", out });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toMatchObject({ code: "record-rejected", table: "eu-west-1.sessions", retryable: false });
+    expect(String((error as Error).message)).toMatch(/at s\/1 of table eu-west-1\.sessions cannot be decoded.*\$unknown/);
+    expect(out).toEqual([]);
+  });
+
   it("refuses records without images, naming the stream view type", () => {
     expect(() =>
       decodeChangeRecord({ eventName: "INSERT", dynamodb: { Keys: { id: { B: Uint8Array.of(1) } }, SequenceNumber: "1" } }, { model, position: "s/1", out: [] }),

@@ -10,7 +10,8 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import type { AttributeValue as SdkAttributeValue } from "@aws-sdk/client-dynamodb";
-import { compareSerialized } from "@zero-etl/core";
+import { compareSerialized, createMemoryCheckpointStore, createMemoryDeadLetterQueue, runPipeline } from "@zero-etl/core";
+import { createRecordingSink } from "@zero-etl/core/testing";
 import type { ChangeEvent, Row, Source } from "@zero-etl/core";
 import { createDynamoDbSource, createSdkDynamoDbApi, createSdkDynamoDbStreamsApi, createSdkS3ObjectApi, dynamoDbPositionCodec, itemToJsonText } from "@zero-etl/sources/dynamodb";
 import type { AttributeMap, DynamoDbApi, DynamoDbSourceOptions, DynamoDbStreamsApi } from "@zero-etl/sources/dynamodb";
@@ -295,6 +296,38 @@ describe("dynamodb source on DynamoDB Local", () => {
     expect(events).toHaveLength(12);
     expect(new Set(events.map((e) => e.position)).size).toBe(12);
     expect(iteratorTypes).toEqual(["TRIM_HORIZON", "AFTER_SEQUENCE_NUMBER"]);
+  });
+
+  it("dead-letters a stream record it cannot decode, with its key, and applies the others", async () => {
+    const table = await createTable("undecodable");
+    const real = await createSdkDynamoDbStreamsApi({ region: local.region, endpoint: local.endpoint, credentials: local.credentials });
+    // a wrapper around the real client gives one record an attribute of a type DynamoDB does not have
+    const odd: DynamoDbStreamsApi = {
+      describeStream: (i, sig) => real.describeStream(i, sig),
+      getShardIterator: (i, sig) => real.getShardIterator(i, sig),
+      getRecords: async (i, sig) => {
+        const out = await real.getRecords(i, sig);
+        for (const record of out.Records ?? []) {
+          const image = record.dynamodb?.NewImage;
+          if (image?.pk?.S === "bad") (image as Record<string, unknown>).odd = { $unknown: ["X", 1] };
+        }
+        return out;
+      },
+    };
+    await putMany(table, [{ pk: { S: "before" } }]);
+    const sink = createRecordingSink();
+    const deadLetters = createMemoryDeadLetterQueue();
+    const checkpoints = createMemoryCheckpointStore();
+    const options = { name: `undecodable-${run}`, sink, checkpoints, deadLetters, untilCaughtUp: true };
+    await runPipeline({ ...options, source: source(table, { clients: { streams: odd } }) });
+    await putMany(table, [{ pk: { S: "a" } }, { pk: { S: "bad" }, n: { N: "1" } }, { pk: { S: "z" } }]);
+    const result = await runPipeline({ ...options, source: source(table, { clients: { streams: odd } }) });
+    real.destroy();
+    const key = `${local.region}.${table}`;
+    expect(sink.rows(key).map((r) => r.pk).sort()).toEqual(["a", "before", "z"]);
+    expect(result.checkpoint.tables[key]?.state).toBe("synced");
+    expect(deadLetters.letters).toHaveLength(1);
+    expect(deadLetters.letters[0]).toMatchObject({ table: key, op: "insert", key: { pk: "bad" }, reason: expect.stringMatching(/cannot be decoded.*\$unknown/) });
   });
 
   it("fails with position-lost when the stream trimmed the stored position", async () => {
