@@ -18,6 +18,8 @@ export interface SeedOptions {
   readonly outDir?: string;
   /** How long one `run --until-caught-up` may take before it counts as hung (default 120 s). */
   readonly runTimeoutMs?: number;
+  /** Whether gates turned on in `gates` are weighted up (default true; `pnpm fuzz --no-focus`). */
+  readonly focus?: boolean;
   /** Called after the final run, before comparing, with the pipeline config (tests use it to tamper with the target and prove the comparator sees it). */
   readonly beforeCompare?: (config: Readonly<Record<string, unknown>>) => Promise<void>;
 }
@@ -79,7 +81,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
     return isGateName(name) ? FEATURE_GATES[name].ci : false;
   };
   const rng = createRng(hashSeed(`${driver.pair}:${seed}`));
-  const focus = (feature: string) => options.gates?.[`${driver.prefix}.${feature}`] === true;
+  const focus = (feature: string) => options.focus !== false && options.gates?.[`${driver.prefix}.${feature}`] === true;
   const workload = driver.generate(rng, on, focus);
   const features = [...workload.usedFeatures].map((f) => `${driver.prefix}.${f}`).sort();
   const label = `${driver.pair.replace("-", "")}_${seed}_${Math.random().toString(36).slice(2, 6)}`;
@@ -104,7 +106,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
     const deadLetters = await readFile(join(dir, "state", `fz_${label}.dead-letters.jsonl`), "utf8").catch(() => "");
     const header = [
       `pair ${driver.pair}, seed ${seed}, failed in ${phase}: ${message}`,
-      `rerun: pnpm fuzz --pair ${driver.pair} --seed ${seed}${Object.entries(options.gates ?? {}).map(([g, v]) => ` --gate ${v ? "" : "-"}${g}`).join("")}`,
+      `rerun: pnpm fuzz --pair ${driver.pair} --seed ${seed}${Object.entries(options.gates ?? {}).map(([g, v]) => ` --gate ${v ? "" : "-"}${g}`).join("")}${options.focus === false ? " --no-focus" : ""}`,
       `features: ${features.join(", ")}`,
       `pipeline config: ${JSON.stringify(opened.config)}`,
     ];
