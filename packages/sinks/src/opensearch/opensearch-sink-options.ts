@@ -17,7 +17,7 @@ export interface OpenSearchSinkOptions {
   readonly bulkMaxDocuments?: number;
   /** Attempts at a bulk (or a bulk's items) refused with 429/503 before giving up (default 8). */
   readonly maxAttempts?: number;
-  /** Index holding the pipeline checkpoints (default `_zeroetl_state`). */
+  /** Index holding the pipeline checkpoints (default `zeroetl_state`, a hidden index: OpenSearch refuses names starting with `_`). */
   readonly stateIndex?: string;
   /** Primary shards and replicas of the indices the sink creates (default 1 and 0: a replica on a one-node cluster stays unassigned). */
   readonly shards?: number;
@@ -65,7 +65,7 @@ export function resolveOpenSearchSinkConfig(options: OpenSearchSinkOptions): Ope
     bulkMaxBytes: positive("bulkMaxBytes", options.bulkMaxBytes, 5 * 1024 * 1024),
     bulkMaxDocuments: positive("bulkMaxDocuments", options.bulkMaxDocuments, 1000),
     maxAttempts: positive("maxAttempts", options.maxAttempts, 8),
-    stateIndex: options.stateIndex ?? "_zeroetl_state",
+    stateIndex: options.stateIndex ?? "zeroetl_state",
     shards: positive("shards", options.shards, 1),
     replicas: options.replicas ?? 0,
     logger: options.logger ?? silentLogger,

@@ -17,11 +17,12 @@ import type {
   WriteReceipt,
 } from "@zero-etl/core";
 import { ZeroEtlError, redactText, tableKey } from "@zero-etl/core";
-import type { OpenSearchFieldMapping } from "@zero-etl/mappers";
-import { openSearchDocumentId, toOpenSearchType } from "@zero-etl/mappers";
+import { openSearchDocumentId } from "@zero-etl/mappers";
 import type { BulkOperation } from "./opensearch-bulk-sender.js";
 import { BulkSender, bulkAction } from "./opensearch-bulk-sender.js";
 import { DocumentEncoder } from "./opensearch-document-encoder.js";
+import type { SinkFieldMapping } from "./opensearch-field-mapping.js";
+import { mappingOf } from "./opensearch-field-mapping.js";
 import { documentVersionOf } from "./opensearch-document-version.js";
 import { openSearchIndexName } from "./opensearch-index-name.js";
 import type { OpenSearchSinkConfig, OpenSearchSinkOptions } from "./opensearch-sink-options.js";
@@ -45,7 +46,7 @@ interface IndexState {
   readonly schema: TableSchema;
   readonly encoder: DocumentEncoder;
   /** Field mappings the index has, by field. */
-  readonly fields: Map<string, OpenSearchFieldMapping>;
+  readonly fields: Map<string, SinkFieldMapping>;
 }
 
 /**
@@ -63,7 +64,7 @@ interface IndexState {
  *
  * Writes go out in `write`/`writeSnapshot` (so refused documents come back in
  * the receipt); `flush` then stores the checkpoint in the state index
- * (`_zeroetl_state`, document id = the pipeline), only after every bulk before
+ * (`zeroetl_state`, hidden; document id = the pipeline), only after every bulk before
  * it succeeded.
  */
 export function createOpenSearchSink(options: OpenSearchSinkOptions): Sink {
@@ -131,11 +132,12 @@ class OpenSearchSink implements Sink {
           {
             index: this.#config.stateIndex,
             body: {
-              settings: { number_of_shards: 1, number_of_replicas: this.#config.replicas },
+              settings: { number_of_shards: 1, number_of_replicas: this.#config.replicas, "index.hidden": true },
               // the checkpoint is stored, never indexed: its table map has arbitrary keys
               mappings: { dynamic: false, properties: { checkpoint: { type: "object", enabled: false }, savedAt: { type: "date" } } },
             },
           },
+          // 400: another pipeline created it meanwhile
           { ignore: [400] },
         );
       }
@@ -166,7 +168,7 @@ class OpenSearchSink implements Sink {
         this.#indexes.set(key, { index, key, schema, encoder: new DocumentEncoder(schema), fields: new Map(Object.entries(wanted)) });
         return;
       }
-      const added: Record<string, OpenSearchFieldMapping> = {};
+      const added: Record<string, SinkFieldMapping> = {};
       const refused: string[] = [];
       for (const [name, mapping] of Object.entries(wanted)) {
         const live = fields.get(name);
@@ -322,15 +324,15 @@ class OpenSearchSink implements Sink {
     return document === "{}" ? `{${extra.slice(1)}}` : `${document.slice(0, -1)}${extra}}`;
   }
 
-  async #liveFields(index: string): Promise<Map<string, OpenSearchFieldMapping> | undefined> {
+  async #liveFields(index: string): Promise<Map<string, SinkFieldMapping> | undefined> {
     const response = await this.#client.indices.getMapping({ index }, { ignore: [404] });
     if (response.statusCode === 404) return undefined;
-    const body = response.body as Record<string, { mappings?: { properties?: Record<string, OpenSearchFieldMapping> } }>;
+    const body = response.body as Record<string, { mappings?: { properties?: Record<string, SinkFieldMapping> } }>;
     const properties = body[index]?.mappings?.properties ?? {};
     return new Map(Object.entries(properties));
   }
 
-  async #createIndex(index: string, properties: Record<string, OpenSearchFieldMapping>): Promise<void> {
+  async #createIndex(index: string, properties: Record<string, SinkFieldMapping>): Promise<void> {
     await this.#client.transport.request({
       method: "PUT",
       path: `/${encodeURIComponent(index)}`,
@@ -362,13 +364,6 @@ class OpenSearchSink implements Sink {
       ...(table === undefined ? {} : { table }),
     });
   }
-}
-
-/** The index properties of a table schema. */
-function mappingOf(schema: TableSchema): Record<string, OpenSearchFieldMapping> {
-  const properties: Record<string, OpenSearchFieldMapping> = {};
-  for (const column of schema.columns) properties[column.name] = toOpenSearchType(column.type).type;
-  return properties;
 }
 
 /** Events rejected, counting a key change's two operations once. */
