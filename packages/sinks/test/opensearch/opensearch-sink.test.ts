@@ -1,0 +1,115 @@
+import { afterAll, describe, expect, it } from "vitest";
+import type { ChangeEvent, PipelineCheckpoint, Sink, TableRef, TableSchema } from "@zero-etl/core";
+import { createOpenSearchSink, documentVersionOf } from "@zero-etl/sinks/opensearch";
+import { deleteIndices, openSearchRequest, openSearchUrl, readAllDocuments, uniqueIndexPrefix } from "../../../../test-support/opensearch.js";
+
+// The sink against the live node; documents read back with plain HTTP.
+const prefix = uniqueIndexPrefix("sink");
+const sinks: Sink[] = [];
+const table: TableRef = { namespace: "shop", name: "Orders" };
+const index = `${prefix}.shop.orders`;
+const schema: TableSchema = {
+  table,
+  version: 1,
+  primaryKey: ["region", "id"],
+  columns: [
+    { name: "region", type: { kind: "string", maxLength: 10 }, nullable: false },
+    { name: "id", type: { kind: "int", bits: 64, signed: true }, nullable: false },
+    { name: "total", type: { kind: "decimal", precision: 38, scale: 10 }, nullable: true },
+    { name: "qty", type: { kind: "int", bits: 32, signed: true }, nullable: true },
+  ],
+};
+
+function newSink(): Sink {
+  const sink = createOpenSearchSink({ node: openSearchUrl(), index: `${prefix}.{namespace}.{table}` });
+  sinks.push(sink);
+  return sink;
+}
+
+function checkpoint(position: string): PipelineCheckpoint {
+  return { pipeline: `${prefix}_p`, phase: "streaming", position, tables: { "shop.Orders": { state: "streaming" } as never }, savedAt: "2026-01-02T03:04:05.678Z" };
+}
+
+const insert = (position: string, id: bigint, total: string, qty: number | null, region = "eu|west"): ChangeEvent => ({
+  op: "insert",
+  table,
+  position,
+  after: { region, id, total, qty },
+});
+
+afterAll(async () => {
+  for (const sink of sinks) await sink.close();
+  await deleteIndices(prefix);
+});
+
+describe("opensearch sink", () => {
+  it("derives versions that order PostgreSQL LSNs and MySQL binlog positions", () => {
+    expect(documentVersionOf("0/16B3748")).toBe(0x16b3748n);
+    expect(documentVersionOf("1/0")! > documentVersionOf("0/FFFFFFFF")!).toBe(true);
+    expect(documentVersionOf("binlog.000002:4")! > documentVersionOf("binlog.000001:999999")!).toBe(true);
+    expect(documentVersionOf("binlog.000001:120@3E11FA47-71CA-11E1-9E33-C80AA9429562:1-5")).toBe((1n << 32n) | 120n);
+    expect(documentVersionOf("49590338271490256608559692538361571095921575989136588898")).toBeUndefined();
+  });
+
+  it("never lets a replayed older write take a document back, and keeps exact digits", async () => {
+    const sink = newSink();
+    expect(await sink.open({ pipeline: `${prefix}_p` })).toBeUndefined();
+    await sink.prepare(schema);
+    const first = await sink.write({
+      events: [insert("0/100", 9223372036854775807n, "12345678901234567890123456.0123456789", 1), insert("0/110", 2n, "1.5", 2)],
+    });
+    expect(first.rejected).toEqual([]);
+    await sink.write({ events: [{ op: "update", table, position: "0/200", key: { region: "eu|west", id: 2n }, after: { region: "eu|west", id: 2n, total: "2.5", qty: 3 } }] });
+    // a replay of the older insert after a crash: a version conflict, counted as done
+    const replay = await sink.write({ events: [insert("0/110", 2n, "1.5", 2)] });
+    expect(replay).toEqual({ accepted: 1, rejected: [] });
+    await sink.flush(checkpoint("0/200"));
+
+    const documents = await readAllDocuments(index, "id");
+    expect(Object.fromEntries(documents)).toEqual({
+      "eu\\|west|9223372036854775807": { region: "eu|west", id: "9223372036854775807", total: "12345678901234567890123456.0123456789", qty: 1 },
+      "eu\\|west|2": { region: "eu|west", id: "2", total: "2.5", qty: 3 },
+    });
+    // the checkpoint lives in the target: a new sink finds it
+    const reopened = newSink();
+    expect(await reopened.open({ pipeline: `${prefix}_p` })).toEqual(checkpoint("0/200"));
+  });
+
+  it("sends a document the mapping refuses to the dead-letter queue, and the rest of the bulk lands", async () => {
+    const sink = newSink();
+    await sink.open({ pipeline: `${prefix}_q` });
+    await sink.prepare(schema);
+    const bad = { op: "insert", table, position: "0/300", after: { region: "eu", id: 3n, total: "1", qty: "not a number" as never } } as ChangeEvent;
+    const receipt = await sink.write({ events: [insert("0/301", 4n, "4", 4, "eu"), bad, insert("0/302", 5n, "5", 5, "eu")] });
+    expect(receipt.accepted).toBe(2);
+    expect(receipt.rejected).toHaveLength(1);
+    expect(receipt.rejected[0]?.event).toBe(bad);
+    expect(receipt.rejected[0]?.reason).toMatch(/mapper_parsing_exception.*qty/);
+    const ids = [...(await readAllDocuments(index, "id")).keys()];
+    expect(ids).toContain("eu|4");
+    expect(ids).toContain("eu|5");
+    expect(ids).not.toContain("eu|3");
+  });
+
+  it("extends the mapping for a new column, deletes by key, and drops the index", async () => {
+    const sink = newSink();
+    await sink.open({ pipeline: `${prefix}_r` });
+    await sink.prepare(schema);
+    const wider: TableSchema = { ...schema, version: 2, columns: [...schema.columns, { name: "note", type: { kind: "string" }, nullable: true }] };
+    await sink.prepare(wider);
+    const mapping = (await openSearchRequest("GET", `/${index}/_mapping`)).body[index].mappings.properties;
+    expect(mapping.note).toEqual({ type: "text", fields: { keyword: { type: "keyword", ignore_above: 256 } } });
+    await sink.write({
+      events: [
+        { op: "insert", table, position: "0/400", after: { region: "eu", id: 6n, total: null, qty: null, note: "hello" } },
+        { op: "delete", table, position: "0/401", key: { region: "eu", id: 4n } },
+      ],
+    });
+    const documents = await readAllDocuments(index, "id");
+    expect(documents.get("eu|6")).toEqual({ region: "eu", id: "6", total: null, qty: null, note: "hello" });
+    expect(documents.has("eu|4")).toBe(false);
+    await sink.dropTable?.(table);
+    expect((await openSearchRequest("HEAD", `/${index}`, undefined, [404])).status).toBe(404);
+    await sink.dropTable?.(table);
+  });
+});
