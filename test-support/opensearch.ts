@@ -24,22 +24,23 @@ export async function openSearchRequest(method: string, path: string, body?: unk
   return { status: response.status, body: parsed };
 }
 
-/** Every document of an index by id, read with search_after over a point-in-time-free sort on the id field given. */
-export async function readAllDocuments(index: string, sortField: string): Promise<Map<string, Record<string, unknown>>> {
+/**
+ * Every document of an index by id, read with the scroll API (sort values of
+ * search_after would pass 64-bit keys through JSON.parse and lose digits).
+ */
+export async function readAllDocuments(index: string): Promise<Map<string, Record<string, unknown>>> {
   await openSearchRequest("POST", `/${encodeURIComponent(index)}/_refresh`);
   const documents = new Map<string, Record<string, unknown>>();
-  let after: unknown[] | undefined;
-  for (;;) {
-    const { body } = await openSearchRequest("POST", `/${encodeURIComponent(index)}/_search`, {
-      size: 500,
-      sort: [{ [sortField]: "asc" }],
-      query: { match_all: {} },
-      ...(after === undefined ? {} : { search_after: after }),
-    });
-    const hits = body.hits.hits as { _id: string; _source: Record<string, unknown>; sort: unknown[] }[];
-    if (hits.length === 0) return documents;
-    for (const hit of hits) documents.set(hit._id, hit._source);
-    after = hits[hits.length - 1]?.sort;
+  let { body } = await openSearchRequest("POST", `/${encodeURIComponent(index)}/_search?scroll=1m`, { size: 500, sort: ["_doc"], query: { match_all: {} } });
+  try {
+    for (;;) {
+      const hits = body.hits.hits as { _id: string; _source: Record<string, unknown> }[];
+      if (hits.length === 0) return documents;
+      for (const hit of hits) documents.set(hit._id, hit._source);
+      ({ body } = await openSearchRequest("POST", "/_search/scroll", { scroll: "1m", scroll_id: body._scroll_id }));
+    }
+  } finally {
+    await openSearchRequest("DELETE", "/_search/scroll", { scroll_id: body._scroll_id }, [404]);
   }
 }
 

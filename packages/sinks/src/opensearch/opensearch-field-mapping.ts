@@ -17,11 +17,17 @@ export interface SinkFieldMapping extends Omit<OpenSearchFieldMapping, "fields" 
  * exact terms. The document's `_source` keeps the decimal as the source's
  * text, digit for digit. (`scaled_float` lives in the mapper-extras module,
  * which minimal distributions lack, and is no more exact in search.)
+ * Strings other than enums are `text` with a `keyword` sub-field whatever
+ * their declared length, as OpenSearch maps strings itself: a VARCHAR(200)
+ * title must answer a full-text `match`, and `<col>.keyword` answers terms.
  */
 export function sinkFieldMapping(type: LogicalType): SinkFieldMapping {
   switch (type.kind) {
     case "decimal":
       return { type: "double", ignore_malformed: true, fields: { exact: { type: "keyword", ignore_above: 256 } } };
+    case "string":
+      if (type.enumValues !== undefined) return { type: "keyword" };
+      return { type: "text", fields: { keyword: { type: "keyword", ignore_above: 256 } } };
     case "list":
       return sinkFieldMapping(type.element);
     case "struct": {

@@ -65,7 +65,7 @@ describe("opensearch sink", () => {
     expect(replay).toEqual({ accepted: 1, rejected: [] });
     await sink.flush(checkpoint("0/200"));
 
-    const documents = await readAllDocuments(index, "id");
+    const documents = await readAllDocuments(index);
     expect(Object.fromEntries(documents)).toEqual({
       "eu\\|west|9223372036854775807": { region: "eu|west", id: "9223372036854775807", total: "12345678901234567890123456.0123456789", qty: 1 },
       "eu\\|west|2": { region: "eu|west", id: "2", total: "2.5", qty: 3 },
@@ -85,7 +85,7 @@ describe("opensearch sink", () => {
     expect(receipt.rejected).toHaveLength(1);
     expect(receipt.rejected[0]?.event).toBe(bad);
     expect(receipt.rejected[0]?.reason).toMatch(/mapper_parsing_exception.*qty/);
-    const ids = [...(await readAllDocuments(index, "id")).keys()];
+    const ids = [...(await readAllDocuments(index)).keys()];
     expect(ids).toContain("eu|4");
     expect(ids).toContain("eu|5");
     expect(ids).not.toContain("eu|3");
@@ -105,7 +105,7 @@ describe("opensearch sink", () => {
         { op: "delete", table, position: "0/401", key: { region: "eu", id: 4n } },
       ],
     });
-    const documents = await readAllDocuments(index, "id");
+    const documents = await readAllDocuments(index);
     expect(documents.get("eu|6")).toEqual({ region: "eu", id: "6", total: null, qty: null, note: "hello" });
     expect(documents.has("eu|4")).toBe(false);
     await sink.dropTable?.(table);

@@ -21,7 +21,7 @@ describe("zeroetl with PostgreSQL -> OpenSearch", () => {
 
   async function expectIndexEqualsSource(extra: readonly string[] = []): Promise<void> {
     const rows = (await source.query(`${SOURCE_ROWS.replace("FROM items", `${extra.map((c) => `, ${c}`).join("")} FROM items`)}`)).rows as Record<string, unknown>[];
-    const documents = await readAllDocuments(index, "uid");
+    const documents = await readAllDocuments(index);
     expect([...documents.keys()].sort()).toEqual(rows.map((r) => String(r.id)).sort());
     for (const row of rows) {
       const document = documents.get(String(row.id));
@@ -105,7 +105,7 @@ describe("zeroetl with PostgreSQL -> OpenSearch", () => {
     const blue = (await source.query(`SELECT id::text AS id FROM items WHERE name ~* '\\mblue\\M'`)).rows.map((r) => r.id as string).sort();
     expect(blue.length).toBeGreaterThan(1);
     expect(await searchIds(index, { match: { name: "BLUE" } })).toEqual(blue);
-    expect(await searchIds(index, { term: { note: "noted" } })).toEqual(["1", "2", "3", "4"]);
+    expect(await searchIds(index, { term: { "note.keyword": "noted" } })).toEqual(["1", "2", "3", "4"]);
   });
 
   it("killed with SIGKILL mid-run, resumes and ends equal to the source", async () => {
