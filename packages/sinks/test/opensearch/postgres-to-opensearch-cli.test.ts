@@ -108,6 +108,23 @@ describe("zeroetl with PostgreSQL -> OpenSearch", () => {
     expect(await searchIds(index, { term: { "note.keyword": "noted" } })).toEqual(["1", "2", "3", "4"]);
   });
 
+  it("keeps a large text the source did not resend (unchanged TOAST) when another column changes", async () => {
+    // random text does not compress, so it is stored out of line and an UPDATE of another column does not resend it
+    await source.query(`
+      ALTER TABLE items ADD COLUMN essay text;
+      UPDATE items SET essay = (SELECT string_agg(md5(random()::text), ' ') FROM generate_series(1, 400)) WHERE id = 11;`);
+    const first = await runCli(["run", config, "--until-caught-up"]);
+    expect(first.code, first.stderr).toBe(0);
+    await source.query(`UPDATE items SET price = 77.77 WHERE id = 11`);
+    const second = await runCli(["run", config, "--until-caught-up"]);
+    expect(second.code, second.stderr).toBe(0);
+    const essay = (await source.query(`SELECT essay FROM items WHERE id = 11`)).rows[0]?.essay as string;
+    expect(essay.length).toBeGreaterThan(10_000);
+    const document = (await readAllDocuments(index)).get("11");
+    expect(document?.price).toBe("77.77");
+    expect(document?.essay).toBe(essay);
+  });
+
   it("killed with SIGKILL mid-run, resumes and ends equal to the source", async () => {
     await source.query(`
       INSERT INTO items (id, name, price, uid)
