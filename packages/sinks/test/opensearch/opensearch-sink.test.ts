@@ -1,4 +1,7 @@
+import { createServer, request, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
+import { ZeroEtlError } from "@zero-etl/core";
 import type { ChangeEvent, PipelineCheckpoint, Sink, TableRef, TableSchema } from "@zero-etl/core";
 import { createOpenSearchSink, documentVersionOf } from "@zero-etl/sinks/opensearch";
 import { deleteIndices, openSearchRequest, openSearchUrl, readAllDocuments, uniqueIndexPrefix } from "../../../../test-support/opensearch.js";
@@ -111,5 +114,51 @@ describe("opensearch sink", () => {
     await sink.dropTable?.(table);
     expect((await openSearchRequest("HEAD", `/${index}`, undefined, [404])).status).toBe(404);
     await sink.dropTable?.(table);
+  });
+
+  it("backs off and retries a bulk refused with 429 or 503, and gives up with a retryable error after maxAttempts", async () => {
+    // a proxy in front of the real node that refuses the first bulks as overloaded: the node cannot be made to on demand
+    let refuse: number[] = [429, 429, 503];
+    let bulks = 0;
+    const proxy: Server = createServer((req, res) => {
+      if (req.url?.startsWith("/_bulk") === true) {
+        bulks++;
+        const status = refuse.shift();
+        if (status !== undefined) {
+          req.resume();
+          res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ error: { type: "es_rejected_execution_exception", reason: "busy" }, status }));
+          return;
+        }
+      }
+      const target = new URL(openSearchUrl());
+      const forward = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      req.pipe(forward);
+    });
+    await new Promise<void>((ready) => proxy.listen(0, "127.0.0.1", ready));
+    try {
+      const node = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const sink = createOpenSearchSink({ node, index: `${prefix}.{namespace}.{table}`, maxAttempts: 5 });
+      sinks.push(sink);
+      await sink.open({ pipeline: `${prefix}_s` });
+      await sink.prepare(schema);
+      expect(await sink.write({ events: [insert("0/500", 7n, "7", 7, "busy")] })).toEqual({ accepted: 1, rejected: [] });
+      expect(bulks).toBe(4);
+      expect((await readAllDocuments(index)).get("busy|7")).toEqual({ region: "busy", id: "7", total: "7", qty: 7 });
+
+      refuse = Array.from({ length: 10 }, () => 429);
+      const impatient = createOpenSearchSink({ node, index: `${prefix}.{namespace}.{table}`, maxAttempts: 2 });
+      sinks.push(impatient);
+      await impatient.open({ pipeline: `${prefix}_s` });
+      await impatient.prepare(schema);
+      const failed = await impatient.write({ events: [insert("0/501", 8n, "8", 8, "busy")] }).catch((error: unknown) => error);
+      expect(failed).toBeInstanceOf(ZeroEtlError);
+      expect((failed as ZeroEtlError).retryable).toBe(true);
+      expect((failed as ZeroEtlError).message).toMatch(/HTTP 429/);
+    } finally {
+      await new Promise((done) => proxy.close(done));
+    }
   });
 });
