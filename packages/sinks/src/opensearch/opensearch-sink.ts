@@ -41,7 +41,14 @@ const CAPABILITIES: SinkCapabilities = Object.freeze({
 
 /** What the sink knows of one table's index. */
 interface IndexState {
+  /** The name readers use: an alias of the physical index (or, for an index made before aliases, the index itself). */
+  readonly alias: string;
+  /** The physical index writes go to. */
   readonly index: string;
+  /** Set while a rebuild fills `index` behind the alias, which still shows the old one. */
+  readonly rebuilding: boolean;
+  /** The index was created empty by this sink and nothing was written to it since. */
+  readonly fresh: boolean;
   readonly key: string;
   readonly schema: TableSchema;
   readonly encoder: DocumentEncoder;
@@ -61,6 +68,13 @@ interface IndexState {
  * conflict, which counts as done. Snapshot rows are written without a
  * version: a snapshot follows a `resetTable` and is the newest state of its
  * rows.
+ *
+ * Layout and rebuilds without downtime: readers use the index name of the
+ * template, an alias of a physical index `<name>.zeroetl-<id>`. A re-snapshot
+ * (`resetTable`, `replaceTable`) fills a new physical index while the alias
+ * still shows the old one, and the last snapshot chunk swaps the alias in one
+ * atomic `_aliases` request that also deletes the old index: readers never
+ * see a half-empty index.
  *
  * Writes go out in `write`/`writeSnapshot` (so refused documents come back in
  * the receipt); `flush` then stores the checkpoint in the state index
@@ -156,18 +170,22 @@ class OpenSearchSink implements Sink {
     }
     const index = openSearchIndexName(this.#config.index, schema.table);
     for (const other of this.#indexes.values()) {
-      if (other.index === index && other.key !== key) {
+      if (other.alias === index && other.key !== key) {
         throw new ZeroEtlError(`tables ${other.key} and ${key} both map to index ${index}; change target.index`, { code: "schema-unsupported", table: key });
       }
     }
+    const known = this.#indexes.get(key);
+    // during a rebuild the schema applies to the index being filled
+    const target = known?.rebuilding === true ? known.index : index;
     try {
-      const fields = await this.#liveFields(index);
+      const live = await this.#liveFields(target);
       const wanted = mappingOf(schema);
-      if (fields === undefined) {
-        await this.#createIndex(index, wanted);
-        this.#indexes.set(key, { index, key, schema, encoder: new DocumentEncoder(schema), fields: new Map(Object.entries(wanted)) });
+      if (live === undefined) {
+        const physical = await this.#createIndex(index, wanted, true);
+        this.#indexes.set(key, { alias: index, index: physical, rebuilding: false, fresh: true, key, schema, encoder: new DocumentEncoder(schema), fields: new Map(Object.entries(wanted)) });
         return;
       }
+      const { physical, fields } = live;
       const added: Record<string, SinkFieldMapping> = {};
       const refused: string[] = [];
       for (const [name, mapping] of Object.entries(wanted)) {
@@ -178,11 +196,11 @@ class OpenSearchSink implements Sink {
         }
       }
       if (Object.keys(added).length > 0) {
-        await this.#client.transport.request({ method: "PUT", path: `/${encodeURIComponent(index)}/_mapping`, body: { properties: added } });
+        await this.#client.transport.request({ method: "PUT", path: `/${encodeURIComponent(physical)}/_mapping`, body: { properties: added } });
         for (const [name, mapping] of Object.entries(added)) fields.set(name, mapping);
         this.#config.logger.info("opensearch mapping extended", { table: key, index, fields: Object.keys(added) });
       }
-      this.#indexes.set(key, { index, key, schema, encoder: new DocumentEncoder(schema), fields });
+      this.#indexes.set(key, { alias: index, index: physical, rebuilding: known?.rebuilding ?? false, fresh: known?.fresh ?? false, key, schema, encoder: new DocumentEncoder(schema), fields });
       if (refused.length > 0) {
         throw new ZeroEtlError(`schema change of ${key} (version ${schema.version}) not applied: ${refused.join("; ")}; an OpenSearch field mapping cannot change, the index must be rebuilt`, {
           code: "schema-refused",
@@ -194,33 +212,44 @@ class OpenSearchSink implements Sink {
     }
   }
 
+  /**
+   * Starts a rebuild: the snapshot that follows fills a new physical index,
+   * swapped in behind the alias with the last chunk. An index this sink just
+   * created empty is kept as it is.
+   */
   async resetTable(table: TableRef): Promise<void> {
     const state = this.#state(table);
-    try {
-      // deleting the index also forgets delete tombstones and versions of the old rows
-      await this.#client.indices.delete({ index: state.index }, { ignore: [404] });
-      await this.#createIndex(state.index, mappingOf(state.schema));
-      this.#indexes.set(state.key, { ...state, fields: new Map(Object.entries(mappingOf(state.schema))) });
-    } catch (error) {
-      throw this.#wrap(error, `reset ${state.key}`, state.key);
-    }
+    if (state.fresh || state.rebuilding) return;
+    await this.#rebuild(state, state.schema);
   }
 
+  /** Like {@link resetTable}, with the new index mapped from `schema` (a field type that changed). */
   async replaceTable(schema: TableSchema): Promise<void> {
-    await this.dropTable(schema.table);
-    await this.prepare(schema);
+    const key = tableKey(schema.table);
+    let known = this.#indexes.get(key);
+    if (known === undefined) {
+      // after a restart: the index as it stands, whatever its mapping, is what the rebuild replaces
+      const alias = openSearchIndexName(this.#config.index, schema.table);
+      const live = await this.#liveFields(alias).catch((error: unknown) => {
+        throw this.#wrap(error, `replace ${key}`, key);
+      });
+      if (live === undefined) return this.prepare(schema);
+      known = { alias, index: live.physical, rebuilding: false, fresh: false, key, schema, encoder: new DocumentEncoder(schema), fields: live.fields };
+    }
+    await this.#rebuild(known, schema);
   }
 
   async dropTable(table: TableRef): Promise<void> {
     const key = tableKey(table);
-    const index = this.#indexes.get(key)?.index ?? openSearchIndexName(this.#config.index, table);
+    const alias = this.#indexes.get(key)?.alias ?? openSearchIndexName(this.#config.index, table);
     try {
-      await this.#client.indices.delete({ index }, { ignore: [404] });
+      const physical = await this.#physicalIndexes(alias);
+      if (physical.length > 0) await this.#client.transport.request({ method: "DELETE", path: `/${physical.map(encodeURIComponent).join(",")}` }, { ignore: [404] });
     } catch (error) {
       throw this.#wrap(error, `drop ${key}`, key);
     }
     this.#indexes.delete(key);
-    this.#config.logger.warn("opensearch index deleted: its source table is gone or is rebuilt", { table: key, index });
+    this.#config.logger.warn("opensearch index deleted: its source table is gone", { table: key, index: alias });
   }
 
   async writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt> {
@@ -232,6 +261,8 @@ class OpenSearchSink implements Sink {
       ops.push({ action: bulkAction("index", state.index, id, undefined), document: state.encoder.encode(row), event, table: state.key });
     }
     const rejected = await this.#send(ops);
+    if (ops.length > 0) this.#indexes.set(state.key, { ...state, fresh: false });
+    if (chunk.last && state.rebuilding) await this.#swap(state);
     return { accepted: chunk.rows.length - rejected.length, rejected };
   }
 
@@ -250,13 +281,21 @@ class OpenSearchSink implements Sink {
         await this.prepare(event.schema);
         continue;
       }
-      const state = this.#state(event.table);
+      let state = this.#state(event.table);
+      if (state.rebuilding) {
+        // changes after a snapshot: the snapshot is complete even if no chunk said `last`
+        await sendPending();
+        await this.#swap(state);
+        state = this.#state(event.table);
+      }
       if (event.op === "truncate") {
         await sendPending();
-        await this.resetTable(event.table);
+        await this.#rebuild(state, state.schema);
+        await this.#swap(this.#state(event.table));
         accepted++;
         continue;
       }
+      if (state.fresh) this.#indexes.set(state.key, (state = { ...state, fresh: false }));
       const version = documentVersionOf(event.position);
       const keyColumns = state.schema.primaryKey;
       if (event.op === "delete") {
@@ -324,25 +363,70 @@ class OpenSearchSink implements Sink {
     return document === "{}" ? `{${extra.slice(1)}}` : `${document.slice(0, -1)}${extra}}`;
   }
 
-  async #liveFields(index: string): Promise<Map<string, SinkFieldMapping> | undefined> {
-    const response = await this.#client.indices.getMapping({ index }, { ignore: [404] });
+  /** The physical index behind a name (alias or index) and its field mappings; undefined when neither exists. */
+  async #liveFields(name: string): Promise<{ physical: string; fields: Map<string, SinkFieldMapping> } | undefined> {
+    const response = await this.#client.indices.getMapping({ index: name }, { ignore: [404] });
     if (response.statusCode === 404) return undefined;
-    const body = response.body as Record<string, { mappings?: { properties?: Record<string, SinkFieldMapping> } }>;
-    const properties = body[index]?.mappings?.properties ?? {};
-    return new Map(Object.entries(properties));
+    const entries = Object.entries(response.body as Record<string, { mappings?: { properties?: Record<string, SinkFieldMapping> } }>);
+    const first = entries[0];
+    if (first === undefined) return undefined;
+    if (entries.length > 1) throw new ZeroEtlError(`${name} names ${entries.length} indices; the sink writes to one`, { code: "sink-failed" });
+    return { physical: first[0], fields: new Map(Object.entries(first[1].mappings?.properties ?? {})) };
   }
 
-  async #createIndex(index: string, properties: Record<string, SinkFieldMapping>): Promise<void> {
+  /** Creates a physical index `<alias>.zeroetl-<id>`, with the alias when `withAlias`; returns its name. */
+  async #createIndex(alias: string, properties: Record<string, SinkFieldMapping>, withAlias: boolean): Promise<string> {
+    const physical = `${alias}.zeroetl-${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
     await this.#client.transport.request({
       method: "PUT",
-      path: `/${encodeURIComponent(index)}`,
+      path: `/${encodeURIComponent(physical)}`,
       body: {
         settings: { number_of_shards: this.#config.shards, number_of_replicas: this.#config.replicas },
         // strict: a field the table schema does not have is refused (to the dead-letter queue), never guessed
         mappings: { dynamic: "strict", properties },
+        ...(withAlias ? { aliases: { [alias]: {} } } : {}),
       },
     });
-    this.#config.logger.info("opensearch index created", { index, fields: Object.keys(properties).length });
+    this.#config.logger.info("opensearch index created", { index: physical, alias, fields: Object.keys(properties).length });
+    return physical;
+  }
+
+  /** Creates the new physical index of a rebuild; writes go there until {@link #swap}. */
+  async #rebuild(state: IndexState, schema: TableSchema): Promise<void> {
+    try {
+      // a rebuild left over from a crash is deleted by the swap, with every other index behind the alias
+      const wanted = mappingOf(schema);
+      const physical = await this.#createIndex(state.alias, wanted, false);
+      this.#indexes.set(state.key, { ...state, schema, encoder: new DocumentEncoder(schema), index: physical, rebuilding: true, fresh: false, fields: new Map(Object.entries(wanted)) });
+    } catch (error) {
+      throw this.#wrap(error, `rebuild ${state.key}`, state.key);
+    }
+  }
+
+  /** Points the alias at the rebuilt index and deletes the others, in one atomic request. */
+  async #swap(state: IndexState): Promise<void> {
+    try {
+      const old = (await this.#physicalIndexes(state.alias)).filter((name) => name !== state.index);
+      await this.#client.transport.request({
+        method: "POST",
+        path: "/_aliases",
+        body: { actions: [...old.map((index) => ({ remove_index: { index } })), { add: { index: state.index, alias: state.alias } }] },
+      });
+      this.#indexes.set(state.key, { ...state, rebuilding: false });
+      this.#config.logger.info("opensearch index rebuilt and swapped in", { table: state.key, alias: state.alias, index: state.index, removed: old });
+    } catch (error) {
+      throw this.#wrap(error, `swap ${state.key}`, state.key);
+    }
+  }
+
+  /** The physical indices of a table: the alias's, left-over rebuilds, or an index named like the alias (made before aliases). */
+  async #physicalIndexes(alias: string): Promise<string[]> {
+    const response = await this.#client.transport.request(
+      { method: "GET", path: `/${encodeURIComponent(alias)},${encodeURIComponent(alias)}.zeroetl-*/_alias`, querystring: { ignore_unavailable: "true", allow_no_indices: "true" } },
+      { ignore: [404] },
+    );
+    if (response.statusCode === 404) return [];
+    return Object.keys(response.body as Record<string, unknown>);
   }
 
   #state(table: TableRef): IndexState {

@@ -73,7 +73,7 @@ describe("zeroetl with DynamoDB -> OpenSearch", () => {
     expect(await raw("order#1")).toContain("12345678901234567890.123456789012345678");
     expect(await raw("order#2")).toContain("99999999999999999999999999999999999999");
     expect(await raw("order#100")).toContain("0.000000000000000000000000000000000001");
-    const mapping = (await openSearchRequest("GET", `/${encodeURIComponent(index)}/_mapping`)).body[index].mappings.properties;
+    const mapping = Object.values((await openSearchRequest("GET", `/${encodeURIComponent(index)}/_mapping`)).body as Record<string, any>)[0].mappings.properties;
     expect(Object.keys(mapping).sort()).toEqual(Object.keys(documents.get("order#1") ?? {}).sort());
     const itemColumn = Object.entries(mapping).find(([, m]) => (m as { type: string }).type === "flat_object")?.[0];
     expect(itemColumn).toBeDefined();

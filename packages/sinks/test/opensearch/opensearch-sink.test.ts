@@ -100,7 +100,7 @@ describe("opensearch sink", () => {
     await sink.prepare(schema);
     const wider: TableSchema = { ...schema, version: 2, columns: [...schema.columns, { name: "note", type: { kind: "string" }, nullable: true }] };
     await sink.prepare(wider);
-    const mapping = (await openSearchRequest("GET", `/${index}/_mapping`)).body[index].mappings.properties;
+    const mapping = Object.values((await openSearchRequest("GET", `/${index}/_mapping`)).body as Record<string, any>)[0].mappings.properties;
     expect(mapping.note).toEqual({ type: "text", fields: { keyword: { type: "keyword", ignore_above: 256 } } });
     await sink.write({
       events: [
@@ -114,6 +114,33 @@ describe("opensearch sink", () => {
     await sink.dropTable?.(table);
     expect((await openSearchRequest("HEAD", `/${index}`, undefined, [404])).status).toBe(404);
     await sink.dropTable?.(table);
+  });
+
+  it("rebuilds behind the alias: readers see the old index until the last snapshot chunk, then the new one", async () => {
+    const rebuilt: TableRef = { namespace: "shop", name: "rebuilt" };
+    const alias = `${prefix}.shop.rebuilt`;
+    const own: TableSchema = { ...schema, table: rebuilt };
+    const sink = newSink();
+    await sink.open({ pipeline: `${prefix}_t` });
+    await sink.prepare(own);
+    await sink.resetTable(rebuilt);
+    const row = (id: bigint, qty: number) => ({ region: "eu", id, total: "1", qty });
+    await sink.writeSnapshot({ table: rebuilt, schema: own, rows: [row(1n, 1), row(2n, 1), row(3n, 1)], chunk: 0, last: true, rowsRead: 3 });
+    expect([...(await readAllDocuments(alias)).keys()].sort()).toEqual(["eu|1", "eu|2", "eu|3"]);
+
+    // a re-snapshot: the first chunk lands in a new index that readers do not see yet
+    await sink.resetTable(rebuilt);
+    await sink.writeSnapshot({ table: rebuilt, schema: own, rows: [row(1n, 2)], chunk: 0, last: false, rowsRead: 1 });
+    const during = await readAllDocuments(alias);
+    expect([...during.keys()].sort()).toEqual(["eu|1", "eu|2", "eu|3"]);
+    expect(during.get("eu|1")?.qty).toBe(1);
+    await sink.writeSnapshot({ table: rebuilt, schema: own, rows: [row(2n, 2)], chunk: 1, last: true, rowsRead: 2 });
+    const after = await readAllDocuments(alias);
+    expect(Object.fromEntries([...after].map(([id, d]) => [id, d.qty]))).toEqual({ "eu|1": 2, "eu|2": 2 });
+    // one physical index is left behind the alias
+    expect(Object.keys((await openSearchRequest("GET", `/${alias}/_alias`)).body)).toHaveLength(1);
+    await sink.dropTable?.(rebuilt);
+    expect((await openSearchRequest("HEAD", `/${alias}`, undefined, [404])).status).toBe(404);
   });
 
   it("backs off and retries a bulk refused with 429 or 503, and gives up with a retryable error after maxAttempts", async () => {

@@ -34,7 +34,7 @@ describe("zeroetl with PostgreSQL -> OpenSearch, a column changing type", () => 
   it("rebuilds the index with the new field type", async () => {
     const first = await runCli(["run", config, "--until-caught-up"]);
     expect(first.code, first.stderr).toBe(0);
-    const before = (await openSearchRequest("GET", `/${index}/_mapping`)).body[index].mappings.properties;
+    const before = Object.values((await openSearchRequest("GET", `/${index}/_mapping`)).body as Record<string, any>)[0].mappings.properties;
     expect(before.weight.type).toBe("integer");
 
     await source.query(`
@@ -46,7 +46,7 @@ describe("zeroetl with PostgreSQL -> OpenSearch, a column changing type", () => 
     const third = await runCli(["run", config, "--until-caught-up"]);
     expect(third.code, third.stderr).toBe(0);
 
-    const after = (await openSearchRequest("GET", `/${index}/_mapping`)).body[index].mappings.properties;
+    const after = Object.values((await openSearchRequest("GET", `/${index}/_mapping`)).body as Record<string, any>)[0].mappings.properties;
     expect(after.weight.type).toBe("double");
     const rows = (await source.query(`SELECT id::text AS id, weight::text AS weight, label FROM parts ORDER BY id`)).rows;
     const documents = await readAllDocuments(index);
