@@ -34,6 +34,11 @@ install_packages() {
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
+  # PyIceberg (with pyarrow), the Iceberg project's Python reader, reads the Iceberg sink's tables in its tests
+  if command -v python3 >/dev/null 2>&1 && ! python3 -c "import pyiceberg, pyarrow" >/dev/null 2>&1; then
+    echo "installing pyiceberg[pyarrow] from PyPI" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "pyiceberg[pyarrow]==0.12.0" >&2 || echo "pyiceberg could not be installed" >&2
+  fi
 }
 
 start_postgres() {

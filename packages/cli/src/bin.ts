@@ -24,9 +24,10 @@ program
   .command("check")
   .argument("<config>", "pipeline config file")
   .option("--fix", "apply the fixes that are safe (publication, replica identity, stream settings, ...)")
+  .option("--drop-slot <name>", "drop this inactive zeroetl_* replication slot of another (renamed or removed) pipeline; repeatable", (name: string, all: string[]) => [...all, name], [] as string[])
   .description("preflight: say what the source and target lack")
-  .action(async (config: string, options: { fix?: boolean }) => {
-    if (!(await checkCommand(config, { fix: options.fix === true }))) process.exitCode = 1;
+  .action(async (config: string, options: { fix?: boolean; dropSlot: string[] }) => {
+    if (!(await checkCommand(config, { fix: options.fix === true, dropSlots: options.dropSlot }))) process.exitCode = 1;
   });
 
 program
@@ -51,15 +52,21 @@ program
   .argument("<config>", "pipeline config file")
   .option("--expire-older-than-hours <hours>", "expire snapshots older than this", "24")
   .option("--retain-last <n>", "always keep the newest n snapshots", "10")
+  .option("--orphans-older-than-hours <hours>", "remove unreferenced files only when older than this (a running pipeline's commit in flight is younger)", "24")
   .description("compact tables, expire old snapshots and remove orphan files (Iceberg targets)")
-  .action(async (config: string, options: { expireOlderThanHours: string; retainLast: string }) => {
-    await maintainCommand(config, { expireOlderThanHours: Number(options.expireOlderThanHours), retainLast: Number(options.retainLast) });
+  .action(async (config: string, options: { expireOlderThanHours: string; retainLast: string; orphansOlderThanHours: string }) => {
+    await maintainCommand(config, {
+      expireOlderThanHours: Number(options.expireOlderThanHours),
+      retainLast: Number(options.retainLast),
+      orphansOlderThanHours: Number(options.orphansOlderThanHours),
+    });
   });
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
+  // 3: another process runs this pipeline; nothing was touched (a supervisor may try again later)
+  process.exitCode = error instanceof ConfigError ? 2 : error instanceof ZeroEtlError && error.code === "pipeline-locked" ? 3 : 1;
   const message = error instanceof Error ? error.message : String(error);
   const code = error instanceof ZeroEtlError ? ` [${error.code}]` : "";
   process.stderr.write(`zeroetl: ${redactText(message)}${code}\n`);

@@ -102,6 +102,24 @@ describe("table changes from the source", () => {
     expect(result.checkpoint.tables["app.t"]?.replacedAt).toBeUndefined();
   });
 
+  it("applies a replayed event whose transaction committed after the refresh, though its own position is older", async () => {
+    const source = createScriptedSource({ schemas: [t] });
+    // a row written before the table change by a transaction that committed after it: the re-read did not see it
+    source.append([{ op: "insert", table: t.table, after: { id: 1n, v: "committed later" }, commitPosition: "3" }]);
+    source.append([{ op: "insert", table: t.table, after: { id: 2n, v: "committed before" }, commitPosition: "1" }]);
+    const checkpoints = createMemoryCheckpointStore();
+    await checkpoints.save({
+      pipeline: "p",
+      phase: "streaming",
+      position: "0",
+      tables: { "app.t": { state: "synced", rows: 0, updatedAt: new Date(0).toISOString(), replacedAt: "2" } },
+      savedAt: new Date(0).toISOString(),
+    });
+    const sink = createRecordingSink();
+    await runPipeline({ name: "p", source, sink, checkpoints, untilCaughtUp: true, retry: fastRetry });
+    expect(sink.rows("app.t")).toEqual([{ id: 1n, v: "committed later" }]);
+  });
+
   it("snapshots a table added to the selection between runs, forgets one removed, and re-reads it when it comes back", async () => {
     const b = schemaOf("b", ["v"]);
     const checkpoints = createMemoryCheckpointStore();

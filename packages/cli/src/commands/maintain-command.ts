@@ -7,7 +7,7 @@ import { formatTable } from "../terminal/format-table.js";
 interface MaintainableSink {
   compactTable(table: TableRef): Promise<{ filesDeleted: number; snapshotsExpired: number }>;
   expireSnapshots(options: { olderThanMs: number; retainLast: number }): Promise<{ filesDeleted: number; snapshotsExpired: number }>;
-  removeOrphanFiles(): Promise<{ filesDeleted: number; snapshotsExpired: number }>;
+  removeOrphanFiles(options: { olderThanMs: number }): Promise<{ filesDeleted: number; snapshotsExpired: number }>;
 }
 
 function isMaintainable(sink: object): sink is MaintainableSink {
@@ -19,13 +19,22 @@ export interface MaintainCommandOptions {
   /** Keep snapshots younger than this many hours (and always the newest `retainLast`). */
   readonly expireOlderThanHours: number;
   readonly retainLast: number;
+  /**
+   * Remove unreferenced files only when older than this many hours: a commit
+   * of the running pipeline has written its files before its metadata.
+   */
+  readonly orphansOlderThanHours: number;
 }
 
 /**
  * `zeroetl maintain <config>`: for a target with table maintenance
  * (Iceberg): rewrites every table's data files with deletes applied, expires
- * old snapshots and removes files nothing references. Safe to run while the
- * pipeline runs: every step is an ordinary catalog commit.
+ * old snapshots and removes old files nothing references. Safe to run while
+ * the pipeline runs: compaction and expiry are ordinary catalog commits that
+ * start over when the pipeline commits first, expiry deletes only files the
+ * current snapshot cannot reach, orphan removal spares files younger than
+ * `orphansOlderThanHours` (a commit in flight), and the pipeline reloads
+ * its table when expiry removed files its older view of the table named.
  */
 export async function maintainCommand(file: string, options: MaintainCommandOptions): Promise<void> {
   const config = await loadPipelineConfig(file);
@@ -44,7 +53,7 @@ export async function maintainCommand(file: string, options: MaintainCommandOpti
     }
     const expired = await parts.sink.expireSnapshots({ olderThanMs: Date.now() - options.expireOlderThanHours * 3_600_000, retainLast: options.retainLast });
     rows.push(["*", `expired ${expired.snapshotsExpired} snapshot(s)`, String(expired.filesDeleted)]);
-    const orphans = await parts.sink.removeOrphanFiles();
+    const orphans = await parts.sink.removeOrphanFiles({ olderThanMs: Date.now() - options.orphansOlderThanHours * 3_600_000 });
     rows.push(["*", "orphan files removed", String(orphans.filesDeleted)]);
     process.stdout.write(`${formatTable(["table", "action", "files deleted"], rows)}\n`);
   } finally {

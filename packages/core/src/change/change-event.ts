@@ -15,6 +15,14 @@ interface ChangeEventBase {
   readonly commitTime?: number;
   /** Transaction id at the source, when it has one. */
   readonly transactionId?: string;
+  /**
+   * The serialized position of the commit of the event's transaction, when
+   * the source knows it and it differs from `position` (PostgreSQL: a row's
+   * WAL record comes before its transaction's commit record). The runtime
+   * uses it to tell whether a re-read of the table taken at some position
+   * already saw the event.
+   */
+  readonly commitPosition?: string;
 }
 
 /** A new row. `after` is the full row. */

@@ -5,7 +5,7 @@
  * integers as `bigint`, so a `numeric(38,10)`, an `int8` or a DynamoDB number
  * never passes through a JavaScript float.
  */
-export type LogicalType =
+export type LogicalType = (
   | { readonly kind: "bool" }
   /** Signed or unsigned integer of 8, 16, 32 or 64 bits. Values: `number` up to 32 bits, `bigint` for 64. */
   | { readonly kind: "int"; readonly bits: 8 | 16 | 32 | 64; readonly signed: boolean }
@@ -38,7 +38,34 @@ export type LogicalType =
   /** Record with named fields. Values: plain objects. */
   | { readonly kind: "struct"; readonly fields: readonly StructField[] }
   /** Geometry as well-known binary. Values: `Uint8Array`. */
-  | { readonly kind: "geometry" };
+  | { readonly kind: "geometry" }
+) & {
+  /**
+   * The source database's own type, when a target of the same database can
+   * recreate it exactly and the neutral kind alone would lose it (PostgreSQL
+   * `json`, `inet`, `int4range`, `hstore`, arrays). Other targets ignore it
+   * and use the kind; values are always those the kind documents.
+   */
+  readonly native?: NativeType;
+};
+
+/** A type as the source database spells it; see `LogicalType.native`. */
+export interface NativeType {
+  /** The database whose SQL spells `name`. */
+  readonly dialect: "postgres";
+  /** The type as that database's `format_type` prints it, usable in a column definition (`bit varying(8)`, `numeric(10,2)[]`). */
+  readonly name: string;
+  /** A stored generated column's expression as the source prints it (`pg_get_expr`): a target of the same database recreates the column as generated and never writes it. */
+  readonly generatedAs?: string;
+}
+
+/**
+ * Key of a list value's lower bounds (one per dimension) when the source's
+ * array does not start at 1 (PostgreSQL `'[0:2]={1,2,3}'`). A symbol-keyed
+ * property is invisible to JSON and to targets that cannot keep bounds; a
+ * target that can (PostgreSQL) reads it.
+ */
+export const LIST_LOWER_BOUNDS: unique symbol = Symbol.for("zero-etl.list-lower-bounds");
 
 /** One field of a struct type. */
 export interface StructField {

@@ -148,7 +148,8 @@ function compile(node: RowFilterNode): Evaluator {
     }
     case "like": {
       const subject = getter(node.operand);
-      const matches = createWildcardMatcher(node.pattern, "%", "_");
+      // backslash escapes a wildcard, as in PostgreSQL and MySQL (their default ESCAPE)
+      const matches = createWildcardMatcher(node.pattern, "%", "_", "\\");
       const negated = node.negated;
       return (row) => {
         const value = subject.get(row);

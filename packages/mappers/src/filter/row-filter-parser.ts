@@ -107,7 +107,7 @@ function tokenize(expression: string, fail: (at: number, expected: string) => ne
 
 /**
  * Parses a row filter: comparisons (`= != <> < <= > >=`), `[NOT] IN (...)`,
- * `IS [NOT] NULL`, `[NOT] LIKE 'pattern'` (`%` any run, `_` one character),
+ * `IS [NOT] NULL`, `[NOT] LIKE 'pattern'` (`%` any run, `_` one character, `\` makes the next character literal),
  * `AND`/`OR`/`NOT`, parentheses, string (`'it''s'`), number, `TRUE`/`FALSE`
  * and `NULL` literals, bare or double-quoted column names. Keywords are
  * case-insensitive. A syntax error throws a {@link RowFilterSyntaxError}

@@ -8,11 +8,15 @@ export const POSTGRES_MAX_NUMERIC_PRECISION = 1000;
 export const POSTGRES_MAX_VARCHAR = 10485760;
 
 /**
- * The PostgreSQL column type (unquoted SQL spelling) for a logical type.
- * Fractional seconds beyond 6 digits are truncated (PostgreSQL keeps
- * microseconds); lists of scalars become arrays, nested structures `jsonb`.
+ * The PostgreSQL column type (unquoted SQL spelling) for a logical type. A
+ * type from a PostgreSQL source that names its native type (`type.native`:
+ * `json`, `inet`, `int4range`, `hstore`, `numeric(10,2)[]`) maps back to it
+ * exactly. Otherwise fractional seconds beyond 6 digits are truncated
+ * (PostgreSQL keeps microseconds); lists of scalars become arrays, nested
+ * structures `jsonb`.
  */
 export function toPostgresType(type: LogicalType): TargetTypeMapping {
+  if (type.native?.dialect === "postgres") return typeMapping(type.native.name, "exact", "the source's own PostgreSQL type");
   switch (type.kind) {
     case "bool":
       return typeMapping("boolean", "exact");

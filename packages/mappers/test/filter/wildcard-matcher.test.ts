@@ -19,6 +19,20 @@ describe("createWildcardMatcher", () => {
     );
   });
 
+  it("treats the character after the escape as literal", () => {
+    const like = (pattern: string) => createWildcardMatcher(pattern, "%", "_", "\\");
+    expect(like("a\\_b")("a_b")).toBe(true);
+    expect(like("a\\_b")("axb")).toBe(false);
+    expect(like("100\\%")("100%")).toBe(true);
+    expect(like("100\\%")("1000")).toBe(false);
+    expect(like("%\\%%")("50% off")).toBe(true);
+    expect(like("%\\%%")("50 off")).toBe(false);
+    expect(like("a\\\\b")("a\\b")).toBe(true);
+    expect(like("a\\")("a\\")).toBe(true);
+    // without an escape character the backslash is an ordinary character
+    expect(createWildcardMatcher("a\\_b", "%", "_")("a\\xb")).toBe(true);
+  });
+
   it("answers a backtracking-heavy pattern on a long value", () => {
     const match = createWildcardMatcher("%a%a%a%a%a%a%a%b", "%", "_");
     expect(match("a".repeat(20000))).toBe(false);

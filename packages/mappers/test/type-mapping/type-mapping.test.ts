@@ -35,6 +35,7 @@ describe("source type mapping", () => {
     expect(fromMysqlType("decimal(65,30)")).toEqual({ kind: "decimal", precision: 65, scale: 30 });
     expect(fromMysqlType("datetime(6)")).toEqual({ kind: "timestamp", precision: 6, withZone: false });
     expect(fromMysqlType("timestamp")).toEqual({ kind: "timestamp", precision: 0, withZone: true });
+    expect(fromMysqlType("time(6)")).toEqual({ kind: "interval" });
     expect(fromMysqlType("enum('a','it''s')")).toEqual({ kind: "string", enumValues: ["a", "it's"] });
     expect(fromMysqlType("varbinary(16)")).toEqual({ kind: "bytes", maxLength: 16 });
     expect(fromMysqlType("float")).toEqual({ kind: "float", bits: 32 });
@@ -84,6 +85,10 @@ describe("target type mapping", () => {
   it("maps to PostgreSQL and OpenSearch", () => {
     expect(toPostgresType({ kind: "int", bits: 64, signed: false })).toMatchObject({ type: "numeric(20,0)", decision: "widened" });
     expect(toPostgresType({ kind: "list", element: { kind: "string", maxLength: 3 } }).type).toBe("varchar(3)[]");
+    // a PostgreSQL source's own type maps back to itself
+    expect(toPostgresType({ kind: "string", native: { dialect: "postgres", name: "int4range" } })).toMatchObject({ type: "int4range", decision: "exact" });
+    expect(toPostgresType({ kind: "json", native: { dialect: "postgres", name: "json" } }).type).toBe("json");
+    expect(toPostgresType({ kind: "list", element: { kind: "decimal" }, native: { dialect: "postgres", name: "numeric[]" } }).type).toBe("numeric[]");
     expect(toOpenSearchType({ kind: "decimal", precision: 12, scale: 2 })).toEqual({ type: { type: "scaled_float", scaling_factor: 100 }, decision: "exact" });
     expect(toOpenSearchType({ kind: "decimal", precision: 30, scale: 2 }).type).toEqual({ type: "keyword" });
   });

@@ -51,6 +51,16 @@ export function createFilesystemCatalog(options: { readonly warehouse: string; r
     async commitTable(id, commit) {
       return write(id, versionOf(commit.base.metadataLocation) + 1, commit.metadata);
     },
+    async dropTable(id) {
+      const root = tableLocation(id);
+      const metadataDir = joinLocation(root, "metadata");
+      // metadata first, oldest version first: an interrupted drop leaves either
+      // the table at its newest version or no table, never an older version
+      const versions = (await store.list(`${metadataDir}/`)).filter((f) => VERSION_FILE.test(f)).sort((a, b) => versionOf(a) - versionOf(b));
+      for (const file of versions) await store.delete(file);
+      await store.delete(joinLocation(metadataDir, "version-hint.text"));
+      for (const file of await store.list(`${root}/`)) await store.delete(file);
+    },
   };
 }
 

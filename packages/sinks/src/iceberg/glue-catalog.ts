@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { ZeroEtlError } from "@zero-etl/core";
 import { CommitConflictError } from "./iceberg-catalog.js";
 import type { IcebergCatalog, LoadedTable, TableIdentifier } from "./iceberg-catalog.js";
 import { joinLocation } from "./object-store.js";
@@ -18,6 +19,8 @@ export interface GlueClientLike {
   getTable(input: { readonly DatabaseName: string; readonly Name: string }): Promise<{ readonly Parameters?: Readonly<Record<string, string>>; readonly VersionId?: string } | undefined>;
   createTable(input: { readonly DatabaseName: string; readonly TableInput: GlueTableInput }): Promise<void>;
   updateTable(input: { readonly DatabaseName: string; readonly TableInput: GlueTableInput; readonly VersionId?: string }): Promise<void>;
+  /** Optional: needed only to drop tables whose source table is gone. A missing table must not be an error. */
+  deleteTable?(input: { readonly DatabaseName: string; readonly Name: string }): Promise<void>;
 }
 
 /** Settings of the Glue catalog. */
@@ -71,6 +74,13 @@ export function createGlueCatalog(options: GlueCatalogOptions): IcebergCatalog {
       const path = await writeMetadata(placed, 0);
       await client.createTable({ DatabaseName: id.namespace, TableInput: input(id, path) });
       return { metadata: placed, metadataLocation: path };
+    },
+    async dropTable(id) {
+      if (client.deleteTable === undefined) {
+        throw new ZeroEtlError(`glue table ${id.namespace}.${id.name} cannot be dropped: the glue client given has no deleteTable`, { code: "config-invalid", table: `${id.namespace}.${id.name}` });
+      }
+      if ((await client.getTable({ DatabaseName: id.namespace, Name: id.name })) === undefined) return;
+      await client.deleteTable({ DatabaseName: id.namespace, Name: id.name });
     },
     async commitTable(id, commit) {
       const current = await client.getTable({ DatabaseName: id.namespace, Name: id.name });

@@ -36,6 +36,12 @@ export interface IcebergCatalog {
   /** Creates a table from initial metadata; a table that already exists is loaded instead. */
   createTable(id: TableIdentifier, metadata: TableMetadata): Promise<LoadedTable>;
   commitTable(id: TableIdentifier, commit: TableCommit): Promise<LoadedTable>;
+  /**
+   * Removes a table from the catalog; a table already absent is not an error.
+   * Whether its data files go too depends on the catalog (the filesystem
+   * catalog's table is its directory; REST and Glue leave the files).
+   */
+  dropTable(id: TableIdentifier): Promise<void>;
 }
 
 /** Another writer committed first; retry on a fresh base. */

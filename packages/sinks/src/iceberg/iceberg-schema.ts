@@ -79,61 +79,129 @@ export function toIcebergSchema(table: TableSchema, options: IcebergTypeMappingO
  * Brings an Iceberg schema to a new logical schema: new columns get new ids
  * (`lastColumnId + 1` on), allowed promotions (int->long, float->double,
  * decimal precision widening, required->optional) change the type in place,
- * and columns the source dropped stay as optional columns. Anything else
- * throws `schema-refused`. Returns undefined when nothing changes.
+ * and columns the source dropped stay as optional columns (unless a new or
+ * renamed column takes their name). `renamed` (new name -> old name, as
+ * `SchemaChangeEvent.renamed`) renames a field in place: it keeps its field
+ * id, so rows already written read back under the new name; an entry whose
+ * old name the table no longer has (a replayed rename) is ignored. Anything
+ * else throws `schema-refused`. Returns undefined when nothing changes.
  */
 export function evolveIcebergSchema(
   current: IcebergSchema,
   lastColumnId: number,
   next: TableSchema,
   options: IcebergTypeMappingOptions,
+  renamed: Readonly<Record<string, string>> = {},
 ): MappedIcebergSchema | undefined {
   const table = tableKey(next.table);
   const ids = { last: lastColumnId };
   let changed = false;
   const byName = new Map(current.fields.map((f) => [f.name, f]));
+  const existingFor = (name: string): IcebergField | undefined => {
+    const from = Object.hasOwn(renamed, name) ? renamed[name] : undefined;
+    if (from !== undefined && byName.has(from)) return byName.get(from);
+    // the new name of a field renamed away belongs to the renamed column, not to this one
+    if (Object.values(renamed).includes(name) && byName.has(name) && !Object.hasOwn(renamed, name)) return undefined;
+    return byName.get(name);
+  };
   const fields: IcebergField[] = [];
-  const seen = new Set<string>();
+  const used = new Set<number>();
+  const names = new Set(next.columns.map((c) => c.name));
+  const idOf = new Map<string, number>();
   for (const column of next.columns) {
-    seen.add(column.name);
-    const existing = byName.get(column.name);
+    const existing = existingFor(column.name);
     const isKey = next.primaryKey.includes(column.name);
     if (existing === undefined) {
       changed = true;
       if (isKey) throw refused(table, `new column ${column.name} cannot join the primary key`);
-      fields.push({ id: ++ids.last, name: column.name, required: false, type: mapLogicalType(column.type, ids, options, `${table}.${column.name}`) });
+      const id = ++ids.last;
+      idOf.set(column.name, id);
+      fields.push({ id, name: column.name, required: false, type: mapLogicalType(column.type, ids, options, `${table}.${column.name}`) });
       continue;
     }
-    const probe = { last: 0 };
-    const wanted = mapLogicalType(column.type, probe, options, `${table}.${column.name}`);
-    let type = existing.type;
-    if (!sameShape(existing.type, wanted)) {
-      const promoted = promote(existing.type, wanted);
-      if (promoted === undefined) {
-        throw refused(table, `column ${column.name} cannot change from ${describe(existing.type)} to ${describe(wanted)} (${formatLogicalType(column.type)})`);
-      }
-      type = promoted;
-      changed = true;
-    }
+    used.add(existing.id);
+    idOf.set(column.name, existing.id);
+    if (existing.name !== column.name) changed = true;
+    const evolved = evolveType(existing.type, column.type, { ids, options, table, where: column.name });
+    const type = evolved ?? existing.type;
+    if (evolved !== undefined) changed = true;
     const required = existing.required && (isKey || !column.nullable);
     if (required !== existing.required) changed = true;
-    fields.push({ ...existing, type, required });
+    fields.push({ ...existing, name: column.name, type, required });
   }
   for (const field of current.fields) {
-    if (seen.has(field.name)) continue;
+    if (used.has(field.id)) continue;
     const isIdentifier = current["identifier-field-ids"]?.includes(field.id) ?? false;
     if (isIdentifier) throw refused(table, `primary-key column ${field.name} was dropped`);
+    // a dropped column whose name a current column now has leaves the schema (its data files keep it, unread)
+    if (names.has(field.name)) {
+      changed = true;
+      continue;
+    }
     if (field.required) changed = true;
     fields.push({ ...field, required: false });
   }
   const oldKey = (current["identifier-field-ids"] ?? []).join(",");
-  const newKey = next.primaryKey.map((n) => byName.get(n)?.id ?? -1).join(",");
+  const newKey = next.primaryKey.map((n) => idOf.get(n) ?? -1).join(",");
   if (oldKey !== newKey) throw refused(table, `primary key changed from [${oldKey}] to [${next.primaryKey.join(", ")}]`);
   if (!changed) return undefined;
   return {
     schema: { ...current, "schema-id": current["schema-id"] + 1, fields },
     lastColumnId: ids.last,
   };
+}
+
+interface EvolveContext {
+  readonly ids: { last: number };
+  readonly options: IcebergTypeMappingOptions;
+  readonly table: string;
+  /** The column (and nested field) path, for messages. */
+  readonly where: string;
+}
+
+/**
+ * The type a field takes for a new logical type, or undefined when it stays.
+ * Structs gain new fields (new ids) and keep fields the source dropped as
+ * optional; list elements and struct fields evolve recursively; primitives
+ * take the allowed promotions. Anything else throws `schema-refused`.
+ */
+function evolveType(existing: IcebergType, next: LogicalType, context: EvolveContext): IcebergType | undefined {
+  if (typeof existing !== "string" && existing.type === "struct" && next.kind === "struct") {
+    let changed = false;
+    const fields: IcebergField[] = [];
+    const seen = new Set<number>();
+    for (const f of next.fields) {
+      const where = `${context.where}.${f.name}`;
+      const old = existing.fields.find((x) => x.name === f.name);
+      if (old === undefined) {
+        changed = true;
+        fields.push({ id: ++context.ids.last, name: f.name, required: false, type: mapLogicalType(f.type, context.ids, context.options, `${context.table}.${where}`) });
+        continue;
+      }
+      seen.add(old.id);
+      const type = evolveType(old.type, f.type, { ...context, where });
+      const required = old.required && !f.nullable;
+      if (type !== undefined || required !== old.required) changed = true;
+      fields.push({ ...old, type: type ?? old.type, required });
+    }
+    for (const old of existing.fields) {
+      if (seen.has(old.id)) continue;
+      if (old.required) changed = true;
+      fields.push({ ...old, required: false });
+    }
+    return changed ? { ...existing, fields } : undefined;
+  }
+  if (typeof existing !== "string" && existing.type === "list" && next.kind === "list") {
+    const element = evolveType(existing.element, next.element, { ...context, where: `${context.where}.element` });
+    return element === undefined ? undefined : { ...existing, element };
+  }
+  const wanted = mapLogicalType(next, { last: 0 }, context.options, `${context.table}.${context.where}`);
+  if (sameShape(existing, wanted)) return undefined;
+  const promoted = promote(existing, wanted);
+  if (promoted === undefined) {
+    throw refused(context.table, `column ${context.where} cannot change from ${describe(existing)} to ${describe(wanted)} (${formatLogicalType(next)})`);
+  }
+  return promoted === existing ? undefined : promoted;
 }
 
 function refused(table: string, message: string): ZeroEtlError {

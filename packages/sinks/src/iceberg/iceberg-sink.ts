@@ -24,8 +24,10 @@ import type { IcebergField, IcebergType, IcebergTypeMappingOptions } from "./ice
 import { ICEBERG_COMMIT_DEFAULTS, validateIcebergSinkOptions } from "./iceberg-sink-options.js";
 import type { IcebergSinkOptions } from "./iceberg-sink-options.js";
 import { readIcebergTable, rowKey } from "./iceberg-table-reader.js";
+import type { IcebergTableContents } from "./iceberg-table-reader.js";
 import { toIcebergValue } from "./iceberg-value-codec.js";
 import { createLocalObjectStore } from "./local-object-store.js";
+import { MissingTableFileError } from "./missing-table-file-error.js";
 import type { DataFileRecord } from "./manifest-codec.js";
 import { joinLocation } from "./object-store.js";
 import type { ObjectStore } from "./object-store.js";
@@ -50,14 +52,31 @@ export const SUMMARY_CHECKPOINT = "zeroetl.checkpoint";
 /** The checkpoint's source position, for a quick replay check. */
 export const SUMMARY_POSITION = "zeroetl.position";
 
+/** What a schema change says beyond the new schema. */
+export interface IcebergSchemaChange {
+  /** New column name -> old name, for columns the source renamed (`SchemaChangeEvent.renamed`). */
+  readonly renamed?: Readonly<Record<string, string>>;
+}
+
 /** The Iceberg sink: a {@link Sink} plus table maintenance. */
 export interface IcebergSink extends Sink {
+  /**
+   * {@link Sink.prepare}; with `change.renamed`, renamed columns keep their
+   * field ids (an Iceberg rename), so rows already written read back under
+   * the new name. Without it a renamed column looks like a dropped one plus
+   * a new one.
+   */
+  prepare(schema: TableSchema, change?: IcebergSchemaChange): Promise<void>;
   /** Rewrites a table's live rows (deletes applied) into fresh data files and drops its delete files (a `replace` snapshot). */
   compactTable(table: TableRef): Promise<MaintenanceResult>;
   /** Drops snapshots older than `olderThanMs` beyond the newest `retainLast`, and files only they referenced. */
   expireSnapshots(options: ExpireSnapshotsOptions): Promise<MaintenanceResult>;
-  /** Deletes files under the pipeline's table locations that no snapshot or metadata file references. */
-  removeOrphanFiles(): Promise<MaintenanceResult>;
+  /**
+   * Deletes files under the pipeline's table locations that no snapshot or
+   * metadata file references and that were last written before
+   * `olderThanMs` (younger ones may belong to a commit in flight).
+   */
+  removeOrphanFiles(options: { readonly olderThanMs: number }): Promise<MaintenanceResult>;
   /** The committed table (metadata and its location), for readers and tests. */
   describeTable(table: TableRef): Promise<LoadedTable | undefined>;
 }
@@ -195,7 +214,10 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       } catch (error) {
         throw new RangeError(`column ${field.name}: ${(error as Error).message}`);
       }
-      if (field.required && out[i] === null) throw new RangeError(`column ${field.name} is required but null`);
+      if (field.required && out[i] === null) {
+        const given = row[field.name];
+        throw new RangeError(given === null || given === undefined ? `column ${field.name} is required but null` : `column ${field.name}: NaN and infinity have no iceberg decimal value and the column is required`);
+      }
     }
     return skipped === undefined ? { row: out } : { row: out, unchanged: skipped };
   };
@@ -286,12 +308,32 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     return out;
   };
 
+  /**
+   * Reads a table's committed rows (only `keys`, when given). Metadata this
+   * sink loaded earlier may name files that snapshot expiry has removed since
+   * (`zeroetl maintain` beside the pipeline): then the table is reloaded and
+   * read again.
+   */
+  const readCommitted = async (state: TableState, keys: ReadonlySet<string> | undefined): Promise<IcebergTableContents> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await readIcebergTable({ store: ready().store, metadataLocation: state.loaded.metadataLocation, ...(keys === undefined ? {} : { keys }) });
+      } catch (error) {
+        if (!(error instanceof MissingTableFileError) || attempt >= 5) throw error;
+        const fresh = await ready().catalog.loadTable(state.id);
+        if (fresh === undefined || fresh.metadataLocation === state.loaded.metadataLocation) throw error;
+        logger.info("iceberg table changed underneath (maintenance?); reloaded", { table: `${state.id.namespace}.${state.id.name}` });
+        bind(state, fresh);
+      }
+    }
+  };
+
   /** Fills unchanged-TOAST values from the committed table (one scan of the table for the affected keys). */
   const resolveUnchanged = async (state: TableState): Promise<void> => {
     const wanted = new Set<string>();
     for (const [k, c] of state.changes) if (c.row !== null && c.unchanged !== undefined) wanted.add(k);
     if (wanted.size === 0) return;
-    const current = await readIcebergTable({ store: ready().store, metadataLocation: state.loaded.metadataLocation, keys: wanted });
+    const current = await readCommitted(state, wanted);
     const byKey = new Map<string, Row>();
     for (const row of current.rows) byKey.set(rowKey(encodeKey(state, row)), row);
     for (const k of wanted) {
@@ -329,7 +371,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
   /** Turns column deletes into key deletes for the committed rows they match, unless a later change of that key is pending. */
   const resolveColumnDeletes = async (state: TableState): Promise<void> => {
     if (state.columnDeletes.length === 0) return;
-    const current = await readIcebergTable({ store: ready().store, metadataLocation: state.loaded.metadataLocation });
+    const current = await readCommitted(state, undefined);
     for (const row of current.rows) {
       const encoded = state.fields.map((f) => encodeValue(f.type, row[f.name] ?? null));
       if (!state.columnDeletes.some((d) => rowKey(d.indexes.map((i) => encoded[i])) === d.values)) continue;
@@ -398,7 +440,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     if (state.pendingRows >= commitRows || state.pendingBytes >= commitBytes) await commitTable(state, undefined);
   };
 
-  const prepare = async (schema: TableSchema): Promise<void> => {
+  const prepare = async (schema: TableSchema, change?: IcebergSchemaChange): Promise<void> => {
     const { catalog: c } = ready();
     const key = tableKey(schema.table);
     const existing = tables.get(key);
@@ -417,7 +459,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
         return c.createTable(id, metadata);
       }
       const base = current.metadata;
-      const evolved = evolveIcebergSchema(currentSchema(base), base["last-column-id"], schema, mapping);
+      const evolved = evolveIcebergSchema(currentSchema(base), base["last-column-id"], schema, mapping, change?.renamed);
       if (evolved === undefined) return current;
       logger.info("iceberg schema evolved", { table: key, schemaId: evolved.schema["schema-id"] });
       return commitCurrentSchema(id, current, evolved.schema, evolved.lastColumnId);
@@ -565,6 +607,15 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     prepare,
     replaceTable,
 
+    async dropTable(table) {
+      const key = tableKey(table);
+      const state = tables.get(key);
+      if (state !== undefined) clearPending(state);
+      await ready().catalog.dropTable(state?.id ?? { namespace: config.namespace, name: table.name });
+      tables.delete(key);
+      logger.warn("iceberg table dropped: its source table is gone", { table: key });
+    },
+
     async resetTable(table) {
       const state = stateOf(table);
       clearPending(state);
@@ -597,7 +648,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       const touched = new Set<TableState>();
       for (const event of batch.events) {
         if (event.op === "schema") {
-          await prepare(event.schema);
+          await prepare(event.schema, event.renamed === undefined ? undefined : { renamed: event.renamed });
           accepted++;
           continue;
         }
@@ -684,6 +735,9 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       const { store: s, catalog: c } = ready();
       let total: MaintenanceResult = { filesDeleted: 0, snapshotsExpired: 0 };
       for (const state of tables.values()) {
+        // plan on the newest table: another process (the running pipeline) commits too
+        const fresh = await c.loadTable(state.id);
+        if (fresh !== undefined) bind(state, fresh);
         const r = await expireIcebergSnapshots({ store: s, catalog: c, id: state.id, base: state.loaded, ...expire });
         if (r.table !== undefined) bind(state, r.table);
         total = { filesDeleted: total.filesDeleted + r.filesDeleted, snapshotsExpired: total.snapshotsExpired + r.snapshotsExpired };
@@ -691,10 +745,10 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       return total;
     },
 
-    async removeOrphanFiles() {
-      const { store: s } = ready();
+    async removeOrphanFiles(orphans) {
+      const { store: s, catalog: c } = ready();
       let filesDeleted = 0;
-      for (const state of tables.values()) filesDeleted += (await removeIcebergOrphanFiles({ store: s, table: state.loaded })).filesDeleted;
+      for (const state of tables.values()) filesDeleted += (await removeIcebergOrphanFiles({ store: s, catalog: c, id: state.id, olderThanMs: orphans.olderThanMs })).filesDeleted;
       return { filesDeleted, snapshotsExpired: 0 };
     },
 

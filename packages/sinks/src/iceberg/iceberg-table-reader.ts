@@ -4,6 +4,7 @@ import { ZeroEtlError } from "@zero-etl/core";
 import type { Row, Value } from "@zero-etl/core";
 import type { IcebergField, IcebergSchema, IcebergType } from "./iceberg-schema.js";
 import { bytesToBigInt, fromIcebergValue } from "./iceberg-value-codec.js";
+import { MissingTableFileError } from "./missing-table-file-error.js";
 import { joinLocation } from "./object-store.js";
 import type { ObjectStore } from "./object-store.js";
 import { listLiveFiles } from "./snapshot-committer.js";
@@ -151,7 +152,7 @@ export async function readIcebergTable(options: ReadIcebergTableOptions): Promis
     const group = deletes.get(ids.join(",")) ?? { ids, keys: new Map<string, number>() };
     deletes.set(ids.join(","), group);
     const bytes = await store.get(f.file.file_path);
-    if (bytes === undefined) throw new ZeroEtlError(`delete file ${f.file.file_path} is missing`, { code: "sink-failed" });
+    if (bytes === undefined) throw new MissingTableFileError("delete file", f.file.file_path);
     const { rows } = await readParquetByFieldId(bytes);
     for (const r of rows) {
       const key = rowKey(ids.map((id) => r.get(id)));
@@ -165,7 +166,7 @@ export async function readIcebergTable(options: ReadIcebergTableOptions): Promis
   for (const f of files) {
     if (f.file.content !== 0) continue;
     const bytes = await store.get(f.file.file_path);
-    if (bytes === undefined) throw new ZeroEtlError(`data file ${f.file.file_path} is missing`, { code: "sink-failed" });
+    if (bytes === undefined) throw new MissingTableFileError("data file", f.file.file_path);
     const { rows } = await readParquetByFieldId(bytes);
     rowLoop: for (const r of rows) {
       for (const group of deletes.values()) {

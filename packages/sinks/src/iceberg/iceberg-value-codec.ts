@@ -11,6 +11,11 @@ export type IcebergValue = boolean | number | bigint | string | Uint8Array;
 const DECIMAL_TYPE = /^decimal\((\d+),\s*(\d+)\)$/;
 const MICROS_PER_DAY = 86_400_000_000n;
 
+/** `NaN`, `Infinity`, `-Infinity` as PostgreSQL prints them for `numeric`. */
+function isNonFiniteDecimal(text: string): boolean {
+  return text === "NaN" || text === "Infinity" || text === "-Infinity";
+}
+
 const decimalTypes = new Map<string, { precision: number; scale: number } | undefined>();
 
 /** Precision and scale of a `decimal(P,S)` type string, or undefined. */
@@ -25,10 +30,12 @@ export function parseDecimalType(type: string): { precision: number; scale: numb
 
 /**
  * Converts a logical value (as `LogicalType` documents) to its Iceberg form for
- * a primitive type. Throws a `RangeError` naming the problem (never the value)
- * when the value cannot be represented exactly.
+ * a primitive type. Throws a `RangeError` naming the problem when the value
+ * cannot be represented exactly. One documented exception returns null: a
+ * decimal `NaN`, `Infinity` or `-Infinity` (PostgreSQL `numeric` has them, no
+ * Iceberg decimal does) lands as NULL rather than losing the row.
  */
-export function toIcebergValue(type: string, value: Value): IcebergValue {
+export function toIcebergValue(type: string, value: Value): IcebergValue | null {
   switch (type) {
     case "boolean":
       if (typeof value === "boolean") return value;
@@ -70,9 +77,13 @@ export function toIcebergValue(type: string, value: Value): IcebergValue {
       break;
     default: {
       const decimal = parseDecimalType(type);
-      if (decimal !== undefined) return parseDecimal(value, decimal.precision, decimal.scale);
+      if (decimal !== undefined) {
+        if (typeof value === "string" && isNonFiniteDecimal(value)) return null;
+        return parseDecimal(value, decimal.precision, decimal.scale);
+      }
     }
   }
+  if (Array.isArray(value)) throw new RangeError(`a nested array does not fit iceberg type ${type} (a multidimensional array in a column typed as a list of ${type})`);
   throw new RangeError(`a ${typeof value} value does not fit iceberg type ${type}`);
 }
 
@@ -347,13 +358,58 @@ function digitsAt(s: string, start: number, count: number): number {
   return v;
 }
 
-/** Days since 1970-01-01 of `YYYY-MM-DD` (signed/extended years accepted). */
+/**
+ * Days since 1970-01-01 of a proleptic Gregorian date with an astronomical
+ * year (1 BC is year 0). Pure arithmetic: JavaScript `Date` stops at year
+ * 275760, PostgreSQL dates go to 5874897.
+ */
+export function daysFromCivil(year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1;
+  return era * 146_097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719_468;
+}
+
+/** The proleptic Gregorian date (astronomical year) of days since 1970-01-01. */
+export function civilFromDays(days: number): { year: number; month: number; day: number } {
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day };
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+const INT32_MIN = -2_147_483_648;
+const INT32_MAX = 2_147_483_647;
+
+function isInfinity(text: string): boolean {
+  return text === "infinity" || text === "-infinity" || text === "+infinity";
+}
+
+/** Days since 1970-01-01 of `YYYY-MM-DD` (signed astronomical years of any length); must fit Iceberg's int32 days. */
 export function parseDateDays(text: string): number {
-  const m = /^([+-]?\d{4,6})-(\d{2})-(\d{2})$/.exec(text);
-  if (m === null) throw new RangeError("not a YYYY-MM-DD date");
-  const d = new Date(0);
-  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  return Math.floor(d.getTime() / 86_400_000);
+  const m = /^([+-]?\d{4,})-(\d{2})-(\d{2})$/.exec(text);
+  if (m === null) {
+    if (isInfinity(text)) throw new RangeError(`date ${text} has no iceberg date value (days are a finite int32)`);
+    throw new RangeError("not a YYYY-MM-DD date");
+  }
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) throw new RangeError("not a calendar date");
+  const days = daysFromCivil(year, month, day);
+  if (days < INT32_MIN || days > INT32_MAX) throw new RangeError("date outside iceberg's int32 days since 1970-01-01");
+  return days;
 }
 
 function parseFractionMicros(text: string, start: number): number {
@@ -374,7 +430,9 @@ export function parseTimeMicros(text: string): bigint {
   const mi = digitsAt(text, 3, 2);
   const s = digitsAt(text, 6, 2);
   if (!(h >= 0 && h < 24 && mi >= 0 && mi < 60 && s >= 0 && s < 61) || text[2] !== ":" || text[5] !== ":") {
-    throw new RangeError("time outside 00:00:00..23:59:59.999999");
+    // PostgreSQL accepts 24:00:00 (the end of the day); an iceberg time is a time of day
+    if (h === 24 && mi === 0 && s === 0) throw new RangeError("time 24:00:00 is past the last iceberg time of day 23:59:59.999999");
+    throw new RangeError("time outside the iceberg time of day 00:00:00..23:59:59.999999");
   }
   const frac = text[8] === "." ? parseFractionMicros(text, 9) : 0;
   return BigInt((h * 3600 + mi * 60 + s) * 1_000_000 + frac);
@@ -414,20 +472,30 @@ export function parseTimestampMicros(text: string): bigint {
       return Number.isSafeInteger(micros) ? BigInt(micros) : BigInt(ms) * 1000n + BigInt(frac);
     }
   }
-  const m = /^([+-]?\d{4,6})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/.exec(text);
-  if (m === null) throw new RangeError("not an ISO-8601 timestamp (infinity cannot be stored)");
-  const d = new Date(0);
-  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
-  d.setUTCHours(Number(m[4]), Number(m[5]), Number(m[6]), 0);
-  let micros = BigInt(d.getTime()) * 1000n + BigInt((m[7] ?? "").padEnd(6, "0").slice(0, 6) || "0");
+  const m = /^([+-]?\d{4,})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}(?::?\d{2})?)?$/.exec(text);
+  if (m === null) {
+    if (isInfinity(text)) throw new RangeError(`timestamp ${text} has no iceberg timestamp value (microseconds are a finite int64)`);
+    throw new RangeError("not an ISO-8601 timestamp");
+  }
+  const year = Number(m[1]);
+  const month = Number(m[2]);
+  const day = Number(m[3]);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) throw new RangeError("not a calendar date in the timestamp");
+  const seconds = Number(m[4]) * 3600 + Number(m[5]) * 60 + Number(m[6]);
+  let micros = BigInt(daysFromCivil(year, month, day)) * MICROS_PER_DAY + BigInt(seconds) * 1_000_000n + BigInt((m[7] ?? "").padEnd(6, "0").slice(0, 6) || "0");
   const off = m[8];
   if (off !== undefined && off !== "Z") {
     const sign = off.startsWith("-") ? -1n : 1n;
     const digits = off.slice(1).replace(":", "");
-    micros -= sign * BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000_000n;
+    micros -= sign * BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2) || "0")) * 60_000_000n;
   }
+  if (micros > INT64_MAX) throw new RangeError("timestamp after 294247-01-10T04:00:54.775807Z, past iceberg's int64 microsecond range");
+  if (micros < INT64_MIN) throw new RangeError("timestamp before -290308-12-21T19:59:05.224192Z, past iceberg's int64 microsecond range");
   return micros;
 }
+
+const INT64_MAX = 9_223_372_036_854_775_807n;
+const INT64_MIN = -9_223_372_036_854_775_808n;
 
 function pad(n: number, width: number): string {
   return String(n).padStart(width, "0");
@@ -440,8 +508,8 @@ function formatYear(y: number): string {
 
 /** `YYYY-MM-DD` of days since the epoch. */
 export function formatDate(days: number): string {
-  const d = new Date(days * 86_400_000);
-  return `${formatYear(d.getUTCFullYear())}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}`;
+  const d = civilFromDays(days);
+  return `${formatYear(d.year)}-${pad(d.month, 2)}-${pad(d.day, 2)}`;
 }
 
 /** `HH:MM:SS.ffffff` of microseconds since midnight. */
@@ -454,15 +522,12 @@ export function formatTime(micros: bigint): string {
 
 /** ISO-8601 with six fractional digits, `Z` when `withZone`. */
 export function formatTimestamp(micros: bigint, withZone: boolean): string {
-  let ms = micros / 1000n;
-  let rest = micros % 1000n;
-  if (rest < 0n) {
-    rest += 1000n;
-    ms -= 1n;
-  }
-  const d = new Date(Number(ms));
-  const base = `${formatYear(d.getUTCFullYear())}-${pad(d.getUTCMonth() + 1, 2)}-${pad(d.getUTCDate(), 2)}T${pad(d.getUTCHours(), 2)}:${pad(d.getUTCMinutes(), 2)}:${pad(d.getUTCSeconds(), 2)}`;
-  return `${base}.${pad(d.getUTCMilliseconds(), 3)}${pad(Number(rest), 3)}${withZone ? "Z" : ""}`;
+  const days = microsToDays(micros);
+  const inDay = Number(micros - BigInt(days) * MICROS_PER_DAY);
+  const d = civilFromDays(days);
+  const s = Math.floor(inDay / 1_000_000);
+  const base = `${formatYear(d.year)}-${pad(d.month, 2)}-${pad(d.day, 2)}T${pad(Math.floor(s / 3600), 2)}:${pad(Math.floor(s / 60) % 60, 2)}:${pad(s % 60, 2)}`;
+  return `${base}.${pad(inDay % 1_000_000, 6)}${withZone ? "Z" : ""}`;
 }
 
 /** Days of a timestamp in micros (floor), used by partition transforms. */

@@ -1,12 +1,13 @@
 export { createIcebergSink, SUMMARY_CHECKPOINT, SUMMARY_PIPELINE, SUMMARY_POSITION } from "./iceberg-sink.js";
-export type { IcebergSink } from "./iceberg-sink.js";
+export type { IcebergSchemaChange, IcebergSink } from "./iceberg-sink.js";
 export { ICEBERG_COMMIT_DEFAULTS, validateIcebergSinkOptions } from "./iceberg-sink-options.js";
 export type { IcebergCatalogOption, IcebergCommitPolicy, IcebergSinkOptions, PartitionFieldOption } from "./iceberg-sink-options.js";
 export { readIcebergTable, loadTableMetadata } from "./iceberg-table-reader.js";
 export type { IcebergTableContents, ReadIcebergTableOptions } from "./iceberg-table-reader.js";
 export { toIcebergSchema, evolveIcebergSchema } from "./iceberg-schema.js";
 export type { IcebergField, IcebergListType, IcebergSchema, IcebergStructType, IcebergType, IcebergTypeMappingOptions } from "./iceberg-schema.js";
-export type { ObjectStore } from "./object-store.js";
+export type { ObjectEntry, ObjectStore } from "./object-store.js";
+export { MissingTableFileError } from "./missing-table-file-error.js";
 export { createLocalObjectStore } from "./local-object-store.js";
 export { createS3ObjectStore } from "./s3-object-store.js";
 export type { S3StoreOptions } from "./s3-object-store.js";

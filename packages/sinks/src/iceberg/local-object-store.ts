@@ -1,18 +1,51 @@
-import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { randomUUID } from "node:crypto";
+import { link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import { CommitConflictError } from "./iceberg-catalog.js";
-import type { ObjectStore } from "./object-store.js";
+import type { ObjectEntry, ObjectStore } from "./object-store.js";
 
-/** An {@link ObjectStore} on the local filesystem; exclusive puts use the `wx` flag (atomic create). */
+/**
+ * An {@link ObjectStore} on the local filesystem. Every put is atomic for
+ * readers: the bytes go to a hidden temporary file first, then `rename`
+ * (or, for an exclusive put, `link`, which fails when the target exists).
+ */
 export function createLocalObjectStore(): ObjectStore {
+  const list = async (prefix: string): Promise<string[]> => {
+    const out: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw error;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        // a dot file is a write in progress (see put)
+        else if (!e.name.startsWith(".")) out.push(p);
+      }
+    };
+    await walk(prefix);
+    return out.sort();
+  };
   return {
     async put(location, body, options) {
       await mkdir(dirname(location), { recursive: true });
+      // written aside, then moved in: a reader (another process loading the
+      // newest metadata) never sees a half-written file
+      const temp = join(dirname(location), `.${basename(location)}.${randomUUID()}.tmp`);
+      await writeFile(temp, body);
       try {
-        await writeFile(location, body, { flag: options?.exclusive === true ? "wx" : "w" });
+        // link() fails when the target exists: the exclusive create, atomic
+        if (options?.exclusive === true) await exclusiveMove(temp, location, body);
+        else await rename(temp, location);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === "EEXIST") throw new CommitConflictError(`${location} already exists`, error);
         throw error;
+      } finally {
+        if (options?.exclusive === true) await rm(temp, { force: true });
       }
     },
     async get(location) {
@@ -23,27 +56,32 @@ export function createLocalObjectStore(): ObjectStore {
         throw error;
       }
     },
-    async list(prefix) {
-      const out: string[] = [];
-      const walk = async (dir: string): Promise<void> => {
-        let entries;
+    list,
+    async listEntries(prefix) {
+      const out: ObjectEntry[] = [];
+      for (const location of await list(prefix)) {
         try {
-          entries = await readdir(dir, { withFileTypes: true });
+          out.push({ location, modifiedMs: (await stat(location)).mtimeMs });
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
-          throw error;
+          // deleted since it was listed
+          if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
         }
-        for (const e of entries) {
-          const p = join(dir, e.name);
-          if (e.isDirectory()) await walk(p);
-          else out.push(p);
-        }
-      };
-      await walk(prefix);
-      return out.sort();
+      }
+      return out;
     },
     async delete(location) {
       await rm(location, { force: true });
     },
   };
+}
+
+/** Hard-links `temp` to `location`; where the filesystem has no hard links, creates `location` with `wx` instead (exclusive, but visible while written). */
+async function exclusiveMove(temp: string, location: string, body: Uint8Array): Promise<void> {
+  try {
+    await link(temp, location);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "ENOSYS") throw error;
+    await writeFile(location, body, { flag: "wx" });
+  }
 }

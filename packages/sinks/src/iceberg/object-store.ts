@@ -12,8 +12,21 @@ export interface ObjectStore {
   get(location: string): Promise<Uint8Array | undefined>;
   /** Every object location under a prefix (recursive). */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Optional. Every object under a prefix (recursive) with its last
+   * modification time. Orphan-file removal needs it to spare the files of
+   * commits in flight; without it, orphan removal deletes nothing.
+   */
+  listEntries?(prefix: string): Promise<ObjectEntry[]>;
   /** Removes an object; removing a missing object is not an error. */
   delete(location: string): Promise<void>;
+}
+
+/** An object and when it was last written. */
+export interface ObjectEntry {
+  readonly location: string;
+  /** Last modification, epoch milliseconds. */
+  readonly modifiedMs: number;
 }
 
 /** Joins a location and path parts with single slashes. */

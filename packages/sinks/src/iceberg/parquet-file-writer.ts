@@ -69,6 +69,8 @@ function writeColumnarFile(options: WriteParquetFileOptions): WrittenParquetFile
     rows,
     rowGroupRows: options.rowGroupRows ?? 1_000_000,
     createdBy: CREATED_BY,
+    // as Iceberg's own writers do: readers map columns by field id with the names this file uses
+    keyValueMetadata: { "iceberg.schema": JSON.stringify({ type: "struct", fields }) },
     ...(options.codec === undefined ? {} : { codec: options.codec }),
   });
   const n = BigInt(rows.length);

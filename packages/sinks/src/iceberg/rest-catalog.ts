@@ -127,6 +127,11 @@ export function createRestCatalog(options: RestCatalogOptions): IcebergCatalog {
         ],
       });
     },
+    async dropTable(id) {
+      // no purge: the catalog server decides about the files
+      const res = await call("DELETE", tablePath(id));
+      if (!res.ok && res.status !== 404) await fail(`drop of ${id.namespace}.${id.name}`, res);
+    },
     async commitTable(id, commit) {
       const res = await call("POST", tablePath(id), {
         identifier: { namespace: [id.namespace], name: id.name },

@@ -1,7 +1,7 @@
 import type { S3Client } from "@aws-sdk/client-s3";
 import { ZeroEtlError } from "@zero-etl/core";
 import { CommitConflictError } from "./iceberg-catalog.js";
-import type { ObjectStore } from "./object-store.js";
+import type { ObjectEntry, ObjectStore } from "./object-store.js";
 
 /** Connection settings of the S3 store; credentials fall back to the SDK's default chain. */
 export interface S3StoreOptions {
@@ -39,6 +39,23 @@ export async function createS3ObjectStore(options: S3StoreOptions): Promise<Obje
   const wrap = (op: string, location: string, error: unknown): ZeroEtlError =>
     new ZeroEtlError(`s3 ${op} of ${location} failed`, { code: "sink-failed", retryable: true, cause: error });
 
+  const listEntries = async (prefix: string): Promise<ObjectEntry[]> => {
+    const { bucket, key } = parseS3(prefix);
+    const out: ObjectEntry[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: key, ...(token === undefined ? {} : { ContinuationToken: token }) }));
+        for (const o of page.Contents ?? []) {
+          if (o.Key !== undefined) out.push({ location: `s3://${bucket}/${o.Key}`, modifiedMs: o.LastModified?.getTime() ?? Date.now() });
+        }
+        token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+      } while (token !== undefined);
+    } catch (error) {
+      throw wrap("list", prefix, error);
+    }
+    return out.sort((a, b) => (a.location < b.location ? -1 : a.location > b.location ? 1 : 0));
+  };
   return {
     async put(location, body, putOptions) {
       const { bucket, key } = parseS3(location);
@@ -80,20 +97,9 @@ export async function createS3ObjectStore(options: S3StoreOptions): Promise<Obje
       }
     },
     async list(prefix) {
-      const { bucket, key } = parseS3(prefix);
-      const out: string[] = [];
-      let token: string | undefined;
-      try {
-        do {
-          const page = await client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: key, ...(token === undefined ? {} : { ContinuationToken: token }) }));
-          for (const o of page.Contents ?? []) if (o.Key !== undefined) out.push(`s3://${bucket}/${o.Key}`);
-          token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
-        } while (token !== undefined);
-      } catch (error) {
-        throw wrap("list", prefix, error);
-      }
-      return out.sort();
+      return (await listEntries(prefix)).map((e) => e.location);
     },
+    listEntries,
     async delete(location) {
       const { bucket, key } = parseS3(location);
       try {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ZeroEtlError } from "@zero-etl/core";
 import type { Logger } from "@zero-etl/core";
 import { CommitConflictError } from "./iceberg-catalog.js";
+import { MissingTableFileError } from "./missing-table-file-error.js";
 import type { IcebergCatalog, LoadedTable, TableIdentifier } from "./iceberg-catalog.js";
 import { decodeManifest, decodeManifestList, encodeManifest, encodeManifestList } from "./manifest-codec.js";
 import type { DataFileRecord, FieldSummaryRecord, ManifestEntryRecord, ManifestFileRecord, PartitionAvroField } from "./manifest-codec.js";
@@ -65,12 +66,12 @@ export async function listLiveFiles(store: ObjectStore, metadata: TableMetadata)
   const snapshot = currentSnapshot(metadata);
   if (snapshot === undefined) return { manifests: [], files: [] };
   const listBytes = await store.get(snapshot["manifest-list"]);
-  if (listBytes === undefined) throw new ZeroEtlError(`manifest list ${snapshot["manifest-list"]} is missing`, { code: "sink-failed" });
+  if (listBytes === undefined) throw new MissingTableFileError("manifest list", snapshot["manifest-list"]);
   const manifests = decodeManifestList(listBytes);
   const files: LiveFile[] = [];
   for (const m of manifests) {
     const bytes = await store.get(m.manifest_path);
-    if (bytes === undefined) throw new ZeroEtlError(`manifest ${m.manifest_path} is missing`, { code: "sink-failed" });
+    if (bytes === undefined) throw new MissingTableFileError("manifest", m.manifest_path);
     for (const e of decodeManifest(bytes).entries) {
       if (e.status === 2) continue;
       files.push({
@@ -88,23 +89,27 @@ export async function listLiveFiles(store: ObjectStore, metadata: TableMetadata)
 /**
  * Commits one snapshot: writes the new manifests and manifest list, builds
  * the next metadata (sequence number, snapshot log, metadata log, main ref)
- * and asks the catalog to swap it in atomically. On a conflict it reloads the
- * table and rebuilds manifests on the fresh base (data files are reused),
- * up to `maxAttempts` times. Returns the committed table.
+ * and asks the catalog to swap it in atomically. On a conflict, or when the
+ * base names files that are gone (snapshot expiry ran since `base` was
+ * loaded), it reloads the table and rebuilds manifests on the fresh base
+ * (data files are reused), up to `maxAttempts` times. Returns the committed table.
  */
 export async function commitSnapshot(options: CommitSnapshotOptions): Promise<LoadedTable> {
   const { catalog, store, id, change } = options;
   let base = options.base;
   const maxAttempts = options.maxAttempts ?? 8;
   for (let attempt = 1; ; attempt++) {
-    const commit = await buildCommit(store, base, change);
     try {
+      const commit = await buildCommit(store, base, change);
       return await catalog.commitTable(id, { base, metadata: commit.metadata, requirements: commit.requirements, updates: commit.updates });
     } catch (error) {
-      if (!(error instanceof CommitConflictError) || attempt >= maxAttempts) throw error;
-      options.logger?.info("iceberg commit conflict, retrying on a fresh base", { table: `${id.namespace}.${id.name}`, attempt });
+      const stale = error instanceof MissingTableFileError;
+      if (!(error instanceof CommitConflictError || stale) || attempt >= maxAttempts) throw error;
+      options.logger?.info("iceberg commit conflict, retrying on a fresh base", { table: `${id.namespace}.${id.name}`, attempt, stale });
       const fresh = await catalog.loadTable(id);
       if (fresh === undefined) throw error;
+      // a file missing from the newest metadata is damage, not a stale base
+      if (stale && fresh.metadataLocation === base.metadataLocation) throw error;
       base = fresh;
       await new Promise((r) => setTimeout(r, Math.min(1000, 10 * 2 ** attempt) * Math.random()));
     }
@@ -145,9 +150,10 @@ async function buildCommit(store: ObjectStore, base: LoadedTable, change: Snapsh
     } else {
       // Rewrite every manifest that holds a removed file; keep the others untouched.
       let n = 0;
+      let found = 0;
       for (const m of live.manifests) {
         const bytes = await store.get(m.manifest_path);
-        if (bytes === undefined) throw new ZeroEtlError(`manifest ${m.manifest_path} is missing`, { code: "sink-failed" });
+        if (bytes === undefined) throw new MissingTableFileError("manifest", m.manifest_path);
         const decoded = decodeManifest(bytes);
         const touched = decoded.entries.some((e) => e.status !== 2 && remove.has(e.data_file.file_path));
         if (!touched) {
@@ -161,6 +167,7 @@ async function buildCommit(store: ObjectStore, base: LoadedTable, change: Snapsh
           const fileSeq = e.file_sequence_number ?? m.sequence_number;
           const removed = remove.has(e.data_file.file_path);
           if (removed) {
+            found++;
             if (e.data_file.content === 0) removedData++;
             else removedDeletes++;
             removedRecords += e.data_file.content === 0 ? e.data_file.record_count : 0;
@@ -194,6 +201,9 @@ async function buildCommit(store: ObjectStore, base: LoadedTable, change: Snapsh
           deleted_rows_count: gone.reduce((a, e) => a + e.data_file.record_count, 0),
         });
       }
+      // A concurrent commit removed some of them (a truncate): replacing the
+      // rest would bring back rows that commit deleted.
+      if (found < remove.size) throw new ZeroEtlError(`${remove.size - found} file(s) to replace are no longer live in ${metadata.location}; nothing replaced`, { code: "sink-failed" });
     }
   }
 

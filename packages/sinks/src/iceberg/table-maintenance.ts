@@ -1,10 +1,11 @@
 import type { Row } from "@zero-etl/core";
-import type { IcebergCatalog, LoadedTable, TableIdentifier } from "./iceberg-catalog.js";
+import { CommitConflictError } from "./iceberg-catalog.js";
+import type { IcebergCatalog, LoadedTable, TableCommit, TableIdentifier } from "./iceberg-catalog.js";
 import { readIcebergTable } from "./iceberg-table-reader.js";
 import { decodeManifestList } from "./manifest-codec.js";
 import { decodeManifest } from "./manifest-codec.js";
 import { joinLocation } from "./object-store.js";
-import type { ObjectStore } from "./object-store.js";
+import type { ObjectEntry, ObjectStore } from "./object-store.js";
 import { commitSnapshot } from "./snapshot-committer.js";
 import type { PendingFile } from "./snapshot-committer.js";
 import { currentSnapshot } from "./table-metadata.js";
@@ -90,18 +91,50 @@ export interface ExpireIcebergSnapshotsOptions extends ExpireSnapshotsOptions {
 /**
  * Removes snapshots older than `olderThanMs` except the newest `retainLast`
  * and the current one (a `remove-snapshots` commit), then deletes the
- * manifest lists, manifests and data files that only expired snapshots referenced.
+ * manifest lists, manifests and data files that only expired snapshots
+ * referenced. The commit requires the current snapshot it planned with, so a
+ * writer committing meanwhile makes it start over on the fresh table; files
+ * reachable from the current snapshot (which every later commit builds on)
+ * are never deleted.
  */
 export async function expireIcebergSnapshots(options: ExpireIcebergSnapshotsOptions): Promise<MaintenanceResult> {
-  const { store, base } = options;
+  const { store } = options;
+  let base = options.base;
+  for (let attempt = 1; ; attempt++) {
+    const plan = planExpiry(base, options);
+    if (plan === undefined) return { filesDeleted: 0, snapshotsExpired: 0 };
+    let table: LoadedTable;
+    try {
+      table = await options.catalog.commitTable(options.id, { base, ...plan.commit });
+    } catch (error) {
+      if (!(error instanceof CommitConflictError) || attempt >= 8) throw error;
+      const fresh = await options.catalog.loadTable(options.id);
+      if (fresh === undefined) throw error;
+      base = fresh;
+      continue;
+    }
+    const live = await reachableFiles(store, plan.kept);
+    const dead = await reachableFiles(store, plan.expired);
+    let filesDeleted = 0;
+    for (const path of dead) {
+      if (live.has(path)) continue;
+      await store.delete(path);
+      filesDeleted++;
+    }
+    return { filesDeleted, snapshotsExpired: plan.expired.length, table };
+  }
+}
+
+function planExpiry(base: LoadedTable, options: ExpireSnapshotsOptions): { kept: Snapshot[]; expired: Snapshot[]; commit: Omit<TableCommit, "base"> } | undefined {
   const metadata = base.metadata;
   const current = currentSnapshot(metadata);
   const sorted = [...metadata.snapshots].sort((a, b) => b["timestamp-ms"] - a["timestamp-ms"]);
   const keepIds = new Set<number>(sorted.slice(0, Math.max(1, options.retainLast)).map((s) => s["snapshot-id"]));
   if (current !== undefined) keepIds.add(current["snapshot-id"]);
+  for (const ref of Object.values(metadata.refs)) keepIds.add(ref["snapshot-id"]);
   for (const s of sorted) if (s["timestamp-ms"] >= options.olderThanMs) keepIds.add(s["snapshot-id"]);
   const expired = metadata.snapshots.filter((s) => !keepIds.has(s["snapshot-id"]));
-  if (expired.length === 0) return { filesDeleted: 0, snapshotsExpired: 0 };
+  if (expired.length === 0) return undefined;
   const kept = metadata.snapshots.filter((s) => keepIds.has(s["snapshot-id"]));
   const next: TableMetadata = {
     ...metadata,
@@ -110,41 +143,56 @@ export async function expireIcebergSnapshots(options: ExpireIcebergSnapshotsOpti
     "snapshot-log": metadata["snapshot-log"].filter((e) => keepIds.has(e["snapshot-id"])),
     "metadata-log": [...metadata["metadata-log"], { "metadata-file": base.metadataLocation, "timestamp-ms": metadata["last-updated-ms"] }],
   };
-  const table = await options.catalog.commitTable(options.id, {
-    base,
-    metadata: next,
-    requirements: [{ type: "assert-table-uuid", uuid: metadata["table-uuid"] }],
-    updates: [{ action: "remove-snapshots", "snapshot-ids": expired.map((s) => s["snapshot-id"]) }],
-  });
-  const live = await reachableFiles(store, kept);
-  const dead = await reachableFiles(store, expired);
-  let filesDeleted = 0;
-  for (const path of dead) {
-    if (live.has(path)) continue;
-    await store.delete(path);
-    filesDeleted++;
-  }
-  return { filesDeleted, snapshotsExpired: expired.length, table };
+  return {
+    kept,
+    expired,
+    commit: {
+      metadata: next,
+      requirements: [
+        { type: "assert-table-uuid", uuid: metadata["table-uuid"] },
+        { type: "assert-ref-snapshot-id", ref: "main", "snapshot-id": current === undefined ? null : current["snapshot-id"] },
+      ],
+      updates: [{ action: "remove-snapshots", "snapshot-ids": expired.map((s) => s["snapshot-id"]) }],
+    },
+  };
+}
+
+/** Options of {@link removeIcebergOrphanFiles}. */
+export interface RemoveOrphanFilesOptions {
+  readonly store: ObjectStore;
+  readonly catalog: IcebergCatalog;
+  readonly id: TableIdentifier;
+  /**
+   * Only files last modified before this (epoch ms) may go. A writer's commit
+   * in flight has written its data files, manifests and manifest list but
+   * not yet its metadata: they look like orphans until it commits, so this
+   * must lie further back than any commit takes (the CLI default: 24 hours).
+   */
+  readonly olderThanMs: number;
 }
 
 /**
  * Deletes files under the table location that neither a snapshot nor a
- * metadata file references (e.g. files of a crashed commit). Run it when no
- * other writer is committing to the table: a file written for a commit in
- * flight looks like an orphan.
+ * metadata file of the table's newest metadata references (e.g. files of a
+ * crashed commit), when they are older than `olderThanMs`. Stores that cannot
+ * list modification times (no `listEntries`) delete nothing.
  */
-export async function removeIcebergOrphanFiles(options: { readonly store: ObjectStore; readonly table: LoadedTable }): Promise<MaintenanceResult> {
-  const { store, table } = options;
+export async function removeIcebergOrphanFiles(options: RemoveOrphanFilesOptions): Promise<MaintenanceResult> {
+  const { store, catalog, id } = options;
+  const listEntries = store.listEntries?.bind(store);
+  const before = await catalog.loadTable(id);
+  if (listEntries === undefined || before === undefined) return { filesDeleted: 0, snapshotsExpired: 0 };
+  const location = before.metadata.location;
+  const old = (entries: readonly ObjectEntry[]): string[] => entries.filter((e) => e.modifiedMs < options.olderThanMs).map((e) => e.location);
+  const candidates = [...old(await listEntries(joinLocation(location, "data") + "/")), ...old(await listEntries(joinLocation(location, "metadata") + "/"))];
+  if (candidates.length === 0) return { filesDeleted: 0, snapshotsExpired: 0 };
+  // loaded after listing: whatever was committed by then is referenced
+  const table = (await catalog.loadTable(id)) ?? before;
   const live = await reachableFiles(store, table.metadata.snapshots);
   live.add(table.metadataLocation);
   for (const e of table.metadata["metadata-log"]) live.add(e["metadata-file"]);
   let filesDeleted = 0;
-  for (const path of await store.list(joinLocation(table.metadata.location, "data") + "/")) {
-    if (live.has(path)) continue;
-    await store.delete(path);
-    filesDeleted++;
-  }
-  for (const path of await store.list(joinLocation(table.metadata.location, "metadata") + "/")) {
+  for (const path of candidates) {
     if (live.has(path) || path.endsWith(".metadata.json") || path.endsWith("version-hint.text")) continue;
     await store.delete(path);
     filesDeleted++;

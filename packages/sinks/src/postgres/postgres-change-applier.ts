@@ -10,14 +10,16 @@ import {
   compileKeylessDelete,
   compileKeylessUpdate,
   compileTruncate,
+  compileUnnestPartialUpsert,
   compileUnnestUpsert,
   compileUpsertParts,
+  needsTextMatch,
   valuesPlaceholders,
 } from "./postgres-dml-compiler.js";
 import { classifyPgError, describePgError } from "./postgres-error-classifier.js";
 import type { PostgresSession } from "./postgres-session.js";
 import type { TargetTable } from "./postgres-table-syncer.js";
-import { toPgParameter } from "./postgres-value-encoder.js";
+import { toPgParameter, type PgParameterEncoder } from "./postgres-value-encoder.js";
 import type { GuardedRunner } from "./postgres-history-applier.js";
 import { HistoryApplier } from "./postgres-history-applier.js";
 
@@ -100,7 +102,7 @@ export class ChangeApplier {
           const text = this.#text(`delete-matching\u0000${target.name.schema}\u0000${target.name.table}\u0000${columns.join("\u0001")}`, () =>
             compileDeleteMatching(this.#context.compile, target.name, columns),
           );
-          await this.#guarded(session, mode, [step.event], () => session.run(text, columns.map((c) => toPgParameter(step.event.key[c]))), (event, reason) => rejected.push({ event, reason }));
+          await this.#guarded(session, mode, [step.event], () => session.run(text, columns.map((c) => encoderOf(target, c)(step.event.key[c]))), (event, reason) => rejected.push({ event, reason }));
           break;
         }
       }
@@ -142,7 +144,7 @@ export class ChangeApplier {
   async #upsert(session: PostgresSession, target: TargetTable, signature: string, group: UpsertGroup, mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {
     const columns = group.columns;
     const text = this.#text(`upsert\u0000${target.name.schema}\u0000${target.name.table}\u0000${signature}`, () =>
-      compileUnnestUpsert(this.#context.compile, {
+      (signature === FULL_ROW ? compileUnnestUpsert : compileUnnestPartialUpsert)(this.#context.compile, {
         table: target.name,
         columns,
         arrayTypes: columns.map((c) => target.baseTypes.get(c) ?? "text"),
@@ -150,12 +152,13 @@ export class ChangeApplier {
       }),
     );
     const width = columns.length;
+    const encoders = columns.map((c) => encoderOf(target, c));
     const exec = (rows: readonly PendingRow[]) => {
       const arrays: unknown[][] = [];
       for (let c = 0; c < width; c++) arrays.push(new Array<unknown>(rows.length));
       for (let r = 0; r < rows.length; r++) {
         const row = (rows[r] as PendingRow).row;
-        for (let c = 0; c < width; c++) (arrays[c] as unknown[])[r] = toPgParameter(row[columns[c] as string]);
+        for (let c = 0; c < width; c++) (arrays[c] as unknown[])[r] = (encoders[c] as PgParameterEncoder)(row[columns[c] as string]);
       }
       return session.run(text, arrays);
     };
@@ -167,14 +170,15 @@ export class ChangeApplier {
     if (pk.length === 1) {
       const column = pk[0] as string;
       const text = this.#text(`delete-any\u0000${target.name.schema}\u0000${target.name.table}`, () => compileDeleteByAnyKey(this.#context.compile, target.name, column));
-      const exec = (rows: readonly PendingRow[]) => session.run(text, [rows.map((r) => toPgParameter(r.row[column]))]);
+      const encode = encoderOf(target, column);
+      const exec = (rows: readonly PendingRow[]) => session.run(text, [rows.map((r) => encode(r.row[column]))]);
       await this.#chunked(session, mode, deletes, 10_000, exec, reject);
       return;
     }
     const head = this.#text(`delete-tuple\u0000${target.name.schema}\u0000${target.name.table}`, () => compileDeleteByTupleHead(this.#context.compile, target.name, pk));
     const exec = (rows: readonly PendingRow[]) => {
       const params: unknown[] = [];
-      for (const r of rows) for (const k of pk) params.push(toPgParameter(r.row[k]));
+      for (const r of rows) for (const k of pk) params.push(encoderOf(target, k)(r.row[k]));
       return session.run(`${head}${valuesPlaceholders(rows.length, pk.length)})`, params);
     };
     await this.#chunked(session, mode, deletes, Math.min(MAX_ROWS_PER_STATEMENT, Math.floor(MAX_PARAMETERS / pk.length)), exec, reject);
@@ -214,9 +218,14 @@ export class ChangeApplier {
 
   async #keylessChange(session: PostgresSession, target: TargetTable, event: RowChangeEvent, before: Row): Promise<number> {
     const match = target.columns.filter((c) => before[c] !== undefined);
-    const matchValues = match.map((c) => toPgParameter(before[c]));
+    const matchValues = match.map((c) => encoderOf(target, c)(before[c]));
+    const textMatch = new Map<string, string>();
+    for (const c of match) {
+      const type = target.baseTypes.get(c);
+      if (type !== undefined && needsTextMatch(type)) textMatch.set(c, type);
+    }
     if (event.op === "delete") {
-      const text = this.#text(`keyless-delete\u0000${target.name.schema}\u0000${target.name.table}\u0000${match.join("\u0001")}`, () => compileKeylessDelete(this.#context.compile, target.name, match));
+      const text = this.#text(`keyless-delete\u0000${target.name.schema}\u0000${target.name.table}\u0000${match.join("\u0001")}`, () => compileKeylessDelete(this.#context.compile, target.name, match, textMatch));
       return session.run(text, matchValues);
     }
     if (event.op !== "update") return 0;
@@ -224,9 +233,9 @@ export class ChangeApplier {
     const set = target.columns.filter((c) => after[c] !== undefined);
     if (set.length === 0) return 0;
     const text = this.#text(`keyless-update\u0000${target.name.schema}\u0000${target.name.table}\u0000${set.join("\u0001")}\u0000${match.join("\u0001")}`, () =>
-      compileKeylessUpdate(this.#context.compile, target.name, set, match),
+      compileKeylessUpdate(this.#context.compile, target.name, set, match, textMatch),
     );
-    return session.run(text, [...set.map((c) => toPgParameter(after[c])), ...matchValues]);
+    return session.run(text, [...set.map((c) => encoderOf(target, c)(after[c])), ...matchValues]);
   }
 
   async #move(session: PostgresSession, event: RowChangeEvent & { op: "update" }): Promise<void> {
@@ -235,11 +244,11 @@ export class ChangeApplier {
     const set = target.columns.filter((c) => after[c] !== undefined);
     const pk = target.primaryKey;
     const text = this.#text(`move\u0000${target.name.schema}\u0000${target.name.table}\u0000${set.join("\u0001")}`, () => compileKeyMove(this.#context.compile, target.name, set, pk));
-    const moved = await session.run(text, [...set.map((c) => toPgParameter(after[c])), ...pk.map((k) => toPgParameter(event.key[k]))]);
+    const moved = await session.run(text, [...set.map((c) => encoderOf(target, c)(after[c])), ...pk.map((k) => encoderOf(target, k)(event.key[k]))]);
     if (moved > 0) return;
     // the old key is gone (a replay after the move committed): make sure the new key holds the values sent
     const { head, tail } = compileUpsertParts(this.#context.compile, target.name, set, pk);
-    await session.run(head + valuesPlaceholders(1, set.length) + tail, set.map((c) => toPgParameter(after[c])));
+    await session.run(head + valuesPlaceholders(1, set.length) + tail, set.map((c) => encoderOf(target, c)(after[c])));
   }
 
   async #chunked(
@@ -329,6 +338,11 @@ function rowSignature(row: Row, target: TargetTable, table: TableRef): string {
   let signature = "";
   for (let i = 0; i < columns.length; i++) if (row[columns[i] as string] !== undefined) signature += `${i},`;
   return signature;
+}
+
+/** The parameter encoder of a target column (by its type), the generic one for a column the catalog did not list. */
+function encoderOf(target: TargetTable, column: string): PgParameterEncoder {
+  return target.encoders.get(column) ?? toPgParameter;
 }
 
 function originEvents(entry: PendingRow, table: TableRef): readonly ChangeEvent[] {

@@ -13,6 +13,8 @@ export type PgColumnType =
   | { readonly name: "numeric"; readonly precision?: number; readonly scale?: number }
   | { readonly name: "character varying"; readonly length?: number }
   | { readonly name: "time" | "timetz" | "timestamp" | "timestamptz"; readonly precision: number }
+  /** A PostgreSQL array (any number of dimensions: the type does not record them). */
+  | { readonly name: "array"; readonly element: PgColumnType }
   /** A target type this sink did not create (e.g. a column altered by hand); never altered. */
   | { readonly name: "other"; readonly text: string };
 
@@ -31,14 +33,17 @@ const MAX_NUMERIC_PRECISION = 1000;
 const MAX_IDENTIFIER_BYTES = 63;
 
 /**
- * Maps a logical type to the PostgreSQL column type this sink creates:
- * 64-bit integers to `bigint`, unsigned 64-bit to `numeric(20,0)`, unsigned
- * 32-bit to `bigint`, 8/16-bit to `smallint` (unsigned 16 to `integer`),
- * decimals to `numeric(p,s)` or `numeric`, strings to `character varying(n)`
- * or `text`, bytes and geometry (WKB) to `bytea`, json, list and struct to
- * `jsonb`, times and timestamps keep their precision (at most 6).
+ * Maps a logical type to the PostgreSQL column type this sink creates: a
+ * PostgreSQL-native type (`type.native`, from a PostgreSQL source) as itself
+ * when `nativeTypes` says the target has it; otherwise 64-bit integers to
+ * `bigint`, unsigned 64-bit to `numeric(20,0)`, unsigned 32-bit to `bigint`,
+ * 8/16-bit to `smallint` (unsigned 16 to `integer`), decimals to
+ * `numeric(p,s)` or `numeric`, strings to `character varying(n)` or `text`,
+ * bytes and geometry (WKB) to `bytea`, json, list and struct to `jsonb`,
+ * times and timestamps keep their precision (at most 6).
  */
-export function toPgColumnType(type: LogicalType): PgColumnType {
+export function toPgColumnType(type: LogicalType, nativeTypes?: ReadonlySet<string>): PgColumnType {
+  if (type.native !== undefined && type.native.dialect === "postgres" && nativeTypes?.has(type.native.name) === true) return parsePgColumnType(type.native.name);
   switch (type.kind) {
     case "bool":
       return { name: "boolean" };
@@ -139,6 +144,8 @@ export function renderPgColumnType(type: PgColumnType): string {
       return `timestamp(${type.precision}) without time zone`;
     case "timestamptz":
       return `timestamp(${type.precision}) with time zone`;
+    case "array":
+      return `${renderPgColumnType(type.element)}[]`;
     case "other":
       return type.text;
     default:
@@ -154,6 +161,7 @@ const TEMPORAL_TYPE = /^(time|timestamp)(?:\((\d)\))? (with|without) time zone$/
 /** Parses a `format_type(atttypid, atttypmod)` string read from the target's catalog. */
 export function parsePgColumnType(text: string): PgColumnType {
   if (SIMPLE_TYPES.has(text)) return { name: text } as PgColumnType;
+  if (text.endsWith("[]")) return { name: "array", element: parsePgColumnType(text.slice(0, -2)) };
   const numeric = NUMERIC_TYPE.exec(text);
   if (numeric !== null) {
     return numeric[1] === undefined ? { name: "numeric" } : { name: "numeric", precision: Number(numeric[1]), scale: Number(numeric[2]) };
@@ -210,6 +218,8 @@ export function isPgTypeContained(inner: PgColumnType, outer: PgColumnType): boo
     case "timestamp":
     case "timestamptz":
       return outer.name === inner.name && outer.precision >= inner.precision;
+    case "array":
+      return outer.name === "array" && isPgTypeContained(inner.element, outer.element);
     default:
       return false;
   }
@@ -225,7 +235,7 @@ export function isPgTypeContained(inner: PgColumnType, outer: PgColumnType): boo
  */
 export function planPgColumnChange(current: PgColumnType, desired: PgColumnType): PgColumnChange {
   if (renderPgColumnType(current) === renderPgColumnType(desired)) return { action: "none" };
-  if (current.name === "other") return { action: "refuse" };
+  if (current.name === "other" || (current.name === "array" && current.element.name === "other")) return { action: "refuse" };
   if (isPgTypeContained(current, desired)) return { action: "widen", to: desired };
   // text becomes JSON strings (to_jsonb), so the column can hold the structures a schemaless attribute took on
   if (desired.name === "jsonb" && (current.name === "text" || current.name === "character varying")) return { action: "widen", to: desired };
@@ -253,24 +263,40 @@ export function pgTableRef(name: PgTableName): RawBuilder<unknown> {
   return sql`${sql.id(name.schema)}.${sql.id(name.table)}`;
 }
 
-function columnDefinition(column: ColumnSchema, notNull: boolean): RawBuilder<unknown> {
-  const type = sql.raw(renderPgColumnType(toPgColumnType(column.type)));
-  return notNull ? sql`${sql.id(column.name)} ${type} NOT NULL` : sql`${sql.id(column.name)} ${type}`;
+/**
+ * The PostgreSQL-native type names (`LogicalType.native`) of a schema's
+ * columns, which a target may or may not have (`hstore` needs its extension).
+ */
+export function nativeTypeNames(schema: TableSchema): string[] {
+  const names = new Set<string>();
+  for (const column of schema.columns) if (column.type.native?.dialect === "postgres") names.add(column.type.native.name);
+  return [...names];
+}
+
+function columnDefinition(column: ColumnSchema, notNull: boolean, nativeTypes: ReadonlySet<string> | undefined): RawBuilder<unknown> {
+  const native = column.type.native;
+  // a native type is created as the source spells it (`time with time zone[]`, not the equivalent `time(6) ...`)
+  const usesNative = native !== undefined && native.dialect === "postgres" && nativeTypes?.has(native.name) === true;
+  const type = sql.raw(usesNative ? native.name : renderPgColumnType(toPgColumnType(column.type, nativeTypes)));
+  // a stored generated column is recreated as one when its type is the source's own; the sink never writes it
+  const generated = usesNative && native.generatedAs !== undefined ? sql` GENERATED ALWAYS AS (${sql.raw(native.generatedAs)}) STORED` : sql``;
+  return notNull ? sql`${sql.id(column.name)} ${type}${generated} NOT NULL` : sql`${sql.id(column.name)} ${type}${generated}`;
 }
 
 /**
  * `CREATE TABLE IF NOT EXISTS` for a source schema: every column with its
- * mapped type, NOT NULL where the source says so (always on key columns),
- * and the primary key when the source has one.
+ * mapped type (native types the target has, from `nativeTypes`), NOT NULL
+ * where the source says so (always on key columns), stored generated
+ * columns as generated, and the primary key when the source has one.
  */
-export function compileCreateTable(name: PgTableName, schema: TableSchema): RawBuilder<unknown> {
+export function compileCreateTable(name: PgTableName, schema: TableSchema, nativeTypes?: ReadonlySet<string>): RawBuilder<unknown> {
   assertPgIdentifier(name.table, "table name");
   if (schema.columns.length === 0) throw new ZeroEtlError(`table ${name.table} has no columns`, { code: "schema-unsupported" });
   const key = new Set(schema.primaryKey);
   const parts: RawBuilder<unknown>[] = [];
   for (const column of schema.columns) {
     assertPgIdentifier(column.name, `column name of ${name.table}`);
-    parts.push(columnDefinition(column, key.has(column.name) || !column.nullable));
+    parts.push(columnDefinition(column, key.has(column.name) || !column.nullable, nativeTypes));
   }
   for (const k of schema.primaryKey) {
     if (!schema.columns.some((c) => c.name === k)) throw new ZeroEtlError(`primary key column ${k} of ${name.table} is not a column`, { code: "schema-unsupported" });
@@ -280,9 +306,9 @@ export function compileCreateTable(name: PgTableName, schema: TableSchema): RawB
 }
 
 /** `ALTER TABLE ... ADD COLUMN IF NOT EXISTS`: always nullable, since existing rows have no value. */
-export function compileAddColumn(name: PgTableName, column: ColumnSchema): RawBuilder<unknown> {
+export function compileAddColumn(name: PgTableName, column: ColumnSchema, nativeTypes?: ReadonlySet<string>): RawBuilder<unknown> {
   assertPgIdentifier(column.name, `column name of ${name.table}`);
-  return sql`ALTER TABLE ${pgTableRef(name)} ADD COLUMN IF NOT EXISTS ${columnDefinition(column, false)}`;
+  return sql`ALTER TABLE ${pgTableRef(name)} ADD COLUMN IF NOT EXISTS ${columnDefinition(column, false, nativeTypes)}`;
 }
 
 /** `ALTER TABLE ... ALTER COLUMN ... TYPE` for a widening planned by {@link planPgColumnChange}. */

@@ -5,6 +5,7 @@ import type { TableFold } from "./postgres-change-folder.js";
 import { keyString } from "./postgres-change-folder.js";
 import { pgTableRef } from "./postgres-ddl-compiler.js";
 import type { PgSqlCompiler } from "./postgres-dml-compiler.js";
+import { unnestElementType, unnestRows } from "./postgres-dml-compiler.js";
 import { HISTORY_COLUMNS, PENDING_POSITION, isHistoryColumn } from "./postgres-history-table.js";
 import type { PostgresSession } from "./postgres-session.js";
 import type { TargetTable } from "./postgres-table-syncer.js";
@@ -307,14 +308,16 @@ export class HistoryApplier {
     const columns = target.columns;
     const primaryKey = target.primaryKey;
     const text = this.#text(`insert\u0000${target.name.table}`, () => {
-      const arrays = columns.map((c) => arrayParameter(target, c));
-      return this.#compile(
-        sql`INSERT INTO ${pgTableRef(target.name)} (${sql.join(columns.map((c) => sql.id(c)))}) SELECT * FROM unnest(${sql.join(arrays)}) ON CONFLICT (${sql.join(primaryKey.map((k) => sql.id(k)))}) DO NOTHING`,
+      const rows = unnestRows(
+        columns,
+        columns.map((c) => target.baseTypes.get(c) ?? "text"),
       );
+      return this.#compile(sql`INSERT INTO ${pgTableRef(target.name)} (${sql.join(columns.map((c) => sql.id(c)))}) ${rows} ON CONFLICT (${sql.join(primaryKey.map((k) => sql.id(k)))}) DO NOTHING`);
     });
     const h = HISTORY_COLUMNS;
     const parameters: unknown[] = [];
     for (const column of columns) {
+      const encode = target.encoders.get(column) ?? toPgParameter;
       const values = new Array<unknown>(versions.length);
       for (let r = 0; r < versions.length; r++) {
         const v = versions[r] as Version;
@@ -338,7 +341,7 @@ export class HistoryApplier {
             values[r] = v.op;
             break;
           default:
-            values[r] = toPgParameter(v.row[column]);
+            values[r] = encode(v.row[column]);
         }
       }
       parameters.push(values);
@@ -385,7 +388,7 @@ function sourceKey(target: TargetTable): readonly string[] {
 }
 
 function arrayParameter(target: TargetTable, column: string) {
-  return sql`${sql.val(null)}::${sql.raw(`${target.baseTypes.get(column) ?? "text"}[]`)}`;
+  return sql`${sql.val(null)}::${sql.raw(`${unnestElementType(target.baseTypes.get(column) ?? "text")}[]`)}`;
 }
 
 /** The row with every source column: those the event lacks (unchanged TOAST values) come from the version it closes. */

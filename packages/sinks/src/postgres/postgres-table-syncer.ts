@@ -8,24 +8,29 @@ import {
   compileCreateTable,
   compileDropNotNull,
   compileWidenColumn,
+  nativeTypeNames,
   parsePgColumnType,
   planPgColumnChange,
   renderPgColumnType,
   toPgColumnType,
 } from "./postgres-ddl-compiler.js";
 
+import { createPgParameterEncoder, createTypedJsonEncoder, hasNestedJson, type PgParameterEncoder } from "./postgres-value-encoder.js";
+
 type AnyDb = Kysely<any>;
 
 /** A target table as its catalog describes it. */
 export interface TargetTable {
   readonly name: PgTableName;
-  /** Column names in table order. */
+  /** Names of the columns rows are written to, in table order (generated columns are left out). */
   readonly columns: readonly string[];
   readonly types: ReadonlyMap<string, PgColumnType>;
   /** Each column's type without modifiers (`character varying`, `numeric`), as `format_type(oid, NULL)` spells it: for array casts that never truncate. */
   readonly baseTypes: ReadonlyMap<string, string>;
   /** Primary-key columns in key order; empty for a keyless table. */
   readonly primaryKey: readonly string[];
+  /** Each written column's parameter encoder, chosen by its type (arrays, hstore, BC dates). */
+  readonly encoders: ReadonlyMap<string, PgParameterEncoder>;
 }
 
 /** What {@link syncPgTable} did. */
@@ -45,12 +50,13 @@ interface CatalogColumn {
   readonly base_type: string;
   readonly not_null: boolean;
   readonly key_pos: number | null;
+  readonly generated: boolean;
 }
 
 /** Reads a table's columns and primary key from the catalog; undefined when it does not exist. */
 export async function readTargetTable(db: AnyDb, name: PgTableName): Promise<TargetTable | undefined> {
   const result = await sql<CatalogColumn>`
-    SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, format_type(a.atttypid, NULL) AS base_type, a.attnotnull AS not_null,
+    SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, format_type(a.atttypid, NULL) AS base_type, a.attnotnull AS not_null, a.attgenerated <> '' AS generated,
       (SELECT array_position(i.indkey::int2[], a.attnum) FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS key_pos
     FROM pg_class c
     JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -66,14 +72,19 @@ function toTargetTable(name: PgTableName, rows: readonly CatalogColumn[]): Targe
   const baseTypes = new Map<string, string>();
   const keyed: [number, string][] = [];
   const notNull = new Set<string>();
+  const encoders = new Map<string, PgParameterEncoder>();
+  const columns: string[] = [];
   for (const row of rows) {
     types.set(row.name, parsePgColumnType(row.type));
     baseTypes.set(row.name, row.base_type);
     if (row.key_pos !== null) keyed.push([Number(row.key_pos), row.name]);
     if (row.not_null) notNull.add(row.name);
+    if (row.generated) continue;
+    columns.push(row.name);
+    encoders.set(row.name, createPgParameterEncoder(row.base_type));
   }
   keyed.sort((a, b) => a[0] - b[0]);
-  return { name, columns: rows.map((r) => r.name), types, baseTypes, primaryKey: keyed.map(([, n]) => n), notNull };
+  return { name, columns, types, baseTypes, primaryKey: keyed.map(([, n]) => n), notNull, encoders };
 }
 
 /**
@@ -85,9 +96,27 @@ function toTargetTable(name: PgTableName, rows: readonly CatalogColumn[]): Targe
  * makes it atomic with the data).
  */
 export async function syncPgTable(db: AnyDb, name: PgTableName, schema: TableSchema): Promise<TableSyncResult> {
+  const result = await syncColumns(db, name, schema);
+  return { ...result, target: withSchemaEncoders(result.target, schema) };
+}
+
+/** Refines the encoders of `jsonb`/`json` columns that hold a list or struct with `json` inside, which only the schema tells. */
+function withSchemaEncoders(target: TargetTable, schema: TableSchema): TargetTable {
+  let encoders: Map<string, PgParameterEncoder> | undefined;
+  for (const column of schema.columns) {
+    const base = target.baseTypes.get(column.name);
+    if ((base !== "jsonb" && base !== "json") || !hasNestedJson(column.type) || !target.encoders.has(column.name)) continue;
+    encoders ??= new Map(target.encoders);
+    encoders.set(column.name, createTypedJsonEncoder(column.type));
+  }
+  return encoders === undefined ? target : { ...target, encoders };
+}
+
+async function syncColumns(db: AnyDb, name: PgTableName, schema: TableSchema): Promise<TableSyncResult> {
   const existing = await readCatalog(db, name);
+  const nativeTypes = await availableNativeTypes(db, schema);
   if (existing === undefined) {
-    await compileCreateTable(name, schema).execute(db);
+    await compileCreateTable(name, schema, nativeTypes).execute(db);
     const created = await readCatalog(db, name);
     if (created === undefined) throw new Error(`table ${name.schema}.${name.table} is missing right after CREATE TABLE`);
     return { target: created, applied: [`create table for ${tableKey(schema.table)}`], keptWider: [], refused: [] };
@@ -99,14 +128,16 @@ export async function syncPgTable(db: AnyDb, name: PgTableName, schema: TableSch
   const sourceColumns = new Set<string>();
   for (const column of schema.columns) {
     sourceColumns.add(column.name);
-    const desired = toPgColumnType(column.type);
+    const desired = toPgColumnType(column.type, nativeTypes);
     const current = existing.types.get(column.name);
     if (current === undefined) {
-      await compileAddColumn(name, column).execute(db);
+      await compileAddColumn(name, column, nativeTypes).execute(db);
       applied.push(`add column ${JSON.stringify(column.name)} ${renderPgColumnType(desired)}`);
       continue;
     }
-    const change = planPgColumnChange(current, desired);
+    // a column created before native types were kept (text, jsonb) stays as it is: it holds every value
+    const keptNeutral = column.type.native !== undefined && renderPgColumnType(current) === renderPgColumnType(toPgColumnType(column.type));
+    const change = keptNeutral ? ({ action: "none" } as const) : planPgColumnChange(current, desired);
     const what = `column ${JSON.stringify(column.name)}: ${renderPgColumnType(current)} -> ${renderPgColumnType(desired)}`;
     if (change.action === "widen") {
       await compileWidenColumn(name, column.name, change.to).execute(db);
@@ -134,6 +165,14 @@ export async function syncPgTable(db: AnyDb, name: PgTableName, schema: TableSch
   const after = await readCatalog(db, name);
   if (after === undefined) throw new Error(`table ${name.schema}.${name.table} vanished while altering it`);
   return { target: after, applied, keptWider, refused };
+}
+
+/** The native type names of `schema` that the target resolves (`to_regtype`): `hstore` only where its extension is installed. */
+async function availableNativeTypes(db: AnyDb, schema: TableSchema): Promise<ReadonlySet<string>> {
+  const names = nativeTypeNames(schema);
+  if (names.length === 0) return new Set();
+  const result = await sql<{ name: string }>`SELECT n AS name FROM unnest(${names}::text[]) AS n WHERE to_regtype(n) IS NOT NULL`.execute(db);
+  return new Set(result.rows.map((r) => r.name));
 }
 
 async function readCatalog(db: AnyDb, name: PgTableName): Promise<(TargetTable & { readonly notNull: ReadonlySet<string> }) | undefined> {

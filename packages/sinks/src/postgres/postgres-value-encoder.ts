@@ -1,4 +1,5 @@
-import type { Value } from "@zero-etl/core";
+import type { LogicalType, Value } from "@zero-etl/core";
+import { LIST_LOWER_BOUNDS } from "@zero-etl/core";
 
 /**
  * Turns a cell value (as `LogicalType` documents it) into a `pg` query
@@ -80,6 +81,152 @@ function writeJson(value: Value | undefined, out: string[]): void {
     first = false;
     out.push(JSON.stringify(k), ":");
     writeJson(v, out);
+  }
+  out.push("}");
+}
+
+/** Encodes one cell for a parameter bound to a column of a given target type. */
+export type PgParameterEncoder = (value: Value | undefined) => unknown;
+
+const TEMPORAL_BASE_TYPES = new Set(["date", "timestamp without time zone", "timestamp with time zone"]);
+
+/**
+ * The encoder for a column whose type without modifiers is `baseType` (as
+ * `format_type(oid, NULL)` prints it): arrays get PostgreSQL array literals
+ * (elements encoded for the element type, lower bounds kept), `hstore` an
+ * hstore literal from the JSON object the value holds, dates and timestamps
+ * turn astronomical negative years (`-0043-03-15`, which PostgreSQL reads as
+ * a time zone) into its ` BC` form; everything else is {@link toPgParameter}.
+ */
+export function createPgParameterEncoder(baseType: string): PgParameterEncoder {
+  if (baseType.endsWith("[]")) {
+    const element = baseType.slice(0, -2);
+    const encodeElement = createArrayElementEncoder(element);
+    return (value) => (Array.isArray(value) ? encodePgArray(value as readonly Value[], encodeElement) : toPgParameter(value));
+  }
+  if (baseType === "hstore") return (value) => (typeof value === "string" ? jsonToHstore(value) : toPgParameter(value));
+  if (TEMPORAL_BASE_TYPES.has(baseType)) return (value) => (typeof value === "string" ? toPgEra(value) : toPgParameter(value));
+  return toPgParameter;
+}
+
+/** `-YYYY...` (astronomical year, 0 = 1 BC) to PostgreSQL's `YYYY... BC`; other text unchanged. */
+export function toPgEra(text: string): string {
+  if (text.charCodeAt(0) !== 0x2d /* - */ || !(text.charCodeAt(1) >= 0x30 && text.charCodeAt(1) <= 0x39)) return text;
+  const dash = text.indexOf("-", 1);
+  if (dash < 0) return text;
+  const year = 1 + Number(text.slice(1, dash));
+  return `${String(year).padStart(4, "0")}${text.slice(dash)} BC`;
+}
+
+function createArrayElementEncoder(element: string): (value: Value) => string {
+  const temporal = TEMPORAL_BASE_TYPES.has(element);
+  const hstore = element === "hstore";
+  return (value) => {
+    if (typeof value === "string") return temporal ? toPgEra(value) : hstore ? jsonToHstore(value) : value;
+    if (value instanceof Uint8Array) return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}`;
+    if (typeof value === "boolean") return value ? "t" : "f";
+    if (typeof value === "number") return value === 0 && 1 / value < 0 ? "-0" : String(value);
+    if (typeof value === "bigint") return value.toString();
+    return encodeNestedJson(value);
+  };
+}
+
+/** A PostgreSQL array literal of a (possibly nested) list, every element quoted, with the bounds decoration when lower bounds are not 1. */
+export function encodePgArray(value: readonly Value[], encodeElement: (value: Value) => string): string {
+  const parts: string[] = [];
+  const bounds = (value as { [LIST_LOWER_BOUNDS]?: readonly number[] })[LIST_LOWER_BOUNDS];
+  if (bounds !== undefined && bounds.some((b) => b !== 1)) {
+    let level: readonly Value[] | undefined = value;
+    for (const lower of bounds) {
+      const length = level?.length ?? 0;
+      parts.push(`[${lower}:${lower + length - 1}]`);
+      const first: Value | undefined = level?.[0];
+      level = Array.isArray(first) ? (first as readonly Value[]) : undefined;
+    }
+    parts.push("=");
+  }
+  writeArray(value, encodeElement, parts);
+  return parts.join("");
+}
+
+function writeArray(value: readonly Value[], encodeElement: (value: Value) => string, out: string[]): void {
+  out.push("{");
+  for (let i = 0; i < value.length; i++) {
+    if (i > 0) out.push(",");
+    const element = value[i];
+    if (element === null || element === undefined) out.push("NULL");
+    else if (Array.isArray(element)) writeArray(element as readonly Value[], encodeElement, out);
+    else out.push(`"${encodeElement(element).replace(/[\\"]/g, "\\$&")}"`);
+  }
+  out.push("}");
+}
+
+/** An hstore literal of a JSON object text whose values are strings or null; other text unchanged (the server then names the problem). */
+export function jsonToHstore(text: string): string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return text;
+  }
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) return text;
+  const quote = (s: string) => `"${s.replace(/[\\"]/g, "\\$&")}"`;
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+    parts.push(`${quote(k)}=>${v === null ? "NULL" : quote(typeof v === "string" ? v : JSON.stringify(v))}`);
+  }
+  return parts.join(", ");
+}
+
+/**
+ * True when a list or struct type holds `json` somewhere: its JSON text must
+ * be embedded as JSON, not as a string, when the whole value lands in one
+ * `jsonb` column.
+ */
+export function hasNestedJson(type: LogicalType): boolean {
+  if (type.kind === "list") return type.element.kind === "json" || hasNestedJson(type.element);
+  if (type.kind === "struct") return type.fields.some((f) => f.type.kind === "json" || hasNestedJson(f.type));
+  return false;
+}
+
+/** The encoder of a list or struct value into one `jsonb`/`json` column, `json` parts embedded as JSON (see {@link hasNestedJson}). */
+export function createTypedJsonEncoder(type: LogicalType): PgParameterEncoder {
+  return (value) => {
+    if (value === null || value === undefined || typeof value !== "object" || value instanceof Uint8Array) return toPgParameter(value);
+    const out: string[] = [];
+    writeTypedJson(value, type, out);
+    return out.join("");
+  };
+}
+
+function writeTypedJson(value: Value | undefined, type: LogicalType | undefined, out: string[]): void {
+  if (typeof value === "string" && type?.kind === "json") {
+    out.push(value);
+    return;
+  }
+  if (value === null || value === undefined || typeof value !== "object" || value instanceof Uint8Array) {
+    out.push(encodeNestedJson(value ?? null));
+    return;
+  }
+  if (Array.isArray(value)) {
+    const element = type?.kind === "list" ? type.element : undefined;
+    out.push("[");
+    for (let i = 0; i < value.length; i++) {
+      if (i > 0) out.push(",");
+      writeTypedJson((value as readonly Value[])[i], element, out);
+    }
+    out.push("]");
+    return;
+  }
+  const fields = type?.kind === "struct" ? type.fields : undefined;
+  out.push("{");
+  let first = true;
+  for (const [k, v] of Object.entries(value as Record<string, Value>)) {
+    if (v === undefined) continue;
+    if (!first) out.push(",");
+    first = false;
+    out.push(JSON.stringify(k), ":");
+    writeTypedJson(v, fields?.find((f) => f.name === k)?.type, out);
   }
   out.push("}");
 }

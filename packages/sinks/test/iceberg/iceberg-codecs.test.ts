@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { deserializeIcebergValue, hashValue, serializeIcebergValue, toIcebergValue } from "@zero-etl/sinks/iceberg";
+import { deserializeIcebergValue, hashValue, serializeIcebergValue, toIcebergValue as toValueOrNull } from "@zero-etl/sinks/iceberg";
+import { formatDate, formatTimestamp } from "../../src/iceberg/iceberg-value-codec.js";
+
+/** The non-null form (every value these vectors use is finite). */
+function toIcebergValue(type: string, value: string) {
+  const out = toValueOrNull(type, value);
+  if (out === null) throw new Error(`${type} ${value} became null`);
+  return out;
+}
 
 describe("iceberg value codecs", () => {
   it("bucket hashes match the spec's Appendix B test vectors", () => {
@@ -26,5 +34,18 @@ describe("iceberg value codecs", () => {
     }
     expect(() => toIcebergValue("decimal(38,10)", "1.00000000001")).toThrow(RangeError);
     expect(() => toIcebergValue("timestamptz", "infinity")).toThrow(RangeError);
+  });
+
+  it("dates and timestamps past JavaScript Date's range are exact, in and out", () => {
+    for (const [date, days] of [["+5874897-12-31", 2_145_042_905], ["-004712-01-01", -2_440_550], ["-000043-03-15", -735_160], ["1970-01-01", 0]] as const) {
+      expect(toIcebergValue("date", date.replace(/^\+/, ""))).toBe(days);
+      expect(formatDate(days)).toBe(date);
+    }
+    expect(toIcebergValue("timestamp", "294246-12-31T23:59:59.999999")).toBe(9_223_371_244_799_999_999n);
+    expect(formatTimestamp(9_223_371_244_799_999_999n, true)).toBe("+294246-12-31T23:59:59.999999Z");
+    expect(() => toIcebergValue("timestamp", "294247-01-10T04:00:54.775808")).toThrow(/int64 microsecond range/);
+    expect(toValueOrNull("decimal(10,2)", "NaN")).toBeNull();
+    expect(toValueOrNull("decimal(10,2)", "-Infinity")).toBeNull();
+    expect(() => toIcebergValue("time", "24:00:00")).toThrow(/24:00:00/);
   });
 });

@@ -64,6 +64,19 @@ describe("postgres ddl compiler: type mapping", () => {
     expect(parsePgColumnType("timestamp without time zone")).toEqual({ name: "timestamp", precision: 6 });
     expect(parsePgColumnType("character varying")).toEqual({ name: "character varying" });
     expect(parsePgColumnType("citext")).toEqual({ name: "other", text: "citext" });
+    expect(parsePgColumnType("numeric(10,2)[]")).toEqual({ name: "array", element: { name: "numeric", precision: 10, scale: 2 } });
+    expect(renderPgColumnType(parsePgColumnType("time(3) with time zone[]"))).toBe("time(3) with time zone[]");
+  });
+
+  it("widens arrays element-wise and never changes arrays of types it does not know", () => {
+    const plan = (from: string, to: string) => planPgColumnChange(parsePgColumnType(from), parsePgColumnType(to));
+    expect(plan("integer[]", "bigint[]")).toEqual({ action: "widen", to: { name: "array", element: { name: "bigint" } } });
+    expect(plan("bigint[]", "integer[]")).toEqual({ action: "keep-wider" });
+    expect(plan("numeric(10,2)[]", "numeric(12,2)[]").action).toBe("widen");
+    expect(plan("date[]", "integer[]").action).toBe("refuse");
+    expect(plan("inet[]", "inet[]").action).toBe("none");
+    expect(plan("inet[]", "cidr[]").action).toBe("refuse");
+    expect(plan("integer[]", "integer").action).toBe("refuse");
   });
 });
 

@@ -458,3 +458,72 @@ describe("postgres sink: identifiers, keyless tables, errors", () => {
     await sink.close();
   });
 });
+
+describe("postgres sink: PostgreSQL-native types", () => {
+  it("keeps columns created before native types were kept, and creates the native type for new ones", async () => {
+    const table: TableRef = { namespace: "src", name: "natives_upgrade" };
+    // the target table as an older version created it: inet as text, json as jsonb
+    await reader.query(`CREATE TABLE public.natives_upgrade (id bigint PRIMARY KEY, ip text, doc jsonb)`);
+    const schema: TableSchema = {
+      table,
+      version: 1,
+      primaryKey: ["id"],
+      columns: [
+        { name: "id", type: { kind: "int", bits: 64, signed: true }, nullable: false },
+        { name: "ip", type: { kind: "string", native: { dialect: "postgres", name: "inet" } }, nullable: true },
+        { name: "doc", type: { kind: "json", native: { dialect: "postgres", name: "json" } }, nullable: true },
+        { name: "net", type: { kind: "string", native: { dialect: "postgres", name: "cidr" } }, nullable: true },
+        { name: "odd", type: { kind: "string", native: { dialect: "postgres", name: "no_such_type" } }, nullable: true },
+      ],
+    };
+    const sink = newSink();
+    await sink.open({ pipeline: "natives" });
+    await sink.prepare(schema);
+    expect(sink.describeTable(table)?.refused ?? []).toEqual([]);
+    await sink.write({ events: [{ op: "insert", table, position: "1", after: { id: 1n, ip: "10.0.0.1/8", doc: '{"a": 1, "a": 2}', net: "10.0.0.0/8", odd: "x" } }] });
+    await sink.flush(checkpoint("1", "natives"));
+    const types = await rows(
+      `SELECT attname AS name, format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'public.natives_upgrade'::regclass AND attnum > 0 ORDER BY attnum`,
+    );
+    expect(types).toEqual([
+      { name: "id", type: "bigint" },
+      { name: "ip", type: "text" },
+      { name: "doc", type: "jsonb" },
+      { name: "net", type: "cidr" },
+      // a native type the target does not have falls back to the kind's type
+      { name: "odd", type: "text" },
+    ]);
+    expect(await rows(`SELECT ip, doc::text AS doc, net::text AS net, odd FROM public.natives_upgrade`)).toEqual([{ ip: "10.0.0.1/8", doc: '{"a": 2}', net: "10.0.0.0/8", odd: "x" }]);
+  });
+
+  it("creates arrays as arrays and widens them element-wise", async () => {
+    const table: TableRef = { namespace: "src", name: "arrays_widen" };
+    const v1: TableSchema = {
+      table,
+      version: 1,
+      primaryKey: ["id"],
+      columns: [
+        { name: "id", type: { kind: "int", bits: 32, signed: true }, nullable: false },
+        { name: "a", type: { kind: "list", element: { kind: "int", bits: 32, signed: true }, native: { dialect: "postgres", name: "integer[]" } }, nullable: true },
+      ],
+    };
+    const v2: TableSchema = {
+      ...v1,
+      version: 2,
+      columns: [v1.columns[0] as TableSchema["columns"][number], { name: "a", type: { kind: "list", element: { kind: "int", bits: 64, signed: true }, native: { dialect: "postgres", name: "bigint[]" } }, nullable: true }],
+    };
+    const sink = newSink();
+    await sink.open({ pipeline: "arrays" });
+    await sink.prepare(v1);
+    await sink.write({ events: [{ op: "insert", table, position: "1", after: { id: 1, a: [1, null, 3] } }] });
+    await sink.flush(checkpoint("1", "arrays"));
+    await sink.prepare(v2);
+    await sink.write({ events: [{ op: "insert", table, position: "2", after: { id: 2, a: [9223372036854775807n] } }] });
+    await sink.flush(checkpoint("2", "arrays"));
+    expect(await rows(`SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute WHERE attrelid = 'public.arrays_widen'::regclass AND attname = 'a'`)).toEqual([{ type: "bigint[]" }]);
+    expect(await rows(`SELECT id, a::text AS a FROM public.arrays_widen ORDER BY id`)).toEqual([
+      { id: "1", a: "{1,NULL,3}" },
+      { id: "2", a: "{9223372036854775807}" },
+    ]);
+  });
+});

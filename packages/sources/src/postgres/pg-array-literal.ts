@@ -1,18 +1,23 @@
 import type { Value } from "@zero-etl/core";
-import { ZeroEtlError } from "@zero-etl/core";
+import { LIST_LOWER_BOUNDS, ZeroEtlError } from "@zero-etl/core";
 
 /**
  * Parses a PostgreSQL array literal in its text output form (`{1,2,NULL}`,
  * `{"a b","c\"d"}`, `{{1,2},{3,4}}`, `[0:1]={1,2}`) into nested arrays,
  * decoding each non-null element with `decodeElement`. An unquoted `NULL`
- * (any case) is SQL NULL; a quoted `"NULL"` is the string. Pure.
+ * (any case) is SQL NULL; a quoted `"NULL"` is the string. Lower bounds
+ * other than 1 (`[0:1]={1,2}`) are kept on the result under
+ * `LIST_LOWER_BOUNDS` (one per dimension). Pure.
  */
 export function parseArrayLiteral(text: string, decodeElement: (text: string) => Value, delimiter = ","): Value[] {
   let pos = 0;
+  let lowerBounds: number[] | undefined;
   if (text.charCodeAt(0) === 0x5b /* [ */) {
     // explicit bounds decoration: the values follow the `=`
     const eq = text.indexOf("=");
     if (eq < 0) throw invalid(text, 0);
+    lowerBounds = [];
+    for (const m of text.slice(0, eq).matchAll(/\[(-?\d+):-?\d+\]/g)) lowerBounds.push(Number(m[1]));
     pos = eq + 1;
   }
   const delim = delimiter.charCodeAt(0);
@@ -70,7 +75,9 @@ export function parseArrayLiteral(text: string, decodeElement: (text: string) =>
       throw invalid(text, pos);
     }
   };
-  return parseLevel();
+  const result = parseLevel();
+  if (lowerBounds !== undefined && lowerBounds.some((b) => b !== 1)) Object.defineProperty(result, LIST_LOWER_BOUNDS, { value: Object.freeze(lowerBounds) });
+  return result;
 }
 
 function invalid(text: string, at: number): ZeroEtlError {

@@ -11,12 +11,14 @@ interface TypeRow {
   typdelim: string;
   typcategory: string;
   labels: string[] | null;
+  /** Composite types: the attributes, in order. */
+  attributes: { name: string; type: number; typmod: number }[] | null;
 }
 
 /**
  * Resolves PostgreSQL type OIDs to {@link PgTypeDescriptor}s: built-ins from
- * a table, enums, domains and arrays of them from pg_type (parameterized
- * queries, cached per OID).
+ * a table, enums, domains, composite types and arrays of them from pg_type
+ * (parameterized queries, cached per OID).
  */
 export class PgTypeCatalog {
   private readonly known = new Map<number, PgTypeDescriptor>();
@@ -43,14 +45,19 @@ export class PgTypeCatalog {
                       t.typdelim::text AS typdelim, t.typcategory::text AS typcategory,
                       CASE WHEN t.typtype = 'e' THEN
                         (SELECT array_agg(e.enumlabel::text ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)
-                      END AS labels
+                      END AS labels,
+                      CASE WHEN t.typtype = 'c' THEN
+                        (SELECT json_agg(json_build_object('name', a.attname::text, 'type', a.atttypid::int8, 'typmod', a.atttypmod) ORDER BY a.attnum)
+                           FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
+                      END AS attributes
                  FROM pg_type t WHERE t.oid = ANY($1::oid[])`,
         values: [pending],
       });
       const next: number[] = [];
       for (const row of result.rows) {
         rows.set(row.oid, row);
-        for (const dep of [row.typtype === "d" ? row.typbasetype : 0, row.typcategory === "A" ? row.typelem : 0]) {
+        const deps = [row.typtype === "d" ? row.typbasetype : 0, row.typcategory === "A" ? row.typelem : 0, ...(row.attributes ?? []).map((a) => Number(a.type))];
+        for (const dep of deps) {
           if (dep !== 0 && this.get(dep) === undefined && !rows.has(dep)) next.push(dep);
         }
       }
@@ -67,6 +74,9 @@ export class PgTypeCatalog {
       else if (row.typtype === "d") descriptor = { kind: "domain", oid, name: row.typname, base: build(row.typbasetype), baseTypeMod: row.typtypmod };
       else if (row.typcategory === "A" && row.typelem !== 0) {
         descriptor = { kind: "array", oid, name: row.typname, element: build(row.typelem), delimiter: row.typdelim };
+      } else if (row.typtype === "c" && row.attributes !== null) {
+        const fields = row.attributes.map((a) => Object.freeze({ name: a.name, type: build(Number(a.type)), typeMod: a.typmod }));
+        descriptor = { kind: "composite", oid, name: row.typname, fields: Object.freeze(fields) };
       } else descriptor = { kind: "other", oid, name: row.typname };
       this.known.set(oid, Object.freeze(descriptor));
       return descriptor;

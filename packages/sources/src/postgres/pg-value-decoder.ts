@@ -1,17 +1,29 @@
 import type { LogicalType, Value } from "@zero-etl/core";
 import { parseArrayLiteral } from "./pg-array-literal.js";
+import { hstoreToJson } from "./pg-hstore-literal.js";
+import { isHstore, pgNativeType } from "./pg-native-type.js";
+import { parseRecordLiteral } from "./pg-record-literal.js";
 
 /**
  * What the decoder needs to know about a PostgreSQL type: a built-in scalar
  * by OID, an enum with its labels, a domain over a base type, an array of an
- * element type, or anything else (kept as text).
+ * element type, a composite type with its fields, or anything else (kept as
+ * text).
  */
 export type PgTypeDescriptor =
   | { readonly kind: "builtin"; readonly oid: number; readonly name: string }
   | { readonly kind: "enum"; readonly oid: number; readonly name: string; readonly labels: readonly string[] }
   | { readonly kind: "domain"; readonly oid: number; readonly name: string; readonly base: PgTypeDescriptor; readonly baseTypeMod: number }
   | { readonly kind: "array"; readonly oid: number; readonly name: string; readonly element: PgTypeDescriptor; readonly delimiter: string }
+  | { readonly kind: "composite"; readonly oid: number; readonly name: string; readonly fields: readonly PgCompositeField[] }
   | { readonly kind: "other"; readonly oid: number; readonly name: string };
+
+/** One field of a composite type, in attribute order. */
+export interface PgCompositeField {
+  readonly name: string;
+  readonly type: PgTypeDescriptor;
+  readonly typeMod: number;
+}
 
 /** Decodes the text output of one PostgreSQL value (never called for NULL). */
 export type PgValueDecoder = (text: string) => Value;
@@ -110,9 +122,17 @@ export function builtinTypeDescriptor(oid: number): PgTypeDescriptor | undefined
 /**
  * The logical type of a column of type `type` with type modifier `typeMod`
  * (`-1` when none): precision/scale of numeric, length of varchar/bpchar,
- * fractional digits of time/timestamp.
+ * fractional digits of time/timestamp; `native` names the PostgreSQL type
+ * where the kind alone would lose it (see `pgNativeType`). Composite types
+ * are structs; `hstore` is a JSON object of strings.
  */
 export function pgLogicalType(type: PgTypeDescriptor, typeMod: number): LogicalType {
+  const logical = neutralLogicalType(type, typeMod);
+  const native = pgNativeType(type, typeMod);
+  return native === undefined ? logical : { ...logical, native };
+}
+
+function neutralLogicalType(type: PgTypeDescriptor, typeMod: number): LogicalType {
   switch (type.kind) {
     case "enum":
       return { kind: "string", enumValues: type.labels };
@@ -120,8 +140,10 @@ export function pgLogicalType(type: PgTypeDescriptor, typeMod: number): LogicalT
       return pgLogicalType(type.base, typeMod >= 0 ? typeMod : type.baseTypeMod);
     case "array":
       return { kind: "list", element: pgLogicalType(type.element, typeMod) };
+    case "composite":
+      return { kind: "struct", fields: type.fields.map((f) => ({ name: f.name, type: pgLogicalType(f.type, f.typeMod), nullable: true })) };
     case "other":
-      return { kind: "string" };
+      return isHstore(type) ? { kind: "json" } : { kind: "string" };
     case "builtin":
       return builtinLogicalType(type.oid, typeMod);
   }
@@ -197,8 +219,22 @@ const decodeLower: PgValueDecoder = (text) => text.toLowerCase();
 export function createPgValueDecoder(type: PgTypeDescriptor): PgValueDecoder {
   switch (type.kind) {
     case "enum":
-    case "other":
       return identity;
+    case "other":
+      return isHstore(type) ? hstoreToJson : identity;
+    case "composite": {
+      const names = type.fields.map((f) => f.name);
+      const decoders = type.fields.map((f) => createPgValueDecoder(f.type));
+      return (text) => {
+        const texts = parseRecordLiteral(text);
+        const out: Record<string, Value> = {};
+        for (let i = 0; i < names.length; i++) {
+          const field = texts[i];
+          out[names[i] as string] = field === null || field === undefined ? null : (decoders[i] as PgValueDecoder)(field);
+        }
+        return out;
+      };
+    }
     case "domain":
       return createPgValueDecoder(type.base);
     case "array": {

@@ -46,8 +46,10 @@ export class PgoutputChangeBuilder {
   private readonly relations = new Map<number, RelationState>();
   private readonly byTable = new Map<string, PostgresTableInfo>();
   private readonly versions = new Map<string, TableSchema>();
+  private readonly stale = new Set<string>();
   private xid: string | undefined;
   private commitTime: number | undefined;
+  private commitPosition: string | undefined;
 
   constructor(private readonly options: PgoutputChangeBuilderOptions) {
     for (const info of options.tables) {
@@ -70,14 +72,17 @@ export class PgoutputChangeBuilder {
     if (!this.options.types.has(oids)) await this.options.resolveTypes(oids);
     const key = refKey(table);
     const current = this.versions.get(key);
+    // a stale predecessor's nullability does not carry over: the catalog decides
+    const stale = this.stale.delete(key);
+    const basis = stale ? undefined : current;
     let info = this.byTable.get(key);
-    const columns = buildColumns(message, this.options.types, info, current);
-    let changed = current === undefined || !sameColumns(current.columns, columns);
+    const columns = buildColumns(message, this.options.types, info, basis);
+    let changed = current === undefined || stale || !sameColumns(current.columns, columns);
     if (changed) {
       info = (await this.options.reintrospect(message.relationOid)) ?? info;
       if (info !== undefined) this.byTable.set(key, info);
     }
-    const built = buildColumns(message, this.options.types, info, current);
+    const built = buildColumns(message, this.options.types, info, basis);
     const names = built.map((c) => c.name);
     const primaryKey = (info?.schema.primaryKey ?? []).filter((n) => names.includes(n));
     const schema = changed
@@ -112,21 +117,33 @@ export class PgoutputChangeBuilder {
     }
   }
 
+  /**
+   * Marks what is known of a table name as stale (dropped, renamed away, or
+   * about to be re-read): the next Relation message for that name re-reads
+   * its catalog entry and gives a schema event (the next version, so
+   * versions never repeat), even when its columns look the same.
+   */
+  forget(ref: TableRef): void {
+    this.stale.add(refKey(ref));
+  }
+
   /** The schema currently in force for a selected table, if the stream has seen or introspected it. */
   schemaOf(ref: TableRef): TableSchema | undefined {
     return this.versions.get(refKey(ref));
   }
 
-  /** Starts a transaction (Begin message). */
-  begin(xid: number, commitTime: number): void {
+  /** Starts a transaction (Begin message, whose final LSN is the transaction's commit). */
+  begin(xid: number, commitTime: number, finalLsn: bigint): void {
     this.xid = String(xid);
     this.commitTime = commitTime;
+    this.commitPosition = formatLsn(finalLsn);
   }
 
   /** Ends the current transaction. */
   commit(): void {
     this.xid = undefined;
     this.commitTime = undefined;
+    this.commitPosition = undefined;
   }
 
   /**
@@ -195,9 +212,10 @@ export class PgoutputChangeBuilder {
   }
 
   private stamp<T extends ChangeEvent>(event: T): T {
-    const target = event as { commitTime?: number; transactionId?: string };
+    const target = event as { commitTime?: number; transactionId?: string; commitPosition?: string };
     if (this.commitTime !== undefined) target.commitTime = this.commitTime;
     if (this.xid !== undefined) target.transactionId = this.xid;
+    if (this.commitPosition !== undefined) target.commitPosition = this.commitPosition;
     return event;
   }
 }
@@ -222,9 +240,14 @@ function sameRelation(state: RelationState, message: RelationMessage): boolean {
   return state.keyIndexes.length > 0 || message.columns.every((c) => !c.isKey);
 }
 
-/** Columns and types come from the Relation message; nullability from the stream's previous schema, else the catalog. */
+/**
+ * Columns and types come from the Relation message; nullability from the
+ * stream's previous schema, else the catalog. Stored generated columns,
+ * which the message leaves out, follow from the catalog (see the introspector).
+ */
 function buildColumns(message: RelationMessage, types: PgTypeCatalog, info: PostgresTableInfo | undefined, previous: TableSchema | undefined): ColumnSchema[] {
-  return message.columns.map((c) => {
+  const generated = (info?.schema.columns ?? []).filter((c) => c.type.native?.generatedAs !== undefined && !message.columns.some((m) => m.name === c.name));
+  const sent = message.columns.map((c) => {
     const known = previous?.columns.find((k) => k.name === c.name) ?? info?.schema.columns.find((k) => k.name === c.name);
     const knownInfo = info?.columns.find((k) => k.name === c.name);
     const descriptor = types.get(c.typeOid) ?? { kind: "other" as const, oid: c.typeOid, name: "" };
@@ -236,6 +259,7 @@ function buildColumns(message: RelationMessage, types: PgTypeCatalog, info: Post
     if (knownInfo !== undefined && knownInfo.typeOid === c.typeOid && knownInfo.typeMod === c.typeMod) column.sourceType = knownInfo.sqlType;
     return column;
   });
+  return generated.length === 0 ? sent : [...sent, ...generated];
 }
 
 function sameColumns(a: readonly ColumnSchema[], b: readonly ColumnSchema[]): boolean {

@@ -172,7 +172,7 @@ describe("postgres source: every type round-trips through snapshot and stream", 
     expect(type("e")).toEqual({ kind: "string", enumValues: ["sad", "ok", "happy"] });
     expect(type("dm")).toEqual({ kind: "int", bits: 32, signed: true });
     expect(type("ae")).toEqual({ kind: "list", element: { kind: "string", enumValues: ["sad", "ok", "happy"] } });
-    expect(type("a2")).toEqual({ kind: "list", element: { kind: "int", bits: 64, signed: true } });
+    expect(type("a2")).toEqual({ kind: "list", element: { kind: "int", bits: 64, signed: true }, native: { dialect: "postgres", name: "bigint[]" } });
     expect(type("by")).toEqual({ kind: "bytes" });
     expect(type("jb")).toEqual({ kind: "json" });
     expect(type("u")).toEqual({ kind: "uuid" });

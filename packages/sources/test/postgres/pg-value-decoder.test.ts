@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { LIST_LOWER_BOUNDS } from "@zero-etl/core";
 import { createPgValueDecoder, formatLsn, lsnCodec, parseLsn, pgLogicalType, type PgTypeDescriptor } from "@zero-etl/sources/postgres";
 
 const builtin = (oid: number): PgTypeDescriptor => ({ kind: "builtin", oid, name: String(oid) });
@@ -69,5 +70,75 @@ describe("pg value decoders (pure)", () => {
     expect(formatLsn(parseLsn("0/0"))).toBe("0/0");
     expect(lsnCodec.compare(parseLsn("1/0"), parseLsn("0/FFFFFFFF"))).toBeGreaterThan(0);
     expect(() => parseLsn("16-B3")).toThrow(/not a postgres lsn/);
+  });
+  it("decodes hstore into a JSON map, keys in server order", () => {
+    const hstore: PgTypeDescriptor = { kind: "other", oid: 16500, name: "hstore" };
+    expect(createPgValueDecoder(hstore)('"b"=>"1", "a"=>NULL, "c\\"q"=>"x\\\\y", "1"=>""')).toBe('{"b":"1","a":null,"c\\"q":"x\\\\y","1":""}');
+    expect(createPgValueDecoder(hstore)("")).toBe("{}");
+    expect(pgLogicalType(hstore, -1)).toEqual({ kind: "json", native: { dialect: "postgres", name: "hstore" } });
+  });
+
+  it("decodes composite values into objects of typed fields", () => {
+    const inner: PgTypeDescriptor = { kind: "composite", oid: 16600, name: "inner_t", fields: [{ name: "n", type: builtin(20), typeMod: -1 }, { name: "s", type: builtin(25), typeMod: -1 }] };
+    const address: PgTypeDescriptor = {
+      kind: "composite",
+      oid: 16601,
+      name: "address",
+      fields: [
+        { name: "street", type: builtin(25), typeMod: -1 },
+        { name: "tags", type: { kind: "array", oid: 1009, name: "_text", element: builtin(25), delimiter: "," }, typeMod: -1 },
+        { name: "at", type: builtin(1184), typeMod: -1 },
+        { name: "sub", type: inner, typeMod: -1 },
+        { name: "empty", type: builtin(25), typeMod: -1 },
+      ],
+    };
+    const decode = createPgValueDecoder(address);
+    // exactly as the server prints ROW('main st', ARRAY['x', 'y"z'], ..., ROW(7, 'in"ner'), '')
+    expect(decode('("main st","{x,""y\\\\""z""}","2020-01-02 01:04:05.123456+00","(7,""in""""ner"")","")')).toEqual({
+      street: "main st",
+      tags: ["x", 'y"z'],
+      at: "2020-01-02T01:04:05.123456Z",
+      sub: { n: 7n, s: 'in"ner' },
+      empty: "",
+    });
+    expect(decode("(,,,,)")).toEqual({ street: null, tags: null, at: null, sub: null, empty: null });
+    expect(pgLogicalType(inner, -1)).toEqual({
+      kind: "struct",
+      fields: [
+        { name: "n", type: { kind: "int", bits: 64, signed: true }, nullable: true },
+        { name: "s", type: { kind: "string" }, nullable: true },
+      ],
+    });
+  });
+
+  it("keeps array lower bounds other than 1 on the decoded list", () => {
+    const ints = createPgValueDecoder({ kind: "array", oid: 1007, name: "_int4", element: builtin(23), delimiter: "," });
+    const bounded = ints("[0:2]={1,2,3}") as unknown as { [LIST_LOWER_BOUNDS]?: number[] };
+    expect(bounded).toEqual([1, 2, 3]);
+    expect(bounded[LIST_LOWER_BOUNDS]).toEqual([0]);
+    const nested = ints("[2:3][-1:0]={{1,2},{3,4}}") as unknown as { [LIST_LOWER_BOUNDS]?: number[] };
+    expect(nested[LIST_LOWER_BOUNDS]).toEqual([2, -1]);
+    expect((ints("{1,2}") as unknown as { [LIST_LOWER_BOUNDS]?: number[] })[LIST_LOWER_BOUNDS]).toBeUndefined();
+    // JSON never sees the bounds
+    expect(JSON.stringify(bounded)).toBe("[1,2,3]");
+  });
+
+  it("names the PostgreSQL-native type where the neutral kind would lose it", () => {
+    const named = (oid: number, name: string): PgTypeDescriptor => ({ kind: "builtin", oid, name });
+    expect(pgLogicalType(named(114, "json"), -1)).toEqual({ kind: "json", native: { dialect: "postgres", name: "json" } });
+    expect(pgLogicalType(named(3802, "jsonb"), -1)).toEqual({ kind: "json" });
+    expect(pgLogicalType(named(1562, "varbit"), 8)).toEqual({ kind: "string", native: { dialect: "postgres", name: "bit varying(8)" } });
+    expect(pgLogicalType({ kind: "other", oid: 3904, name: "int4range" }, -1)).toEqual({ kind: "string", native: { dialect: "postgres", name: "int4range" } });
+    // a user type that happens to share a built-in's name is not it
+    expect(pgLogicalType({ kind: "other", oid: 17000, name: "point" }, -1)).toEqual({ kind: "string" });
+    expect(pgLogicalType({ kind: "other", oid: 2205, name: "regclass" }, -1)).toEqual({ kind: "string" });
+    const numericArray: PgTypeDescriptor = { kind: "array", oid: 1231, name: "_numeric", element: named(1700, "numeric"), delimiter: "," };
+    expect(pgLogicalType(numericArray, ((10 << 16) | 2) + 4)).toEqual({
+      kind: "list",
+      element: { kind: "decimal", precision: 10, scale: 2 },
+      native: { dialect: "postgres", name: "numeric(10,2)[]" },
+    });
+    const enumArray: PgTypeDescriptor = { kind: "array", oid: 17001, name: "_mood", element: { kind: "enum", oid: 17002, name: "mood", labels: ["a"] }, delimiter: "," };
+    expect(pgLogicalType(enumArray, -1)).toEqual({ kind: "list", element: { kind: "string", enumValues: ["a"] } });
   });
 });

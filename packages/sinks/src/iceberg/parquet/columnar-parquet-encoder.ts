@@ -31,6 +31,8 @@ export interface EncodeColumnarParquetOptions {
   readonly dictionary?: boolean;
   /** The footer's `created_by`. */
   readonly createdBy: string;
+  /** The footer's `key_value_metadata` (e.g. `iceberg.schema`). */
+  readonly keyValueMetadata?: Readonly<Record<string, string>>;
 }
 
 /** A Parquet file with the per-column facts the Iceberg manifests need. */
@@ -254,7 +256,7 @@ export function encodeColumnarParquet(options: EncodeColumnarParquetOptions): Co
     groups.push({ rows: groupEnd - groupStart, chunks: metas });
   }
 
-  const footer = writeFooter({ fields, encoders, shredders, groups, codec: CODEC_IDS[codec], numRows: rows.length, createdBy: options.createdBy });
+  const footer = writeFooter({ fields, encoders, shredders, groups, codec: CODEC_IDS[codec], numRows: rows.length, createdBy: options.createdBy, keyValueMetadata: options.keyValueMetadata });
   const tail = new Uint8Array(8);
   new DataView(tail.buffer).setUint32(0, footer.length, true);
   tail.set(MAGIC, 4);
@@ -327,9 +329,10 @@ interface FooterInput {
   readonly codec: number;
   readonly numRows: number;
   readonly createdBy: string;
+  readonly keyValueMetadata: Readonly<Record<string, string>> | undefined;
 }
 
-/** FileMetaData (parquet.thrift): version, schema, num_rows, row_groups, created_by, column_orders. */
+/** FileMetaData (parquet.thrift): version, schema, num_rows, row_groups, key_value_metadata, created_by, column_orders. */
 function writeFooter(input: FooterInput): Uint8Array {
   const { fields, encoders, groups } = input;
   const t = new ThriftCompactWriter(new GrowableByteBuffer(1024));
@@ -396,6 +399,16 @@ function writeFooter(input: FooterInput): Uint8Array {
     if (first !== undefined) t.i64(5, first.offset);
     t.i64(6, compressed);
     t.endStruct();
+  }
+  const keyValues = Object.entries(input.keyValueMetadata ?? {});
+  if (keyValues.length > 0) {
+    t.beginList(5, ThriftType.struct, keyValues.length);
+    for (const [key, value] of keyValues) {
+      t.beginListStruct();
+      t.string(1, key);
+      t.string(2, value);
+      t.endStruct();
+    }
   }
   t.string(6, input.createdBy);
   const leafCount = elements.filter((e) => e.type !== undefined).length;

@@ -1,0 +1,52 @@
+import { describe, expect, it } from "vitest";
+import type { TableSchema } from "@zero-etl/core";
+import { evolveIcebergSchema, toIcebergSchema } from "@zero-etl/sinks/iceberg";
+
+// Pure schema evolution: renames by field id and their corner cases.
+const options = { unconstrainedDecimal: "decimal(38,10)" } as const;
+const text = { kind: "string" } as const;
+const schemaOf = (columns: readonly string[]): TableSchema => ({
+  table: { namespace: "public", name: "t" },
+  version: 1,
+  primaryKey: ["id"],
+  columns: [{ name: "id", type: { kind: "int", bits: 64, signed: true }, nullable: false }, ...columns.map((name) => ({ name, type: text, nullable: true }))],
+});
+const start = toIcebergSchema(schemaOf(["a", "b"]), options);
+const fields = (schema: { fields: readonly { id: number; name: string; required: boolean }[] } | undefined) => schema?.fields.map((f) => `${f.id}:${f.name}`);
+
+describe("iceberg schema evolution: renames", () => {
+  it("renames in place, keeping the field id", () => {
+    const next = evolveIcebergSchema(start.schema, start.lastColumnId, schemaOf(["c", "b"]), options, { c: "a" });
+    expect(fields(next?.schema)).toEqual(["1:id", "2:c", "3:b"]);
+    expect(next?.lastColumnId).toBe(start.lastColumnId);
+  });
+
+  it("without the renamed map, a rename is a dropped column and a new one", () => {
+    const next = evolveIcebergSchema(start.schema, start.lastColumnId, schemaOf(["c", "b"]), options);
+    expect(fields(next?.schema)).toEqual(["1:id", "4:c", "3:b", "2:a"]);
+  });
+
+  it("ignores a replayed rename whose old name is gone", () => {
+    const renamed = evolveIcebergSchema(start.schema, start.lastColumnId, schemaOf(["c", "b"]), options, { c: "a" });
+    if (renamed === undefined) throw new Error("no change");
+    expect(evolveIcebergSchema(renamed.schema, renamed.lastColumnId, schemaOf(["c", "b"]), options, { c: "a" })).toBeUndefined();
+  });
+
+  it("gives a new column the old name a rename freed, with a new id", () => {
+    const next = evolveIcebergSchema(start.schema, start.lastColumnId, schemaOf(["c", "b", "a"]), options, { c: "a" });
+    expect(fields(next?.schema)).toEqual(["1:id", "2:c", "3:b", "4:a"]);
+  });
+
+  it("moves a dropped column out of the way of a rename onto its name", () => {
+    // b was dropped at the source earlier (optional already, so it stays as a leftover unchanged); then a is renamed to b
+    expect(evolveIcebergSchema(start.schema, start.lastColumnId, schemaOf(["a"]), options)).toBeUndefined();
+    const next = evolveIcebergSchema(start.schema, start.lastColumnId, schemaOf(["b"]), options, { b: "a" });
+    expect(fields(next?.schema)).toEqual(["1:id", "2:b"]);
+  });
+
+  it("keeps the identifier field when the key column is renamed", () => {
+    const next = evolveIcebergSchema(start.schema, start.lastColumnId, { ...schemaOf(["a", "b"]), primaryKey: ["key"], columns: schemaOf(["a", "b"]).columns.map((c) => (c.name === "id" ? { ...c, name: "key" } : c)) }, options, { key: "id" });
+    expect(fields(next?.schema)).toEqual(["1:key", "2:a", "3:b"]);
+    expect(next?.schema["identifier-field-ids"]).toEqual([1]);
+  });
+});

@@ -1,0 +1,123 @@
+import type { TableChange, TableRef } from "@zero-etl/core";
+import { ZeroEtlError } from "@zero-etl/core";
+
+/** One attribute as the capture reports it (dropped ones keep the name they had). */
+interface CapturedColumn {
+  readonly n: number;
+  readonly name: string;
+  readonly dropped: boolean;
+  /** `pg_attribute.atthasmissing`: rows written before the column existed read a non-null default. */
+  readonly missing: boolean;
+}
+
+interface CapturedState {
+  readonly schema: string;
+  readonly name: string;
+  readonly columns: readonly CapturedColumn[];
+}
+
+/** A decoded capture message (see postgres-ddl-capture.ts). */
+export type DdlMessage =
+  | { readonly op: "alter"; readonly oid: number; readonly tag: string; readonly now: CapturedState; readonly before: CapturedState | undefined }
+  | { readonly op: "drop"; readonly oid: number; readonly table: TableRef }
+  | { readonly op: "rewrite"; readonly oid: number; readonly table: TableRef };
+
+/** Parses the JSON of one capture message; throws `source-failed` naming what is wrong. */
+export function parseDdlMessage(content: Uint8Array): DdlMessage {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(content.buffer, content.byteOffset, content.byteLength).toString("utf8"));
+  } catch (error) {
+    throw malformed("not JSON", error);
+  }
+  const m = raw as Record<string, unknown>;
+  if (typeof m !== "object" || m === null || m.v !== 1) throw malformed("unknown version");
+  const oid = Number(m.oid);
+  if (!Number.isInteger(oid)) throw malformed("oid");
+  switch (m.op) {
+    case "alter":
+      return { op: "alter", oid, tag: String(m.tag ?? ""), now: state(m), before: m.before === null || m.before === undefined ? undefined : state(m.before as Record<string, unknown>) };
+    case "drop":
+    case "rewrite":
+      return { op: m.op, oid, table: ref(m) };
+    default:
+      throw malformed(`op ${String(m.op)}`);
+  }
+}
+
+function ref(m: Record<string, unknown>): TableRef {
+  if (typeof m.schema !== "string" || typeof m.name !== "string") throw malformed("table name");
+  return { namespace: m.schema, name: m.name };
+}
+
+function state(m: Record<string, unknown>): CapturedState {
+  const table = ref(m);
+  if (!Array.isArray(m.columns)) throw malformed("columns");
+  const columns = (m.columns as Record<string, unknown>[]).map((c) => ({ n: Number(c.n), name: String(c.name), dropped: c.dropped === true, missing: c.missing === true }));
+  return { schema: table.namespace, name: table.name, columns };
+}
+
+function malformed(what: string, cause?: unknown): ZeroEtlError {
+  return new ZeroEtlError(`malformed zeroetl DDL message: ${what}`, { code: "source-failed", ...(cause === undefined ? {} : { cause }) });
+}
+
+/**
+ * Decides what a captured DDL statement means for the target, from the
+ * message alone (never from the catalog now, which may be far ahead of the
+ * WAL position being decoded):
+ *
+ * - a table renamed or moved to another schema: `dropped` for the old name
+ *   when it was selected, `refresh` for the new one when it is selected;
+ * - a table created (or seen without recorded state): `refresh` when selected;
+ * - a selected table whose existing rows changed without row events:
+ *   rewritten (`ALTER COLUMN ... TYPE ... USING`, a volatile default), a
+ *   column added with a default those rows take (`atthasmissing`), a column
+ *   dropped and added again under the same name, or a column renamed (a
+ *   target keeps columns the source dropped, so a rename is re-read rather
+ *   than half-filled): `refresh`;
+ * - a selected table dropped: `dropped`.
+ *
+ * Column additions without a default, drops and widenings need nothing here:
+ * the Relation message before the next row brings them as a schema event.
+ */
+export function interpretDdlMessage(message: DdlMessage, position: string, includes: (ref: TableRef) => boolean): TableChange[] {
+  switch (message.op) {
+    case "drop":
+      return includes(message.table) ? [{ kind: "dropped", table: message.table, position, reason: "table dropped" }] : [];
+    case "rewrite":
+      return includes(message.table) ? [{ kind: "refresh", table: message.table, position, reason: "table rewritten (e.g. ALTER COLUMN ... TYPE ... USING)" }] : [];
+    case "alter":
+      return interpretAlter(message, position, includes);
+  }
+}
+
+function interpretAlter(message: Extract<DdlMessage, { op: "alter" }>, position: string, includes: (ref: TableRef) => boolean): TableChange[] {
+  const now: TableRef = { namespace: message.now.schema, name: message.now.name };
+  const before = message.before;
+  if (before === undefined) {
+    if (!includes(now)) return [];
+    const created = /^(CREATE TABLE|SELECT INTO)/.test(message.tag);
+    return [{ kind: "refresh", table: now, position, reason: created ? "table created" : `${message.tag} on a table the capture had no state for` }];
+  }
+  const old: TableRef = { namespace: before.schema, name: before.name };
+  if (old.namespace !== now.namespace || old.name !== now.name) {
+    const out: TableChange[] = [];
+    if (includes(old)) out.push({ kind: "dropped", table: old, position, reason: `renamed to ${now.namespace}.${now.name}` });
+    if (includes(now)) out.push({ kind: "refresh", table: now, position, reason: `renamed from ${old.namespace}.${old.name}` });
+    return out;
+  }
+  if (!includes(now)) return [];
+  const reasons: string[] = [];
+  const previous = new Map(before.columns.map((c) => [c.n, c]));
+  for (const column of message.now.columns) {
+    if (column.dropped) continue;
+    const was = previous.get(column.n);
+    if (was === undefined) {
+      if (column.missing) reasons.push(`column ${column.name} added with a default the existing rows take`);
+      else if (before.columns.some((c) => c.name === column.name)) reasons.push(`column ${column.name} dropped and added again`);
+    } else if (was.name !== column.name) {
+      reasons.push(`column ${was.name} renamed to ${column.name}`);
+    }
+  }
+  return reasons.length === 0 ? [] : [{ kind: "refresh", table: now, position, reason: reasons.join("; ") }];
+}
