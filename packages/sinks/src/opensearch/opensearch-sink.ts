@@ -156,8 +156,8 @@ class OpenSearchSink implements Sink {
         );
       }
       const found = await this.#client.get({ index: this.#config.stateIndex, id: context.pipeline }, { ignore: [404] });
-      const source = (found.body as { found?: boolean; _source?: { checkpoint?: PipelineCheckpoint } }).found === true ? (found.body as { _source?: { checkpoint?: PipelineCheckpoint } })._source : undefined;
-      return source?.checkpoint;
+      const body = found.body as { found?: boolean; _source?: { checkpoint?: PipelineCheckpoint } };
+      return body.found === true ? body._source?.checkpoint : undefined;
     } catch (error) {
       throw this.#wrap(error, "open");
     }
