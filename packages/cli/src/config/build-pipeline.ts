@@ -118,7 +118,7 @@ async function buildSink(config: PipelineConfig, logger: Logger, naming: TargetN
     case "opensearch": {
       const { createOpenSearchSink } = await import("@zero-etl/sinks/opensearch");
       const { type: _type, ...options } = target;
-      return createOpenSearchSink({ ...common, ...withoutUndefined(options) });
+      return createOpenSearchSink({ ...common, ...timeoutsOf(config), ...withoutUndefined(options) });
     }
     case "redshift":
       throw new ConfigError("target.type", "postgres, iceberg or opensearch (this target is not built yet)", target.type);

@@ -1,5 +1,5 @@
-import type { Logger } from "@zero-etl/core";
-import { ConfigError, silentLogger } from "@zero-etl/core";
+import type { ConnectionTimeouts, Logger } from "@zero-etl/core";
+import { ConfigError, resolveConnectionTimeouts, silentLogger } from "@zero-etl/core";
 
 /** Options of {@link createOpenSearchSink}. */
 export interface OpenSearchSinkOptions {
@@ -22,6 +22,8 @@ export interface OpenSearchSinkOptions {
   /** Primary shards and replicas of the indices the sink creates (default 1 and 0: a replica on a one-node cluster stays unassigned). */
   readonly shards?: number;
   readonly replicas?: number;
+  /** `queryMs` bounds each HTTP request (0: no limit); a request that times out is retried like a refused bulk. */
+  readonly timeouts?: Partial<ConnectionTimeouts>;
   readonly logger?: Logger;
 }
 
@@ -37,6 +39,7 @@ export interface OpenSearchSinkConfig {
   readonly stateIndex: string;
   readonly shards: number;
   readonly replicas: number;
+  readonly timeouts: ConnectionTimeouts;
   readonly logger: Logger;
 }
 
@@ -68,6 +71,7 @@ export function resolveOpenSearchSinkConfig(options: OpenSearchSinkOptions): Ope
     stateIndex: options.stateIndex ?? "zeroetl_state",
     shards: positive("shards", options.shards, 1),
     replicas: options.replicas ?? 0,
+    timeouts: resolveConnectionTimeouts(options.timeouts),
     logger: options.logger ?? silentLogger,
   };
 }

@@ -102,7 +102,8 @@ class OpenSearchSink implements Sink {
       ...(config.auth === undefined ? {} : { auth: { username: config.auth.username, password: config.auth.password } }),
       ...(config.tls === undefined ? {} : { ssl: config.tls }),
       maxRetries: 0,
-      requestTimeout: 120_000,
+      // the client has no "no limit": 0 becomes the largest timer Node takes
+      requestTimeout: config.timeouts.queryMs === 0 ? 2_147_483_647 : config.timeouts.queryMs,
     });
     this.#bulk = new BulkSender(this.#client, {
       maxBytes: config.bulkMaxBytes,
@@ -437,11 +438,12 @@ class OpenSearchSink implements Sink {
 
   #wrap(error: unknown, what: string, table?: string): ZeroEtlError {
     if (error instanceof ZeroEtlError) return error;
-    const e = error as { message?: string; meta?: { statusCode?: number; body?: { error?: { type?: string; reason?: string } } } };
-    const status = e.meta?.statusCode;
+    const e = error as { message?: string; meta?: { statusCode?: number | null; body?: { error?: { type?: string; reason?: string } } } };
+    // a timeout or a refused connection has no HTTP status (the client reports null or 0)
+    const status = typeof e.meta?.statusCode === "number" && e.meta.statusCode > 0 ? e.meta.statusCode : undefined;
     const detail = e.meta?.body?.error === undefined ? (e.message ?? String(error)) : `${e.meta.body.error.type ?? ""}: ${e.meta.body.error.reason ?? ""}`;
     const retryable = status === undefined || status === 429 || status >= 500;
-    return new ZeroEtlError(`opensearch ${what} failed${status === undefined ? "" : ` (HTTP ${status})`}: ${redactText(detail)}`, {
+    return new ZeroEtlError(`opensearch ${what} failed at ${new URL(this.#config.node).host}${status === undefined ? "" : ` (HTTP ${status})`}: ${redactText(detail)}`, {
       code: "sink-failed",
       retryable,
       cause: error,

@@ -1,5 +1,5 @@
 import { createServer, request, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer as createTcpServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { ZeroEtlError } from "@zero-etl/core";
 import type { ChangeEvent, PipelineCheckpoint, Sink, TableRef, TableSchema } from "@zero-etl/core";
@@ -186,6 +186,24 @@ describe("opensearch sink", () => {
       expect((failed as ZeroEtlError).message).toMatch(/HTTP 429/);
     } finally {
       await new Promise((done) => proxy.close(done));
+    }
+  });
+
+  it("gives up on a node that never answers after timeouts.queryMs, with a retryable error", async () => {
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((socket) => void sockets.push(socket));
+    await new Promise<void>((ready) => silent.listen(0, "127.0.0.1", ready));
+    try {
+      const node = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const sink = createOpenSearchSink({ node, timeouts: { queryMs: 200 }, maxAttempts: 2 });
+      sinks.push(sink);
+      const failed = await sink.open({ pipeline: `${prefix}_u` }).catch((error: unknown) => error);
+      expect(failed).toBeInstanceOf(ZeroEtlError);
+      expect((failed as ZeroEtlError).retryable).toBe(true);
+      expect((failed as ZeroEtlError).message).toMatch(/open failed at 127\.0\.0\.1:\d+: request timed out/i);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((done) => silent.close(done));
     }
   });
 });
