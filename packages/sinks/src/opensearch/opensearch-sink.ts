@@ -192,8 +192,9 @@ class OpenSearchSink implements Sink {
       for (const [name, mapping] of Object.entries(wanted)) {
         const live = fields.get(name);
         if (live === undefined) added[name] = mapping;
-        else if (live.type !== mapping.type && !(live.type === "object" && mapping.type === "object")) {
-          refused.push(`column ${name}: the index maps it as ${live.type}, the new type needs ${mapping.type}`);
+        // OpenSearch reports an object field without a type, only its properties
+        else if ((live.type ?? "object") !== mapping.type) {
+          refused.push(`column ${name}: the index maps it as ${live.type ?? "object"}, the new type needs ${mapping.type}`);
         }
       }
       if (Object.keys(added).length > 0) {
