@@ -1,6 +1,9 @@
 import type { Value } from "@zero-etl/core";
 import { LIST_LOWER_BOUNDS, ZeroEtlError } from "@zero-etl/core";
 
+/** Leading or trailing white space as PostgreSQL's `scanner_isspace` knows it. */
+const ASCII_SPACE_AROUND = /^[ \t\n\r\v\f]+|[ \t\n\r\v\f]+$/g;
+
 /**
  * Parses a PostgreSQL array literal in its text output form (`{1,2,NULL}`,
  * `{"a b","c\"d"}`, `{{1,2},{3,4}}`, `[0:1]={1,2}`) into nested arrays,
@@ -60,7 +63,8 @@ export function parseArrayLiteral(text: string, decodeElement: (text: string) =>
           if (u === delim || u === 0x7d) break;
           pos++;
         }
-        const raw = text.slice(start, pos).trim();
+        // PostgreSQL's array syntax skips only ASCII white space; String#trim would also eat U+00A0 and friends, which are data
+        const raw = text.slice(start, pos).replace(ASCII_SPACE_AROUND, "");
         out.push(raw.length === 4 && raw.toUpperCase() === "NULL" ? null : decodeElement(raw));
       }
       const next = text.charCodeAt(pos);
