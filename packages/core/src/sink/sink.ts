@@ -37,6 +37,12 @@ export interface SinkCapabilities {
   readonly typeWidening?: "lossless" | "promotions";
 }
 
+/** What changed at the source besides the schema itself, for {@link Sink.prepare}. */
+export interface PrepareChange {
+  /** New column name -> old column name, for columns renamed at the source. */
+  readonly renamed?: Readonly<Record<string, string>>;
+}
+
 /** A record the sink refused, with the reason; it goes to the dead-letter queue. */
 export interface RejectedRecord {
   readonly event: ChangeEvent;
@@ -86,8 +92,22 @@ export interface Sink {
    */
   targetSchema?(table: TableRef): TableSchema | undefined;
 
-  /** Creates the table or brings it to `schema` (adding columns, widening types). Idempotent. */
-  prepare(schema: TableSchema): Promise<void>;
+  /**
+   * Creates the table or brings it to `schema` (adding columns, widening
+   * types). Idempotent.
+   *
+   * `change.renamed` maps new column names to old ones, for columns the
+   * source renamed (`SchemaChangeEvent.renamed`, restricted by the runtime to
+   * new names that are columns of `schema`): the sink renames each column in
+   * place before evolving to `schema`, so that the rows it holds keep their
+   * values under the new name. Applying it again after the rename (a replay,
+   * where the old column is gone and the new one exists) must change
+   * nothing. A sink that cannot rename may instead add the new column and
+   * copy the old one's values into it, or refuse (a `schema-refused` error,
+   * which sets the table aside for a resync); it must never leave the new
+   * column empty beside the old one.
+   */
+  prepare(schema: TableSchema, change?: PrepareChange): Promise<void>;
 
   /** Removes every row of a table before it is (re)snapshotted. */
   resetTable(table: TableRef): Promise<void>;
