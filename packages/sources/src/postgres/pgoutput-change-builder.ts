@@ -127,6 +127,35 @@ export class PgoutputChangeBuilder {
     this.stale.add(refKey(ref));
   }
 
+  /**
+   * A statement at `position` renamed columns of a selected table
+   * (`renamed`: new name -> old name): pushes a `schema` event with the
+   * renamed schema and `renamed`, so the target renames in place. The
+   * Relation message that follows then matches it and adds nothing. Returns
+   * false, pushing nothing, when the stream's schema of the table cannot say
+   * which columns these are (unknown or stale table, an old name it does not
+   * have, a new name it has): the caller re-reads the table instead.
+   */
+  renameColumns(ref: TableRef, renamed: Readonly<Record<string, string>>, position: bigint, out: ChangeEvent[]): boolean {
+    const key = refKey(ref);
+    const current = this.versions.get(key);
+    if (current === undefined || this.stale.has(key)) return false;
+    const names = new Set(current.columns.map((c) => c.name));
+    const entries = Object.entries(renamed);
+    if (entries.length === 0 || entries.some(([to, from]) => !names.has(from) || names.has(to))) return false;
+    const newName = new Map(entries.map(([to, from]) => [from, to]));
+    const rename = (name: string) => newName.get(name) ?? name;
+    const schema = freezeSchema({
+      table: current.table,
+      columns: current.columns.map((c) => (newName.has(c.name) ? { ...c, name: rename(c.name) } : c)),
+      primaryKey: current.primaryKey.map(rename),
+      version: current.version + 1,
+    });
+    this.versions.set(key, schema);
+    out.push(this.stamp({ op: "schema", table: current.table, position: formatLsn(position), schema, previous: current, renamed: { ...renamed } }));
+    return true;
+  }
+
   /** The schema currently in force for a selected table, if the stream has seen or introspected it. */
   schemaOf(ref: TableRef): TableSchema | undefined {
     return this.versions.get(refKey(ref));
