@@ -133,8 +133,10 @@ export class PgoutputChangeBuilder {
    * renamed schema and `renamed`, so the target renames in place. The
    * Relation message that follows then matches it and adds nothing. Returns
    * false, pushing nothing, when the stream's schema of the table cannot say
-   * which columns these are (unknown or stale table, an old name it does not
-   * have, a new name it has): the caller re-reads the table instead.
+   * which columns these are (unknown or stale table, old and new names both
+   * or neither there): the caller re-reads the table instead. When it holds
+   * every new name and no old one (introspected after the rename, which the
+   * stream is replaying), the event carries that schema.
    */
   renameColumns(ref: TableRef, renamed: Readonly<Record<string, string>>, position: bigint, out: ChangeEvent[]): boolean {
     const key = refKey(ref);
@@ -142,7 +144,27 @@ export class PgoutputChangeBuilder {
     if (current === undefined || this.stale.has(key)) return false;
     const names = new Set(current.columns.map((c) => c.name));
     const entries = Object.entries(renamed);
-    if (entries.length === 0 || entries.some(([to, from]) => !names.has(from) || names.has(to))) return false;
+    if (entries.length === 0) return false;
+    // the schema introspected when the stream started may already be past this rename (it happened while no
+    // pipeline streamed): every new name there, no old one, is that; a mix, or both names present, is not clear
+    const ahead = entries.every(([to, from]) => names.has(to) && !names.has(from));
+    if (!ahead && entries.some(([to, from]) => !names.has(from) || names.has(to))) return false;
+    if (ahead) {
+      // pgoutput may send the table's new Relation (a schema event without renames) before the DDL message:
+      // while that event is still unsent, it becomes the rename
+      const earlier = lastSchemaEvent(out, current.table);
+      if (earlier !== undefined && earlier.schema === current) {
+        const before = new Set(earlier.previous?.columns.map((c) => c.name) ?? []);
+        if (entries.every(([to, from]) => before.has(from) && !before.has(to))) {
+          (earlier as { renamed?: Readonly<Record<string, string>> }).renamed = { ...earlier.renamed, ...renamed };
+          return true;
+        }
+      }
+      const schema = freezeSchema({ ...current, version: current.version + 1 });
+      this.versions.set(key, schema);
+      out.push(this.stamp({ op: "schema", table: current.table, position: formatLsn(position), schema, previous: current, renamed: { ...renamed } }));
+      return true;
+    }
     const newName = new Map(entries.map(([to, from]) => [from, to]));
     const rename = (name: string) => newName.get(name) ?? name;
     const schema = freezeSchema({
@@ -247,6 +269,15 @@ export class PgoutputChangeBuilder {
     if (this.commitPosition !== undefined) target.commitPosition = this.commitPosition;
     return event;
   }
+}
+
+/** The last schema event of `table` in `events`, if any. */
+function lastSchemaEvent(events: readonly ChangeEvent[], table: TableRef): Extract<ChangeEvent, { op: "schema" }> | undefined {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i];
+    if (event?.op === "schema" && event.table.namespace === table.namespace && event.table.name === table.name) return event;
+  }
+  return undefined;
 }
 
 function refKey(ref: TableRef): string {
