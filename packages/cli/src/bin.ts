@@ -24,9 +24,10 @@ program
   .command("check")
   .argument("<config>", "pipeline config file")
   .option("--fix", "apply the fixes that are safe (publication, replica identity, stream settings, ...)")
+  .option("--drop-slot <name>", "drop this inactive zeroetl_* replication slot of another (renamed or removed) pipeline; repeatable", (name: string, all: string[]) => [...all, name], [] as string[])
   .description("preflight: say what the source and target lack")
-  .action(async (config: string, options: { fix?: boolean }) => {
-    if (!(await checkCommand(config, { fix: options.fix === true }))) process.exitCode = 1;
+  .action(async (config: string, options: { fix?: boolean; dropSlot: string[] }) => {
+    if (!(await checkCommand(config, { fix: options.fix === true, dropSlots: options.dropSlot }))) process.exitCode = 1;
   });
 
 program
@@ -64,7 +65,8 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.exitCode = error instanceof ConfigError ? 2 : 1;
+  // 3: another process runs this pipeline; nothing was touched (a supervisor may try again later)
+  process.exitCode = error instanceof ConfigError ? 2 : error instanceof ZeroEtlError && error.code === "pipeline-locked" ? 3 : 1;
   const message = error instanceof Error ? error.message : String(error);
   const code = error instanceof ZeroEtlError ? ` [${error.code}]` : "";
   process.stderr.write(`zeroetl: ${redactText(message)}${code}\n`);

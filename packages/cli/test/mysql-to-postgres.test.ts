@@ -74,7 +74,7 @@ describe("zeroetl with an unreachable or refusing MySQL source", () => {
     });
     const run = await runCli(["run", file, "--until-caught-up"]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(/cannot connect to mysql at 127\.0\.0\.1:53306\/zetl_nothing: Access denied for user 'cdc'@'127\.0\.0\.1' \(using password: \*\*\*\)/);
+    expect(run.stderr).toMatch(/cannot connect to mysql source at 127\.0\.0\.1:53306\/zetl_nothing: Access denied for user 'cdc'@'127\.0\.0\.1' \(using password: \*\*\*\)/);
     expect(run.stderr).not.toContain("Hunter2Secret");
     expect(run.stderr).not.toMatch(/retrying/);
   });

@@ -29,6 +29,17 @@ describe("pipeline config", () => {
     expect(Object.isFrozen(config)).toBe(true);
   });
 
+  it("validates retry and timeouts", () => {
+    const config = validatePipelineConfig({ ...valid, retry: { maxElapsedMs: 600_000, baseDelayMs: 500, maxDelayMs: 30_000 }, timeouts: { connectMs: 5_000, queryMs: 0, keepaliveMs: 30_000 } });
+    expect(config.retry?.maxElapsedMs).toBe(600_000);
+    expect(config.timeouts?.queryMs).toBe(0);
+    expect(errorOf({ ...valid, retry: { maxElapsedMs: -1 } }).path).toBe("retry.maxElapsedMs");
+    expect(errorOf({ ...valid, retry: { baseDelayMs: 2_000, maxDelayMs: 1_000 } }).message).toBe("retry.maxDelayMs: expected maxDelayMs at least baseDelayMs");
+    expect(errorOf({ ...valid, retry: { maxAttempts: 3 } }).message).toMatch(/^retry\.maxAttempts: expected no such field/);
+    expect(errorOf({ ...valid, timeouts: { connectMs: 0 } }).path).toBe("timeouts.connectMs");
+    expect(errorOf({ ...valid, timeouts: { keepaliveMs: 1.5 } }).path).toBe("timeouts.keepaliveMs");
+  });
+
   it("names the field and what was expected", () => {
     expect(errorOf({ ...valid, source: { type: "postgres", url: "mysql://x" } }).message).toBe("source.url: expected a postgres:// URL");
     expect(errorOf({ ...valid, source: { type: "postgres" } }).path).toBe("source.url");

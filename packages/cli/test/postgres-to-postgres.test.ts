@@ -98,7 +98,7 @@ describe("zeroetl with PostgreSQL -> PostgreSQL", () => {
     });
     const missingRun = await runCli(["run", missing, "--until-caught-up"]);
     expect(missingRun.code).toBe(1);
-    expect(missingRun.stderr).toContain('cannot connect to postgres at 127.0.0.1:55432/zetl_no_such_database: database "zetl_no_such_database" does not exist');
+    expect(missingRun.stderr).toContain('cannot connect to postgres source at 127.0.0.1:55432/zetl_no_such_database: database "zetl_no_such_database" does not exist');
     // a missing database is not retried
     expect(missingRun.stderr).not.toMatch(/retrying/);
     expect(missingRun.stderr).not.toContain("TopSecret42");

@@ -20,7 +20,7 @@ const orders: TableSchema = {
   ],
 };
 const table = orders.table;
-const fastRetry = { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
+const fastRetry = { maxAttempts: 3, maxElapsedMs: 60_000, baseDelayMs: 1, maxDelayMs: 2 };
 
 describe("runPipeline", () => {
   it("snapshots, streams until caught up, and acknowledges only what was flushed", async () => {

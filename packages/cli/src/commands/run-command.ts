@@ -1,8 +1,12 @@
-import { createLogger, createPipelineMetrics, runPipeline, type PipelineResult } from "@zero-etl/core";
+import { mkdir } from "node:fs/promises";
+import { DEFAULT_RETRY_POLICY, createLogger, createPipelineMetrics, runPipeline, type PipelineResult } from "@zero-etl/core";
 import { buildPipeline, withoutUndefined } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
+import { assertDistinctTargetNames } from "../config/target-naming.js";
 import { formatTable } from "../terminal/format-table.js";
 import { showSnapshotProgress } from "../terminal/snapshot-progress.js";
+import { trackRunStatus } from "./run-status-file.js";
+import { takeStateDirLock } from "./state-dir-lock.js";
 
 /** Tables whose changes are skipped (`failed` or `resync-required`), as `table (state)`. */
 export function tablesSetAside(result: PipelineResult): string[] {
@@ -28,6 +32,15 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   const config = await loadPipelineConfig(file);
   const logger = createLogger({ level: config.log?.level ?? "info" });
   const parts = await buildPipeline(config, logger);
+  // a target without a writer lock of its own gets one in the state directory (one host)
+  let releaseLock: (() => Promise<void>) | undefined;
+  try {
+    await mkdir(parts.stateDir, { recursive: true });
+    if (parts.sink.lock === undefined) releaseLock = await takeStateDirLock(parts.stateDir, config.name);
+  } catch (error) {
+    await Promise.allSettled([parts.source.close(), parts.sink.close()]);
+    throw error;
+  }
   const metrics = createPipelineMetrics();
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
@@ -37,7 +50,10 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
   const stopProgress = showSnapshotProgress(metrics, process.stderr);
+  const stopStatus = trackRunStatus({ stateDir: parts.stateDir, pipeline: config.name, metrics });
   try {
+    // refuse before anything is written: two source tables must never share a target table
+    assertDistinctTargetNames(await parts.source.introspect(controller.signal), parts.naming);
     const result = await runPipeline({
       name: config.name,
       ...parts,
@@ -46,6 +62,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
       untilCaughtUp: options.untilCaughtUp,
       signal: controller.signal,
       ...(config.batch === undefined ? {} : { batch: withoutUndefined(config.batch) }),
+      ...(config.retry === undefined ? {} : { retry: { ...DEFAULT_RETRY_POLICY, ...withoutUndefined(config.retry) } }),
       ...(config.onLostPosition === undefined ? {} : { onLostPosition: config.onLostPosition }),
       ...(config.autoResync === undefined ? {} : { autoResync: config.autoResync }),
     });
@@ -71,6 +88,8 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     return result;
   } finally {
     stopProgress();
+    await stopStatus();
+    await releaseLock?.();
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
     await Promise.allSettled([parts.source.close(), parts.sink.close()]);

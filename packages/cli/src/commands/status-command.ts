@@ -2,6 +2,7 @@ import { createLogger } from "@zero-etl/core";
 import { buildPipeline } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { formatTable } from "../terminal/format-table.js";
+import { readRunStatus } from "./run-status-file.js";
 
 /**
  * `zeroetl status <config>`: the pipeline's checkpoint (from the target when
@@ -12,6 +13,15 @@ export async function statusCommand(file: string): Promise<void> {
   const config = await loadPipelineConfig(file);
   const logger = createLogger({ level: config.log?.level ?? "warn" });
   const parts = await buildPipeline(config, logger);
+  // what a live run says of itself first: it is readable while the target is down
+  const run = await readRunStatus(parts.stateDir, config.name);
+  if (run !== undefined) {
+    const state =
+      run.retrying === undefined
+        ? "running"
+        : `retrying since ${run.retrying.since} (${run.retrying.side}: ${run.retrying.operation}, attempt ${run.retrying.attempt}): ${run.retrying.error}`;
+    process.stdout.write(`run: process ${run.pid} started ${run.startedAt}, ${state}; ${run.retries} retries so far\n`);
+  }
   try {
     const fromTarget = parts.sink.capabilities.checkpointsInTarget ? await parts.sink.open({ pipeline: config.name }) : undefined;
     const checkpoint = fromTarget ?? (await parts.checkpoints.load(config.name));

@@ -4,14 +4,17 @@ import {
   createFileCheckpointStore,
   createFileDeadLetterQueue,
   type CheckpointStore,
+  type ConnectionTimeouts,
   type DeadLetterQueue,
   type Logger,
   type Mapper,
   type Sink,
   type Source,
   type TableRef,
+  tableKey,
 } from "@zero-etl/core";
 import type { PipelineConfig } from "./pipeline-config.js";
+import { resolveTargetNaming, type TargetNaming } from "./target-naming.js";
 
 /** The parts a config describes, connected and ready for `runPipeline`. */
 export interface PipelineParts {
@@ -21,6 +24,8 @@ export interface PipelineParts {
   readonly checkpoints: CheckpointStore;
   readonly deadLetters: DeadLetterQueue;
   readonly stateDir: string;
+  /** How source tables are named in the target; check it with `assertDistinctTargetNames` before running. */
+  readonly naming: TargetNaming;
 }
 
 /** Where local state lives when the config does not say. */
@@ -34,6 +39,7 @@ export async function buildPipeline(config: PipelineConfig, logger: Logger): Pro
   const stateDir = config.state?.dir ?? DEFAULT_STATE_DIR;
   const mappers: Mapper[] = [];
   let include: ((ref: TableRef) => boolean) | undefined;
+  let includeNamespaces: readonly (string | undefined)[] | undefined;
   if (config.filter !== undefined) {
     const { createFilterMapper, parseTableFilter } = await import("@zero-etl/mappers");
     const tables = parseTableFilter({
@@ -41,15 +47,23 @@ export async function buildPipeline(config: PipelineConfig, logger: Logger): Pro
       ...(config.filter.exclude === undefined ? {} : { exclude: config.filter.exclude }),
     });
     include = (ref) => tables.matchesTable(ref);
+    includeNamespaces = tables.includeNamespaces;
     mappers.push(createFilterMapper({ tables, ...(config.filter.rows === undefined ? {} : { rows: config.filter.rows }) }));
   }
   if (config.mapping?.unnest !== undefined) {
     const { createUnnestMapper } = await import("@zero-etl/mappers");
     mappers.push(createUnnestMapper(config.mapping.unnest));
   }
+  const naming = resolveTargetNaming({
+    configured: config.mapping?.tableNames,
+    includeNamespaces,
+    supportsQualifiedNames: config.target.type === "postgres",
+    targetType: config.target.type,
+  });
   return {
     source: await buildSource(config, logger, include),
-    sink: await buildSink(config, logger),
+    sink: await buildSink(config, logger, naming),
+    naming,
     mappers,
     checkpoints: createFileCheckpointStore(stateDir),
     deadLetters: createFileDeadLetterQueue(join(stateDir, `${config.name}.dead-letters.jsonl`)),
@@ -64,13 +78,16 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
     case "postgres": {
       const { createPostgresSource } = await import("@zero-etl/sources/postgres");
       const { type: _type, ...options } = source;
-      return createPostgresSource({ ...common, ...withoutUndefined(options) });
+      // a row can enter a row filter through an update that leaves a TOAST value out: read it from the source
+      const filtered = new Set(Object.keys(config.filter?.rows ?? {}));
+      const fetch = filtered.size === 0 ? {} : { fetchUnchangedFor: (ref: TableRef) => filtered.has(tableKey(ref)) };
+      return createPostgresSource({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...fetch });
     }
     case "mysql": {
       const { createMysqlSource } = await import("@zero-etl/sources/mysql");
       const { type: _type, ...options } = source;
       const { include: tables, ...rest } = common;
-      return createMysqlSource({ ...rest, ...(tables === undefined ? {} : { tables }), ...withoutUndefined(options) });
+      return createMysqlSource({ ...rest, ...(tables === undefined ? {} : { tables }), ...timeoutsOf(config), ...withoutUndefined(options) });
     }
     case "dynamodb": {
       const { createDynamoDbSource } = await import("@zero-etl/sources/dynamodb");
@@ -82,14 +99,14 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
   }
 }
 
-async function buildSink(config: PipelineConfig, logger: Logger): Promise<Sink> {
+async function buildSink(config: PipelineConfig, logger: Logger, naming: TargetNaming): Promise<Sink> {
   const target = config.target;
   const common = { logger: logger.child({ component: "sink" }) };
   switch (target.type) {
     case "postgres": {
       const { createPostgresSink } = await import("@zero-etl/sinks/postgres");
       const { type: _type, ...options } = target;
-      return createPostgresSink({ ...common, ...withoutUndefined(options) });
+      return createPostgresSink({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), tableName: naming.tableName });
     }
     case "iceberg": {
       const { createIcebergSink } = await import("@zero-etl/sinks/iceberg");
@@ -102,6 +119,11 @@ async function buildSink(config: PipelineConfig, logger: Logger): Promise<Sink> 
     case "opensearch":
       throw new ConfigError("target.type", "postgres or iceberg (this target is not built yet)", target.type);
   }
+}
+
+/** The config's `timeouts`, as the connectors' `timeouts` option (absent when the config has none). */
+function timeoutsOf(config: PipelineConfig): { timeouts?: Partial<ConnectionTimeouts> } {
+  return config.timeouts === undefined ? {} : { timeouts: withoutUndefined(config.timeouts) };
 }
 
 /** Drops undefined fields, for options typed with exactOptionalPropertyTypes. */

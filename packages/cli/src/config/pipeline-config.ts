@@ -23,6 +23,7 @@ const postgresSource = z.strictObject({
   ssl,
   snapshotChunkRows: z.number().int().positive().optional(),
   ddlCapture: z.boolean().optional(),
+  partitions: z.enum(["root", "leaves"]).optional(),
 });
 const mysqlSource = z.strictObject({
   type: z.literal("mysql"),
@@ -83,6 +84,7 @@ export const pipelineConfigSchema = z.strictObject({
     .optional(),
   mapping: z
     .strictObject({
+      tableNames: z.enum(["table", "schema_table"]).optional(),
       unnest: z
         .strictObject({
           mode: unnestMode,
@@ -101,6 +103,24 @@ export const pipelineConfigSchema = z.strictObject({
       maxBytes: z.number().int().positive().optional(),
       maxWaitMs: z.number().int().nonnegative().optional(),
       lingerMs: z.number().int().nonnegative().optional(),
+    })
+    .optional(),
+  retry: z
+    .strictObject({
+      maxElapsedMs: z.number().int().nonnegative().optional(),
+      baseDelayMs: z.number().int().positive().optional(),
+      maxDelayMs: z.number().int().positive().optional(),
+    })
+    .refine((r) => r.baseDelayMs === undefined || r.maxDelayMs === undefined || r.maxDelayMs >= r.baseDelayMs, {
+      message: "maxDelayMs at least baseDelayMs",
+      path: ["maxDelayMs"],
+    })
+    .optional(),
+  timeouts: z
+    .strictObject({
+      connectMs: z.number().int().positive().optional(),
+      queryMs: z.number().int().nonnegative().optional(),
+      keepaliveMs: z.number().int().positive().optional(),
     })
     .optional(),
   onLostPosition: z.enum(["fail", "resnapshot"]).optional(),

@@ -13,6 +13,8 @@ export type ErrorCode =
   | "source-failed"
   | "checkpoint-failed"
   | "aborted"
+  /** Another process runs this pipeline (holds its writer lock); nothing was touched. */
+  | "pipeline-locked"
   | "internal";
 
 /** Options of {@link ZeroEtlError}. */

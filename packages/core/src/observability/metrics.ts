@@ -8,7 +8,14 @@ export type MetricEvent =
   | { readonly type: "error"; readonly code: string; readonly retryable: boolean; readonly table?: string }
   | { readonly type: "dead-letter"; readonly table: string; readonly count: number }
   | { readonly type: "snapshot-progress"; readonly table: string; readonly rowsRead: number; readonly rowsEstimated?: number; readonly done: boolean }
-  | { readonly type: "table-state"; readonly table: string; readonly state: string; readonly reason?: string };
+  | { readonly type: "table-state"; readonly table: string; readonly state: string; readonly reason?: string }
+  /**
+   * A transient failure is being retried: `side` says which end failed,
+   * `elapsedMs` how long since the first failure of this outage. Followed by
+   * `recovered` once the call succeeds again.
+   */
+  | { readonly type: "retrying"; readonly operation: string; readonly side: "source" | "target" | "state"; readonly attempt: number; readonly delayMs: number; readonly elapsedMs: number; readonly code: string; readonly error: string }
+  | { readonly type: "recovered"; readonly operation: string; readonly side: "source" | "target" | "state"; readonly attempts: number; readonly elapsedMs: number };
 
 /** Running totals, as `zeroetl status` and tests read them. */
 export interface MetricTotals {
@@ -18,6 +25,10 @@ export interface MetricTotals {
   readonly errors: number;
   readonly deadLetters: number;
   readonly lagSeconds: number;
+  /** Retries made so far (every `retrying` event). */
+  readonly retries: number;
+  /** The outage being ridden out right now, if any: the last `retrying` event not yet followed by `recovered`. */
+  readonly retrying: { readonly operation: string; readonly side: string; readonly since: string; readonly attempt: number; readonly error: string } | undefined;
 }
 
 /** Fan-out of metric events plus running totals. */
@@ -36,6 +47,8 @@ export function createPipelineMetrics(): PipelineMetrics {
   let errors = 0;
   let deadLetters = 0;
   let lagSeconds = 0;
+  let retries = 0;
+  let retrying: MetricTotals["retrying"];
   return {
     emit(event) {
       switch (event.type) {
@@ -54,6 +67,19 @@ export function createPipelineMetrics(): PipelineMetrics {
         case "lag":
           lagSeconds = event.seconds;
           break;
+        case "retrying":
+          retries += 1;
+          retrying = {
+            operation: event.operation,
+            side: event.side,
+            since: new Date(Date.now() - event.elapsedMs).toISOString(),
+            attempt: event.attempt,
+            error: event.error,
+          };
+          break;
+        case "recovered":
+          retrying = undefined;
+          break;
         default:
           break;
       }
@@ -69,6 +95,6 @@ export function createPipelineMetrics(): PipelineMetrics {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    totals: () => ({ rows: structuredClone(rows), bytes, errors, deadLetters, lagSeconds }),
+    totals: () => ({ rows: structuredClone(rows), bytes, errors, deadLetters, lagSeconds, retries, retrying }),
   };
 }

@@ -33,6 +33,12 @@ export interface PreflightReport {
 export interface PreflightOptions {
   /** Apply the safe fixes (`fixable: true`) and report them as `fixed`. */
   readonly fix: boolean;
+  /**
+   * Replication slots (or the source's equivalent) the user explicitly asked
+   * to drop (`zeroetl check --drop-slot NAME`): abandoned ones of other,
+   * renamed or removed pipelines. Sources without such a thing ignore it.
+   */
+  readonly dropSlots?: readonly string[];
   readonly signal?: AbortSignal;
 }
 

@@ -19,8 +19,9 @@ import type { Sink, WriteReceipt } from "../sink/sink.js";
 import type { Source } from "../source/source.js";
 import type { BatchPolicy } from "./batch-policy.js";
 import { DEFAULT_BATCH_POLICY } from "./batch-policy.js";
-import type { RetryPolicy } from "./retry.js";
-import { DEFAULT_RETRY_POLICY, withRetry } from "./retry.js";
+import { isTransientError } from "./error-classification.js";
+import type { BackOff, RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY_POLICY, createBackOff, sleep, withRetry } from "./retry.js";
 import { TableTracker } from "./table-tracker.js";
 
 /** Everything a pipeline run needs. */
@@ -36,6 +37,11 @@ export interface PipelineOptions {
   /** Where rejected records go; without one they are logged and counted only. */
   readonly deadLetters?: DeadLetterQueue;
   readonly batch?: Partial<BatchPolicy>;
+  /**
+   * How long transient failures of either side are retried: every call to
+   * the sink, and the source's stream, which is reopened from the last
+   * durable checkpoint after it failed. Default {@link DEFAULT_RETRY_POLICY}.
+   */
   readonly retry?: RetryPolicy;
   readonly logger?: Logger;
   readonly metrics?: PipelineMetrics;
@@ -110,6 +116,10 @@ class PipelineRun {
   #durable: PipelineCheckpoint | undefined;
   /** A table became resync-required and `autoResync` is on: stream until the next checkpoint, then resync. */
   #resyncDue = false;
+  /** The newest batch checkpoint the current stream delivered (applied, maybe not yet durable). */
+  #latest: string | undefined;
+  /** Back-off of the source's stream while it keeps failing; reset by the first batch after a reconnect. */
+  #sourceOutage: { readonly backOff: BackOff; attempts: number; readonly since: number } | undefined;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -125,11 +135,14 @@ class PipelineRun {
   async run(): Promise<PipelineResult> {
     const { source, sink, name, signal } = this.#o;
     const target = this.#o.untilCaughtUp ? await this.#retrying("read source position", () => source.currentPosition()) : undefined;
+    // one writer per pipeline: refuse before anything is written or snapshotted (reading the position above changes nothing)
+    const lock = sink.lock?.bind(sink);
+    if (lock !== undefined) await this.#retrying("lock target", () => lock(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
     const stored = await this.#retrying("open sink", () => sink.open(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
     let checkpoint = sink.capabilities.checkpointsInTarget ? stored : await this.#o.checkpoints.load(name);
     let snapshotted = false;
     if (checkpoint?.phase !== "streaming" || checkpoint.position === undefined) {
-      checkpoint = await this.#snapshot();
+      checkpoint = await this.#snapshotRidingOutages();
       snapshotted = true;
     } else {
       this.#tracker = new TableTracker(checkpoint.tables);
@@ -147,7 +160,7 @@ class PipelineRun {
       } catch (error) {
         if (!(error instanceof ZeroEtlError && error.code === "position-lost") || this.#o.onLostPosition !== "resnapshot") throw error;
         this.#log.warn("source position lost, snapshotting again as configured", { position: checkpoint.position, error: error.message });
-        checkpoint = await this.#snapshot();
+        checkpoint = await this.#snapshotRidingOutages();
         snapshotted = true;
         const position = checkpoint.position;
         if (!(target !== undefined && position !== undefined && this.#reached(position, target))) checkpoint = await this.#stream(checkpoint, target);
@@ -215,6 +228,34 @@ class PipelineRun {
     return mapped;
   }
 
+  /**
+   * The initial snapshot, taken again from the start when the source fails
+   * transiently while it is read (a restart, a dropped connection), for as
+   * long as the retry policy allows: the new snapshot resets every table
+   * before its rows, as a restarted run would.
+   */
+  async #snapshotRidingOutages(): Promise<PipelineCheckpoint> {
+    const backOff = createBackOff(this.#retry);
+    for (;;) {
+      try {
+        return await this.#snapshot();
+      } catch (error) {
+        if (!(error instanceof SourceStreamFailure)) throw error;
+        const cause = error.cause;
+        const next = isTransientError(cause) && !this.#o.signal?.aborted ? backOff.next() : undefined;
+        if (next === undefined) throw cause;
+        const code = cause instanceof ZeroEtlError ? cause.code : "connection-failed";
+        const message = cause instanceof Error ? cause.message : String(cause);
+        this.#metrics.emit({ type: "error", code, retryable: true });
+        this.#metrics.emit({ type: "retrying", operation: "read snapshot", side: "source", attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
+        this.#log.warn("source failed during the snapshot, starting the snapshot again", { attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
+        this.#tracker = new TableTracker();
+        for (const key of Object.keys(this.#rowsThisRun)) delete this.#rowsThisRun[key];
+        await sleep(next.delayMs, this.#o.signal);
+      }
+    }
+  }
+
   async #snapshot(): Promise<PipelineCheckpoint> {
     const { source, sink, name } = this.#o;
     const session = await this.#retrying("start snapshot", () =>
@@ -223,12 +264,15 @@ class PipelineRun {
     this.#log.info("snapshot started", { tables: session.schemas.length, position: session.position });
     for (const schema of session.schemas) {
       this.#tracker.setState(tableKey(schema.table), "snapshotting");
-      for (const target of await this.#prepare(schema)) await this.#retrying("reset table", () => sink.resetTable(target.table));
+      const targets = await this.#prepare(schema);
+      // a table the target refused (e.g. keyless in history mode) is set aside: no reset, no rows
+      if (this.#isSetAside(tableKey(schema.table))) continue;
+      for (const target of targets) await this.#retrying("reset table", () => sink.resetTable(target.table));
     }
     const checkpointAt = (phase: PipelineCheckpoint["phase"]): PipelineCheckpoint =>
       Object.freeze({ pipeline: name, phase, position: session.position, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
 
-    for await (const chunk of session.chunks) {
+    for await (const chunk of failuresMarked(session.chunks)) {
       if (this.#o.signal?.aborted) throw new ZeroEtlError("aborted during the snapshot; the next run snapshots again", { code: "aborted" });
       await this.#writeChunk(chunk);
       if (this.#pendingRows >= this.#policy.maxRows || this.#pendingBytes >= this.#policy.maxBytes) await this.#flush(checkpointAt("snapshot"), false);
@@ -273,8 +317,16 @@ class PipelineRun {
     );
     const sink = this.#o.sink;
     const refused = new Set<string>();
-    // every replaceTable comes before any resetTable: a reset leaves changes pending, and a sink replaces only without them
-    const toReset: { key: string; targets: readonly TableSchema[] }[] = [];
+    const setAside = (key: string, error: unknown): void => {
+      if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
+      // the target still cannot take it: the table stays set aside, the others resync
+      refused.add(key);
+      this.#tracker.setState(key, "resync-required", error.message);
+      this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
+    };
+    // every replacement first, then the resets: a sink replaces a table only with nothing pending,
+    // and a reset is pending until the next flush
+    const resets: { key: string; target: TableSchema }[] = [];
     for (const schema of session.schemas) {
       const key = tableKey(schema.table);
       this.#keys.set(key, schema.primaryKey);
@@ -289,19 +341,19 @@ class PipelineRun {
             await this.#retrying(`replace ${tableKey(target.table)}`, () => replace(target));
             this.#prepared.set(tableKey(target.table), target);
           }
+          resets.push({ key, target });
         }
-        toReset.push({ key, targets });
       } catch (error) {
-        if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
-        // the target still cannot take it: the table stays set aside, the others resync
-        refused.add(key);
-        this.#tracker.setState(key, "resync-required", error.message);
-        this.#log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
+        setAside(key, error);
       }
     }
-    for (const { key, targets } of toReset) {
+    for (const { key, target } of resets) {
       if (refused.has(key)) continue;
-      for (const target of targets) await this.#retrying("reset table", () => sink.resetTable(target.table));
+      try {
+        await this.#retrying("reset table", () => sink.resetTable(target.table));
+      } catch (error) {
+        setAside(key, error);
+      }
     }
     const at = (): PipelineCheckpoint =>
       Object.freeze({ ...checkpoint, tables: this.#tracker.snapshot(), savedAt: new Date().toISOString() });
@@ -323,8 +375,10 @@ class PipelineRun {
     if (!this.#keys.has(key)) {
       // a table the source only discovered while reading (e.g. a routed DynamoDB entity)
       this.#tracker.setState(key, "snapshotting");
-      for (const target of await this.#prepare(chunk.schema)) await this.#retrying("reset table", () => this.#o.sink.resetTable(target.table));
+      const targets = await this.#prepare(chunk.schema);
+      if (!this.#isSetAside(key)) for (const target of targets) await this.#retrying("reset table", () => this.#o.sink.resetTable(target.table));
     }
+    if (this.#isSetAside(key)) return;
     const mapped = this.#mapper.mapChunk ? this.#mapper.mapChunk(chunk, this.#context) : [chunk];
     for (const out of mapped) {
       await this.#prepareTarget(out.schema);
@@ -359,6 +413,10 @@ class PipelineRun {
         checkpoint = await this.#resync(checkpoint);
         if (target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) return checkpoint;
       } catch (error) {
+        if (error instanceof SourceStreamFailure) {
+          checkpoint = await this.#reconnectSource(error.cause, this.#lastDurable(checkpoint));
+          continue;
+        }
         const failure = tableFailure(error);
         if (failure === undefined || this.#tracker.state(failure.table) === "failed") throw error;
         this.#tracker.setState(failure.table, "failed", failure.message);
@@ -374,8 +432,40 @@ class PipelineRun {
     }
   }
 
+  /** Whether a table's rows are skipped until a resync (set aside by a refusal or an error). */
+  #isSetAside(key: string): boolean {
+    const state = this.#tracker.state(key);
+    return state === "failed" || state === "resync-required";
+  }
+
   #lastDurable(fallback: PipelineCheckpoint): PipelineCheckpoint {
     return this.#durable ?? fallback;
+  }
+
+  /**
+   * The source's stream failed. A transient failure (a restart, a dropped
+   * connection) is ridden out: what was applied up to the last complete
+   * batch is made durable, then the stream is reopened from that checkpoint
+   * after a back-off, for as long as the retry policy allows. Anything else,
+   * or an outage longer than the policy, ends the run with the error.
+   */
+  async #reconnectSource(error: unknown, durable: PipelineCheckpoint): Promise<PipelineCheckpoint> {
+    if (!isTransientError(error) || this.#o.signal?.aborted) throw error;
+    const outage = (this.#sourceOutage ??= { backOff: createBackOff(this.#retry), attempts: 0, since: Date.now() });
+    const next = outage.backOff.next();
+    if (next === undefined) throw error;
+    outage.attempts += 1;
+    const code = error instanceof ZeroEtlError ? error.code : "connection-failed";
+    const message = error instanceof Error ? error.message : String(error);
+    this.#metrics.emit({ type: "error", code, retryable: true });
+    this.#metrics.emit({ type: "retrying", operation: "stream source", side: "source", attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
+    this.#log.warn("source stream failed, reconnecting from the last checkpoint", { attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
+    let checkpoint = durable;
+    const latest = this.#latest;
+    if (latest !== undefined && (this.#pendingRows > 0 || latest !== checkpoint.position)) checkpoint = await this.#flushAt(checkpoint, latest);
+    this.#latest = undefined;
+    await sleep(next.delayMs, this.#o.signal).catch(() => undefined);
+    return checkpoint;
   }
 
   async #streamOnce(start: PipelineCheckpoint, target: string | undefined): Promise<PipelineCheckpoint> {
@@ -384,10 +474,14 @@ class PipelineRun {
     let latest: string | undefined;
     const iterator = source.stream(start.position ?? "", signal === undefined ? {} : { signal })[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<ChangeBatch>> | undefined;
+    this.#latest = undefined;
     try {
       for (;;) {
         if (signal?.aborted) break;
-        next ??= iterator.next();
+        // a failure of the source's stream is told apart from the sink's, which `#retrying` already rode out
+        next ??= iterator.next().catch((error: unknown) => {
+          throw new SourceStreamFailure(error);
+        });
         const remaining = Math.max(0, this.#pendingSince + this.#policy.maxWaitMs - Date.now());
         // a timed flush needs a position to checkpoint; without one, wait for the source
         const waitMs = this.#pendingRows > 0 && latest !== undefined ? (this.#caughtUp ? Math.min(remaining, this.#policy.lingerMs) : remaining) : undefined;
@@ -400,8 +494,9 @@ class PipelineRun {
         next = undefined;
         if (result.done) break;
         const batch = result.value;
+        if (this.#sourceOutage !== undefined) this.#sourceRecovered();
         await this.#apply(batch, checkpoint, latest);
-        if (batch.checkpoint !== undefined) latest = batch.checkpoint;
+        if (batch.checkpoint !== undefined) latest = this.#latest = batch.checkpoint;
         if (batch.tableChanges !== undefined && batch.tableChanges.length > 0) checkpoint = await this.#applyTableChanges(batch.tableChanges, checkpoint, latest);
         this.#caughtUp = batch.caughtUp === true;
         const reachedTarget = target !== undefined && latest !== undefined && this.#reached(latest, target);
@@ -581,6 +676,15 @@ class PipelineRun {
     this.#pendingBytes = 0;
   }
 
+  #sourceRecovered(): void {
+    const outage = this.#sourceOutage;
+    if (outage === undefined) return;
+    this.#sourceOutage = undefined;
+    const elapsedMs = Date.now() - outage.since;
+    this.#metrics.emit({ type: "recovered", operation: "stream source", side: "source", attempts: outage.attempts, elapsedMs });
+    this.#log.warn("source stream resumed", { attempts: outage.attempts, elapsedMs });
+  }
+
   /**
    * The tables for a checkpoint at `position`: a table change at or before
    * it can no longer be replayed from there, so its `replacedAt` guard is
@@ -607,16 +711,29 @@ class PipelineRun {
     return codec.compare(codec.parse(position), codec.parse(target)) >= 0;
   }
 
-  #retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
-    return withRetry(operation, {
+  async #retrying<T>(what: string, operation: () => Promise<T>): Promise<T> {
+    const side = sideOf(what);
+    let attempts = 0;
+    let since = 0;
+    const result = await withRetry(operation, {
       policy: this.#retry,
       ...(this.#o.signal === undefined ? {} : { signal: this.#o.signal }),
-      onRetry: (error, attempt, delayMs) => {
-        const code = error instanceof ZeroEtlError ? error.code : "internal";
+      onRetry: (error, attempt, delayMs, elapsedMs) => {
+        if (attempts === 0) since = Date.now();
+        attempts += 1;
+        const code = error instanceof ZeroEtlError ? error.code : "connection-failed";
+        const message = error instanceof Error ? error.message : String(error);
         this.#metrics.emit({ type: "error", code, retryable: true });
-        this.#log.warn(`${what} failed, retrying`, { attempt, delayMs, code, error: error instanceof Error ? error.message : String(error) });
+        this.#metrics.emit({ type: "retrying", operation: what, side, attempt, delayMs, elapsedMs, code, error: message });
+        this.#log.warn(`${what} failed, retrying`, { side, attempt, delayMs, elapsedMs, code, error: message });
       },
     });
+    if (attempts > 0) {
+      const elapsedMs = Date.now() - since;
+      this.#metrics.emit({ type: "recovered", operation: what, side, attempts, elapsedMs });
+      this.#log.warn(`${what} succeeded again after ${attempts} retries`, { side, attempts, elapsedMs });
+    }
+    return result;
   }
 }
 
@@ -645,6 +762,38 @@ function renamesFor(target: TableSchema, renamed: Readonly<Record<string, string
     (out ??= {})[to] = from;
   }
   return out;
+}
+
+/** A failure of the source's stream (as opposed to the sink's), carried to the loop that reconnects. */
+class SourceStreamFailure extends Error {
+  constructor(override readonly cause: unknown) {
+    super("source stream failed", { cause });
+  }
+}
+
+/** The source's chunks, with a failure of the source told apart (as {@link SourceStreamFailure}) from the sink's. */
+async function* failuresMarked<T>(chunks: AsyncIterable<T>): AsyncGenerator<T> {
+  const iterator = chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      let result: IteratorResult<T>;
+      try {
+        result = await iterator.next();
+      } catch (error) {
+        throw new SourceStreamFailure(error);
+      }
+      if (result.done === true) return;
+      yield result.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+/** Which side an operation of `#retrying` talks to, for logs and the `retrying` metric. */
+function sideOf(operation: string): "source" | "target" | "state" {
+  if (operation === "save checkpoint") return "state";
+  return /source|^start /.test(operation) ? "source" : "target";
 }
 
 /** The table a non-retryable error is about, if it names one. */

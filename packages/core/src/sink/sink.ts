@@ -85,6 +85,17 @@ export interface Sink {
   open(context: SinkOpenContext): Promise<PipelineCheckpoint | undefined>;
 
   /**
+   * Optional. Takes the pipeline's exclusive writer lock in the target, so
+   * that two runs of one pipeline (or a run and a resync) never write to it
+   * together; called before `open`, held until `close`. Throws a
+   * `pipeline-locked` {@link ZeroEtlError} (not retryable) when another
+   * process holds it. A sink whose connection, and with it the lock, is lost
+   * takes the lock again before it writes anything more, and fails with
+   * `pipeline-locked` if another run took it meanwhile.
+   */
+  lock?(context: SinkOpenContext): Promise<void>;
+
+  /**
    * Optional. The schema a target table has in the target as the sink last
    * saw it (after `prepare`), in logical types, including columns the
    * prepared schemas no longer list; undefined before the table's `prepare`

@@ -27,6 +27,10 @@ export interface FilterMapperOptions {
  *   key), otherwise turned into a delete by key (deleting a row the target
  *   does not have is harmless).
  * Columns missing from `after` (unchanged TOAST) are read from `before`.
+ * Without a before-image such an update may bring a row into the target
+ * with columns missing, which would land as NULL: the source must send
+ * those values for row-filtered tables (the PostgreSQL source's
+ * `fetchUnchangedFor`, which the CLI sets for every table with a row filter).
  * Deletes are dropped only when the before-image is known and fails the
  * filter. The row filters' columns are checked against each table's schema
  * in `mapSchema` (unknown column: {@link ConfigError}).

@@ -22,6 +22,12 @@ export type FilterTableRef = TableRef & { readonly database?: string };
 export interface TableFilter {
   readonly include: readonly string[];
   readonly exclude: readonly string[];
+  /**
+   * Per include pattern, the one namespace (schema; database for MySQL) it
+   * can match, or undefined when its namespace part has wildcards. Tells
+   * whether a selection spans several namespaces without connecting.
+   */
+  readonly includeNamespaces: readonly (string | undefined)[];
   /** True when the table is selected: it matches no exclude and (there is no include or it matches one). */
   matchesTable(ref: FilterTableRef): boolean;
 }
@@ -36,14 +42,22 @@ interface CompiledPattern {
   readonly database: PartMatcher | undefined;
   readonly namespace: PartMatcher;
   readonly table: PartMatcher;
+  /** The namespace part when it matches exactly one name. */
+  readonly literalNamespace: string | undefined;
+}
+
+/** A pattern part and, when it has no wildcard (or is quoted), the one name it matches. */
+interface Part {
+  readonly match: PartMatcher;
+  readonly literal: string | undefined;
 }
 
 function globMatcher(glob: string): PartMatcher {
   return createWildcardMatcher(glob, "*", "?");
 }
 
-function splitPattern(pattern: string, path: string): PartMatcher[] {
-  const parts: PartMatcher[] = [];
+function splitPattern(pattern: string, path: string): Part[] {
+  const parts: Part[] = [];
   let i = 0;
   for (;;) {
     if (pattern[i] === '"') {
@@ -64,13 +78,13 @@ function splitPattern(pattern: string, path: string): PartMatcher[] {
         i++;
       }
       if (literal === "") throw new ConfigError(path, "a non-empty quoted identifier", JSON.stringify(pattern));
-      parts.push((text) => text === literal);
+      parts.push({ match: (text) => text === literal, literal });
     } else {
       let end = pattern.indexOf(".", i);
       if (end < 0) end = pattern.length;
       const glob = pattern.slice(i, end);
       if (glob === "" || glob.includes('"')) throw new ConfigError(path, "db.table, schema.table or db.schema.table with non-empty parts", JSON.stringify(pattern));
-      parts.push(globMatcher(glob));
+      parts.push({ match: globMatcher(glob), literal: /[*?]/.test(glob) ? undefined : glob });
       i = end;
     }
     if (i === pattern.length) return parts;
@@ -83,8 +97,13 @@ function compilePattern(pattern: string, path: string): CompiledPattern {
   if (typeof pattern !== "string" || pattern.length === 0) throw new ConfigError(path, "a non-empty pattern");
   if (pattern.length > MAX_FILTER_PATTERN_LENGTH) throw new ConfigError(path, `at most ${MAX_FILTER_PATTERN_LENGTH} characters`, `${pattern.length}`);
   const parts = splitPattern(pattern, path);
-  if (parts.length === 2) return { database: undefined, namespace: parts[0] as PartMatcher, table: parts[1] as PartMatcher };
-  if (parts.length === 3) return { database: parts[0], namespace: parts[1] as PartMatcher, table: parts[2] as PartMatcher };
+  const [first, second, third] = parts;
+  if (parts.length === 2 && first !== undefined && second !== undefined) {
+    return { database: undefined, namespace: first.match, table: second.match, literalNamespace: first.literal };
+  }
+  if (parts.length === 3 && first !== undefined && second !== undefined && third !== undefined) {
+    return { database: first.match, namespace: second.match, table: third.match, literalNamespace: second.literal };
+  }
   throw new ConfigError(path, "db.table, schema.table or db.schema.table", JSON.stringify(pattern));
 }
 
@@ -115,6 +134,7 @@ export function parseTableFilter(options: TableFilterOptions): TableFilter {
   return Object.freeze({
     include: Object.freeze(include),
     exclude: Object.freeze(exclude),
+    includeNamespaces: Object.freeze(included.map((p) => p.literalNamespace)),
     matchesTable(ref: FilterTableRef): boolean {
       for (const pattern of excluded) if (matches(pattern, ref)) return false;
       if (included.length === 0) return true;

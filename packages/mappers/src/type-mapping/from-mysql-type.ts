@@ -8,7 +8,8 @@ const INT_BITS: Readonly<Record<string, 8 | 16 | 32 | 64>> = { tinyint: 8, small
  * `datetime(6)`, `enum('a','b')`), to a logical type. `mediumint` maps to
  * int32; `tinyint(1)` stays an integer (MySQL stores 0..255/-128..127 in
  * it); `datetime` is a timestamp without zone, `timestamp` one with zone
- * (MySQL stores it in UTC); `year` is int16; `bit(n)` is bytes.
+ * (MySQL stores it in UTC); `time` is an interval (a signed duration up to
+ * ±838:59:59, not a time of day); `year` is int16; `bit(n)` is bytes.
  */
 export function fromMysqlType(columnType: string): LogicalType {
   const text = columnType.trim().toLowerCase();
@@ -64,7 +65,7 @@ export function fromMysqlType(columnType: string): LogicalType {
     case "timestamp":
       return { kind: "timestamp", precision: args[0] ?? 0, withZone: true };
     case "time":
-      return { kind: "time", precision: args[0] ?? 0, withZone: false };
+      return { kind: "interval" };
     case "year":
       return { kind: "int", bits: 16, signed: true };
     case "json":

@@ -35,6 +35,7 @@ describe("source type mapping", () => {
     expect(fromMysqlType("decimal(65,30)")).toEqual({ kind: "decimal", precision: 65, scale: 30 });
     expect(fromMysqlType("datetime(6)")).toEqual({ kind: "timestamp", precision: 6, withZone: false });
     expect(fromMysqlType("timestamp")).toEqual({ kind: "timestamp", precision: 0, withZone: true });
+    expect(fromMysqlType("time(6)")).toEqual({ kind: "interval" });
     expect(fromMysqlType("enum('a','it''s')")).toEqual({ kind: "string", enumValues: ["a", "it's"] });
     expect(fromMysqlType("varbinary(16)")).toEqual({ kind: "bytes", maxLength: 16 });
     expect(fromMysqlType("float")).toEqual({ kind: "float", bits: 32 });

@@ -21,7 +21,7 @@ interface PgErrorLike {
 const RECORD_CODES = new Set(["23502", "23505", "23514", "23503", "23P01", "54000"]);
 const TRANSIENT_CODES = new Set(["40001", "40P01", "57P01", "57P02", "57P03", "53300", "53400", "55P03", "57014"]);
 const TRANSIENT_NODE_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EPIPE", "EAI_AGAIN", "ECONNABORTED", "EHOSTUNREACH", "ENETUNREACH"]);
-const TRANSIENT_MESSAGES = /connection terminated|connection error|not queryable|timeout exceeded when trying to connect|socket hang up/i;
+const TRANSIENT_MESSAGES = /connection terminated|connection error|not queryable|timeout exceeded when trying to connect|socket hang up|query read timeout/i;
 
 /** Classifies an error thrown by `pg` (through kysely). */
 export function classifyPgError(error: unknown): PgErrorClass {
@@ -38,17 +38,25 @@ export function classifyPgError(error: unknown): PgErrorClass {
 }
 
 /**
- * The server's reason without row values: PostgreSQL quotes offending values
- * in its messages (`invalid input syntax for type integer: "abc"`), so every
- * quoted part that is not the reported column, table or constraint name is
- * elided. The SQLSTATE is kept for matching.
+ * The server's reason without row values, with the names an operator needs.
+ * PostgreSQL quotes offending values only in data exceptions (class 22:
+ * `invalid input syntax for type integer: "abc"`) and in messages raised by
+ * user code (class P0, and unclassified errors), so only there is every
+ * quoted part that is not the reported column, table, constraint or type
+ * name elided. Elsewhere the quoted parts are identifiers (column, relation,
+ * user, database, schema) and are kept. The SQLSTATE is kept for matching;
+ * callers still pass the text through `redactText` for URL secrets.
  */
 export function describePgError(error: unknown): string {
   const e = (error ?? {}) as PgErrorLike;
   const message = typeof e.message === "string" ? e.message : String(error);
+  const sqlState = typeof e.code === "string" && e.code.length === 5 ? e.code : "";
+  const mayQuoteValues = sqlState === "" || sqlState.startsWith("22") || sqlState.startsWith("P0") || sqlState.startsWith("XX");
   const names = new Set<string>();
   for (const n of [e.column, e.table, e.constraint, e.dataType]) if (typeof n === "string") names.add(n);
-  const safe = message.replace(/"((?:[^"]|"")*)"/g, (whole, inner: string) => (names.has(inner) ? whole : "(value)")).replace(/:\s*\(value\)\s*$/, "");
-  const code = typeof e.code === "string" && e.code.length === 5 ? `SQLSTATE ${e.code}: ` : "";
+  const safe = mayQuoteValues
+    ? message.replace(/"((?:[^"]|"")*)"/g, (whole, inner: string) => (names.has(inner) ? whole : "(value)")).replace(/:\s*\(value\)\s*$/, "")
+    : message;
+  const code = sqlState === "" ? "" : `SQLSTATE ${sqlState}: `;
   return `${code}${safe}`.slice(0, 500);
 }

@@ -31,7 +31,15 @@ export class PostgresSession {
 
   /** Connects; failures become `connection-failed` errors naming host, port and database, never the password. */
   static async connect(config: PostgresSinkConfig): Promise<PostgresSession> {
-    const client = new pg.Client({ connectionString: config.url, ...(config.ssl === undefined ? {} : { ssl: config.ssl }), application_name: "zero-etl-sink" });
+    const client = new pg.Client({
+      connectionString: config.url,
+      ...(config.ssl === undefined ? {} : { ssl: config.ssl }),
+      application_name: "zero-etl-sink",
+      // a server that accepts TCP but never answers must not hang the run: both limits fail retryably
+      connectionTimeoutMillis: config.timeouts.connectMs,
+      ...(config.timeouts.queryMs === 0 ? {} : { query_timeout: config.timeouts.queryMs }),
+      keepAlive: true,
+    });
     client.on("error", () => {});
     try {
       await client.connect();
@@ -78,7 +86,8 @@ export class PostgresSession {
 
 /** A `connection-failed` error for a failed connect, retryable when the failure is transient. */
 export function connectionError(config: PostgresSinkConfig, cause: unknown): ZeroEtlError {
-  return new ZeroEtlError(`cannot connect to postgresql target ${config.displayTarget}: ${redactText(describePgError(cause))}`, {
+  const reason = /connection timeout|timeout expired/i.test(describePgError(cause)) ? `no answer within ${config.timeouts.connectMs} ms (timeouts.connectMs)` : redactText(describePgError(cause));
+  return new ZeroEtlError(`cannot connect to postgresql target ${config.displayTarget}: ${reason}`, {
     code: "connection-failed",
     retryable: classifyPgError(cause) === "transient",
     cause,

@@ -1,6 +1,6 @@
 import type { ConnectionOptions } from "node:tls";
-import type { Logger, TableRef } from "@zero-etl/core";
-import { ConfigError, silentLogger } from "@zero-etl/core";
+import type { ConnectionTimeouts, Logger, TableRef } from "@zero-etl/core";
+import { ConfigError, resolveConnectionTimeouts, silentLogger } from "@zero-etl/core";
 import type { HistorySelector } from "./postgres-history-table.js";
 import { createHistorySelector } from "./postgres-history-table.js";
 
@@ -24,6 +24,8 @@ export interface PostgresSinkOptions {
    * columns instead of the latest state. Tables need a primary key.
    */
   readonly history?: { readonly tables: readonly string[] };
+  /** Connect and statement timeouts; defaults in `DEFAULT_CONNECTION_TIMEOUTS` (10 s, 5 min). */
+  readonly timeouts?: Partial<ConnectionTimeouts>;
 }
 
 /** The validated, frozen form of {@link PostgresSinkOptions}. */
@@ -38,6 +40,7 @@ export interface PostgresSinkConfig {
   readonly displayTarget: string;
   /** Whether a table is replicated in history mode. */
   readonly isHistory: HistorySelector;
+  readonly timeouts: ConnectionTimeouts;
 }
 
 const MAX_IDENTIFIER_BYTES = 63;
@@ -74,6 +77,10 @@ export function resolvePostgresSinkConfig(options: PostgresSinkOptions): Postgre
       if (typeof t !== "string" || (t !== "*" && !/^[^.]+\..+$/.test(t))) throw new ConfigError(`target.history.tables[${i}]`, 'a "namespace.name" table key or "*"');
     });
   }
+  const timeouts = options.timeouts ?? {};
+  for (const [field, value] of Object.entries(timeouts)) {
+    if (value !== undefined && (!Number.isInteger(value) || value < (field === "queryMs" ? 0 : 1))) throw new ConfigError(`timeouts.${field}`, field === "queryMs" ? "an integer of at least 0 (0: no limit)" : "a positive integer (milliseconds)");
+  }
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, "")) || "(default database)";
   return Object.freeze({
     url: options.url,
@@ -84,5 +91,6 @@ export function resolvePostgresSinkConfig(options: PostgresSinkOptions): Postgre
     maxConnections,
     displayTarget: `${parsed.hostname || "(socket)"}:${parsed.port || "5432"}/${database}`,
     isHistory: createHistorySelector(history?.tables),
+    timeouts: resolveConnectionTimeouts(timeouts),
   });
 }

@@ -32,6 +32,8 @@ import { PostgresSession } from "./postgres-session.js";
 import { PostgresStateTables } from "./postgres-state-tables.js";
 import type { TableSyncResult, TargetTable } from "./postgres-table-syncer.js";
 import { syncPgTable } from "./postgres-table-syncer.js";
+import type { WriterLockKey } from "./postgres-writer-lock.js";
+import { takeWriterLock, writerLockKey } from "./postgres-writer-lock.js";
 
 /** What the sink knows of one target table after its last `prepare` or schema change. */
 export interface PostgresTableReport {
@@ -85,6 +87,10 @@ class PostgresSinkImpl implements PostgresSink {
   #inTransaction = false;
   /** Steps applied in the open transaction, replayed when it is lost. */
   #retained: ApplyStep[] = [];
+  /** Set by `lock`: every session takes the pipeline's writer lock before it is used. */
+  #lockKey: WriterLockKey | undefined;
+  /** Whether a session of this sink held the lock already (a later take follows a lost connection). */
+  #locked = false;
 
   constructor(config: PostgresSinkConfig) {
     this.#config = config;
@@ -105,13 +111,26 @@ class PostgresSinkImpl implements PostgresSink {
     return runPostgresSinkPreflight(this.#config, options);
   }
 
+  /**
+   * Takes the pipeline's writer lock: a session-level advisory lock on the
+   * sink's own connection, the one every write and checkpoint goes through,
+   * taken again on each reconnect before anything is replayed.
+   */
+  async lock(context: SinkOpenContext): Promise<void> {
+    this.#lockKey = writerLockKey(this.#config.schema, context.pipeline);
+    if (this.#session !== undefined) await this.#abandon();
+    await this.#connected();
+  }
+
   async open(context: SinkOpenContext): Promise<PipelineCheckpoint | undefined> {
     const session = await this.#connected();
     try {
       const found = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = ${this.#config.schema}`.execute(session.db);
       if ((found.rows[0]?.n ?? 0) === 0) {
         // creating the target schema is as safe as creating its tables, which the sink does anyway
-        await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(this.#config.schema)}`.execute(session.db);
+        await sql`CREATE SCHEMA IF NOT EXISTS ${sql.id(this.#config.schema)}`.execute(session.db).catch((error: unknown) => {
+          throw this.#wrap(error, `create target schema "${this.#config.schema}"`);
+        });
       }
       await this.#state.ensure(session.db);
       return await this.#state.load(session.db, context.pipeline);
@@ -232,6 +251,7 @@ class PostgresSinkImpl implements PostgresSink {
     this.#session = undefined;
     this.#inTransaction = false;
     this.#retained = [];
+    this.#locked = false;
     this.#applier.history.clearPending();
     if (session === undefined) return;
     // an open transaction holds nothing durable by contract: closing drops it
@@ -398,8 +418,18 @@ class PostgresSinkImpl implements PostgresSink {
   async #connected(): Promise<PostgresSession> {
     if (this.#session !== undefined && !this.#session.broken) return this.#session;
     if (this.#session !== undefined) await this.#abandon();
-    this.#session = await PostgresSession.connect(this.#config);
-    return this.#session;
+    const session = await PostgresSession.connect(this.#config);
+    if (this.#lockKey !== undefined) {
+      try {
+        await takeWriterLock(session, this.#lockKey, this.#config.displayTarget, this.#locked);
+      } catch (error) {
+        await session.destroy();
+        throw this.#wrap(error, "lock");
+      }
+      this.#locked = true;
+    }
+    this.#session = session;
+    return session;
   }
 
   /** Drops the connection (and with it the open transaction); retained steps stay for a replay. */

@@ -3,6 +3,7 @@ import { ZeroEtlError } from "@zero-etl/core";
 import mysql from "mysql2/promise";
 import type { CollationInfo } from "./binlog-event-decoder.js";
 import { collationInfo } from "./binlog-event-decoder.js";
+import { describeMysqlServer, mysqlConnectionError } from "./mysql-connection-error.js";
 
 /** Options of {@link openBinlogClient}. */
 export interface BinlogClientOptions {
@@ -25,6 +26,14 @@ export interface BinlogClientOptions {
   readonly nonBlocking?: boolean;
   /** Pause the socket while this many bytes of undelivered events are queued (default 8 MiB). */
   readonly highWaterBytes?: number;
+  /** Connecting and authenticating may take this long (default 10 s). */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Nothing received for this long (heartbeats come every `heartbeatSeconds`)
+   * means the server or the network is gone: `take` fails with a retryable
+   * `connection-failed` error. Not counted while paused. Default 60 s.
+   */
+  readonly keepaliveTimeoutMs?: number;
 }
 
 /** What the client learned about the server before the dump started. */
@@ -59,13 +68,18 @@ const MAX_PACKET = 0xffffff;
 
 /** Connects, announces checksum/GTID capabilities, registers as replica `serverId` and starts the dump at `file:position`. */
 export async function openBinlogClient(options: BinlogClientOptions): Promise<BinlogClient> {
-  const conn = await mysql.createConnection({
-    uri: options.url,
-    ...(options.ssl === undefined ? {} : { ssl: options.ssl as string }),
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    dateStrings: true,
-  });
+  const conn = await mysql
+    .createConnection({
+      uri: options.url,
+      ...(options.ssl === undefined ? {} : { ssl: options.ssl as string }),
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      connectTimeout: options.connectTimeoutMs ?? 10_000,
+    })
+    .catch((error: unknown) => {
+      throw mysqlConnectionError(options.url, error);
+    });
   let info: BinlogServerInfo;
   try {
     info = await prepareSession(conn, options.heartbeatSeconds ?? 1);
@@ -74,7 +88,7 @@ export async function openBinlogClient(options: BinlogClientOptions): Promise<Bi
     }
   } catch (error) {
     await conn.end().catch(() => undefined);
-    throw error;
+    throw error instanceof ZeroEtlError ? error : mysqlConnectionError(options.url, error, "use");
   }
   const raw = (conn as unknown as { connection: { stream: Socket; _closing: boolean; on(event: string, fn: (e: unknown) => void): void } }).connection;
   const socket = raw.stream;
@@ -128,6 +142,8 @@ class SocketBinlogClient implements BinlogClient {
   private partial: Buffer[] = [];
   private registered = false;
   private readonly highWater: number;
+  private lastReceived = Date.now();
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(socket: Socket, info: BinlogServerInfo, options: BinlogClientOptions) {
     this.socket = socket;
@@ -137,11 +153,33 @@ class SocketBinlogClient implements BinlogClient {
   }
 
   start(): this {
-    this.socket.on("data", (chunk: Buffer) => this.onData(chunk));
-    this.socket.on("close", () => {
-      if (!this.ended && this.failure === undefined) this.fail(new ZeroEtlError("mysql binlog connection closed by the server", { code: "connection-failed", retryable: true }));
+    const server = `mysql source ${describeMysqlServer(this.options.url)}`;
+    this.socket.on("data", (chunk: Buffer) => {
+      this.lastReceived = Date.now();
+      this.onData(chunk);
     });
-    this.socket.on("error", (error) => this.fail(new ZeroEtlError("mysql binlog connection failed", { code: "connection-failed", retryable: true, cause: error })));
+    this.socket.on("close", () => {
+      if (!this.ended && this.failure === undefined) this.fail(new ZeroEtlError(`${server}: binlog connection closed by the server`, { code: "connection-failed", retryable: true }));
+    });
+    this.socket.on("error", (error) =>
+      this.fail(new ZeroEtlError(`${server}: binlog connection failed: ${error.message}`, { code: "connection-failed", retryable: true, cause: error })),
+    );
+    const timeoutMs = this.options.keepaliveTimeoutMs ?? 60_000;
+    this.watchdog = setInterval(
+      () => {
+        const now = Date.now();
+        if (this.paused) this.lastReceived = now;
+        if (now - this.lastReceived < timeoutMs) return;
+        this.fail(
+          new ZeroEtlError(`${server}: nothing received on the binlog connection for ${Math.round((now - this.lastReceived) / 1000)} s (timeouts.keepaliveMs = ${timeoutMs})`, {
+            code: "connection-failed",
+            retryable: true,
+          }),
+        );
+      },
+      Math.max(100, Math.min(5_000, Math.floor(timeoutMs / 4))),
+    );
+    this.watchdog.unref();
     this.send(registerReplica(this.options.serverId));
     return this;
   }
@@ -168,14 +206,21 @@ class SocketBinlogClient implements BinlogClient {
 
   close(): void {
     this.ended = true;
+    this.stopWatchdog();
     this.socket.destroy();
     this.notify();
   }
 
   private fail(error: Error): void {
     if (this.failure === undefined) this.failure = error;
+    this.stopWatchdog();
     this.socket.destroy();
     this.notify();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog !== undefined) clearInterval(this.watchdog);
+    this.watchdog = undefined;
   }
 
   private notify(): void {
@@ -239,7 +284,18 @@ class SocketBinlogClient implements BinlogClient {
       return;
     }
     if (marker === 0xfe && payload.length < 9) {
+      if (this.options.nonBlocking !== true) {
+        // a blocking dump never ends on its own: the server is shutting down (or killed this replica)
+        this.fail(
+          new ZeroEtlError(`mysql source ${describeMysqlServer(this.options.url)}: the server ended the binlog stream (shutdown or restart)`, {
+            code: "connection-failed",
+            retryable: true,
+          }),
+        );
+        return;
+      }
       this.ended = true;
+      this.stopWatchdog();
       this.socket.destroy();
       this.notify();
       return;

@@ -1,7 +1,8 @@
-import type { ChangeBatch, ChangeEvent, Row, TableRef, Value } from "@zero-etl/core";
+import type { ChangeBatch, ChangeEvent, Row, TableChange, TableRef, Value } from "@zero-etl/core";
 import { tableKey } from "@zero-etl/core";
 import type { BinlogClient } from "./binlog-client.js";
 import type { BinlogEvent, BinlogEventDecoder } from "./binlog-event-decoder.js";
+import { classifyDdl } from "./mysql-ddl-classifier.js";
 import { GtidState, mysqlPositionCodec, type MysqlPosition } from "./mysql-position.js";
 import type { SchemaHistory } from "./schema-history.js";
 
@@ -12,10 +13,21 @@ export interface BinlogTransactionReaderOptions {
   readonly decoder: BinlogEventDecoder;
   readonly history: SchemaHistory;
   readonly maxBatchEvents: number;
+  /**
+   * Per table key, the position of the table's latest re-read (a resync
+   * snapshot): its rows before that position are in the re-read, so they are
+   * not emitted again (a keyless table would get them twice).
+   */
+  readonly rereadAt?: ReadonlyMap<string, MysqlPosition>;
+  /** Whether the table (as last introspected) has a declared primary key, which no UNIQUE or index change can replace. */
+  readonly hasDeclaredPrimaryKey?: (table: TableRef) => boolean;
+  /** Whether a table is replicated (the decoder's selection); DDL of other tables is ignored. */
+  readonly isSelected: (database: string, table: string) => boolean;
   readonly logger?: { warn(message: string, fields?: Record<string, unknown>): void; info(message: string, fields?: Record<string, unknown>): void };
 }
 
-const DDL = /^\s*(?:\/\*.*?\*\/\s*)*(ALTER|CREATE|DROP|RENAME|TRUNCATE)\s+(?:TEMPORARY\s+)?(?:ONLINE\s+)?(?:IGNORE\s+)?(TABLE\b)?/is;
+/** A table change of the open transaction; a drop keeps its statement's position, a refresh gets the transaction's end. */
+type PendingChange = { readonly kind: "refresh"; readonly table: TableRef; readonly reason: string } | { readonly kind: "dropped"; readonly table: TableRef; readonly reason: string; readonly position: string };
 
 /**
  * Turns decoded binlog events into transaction-aligned change batches.
@@ -30,12 +42,30 @@ const DDL = /^\s*(?:\/\*.*?\*\/\s*)*(ALTER|CREATE|DROP|RENAME|TRUNCATE)\s+(?:TEM
  * received so far are exhausted; outside a transaction, a heartbeat or an
  * empty receive queue yields `caughtUp: true` (the runtime then flushes after
  * a short linger instead of its full wait).
+ *
+ * DDL the row events cannot express becomes `tableChanges` (see
+ * {@link classifyDdl}): a table created, renamed into, or altered so that its
+ * existing rows changed (a column added with a value, a type or key change)
+ * is `refresh`ed; a dropped or renamed-away table is `dropped`. A TABLE_MAP
+ * whose key differs from the one in force (a UNIQUE key that became the
+ * key) refreshes the table too. A refresh carries the position after its
+ * transaction, a drop its statement's position (so a swap's refresh of the
+ * same name comes after the drop); the batch ends right after them, and rows
+ * of a table being refreshed in that transaction are left to the re-read.
  */
 export class BinlogTransactionReader {
   private readonly o: BinlogTransactionReaderOptions;
   private file: string;
   private readonly gtids: GtidState;
   private pending: ChangeEvent[] = [];
+  /** Table changes of the open transaction; they get its end position at commit. */
+  private txChanges: PendingChange[] = [];
+  /** Table changes of committed transactions, not yet yielded. */
+  private changes: TableChange[] = [];
+  /** Keys of tables refreshed by the open transaction: their rows are left to the re-read. */
+  private readonly refreshing = new Set<string>();
+  /** Columns dropped in place per table (key), so that re-adding one re-reads the table. */
+  private readonly droppedColumns = new Map<string, Set<string>>();
   private committed: string;
   private lastYielded: string | undefined;
   private inTx = false;
@@ -60,7 +90,7 @@ export class BinlogTransactionReader {
       if (buffers === null) return;
       for (const buf of buffers) {
         this.handle(decoder.decode(buf, 0, buf.length));
-        if (this.pending.length >= this.o.maxBatchEvents) yield this.flush(false);
+        if (this.changes.length > 0 || this.pending.length >= this.o.maxBatchEvents) yield this.flush(false);
       }
       // caught up: a heartbeat came, or everything the server sent so far is decoded (outside a transaction)
       const caughtUp = !this.inTx && (this.heartbeat || client.queuedBytes === 0);
@@ -75,7 +105,10 @@ export class BinlogTransactionReader {
     const events = this.pending;
     this.pending = [];
     this.lastYielded = this.committed;
-    return { events, checkpoint: this.committed, caughtUp };
+    if (this.changes.length === 0) return { events, checkpoint: this.committed, caughtUp };
+    const tableChanges = this.changes;
+    this.changes = [];
+    return { events, checkpoint: this.committed, caughtUp, tableChanges };
   }
 
   private position(event: BinlogEvent): string {
@@ -93,6 +126,13 @@ export class BinlogTransactionReader {
     if (this.txGtid !== undefined) this.gtids.add(this.txGtid);
     const gtid = this.gtids.toString();
     this.committed = mysqlPositionCodec.serialize(gtid === "" ? { file: this.file, offset: event.header.nextPosition } : { file: this.file, offset: event.header.nextPosition, gtid });
+    for (const change of this.txChanges) {
+      // a re-read taken after this change already reflects it (e.g. a table created while the pipeline was stopped, snapshotted on resume)
+      if (this.isRereadAfter(change.table, change.kind === "refresh" ? { file: this.file, offset: event.header.nextPosition } : mysqlPositionCodec.parse(change.position))) continue;
+      this.changes.push(change.kind === "refresh" ? { kind: "refresh", table: change.table, position: this.committed, reason: change.reason } : change);
+    }
+    this.txChanges = [];
+    this.refreshing.clear();
     this.inTx = false;
     this.explicitTx = false;
     this.txGtid = undefined;
@@ -125,6 +165,12 @@ export class BinlogTransactionReader {
         if (event.map.selected) {
           if (!this.inTx) this.begin(event, undefined);
           const seen = this.o.history.observe(event.map);
+          if ((this.refreshing.size > 0 && this.refreshing.has(tableKey(seen.schema.table))) || this.isReread(seen.schema.table, event)) return;
+          if (seen.changed && seen.previous !== undefined && seen.previous.primaryKey.join("\0") !== seen.schema.primaryKey.join("\0")) {
+            // A key the target cannot take in place (a UNIQUE key that became the key, or stopped being it): re-read the table.
+            this.refresh(seen.schema.table, `key changed from (${seen.previous.primaryKey.join(", ")}) to (${seen.schema.primaryKey.join(", ")})`);
+            return;
+          }
           if (seen.changed) {
             this.pending.push({
               op: "schema",
@@ -168,21 +214,74 @@ export class BinlogTransactionReader {
   }
 
   private onDdl(event: Extract<BinlogEvent, { kind: "query" }>, q: string): void {
-    const m = DDL.exec(q);
-    if (m === null || m[2] === undefined) return;
-    const verb = (m[1] ?? "").toUpperCase();
-    const names = tableNames(q.slice(m[0].length), event.database);
-    for (const table of names) {
-      const known = this.o.history.get(table);
-      if (verb === "TRUNCATE") {
-        if (known === undefined) continue;
-        this.pending.push({ op: "truncate", table: known.table, position: this.position(event), commitTime: event.header.timestamp * 1000, ...(this.txId === undefined ? {} : { transactionId: this.txId }) });
-      } else if (verb === "DROP" || verb === "RENAME") {
-        if (known !== undefined) this.o.logger?.info("mysql table dropped or renamed at source", { table: tableKey(table), position: this.position(event) });
-        this.o.history.forget(table);
+    for (const effect of classifyDdl(q, event.database)) {
+      if (effect.kind === "dropped-database") {
+        for (const table of this.o.history.tables()) {
+          if (table.namespace === effect.database) this.drop(table, `database ${effect.database} dropped at the source`, event);
+        }
+        continue;
       }
-      if (verb === "RENAME") break; // only the old name of the first pair is certain to be ours
+      const table = effect.table;
+      if (!this.o.isSelected(table.namespace, table.name)) continue;
+      const key = tableKey(table);
+      if (effect.kind === "truncate") {
+        if (this.o.history.get(table) === undefined) continue;
+        this.pending.push({ op: "truncate", table, position: this.position(event), commitTime: event.header.timestamp * 1000, ...(this.txId === undefined ? {} : { transactionId: this.txId }) });
+      } else if (effect.kind === "dropped") {
+        this.drop(table, effect.reason, event);
+      } else if (effect.kind === "refresh") {
+        this.refresh(table, effect.reason);
+      } else {
+        if (effect.keyMayChange && this.o.hasDeclaredPrimaryKey?.(table) !== true) {
+          this.refresh(table, "a UNIQUE key added or an index dropped on a table without a primary key");
+          continue;
+        }
+        const dropped = this.droppedColumns.get(key) ?? new Set<string>();
+        const readded = effect.addedColumns.find((c) => dropped.has(c));
+        if (readded !== undefined) {
+          this.refresh(table, `column ${readded} dropped and added again`);
+          continue;
+        }
+        for (const c of effect.droppedColumns) dropped.add(c);
+        if (dropped.size > 0) this.droppedColumns.set(key, dropped);
+      }
     }
+  }
+
+  private drop(table: TableRef, reason: string, event: BinlogEvent): void {
+    const key = tableKey(table);
+    this.o.logger?.info("mysql table dropped or renamed away at source", { table: key, position: this.position(event) });
+    this.o.history.forget(table);
+    this.droppedColumns.delete(key);
+    this.refreshing.delete(key);
+    // at the statement, so that a refresh of the same name by the same statement (a swap) comes after it
+    this.txChanges.push({ kind: "dropped", table, reason, position: this.position(event) });
+  }
+
+  /** Whether the event lies before the table's latest re-read, which already holds its effect. */
+  private isReread(table: TableRef, event: BinlogEvent): boolean {
+    const reread = this.o.rereadAt;
+    if (reread === undefined || reread.size === 0) return false;
+    const at = reread.get(tableKey(table));
+    if (at === undefined) return false;
+    return mysqlPositionCodec.compare({ file: this.file, offset: event.header.nextPosition - event.header.eventSize }, at) < 0;
+  }
+
+  /** Whether the table's latest re-read was taken at or after `position` (a change's end). */
+  private isRereadAfter(table: TableRef, position: MysqlPosition): boolean {
+    const at = this.o.rereadAt?.get(tableKey(table));
+    return at !== undefined && mysqlPositionCodec.compare(position, at) <= 0;
+  }
+
+  /** Queues a re-read of a table at the end of the open transaction; its rows until then are left to the re-read. */
+  private refresh(table: TableRef, reason: string): void {
+    const key = tableKey(table);
+    this.o.logger?.info("mysql table to be re-read", { table: key, reason });
+    this.o.history.forget(table);
+    this.droppedColumns.delete(key);
+    this.refreshing.add(key);
+    this.pending = this.pending.filter((e) => tableKey(e.table) !== key || e.transactionId !== this.txId);
+    this.txChanges.push({ kind: "refresh", table, reason });
   }
 
   private onRows(event: Extract<BinlogEvent, { kind: "rows" }>): void {
@@ -190,6 +289,8 @@ export class BinlogTransactionReader {
     if (!this.inTx) this.begin(event, undefined);
     const schema = history.observe(event.map).schema;
     const table = schema.table;
+    if (this.refreshing.size > 0 && this.refreshing.has(tableKey(table))) return;
+    if (this.isReread(table, event)) return;
     const key = schema.primaryKey;
     const position = this.position(event);
     const commitTime = this.txTime;
@@ -216,21 +317,5 @@ function keyOf(row: Row, key: readonly string[]): Row {
   if (key.length === 0) return row;
   const out: Record<string, Value> = {};
   for (const k of key) out[k] = row[k] ?? null;
-  return out;
-}
-
-/** The table names right after `ALTER/DROP/TRUNCATE/RENAME TABLE` (first of a RENAME pair), qualified with the statement's default database. */
-function tableNames(rest: string, database: string): TableRef[] {
-  const out: TableRef[] = [];
-  const re = /^\s*(?:IF\s+(?:NOT\s+)?EXISTS\s+)?((?:`(?:[^`]|``)+`|[\w$]+)(?:\s*\.\s*(?:`(?:[^`]|``)+`|[\w$]+))?)\s*(,)?/i;
-  let text = rest;
-  for (let i = 0; i < 64; i++) {
-    const m = re.exec(text);
-    if (m === null) break;
-    const parts = (m[1] ?? "").split(/\s*\.\s*(?=`|[\w$])/).map((p) => (p.startsWith("`") ? p.slice(1, -1).replace(/``/g, "`") : p));
-    out.push(parts.length === 2 ? { namespace: parts[0] as string, name: parts[1] as string } : { namespace: database, name: parts[0] as string });
-    if (m[2] === undefined) break;
-    text = text.slice(m[0].length);
-  }
   return out;
 }

@@ -191,7 +191,8 @@ export function toLogicalType(column: ColumnDescriptor): LogicalType {
       return { kind: "date" };
     case MysqlType.TIME:
     case MysqlType.TIME2:
-      return { kind: "time", precision: column.type === MysqlType.TIME2 ? column.meta : 0, withZone: false };
+      // a signed duration up to ±838:59:59, not a time of day
+      return { kind: "interval" };
     case MysqlType.DATETIME:
     case MysqlType.DATETIME2:
       return { kind: "timestamp", precision: column.type === MysqlType.DATETIME2 ? column.meta : 0, withZone: false };

@@ -10,6 +10,8 @@ export interface IntrospectedTable {
   readonly columns: readonly ColumnDescriptor[];
   /** Columns holding JSON (MySQL JSON, or MariaDB's LONGTEXT alias with a `json_valid` check). */
   readonly json: ReadonlySet<string>;
+  /** Whether the key is a declared PRIMARY KEY (false: a UNIQUE NOT NULL key standing in for one, or none). */
+  readonly declaredPrimaryKey: boolean;
   /** `information_schema.TABLES.TABLE_ROWS`, an estimate. */
   readonly rowsEstimated?: number;
 }
@@ -65,6 +67,12 @@ export async function introspectMysqlTables(conn: Connection, selection: TableSe
     `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name, COLUMN_NAME AS col FROM information_schema.KEY_COLUMN_USAGE WHERE CONSTRAINT_NAME = 'PRIMARY' AND TABLE_SCHEMA IN (${marks}) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`,
     databases,
   );
+  // MySQL and MariaDB treat the first UNIQUE key over NOT NULL columns as the primary key of a table without one
+  // (and so do TABLE_MAP events); information_schema lists a table's keys in that same order.
+  const [uniqueRows] = await conn.query(
+    `SELECT TABLE_SCHEMA AS db, TABLE_NAME AS name, INDEX_NAME AS idx, COLUMN_NAME AS col, SEQ_IN_INDEX AS seq, SUB_PART AS sub, INDEX_TYPE AS kind FROM information_schema.STATISTICS WHERE NON_UNIQUE = 0 AND INDEX_NAME <> 'PRIMARY' AND TABLE_SCHEMA IN (${marks})`,
+    databases,
+  );
   const jsonColumns = new Set<string>();
   try {
     // MariaDB's JSON is LONGTEXT with a json_valid() check constraint named after the column.
@@ -87,16 +95,50 @@ export async function introspectMysqlTables(conn: Connection, selection: TableSe
       if (isJson) json.add(c.COLUMN_NAME);
       return describeInformationSchemaColumn(c, isJson);
     });
-    const primaryKey = (keyRows as { db: string; name: string; col: string }[]).filter((k) => k.db === t.db && k.name === t.name).map((k) => k.col);
+    const declared = (keyRows as { db: string; name: string; col: string }[]).filter((k) => k.db === t.db && k.name === t.name).map((k) => k.col);
+    const primaryKey = declared.length > 0 ? declared : uniqueNotNullKey(uniqueRows as UniqueKeyRow[], t.db, t.name, cols);
     const schema = freezeSchema({
       table: { namespace: t.db, name: t.name },
       columns: cols.map((c, i) => ({ name: c.COLUMN_NAME, type: toLogicalType(columns[i] as ColumnDescriptor), nullable: c.IS_NULLABLE === "YES", sourceType: c.COLUMN_TYPE })),
       primaryKey,
       version: 1,
     });
-    out.push({ schema, columns, json, ...(t.est === null ? {} : { rowsEstimated: Number(t.est) }) });
+    out.push({ schema, columns, json, declaredPrimaryKey: declared.length > 0, ...(t.est === null ? {} : { rowsEstimated: Number(t.est) }) });
   }
   return out;
+}
+
+interface UniqueKeyRow {
+  db: string;
+  name: string;
+  idx: string;
+  col: string;
+  seq: number | string;
+  sub: number | string | null;
+  kind: string;
+}
+
+/**
+ * The columns of the table's first UNIQUE key whose columns are all NOT NULL
+ * and whole (no prefix), which the server uses as the primary key of a table
+ * declared without one; empty when there is none. MariaDB's long UNIQUE keys
+ * (`HASH`, over BLOBs) do not qualify.
+ */
+function uniqueNotNullKey(rows: readonly UniqueKeyRow[], db: string, table: string, columns: readonly ColumnRow[]): string[] {
+  const keys = new Map<string, { col: string; seq: number }[]>();
+  const disqualified = new Set<string>();
+  for (const r of rows) {
+    if (r.db !== db || r.name !== table) continue;
+    let parts = keys.get(r.idx);
+    if (parts === undefined) keys.set(r.idx, (parts = []));
+    parts.push({ col: r.col, seq: Number(r.seq) });
+    const column = columns.find((c) => c.COLUMN_NAME === r.col);
+    if (r.sub !== null || r.kind.toUpperCase() === "HASH" || column === undefined || column.IS_NULLABLE === "YES") disqualified.add(r.idx);
+  }
+  for (const [idx, parts] of keys) {
+    if (!disqualified.has(idx)) return parts.sort((a, b) => a.seq - b.seq).map((p) => p.col);
+  }
+  return [];
 }
 
 /** Builds the TABLE_MAP-equivalent descriptor of an `information_schema.COLUMNS` row. */

@@ -1,7 +1,9 @@
 import type { Row, SnapshotChunk, SnapshotSession, Value } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
 import mysql from "mysql2/promise";
+import { mysqlConnectionError } from "./mysql-connection-error.js";
 import { MysqlType, type ColumnDescriptor } from "./mysql-column-type.js";
+import { mysqlTimeTextToDuration } from "./mysql-duration.js";
 import { introspectMysqlTables, type IntrospectedTable, type TableSelection } from "./mysql-introspector.js";
 import { mysqlPositionCodec } from "./mysql-position.js";
 
@@ -12,7 +14,11 @@ export interface MysqlSnapshotOptions {
   readonly selection: TableSelection;
   /** Rows per chunk (keyset page size). */
   readonly chunkRows: number;
+  /** Connecting may take this long (default 10 s). */
+  readonly connectTimeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Called with the tables as introspected inside the snapshot, e.g. to refresh the stream's column hints. */
+  readonly onIntrospected?: (tables: readonly IntrospectedTable[]) => void;
 }
 
 /**
@@ -33,6 +39,10 @@ export async function startMysqlSnapshot(options: MysqlSnapshotOptions): Promise
     dateStrings: true,
     jsonStrings: true,
     timezone: "Z",
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+  }).catch((error: unknown) => {
+    // names the server and is retryable when the server is merely restarting
+    throw mysqlConnectionError(options.url, error);
   });
   try {
     await conn.query("SET SESSION time_zone = '+00:00'");
@@ -64,6 +74,7 @@ export async function startMysqlSnapshot(options: MysqlSnapshotOptions): Promise
     }
     if (file === "") throw new ZeroEtlError("mysql snapshot found no binlog position; is log_bin on?", { code: "preflight-failed" });
     const tables = await introspectMysqlTables(conn, options.selection);
+    options.onIntrospected?.(tables);
     const position = mysqlPositionCodec.serialize(gtid === "" ? { file, offset } : { file, offset, gtid });
     return { position, schemas: tables.map((t) => t.schema), chunks: readChunks(conn, tables, options) };
   } catch (error) {
@@ -146,10 +157,17 @@ function quote(identifier: string): string {
   return `\`${identifier.replace(/`/g, "``")}\``;
 }
 
-/** Selects a column so that the text protocol gives the binlog's value: FLOAT widened exactly, GEOMETRY as WKB. */
+/**
+ * Selects a column so that the text protocol gives the binlog's value: FLOAT
+ * widened exactly, GEOMETRY as WKB. Floats come as text because mysql2 parses
+ * a DOUBLE column digit by digit in floating point, which loses the last bits
+ * (`1.7976931348623157e308` becomes the next smaller double); the server's
+ * text is the shortest round-trip form, which `Number()` reads exactly.
+ */
 function selectExpression(column: ColumnDescriptor): string {
   const name = quote(column.name);
-  if (column.type === MysqlType.FLOAT) return `CAST(${name} AS DOUBLE)`;
+  if (column.type === MysqlType.FLOAT) return `CAST(CAST(${name} AS DOUBLE) AS CHAR)`;
+  if (column.type === MysqlType.DOUBLE) return `CAST(${name} AS CHAR)`;
   if (column.type === MysqlType.GEOMETRY) return `ST_AsWKB(${name})`;
   return name;
 }
@@ -175,6 +193,8 @@ function converterOf(column: ColumnDescriptor): Converter {
         const text = raw as string;
         return text.startsWith("0000-00-00") ? null : `${text.slice(0, 10)}T${text.slice(11)}Z`;
       };
+    case MysqlType.TIME2:
+      return (raw) => (raw === null || raw === undefined ? null : (mysqlTimeTextToDuration(raw as string) ?? (raw as string)));
     case MysqlType.YEAR:
     case MysqlType.FLOAT:
     case MysqlType.DOUBLE:
@@ -184,7 +204,6 @@ function converterOf(column: ColumnDescriptor): Converter {
     case MysqlType.INT24:
     case MysqlType.LONG:
     case MysqlType.NEWDECIMAL:
-    case MysqlType.TIME2:
     case MysqlType.ENUM:
     case MysqlType.SET:
     case MysqlType.JSON:

@@ -1,5 +1,5 @@
-import type { Logger, TableRef } from "@zero-etl/core";
-import { ConfigError } from "@zero-etl/core";
+import type { ConnectionTimeouts, Logger, TableRef } from "@zero-etl/core";
+import { ConfigError, resolveConnectionTimeouts } from "@zero-etl/core";
 
 /** Options of `createMysqlSource`. */
 export interface MysqlSourceOptions {
@@ -19,6 +19,8 @@ export interface MysqlSourceOptions {
   readonly maxBatchEvents?: number;
   /** Seconds between server heartbeats while idle (default 1). */
   readonly heartbeatSeconds?: number;
+  /** Connect, query and binlog-silence timeouts; defaults in `DEFAULT_CONNECTION_TIMEOUTS` (10 s, 5 min, 60 s). */
+  readonly timeouts?: Partial<ConnectionTimeouts>;
   readonly logger?: Logger;
 }
 
@@ -34,6 +36,7 @@ export interface ResolvedMysqlSourceOptions {
   readonly snapshotChunkRows: number;
   readonly maxBatchEvents: number;
   readonly heartbeatSeconds: number;
+  readonly timeouts: ConnectionTimeouts;
   readonly logger?: Logger;
 }
 
@@ -87,8 +90,19 @@ export function resolveMysqlSourceOptions(options: MysqlSourceOptions): Resolved
     snapshotChunkRows,
     maxBatchEvents,
     heartbeatSeconds,
+    timeouts: resolveConnectionTimeouts(validTimeouts(options.timeouts)),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
   });
+}
+
+/** Checks each given timeout: milliseconds, positive (`queryMs` may be 0: no limit). */
+function validTimeouts(timeouts: Partial<ConnectionTimeouts> | undefined): Partial<ConnectionTimeouts> | undefined {
+  for (const [field, value] of Object.entries(timeouts ?? {})) {
+    if (value !== undefined && (!Number.isInteger(value) || value < (field === "queryMs" ? 0 : 1))) {
+      throw new ConfigError(`timeouts.${field}`, field === "queryMs" ? "an integer of at least 0 (0: no limit)" : "a positive integer (milliseconds)");
+    }
+  }
+  return timeouts;
 }
 
 /** A stable replica id for a pipeline: FNV-1a of the name folded into 0x40000000–0x7fffffff, far from usual server ids. */

@@ -1,5 +1,5 @@
 import type { ChangeBatch, PreflightOptions, PreflightReport, SnapshotOptions, SnapshotSession, Source, SourceCapabilities, StreamOptions, TableRef, TableSchema } from "@zero-etl/core";
-import { ZeroEtlError, tableKey } from "@zero-etl/core";
+import { ZeroEtlError, isTransientError, tableKey } from "@zero-etl/core";
 import mysql from "mysql2/promise";
 import { openBinlogClient } from "./binlog-client.js";
 import { mysqlConnectionError } from "./mysql-connection-error.js";
@@ -41,6 +41,10 @@ class MysqlSource implements Source {
   private readonly options: ResolvedMysqlSourceOptions;
   private admin: Promise<mysql.Connection> | undefined;
   private acknowledged: MysqlPosition | undefined;
+  /** Per table key, where its latest resync snapshot was taken; the stream leaves older rows of it to that snapshot. */
+  private readonly rereadAt = new Map<string, MysqlPosition>();
+  /** Column facts the binlog cannot carry (MariaDB's JSON alias), per table key; kept current by every introspection. */
+  private readonly hints = new Map<string, IntrospectedTable>();
 
   constructor(options: ResolvedMysqlSourceOptions) {
     this.options = options;
@@ -55,9 +59,19 @@ class MysqlSource implements Source {
           supportBigNumbers: true,
           bigNumberStrings: true,
           dateStrings: true,
+          connectTimeout: this.options.timeouts.connectMs,
+        })
+        .then((conn) => {
+          // a connection the server dropped (a restart) is opened anew by the next caller
+          const forget = (): void => {
+            if (this.admin === pending) this.admin = undefined;
+          };
+          conn.on("error", forget);
+          conn.on("end", forget);
+          return conn;
         })
         .catch((error: unknown) => {
-          this.admin = undefined;
+          if (this.admin === pending) this.admin = undefined;
           throw mysqlConnectionError(this.options.url, error);
         });
       this.admin = pending;
@@ -85,6 +99,11 @@ class MysqlSource implements Source {
     return (database, table) => database === o.database && (include === undefined || include({ namespace: database, name: table }));
   }
 
+  /** Keeps the column hints of tables introspected (at stream start, or by a snapshot that re-reads a table created or changed later). */
+  private remember(tables: readonly IntrospectedTable[]): void {
+    for (const t of tables) this.hints.set(tableKey(t.schema.table), t);
+  }
+
   async introspect(signal?: AbortSignal): Promise<readonly TableSchema[]> {
     signal?.throwIfAborted();
     const tables = await introspectMysqlTables(await this.connectAdmin(), this.selection());
@@ -97,13 +116,21 @@ class MysqlSource implements Source {
   }
 
   async snapshot(options: SnapshotOptions): Promise<SnapshotSession> {
-    return startMysqlSnapshot({
+    const session = await startMysqlSnapshot({
       url: this.options.url,
       ...(this.options.ssl === undefined ? {} : { ssl: this.options.ssl }),
       selection: this.selection(options.tables),
       chunkRows: this.options.snapshotChunkRows,
+      connectTimeoutMs: this.options.timeouts.connectMs,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
+      onIntrospected: (tables) => this.remember(tables),
     });
+    if (options.resync === true) {
+      // the stream resumes from before this snapshot: rows it already holds must not be applied twice
+      const at = mysqlPositionCodec.parse(session.position);
+      for (const schema of session.schemas) this.rereadAt.set(tableKey(schema.table), at);
+    }
+    return session;
   }
 
   async acknowledge(checkpoint: string): Promise<void> {
@@ -141,13 +168,25 @@ class MysqlSource implements Source {
   }
 
   private async *streamFrom(start: MysqlPosition, options: StreamOptions): AsyncGenerator<ChangeBatch> {
+    try {
+      yield* this.streamFromUnwrapped(start, options);
+    } catch (error) {
+      if (error instanceof ZeroEtlError || !isTransientError(error)) throw error;
+      // the admin connection broke under a query (a restart): retryable, and reopened next time
+      this.admin = undefined;
+      throw mysqlConnectionError(this.options.url, error, "use");
+    }
+  }
+
+  private async *streamFromUnwrapped(start: MysqlPosition, options: StreamOptions): AsyncGenerator<ChangeBatch> {
     const signal = options.signal;
     if (signal?.aborted === true) return;
     const admin = await this.connectAdmin();
     // A MariaDB GTID set lets the stream resume where the file is gone (purged, or another server after failover).
     const mariadbGtid = (await hasBinlogFile(admin, start.file)) ? undefined : mariadbGtidOf(start);
     const introspected = await introspectMysqlTables(admin, this.selection());
-    const hints = new Map<string, IntrospectedTable>(introspected.map((t) => [tableKey(t.schema.table), t]));
+    this.remember(introspected);
+    const hints = this.hints;
     const client = await openBinlogClient({
       url: this.options.url,
       ...(this.options.ssl === undefined ? {} : { ssl: this.options.ssl }),
@@ -155,13 +194,19 @@ class MysqlSource implements Source {
       file: start.file,
       position: start.offset,
       heartbeatSeconds: this.options.heartbeatSeconds,
+      connectTimeoutMs: this.options.timeouts.connectMs,
+      keepaliveTimeoutMs: this.options.timeouts.keepaliveMs,
       ...(mariadbGtid === undefined ? {} : { mariadbGtid }),
     });
     if (mariadbGtid !== undefined) this.options.logger?.info("mysql binlog file not on the server; resuming by gtid", { file: start.file, gtid: mariadbGtid });
     const onAbort = (): void => client.close();
     signal?.addEventListener("abort", onAbort, { once: true });
+    const isSelected = this.isSelected();
     try {
       const reader = new BinlogTransactionReader({
+        isSelected,
+        rereadAt: this.rereadAt,
+        hasDeclaredPrimaryKey: (table) => hints.get(tableKey(table))?.declaredPrimaryKey === true,
         start,
         client,
         maxBatchEvents: this.options.maxBatchEvents,
@@ -170,7 +215,7 @@ class MysqlSource implements Source {
           checksum: client.info.checksum,
           flavor: client.info.flavor,
           collations: client.info.collations,
-          isSelected: this.isSelected(),
+          isSelected,
           columnHints: (database, table) => {
             const t = hints.get(`${database}.${table}`);
             return t === undefined ? undefined : { names: t.columns.map((c) => c.name), json: t.json };

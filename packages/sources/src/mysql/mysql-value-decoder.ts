@@ -2,6 +2,7 @@ import { TextDecoder } from "node:util";
 import type { Value } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
 import { MysqlType, type ColumnDescriptor } from "./mysql-column-type.js";
+import { formatMysqlDuration } from "./mysql-duration.js";
 import { decodeBinaryJson } from "./mysql-json-decoder.js";
 
 const DIG2BYTES = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4] as const;
@@ -122,7 +123,7 @@ export class MysqlValueDecoder {
         this.offset = pos + 3;
         const v = buf.readIntLE(pos, 3);
         const a = Math.abs(v);
-        return `${v < 0 ? "-" : ""}${pad2plus(Math.floor(a / 10_000))}:${PAD2[Math.floor(a / 100) % 100]}:${PAD2[a % 100]}`;
+        return formatMysqlDuration(v < 0, Math.floor(a / 10_000), Math.floor(a / 100) % 100, a % 100, 0);
       }
       case MysqlType.BIT: {
         const len = column.meta2;
@@ -367,7 +368,7 @@ export function decodeTimestamp2(buf: Buffer, pos: number, fsp: number): string 
   return formatEpoch(seconds, frac, fsp);
 }
 
-/** TIME2: 3 bytes big-endian (offset 2^23) + fraction; may be negative and beyond 24 hours. */
+/** TIME2: 3 bytes big-endian (offset 2^23) + fraction; may be negative and beyond 24 hours, so it is a duration (see {@link formatMysqlDuration}). */
 export function decodeTime2(buf: Buffer, pos: number, fsp: number): string {
   let packed: number;
   if (fsp >= 5) {
@@ -397,11 +398,7 @@ export function decodeTime2(buf: Buffer, pos: number, fsp: number): string {
   const hms = Math.floor(abs / 0x1000000);
   const micros = abs % 0x1000000;
   const hour = (hms >>> 12) & 0x3ff;
-  return `${negative ? "-" : ""}${pad2plus(hour)}:${PAD2[(hms >>> 6) & 63]}:${PAD2[hms & 63]}${fractionText(micros, fsp)}`;
-}
-
-function pad2plus(n: number): string {
-  return n < 100 ? (PAD2[n] as string) : String(n);
+  return formatMysqlDuration(negative, hour, (hms >>> 6) & 63, hms & 63, micros);
 }
 
 /** `YYYY-MM-DD`, or null for zero dates and dates with a zero month or day (MySQL's "zero date" policy, see the connector doc). */

@@ -55,6 +55,11 @@ export class SchemaHistory {
     return observation;
   }
 
+  /** The tables with a schema in force. */
+  tables(): TableRef[] {
+    return [...this.current.values()].map((s) => s.table);
+  }
+
   /** Forgets a dropped table, so a table re-created under the name is reported afresh. */
   forget(table: TableRef): void {
     this.current.delete(tableKey(table));

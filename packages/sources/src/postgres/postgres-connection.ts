@@ -1,7 +1,10 @@
 import pg from "pg";
-import { ZeroEtlError, redactText } from "@zero-etl/core";
+import { DEFAULT_CONNECTION_TIMEOUTS, ZeroEtlError, redactText } from "@zero-etl/core";
 import { CANONICAL_SESSION_SETTINGS } from "./pg-value-decoder.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
+
+/** The settings {@link connectPostgres} needs. */
+export type PostgresConnectionSettings = Pick<PostgresSourceConfig, "url" | "ssl"> & { readonly timeouts?: PostgresSourceConfig["timeouts"] };
 
 /** Options of {@link connectPostgres}. */
 export interface ConnectPostgresOptions {
@@ -18,8 +21,12 @@ export const RAW_TEXT_TYPES = Object.freeze({ getTypeParser: () => (value: strin
  * Opens a `pg` client with the canonical session settings (ISO dates, UTC,
  * ISO-8601 intervals, shortest exact floats, hex bytea). Failures become a
  * retryable `connection-failed` error naming host, port and database only.
+ * `timeouts.connectMs` bounds the connect (a host that accepts TCP but never
+ * answers); `timeouts.queryMs` bounds each query, except on a replication
+ * connection, whose stream has its own keepalive timeout.
  */
-export async function connectPostgres(config: Pick<PostgresSourceConfig, "url" | "ssl">, options: ConnectPostgresOptions = {}): Promise<pg.Client> {
+export async function connectPostgres(config: PostgresConnectionSettings, options: ConnectPostgresOptions = {}): Promise<pg.Client> {
+  const timeouts = config.timeouts ?? DEFAULT_CONNECTION_TIMEOUTS;
   const settings = Object.entries(CANONICAL_SESSION_SETTINGS)
     .map(([k, v]) => `-c ${k}=${v}`)
     .join(" ");
@@ -27,9 +34,10 @@ export async function connectPostgres(config: Pick<PostgresSourceConfig, "url" |
     connectionString: config.url,
     options: settings,
     application_name: options.applicationName ?? "zero-etl",
-    connectionTimeoutMillis: 15_000,
+    connectionTimeoutMillis: timeouts.connectMs,
     keepAlive: true,
   };
+  if (options.replication !== true && timeouts.queryMs > 0) clientConfig.query_timeout = timeouts.queryMs;
   if (config.ssl !== undefined) clientConfig.ssl = config.ssl as pg.ClientConfig["ssl"];
   if (options.replication === true) (clientConfig as { replication?: string }).replication = "database";
   const client = new pg.Client(clientConfig);
@@ -39,7 +47,8 @@ export async function connectPostgres(config: Pick<PostgresSourceConfig, "url" |
     await client.connect();
   } catch (error) {
     await client.end().catch(() => {});
-    throw connectionError(config.url, error);
+    const timedOut = error instanceof Error && /connection timeout|timeout expired/i.test(error.message);
+    throw connectionError(config.url, timedOut ? new Error(`no answer within ${timeouts.connectMs} ms (timeouts.connectMs)`) : error, "source");
   }
   return client;
 }
@@ -54,14 +63,15 @@ export function describeServer(url: string): string {
   }
 }
 
-/** A retryable `connection-failed` error naming the server but no secret; the cause's message is redacted. */
-export function connectionError(url: string, cause: unknown): ZeroEtlError {
+/** A retryable `connection-failed` error naming the side and the server but no secret; the cause's message is redacted. */
+export function connectionError(url: string, cause: unknown, side: "source" | "target" = "source", during: "connect" | "use" = "connect"): ZeroEtlError {
   const reason = cause instanceof Error ? redactText(cause.message).split(url).join(describeServer(url)) : "unknown error";
   const safeCause = cause instanceof Error ? Object.assign(new Error(reason), { code: (cause as { code?: unknown }).code }) : undefined;
   // bad credentials, a missing database or a refused login: another attempt cannot help
   const sqlState = (cause as { code?: unknown } | undefined)?.code;
   const permanent = typeof sqlState === "string" && /^(28|3D)/.test(sqlState);
-  return new ZeroEtlError(`cannot connect to postgres at ${describeServer(url)}: ${reason}`, {
+  const what = during === "connect" ? "cannot connect to" : "lost the connection to";
+  return new ZeroEtlError(`${what} postgres ${side} at ${describeServer(url)}: ${reason}`, {
     code: "connection-failed",
     retryable: !permanent,
     cause: safeCause,

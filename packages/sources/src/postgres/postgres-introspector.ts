@@ -2,6 +2,7 @@ import type pg from "pg";
 import type { ColumnSchema, TableRef, TableSchema } from "@zero-etl/core";
 import { ZeroEtlError, freezeSchema, tableKey } from "@zero-etl/core";
 import type { PgTypeCatalog } from "./pg-type-catalog.js";
+import { quoteIdent } from "./postgres-connection.js";
 import { createPgValueDecoder, pgLogicalType, type PgTypeDescriptor, type PgValueDecoder } from "./pg-value-decoder.js";
 
 /** A column with what the decoders need besides its schema. */
@@ -22,9 +23,40 @@ export interface PostgresTableInfo {
   readonly columns: readonly PostgresColumnInfo[];
   /** `d` default, `n` nothing, `f` full, `i` index. */
   readonly replicaIdentity: string;
+  /** `r` table, `p` partitioned table (its partitions' rows read and published through it). */
+  readonly kind: "r" | "p";
+  /** Whether the table is a partition of another. */
+  readonly partition: boolean;
+  /** `p` permanent, `u` unlogged, `t` temporary: only permanent tables can be published. */
+  readonly persistence: string;
+  /**
+   * The relations (the table itself, and every leaf partition of a
+   * partitioned table) whose replica identity cannot identify a row, so that
+   * publishing updates and deletes of them would make the application's
+   * UPDATE and DELETE fail at the source. Empty when the table is safe.
+   */
+  readonly identityProblems: readonly IdentityProblem[];
   /** pg_class.reltuples, or undefined when never analyzed. */
   readonly rowsEstimated: number | undefined;
 }
+
+/** One relation whose replica identity cannot identify a row (see {@link PostgresTableInfo.identityProblems}). */
+export interface IdentityProblem {
+  /** `namespace.name`, for messages. */
+  readonly key: string;
+  /** The quoted, schema-qualified name, for DDL. */
+  readonly sql: string;
+  /** Whether the relation has a primary key (then `DEFAULT` identity fixes it, else `FULL`). */
+  readonly hasPrimaryKey: boolean;
+}
+
+/**
+ * How partitioned tables are selected: `root` (default) selects the
+ * partitioned table and never its partitions, and the publication publishes
+ * their changes as the root's (`publish_via_partition_root`); `leaves`
+ * selects every partition as a table of its own and never the root.
+ */
+export type PartitionMode = "root" | "leaves";
 
 /** Options of {@link introspectPostgres}. */
 export interface IntrospectOptions {
@@ -34,6 +66,8 @@ export interface IntrospectOptions {
   /** Restrict to these relation OIDs. */
   readonly oids?: readonly number[];
   readonly types: PgTypeCatalog;
+  /** Default `root`. */
+  readonly partitions?: PartitionMode;
 }
 
 interface TableRow {
@@ -41,7 +75,11 @@ interface TableRow {
   nspname: string;
   relname: string;
   relreplident: string;
+  relkind: "r" | "p";
+  relpersistence: string;
+  relispartition: boolean;
   reltuples: number;
+  problems: { namespace: string; name: string; hasPrimaryKey: boolean }[];
 }
 
 interface ColumnRow {
@@ -57,18 +95,38 @@ interface ColumnRow {
 
 /**
  * Reads the selected tables' schemas from pg_catalog: columns in attribute
- * order, types with OID, typmod and `format_type`, nullability, primary key
- * and replica identity. Stored generated columns, whose values pgoutput does
- * not send (before PostgreSQL 18) and the snapshot therefore does not read
+ * order, types with OID, typmod and `format_type`, nullability, key and
+ * replica identity. Stored generated columns, whose values pgoutput does not
+ * send (before PostgreSQL 18) and the snapshot therefore does not read
  * either, are in the schema only, after the other columns, with their
  * expression in `type.native.generatedAs`, so that a PostgreSQL target
  * computes them itself. Parameterized queries only. Tables come sorted by
  * schema and name.
+ *
+ * The key (`TableSchema.primaryKey`) is the primary key, except when the
+ * replica identity is a unique index (`REPLICA IDENTITY USING INDEX`): then
+ * it is that index's columns, because those are what the stream sends to
+ * identify the old row of an update or delete, so the target must be keyed
+ * by them. Partitions are selected as {@link PartitionMode} says (unless
+ * `oids` names them).
  */
 export async function introspectPostgres(client: pg.ClientBase, options: IntrospectOptions): Promise<PostgresTableInfo[]> {
   const tables = await client.query<TableRow>({
+    // identity problems: the relation itself and, for a partitioned table, each leaf partition whose
+    // updates would fail once published (NOTHING, DEFAULT without a primary key, or an index since dropped)
     text: `SELECT c.oid::int8::float8 AS oid, n.nspname::text AS nspname, c.relname::text AS relname,
-                  c.relreplident::text AS relreplident, c.reltuples::float8 AS reltuples
+                  c.relreplident::text AS relreplident, c.relkind::text AS relkind, c.relpersistence::text AS relpersistence,
+                  c.relispartition, c.reltuples::float8 AS reltuples,
+                  (SELECT coalesce(json_agg(json_build_object(
+                            'namespace', ln.nspname, 'name', l.relname,
+                            'hasPrimaryKey', EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = l.oid AND i.indisprimary))
+                          ORDER BY ln.nspname, l.relname), '[]'::json)
+                     FROM pg_class l JOIN pg_namespace ln ON ln.oid = l.relnamespace
+                    WHERE (l.oid = c.oid OR (c.relkind = 'p' AND l.oid IN (SELECT relid FROM pg_partition_tree(c.oid) WHERE isleaf)))
+                      AND (l.relreplident = 'n'
+                           OR (l.relreplident = 'd' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = l.oid AND i.indisprimary))
+                           OR (l.relreplident = 'i' AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = l.oid AND i.indisreplident)))
+                  ) AS problems
              FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE c.relkind IN ('r', 'p')
               AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -77,7 +135,11 @@ export async function introspectPostgres(client: pg.ClientBase, options: Introsp
             ORDER BY n.nspname, c.relname`,
     values: [options.oids === undefined ? null : [...options.oids]],
   });
-  const selected = tables.rows.filter((t) => options.includes({ namespace: t.nspname, name: t.relname }));
+  const leaves = options.partitions === "leaves";
+  const selected = tables.rows.filter(
+    (t) =>
+      (options.oids !== undefined || (leaves ? t.relkind !== "p" : !t.relispartition)) && options.includes({ namespace: t.nspname, name: t.relname }),
+  );
   for (const ref of options.required ?? []) {
     if (!selected.some((t) => t.nspname === ref.namespace && t.relname === ref.name)) {
       throw new ZeroEtlError(`selected table ${tableKey(ref)} does not exist`, { code: "config-invalid", table: tableKey(ref) });
@@ -85,7 +147,7 @@ export async function introspectPostgres(client: pg.ClientBase, options: Introsp
   }
   if (selected.length === 0) return [];
   const oids = selected.map((t) => t.oid);
-  const [columns, keys] = await Promise.all([
+  const [columns, keys, identities] = await Promise.all([
     client.query<ColumnRow>({
       text: `SELECT a.attrelid::int8::float8 AS attrelid, a.attname::text AS attname, a.atttypid::int8::float8 AS atttypid,
                     a.atttypmod, a.attnotnull, format_type(a.atttypid, a.atttypmod) AS sqltype,
@@ -105,6 +167,16 @@ export async function introspectPostgres(client: pg.ClientBase, options: Introsp
               GROUP BY i.indrelid`,
       values: [oids],
     }),
+    client.query<{ indrelid: number; names: string[] }>({
+      text: `SELECT i.indrelid::int8::float8 AS indrelid, array_agg(a.attname::text ORDER BY k.ord) AS names
+               FROM pg_index i
+               JOIN pg_class c ON c.oid = i.indrelid AND c.relreplident = 'i'
+               CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+              WHERE i.indisreplident AND i.indrelid = ANY($1::oid[])
+              GROUP BY i.indrelid`,
+      values: [oids],
+    }),
   ]);
   await options.types.resolve(
     client,
@@ -117,6 +189,8 @@ export async function introspectPostgres(client: pg.ClientBase, options: Introsp
     else list.push(row);
   }
   const keyByTable = new Map(keys.rows.map((k) => [k.indrelid, k.names]));
+  // a replica identity index is the key the stream identifies rows by, so it keys the table
+  for (const identity of identities.rows) keyByTable.set(identity.indrelid, identity.names);
   return selected.map((t) => {
     const infos: PostgresColumnInfo[] = [];
     const schemaColumns: ColumnSchema[] = [];
@@ -142,6 +216,12 @@ export async function introspectPostgres(client: pg.ClientBase, options: Introsp
       schema,
       columns: Object.freeze(infos),
       replicaIdentity: t.relreplident,
+      kind: t.relkind,
+      partition: t.relispartition,
+      persistence: t.relpersistence,
+      identityProblems: Object.freeze(
+        t.problems.map((p) => Object.freeze({ key: `${p.namespace}.${p.name}`, sql: `${quoteIdent(p.namespace)}.${quoteIdent(p.name)}`, hasPrimaryKey: p.hasPrimaryKey })),
+      ),
       rowsEstimated: t.reltuples >= 0 ? t.reltuples : undefined,
     });
   });

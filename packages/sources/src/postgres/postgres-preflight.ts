@@ -5,8 +5,9 @@ import type { PgTypeCatalog } from "./pg-type-catalog.js";
 import { quoteIdent } from "./postgres-connection.js";
 import { ddlCaptureRemedy, ensureDdlCapture, inspectDdlCapture } from "./postgres-ddl-capture.js";
 import { introspectPostgres, type PostgresTableInfo } from "./postgres-introspector.js";
-import { inspectPublication, publicationDdl } from "./postgres-publication.js";
+import { inspectPublication, planPublication, publicationDdl } from "./postgres-publication.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
+import { inspectOtherSlots } from "./postgres-slot-inventory.js";
 
 /** Options of {@link preflightPostgres}. */
 export interface PostgresPreflightOptions {
@@ -14,6 +15,8 @@ export interface PostgresPreflightOptions {
   readonly types: PgTypeCatalog;
   /** Apply the safe fixes: create or extend the publication, set replica identity on keyless tables. */
   readonly fix: boolean;
+  /** Inactive `zeroetl_*` slots of other pipelines to drop, named by the user (see `inspectOtherSlots`). */
+  readonly dropSlots?: readonly string[];
 }
 
 interface Settings {
@@ -43,9 +46,11 @@ const MB = 1024 * 1024;
  * Checks what logical replication from this server needs, with stable ids
  * `postgres.<check>`: `wal_level`, `max_replication_slots`,
  * `max_wal_senders`, `replication_privilege`, `tables`, `select_privilege`,
- * `publication`, `replica_identity`, `slot`, `slot_wal`. With `fix`, creates
- * or extends the publication and sets the replica identity of keyless tables
- * to FULL (both safe and immediate); everything else needs the user.
+ * `replica_identity`, `unpublishable`, `publication`, `slot`, `slot_wal`.
+ * With `fix`, sets the replica identity of keyless tables to FULL, then
+ * creates or adjusts the publication so that it holds exactly the tables
+ * {@link planPublication} publishes (both safe and immediate); everything
+ * else needs the user.
  * Read-only without `fix`; parameterized queries, quoted identifiers in DDL.
  */
 export async function preflightPostgres(client: pg.ClientBase, options: PostgresPreflightOptions): Promise<PreflightReport> {
@@ -113,7 +118,7 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
 
   let tables: PostgresTableInfo[] = [];
   try {
-    tables = await introspectPostgres(client, { includes: config.includes, required: config.tableList ?? [], types: options.types });
+    tables = await introspectPostgres(client, { includes: config.includes, required: config.tableList ?? [], types: options.types, partitions: config.partitions });
     checks.push({
       id: "postgres.tables",
       ok: tables.length > 0,
@@ -123,7 +128,6 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
   } catch (error) {
     checks.push({ id: "postgres.tables", ok: false, severity: "error", message: (error as Error).message, remedy: "create the table or remove it from the selection" });
   }
-  const refs = tables.map((t) => t.schema.table);
 
   if (tables.length > 0) {
     const privileges = await client.query<{ oid: number; ok: boolean }>(
@@ -141,47 +145,22 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
     });
   }
 
-  const coverage = await inspectPublication(client, config.publication, refs);
-  const ddl = publicationDdl(config.publication, coverage);
-  if (ddl === undefined) {
-    checks.push({ id: "postgres.publication", ok: true, message: `publication ${config.publication} covers the selected tables` });
-  } else {
-    const message = coverage.exists
-      ? `publication ${config.publication} does not publish ${coverage.missing.map(tableKey).join(", ")}`
-      : `publication ${config.publication} does not exist`;
-    let fixed = false;
-    let failure: string | undefined;
-    if (fix) {
-      try {
-        await client.query(ddl);
-        fixed = true;
-      } catch (error) {
-        failure = (error as Error).message;
-      }
-    }
-    checks.push({
-      id: "postgres.publication",
-      ok: fixed,
-      message: fixed ? `${message}; fixed with: ${ddl}` : failure === undefined ? message : `${message}; the fix failed: ${failure}`,
-      remedy: `run ${ddl};`,
-      fixable: true,
-      fixed,
-      severity: "error",
-    });
-  }
-
-  const identity = tables.filter((t) => (t.schema.primaryKey.length === 0 && t.replicaIdentity !== "f" && t.replicaIdentity !== "i") || t.replicaIdentity === "n");
+  // the replica identity first: a table fixed here joins the publication below
+  let plan = planPublication(tables);
+  const identity = plan.skipped.filter((s) => s.reason === "replica-identity");
   if (identity.length === 0) {
     checks.push({ id: "postgres.replica_identity", ok: true, message: "every selected table has a primary key or a replica identity" });
   } else {
-    const statements = identity.map((t) => `ALTER TABLE ${sqlName(t.schema.table)} REPLICA IDENTITY ${t.schema.primaryKey.length === 0 ? "FULL" : "DEFAULT"}`);
-    const message = `tables without a usable replica identity (updates and deletes cannot be replicated): ${identity.map((t) => tableKey(t.schema.table)).join(", ")}`;
+    const statements = identity.flatMap((s) => s.info.identityProblems.map((p) => `ALTER TABLE ${p.sql} REPLICA IDENTITY ${p.hasPrimaryKey ? "DEFAULT" : "FULL"}`));
+    const message = `tables without a usable replica identity, left out of replication so that the application's updates and deletes on them keep working: ${identity.map((s) => tableKey(s.info.schema.table)).join(", ")}`;
     let fixed = false;
     let failure: string | undefined;
     if (fix) {
       try {
         for (const statement of statements) await client.query(statement);
         fixed = true;
+        tables = await introspectPostgres(client, { includes: config.includes, types: options.types, partitions: config.partitions });
+        plan = planPublication(tables);
       } catch (error) {
         failure = (error as Error).message;
       }
@@ -191,6 +170,62 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
       ok: fixed,
       message: fixed ? `${message}; fixed with: ${statements.join("; ")}` : failure === undefined ? message : `${message}; the fix failed: ${failure}`,
       remedy: `run ${statements.join("; ")};`,
+      fixable: true,
+      fixed,
+      severity: "error",
+    });
+  }
+
+  const unpublishable = plan.skipped.filter((s) => s.reason !== "replica-identity");
+  if (unpublishable.length > 0) {
+    checks.push({
+      id: "postgres.unpublishable",
+      ok: false,
+      severity: "warning",
+      fixable: false,
+      message: `tables PostgreSQL cannot publish, skipped: ${unpublishable.map((s) => s.message).join("; ")}`,
+      remedy: "make them permanent (ALTER TABLE ... SET LOGGED) or exclude them from the selection",
+    });
+  }
+
+  const coverage = await inspectPublication(client, config.publication, plan, config.partitions);
+  const ddl = publicationDdl(config.publication, coverage);
+  const breaking = coverage.allTables ? plan.skipped.filter((s) => s.reason === "replica-identity").map((s) => tableKey(s.info.schema.table)) : [];
+  if (breaking.length > 0) {
+    // a FOR ALL TABLES publication is the user's: it is not changed, but what it does to the application is said
+    checks.push({
+      id: "postgres.publication",
+      ok: false,
+      severity: "error",
+      fixable: false,
+      message: `publication ${config.publication} is FOR ALL TABLES, so it publishes ${breaking.join(", ")} whose UPDATE and DELETE therefore fail at the source`,
+      remedy: "give the pipeline a publication of its own (leave source.publication unset), or fix the replica identity of those tables (check --fix)",
+    });
+  } else if (ddl.length === 0) {
+    checks.push({ id: "postgres.publication", ok: true, message: `publication ${config.publication} covers the selected tables` });
+  } else {
+    const problems = [
+      ...(coverage.exists ? [] : [`publication ${config.publication} does not exist`]),
+      ...(coverage.exists && coverage.missing.length > 0 ? [`publication ${config.publication} does not publish ${coverage.missing.map(tableKey).join(", ")}`] : []),
+      ...(coverage.harmful.length > 0 ? [`publication ${config.publication} publishes ${coverage.harmful.map(tableKey).join(", ")}, which must not be published (see above)`] : []),
+      ...(coverage.viaRootWrong ? [`publication ${config.publication} must have publish_via_partition_root = ${config.partitions === "root"}`] : []),
+    ];
+    const message = problems.join("; ");
+    let fixed = false;
+    let failure: string | undefined;
+    if (fix) {
+      try {
+        for (const statement of ddl) await client.query(statement);
+        fixed = true;
+      } catch (error) {
+        failure = (error as Error).message;
+      }
+    }
+    checks.push({
+      id: "postgres.publication",
+      ok: fixed,
+      message: fixed ? `${message}; fixed with: ${ddl.join("; ")}` : failure === undefined ? message : `${message}; the fix failed: ${failure}`,
+      remedy: `run ${ddl.join("; ")};`,
       fixable: true,
       fixed,
       severity: "error",
@@ -243,6 +278,7 @@ export async function preflightPostgres(client: pg.ClientBase, options: Postgres
       });
     }
   }
+  checks.push(...(await inspectOtherSlots(client, { ownSlot: config.slot, drop: options.dropSlots ?? [] })));
   return { component: "postgres-source", checks };
 }
 

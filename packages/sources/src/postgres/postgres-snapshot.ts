@@ -5,9 +5,9 @@ import { formatLsn, parseLsn } from "./lsn.js";
 import type { PgTypeCatalog } from "./pg-type-catalog.js";
 import type { PgValueDecoder } from "./pg-value-decoder.js";
 import { RAW_TEXT_TYPES, connectPostgres, quoteIdent } from "./postgres-connection.js";
-import { introspectPostgres, type PostgresTableInfo } from "./postgres-introspector.js";
+import type { PostgresTableInfo } from "./postgres-introspector.js";
 import { tryEnsureDdlCapture } from "./postgres-ddl-capture.js";
-import { ensurePublication } from "./postgres-publication.js";
+import { ensurePublication, readPublicationPlan, type SkippedTable } from "./postgres-publication.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
 
 /** Options of {@link startPostgresSnapshot}. */
@@ -23,6 +23,8 @@ export interface PostgresSnapshotOptions {
 
 /** A started snapshot; `close()` releases its connections early (they close by themselves when `chunks` ends). */
 export interface PostgresSnapshotSession extends SnapshotSession {
+  /** Selected tables left out of the publication (and so of the snapshot), as {@link planPublication} decided. */
+  readonly skipped: readonly SkippedTable[];
   close(): Promise<void>;
 }
 
@@ -53,8 +55,8 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
   let reader: pg.Client | undefined;
   try {
     // a re-read of some tables must not fail because another listed table was dropped or renamed meanwhile
-    const selected = await introspectPostgres(admin, { includes: config.includes, required: options.resync === true ? [] : (config.tableList ?? []), types });
-    await ensurePublication(admin, config.publication, selected.map((t) => t.schema.table));
+    const plan = await readPublicationPlan(admin, config, types, { requireListed: options.resync !== true });
+    await ensurePublication(admin, config.publication, plan, { partitions: config.partitions, keepViaRoot: options.resync === true });
     // before the slot exists, so that every DDL after its consistent point is captured
     if (options.resync !== true && config.ddlCapture) await tryEnsureDdlCapture(admin, config.logger);
     let position: string;
@@ -82,7 +84,7 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
     await reader.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     await reader.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replace(/'/g, "''")}'`);
     const wanted = options.tables === undefined ? undefined : new Set(options.tables.map(tableKey));
-    const infos = (await introspectPostgres(reader, { includes: config.includes, types })).filter(
+    const infos = (await readPublicationPlan(reader, config, types)).published.filter(
       (t) => wanted === undefined || wanted.has(tableKey(t.schema.table)),
     );
     await reader.query("COMMIT");
@@ -103,7 +105,7 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
         await close();
       }
     }
-    return { position, schemas: infos.map((t) => t.schema), chunks: chunks(), close };
+    return { position, schemas: infos.map((t) => t.schema), chunks: chunks(), close, skipped: plan.skipped };
   } catch (error) {
     await exporter?.end().catch(() => {});
     await reader?.end().catch(() => {});

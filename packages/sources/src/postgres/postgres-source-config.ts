@@ -1,5 +1,6 @@
-import type { Logger, TableRef } from "@zero-etl/core";
-import { ConfigError, silentLogger } from "@zero-etl/core";
+import type { ConnectionTimeouts, Logger, TableRef } from "@zero-etl/core";
+import type { PartitionMode } from "./postgres-introspector.js";
+import { ConfigError, resolveConnectionTimeouts, silentLogger } from "@zero-etl/core";
 
 /** Options of `createPostgresSource`. */
 export interface PostgresSourceOptions {
@@ -19,6 +20,8 @@ export interface PostgresSourceOptions {
   readonly ssl?: boolean | Readonly<Record<string, unknown>>;
   /** Rows per snapshot chunk (keyset page size); default 10 000. */
   readonly snapshotChunkRows?: number;
+  /** Connect, query and replication-keepalive timeouts; defaults in `DEFAULT_CONNECTION_TIMEOUTS` (10 s, 5 min, 60 s). */
+  readonly timeouts?: Partial<ConnectionTimeouts>;
   /**
    * Follow DDL through the event-trigger capture (installed in the source
    * database when missing and the role may); default true. With false the
@@ -26,6 +29,20 @@ export interface PostgresSourceOptions {
    * by rows are seen (Relation messages).
    */
   readonly ddlCapture?: boolean;
+  /**
+   * Partitioned tables: `root` (default) replicates each as one table named
+   * after its root (published with `publish_via_partition_root`); `leaves`
+   * replicates each partition as a table of its own instead.
+   */
+  readonly partitions?: PartitionMode;
+  /**
+   * Tables whose streamed updates must carry every column: when an update
+   * leaves an unchanged TOAST value out and the stream has no old row
+   * (default replica identity), the source reads the value from the table by
+   * key (see `createUnchangedFetcher`). The CLI sets it for tables with a row
+   * filter, where such an update can bring a row into the target. Default none.
+   */
+  readonly fetchUnchangedFor?: (ref: TableRef) => boolean;
   readonly logger?: Logger;
 }
 
@@ -41,7 +58,10 @@ export interface PostgresSourceConfig {
   readonly tableList: readonly TableRef[] | undefined;
   readonly ssl: boolean | Readonly<Record<string, unknown>> | undefined;
   readonly snapshotChunkRows: number;
+  readonly timeouts: ConnectionTimeouts;
   readonly ddlCapture: boolean;
+  readonly partitions: PartitionMode;
+  readonly fetchUnchangedFor: ((ref: TableRef) => boolean) | undefined;
   readonly logger: Logger;
 }
 
@@ -73,6 +93,9 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
   }
   const chunk = options.snapshotChunkRows ?? 10_000;
   if (!Number.isInteger(chunk) || chunk < 1 || chunk > 10_000_000) throw new ConfigError("source.snapshotChunkRows", "an integer from 1 to 10000000");
+  const partitions = options.partitions ?? "root";
+  if (options.fetchUnchangedFor !== undefined && typeof options.fetchUnchangedFor !== "function") throw new ConfigError("source.fetchUnchangedFor", "a predicate (ref) => boolean");
+  if (partitions !== "root" && partitions !== "leaves") throw new ConfigError("source.partitions", '"root" or "leaves"');
   let includes: (ref: TableRef) => boolean;
   let tableList: readonly TableRef[] | undefined;
   const tables = options.tables;
@@ -108,7 +131,20 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
     tableList,
     ssl: options.ssl,
     snapshotChunkRows: chunk,
+    timeouts: resolveConnectionTimeouts(validTimeouts(options.timeouts)),
     ddlCapture: options.ddlCapture ?? true,
+    partitions,
+    fetchUnchangedFor: options.fetchUnchangedFor,
     logger: options.logger ?? silentLogger,
   });
+}
+
+/** Checks each given timeout: milliseconds, positive (`queryMs` may be 0: no limit). */
+function validTimeouts(timeouts: Partial<ConnectionTimeouts> | undefined): Partial<ConnectionTimeouts> | undefined {
+  for (const [field, value] of Object.entries(timeouts ?? {})) {
+    if (value !== undefined && (!Number.isInteger(value) || value < (field === "queryMs" ? 0 : 1))) {
+      throw new ConfigError(`timeouts.${field}`, field === "queryMs" ? "an integer of at least 0 (0: no limit)" : "a positive integer (milliseconds)");
+    }
+  }
+  return timeouts;
 }

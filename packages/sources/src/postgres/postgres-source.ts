@@ -11,20 +11,24 @@ import type {
   SourceCapabilities,
   StreamOptions,
   TableChange,
+  TableRef,
   TableSchema,
 } from "@zero-etl/core";
-import { ZeroEtlError } from "@zero-etl/core";
+import { ZeroEtlError, isTransientError, tableKey } from "@zero-etl/core";
 import { formatLsn, lsnCodec, parseLsn } from "./lsn.js";
 import { DDL_MESSAGE_PREFIX, tryEnsureDdlCapture } from "./postgres-ddl-capture.js";
 import { interpretDdlMessage, parseDdlMessage } from "./postgres-ddl-interpreter.js";
 import { PgTypeCatalog } from "./pg-type-catalog.js";
-import { connectPostgres, connectionError } from "./postgres-connection.js";
+import { connectPostgres, connectionError, describeServer } from "./postgres-connection.js";
 import { introspectPostgres } from "./postgres-introspector.js";
 import { preflightPostgres } from "./postgres-preflight.js";
+import { createPartitionRelationCheck, ensurePublication, readPublicationPlan, type SkippedTable } from "./postgres-publication.js";
 import { startPostgresSnapshot, type PostgresSnapshotSession } from "./postgres-snapshot.js";
 import { resolvePostgresSourceConfig, type PostgresSourceConfig, type PostgresSourceOptions } from "./postgres-source-config.js";
 import { PgoutputChangeBuilder } from "./pgoutput-change-builder.js";
 import { RelationChangeDetector } from "./pg-relation-change-detector.js";
+import { PublicationGuard } from "./postgres-publication-guard.js";
+import { createUnchangedFetcher } from "./postgres-unchanged-fetcher.js";
 import { ReplicationStream } from "./replication-stream.js";
 
 /** Events per batch before a batch is cut (at a transaction boundary when possible). */
@@ -60,19 +64,23 @@ class PostgresSource implements Source {
   private readonly snapshots = new Set<PostgresSnapshotSession>();
   private active: ReplicationStream | undefined;
   private pendingAck: bigint | undefined;
+  private readonly warned = new Set<string>();
 
   constructor(private readonly config: PostgresSourceConfig) {}
 
   async introspect(signal?: AbortSignal): Promise<readonly TableSchema[]> {
     signal?.throwIfAborted();
     return this.withClient(async (client) => {
-      const tables = await introspectPostgres(client, { includes: this.config.includes, required: this.config.tableList ?? [], types: this.types });
-      return tables.map((t) => t.schema);
+      const plan = await readPublicationPlan(client, this.config, this.types);
+      this.warnSkipped(plan.skipped);
+      return plan.published.map((t) => t.schema);
     });
   }
 
   async preflight(options: PreflightOptions): Promise<PreflightReport> {
-    return this.withClient((client) => preflightPostgres(client, { config: this.config, types: this.types, fix: options.fix }));
+    return this.withClient((client) =>
+      preflightPostgres(client, { config: this.config, types: this.types, fix: options.fix, ...(options.dropSlots === undefined ? {} : { dropSlots: options.dropSlots }) }),
+    );
   }
 
   async snapshot(options: SnapshotOptions): Promise<SnapshotSession> {
@@ -84,6 +92,7 @@ class PostgresSource implements Source {
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     this.snapshots.add(session);
+    this.warnSkipped(session.skipped);
     return session;
   }
 
@@ -111,42 +120,92 @@ class PostgresSource implements Source {
     this.snapshots.clear();
   }
 
+  /** Says loudly, once per table and reason, which selected tables are not replicated and why. */
+  private warnSkipped(skipped: readonly SkippedTable[]): void {
+    for (const s of skipped) {
+      const table = tableKey(s.info.schema.table);
+      if (this.warned.has(`${table}\u0000${s.reason}`)) continue;
+      this.warned.add(`${table}\u0000${s.reason}`);
+      this.config.logger.warn(`table not replicated: ${s.message}`, { table, reason: s.reason });
+    }
+  }
+
   private async withClient<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
     const client = await connectPostgres(this.config);
     try {
       return await work(client);
     } catch (error) {
       if (error instanceof ZeroEtlError) throw error;
-      throw new ZeroEtlError(`postgres query failed: ${(error as Error).message}`, { code: "source-failed", cause: error });
+      // a restart or a dropped connection under the query: the caller's retry policy decides
+      if (isTransientError(error)) throw connectionError(this.config.url, error, "source", "use");
+      throw new ZeroEtlError(`postgres source query failed: ${(error as Error).message}`, { code: "source-failed", cause: error });
     } finally {
       await client.end().catch(() => {});
     }
   }
 
   private async *run(start: bigint, signal: AbortSignal | undefined): AsyncGenerator<ChangeBatch> {
+    try {
+      yield* this.runStream(start, signal);
+    } catch (error) {
+      // whatever failed (setup queries, the stream, a catalog lookup), say what it means for the pipeline
+      throw streamError(error, this.config);
+    }
+  }
+
+  private async *runStream(start: bigint, signal: AbortSignal | undefined): AsyncGenerator<ChangeBatch> {
     const config = this.config;
     const admin = await connectPostgres(config);
     let stream: ReplicationStream | undefined;
     try {
       await checkSlot(admin, config);
+      const plan = await readPublicationPlan(admin, config, this.types);
+      // tables fixed since the last run join the publication; left-out ones leave it (never break the source)
+      const changed = await ensurePublication(admin, config.publication, plan, { partitions: config.partitions });
+      if (changed.statements.length > 0) config.logger.info("publication updated", { publication: config.publication, statements: changed.statements });
+      this.warnSkipped(plan.skipped);
+      // the removed tables were replicated until now: the runtime must stop calling them synced
+      const reasons = new Map(plan.skipped.map((s) => [tableKey(s.info.schema.table), s.message]));
+      const startChanges: TableChange[] = changed.removed.map((table) => ({
+        kind: "dropped",
+        table,
+        position: formatLsn(start),
+        reason: `left out of the publication: ${reasons.get(tableKey(table)) ?? "not publishable"}`,
+      }));
+      if (changed.viaRootSwitched) {
+        // until now their changes went out under other relations (partitions, or the root): read them again
+        const switchedAt = await admin.query<{ lsn: string }>("SELECT pg_current_wal_lsn()::text AS lsn");
+        const at = formatLsn(parseLsn(switchedAt.rows[0]?.lsn ?? "0/0"));
+        for (const info of plan.published) {
+          if (config.partitions === "root" ? info.kind !== "p" : !info.partition) continue;
+          startChanges.push({ kind: "refresh", table: info.schema.table, position: at, reason: `publish_via_partition_root switched for partitions "${config.partitions}"` });
+        }
+      }
       // already at the end of the WAL (e.g. right after a snapshot): say so at once, since an idle
       // server may send nothing for a long time and `--until-caught-up` waits for a batch
       const flushed = await admin.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
       const atEnd = start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0");
       const capture = config.ddlCapture && (await tryEnsureDdlCapture(admin, config.logger));
-      const tables = await introspectPostgres(admin, { includes: config.includes, types: this.types });
+      const skipped = new Set(plan.skipped.map((s) => tableKey(s.info.schema.table)));
+      const guard = new PublicationGuard({ client: admin, config, types: this.types, published: plan.published.map((t) => tableKey(t.schema.table)) });
+      // what this stream replicates: selected, publishable, and not taken out of the publication since
+      const replicated = (ref: TableRef): boolean => config.includes(ref) && !skipped.has(tableKey(ref)) && !guard.hasRemoved(tableKey(ref));
       const builder = new PgoutputChangeBuilder({
-        includes: config.includes,
-        tables,
+        includes: replicated,
+        tables: plan.published,
         types: this.types,
         resolveTypes: (oids) => this.types.resolve(admin, oids),
         reintrospect: async (oid) => (await introspectPostgres(admin, { includes: () => true, oids: [oid], types: this.types }))[0],
       });
       const detector = capture
         ? undefined
-        : new RelationChangeDetector({ tables, includes: config.includes, columnsWithMissing: (oid, names) => columnsWithMissing(admin, oid, names) });
+        : new RelationChangeDetector({ tables: plan.published, includes: replicated, columnsWithMissing: (oid, names) => columnsWithMissing(admin, oid, names) });
+      const isPartitionRelation = createPartitionRelationCheck(admin, config.partitions);
+      const fetchUnchanged =
+        config.fetchUnchangedFor === undefined ? undefined : createUnchangedFetcher({ client: admin, types: this.types, tables: config.fetchUnchangedFor, known: plan.published });
       // after the introspection above, so that DDL from now on is compared with it
-      if (atEnd) yield { events: [], checkpoint: formatLsn(start), caughtUp: true };
+      if (atEnd) yield { events: [], checkpoint: formatLsn(start), caughtUp: true, ...(startChanges.length > 0 ? { tableChanges: startChanges } : {}) };
+      else if (startChanges.length > 0) yield { events: [], checkpoint: formatLsn(start), tableChanges: startChanges };
       const client = await connectPostgres(config, { replication: true, applicationName: `zero-etl ${config.pipeline}` });
       const acknowledged = this.pendingAck !== undefined && this.pendingAck > start ? this.pendingAck : start;
       stream = ReplicationStream.start({
@@ -155,6 +214,8 @@ class PostgresSource implements Source {
         publication: config.publication,
         startLsn: start,
         acknowledged,
+        keepaliveTimeoutMs: config.timeouts.keepaliveMs,
+        server: `postgres source ${describeServer(config.url)}`,
         messages: capture,
         ...(signal === undefined ? {} : { signal }),
       });
@@ -170,12 +231,7 @@ class PostgresSource implements Source {
       let inTransaction = false;
       let beginLsn = 0n;
       for (;;) {
-        let items;
-        try {
-          items = await stream.take();
-        } catch (error) {
-          throw streamError(error, config);
-        }
+        const items = await stream.take();
         if (items === null) break;
         let idleEnd = 0n;
         for (let i = 0; i < items.length; i++) {
@@ -198,17 +254,20 @@ class PostgresSource implements Source {
               if (message.endLsn > checkpoint) checkpoint = message.endLsn;
               if (tableChanges.length > 0) {
                 // the runtime re-reads or drops these tables before anything later is applied
+                await fetchUnchanged?.(events);
                 yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1, tableChanges };
                 yielded = checkpoint;
                 events = [];
                 tableChanges = [];
               } else if (events.length >= BATCH_EVENTS) {
+                await fetchUnchanged?.(events);
                 yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1 };
                 yielded = checkpoint;
                 events = [];
               }
               break;
             case "relation": {
+              if (await isPartitionRelation(message.relationOid)) break;
               const at = item.walStart === 0n ? beginLsn : item.walStart;
               if (detector !== undefined) for (const change of await detector.observe(message, formatLsn(at))) noteTableChange(tableChanges, change, config.logger);
               await builder.relation(message, at, events);
@@ -220,6 +279,7 @@ class PostgresSource implements Source {
             case "truncate":
               builder.change(message, item.walStart, events);
               if (inTransaction && events.length >= BATCH_EVENTS) {
+                await fetchUnchanged?.(events);
                 yield { events, checkpoint: formatLsn(checkpoint) };
                 yielded = checkpoint;
                 events = [];
@@ -228,7 +288,7 @@ class PostgresSource implements Source {
             case "message":
               if (message.prefix === DDL_MESSAGE_PREFIX && message.transactional && inTransaction) {
                 const ddl = parseDdlMessage(message.content);
-                for (const interpreted of interpretDdlMessage(ddl, formatLsn(message.lsn), config.includes)) {
+                for (const interpreted of interpretDdlMessage(ddl, formatLsn(message.lsn), replicated)) {
                   let change: TableChange;
                   if (interpreted.kind === "columns-renamed") {
                     if (builder.renameColumns(interpreted.table, interpreted.renamed, message.lsn, events)) {
@@ -254,7 +314,16 @@ class PostgresSource implements Source {
           }
         }
         if (inTransaction) continue;
+        const left = await guard.check(checkpoint);
+        if (left.length > 0) {
+          await fetchUnchanged?.(events);
+          yield { events, checkpoint: formatLsn(checkpoint), caughtUp: true, tableChanges: left };
+          yielded = checkpoint;
+          events = [];
+          continue;
+        }
         if (events.length > 0 || checkpoint > yielded) {
+          await fetchUnchanged?.(events);
           yield { events, checkpoint: formatLsn(checkpoint), caughtUp: true };
           yielded = checkpoint;
           events = [];
@@ -359,6 +428,8 @@ function streamError(error: unknown, config: PostgresSourceConfig): unknown {
   if (code === "42704" && message.includes("publication")) {
     return new ZeroEtlError(`publication ${config.publication} does not exist; run preflight with fix or create it`, { code: "source-failed", cause: error });
   }
-  if (code === undefined) return connectionError(config.url, error);
-  return new ZeroEtlError(`replication failed: ${message}`, { code: "source-failed", cause: error });
+  if (isTransientError(error)) return connectionError(config.url, error, "source", "use");
+  // not a server error and not a lost connection (a decoding failure, a bug): passed on as it is, never retried
+  if (code === undefined) return error;
+  return new ZeroEtlError(`postgres source ${describeServer(config.url)}: replication failed: ${message}`, { code: "source-failed", cause: error });
 }

@@ -30,8 +30,17 @@ export interface ReplicationStreamOptions {
   readonly messages?: boolean;
   /** Items held before the socket is paused; default 20 000. */
   readonly highWaterMark?: number;
-  /** How often a standby status update is sent unasked; default 10 s. */
+  /** How often a standby status update is sent unasked; default 10 s (less when the keepalive timeout is short). */
   readonly statusIntervalMs?: number;
+  /**
+   * Nothing received for this long, not even the keepalive the stream asks
+   * for, means the server or the network is gone: the stream fails with a
+   * retryable `connection-failed` error. Not counted while the socket is
+   * paused for back-pressure. Default 60 s.
+   */
+  readonly keepaliveTimeoutMs?: number;
+  /** Names the server in errors, e.g. `postgres source db:5432/app`. */
+  readonly server?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -57,6 +66,9 @@ export class ReplicationStream {
   private paused = false;
   private acked: bigint;
   private timer: NodeJS.Timeout | undefined;
+  private lastReceived = Date.now();
+  private readonly keepaliveTimeoutMs: number;
+  private readonly server: string;
   private readonly query: Promise<unknown>;
   private readonly highWaterMark: number;
   private readonly client: pg.Client;
@@ -78,7 +90,10 @@ export class ReplicationStream {
       () => this.finish(undefined),
       (error: unknown) => this.finish(error),
     );
-    this.timer = setInterval(() => this.sendStatus(false), options.statusIntervalMs ?? 10_000);
+    this.keepaliveTimeoutMs = options.keepaliveTimeoutMs ?? 60_000;
+    this.server = options.server ?? "postgres source";
+    const interval = options.statusIntervalMs ?? Math.max(100, Math.min(10_000, Math.floor(this.keepaliveTimeoutMs / 4)));
+    this.timer = setInterval(() => this.tick(), interval);
     this.timer.unref();
     this.onAbort = () => void this.close();
     options.signal?.addEventListener("abort", this.onAbort, { once: true });
@@ -130,6 +145,8 @@ export class ReplicationStream {
       clearInterval(this.timer);
       this.timer = undefined;
       this.signal?.removeEventListener("abort", this.onAbort);
+      // a dead peer would never answer the goodbye: drop the socket instead of waiting for it
+      if (this.failure !== undefined) this.connection.stream.destroy();
       this.ended = true;
       this.wake();
       if (this.paused) this.connection.stream.resume();
@@ -144,7 +161,25 @@ export class ReplicationStream {
     }
   }
 
+  /** Every status interval: fail a stream that went silent, else report progress (asking for a reply when quiet). */
+  private tick(): void {
+    const now = Date.now();
+    if (this.paused) this.lastReceived = now;
+    const silentMs = now - this.lastReceived;
+    if (silentMs >= this.keepaliveTimeoutMs) {
+      this.finish(
+        new ZeroEtlError(`${this.server}: nothing received on the replication connection for ${Math.round(silentMs / 1000)} s (timeouts.keepaliveMs = ${this.keepaliveTimeoutMs})`, {
+          code: "connection-failed",
+          retryable: true,
+        }),
+      );
+      return;
+    }
+    this.sendStatus(silentMs >= this.keepaliveTimeoutMs / 3);
+  }
+
   private readonly onCopyData = (message: { chunk: Buffer }): void => {
+    this.lastReceived = Date.now();
     const chunk = message.chunk;
     const type = chunk[0];
     try {
@@ -206,5 +241,5 @@ interface PgConnection {
   removeListener(event: "copyData", listener: (message: { chunk: Buffer }) => void): void;
   sendCopyFromChunk(chunk: Buffer): void;
   endCopyFrom(): void;
-  readonly stream: { pause(): void; resume(): void };
+  readonly stream: { pause(): void; resume(): void; destroy(): void };
 }

@@ -70,7 +70,7 @@ describe("mysql source: streaming", () => {
     const source = open();
     const from = await source.currentPosition();
     await db.query("INSERT INTO evolve VALUES (1, 'one')");
-    await db.query("ALTER TABLE evolve ADD COLUMN b INT NOT NULL DEFAULT 7");
+    await db.query("ALTER TABLE evolve ADD COLUMN b INT NULL");
     await db.query("INSERT INTO evolve VALUES (2, 'two', 22)");
     await db.query("ALTER TABLE evolve DROP COLUMN a");
     await db.query("INSERT INTO evolve VALUES (3, 33)");
@@ -85,6 +85,82 @@ describe("mysql source: streaming", () => {
     expect(schemas[2]?.schema.primaryKey).toEqual(["id"]);
     const inserts = events.filter((e): e is InsertEvent => e.op === "insert").map((e) => e.after);
     expect(inserts).toEqual([{ id: 1, a: "one" }, { id: 2, a: "two", b: 22 }, { id: 3, b: 33 }]);
+  });
+
+  it("turns DDL that changes rows without row events into table changes, each ending its batch", async () => {
+    await db.query("CREATE TABLE osc (id INT PRIMARY KEY, v INT); CREATE TABLE plain (id INT PRIMARY KEY)");
+    const source = open();
+    const from = await source.currentPosition();
+    await db.query(`
+      INSERT INTO osc VALUES (1, 1);
+      ALTER TABLE osc ADD COLUMN d INT NOT NULL DEFAULT 42;
+      ALTER TABLE plain ADD COLUMN n INT NULL, ADD INDEX (n);
+      INSERT INTO plain VALUES (1, NULL);
+      CREATE TABLE _osc_gho (PRIMARY KEY (id)) SELECT id, v, d FROM osc;
+      RENAME TABLE osc TO _osc_del, _osc_gho TO osc;
+      DROP TABLE _osc_del;
+      INSERT INTO osc VALUES (2, 2, 2);`);
+    const batches = await collectBatches(source, from, (events) => events.some((e) => e.op === "insert" && e.table.name === "osc" && e.after.id === 2));
+    const changes = batches.flatMap((b) => (b.tableChanges ?? []).map((c) => `${c.kind} ${c.table.name}${c.kind === "refresh" ? `: ${c.reason}` : ""}`));
+    expect(changes).toEqual([
+      "refresh osc: column d added NOT NULL (existing rows take an implicit default)",
+      "refresh _osc_gho: table created at the source",
+      "dropped osc",
+      "refresh _osc_del: renamed from " + db.name + ".osc",
+      "dropped _osc_gho",
+      "refresh osc: renamed from " + db.name + "._osc_gho",
+      "dropped _osc_del",
+    ]);
+    for (const batch of batches) {
+      for (const change of batch.tableChanges ?? []) {
+        if (change.kind === "refresh") expect(change.position).toBe(batch.checkpoint);
+        else expect(mysqlPositionCodec.compare(mysqlPositionCodec.parse(change.position), mysqlPositionCodec.parse(batch.checkpoint ?? ""))).toBeLessThan(0);
+      }
+    }
+    const events = eventsOf(batches);
+    // the rows CREATE ... SELECT copied are left to the re-read of _osc_gho
+    expect(rowsOf(events, "_osc_gho")).toEqual([]);
+    // an in-place ALTER is followed from the TABLE_MAPs (here the introspection at stream start already has it)
+    expect(rowsOf(events, "plain").map((e) => e.op)).toEqual(["insert"]);
+    // after the swap, the new osc starts afresh: a schema without `previous`, then its rows
+    const swapped = rowsOf(events, "osc").slice(-2);
+    expect(swapped.map((e) => e.op)).toEqual(["schema", "insert"]);
+    expect((swapped[0] as SchemaChangeEvent).previous).toBeUndefined();
+  });
+
+  it("leaves to a resync snapshot the rows and table changes it already holds", async () => {
+    const source = open();
+    const from = await source.currentPosition();
+    await db.query("CREATE TABLE late (v INT); INSERT INTO late VALUES (1), (1); CREATE TABLE other_late (id INT PRIMARY KEY)");
+    const session = await source.snapshot({ tables: [{ namespace: db.name, name: "late" }], resync: true });
+    for await (const chunk of session.chunks) expect(chunk.rows).toEqual([{ v: 1 }, { v: 1 }]);
+    await db.query("INSERT INTO late VALUES (2); INSERT INTO other_late VALUES (1)");
+    const batches = await collectBatches(source, from, (events) => events.some((e) => e.table.name === "other_late" && e.op === "insert"));
+    // the keyless table's rows before the re-read are not streamed again, nor is its creation
+    expect(rowsOf(eventsOf(batches), "late").filter((e) => e.op === "insert").map((e) => (e as InsertEvent).after)).toEqual([{ v: 2 }]);
+    expect(batches.flatMap((b) => (b.tableChanges ?? []).map((c) => `${c.kind} ${c.table.name}`))).toEqual(["refresh other_late"]);
+  });
+
+  it("reports every replicated table of a dropped database as dropped", async () => {
+    const other = await createTestMysqlDatabase("mydropdb");
+    try {
+      await other.query("CREATE TABLE one (id INT PRIMARY KEY); CREATE TABLE two (id INT PRIMARY KEY)");
+      const source = createMysqlSource({ url: other.url, pipeline: `dropdb-${other.name}`, serverId: serverIdBase + serverIdSeq++ });
+      sources.push(source);
+      const from = await source.currentPosition();
+      await other.query("INSERT INTO one VALUES (1)");
+      let dropping: Promise<unknown> | undefined;
+      // drop the database once the stream runs (it connects to it first)
+      const batches = await collectBatches(source, from, (events, all) => {
+        if (dropping === undefined && events.some((e) => e.op === "insert")) dropping = db.query(`DROP DATABASE \`${other.name}\``);
+        return all.some((b) => (b.tableChanges ?? []).length > 0);
+      });
+      await dropping;
+      const changes = batches.flatMap((b) => (b.tableChanges ?? []).map((c) => `${c.kind} ${c.table.name}`)).sort();
+      expect(changes).toEqual(["dropped one", "dropped two"]);
+    } finally {
+      await other.drop();
+    }
   });
 
   it("reports primary-key updates with the old key and deletes with key and before image", async () => {

@@ -198,12 +198,14 @@ describe("postgres source: checkpoints, restart and errors", () => {
       fixable: true,
       fixed: false,
       message: "publication pub_pre does not exist",
-      remedy: 'run CREATE PUBLICATION "pub_pre" FOR TABLE "public"."Mixed Case", "public"."keyless";',
+      // the keyless table stays out of the publication until its identity is fixed: publishing it would break the application's updates
+      remedy: 'run CREATE PUBLICATION "pub_pre" FOR TABLE "public"."Mixed Case" WITH (publish_via_partition_root = true);',
     });
     expect(byId.get("postgres.replica_identity")).toMatchObject({
       ok: false,
       fixable: true,
-      message: "tables without a usable replica identity (updates and deletes cannot be replicated): public.keyless",
+      message:
+        "tables without a usable replica identity, left out of replication so that the application's updates and deletes on them keep working: public.keyless",
       remedy: 'run ALTER TABLE "public"."keyless" REPLICA IDENTITY FULL;',
     });
     expect(byId.get("postgres.slot")).toMatchObject({ ok: true });
@@ -219,7 +221,8 @@ describe("postgres source: checkpoints, restart and errors", () => {
     expect(published.rows.map((r) => r.tablename)).toEqual(["Mixed Case", "keyless"]);
 
     const again = await s.preflight({ fix: false });
-    expect(again.checks.filter((c) => !c.ok)).toEqual([]);
+    // other pipelines' inactive slots in this database are listed as warnings (postgres.other_slots), not failures
+    expect(again.checks.filter((c) => !c.ok && c.id !== "postgres.other_slots")).toEqual([]);
     expect(isPreflightPassing(again)).toBe(true);
   });
 

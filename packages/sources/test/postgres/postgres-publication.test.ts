@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createPostgresSource } from "@zero-etl/sources/postgres";
+import { createTestDatabase, type TestDatabase } from "../../../../test-support/postgres.js";
+import type { PostgresTableInfo } from "../../src/postgres/postgres-introspector.js";
+import { planPublication, publicationDdl } from "../../src/postgres/postgres-publication.js";
+
+const info = (name: string, extra: Partial<PostgresTableInfo> = {}): PostgresTableInfo => ({
+  oid: 1,
+  schema: { table: { namespace: "public", name }, columns: [], primaryKey: ["id"], version: 1 },
+  columns: [],
+  replicaIdentity: "d",
+  kind: "r",
+  partition: false,
+  persistence: "p",
+  identityProblems: [],
+  rowsEstimated: undefined,
+  ...extra,
+});
+
+describe("publication plan", () => {
+  it("leaves out unlogged, temporary and identity-less tables, and publishes the rest", () => {
+    const plan = planPublication([
+      info("ok"),
+      info("ul", { persistence: "u" }),
+      info("tmp", { persistence: "t" }),
+      info("k", { identityProblems: [{ key: "public.k", sql: '"public"."k"', hasPrimaryKey: false }] }),
+    ]);
+    expect(plan.published.map((t) => t.schema.table.name)).toEqual(["ok"]);
+    expect(plan.skipped.map((s) => [s.info.schema.table.name, s.reason])).toEqual([
+      ["ul", "unlogged"],
+      ["tmp", "temporary"],
+      ["k", "replica-identity"],
+    ]);
+    expect(plan.skipped[2]?.message).toMatch(/public\.k has no usable replica identity: .*UPDATE and DELETE on it fail/);
+  });
+
+  it("creates, extends, cleans and re-roots the publication with quoted names", () => {
+    const base = { allTables: false, harmful: [], viaRootWrong: false, partitions: "root" as const };
+    expect(publicationDdl('my"pub', { ...base, exists: false, missing: [{ namespace: "S", name: "t" }] })).toEqual([
+      'CREATE PUBLICATION "my""pub" FOR TABLE "S"."t" WITH (publish_via_partition_root = true)',
+    ]);
+    expect(publicationDdl("p", { ...base, exists: true, missing: [] })).toEqual([]);
+    expect(
+      publicationDdl("p", { ...base, exists: true, missing: [{ namespace: "public", name: "a" }], harmful: [{ namespace: "public", name: "k" }], viaRootWrong: true, partitions: "leaves" }),
+    ).toEqual([
+      'ALTER PUBLICATION "p" SET (publish_via_partition_root = false)',
+      'ALTER PUBLICATION "p" DROP TABLE "public"."k"',
+      'ALTER PUBLICATION "p" ADD TABLE "public"."a"',
+    ]);
+  });
+});
+
+describe("preflight with a FOR ALL TABLES publication of the user", () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase("puball");
+    await db.query("CREATE TABLE k (a int, v text); CREATE TABLE t (id int PRIMARY KEY); CREATE PUBLICATION p_all FOR ALL TABLES");
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("says that it breaks the application's updates of keyless tables, and leaves it as it is", async () => {
+    const source = createPostgresSource({ url: db.url, pipeline: "puball", publication: "p_all" });
+    const report = await source.preflight({ fix: false });
+    await source.close();
+    expect(report.checks.find((c) => c.id === "postgres.publication")).toMatchObject({
+      ok: false,
+      fixable: false,
+      message: "publication p_all is FOR ALL TABLES, so it publishes public.k whose UPDATE and DELETE therefore fail at the source",
+    });
+    const publication = await db.query<{ puballtables: boolean }>("SELECT puballtables FROM pg_publication WHERE pubname = 'p_all'");
+    expect(publication.rows).toEqual([{ puballtables: true }]);
+  });
+});
