@@ -40,13 +40,21 @@ describe("postgres sink: columns renamed at the source", () => {
   it("renames the column in place, keeps its values, and a replayed rename changes nothing", async () => {
     const source = createScriptedSource({ schemas: [schema(1, "v")], initialRows: { "app.t": [{ id: 1n, v: "a" }, { id: 2n, v: "b" }] } });
     const checkpoints = createMemoryCheckpointStore();
-    const sink = createPostgresSink({ url: db.url, schema: "dw" });
-    await runPipeline({ name: "ren", source, sink, checkpoints, untilCaughtUp: true, retry: fastRetry });
+    // each run closes its sink (a sink holds the pipeline's writer lock while open)
+    const run = async () => {
+      const sink = createPostgresSink({ url: db.url, schema: "dw" });
+      try {
+        await runPipeline({ name: "ren", source, sink, checkpoints, untilCaughtUp: true, retry: fastRetry });
+      } finally {
+        await sink.close();
+      }
+    };
+    await run();
 
     // the pipeline resumes with the source's current schema (w) before the rename is replayed: w is added empty first
     source.append([{ op: "schema", table, schema: schema(2, "w"), previous: schema(1, "v"), renamed: { w: "v" } }]);
     source.append([{ op: "update", table, key: { id: 1n }, after: { id: 1n, w: "A" } }]);
-    await runPipeline({ name: "ren", source, sink: createPostgresSink({ url: db.url, schema: "dw" }), checkpoints, untilCaughtUp: true, retry: fastRetry });
+    await run();
     expect(await columns()).toEqual(["id", "w"]);
     expect(await rows("w")).toEqual([{ id: "1", w: "A" }, { id: "2", w: "b" }]);
 

@@ -150,19 +150,23 @@ export class PgoutputChangeBuilder {
     const ahead = entries.every(([to, from]) => names.has(to) && !names.has(from));
     if (!ahead && entries.some(([to, from]) => !names.has(from) || names.has(to))) return false;
     if (ahead) {
-      // pgoutput may send the table's new Relation (a schema event without renames) before the DDL message:
-      // while that event is still unsent, it becomes the rename
-      const earlier = lastSchemaEvent(out, current.table);
-      if (earlier !== undefined && earlier.schema === current) {
+      // pgoutput may send the table's new Relation, and rows under the new names, before the capture's message
+      // of the same transaction: the schema event of that Relation becomes the rename, or without one (the
+      // introspected schema matched it) the rename goes before the table's first event still unsent
+      const last = lastSchemaEventIndex(out, current.table);
+      if (last >= 0) {
+        const earlier = out[last] as Extract<ChangeEvent, { op: "schema" }>;
         const before = new Set(earlier.previous?.columns.map((c) => c.name) ?? []);
-        if (entries.every(([to, from]) => before.has(from) && !before.has(to))) {
-          (earlier as { renamed?: Readonly<Record<string, string>> }).renamed = { ...earlier.renamed, ...renamed };
-          return true;
-        }
+        if (earlier.schema !== current || !entries.every(([to, from]) => before.has(from) && !before.has(to))) return false;
+        (earlier as { renamed?: Readonly<Record<string, string>> }).renamed = { ...earlier.renamed, ...renamed };
+        return true;
       }
       const schema = freezeSchema({ ...current, version: current.version + 1 });
       this.versions.set(key, schema);
-      out.push(this.stamp({ op: "schema", table: current.table, position: formatLsn(position), schema, previous: current, renamed: { ...renamed } }));
+      const event = this.stamp({ op: "schema" as const, table: current.table, position: formatLsn(position), schema, previous: current, renamed: { ...renamed } });
+      const first = out.findIndex((e) => e.table.namespace === current.table.namespace && e.table.name === current.table.name);
+      if (first < 0) out.push(event);
+      else out.splice(first, 0, event);
       return true;
     }
     const newName = new Map(entries.map(([to, from]) => [from, to]));
@@ -271,13 +275,13 @@ export class PgoutputChangeBuilder {
   }
 }
 
-/** The last schema event of `table` in `events`, if any. */
-function lastSchemaEvent(events: readonly ChangeEvent[], table: TableRef): Extract<ChangeEvent, { op: "schema" }> | undefined {
+/** The index of the last schema event of `table` in `events`, or -1. */
+function lastSchemaEventIndex(events: readonly ChangeEvent[], table: TableRef): number {
   for (let i = events.length - 1; i >= 0; i--) {
     const event = events[i];
-    if (event?.op === "schema" && event.table.namespace === table.namespace && event.table.name === table.name) return event;
+    if (event?.op === "schema" && event.table.namespace === table.namespace && event.table.name === table.name) return i;
   }
-  return undefined;
+  return -1;
 }
 
 function refKey(ref: TableRef): string {
