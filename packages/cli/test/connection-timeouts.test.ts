@@ -125,10 +125,14 @@ describe("connect timeouts against a silent TCP listener", () => {
       });
       expect((await runCli(["check", file, "--fix"])).code).toBe(0);
       const run = startCli(["run", file]);
-      // streaming: the slot is in use by the run's replication connection
+      // streaming: the snapshot made the target table and the slot is in use by the run's replication connection
+      // (the slot is also active while the snapshot is being exported, so the table is waited for too)
       for (let i = 0; i < 300; i++) {
-        const slot = await pgDb.query("SELECT active FROM pg_replication_slots WHERE slot_name = 'zeroetl_silent_stream'");
-        if ((slot.rows[0] as { active?: boolean } | undefined)?.active === true) break;
+        const state = await pgDb.query(
+          "SELECT to_regclass('replica_stream.items') IS NOT NULL AS ready, (SELECT active FROM pg_replication_slots WHERE slot_name = 'zeroetl_silent_stream') AS active",
+        );
+        const row = state.rows[0] as { ready?: boolean; active?: boolean } | undefined;
+        if (row?.ready === true && row.active === true) break;
         await new Promise((r) => setTimeout(r, 100));
       }
       frozen = true;

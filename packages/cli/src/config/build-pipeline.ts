@@ -115,9 +115,13 @@ async function buildSink(config: PipelineConfig, logger: Logger, naming: TargetN
       const numbers = config.source.type === "dynamodb" && options.unconstrainedDecimal === undefined ? { unconstrainedDecimal: "string" } : {};
       return createIcebergSink({ ...common, ...withoutUndefined(options), ...numbers } as unknown as Parameters<typeof createIcebergSink>[0]);
     }
+    case "opensearch": {
+      const { createOpenSearchSink } = await import("@zero-etl/sinks/opensearch");
+      const { type: _type, ...options } = target;
+      return createOpenSearchSink({ ...common, ...timeoutsOf(config), ...withoutUndefined(options) });
+    }
     case "redshift":
-    case "opensearch":
-      throw new ConfigError("target.type", "postgres or iceberg (this target is not built yet)", target.type);
+      throw new ConfigError("target.type", "postgres, iceberg or opensearch (this target is not built yet)", target.type);
   }
 }
 

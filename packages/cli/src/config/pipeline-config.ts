@@ -62,7 +62,19 @@ const icebergTarget = z.strictObject({
   unconstrainedDecimal: z.enum(["decimal(38,10)", "string"]).optional(),
 });
 const redshiftTarget = z.strictObject({ type: z.literal("redshift"), url: z.string(), schema: identifier.optional() });
-const opensearchTarget = z.strictObject({ type: z.literal("opensearch"), url: z.string() });
+const opensearchTarget = z.strictObject({
+  type: z.literal("opensearch"),
+  node: url("http"),
+  index: z.string().includes("{table}", { error: 'a template containing {table}, e.g. "{namespace}.{table}"' }).optional(),
+  auth: z.strictObject({ username: z.string().min(1, "a user name"), password: z.string() }).optional(),
+  tls: z.record(z.string(), z.unknown()).optional(),
+  bulkMaxBytes: z.number().int().positive().optional(),
+  bulkMaxDocuments: z.number().int().positive().optional(),
+  maxAttempts: z.number().int().positive().optional(),
+  stateIndex: z.string().min(1, "an index name").optional(),
+  shards: z.number().int().positive().optional(),
+  replicas: z.number().int().nonnegative().optional(),
+});
 
 const unnestMode = z.enum(["none", "top-level", "all", "NO_UNNEST", "NOUNNEST", "TOP_LEVEL", "TOPLEVEL", "FULL"]);
 

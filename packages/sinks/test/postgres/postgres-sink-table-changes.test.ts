@@ -41,7 +41,15 @@ describe("postgres sink: table changes from the source", () => {
     const t = schemaOf("t", "string");
     const source = createScriptedSource({ schemas: [t], initialRows: { "app.t": [{ id: 1n, v: "a" }, { id: 2n, v: "b" }] } });
     const checkpoints = createMemoryCheckpointStore();
-    const run = () => runPipeline({ name: "tc", source, sink: createPostgresSink({ url: db.url, schema: "dw" }), checkpoints, untilCaughtUp: true, retry: fastRetry });
+    const run = async () => {
+      // one sink per run, closed after it, as the CLI does: the sink holds the pipeline's writer lock while open
+      const sink = createPostgresSink({ url: db.url, schema: "dw" });
+      try {
+        return await runPipeline({ name: "tc", source, sink, checkpoints, untilCaughtUp: true, retry: fastRetry });
+      } finally {
+        await sink.close();
+      }
+    };
     await run();
     expect(await tableRows("t")).toEqual([{ id: "1", v: "a" }, { id: "2", v: "b" }]);
 

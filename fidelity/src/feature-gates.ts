@@ -1,0 +1,135 @@
+/**
+ * Every feature the fidelity fuzzer can generate, as a named gate.
+ *
+ * `ci: true` means the fixed CI seeds (packages/cli/test/fidelity) generate
+ * it; a gate is on in CI only when its seeds ran clean on the main branch.
+ * `issue` is the issue item whose fix the gate waits for ("-" when none):
+ * after merging that fix, flip `ci` to true (one line) and run
+ * `pnpm fuzz --seeds 50 --pair <pair>` to confirm.
+ *
+ * Names are `<pair prefix>.<feature>`: `pg.` PostgreSQL -> PostgreSQL,
+ * `mysql.` MariaDB -> PostgreSQL, `iceberg.` PostgreSQL -> Iceberg,
+ * `dynamodb.` DynamoDB Local -> PostgreSQL.
+ */
+export interface FeatureGate {
+  /** Whether the CI seeds generate this feature. */
+  readonly ci: boolean;
+  /** The issue item it maps to (`16.1` = issue 16, item 1), or "-". */
+  readonly issue: string;
+  /** What the generator makes when the gate is on. */
+  readonly covers: string;
+}
+
+// One line per gate, so that turning a gate on is a one-line change.
+export const FEATURE_GATES = {
+  "pg.core": { ci: true, issue: "-", covers: "int2/4/8 with extremes, numeric(p,s), text/varchar with unicode (astral, combining, quotes, backslash, empty), bool, uuid, bytea; keys of 1-3 columns (int4, int8, text, uuid, date, numeric); multi-row inserts, updates, deletes, rollbacks, many versions of a row in one transaction; restarts; snapshot-vs-stream twins" },
+  "pg.float": { ci: true, issue: "-", covers: "float4/float8 with random magnitudes, extremes, subnormals" },
+  "pg.float-nonfinite": { ci: true, issue: "-", covers: "float NaN, Infinity, -Infinity, -0" },
+  "pg.numeric-unconstrained": { ci: true, issue: "-", covers: "unconstrained numeric with up to 60 digits" },
+  "pg.numeric-nonfinite": { ci: true, issue: "-", covers: "numeric NaN, Infinity, -Infinity" },
+  "pg.temporal": { ci: true, issue: "-", covers: "date, time(6), timestamp(6), timestamptz(6) (with +05:30 and -08 offsets) in 1900-2100" },
+  "pg.temporal-infinity": { ci: false, issue: "16.3", covers: "±infinity dates and timestamps" },
+  "pg.temporal-edge": { ci: false, issue: "16.3", covers: "24:00:00, timetz with offsets, BC dates, years 21016 and 294246, 5874897-12-31" },
+  "pg.interval": { ci: true, issue: "-", covers: "interval with mixed signs" },
+  "pg.json": { ci: true, issue: "-", covers: "json and jsonb documents: nesting, 30-digit numbers, unicode keys (compared semantically)" },
+  "pg.json-exact": { ci: false, issue: "17.7", covers: "json with duplicate keys and spacing, compared as exact text" },
+  "pg.array": { ci: true, issue: "-", covers: "int4[] and text[] with NULL elements" },
+  "pg.array-unicode-space": { ci: false, issue: "new (fuzzer)", covers: "text[] elements starting or ending with a no-break space (U+00A0): PostgreSQL prints them unquoted and the source's array parser trims them" },
+  "pg.array-numeric-json": { ci: false, issue: "16.4", covers: "numeric[] and jsonb[]" },
+  "pg.enum-domain": { ci: true, issue: "-", covers: "enum (labels with quotes and unicode) and domains over int4 and varchar" },
+  "pg.hstore": { ci: false, issue: "16.4", covers: "hstore values (compared as their JSON map)" },
+  "pg.extra-types": { ci: false, issue: "17.7", covers: "inet/cidr and int4range (compared as text)" },
+  "pg.toast": { ci: true, issue: "-", covers: "an out-of-line text column (STORAGE EXTERNAL, 2-16 kB), always set by updates" },
+  "pg.toast-update": { ci: false, issue: "16.1", covers: "updates of other columns next to an unchanged TOAST value" },
+  "pg.key-update": { ci: true, issue: "-", covers: "updates that change the primary key" },
+  "pg.truncate": { ci: true, issue: "-", covers: "TRUNCATE" },
+  "pg.add-column": { ci: true, issue: "-", covers: "ADD COLUMN without default" },
+  "pg.add-column-default": { ci: false, issue: "16.2", covers: "ADD COLUMN … [NOT NULL] DEFAULT on a table with rows" },
+  "pg.drop-column": { ci: true, issue: "-", covers: "DROP COLUMN" },
+  "pg.drop-add-column": { ci: false, issue: "17.5", covers: "DROP COLUMN c then ADD COLUMN c (existing rows must read NULL)" },
+  "pg.widen-column": { ci: true, issue: "-", covers: "ALTER COLUMN TYPE widenings (int2->int4->int8, varchar(n)->varchar(2n), numeric(p,s)->numeric(p+5,s), float4->float8)" },
+  "pg.alter-type-using": { ci: false, issue: "17.5", covers: "ALTER COLUMN TYPE int8 USING c * 1000 (a rewrite)" },
+  "pg.rename-column": { ci: false, issue: "16.7", covers: "RENAME COLUMN" },
+  "pg.rename-table": { ci: false, issue: "16.7", covers: "ALTER TABLE … RENAME TO" },
+  "pg.create-table": { ci: false, issue: "16.8", covers: "tables created with rows after the pipeline started" },
+  "pg.recreate-table": { ci: false, issue: "16.8", covers: "DROP TABLE t; CREATE TABLE t (other columns); INSERT" },
+  "pg.drop-table": { ci: false, issue: "16.8", covers: "DROP TABLE (the target table must go too)" },
+  "pg.kill": { ci: true, issue: "-", covers: "kill -9 of a running `zeroetl run` at a random moment during a phase" },
+
+  "mysql.core": { ci: true, issue: "-", covers: "TINYINT..BIGINT signed/unsigned with extremes, DECIMAL(p,s) up to (65,30), VARCHAR/TEXT utf8mb4 (astral, empty), BLOB/VARBINARY, ENUM, SET, DATE, DATETIME(6); keys of 1-3 columns; multi-row inserts, updates, deletes, rollbacks, many versions in one transaction; restarts; snapshot-vs-stream twins" },
+  "mysql.double": { ci: true, issue: "-", covers: "DOUBLE/FLOAT columns with random values written after the snapshot (binlog path)" },
+  "mysql.double-snapshot": { ci: false, issue: "16.9", covers: "DOUBLE values present at the snapshot" },
+  "mysql.time": { ci: false, issue: "16.3", covers: "TIME(6) incl. negative and > 24 h (a duration, compared in microseconds)" },
+  "mysql.temporal-edge": { ci: false, issue: "16.3", covers: "DATETIME(6) 9999-12-31 23:59:59.999999, TIMESTAMP(6) 2038-01-19 03:14:07.999999, DATE 1000-01-01" },
+  "mysql.timestamp": { ci: true, issue: "-", covers: "TIMESTAMP(6) within 1970-2037" },
+  "mysql.year": { ci: true, issue: "-", covers: "YEAR incl. 1901 and 2155" },
+  "mysql.bit": { ci: true, issue: "-", covers: "BIT(1..64)" },
+  "mysql.json": { ci: true, issue: "-", covers: "JSON documents (compared semantically)" },
+  "mysql.key-update": { ci: true, issue: "-", covers: "updates that change the primary key" },
+  "mysql.truncate": { ci: true, issue: "-", covers: "TRUNCATE TABLE" },
+  "mysql.add-column": { ci: true, issue: "-", covers: "ADD COLUMN without default" },
+  "mysql.add-column-default": { ci: false, issue: "16.9", covers: "ADD COLUMN … NOT NULL DEFAULT on a table with rows (AFTER/FIRST)" },
+  "mysql.drop-column": { ci: true, issue: "-", covers: "DROP COLUMN" },
+  "mysql.widen-column": { ci: true, issue: "-", covers: "MODIFY widenings (INT->BIGINT, VARCHAR(n)->VARCHAR(2n), DECIMAL(p,s)->DECIMAL(p+5,s))" },
+  "mysql.rename-column": { ci: false, issue: "16.7", covers: "RENAME COLUMN" },
+  "mysql.rename-table": { ci: false, issue: "16.7", covers: "RENAME TABLE" },
+  "mysql.osc-swap": { ci: false, issue: "16.7", covers: "the gh-ost/pt-osc swap: CREATE _t_gho, copy, RENAME TABLE t TO _t_del, _t_gho TO t; DROP _t_del" },
+  "mysql.unique-key-only": { ci: false, issue: "16.10", covers: "tables whose only key is UNIQUE on NOT NULL columns" },
+  "mysql.change-primary-key": { ci: false, issue: "16.10", covers: "DROP PRIMARY KEY, ADD PRIMARY KEY (other column)" },
+  "mysql.create-table": { ci: false, issue: "16.8", covers: "tables created with rows after the pipeline started" },
+  "mysql.recreate-table": { ci: false, issue: "16.8", covers: "DROP TABLE t; CREATE TABLE t (other columns); INSERT" },
+  "mysql.kill": { ci: true, issue: "-", covers: "kill -9 of a running `zeroetl run` during a phase" },
+
+  "iceberg.core": { ci: true, issue: "-", covers: "as pg.core, into Iceberg (read back by icebird manifests + DuckDB over the data files, equality deletes applied by the comparator)" },
+  "iceberg.float": { ci: true, issue: "-", covers: "float4/float8 finite values" },
+  "iceberg.float-nonfinite": { ci: true, issue: "-", covers: "float NaN, ±Infinity, -0" },
+  "iceberg.numeric-unconstrained": { ci: false, issue: "18.4", covers: "unconstrained numeric with up to 60 digits (default decimal(38,10) cannot hold them)" },
+  "iceberg.temporal": { ci: true, issue: "-", covers: "date, time(6), timestamp(6), timestamptz(6)" },
+  "iceberg.temporal-infinity": { ci: false, issue: "16.3", covers: "±infinity dates and timestamps" },
+  "iceberg.json": { ci: true, issue: "-", covers: "json and jsonb (stored as the source text)" },
+  "iceberg.array": { ci: true, issue: "-", covers: "int4[] and text[] as Iceberg lists" },
+  "iceberg.enum-domain": { ci: true, issue: "-", covers: "enum and domains" },
+  "iceberg.toast": { ci: true, issue: "-", covers: "out-of-line text, always set by updates" },
+  "iceberg.toast-update": { ci: false, issue: "16.1", covers: "updates next to an unchanged TOAST value" },
+  "iceberg.key-update": { ci: true, issue: "-", covers: "updates that change the primary key" },
+  "iceberg.truncate": { ci: true, issue: "-", covers: "TRUNCATE" },
+  "iceberg.add-column": { ci: true, issue: "-", covers: "ADD COLUMN without default" },
+  "iceberg.add-column-default": { ci: false, issue: "16.2", covers: "ADD COLUMN … DEFAULT on a table with rows" },
+  "iceberg.drop-column": { ci: true, issue: "-", covers: "DROP COLUMN" },
+  "iceberg.widen-column": { ci: true, issue: "-", covers: "int2->int4->int8, float4->float8, numeric(p,s)->numeric(p+5,s) up to 38" },
+  "iceberg.rename-column": { ci: false, issue: "16.7", covers: "RENAME COLUMN (an Iceberg field rename)" },
+  "iceberg.rename-table": { ci: false, issue: "16.7", covers: "ALTER TABLE … RENAME TO" },
+  "iceberg.create-table": { ci: false, issue: "16.8", covers: "tables created after the pipeline started" },
+  "iceberg.recreate-table": { ci: false, issue: "16.8", covers: "a dropped and recreated table" },
+  "iceberg.kill": { ci: true, issue: "-", covers: "kill -9 during a phase" },
+
+  "dynamodb.core": { ci: true, issue: "-", covers: "S (unicode, empty), N (small), BOOL, NULL, non-empty M and L; hash or hash+range keys of S/N/B; PutItem, UpdateItem SET/REMOVE, DeleteItem; restarts; snapshot-vs-stream twin items" },
+  "dynamodb.big-numbers": { ci: true, issue: "-", covers: "38-digit numbers, 1E-130, 9.99…E+125, negative and tiny" },
+  "dynamodb.binary": { ci: true, issue: "-", covers: "B values (and B keys)" },
+  "dynamodb.sets": { ci: true, issue: "-", covers: "SS, NS (38 digits), BS" },
+  "dynamodb.empty-map": { ci: false, issue: "16.5", covers: "empty maps { M: {} } (the stream hands them over as {})" },
+  "dynamodb.empty-list": { ci: true, issue: "-", covers: "empty lists" },
+  "dynamodb.null-in-list": { ci: true, issue: "-", covers: "NULL inside lists and maps" },
+  "dynamodb.batch-write": { ci: true, issue: "-", covers: "BatchWriteItem puts and deletes" },
+  "dynamodb.unnest-top-level": { ci: false, issue: "18.1", covers: "mapping.unnest.mode top-level, compared attribute by column (removed attributes must be NULL across restarts)" },
+  "dynamodb.type-change": { ci: false, issue: "18.3", covers: "an attribute changing type between items and updates (with unnest top-level)" },
+  "dynamodb.kill": { ci: true, issue: "-", covers: "kill -9 during a phase" },
+} as const satisfies Record<string, FeatureGate>;
+
+/** A gate's full name. */
+export type GateName = keyof typeof FEATURE_GATES;
+
+/** Whether a full gate name exists. */
+export function isGateName(name: string): name is GateName {
+  return Object.hasOwn(FEATURE_GATES, name);
+}
+
+/** The gates of one prefix (`pg`, `mysql`, `iceberg`, `dynamodb`) that CI enables. */
+export function ciGates(prefix: string): GateName[] {
+  return (Object.keys(FEATURE_GATES) as GateName[]).filter((g) => g.startsWith(`${prefix}.`) && FEATURE_GATES[g].ci);
+}
+
+/** All gates of one prefix. */
+export function allGates(prefix: string): GateName[] {
+  return (Object.keys(FEATURE_GATES) as GateName[]).filter((g) => g.startsWith(`${prefix}.`));
+}

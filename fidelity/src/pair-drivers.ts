@@ -1,0 +1,28 @@
+import { startDynamoDbLocal } from "../../test-support/dynamodb-local.js";
+import { createDynamoDbDriver } from "./dynamodb-to-pg-driver.js";
+import type { PairDriver, PairName } from "./pair-driver.js";
+import { mysqlToPgDriver } from "./mysql-to-pg-driver.js";
+import { pgToIcebergDriver } from "./pg-to-iceberg-driver.js";
+import { pgToPgDriver } from "./pg-to-pg-driver.js";
+
+/** A driver and how to stop what it started (DynamoDB Local, a fetch shim). */
+export interface RunningDriver {
+  readonly driver: PairDriver;
+  stop(): Promise<void>;
+}
+
+/** Starts the driver of a pair (and any local service it needs, once for all its seeds). */
+export async function startPairDriver(pair: PairName): Promise<RunningDriver> {
+  switch (pair) {
+    case "pg-pg":
+      return { driver: pgToPgDriver, stop: async () => undefined };
+    case "mysql-pg":
+      return { driver: mysqlToPgDriver, stop: async () => undefined };
+    case "pg-iceberg":
+      return { driver: pgToIcebergDriver, stop: async () => undefined };
+    case "dynamodb-pg": {
+      const local = await startDynamoDbLocal();
+      return { driver: createDynamoDbDriver(local), stop: () => local.stop() };
+    }
+  }
+}

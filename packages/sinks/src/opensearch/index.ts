@@ -1,0 +1,6 @@
+export type { OpenSearchSinkOptions, OpenSearchSinkConfig } from "./opensearch-sink-options.js";
+export { resolveOpenSearchSinkConfig } from "./opensearch-sink-options.js";
+export { createOpenSearchSink } from "./opensearch-sink.js";
+export { documentVersionOf } from "./opensearch-document-version.js";
+export { openSearchIndexName } from "./opensearch-index-name.js";
+export { DocumentEncoder, encodeValue } from "./opensearch-document-encoder.js";
