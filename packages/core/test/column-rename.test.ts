@@ -31,4 +31,18 @@ describe("a column renamed at the source", () => {
     expect(sink.schema("app.t")?.columns.map((c) => c.name)).toEqual(["id", "w", "n"]);
     expect(result.snapshotted).toBe(false);
   });
+
+  it("re-reads the table instead when the sink cannot rename", async () => {
+    const source = createScriptedSource({ schemas: [schema(1, "v")], initialRows: { "app.t": [{ id: 1n, v: "a" }, { id: 2n, v: "b" }] } });
+    const sink = createRecordingSink({ capabilities: { renames: false } });
+    const checkpoints = createMemoryCheckpointStore();
+    await runPipeline({ name: "p", source, sink, checkpoints, untilCaughtUp: true, retry: fastRetry });
+
+    source.append([{ op: "schema", table, schema: schema(2, "w"), previous: schema(1, "v"), renamed: { w: "v" } }]);
+    const result = await runPipeline({ name: "p", source, sink, checkpoints, untilCaughtUp: true, retry: fastRetry });
+    expect(sink.renames).toEqual([]);
+    // both rows read again, once: the replayed schema event does not ask for another re-read
+    expect(result.rows["app.t"]).toBe(2);
+    expect(result.checkpoint.tables["app.t"]?.state).toBe("synced");
+  });
 });

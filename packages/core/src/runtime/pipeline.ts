@@ -529,7 +529,19 @@ class PipelineRun {
         run = [];
         if (latest !== undefined && this.#pendingRows > 0) await this.#flushAt(checkpoint, latest);
         this.#log.info("schema change", { table: tableKey(event.table), version: event.schema.version });
-        await this.#prepare(event.schema, event.renamed);
+        const renamed = event.renamed !== undefined && Object.keys(event.renamed).length > 0 ? event.renamed : undefined;
+        // (unless replayed after the re-read it caused)
+        if (renamed !== undefined && this.#o.sink.capabilities.renames !== true && this.#tracker.replacedAt(key) !== event.position) {
+          // the target cannot rename in place: evolve it, then read the table again from this position on
+          await this.#prepare(event.schema);
+          const reason = `columns renamed (${Object.entries(renamed).map(([to, from]) => `${from} to ${to}`).join(", ")}) and the target cannot rename`;
+          this.#tracker.requestRefresh(key, reason, event.position);
+          this.#metrics.emit({ type: "table-state", table: key, state: "resync-required", reason });
+          this.#log.info("the table will be read again", { table: key, reason, position: event.position });
+          this.#resyncDue = true;
+          continue;
+        }
+        await this.#prepare(event.schema, renamed);
         // mappers see the schema event too (they track shapes); the sink got it through prepare
         const mapped = this.#mapper.mapEvents([event], this.#context).filter((e) => e.op !== "schema");
         if (mapped.length > 0) await this.#writeMapped(mapped);

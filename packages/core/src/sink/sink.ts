@@ -35,6 +35,12 @@ export interface SinkCapabilities {
    * `promotions` target cannot widen into to a variant column instead.
    */
   readonly typeWidening?: "lossless" | "promotions";
+  /**
+   * Whether `prepare` honours `change.renamed` (renames columns in place).
+   * Absent or false: the runtime re-reads a table whose columns the source
+   * renamed, as for any change the stream cannot carry.
+   */
+  readonly renames?: boolean;
 }
 
 /** What changed at the source besides the schema itself, for {@link Sink.prepare}. */

@@ -51,6 +51,7 @@ export function createRecordingSink(options: RecordingSinkOptions = {}): Recordi
     transactionalDdl: true,
     checkpointsInTarget: false,
     keylessTables: false,
+    renames: true,
     ...options.capabilities,
   };
   const durable = new Map<string, Map<string, Row>>();

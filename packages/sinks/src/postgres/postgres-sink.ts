@@ -57,6 +57,7 @@ const CAPABILITIES: SinkCapabilities = Object.freeze({
   transactionalDdl: true,
   checkpointsInTarget: true,
   keylessTables: true,
+  renames: true,
 });
 
 /**
