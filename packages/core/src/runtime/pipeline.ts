@@ -210,13 +210,13 @@ class PipelineRun {
    * `resync-required` and the others go on; its changes are skipped until a
    * resync.
    */
-  async #prepare(schema: TableSchema): Promise<readonly TableSchema[]> {
+  async #prepare(schema: TableSchema, renamed?: Readonly<Record<string, string>>): Promise<readonly TableSchema[]> {
     const key = tableKey(schema.table);
     this.#keys.set(key, schema.primaryKey);
     this.#schemas.set(key, schema);
     const mapped = this.#mapper.mapSchema(schema, this.#context);
     try {
-      for (const target of mapped) await this.#prepareTarget(target);
+      for (const target of mapped) await this.#prepareTarget(target, renamesFor(target, renamed));
     } catch (error) {
       if (!(error instanceof ZeroEtlError) || error.retryable || error.code === "aborted" || error.code === "connection-failed") throw error;
       this.#tracker.setState(key, "resync-required", error.message);
@@ -529,7 +529,19 @@ class PipelineRun {
         run = [];
         if (latest !== undefined && this.#pendingRows > 0) await this.#flushAt(checkpoint, latest);
         this.#log.info("schema change", { table: tableKey(event.table), version: event.schema.version });
-        await this.#prepare(event.schema);
+        const renamed = event.renamed !== undefined && Object.keys(event.renamed).length > 0 ? event.renamed : undefined;
+        // (unless replayed after the re-read it caused)
+        if (renamed !== undefined && this.#o.sink.capabilities.renames !== true && this.#tracker.replacedAt(key) !== event.position) {
+          // the target cannot rename in place: evolve it, then read the table again from this position on
+          await this.#prepare(event.schema);
+          const reason = `columns renamed (${Object.entries(renamed).map(([to, from]) => `${from} to ${to}`).join(", ")}) and the target cannot rename`;
+          this.#tracker.requestRefresh(key, reason, event.position);
+          this.#metrics.emit({ type: "table-state", table: key, state: "resync-required", reason });
+          this.#log.info("the table will be read again", { table: key, reason, position: event.position });
+          this.#resyncDue = true;
+          continue;
+        }
+        await this.#prepare(event.schema, renamed);
         // mappers see the schema event too (they track shapes); the sink got it through prepare
         const mapped = this.#mapper.mapEvents([event], this.#context).filter((e) => e.op !== "schema");
         if (mapped.length > 0) await this.#writeMapped(mapped);
@@ -615,10 +627,11 @@ class PipelineRun {
   }
 
   /** Prepares a target table unless this exact schema was prepared already. */
-  async #prepareTarget(schema: TableSchema): Promise<void> {
+  async #prepareTarget(schema: TableSchema, renamed?: Readonly<Record<string, string>>): Promise<void> {
     const key = tableKey(schema.table);
-    if (this.#prepared.get(key) === schema) return;
-    await this.#retrying(`prepare ${key}`, () => this.#o.sink.prepare(schema));
+    // a rename is passed on even when the schema itself was prepared already (e.g. introspected on resume)
+    if (this.#prepared.get(key) === schema && renamed === undefined) return;
+    await this.#retrying(`prepare ${key}`, () => (renamed === undefined ? this.#o.sink.prepare(schema) : this.#o.sink.prepare(schema, { renamed })));
     this.#prepared.set(key, schema);
   }
 
@@ -746,6 +759,21 @@ export function markForResync(checkpoint: PipelineCheckpoint, tables: readonly s
   const updated: Record<string, TableStatus> = { ...checkpoint.tables };
   for (const table of tables) updated[table] = { ...(updated[table] ?? { rows: 0 }), state: "resync-required", resyncRequested: true, updatedAt: now };
   return Object.freeze({ ...checkpoint, tables: Object.freeze(updated), savedAt: now });
+}
+
+/**
+ * The renames of a source schema change that concern one of its target
+ * tables: those whose new name is a column of it (a mapper may have left the
+ * column out, or moved it to another target table). Undefined when none.
+ */
+function renamesFor(target: TableSchema, renamed: Readonly<Record<string, string>> | undefined): Readonly<Record<string, string>> | undefined {
+  if (renamed === undefined) return undefined;
+  let out: Record<string, string> | undefined;
+  for (const [to, from] of Object.entries(renamed)) {
+    if (to === from || !target.columns.some((c) => c.name === to)) continue;
+    (out ??= {})[to] = from;
+  }
+  return out;
 }
 
 /** A failure of the source's stream (as opposed to the sink's), carried to the loop that reconnects. */

@@ -35,6 +35,18 @@ export interface SinkCapabilities {
    * `promotions` target cannot widen into to a variant column instead.
    */
   readonly typeWidening?: "lossless" | "promotions";
+  /**
+   * Whether `prepare` honours `change.renamed` (renames columns in place).
+   * Absent or false: the runtime re-reads a table whose columns the source
+   * renamed, as for any change the stream cannot carry.
+   */
+  readonly renames?: boolean;
+}
+
+/** What changed at the source besides the schema itself, for {@link Sink.prepare}. */
+export interface PrepareChange {
+  /** New column name -> old column name, for columns renamed at the source. */
+  readonly renamed?: Readonly<Record<string, string>>;
 }
 
 /** A record the sink refused, with the reason; it goes to the dead-letter queue. */
@@ -97,8 +109,22 @@ export interface Sink {
    */
   targetSchema?(table: TableRef): TableSchema | undefined;
 
-  /** Creates the table or brings it to `schema` (adding columns, widening types). Idempotent. */
-  prepare(schema: TableSchema): Promise<void>;
+  /**
+   * Creates the table or brings it to `schema` (adding columns, widening
+   * types). Idempotent.
+   *
+   * `change.renamed` maps new column names to old ones, for columns the
+   * source renamed (`SchemaChangeEvent.renamed`, restricted by the runtime to
+   * new names that are columns of `schema`): the sink renames each column in
+   * place before evolving to `schema`, so that the rows it holds keep their
+   * values under the new name. Applying it again after the rename (a replay,
+   * where the old column is gone and the new one exists) must change
+   * nothing. A sink that cannot rename may instead add the new column and
+   * copy the old one's values into it, or refuse (a `schema-refused` error,
+   * which sets the table aside for a resync); it must never leave the new
+   * column empty beside the old one.
+   */
+  prepare(schema: TableSchema, change?: PrepareChange): Promise<void>;
 
   /** Removes every row of a table before it is (re)snapshotted. */
   resetTable(table: TableRef): Promise<void>;

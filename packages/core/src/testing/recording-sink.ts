@@ -28,6 +28,8 @@ export interface RecordingSink extends Sink {
   readonly flushed: readonly PipelineCheckpoint[];
   /** Target tables dropped (`namespace.name`), in order. */
   readonly dropped: readonly string[];
+  /** Column renames applied by `prepare` (`namespace.name`, new name -> old name), in order; replays that changed nothing are left out. */
+  readonly renames: readonly { readonly table: string; readonly renamed: Readonly<Record<string, string>> }[];
   /** Whether a target table exists (was prepared and not dropped since). */
   hasTable(table: string): boolean;
   /** Drops accepted-but-unflushed changes, as a crash would. */
@@ -49,6 +51,7 @@ export function createRecordingSink(options: RecordingSinkOptions = {}): Recordi
     transactionalDdl: true,
     checkpointsInTarget: false,
     keylessTables: false,
+    renames: true,
     ...options.capabilities,
   };
   const durable = new Map<string, Map<string, Row>>();
@@ -56,6 +59,7 @@ export function createRecordingSink(options: RecordingSinkOptions = {}): Recordi
   const events: ChangeEvent[] = [];
   const flushed: PipelineCheckpoint[] = [];
   const dropped: string[] = [];
+  const renames: { table: string; renamed: Readonly<Record<string, string>> }[] = [];
   let pending: Op[] = [];
   const stored = new Map<string, PipelineCheckpoint>();
 
@@ -120,11 +124,25 @@ export function createRecordingSink(options: RecordingSinkOptions = {}): Recordi
     events,
     flushed,
     dropped,
+    renames,
     hasTable: (table) => schemas.has(table),
     preflight: async () => ({ component: "recording sink", checks: [] }),
     open: async (context) => (capabilities.checkpointsInTarget ? stored.get(context.pipeline) : undefined),
-    async prepare(schema) {
-      schemas.set(tableKey(schema.table), schema);
+    async prepare(schema, change) {
+      const table = tableKey(schema.table);
+      // a rename is DDL, durable at once like a drop; rows that no longer hold the old column (a replay) are left as they are
+      const applied: Record<string, string> = {};
+      const rows = durable.get(table);
+      for (const [to, from] of Object.entries(change?.renamed ?? {})) {
+        for (const [key, row] of rows ?? []) {
+          if (!Object.hasOwn(row, from) || (row[to] !== undefined && row[to] !== null)) continue;
+          const { [from]: value, ...rest } = row;
+          rows?.set(key, { ...rest, [to]: value ?? null });
+          applied[to] = from;
+        }
+      }
+      if (Object.keys(applied).length > 0) renames.push({ table, renamed: applied });
+      schemas.set(table, schema);
     },
     async resetTable(table: TableRef) {
       pending.push({ kind: "reset", table: tableKey(table) });

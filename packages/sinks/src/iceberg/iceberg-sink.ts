@@ -119,6 +119,7 @@ const BASE_CAPABILITIES: SinkCapabilities = Object.freeze({
   keylessTables: true,
   // Iceberg changes a column's type only by its promotions (int -> long, float -> double, decimal precision)
   typeWidening: "promotions",
+  renames: true,
 });
 
 /**

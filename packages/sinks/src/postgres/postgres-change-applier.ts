@@ -37,7 +37,7 @@ export interface ChangeApplierContext {
   /** The prepared target table of a source table; throws when it was never prepared. */
   target(table: TableRef): TargetTable;
   /** Brings a target table to a schema inside the current transaction (a schema-change barrier). */
-  sync(schema: TableSchema): Promise<void>;
+  sync(schema: TableSchema, renamed?: Readonly<Record<string, string>>): Promise<void>;
   /** The target schema, where the history-mode bookkeeping table lives. */
   readonly schema: string;
 }
@@ -88,7 +88,7 @@ export class ChangeApplier {
           await session.run(this.#text(`truncate\u0000${tableKey(step.table)}`, () => compileTruncate(this.#context.compile, this.#context.target(step.table).name)));
           break;
         case "schema":
-          await this.#context.sync(step.schema);
+          await this.#context.sync(step.schema, step.renamed);
           break;
         case "move":
           await this.#guarded(session, mode, [step.event], (events) => this.#move(session, events[0] as RowChangeEvent & { op: "update" }), (event, reason) => rejected.push({ event, reason }));

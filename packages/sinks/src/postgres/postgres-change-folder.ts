@@ -44,7 +44,8 @@ export interface TableFold {
 export type ApplyStep =
   | { readonly kind: "fold"; readonly tables: Map<string, TableFold> }
   | { readonly kind: "truncate"; readonly table: TableRef }
-  | { readonly kind: "schema"; readonly schema: TableSchema }
+  /** `renamed`: columns renamed before the change (new name -> old), replayed with it. */
+  | { readonly kind: "schema"; readonly schema: TableSchema; readonly renamed?: Readonly<Record<string, string>> }
   | { readonly kind: "move"; readonly event: UpdateEvent }
   /** A history-mode table is snapshotted again: its current versions are closed at the snapshot position. */
   | { readonly kind: "history-reset"; readonly table: TableRef }

@@ -318,6 +318,17 @@ export function compileWidenColumn(name: PgTableName, column: string, to: PgColu
   return sql`ALTER TABLE ${pgTableRef(name)} ALTER COLUMN ${sql.id(column)} TYPE ${sql.raw(renderPgColumnType(to))}`;
 }
 
+/** `ALTER TABLE ... RENAME COLUMN`, for a column the source renamed: its values stay. */
+export function compileRenameColumn(name: PgTableName, from: string, to: string): RawBuilder<unknown> {
+  assertPgIdentifier(to, `column name of ${name.table}`);
+  return sql`ALTER TABLE ${pgTableRef(name)} RENAME COLUMN ${sql.id(from)} TO ${sql.id(to)}`;
+}
+
+/** `ALTER TABLE ... DROP COLUMN`, only for a column that holds no value (see the rename in the table syncer). */
+export function compileDropEmptyColumn(name: PgTableName, column: string): RawBuilder<unknown> {
+  return sql`ALTER TABLE ${pgTableRef(name)} DROP COLUMN IF EXISTS ${sql.id(column)}`;
+}
+
 /** `ALTER TABLE ... ALTER COLUMN ... DROP NOT NULL`, for columns dropped at the source or made nullable there. */
 export function compileDropNotNull(name: PgTableName, column: string): RawBuilder<unknown> {
   return sql`ALTER TABLE ${pgTableRef(name)} ALTER COLUMN ${sql.id(column)} DROP NOT NULL`;

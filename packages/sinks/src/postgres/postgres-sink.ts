@@ -3,6 +3,7 @@ import type {
   ChangeBatch,
   PipelineCheckpoint,
   PreflightOptions,
+  PrepareChange,
   PreflightReport,
   RejectedRecord,
   Sink,
@@ -56,6 +57,7 @@ const CAPABILITIES: SinkCapabilities = Object.freeze({
   transactionalDdl: true,
   checkpointsInTarget: true,
   keylessTables: true,
+  renames: true,
 });
 
 /**
@@ -98,10 +100,10 @@ class PostgresSinkImpl implements PostgresSink {
       compile: this.#compile,
       schema: config.schema,
       target: (table) => this.#target(table),
-      sync: async (schema) => {
+      sync: async (schema, renamed) => {
         const session = this.#session;
         if (session === undefined) throw new ZeroEtlError("no open session", { code: "internal" });
-        await this.#sync(session, schema, false);
+        await this.#sync(session, schema, false, renamed);
       },
     });
   }
@@ -138,17 +140,18 @@ class PostgresSinkImpl implements PostgresSink {
     }
   }
 
-  async prepare(schema: TableSchema): Promise<void> {
+  async prepare(schema: TableSchema, change?: PrepareChange): Promise<void> {
     const session = await this.#connected();
+    const renamed = change?.renamed !== undefined && Object.keys(change.renamed).length > 0 ? change.renamed : undefined;
     let result: TableSyncResult;
     if (this.#inTransaction) {
       // DDL joins the open transaction: the target table is locked by it, another connection would wait forever
-      result = await this.#inBatchSavepoint(session, () => this.#sync(session, schema, true));
-      this.#retained.push({ kind: "schema", schema });
+      result = await this.#inBatchSavepoint(session, () => this.#sync(session, schema, true, renamed));
+      this.#retained.push(renamed === undefined ? { kind: "schema", schema } : { kind: "schema", schema, renamed });
     } else {
       try {
         await session.run("BEGIN");
-        result = await this.#sync(session, schema, true);
+        result = await this.#sync(session, schema, true, renamed);
         await session.run("COMMIT");
       } catch (error) {
         await this.#abandon();
@@ -289,10 +292,10 @@ class PostgresSinkImpl implements PostgresSink {
     return { schema: this.#config.schema, table: name };
   }
 
-  async #sync(session: PostgresSession, schema: TableSchema, fromPrepare: boolean): Promise<TableSyncResult> {
+  async #sync(session: PostgresSession, schema: TableSchema, fromPrepare: boolean, renamed?: Readonly<Record<string, string>>): Promise<TableSyncResult> {
     const history = this.#config.isHistory(schema.table);
     const name = this.#targetName(schema.table);
-    const result = await syncPgTable(session.db, name, history ? toHistorySchema(schema) : schema);
+    const result = await syncPgTable(session.db, name, history ? toHistorySchema(schema) : schema, renamed);
     if (history) {
       for (const text of compileHistoryIndexes(this.#compile, name, schema.primaryKey)) await session.run(text);
       await session.run(compileHistoryTruncatesTable(this.#compile, this.#config.schema));

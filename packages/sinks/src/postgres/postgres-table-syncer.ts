@@ -6,7 +6,9 @@ import type { PgColumnType, PgTableName } from "./postgres-ddl-compiler.js";
 import {
   compileAddColumn,
   compileCreateTable,
+  compileDropEmptyColumn,
   compileDropNotNull,
+  compileRenameColumn,
   compileWidenColumn,
   nativeTypeNames,
   parsePgColumnType,
@@ -95,9 +97,50 @@ function toTargetTable(name: PgTableName, rows: readonly CatalogColumn[]): Targe
  * returned. Idempotent; runs on whatever executor it is given (a transaction
  * makes it atomic with the data).
  */
-export async function syncPgTable(db: AnyDb, name: PgTableName, schema: TableSchema): Promise<TableSyncResult> {
+export async function syncPgTable(db: AnyDb, name: PgTableName, schema: TableSchema, renamed?: Readonly<Record<string, string>>): Promise<TableSyncResult> {
+  const renames = renamed === undefined ? [] : await renameColumns(db, name, renamed);
   const result = await syncColumns(db, name, schema);
-  return { ...result, target: withSchemaEncoders(result.target, schema) };
+  const applied = renames.length === 0 ? result.applied : [...renames, ...result.applied];
+  // the renamed columns must be read again even when nothing else changed
+  const target = renames.length === 0 || result.applied.length > 0 ? result.target : ((await readCatalog(db, name)) ?? result.target);
+  return { ...result, applied, target: withSchemaEncoders(target, schema) };
+}
+
+/**
+ * Renames target columns the source renamed (`renamed`: new name -> old
+ * name), so their values stay. Idempotent: an entry whose old column the
+ * target no longer has is a replay and changes nothing. When both columns
+ * exist, the new one was added by a `prepare` with the source's current
+ * schema before the rename itself was replayed (a pipeline resumed after
+ * the rename): it is dropped and the old one renamed, but only while it
+ * holds no value and is not a key column; otherwise (a replay after the
+ * rename, with the old name taken again since) both are kept as they are.
+ * Returns what it did.
+ */
+async function renameColumns(db: AnyDb, name: PgTableName, renamed: Readonly<Record<string, string>>): Promise<string[]> {
+  const existing = await readCatalog(db, name);
+  if (existing === undefined) return [];
+  const present = new Set(existing.types.keys());
+  const applied: string[] = [];
+  for (const [to, from] of Object.entries(renamed)) {
+    if (to === from || !present.has(from)) continue;
+    if (present.has(to)) {
+      if (existing.primaryKey.includes(to) || (await holdsValues(db, name, to))) continue;
+      await compileDropEmptyColumn(name, to).execute(db);
+      applied.push(`drop empty column ${JSON.stringify(to)} (added before its rename was replayed)`);
+    }
+    await compileRenameColumn(name, from, to).execute(db);
+    present.delete(from);
+    present.add(to);
+    applied.push(`rename column ${JSON.stringify(from)} to ${JSON.stringify(to)}`);
+  }
+  return applied;
+}
+
+/** Whether any row of the table has a non-null value in `column`. */
+async function holdsValues(db: AnyDb, name: PgTableName, column: string): Promise<boolean> {
+  const result = await sql<{ any: boolean }>`SELECT EXISTS (SELECT 1 FROM ${sql.id(name.schema, name.table)} WHERE ${sql.id(column)} IS NOT NULL) AS any`.execute(db);
+  return result.rows[0]?.any === true;
 }
 
 /** Refines the encoders of `jsonb`/`json` columns that hold a list or struct with `json` inside, which only the schema tells. */

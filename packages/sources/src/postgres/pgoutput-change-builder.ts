@@ -127,6 +127,61 @@ export class PgoutputChangeBuilder {
     this.stale.add(refKey(ref));
   }
 
+  /**
+   * A statement at `position` renamed columns of a selected table
+   * (`renamed`: new name -> old name): pushes a `schema` event with the
+   * renamed schema and `renamed`, so the target renames in place. The
+   * Relation message that follows then matches it and adds nothing. Returns
+   * false, pushing nothing, when the stream's schema of the table cannot say
+   * which columns these are (unknown or stale table, old and new names both
+   * or neither there): the caller re-reads the table instead. When it holds
+   * every new name and no old one (introspected after the rename, which the
+   * stream is replaying), the event carries that schema.
+   */
+  renameColumns(ref: TableRef, renamed: Readonly<Record<string, string>>, position: bigint, out: ChangeEvent[]): boolean {
+    const key = refKey(ref);
+    const current = this.versions.get(key);
+    if (current === undefined || this.stale.has(key)) return false;
+    const names = new Set(current.columns.map((c) => c.name));
+    const entries = Object.entries(renamed);
+    if (entries.length === 0) return false;
+    // the schema introspected when the stream started may already be past this rename (it happened while no
+    // pipeline streamed): every new name there, no old one, is that; a mix, or both names present, is not clear
+    const ahead = entries.every(([to, from]) => names.has(to) && !names.has(from));
+    if (!ahead && entries.some(([to, from]) => !names.has(from) || names.has(to))) return false;
+    if (ahead) {
+      // pgoutput may send the table's new Relation, and rows under the new names, before the capture's message
+      // of the same transaction: the schema event of that Relation becomes the rename, or without one (the
+      // introspected schema matched it) the rename goes before the table's first event still unsent
+      const last = lastSchemaEventIndex(out, current.table);
+      if (last >= 0) {
+        const earlier = out[last] as Extract<ChangeEvent, { op: "schema" }>;
+        const before = new Set(earlier.previous?.columns.map((c) => c.name) ?? []);
+        if (earlier.schema !== current || !entries.every(([to, from]) => before.has(from) && !before.has(to))) return false;
+        (earlier as { renamed?: Readonly<Record<string, string>> }).renamed = { ...earlier.renamed, ...renamed };
+        return true;
+      }
+      const schema = freezeSchema({ ...current, version: current.version + 1 });
+      this.versions.set(key, schema);
+      const event = this.stamp({ op: "schema" as const, table: current.table, position: formatLsn(position), schema, previous: current, renamed: { ...renamed } });
+      const first = out.findIndex((e) => e.table.namespace === current.table.namespace && e.table.name === current.table.name);
+      if (first < 0) out.push(event);
+      else out.splice(first, 0, event);
+      return true;
+    }
+    const newName = new Map(entries.map(([to, from]) => [from, to]));
+    const rename = (name: string) => newName.get(name) ?? name;
+    const schema = freezeSchema({
+      table: current.table,
+      columns: current.columns.map((c) => (newName.has(c.name) ? { ...c, name: rename(c.name) } : c)),
+      primaryKey: current.primaryKey.map(rename),
+      version: current.version + 1,
+    });
+    this.versions.set(key, schema);
+    out.push(this.stamp({ op: "schema", table: current.table, position: formatLsn(position), schema, previous: current, renamed: { ...renamed } }));
+    return true;
+  }
+
   /** The schema currently in force for a selected table, if the stream has seen or introspected it. */
   schemaOf(ref: TableRef): TableSchema | undefined {
     return this.versions.get(refKey(ref));
@@ -218,6 +273,15 @@ export class PgoutputChangeBuilder {
     if (this.commitPosition !== undefined) target.commitPosition = this.commitPosition;
     return event;
   }
+}
+
+/** The index of the last schema event of `table` in `events`, or -1. */
+function lastSchemaEventIndex(events: readonly ChangeEvent[], table: TableRef): number {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const event = events[i];
+    if (event?.op === "schema" && event.table.namespace === table.namespace && event.table.name === table.name) return i;
+  }
+  return -1;
 }
 
 function refKey(ref: TableRef): string {

@@ -62,6 +62,18 @@ function malformed(what: string, cause?: unknown): ZeroEtlError {
 }
 
 /**
+ * Columns of a selected table renamed by one statement and nothing else:
+ * `renamed` maps new names to old ones. The stream turns it into a schema
+ * event with `renamed`, so the target renames in place instead of re-reading.
+ */
+export interface ColumnRename {
+  readonly kind: "columns-renamed";
+  readonly table: TableRef;
+  readonly position: string;
+  readonly renamed: Readonly<Record<string, string>>;
+}
+
+/**
  * Decides what a captured DDL statement means for the target, from the
  * message alone (never from the catalog now, which may be far ahead of the
  * WAL position being decoded):
@@ -72,15 +84,19 @@ function malformed(what: string, cause?: unknown): ZeroEtlError {
  * - a selected table whose existing rows changed without row events:
  *   rewritten (`ALTER COLUMN ... TYPE ... USING`, a volatile default), a
  *   column added with a default those rows take (`atthasmissing`), a column
- *   dropped and added again under the same name, or a column renamed (a
- *   target keeps columns the source dropped, so a rename is re-read rather
- *   than half-filled): `refresh`;
+ *   dropped and added again under the same name, or a column renamed onto
+ *   a name the table had before (a target keeps columns the source dropped,
+ *   so that rename is re-read rather than half-filled): `refresh`;
+ * - a statement that only renamed columns of a selected table (same
+ *   attribute numbers, new names no column had): {@link ColumnRename}, which
+ *   the stream turns into a schema event the target renames by (anything
+ *   else in the same diff makes it a `refresh`);
  * - a selected table dropped: `dropped`.
  *
  * Column additions without a default, drops and widenings need nothing here:
  * the Relation message before the next row brings them as a schema event.
  */
-export function interpretDdlMessage(message: DdlMessage, position: string, includes: (ref: TableRef) => boolean): TableChange[] {
+export function interpretDdlMessage(message: DdlMessage, position: string, includes: (ref: TableRef) => boolean): (TableChange | ColumnRename)[] {
   switch (message.op) {
     case "drop":
       return includes(message.table) ? [{ kind: "dropped", table: message.table, position, reason: "table dropped" }] : [];
@@ -91,7 +107,7 @@ export function interpretDdlMessage(message: DdlMessage, position: string, inclu
   }
 }
 
-function interpretAlter(message: Extract<DdlMessage, { op: "alter" }>, position: string, includes: (ref: TableRef) => boolean): TableChange[] {
+function interpretAlter(message: Extract<DdlMessage, { op: "alter" }>, position: string, includes: (ref: TableRef) => boolean): (TableChange | ColumnRename)[] {
   const now: TableRef = { namespace: message.now.schema, name: message.now.name };
   const before = message.before;
   if (before === undefined) {
@@ -108,6 +124,8 @@ function interpretAlter(message: Extract<DdlMessage, { op: "alter" }>, position:
   }
   if (!includes(now)) return [];
   const reasons: string[] = [];
+  const renames: string[] = [];
+  const renamed: Record<string, string> = {};
   const previous = new Map(before.columns.map((c) => [c.n, c]));
   for (const column of message.now.columns) {
     if (column.dropped) continue;
@@ -116,8 +134,12 @@ function interpretAlter(message: Extract<DdlMessage, { op: "alter" }>, position:
       if (column.missing) reasons.push(`column ${column.name} added with a default the existing rows take`);
       else if (before.columns.some((c) => c.name === column.name)) reasons.push(`column ${column.name} dropped and added again`);
     } else if (was.name !== column.name) {
-      reasons.push(`column ${was.name} renamed to ${column.name}`);
+      renames.push(`column ${was.name} renamed to ${column.name}`);
+      // a name the table had (a dropped column the target still keeps, or a swap through it) is ambiguous: re-read
+      if (was.dropped || before.columns.some((c) => c.name === column.name)) reasons.push(`column ${was.name} renamed to ${column.name}, a name the table had`);
+      else renamed[column.name] = was.name;
     }
   }
-  return reasons.length === 0 ? [] : [{ kind: "refresh", table: now, position, reason: reasons.join("; ") }];
+  if (reasons.length > 0) return [{ kind: "refresh", table: now, position, reason: [...reasons, ...renames].join("; ") }];
+  return renames.length === 0 ? [] : [{ kind: "columns-renamed", table: now, position, renamed }];
 }

@@ -288,7 +288,16 @@ class PostgresSource implements Source {
             case "message":
               if (message.prefix === DDL_MESSAGE_PREFIX && message.transactional && inTransaction) {
                 const ddl = parseDdlMessage(message.content);
-                for (const change of interpretDdlMessage(ddl, formatLsn(message.lsn), replicated)) {
+                for (const interpreted of interpretDdlMessage(ddl, formatLsn(message.lsn), replicated)) {
+                  let change: TableChange;
+                  if (interpreted.kind === "columns-renamed") {
+                    if (builder.renameColumns(interpreted.table, interpreted.renamed, message.lsn, events)) {
+                      config.logger.info("columns renamed at source", { table: `${interpreted.table.namespace}.${interpreted.table.name}`, renamed: interpreted.renamed });
+                      continue;
+                    }
+                    // the stream's schema cannot say which columns these are: read the table again
+                    change = { kind: "refresh", table: interpreted.table, position: interpreted.position, reason: `columns renamed (${Object.entries(interpreted.renamed).map(([to, from]) => `${from} to ${to}`).join(", ")}) on a table whose columns the stream does not know yet` };
+                  } else change = interpreted;
                   // any role may call pg_logical_emit_message: a "gone" for a table that is still there is not believed
                   // (nor is a move away that was undone since: the move back re-reads the table)
                   if (change.kind === "dropped" && (await isStillThere(admin, ddl.oid, change.table))) {

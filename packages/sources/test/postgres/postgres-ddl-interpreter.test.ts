@@ -16,18 +16,28 @@ describe("interpretDdlMessage", () => {
     expect(interpretDdlMessage(alter("ALTER TABLE", { schema: "public", name: "t", columns: [col(1, "id"), col(2, "v", { dropped: true })] }, { schema: "public", name: "t", columns: base }), "0/1", publicOnly)).toEqual([]);
   });
 
-  it("re-reads a table for a default existing rows take, a column added again, a renamed column", () => {
+  it("re-reads a table for a default existing rows take, a column added again", () => {
     const withDefault = alter("ALTER TABLE", { schema: "public", name: "t", columns: [...base, col(3, "x", { missing: true })] }, { schema: "public", name: "t", columns: base });
     expect(interpretDdlMessage(withDefault, "0/2", publicOnly)).toEqual([
       { kind: "refresh", table: { namespace: "public", name: "t" }, position: "0/2", reason: "column x added with a default the existing rows take" },
     ]);
     const readded = alter("ALTER TABLE", { schema: "public", name: "t", columns: [col(1, "id"), col(2, "v", { dropped: true }), col(3, "v")] }, { schema: "public", name: "t", columns: [col(1, "id"), col(2, "v", { dropped: true })] });
     expect(interpretDdlMessage(readded, "0/3", publicOnly)[0]).toMatchObject({ kind: "refresh", reason: "column v dropped and added again" });
-    const renamed = alter("ALTER TABLE", { schema: "public", name: "t", columns: [col(1, "id"), col(2, "w")] }, { schema: "public", name: "t", columns: base });
-    expect(interpretDdlMessage(renamed, "0/4", publicOnly)[0]).toMatchObject({ kind: "refresh", reason: "column v renamed to w" });
     // an earlier default on an untouched column is not a reason again
     const later = alter("ALTER TABLE", { schema: "public", name: "t", columns: [...base, col(3, "x", { missing: true }), col(4, "y")] }, { schema: "public", name: "t", columns: [...base, col(3, "x", { missing: true })] });
     expect(interpretDdlMessage(later, "0/5", publicOnly)).toEqual([]);
+  });
+
+  it("turns a pure column rename into a rename; one onto a name the table had is re-read", () => {
+    const renamed = alter("ALTER TABLE", { schema: "public", name: "t", columns: [col(1, "id"), col(2, "w")] }, { schema: "public", name: "t", columns: base });
+    expect(interpretDdlMessage(renamed, "0/4", publicOnly)).toEqual([{ kind: "columns-renamed", table: { namespace: "public", name: "t" }, position: "0/4", renamed: { w: "v" } }]);
+    expect(interpretDdlMessage(renamed, "0/4", () => false)).toEqual([]);
+    // onto the name of a dropped column, which the target still keeps with its old values
+    const ontoDropped = alter("ALTER TABLE", { schema: "public", name: "t", columns: [col(1, "id"), col(2, "w"), col(3, "w", { dropped: true })] }, { schema: "public", name: "t", columns: [col(1, "id"), col(2, "v"), col(3, "w", { dropped: true })] });
+    expect(interpretDdlMessage(ontoDropped, "0/4", publicOnly)[0]).toMatchObject({ kind: "refresh", reason: "column v renamed to w, a name the table had; column v renamed to w" });
+    // a rename beside another change that needs a re-read
+    const mixed = alter("ALTER TABLE", { schema: "public", name: "t", columns: [col(1, "id"), col(2, "w"), col(3, "x", { missing: true })] }, { schema: "public", name: "t", columns: base });
+    expect(interpretDdlMessage(mixed, "0/4", publicOnly)[0]).toMatchObject({ kind: "refresh", reason: "column x added with a default the existing rows take; column v renamed to w" });
   });
 
   it("turns renames and moves into dropped + refresh, each only where the filter selects the name", () => {
