@@ -427,4 +427,26 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
     const result = await runner.result;
     expect(result.stderr).not.toMatch(/"level":(50|60)/);
   });
+  it("resumes from before a DROP COLUMN of a JSON column with the JSON columns still jsonb (the binlog shows MariaDB's JSON as LONGTEXT)", async () => {
+    const p = await pair("fid_jdrop");
+    await p.source.query(`CREATE TABLE t (id INT PRIMARY KEY, doc JSON NULL, gone JSON NULL, note VARCHAR(20) NOT NULL);
+      INSERT INTO t VALUES (1, '{"a": 1}', '[1]', 'x'), (2, NULL, '"s"', 'y');`);
+    await p.run();
+    // all of this is in the binlog when the next run starts; the rows before the DROP carry `gone`, which the table has no more
+    await p.source.query(`INSERT INTO t VALUES (3, '[true, null]', '{"b": 2}', 'z');
+      UPDATE t SET doc = '{"a": 2}', gone = '0' WHERE id IN (1, 2);
+      ALTER TABLE t DROP COLUMN gone;
+      INSERT INTO t VALUES (4, '"four"', 'w');
+      UPDATE t SET doc = '[1.50]', note = 'u' WHERE id IN (2, 3);`);
+    await p.run();
+    expect(await tableStates(p)).toEqual([["t", "synced"]]);
+    expect(await expectSameTable(p, "t", ["id", "note"], "id")).toHaveLength(4);
+    // the same JSON values on both sides, each parsed by JSON.parse (MariaDB keeps the text as written, jsonb normalises it)
+    const canonical = (doc: string | null | undefined): string | null => (doc === null || doc === undefined ? null : JSON.stringify(JSON.parse(doc)));
+    const source = (await sourceRows(p.source, `SELECT id, doc FROM t ORDER BY id`)).map(([id, doc]) => [id, canonical(doc)]);
+    const target = (await targetRows(p.target, `SELECT id, doc::text FROM dw.t ORDER BY id`)).map(([id, doc]) => [id, canonical(doc)]);
+    expect(source.filter((r) => r[1] !== null)).toHaveLength(4);
+    expect(target).toEqual(source);
+    expect(await targetRows(p.target, `SELECT data_type FROM information_schema.columns WHERE table_schema = 'dw' AND table_name = 't' AND column_name = 'doc'`)).toEqual([["jsonb"]]);
+  });
 });

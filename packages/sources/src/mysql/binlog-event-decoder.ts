@@ -55,6 +55,12 @@ export interface TableMap {
   readonly selected: boolean;
   /** The raw body after the table id; equal bytes mean an unchanged table definition. */
   readonly signature: Buffer;
+  /**
+   * MariaDB LONGTEXT columns the table, as last introspected, does not have
+   * (dropped or renamed since these rows were written): the binlog cannot say
+   * whether one was MariaDB's JSON alias, so its type is unknown. Absent when none.
+   */
+  readonly untyped?: readonly string[];
 }
 
 /** A decoded binlog event, discriminated on `kind`. */
@@ -295,6 +301,7 @@ export class BinlogEventDecoder {
       throw new ZeroEtlError(`table map of ${database}.${table} has no column names; set binlog_row_metadata=FULL`, { code: "schema-unsupported", table: `${database}.${table}` });
     }
     const columns: ColumnDescriptor[] = [];
+    let untyped: string[] | undefined;
     let numericIndex = 0;
     let characterIndex = 0;
     let enumSetIndex = 0;
@@ -339,9 +346,13 @@ export class BinlogEventDecoder {
         ...(members === undefined ? {} : { members }),
       };
       columns.push(column);
+      // MariaDB writes its JSON as LONGTEXT (a BLOB of pack length 4); only introspection of the column tells them apart
+      if (mariadb && type === MysqlType.BLOB && meta === 4 && info.charset !== "binary" && !column.json && hints?.names !== undefined && !hints.names.includes(name)) {
+        (untyped ??= []).push(name);
+      }
     }
     const primaryKey = (optional.primaryKey ?? []).map((index) => columns[index]?.name ?? `col_${index}`);
-    const map: TableMap = { tableId, database, table, columns, primaryKey, selected, signature };
+    const map: TableMap = { tableId, database, table, columns, primaryKey, selected, signature, ...(untyped === undefined ? {} : { untyped }) };
     this.tableMaps.set(tableId, map);
     return map;
   }

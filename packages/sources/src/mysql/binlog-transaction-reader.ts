@@ -66,6 +66,8 @@ export class BinlogTransactionReader {
   private readonly refreshing = new Set<string>();
   /** Columns dropped in place per table (key), so that re-adding one re-reads the table. */
   private readonly droppedColumns = new Map<string, Set<string>>();
+  /** Columns added in place per table (key) by ALTERs this reader saw: their type came with the statement, not from introspection. */
+  private readonly addedColumns = new Map<string, Set<string>>();
   private committed: string;
   private lastYielded: string | undefined;
   private inTx = false;
@@ -166,6 +168,12 @@ export class BinlogTransactionReader {
           if (!this.inTx) this.begin(event, undefined);
           const seen = this.o.history.observe(event.map);
           if ((this.refreshing.size > 0 && this.refreshing.has(tableKey(seen.schema.table))) || this.isReread(seen.schema.table, event)) return;
+          const untyped = event.map.untyped?.find((c) => this.addedColumns.get(tableKey(seen.schema.table))?.has(c) !== true);
+          if (untyped !== undefined) {
+            // e.g. resuming from before a DROP COLUMN of a JSON column: decoding it as text would turn the target's jsonb column into text
+            this.refresh(seen.schema.table, `column ${untyped} is LONGTEXT in the binlog and gone from the source, so whether it held JSON is unknown`);
+            return;
+          }
           if (seen.changed && seen.previous !== undefined && seen.previous.primaryKey.join("\0") !== seen.schema.primaryKey.join("\0")) {
             // A key the target cannot take in place (a UNIQUE key that became the key, or stopped being it): re-read the table.
             this.refresh(seen.schema.table, `key changed from (${seen.previous.primaryKey.join(", ")}) to (${seen.schema.primaryKey.join(", ")})`);
@@ -241,6 +249,11 @@ export class BinlogTransactionReader {
         if (readded !== undefined) {
           this.refresh(table, `column ${readded} dropped and added again`);
           continue;
+        }
+        if (effect.addedColumns.length > 0) {
+          const added = this.addedColumns.get(key) ?? new Set<string>();
+          for (const c of effect.addedColumns) added.add(c);
+          this.addedColumns.set(key, added);
         }
         for (const c of effect.droppedColumns) dropped.add(c);
         if (dropped.size > 0) this.droppedColumns.set(key, dropped);
