@@ -8,7 +8,7 @@ import type { PairName } from "./pair-driver.js";
  */
 export const CI_SEEDS: Readonly<Record<PairName, readonly number[]>> = {
   "pg-pg": [86, 257, 62],
-  "mysql-pg": [31, 239],
+  "mysql-pg": [60, 92],
   "pg-iceberg": [248, 288],
   "dynamodb-pg": [181, 267],
 };
