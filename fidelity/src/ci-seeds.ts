@@ -10,5 +10,5 @@ export const CI_SEEDS: Readonly<Record<PairName, readonly number[]>> = {
   "pg-pg": [86, 257, 62],
   "mysql-pg": [60, 92],
   "pg-iceberg": [248, 288],
-  "dynamodb-pg": [181, 267],
+  "dynamodb-pg": [44, 97],
 };

@@ -107,11 +107,11 @@ export const FEATURE_GATES = {
   "dynamodb.big-numbers": { ci: true, issue: "-", covers: "38-digit numbers, 1E-130, 9.99…E+125, negative and tiny" },
   "dynamodb.binary": { ci: true, issue: "-", covers: "B values (and B keys)" },
   "dynamodb.sets": { ci: true, issue: "-", covers: "SS, NS (38 digits), BS" },
-  "dynamodb.empty-map": { ci: false, issue: "16.5", covers: "empty maps { M: {} } (the stream hands them over as {})" },
+  "dynamodb.empty-map": { ci: true, issue: "16.5", covers: "empty maps { M: {} } (the stream hands them over as {})" },
   "dynamodb.empty-list": { ci: true, issue: "-", covers: "empty lists" },
   "dynamodb.null-in-list": { ci: true, issue: "-", covers: "NULL inside lists and maps" },
   "dynamodb.batch-write": { ci: true, issue: "-", covers: "BatchWriteItem puts and deletes" },
-  "dynamodb.unnest-top-level": { ci: false, issue: "18.1", covers: "mapping.unnest.mode top-level, compared attribute by column (removed attributes must be NULL across restarts)" },
+  "dynamodb.unnest-top-level": { ci: true, issue: "18.1", covers: "mapping.unnest.mode top-level, compared attribute by column (removed attributes must be NULL across restarts)" },
   "dynamodb.type-change": { ci: false, issue: "18.3", covers: "an attribute changing type between items and updates (with unnest top-level)" },
   "dynamodb.kill": { ci: true, issue: "-", covers: "kill -9 during a phase" },
 } as const satisfies Record<string, FeatureGate>;
