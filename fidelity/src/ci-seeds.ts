@@ -9,6 +9,6 @@ import type { PairName } from "./pair-driver.js";
 export const CI_SEEDS: Readonly<Record<PairName, readonly number[]>> = {
   "pg-pg": [86, 257, 62],
   "mysql-pg": [60, 92],
-  "pg-iceberg": [248, 288],
+  "pg-iceberg": [161, 213],
   "dynamodb-pg": [44, 97],
 };
