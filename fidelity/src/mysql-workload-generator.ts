@@ -163,7 +163,12 @@ export function generateMysqlWorkload(options: { readonly rng: Rng; readonly on:
   };
   const columnDdl = (c: ColumnModel) => `${q(c.name)} ${c.type.ddl} ${c.nullable ? "NULL" : "NOT NULL"}`;
   const createSql = (t: TableModel) => {
-    for (const c of t.columns) used.add(c.type.feature);
+    for (const c of t.columns) {
+      used.add(c.type.feature);
+      // value-level gates ride on their type's columns (reported only; draws nothing)
+      if (c.type.snapshotFeature !== undefined && on(c.type.snapshotFeature)) used.add(c.type.snapshotFeature);
+      if (/^(DATE|DATETIME\(6\)|TIMESTAMP\(6\))$/.test(c.type.ddl) && on("temporal-edge")) used.add("temporal-edge");
+    }
     return `CREATE TABLE ${q(t.name)} (${[...t.key.map((k) => `${q(k.name)} ${KEY_DDL[k.keyType]} NOT NULL`), ...t.columns.map(columnDdl)].join(", ")}, ${t.uniqueOnly ? "UNIQUE KEY" : "PRIMARY KEY"} (${t.key.map((k) => q(k.name)).join(", ")}));`;
   };
   const rowValues = (t: TableModel, id: number, r: Rng, snapshot: boolean) =>

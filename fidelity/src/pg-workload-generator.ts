@@ -221,6 +221,7 @@ export function generatePgWorkload(options: PgWorkloadOptions): Workload {
       if (c.type.feature === "numeric-unconstrained" && on("numeric-nonfinite")) used.add("numeric-nonfinite");
       if (c.type.feature === "temporal" && on("temporal-infinity") && !c.type.ddl.startsWith("time(")) used.add("temporal-infinity");
       if (c.type.feature === "temporal" && on("temporal-edge")) used.add("temporal-edge");
+      if (c.type.ddl === "text[]" && on("array-unicode-space")) used.add("array-unicode-space");
     }
     const cols = [
       ...t.key.map((k) => `${q(k.name)} ${KEY_DDL[k.keyType]} NOT NULL`),
