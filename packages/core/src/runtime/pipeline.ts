@@ -244,11 +244,7 @@ class PipelineRun {
         const cause = error.cause;
         const next = isTransientError(cause) && !this.#o.signal?.aborted ? backOff.next() : undefined;
         if (next === undefined) throw cause;
-        const code = cause instanceof ZeroEtlError ? cause.code : "connection-failed";
-        const message = cause instanceof Error ? cause.message : String(cause);
-        this.#metrics.emit({ type: "error", code, retryable: true });
-        this.#metrics.emit({ type: "retrying", operation: "read snapshot", side: "source", attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
-        this.#log.warn("source failed during the snapshot, starting the snapshot again", { attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
+        this.#reportSourceRetry("read snapshot", "source failed during the snapshot, starting the snapshot again", cause, next);
         this.#tracker = new TableTracker();
         for (const key of Object.keys(this.#rowsThisRun)) delete this.#rowsThisRun[key];
         await sleep(next.delayMs, this.#o.signal);
@@ -455,17 +451,22 @@ class PipelineRun {
     const next = outage.backOff.next();
     if (next === undefined) throw error;
     outage.attempts += 1;
-    const code = error instanceof ZeroEtlError ? error.code : "connection-failed";
-    const message = error instanceof Error ? error.message : String(error);
-    this.#metrics.emit({ type: "error", code, retryable: true });
-    this.#metrics.emit({ type: "retrying", operation: "stream source", side: "source", attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
-    this.#log.warn("source stream failed, reconnecting from the last checkpoint", { attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
+    this.#reportSourceRetry("stream source", "source stream failed, reconnecting from the last checkpoint", error, next);
     let checkpoint = durable;
     const latest = this.#latest;
     if (latest !== undefined && (this.#pendingRows > 0 || latest !== checkpoint.position)) checkpoint = await this.#flushAt(checkpoint, latest);
     this.#latest = undefined;
     await sleep(next.delayMs, this.#o.signal).catch(() => undefined);
     return checkpoint;
+  }
+
+  /** Says, in a metric and a log line, that a transient source failure is being ridden out. */
+  #reportSourceRetry(operation: string, what: string, error: unknown, next: { readonly attempt: number; readonly delayMs: number; readonly elapsedMs: number }): void {
+    const code = error instanceof ZeroEtlError ? error.code : "connection-failed";
+    const message = error instanceof Error ? error.message : String(error);
+    this.#metrics.emit({ type: "error", code, retryable: true });
+    this.#metrics.emit({ type: "retrying", operation, side: "source", attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
+    this.#log.warn(what, { attempt: next.attempt, delayMs: next.delayMs, elapsedMs: next.elapsedMs, code, error: message });
   }
 
   async #streamOnce(start: PipelineCheckpoint, target: string | undefined): Promise<PipelineCheckpoint> {
@@ -534,11 +535,7 @@ class PipelineRun {
         if (renamed !== undefined && this.#o.sink.capabilities.renames !== true && this.#tracker.replacedAt(key) !== event.position) {
           // the target cannot rename in place: evolve it, then read the table again from this position on
           await this.#prepare(event.schema);
-          const reason = `columns renamed (${Object.entries(renamed).map(([to, from]) => `${from} to ${to}`).join(", ")}) and the target cannot rename`;
-          this.#tracker.requestRefresh(key, reason, event.position);
-          this.#metrics.emit({ type: "table-state", table: key, state: "resync-required", reason });
-          this.#log.info("the table will be read again", { table: key, reason, position: event.position });
-          this.#resyncDue = true;
+          this.#requestRefresh(key, `columns renamed (${Object.entries(renamed).map(([to, from]) => `${from} to ${to}`).join(", ")}) and the target cannot rename`, event.position);
           continue;
         }
         await this.#prepare(event.schema, renamed);
@@ -567,6 +564,14 @@ class PipelineRun {
     return codec.compare(codec.parse(position), codec.parse(replacedAt)) < 0;
   }
 
+  /** Marks a table to be read again from `position` on: the stream stops at the next checkpoint and the resync follows. */
+  #requestRefresh(key: string, reason: string, position: string): void {
+    this.#tracker.requestRefresh(key, reason, position);
+    this.#metrics.emit({ type: "table-state", table: key, state: "resync-required", reason });
+    this.#log.info("the table will be read again", { table: key, reason, position });
+    this.#resyncDue = true;
+  }
+
   /**
    * Applies the table changes of a batch, in order, after its events. A
    * refresh marks the table for a re-read (the stream stops at the next
@@ -581,10 +586,7 @@ class PipelineRun {
       const replacedAt = this.#tracker.replacedAt(key);
       if (replacedAt !== undefined && (replacedAt === change.position || this.#isReplaced(key, change.position))) continue;
       if (change.kind === "refresh") {
-        this.#tracker.requestRefresh(key, change.reason, change.position);
-        this.#metrics.emit({ type: "table-state", table: key, state: "resync-required", reason: change.reason });
-        this.#log.info("the source asks for a table to be read again", { table: key, reason: change.reason, position: change.position });
-        this.#resyncDue = true;
+        this.#requestRefresh(key, change.reason, change.position);
         continue;
       }
       if (this.#pendingRows > 0) current = await this.#flushAt(current, latest ?? current.position ?? change.position);
