@@ -34,10 +34,11 @@ install_packages() {
     as_root apt-get update -qq
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
-  # PyIceberg (with pyarrow), the Iceberg project's Python reader, reads the Iceberg sink's tables in its tests
-  if command -v python3 >/dev/null 2>&1 && ! python3 -c "import pyiceberg, pyarrow" >/dev/null 2>&1; then
-    echo "installing pyiceberg[pyarrow] from PyPI" >&2
-    python3 -m pip install --quiet --disable-pip-version-check "pyiceberg[pyarrow]==0.12.0" >&2 || echo "pyiceberg could not be installed" >&2
+  # PyIceberg (with pyarrow), the Iceberg project's Python reader, reads the Iceberg sink's tables in its tests;
+  # botocore (the AWS SDK for Python's signer) checks the OpenSearch sink's SigV4 signatures independently
+  if command -v python3 >/dev/null 2>&1 && ! python3 -c "import pyiceberg, pyarrow, botocore" >/dev/null 2>&1; then
+    echo "installing pyiceberg[pyarrow] and botocore from PyPI" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "pyiceberg[pyarrow]==0.12.0" "botocore==1.43.11" >&2 || echo "pyiceberg or botocore could not be installed" >&2
   fi
 }
 

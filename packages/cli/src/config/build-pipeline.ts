@@ -117,8 +117,8 @@ async function buildSink(config: PipelineConfig, logger: Logger, naming: TargetN
     }
     case "opensearch": {
       const { createOpenSearchSink } = await import("@zero-etl/sinks/opensearch");
-      const { type: _type, ...options } = target;
-      return createOpenSearchSink({ ...common, ...timeoutsOf(config), ...withoutUndefined(options) });
+      const { type: _type, auth, ...options } = target;
+      return createOpenSearchSink({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...(auth === undefined ? {} : { auth: withoutUndefined(auth) }) });
     }
     case "redshift":
       throw new ConfigError("target.type", "postgres, iceberg or opensearch (this target is not built yet)", target.type);

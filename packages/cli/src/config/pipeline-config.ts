@@ -66,7 +66,21 @@ const opensearchTarget = z.strictObject({
   type: z.literal("opensearch"),
   node: url("http"),
   index: z.string().includes("{table}", { error: 'a template containing {table}, e.g. "{namespace}.{table}"' }).optional(),
-  auth: z.strictObject({ username: z.string().min(1, "a user name"), password: z.string() }).optional(),
+  auth: z
+    .discriminatedUnion(
+      "type",
+      [
+        z.strictObject({ type: z.literal("basic").optional(), username: z.string().min(1, "a user name"), password: z.string() }),
+        // credentials come from the AWS SDK's default chain (environment, profile, SSO, instance role), never from the file
+        z.strictObject({
+          type: z.literal("aws-sigv4"),
+          region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/, "an AWS region such as eu-west-1"),
+          service: z.enum(["es", "aoss"], { error: '"es" (OpenSearch Service) or "aoss" (Serverless)' }).optional(),
+        }),
+      ],
+      { error: '"basic" (or no type, with username and password) or "aws-sigv4"' },
+    )
+    .optional(),
   tls: z.record(z.string(), z.unknown()).optional(),
   bulkMaxBytes: z.number().int().positive().optional(),
   bulkMaxDocuments: z.number().int().positive().optional(),

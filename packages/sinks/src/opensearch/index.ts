@@ -1,4 +1,5 @@
-export type { OpenSearchSinkOptions, OpenSearchSinkConfig } from "./opensearch-sink-options.js";
+export type { OpenSearchSinkOptions, OpenSearchSinkConfig, OpenSearchBasicAuth, OpenSearchAwsAuthOptions } from "./opensearch-sink-options.js";
+export type { AwsCredentials } from "./opensearch-aws-auth.js";
 export { resolveOpenSearchSinkConfig } from "./opensearch-sink-options.js";
 export { createOpenSearchSink } from "./opensearch-sink.js";
 export { documentVersionOf } from "./opensearch-document-version.js";

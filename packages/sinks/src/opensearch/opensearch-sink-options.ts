@@ -1,5 +1,22 @@
 import type { ConnectionTimeouts, Logger } from "@zero-etl/core";
 import { ConfigError, resolveConnectionTimeouts, silentLogger } from "@zero-etl/core";
+import type { AwsCredentials, OpenSearchAwsAuth } from "./opensearch-aws-auth.js";
+
+/** HTTP basic auth (`type` may be left out). */
+export interface OpenSearchBasicAuth {
+  readonly type?: "basic";
+  readonly username: string;
+  readonly password: string;
+}
+
+/** SigV4 signing for Amazon OpenSearch Service (`es`, the default) or Serverless (`aoss`). */
+export interface OpenSearchAwsAuthOptions {
+  readonly type: "aws-sigv4";
+  readonly region: string;
+  readonly service?: "es" | "aoss";
+  /** Default: the AWS SDK's default credential chain. */
+  readonly credentials?: () => Promise<AwsCredentials>;
+}
 
 /** Options of {@link createOpenSearchSink}. */
 export interface OpenSearchSinkOptions {
@@ -7,8 +24,8 @@ export interface OpenSearchSinkOptions {
   readonly node: string;
   /** Index name template: `{namespace}` and `{table}` are replaced (lowercased); default `{namespace}.{table}`. */
   readonly index?: string;
-  /** HTTP basic auth. */
-  readonly auth?: { readonly username: string; readonly password: string };
+  /** HTTP basic auth, or AWS SigV4 (Amazon OpenSearch Service and Serverless). */
+  readonly auth?: OpenSearchBasicAuth | OpenSearchAwsAuthOptions;
   /** TLS options passed to Node's `tls.connect` (`ca`, `rejectUnauthorized`, …). */
   readonly tls?: Readonly<Record<string, unknown>>;
   /** Largest `_bulk` request body in bytes (default 5 MiB). */
@@ -31,7 +48,7 @@ export interface OpenSearchSinkOptions {
 export interface OpenSearchSinkConfig {
   readonly node: string;
   readonly index: string;
-  readonly auth: { readonly username: string; readonly password: string } | undefined;
+  readonly auth: { readonly type: "basic"; readonly username: string; readonly password: string } | OpenSearchAwsAuth | undefined;
   readonly tls: Readonly<Record<string, unknown>> | undefined;
   readonly bulkMaxBytes: number;
   readonly bulkMaxDocuments: number;
@@ -63,7 +80,7 @@ export function resolveOpenSearchSinkConfig(options: OpenSearchSinkOptions): Ope
   return {
     node: options.node,
     index,
-    auth: options.auth,
+    auth: resolveAuth(options.auth),
     tls: options.tls,
     bulkMaxBytes: positive("bulkMaxBytes", options.bulkMaxBytes, 5 * 1024 * 1024),
     bulkMaxDocuments: positive("bulkMaxDocuments", options.bulkMaxDocuments, 1000),
@@ -74,4 +91,22 @@ export function resolveOpenSearchSinkConfig(options: OpenSearchSinkOptions): Ope
     timeouts: resolveConnectionTimeouts(options.timeouts),
     logger: options.logger ?? silentLogger,
   };
+}
+
+const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+
+function resolveAuth(auth: OpenSearchSinkOptions["auth"]): OpenSearchSinkConfig["auth"] {
+  if (auth === undefined) return undefined;
+  if (auth.type === undefined || auth.type === "basic") {
+    const basic = auth as OpenSearchBasicAuth;
+    if (typeof basic.username !== "string" || basic.username === "") throw new ConfigError("target.auth.username", "a user name");
+    if (typeof basic.password !== "string") throw new ConfigError("target.auth.password", "a string");
+    return { type: "basic", username: basic.username, password: basic.password };
+  }
+  if (auth.type !== "aws-sigv4") throw new ConfigError("target.auth.type", '"basic" or "aws-sigv4"', String(auth.type));
+  if (typeof auth.region !== "string" || auth.region === "") throw new ConfigError("target.auth.region", "an AWS region such as eu-west-1 (the field is required)");
+  if (!AWS_REGION.test(auth.region)) throw new ConfigError("target.auth.region", "an AWS region such as eu-west-1", auth.region);
+  const service = auth.service ?? "es";
+  if (service !== "es" && service !== "aoss") throw new ConfigError("target.auth.service", '"es" (OpenSearch Service) or "aoss" (Serverless)', String(service));
+  return { type: "aws-sigv4", region: auth.region, service, ...(auth.credentials === undefined ? {} : { credentials: auth.credentials }) };
 }

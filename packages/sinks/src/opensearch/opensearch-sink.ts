@@ -23,6 +23,7 @@ import { BulkSender, bulkAction } from "./opensearch-bulk-sender.js";
 import { DocumentEncoder } from "./opensearch-document-encoder.js";
 import type { SinkFieldMapping } from "./opensearch-field-mapping.js";
 import { mappingOf } from "./opensearch-field-mapping.js";
+import { awsSigv4ClientOptions } from "./opensearch-aws-auth.js";
 import { documentVersionOf } from "./opensearch-document-version.js";
 import { openSearchIndexName } from "./opensearch-index-name.js";
 import type { OpenSearchSinkConfig, OpenSearchSinkOptions } from "./opensearch-sink-options.js";
@@ -99,7 +100,11 @@ class OpenSearchSink implements Sink {
     this.#config = config;
     this.#client = new Client({
       node: config.node,
-      ...(config.auth === undefined ? {} : { auth: { username: config.auth.username, password: config.auth.password } }),
+      ...(config.auth === undefined
+        ? {}
+        : config.auth.type === "basic"
+          ? { auth: { username: config.auth.username, password: config.auth.password } }
+          : awsSigv4ClientOptions(config.auth)),
       ...(config.tls === undefined ? {} : { ssl: config.tls }),
       maxRetries: 0,
       // the client has no "no limit": 0 becomes the largest timer Node takes
