@@ -116,12 +116,14 @@ export class BulkSender {
       for (let i = 0; i < pending.length; i++) {
         const op = pending[i] as BulkOperation;
         const item = items[i];
-        const result = item === undefined ? undefined : (item.index ?? item.delete);
+        const result = item === undefined ? undefined : (item.index ?? item.delete ?? item.update);
         if (result === undefined) throw new ZeroEtlError(`opensearch _bulk answered ${items.length} items for ${pending.length}`, { code: "sink-failed", table: op.table });
         const type = result.error?.type;
         if (result.status < 300) continue;
         if (result.status === 409 && type === "version_conflict_engine_exception") continue;
         if (result.status === 404 && op.document === undefined && type === undefined) continue;
+        // a guarded delete (a scripted update, see opensearch-guarded-write) of a document that is not there
+        if (result.status === 404 && type === "document_missing_exception") continue;
         if (result.status === 429 || result.status === 503 || (type !== undefined && TRANSIENT_TYPES.has(type))) {
           retry.push(op);
           continue;

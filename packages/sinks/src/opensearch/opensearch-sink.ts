@@ -25,6 +25,7 @@ import type { SinkFieldMapping } from "./opensearch-field-mapping.js";
 import { mappingOf } from "./opensearch-field-mapping.js";
 import { awsSigv4ClientOptions } from "./opensearch-aws-auth.js";
 import { documentVersionOf } from "./opensearch-document-version.js";
+import { VERSION_FIELD, guardedDelete, guardedIndex } from "./opensearch-guarded-write.js";
 import { openSearchIndexName } from "./opensearch-index-name.js";
 import type { OpenSearchSinkConfig, OpenSearchSinkOptions } from "./opensearch-sink-options.js";
 import { resolveOpenSearchSinkConfig } from "./opensearch-sink-options.js";
@@ -95,9 +96,16 @@ class OpenSearchSink implements Sink {
   readonly #indexes = new Map<string, IndexState>();
   #pipeline = "";
   #signal: AbortSignal | undefined;
+  /**
+   * Serverless (`aoss`) has no external versions: the version goes into the
+   * document and writes are scripted updates that keep a newer one (see
+   * opensearch-guarded-write). It also manages shards and replicas itself.
+   */
+  readonly #serverless: boolean;
 
   constructor(config: OpenSearchSinkConfig) {
     this.#config = config;
+    this.#serverless = config.auth?.type === "aws-sigv4" && config.auth.service === "aoss";
     this.#client = new Client({
       node: config.node,
       ...(config.auth === undefined
@@ -120,6 +128,21 @@ class OpenSearchSink implements Sink {
 
   async preflight(_options: PreflightOptions): Promise<PreflightReport> {
     const checks: PreflightCheck[] = [];
+    if (this.#serverless) {
+      // a collection answers no `GET /`: a HEAD on the state index proves the endpoint, the signature and the access policy
+      try {
+        await this.#client.indices.exists({ index: this.#config.stateIndex });
+        checks.push({ id: "opensearch.reachable", ok: true, message: `OpenSearch Serverless collection at ${this.#config.node} answers signed requests` });
+      } catch (error) {
+        checks.push({
+          id: "opensearch.reachable",
+          ok: false,
+          message: `cannot reach the OpenSearch Serverless collection at ${this.#config.node}: ${redactText((error as Error).message)}`,
+          remedy: "check target.node, target.auth.region, the AWS credentials and the collection's data access policy",
+        });
+      }
+      return { component: "opensearch-sink", checks };
+    }
     try {
       const info = (await this.#client.info()).body as { version?: { number?: string; distribution?: string } };
       const version = info.version?.number ?? "unknown";
@@ -152,7 +175,7 @@ class OpenSearchSink implements Sink {
           {
             index: this.#config.stateIndex,
             body: {
-              settings: { number_of_shards: 1, number_of_replicas: this.#config.replicas, "index.hidden": true },
+              settings: this.#serverless ? {} : { number_of_shards: 1, number_of_replicas: this.#config.replicas, "index.hidden": true },
               // the checkpoint is stored, never indexed: its table map has arbitrary keys
               mappings: { dynamic: false, properties: { checkpoint: { type: "object", enabled: false }, savedAt: { type: "date" } } },
             },
@@ -185,7 +208,7 @@ class OpenSearchSink implements Sink {
     const target = known?.rebuilding === true ? known.index : index;
     try {
       const live = await this.#liveFields(target);
-      const wanted = mappingOf(schema);
+      const wanted = this.#mappingOf(schema);
       if (live === undefined) {
         const physical = await this.#createIndex(index, wanted, true);
         this.#indexes.set(key, { alias: index, index: physical, rebuilding: false, fresh: true, key, schema, encoder: new DocumentEncoder(schema), fields: new Map(Object.entries(wanted)) });
@@ -310,7 +333,7 @@ class OpenSearchSink implements Sink {
           rejected.push({ event, reason: "opensearch sink deletes documents by their full key only (match: columns)" });
           continue;
         }
-        ops.push({ action: bulkAction("delete", state.index, openSearchDocumentId(event.key, keyColumns), version), document: undefined, event, table: state.key });
+        ops.push(this.#deleteOp(state, openSearchDocumentId(event.key, keyColumns), version, event));
         accepted++;
         continue;
       }
@@ -323,9 +346,10 @@ class OpenSearchSink implements Sink {
           await sendPending();
           document = await this.#withCurrentFields(state, oldId, event.unchanged, document);
         }
-        if (oldId !== id) ops.push({ action: bulkAction("delete", state.index, oldId, version), document: undefined, event, table: state.key });
+        if (oldId !== id) ops.push(this.#deleteOp(state, oldId, version, event));
       }
-      ops.push({ action: bulkAction("index", state.index, id, version), document, event, table: state.key });
+      if (this.#serverless && version !== undefined) ops.push({ ...guardedIndex(state.index, id, version, document), event, table: state.key });
+      else ops.push({ action: bulkAction("index", state.index, id, version), document, event, table: state.key });
       accepted++;
     }
     await sendPending();
@@ -347,6 +371,24 @@ class OpenSearchSink implements Sink {
 
   async close(): Promise<void> {
     await this.#client.close();
+  }
+
+  #deleteOp(state: IndexState, id: string, version: bigint | undefined, event: ChangeEvent): BulkOperation {
+    if (this.#serverless && version !== undefined) return { ...guardedDelete(state.index, id, version), event, table: state.key };
+    return { action: bulkAction("delete", state.index, id, version), document: undefined, event, table: state.key };
+  }
+
+  /** The index properties of a table: its columns, and on Serverless the field of the stored version. */
+  #mappingOf(schema: TableSchema): Record<string, SinkFieldMapping> {
+    const properties = mappingOf(schema);
+    if (!this.#serverless) return properties;
+    if (VERSION_FIELD in properties) {
+      throw new ZeroEtlError(`table ${tableKey(schema.table)} has a column ${VERSION_FIELD}, the field where the sink keeps each document's version on OpenSearch Serverless`, {
+        code: "schema-unsupported",
+        table: tableKey(schema.table),
+      });
+    }
+    return { ...properties, [VERSION_FIELD]: { type: "long" } };
   }
 
   async #send(ops: readonly BulkOperation[]): Promise<RejectedRecord[]> {
@@ -388,7 +430,7 @@ class OpenSearchSink implements Sink {
       method: "PUT",
       path: `/${encodeURIComponent(physical)}`,
       body: {
-        settings: { number_of_shards: this.#config.shards, number_of_replicas: this.#config.replicas },
+        settings: this.#serverless ? {} : { number_of_shards: this.#config.shards, number_of_replicas: this.#config.replicas },
         // strict: a field the table schema does not have is refused (to the dead-letter queue), never guessed
         mappings: { dynamic: "strict", properties },
         ...(withAlias ? { aliases: { [alias]: {} } } : {}),
@@ -402,7 +444,7 @@ class OpenSearchSink implements Sink {
   async #rebuild(state: IndexState, schema: TableSchema): Promise<void> {
     try {
       // a rebuild left over from a crash is deleted by the swap, with every other index behind the alias
-      const wanted = mappingOf(schema);
+      const wanted = this.#mappingOf(schema);
       const physical = await this.#createIndex(state.alias, wanted, false);
       this.#indexes.set(state.key, { ...state, schema, encoder: new DocumentEncoder(schema), index: physical, rebuilding: true, fresh: false, fields: new Map(Object.entries(wanted)) });
     } catch (error) {

@@ -130,6 +130,61 @@ describe("opensearch sink with aws-sigv4 auth", () => {
     for (const result of verify("es", proxy.requests)) expect(result.found, result.path).toBe(result.expected);
   });
 
+  it("on Serverless (aoss) signs with x-amz-content-sha256 and guards writes with the version stored in the document, not external versions", async () => {
+    const proxy = await startRecordingProxy(openSearchUrl());
+    proxies.push(proxy);
+    const sink = createOpenSearchSink({
+      node: proxy.url,
+      index: `${prefix}.aoss.{table}`,
+      stateIndex: `${prefix}_state`,
+      auth: { type: "aws-sigv4", region: "eu-west-1", service: "aoss", credentials: async () => credentials },
+    });
+    sinks.push(sink);
+    const preflight = await sink.preflight({ fix: false });
+    expect(preflight.checks.map((c) => [c.id, c.ok])).toEqual([["opensearch.reachable", true]]);
+    await sink.open({ pipeline: `${prefix}_aoss` });
+    await sink.prepare(schema);
+    const update: ChangeEvent = { op: "update", table, position: "0/30", key: { id: 1n }, after: { id: 11n, title: "moved" } };
+    const remove: ChangeEvent = { op: "delete", table, position: "0/40", key: { id: 2n } };
+    const receipt = await sink.write({ events: [insert("0/10", 1n, "first"), insert("0/20", 2n, "second"), update, remove] });
+    await sink.flush({ pipeline: `${prefix}_aoss`, phase: "streaming", position: "0/40", tables: {}, savedAt: "2026-12-07T00:00:00.000Z" });
+
+    for (const result of verify("aoss", proxy.requests)) {
+      expect(result.error, result.path).toBeUndefined();
+      expect(result.found, result.path).toBe(result.expected);
+      expect(result.scope).toMatch(/\/eu-west-1\/aoss\/aws4_request$/);
+      // Serverless refuses a request without the payload hash header
+      expect(result.signedHeaders).toContain("x-amz-content-sha256");
+      expect(result.contentSha256Ok, result.path).toBe(true);
+    }
+    // no GET / (a collection has none); indices created without shard settings, with the version field mapped
+    expect(proxy.requests.some((r) => r.method === "GET" && r.path === "/")).toBe(false);
+    const created = proxy.requests.filter((r) => r.method === "PUT" && r.path.startsWith(`/${prefix}`) && !r.path.includes("/_doc/")).map((r) => JSON.parse(r.body.toString("utf8")));
+    expect(created.length).toBe(2);
+    for (const body of created) expect(body.settings).toEqual({});
+    expect(created.find((b) => b.mappings.properties.title !== undefined)?.mappings.properties.zeroetl_version).toEqual({ type: "long" });
+    // the bulk: scripted updates carrying the position's version, never version_type
+    const bulk = proxy.requests.find((r) => r.path.startsWith("/_bulk")) as RecordedRequest;
+    const lines = bulk.body.toString("utf8").trim().split("\n").map((line) => JSON.parse(line));
+    expect(bulk.body.toString("utf8")).not.toContain("version_type");
+    const actions = lines.filter((_, i) => i % 2 === 0).map((a) => [Object.keys(a)[0], a.update._id]);
+    expect(actions).toEqual([["update", "1"], ["update", "2"], ["update", "1"], ["update", "11"], ["update", "2"]]);
+    const bodies = lines.filter((_, i) => i % 2 === 1);
+    expect(bodies[0]).toMatchObject({ scripted_upsert: true, upsert: {}, script: { lang: "painless", params: { v: 0x10, doc: { id: "1", title: "first", zeroetl_version: 0x10 } } } });
+    expect(bodies[0].script.source).toMatch(/v > params\.v\) \{ ctx\.op = 'none' \}/);
+    expect(bodies[2]).toMatchObject({ script: { params: { v: 0x30 } } });
+    expect(bodies[2].script.source).toContain("ctx.op = 'delete'");
+    expect(bodies[2].upsert).toBeUndefined();
+    expect(bodies[3]).toMatchObject({ scripted_upsert: true, script: { params: { v: 0x30, doc: { id: "11", title: "moved", zeroetl_version: 0x30 } } } });
+    expect(bodies[4]).toMatchObject({ script: { params: { v: 0x40 } } });
+    // the test node is OpenSearch's minimal distribution, without the lang-painless module: it refuses the scripts,
+    // and the sink reports each refused write with the node's reason (the dead-letter path) instead of failing;
+    // the guarded deletes find no document (404 document_missing_exception), which counts as done
+    expect(receipt.rejected.map((r) => [r.event.position, r.reason])).toEqual(
+      ["0/10", "0/20", "0/30"].map((position) => [position, expect.stringMatching(/script_lang not supported \[painless\]/)]),
+    );
+  });
+
   it("names the field of a bad auth option", () => {
     const bad = (auth: unknown): unknown => {
       try {
