@@ -58,7 +58,8 @@ export async function countDocuments(index: string): Promise<number> {
   return body.count as number;
 }
 
-/** Deletes the indices whose names start with `prefix`. */
+/** Deletes the indices whose names start with `prefix`, and the index templates `check --fix` made for them. */
 export async function deleteIndices(prefix: string): Promise<void> {
   await openSearchRequest("DELETE", `/${encodeURIComponent(prefix)}*`, undefined, [404]);
+  await openSearchRequest("DELETE", `/_index_template/zeroetl-${encodeURIComponent(prefix)}*`, undefined, [404]);
 }

@@ -1,13 +1,17 @@
-import { createLogger } from "@zero-etl/core";
+import { createLogger, parseTableKey } from "@zero-etl/core";
 import { buildPipeline } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { formatTable } from "../terminal/format-table.js";
+import { logLag } from "./log-lag.js";
 import { readRunStatus } from "./run-status-file.js";
 
 /**
  * `zeroetl status <config>`: the pipeline's checkpoint (from the target when
  * the sink keeps it there), the source's current position, and each table's
- * state, rows, last applied position, last error and update time.
+ * state, rows, last applied position, last error and update time; for a
+ * sink that can count what it holds (`describeTargets`), each table's target,
+ * its rows or documents now, and the lag (the source log between the
+ * checkpoint and the source's position, for streaming tables).
  */
 export async function statusCommand(file: string): Promise<void> {
   const config = await loadPipelineConfig(file);
@@ -34,6 +38,21 @@ export async function statusCommand(file: string): Promise<void> {
     process.stdout.write(`phase ${checkpoint.phase}, checkpoint ${checkpoint.position ?? "-"} saved ${checkpoint.savedAt}\nsource position ${current}\n\n`);
     const rows = Object.entries(checkpoint.tables).map(([table, s]) => [table, s.state, String(s.rows), s.lastPosition ?? "-", s.updatedAt, s.lastError ?? ""]);
     process.stdout.write(`${formatTable(["table", "state", "rows", "last position", "updated", "error"], rows)}\n`);
+    if (parts.sink.describeTargets !== undefined) {
+      // what the target holds now, and how much of the source's log the checkpoint has not covered yet
+      const stats = await parts.sink.describeTargets(Object.keys(checkpoint.tables).map(parseTableKey)).catch((error: unknown) => (error as Error).message);
+      if (typeof stats === "string") {
+        process.stdout.write(`\ntarget counts unavailable: ${stats}\n`);
+      } else if (stats.length > 0) {
+        const known = typeof current === "string" && !current.startsWith("unavailable") ? current : undefined;
+        const lines = stats.map((s) => {
+          const state = checkpoint.tables[s.table]?.state;
+          const lag = state === "synced" ? logLag(checkpoint.position, known) : (state ?? "-");
+          return [s.table, s.target, s.rows === undefined ? "missing" : String(s.rows), lag];
+        });
+        process.stdout.write(`\n${formatTable(["table", "target", "documents", "lag"], lines)}\n`);
+      }
+    }
     const aside = Object.entries(checkpoint.tables).filter(([, s]) => s.state === "failed" || s.state === "resync-required");
     if (aside.length > 0) {
       process.stdout.write(`\nwarning: ${aside.length} table(s) set aside, their changes are not applied: ${aside.map(([t]) => t).join(", ")} -> zeroetl resync <config> <table>\n`);

@@ -61,6 +61,16 @@ export interface WriteReceipt {
   readonly rejected: readonly RejectedRecord[];
 }
 
+/** What a target holds for one table now, for `zeroetl status` ({@link Sink.describeTargets}). */
+export interface SinkTargetStats {
+  /** The table, as `namespace.name`. */
+  readonly table: string;
+  /** The target object readers use (an index, an alias, a table), as named in the target. */
+  readonly target: string;
+  /** Rows or documents the target reports now; undefined when the target object does not exist. */
+  readonly rows: number | undefined;
+}
+
 /** Context handed to a sink when it opens. */
 export interface SinkOpenContext {
   /** The pipeline's name; sinks key their state (state tables, checkpoints) by it. */
@@ -144,6 +154,13 @@ export interface Sink {
    * table in place, no longer updated.
    */
   dropTable?(table: TableRef): Promise<void>;
+
+  /**
+   * Optional. What the target holds for each of `tables` (its name there and
+   * its row or document count as the target reports it now), for
+   * `zeroetl status`. Read-only; called without `open`.
+   */
+  describeTargets?(tables: readonly TableRef[]): Promise<readonly SinkTargetStats[]>;
 
   /** Accepts snapshot rows (applied as upserts). Durable only after `flush`. */
   writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt>;

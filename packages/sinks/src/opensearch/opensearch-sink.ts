@@ -11,6 +11,7 @@ import type {
   Sink,
   SinkCapabilities,
   SinkOpenContext,
+  SinkTargetStats,
   SnapshotChunk,
   TableRef,
   TableSchema,
@@ -27,6 +28,7 @@ import { awsSigv4ClientOptions } from "./opensearch-aws-auth.js";
 import { documentVersionOf } from "./opensearch-document-version.js";
 import { VERSION_FIELD, guardedDelete, guardedIndex } from "./opensearch-guarded-write.js";
 import { openSearchIndexName } from "./opensearch-index-name.js";
+import { indexTemplateMatches, openSearchIndexTemplate } from "./opensearch-index-template.js";
 import type { OpenSearchSinkConfig, OpenSearchSinkOptions } from "./opensearch-sink-options.js";
 import { resolveOpenSearchSinkConfig } from "./opensearch-sink-options.js";
 
@@ -126,7 +128,7 @@ class OpenSearchSink implements Sink {
     });
   }
 
-  async preflight(_options: PreflightOptions): Promise<PreflightReport> {
+  async preflight(options: PreflightOptions): Promise<PreflightReport> {
     const checks: PreflightCheck[] = [];
     if (this.#serverless) {
       // a collection answers no `GET /`: a HEAD on the state index proves the endpoint, the signature and the access policy
@@ -140,8 +142,9 @@ class OpenSearchSink implements Sink {
           message: `cannot reach the OpenSearch Serverless collection at ${this.#config.node}: ${redactText((error as Error).message)}`,
           remedy: "check target.node, target.auth.region, the AWS credentials and the collection's data access policy",
         });
+        return { component: "opensearch-sink", checks };
       }
-      return { component: "opensearch-sink", checks };
+      return { component: "opensearch-sink", checks: [...checks, ...(await this.#setupChecks(options.fix))] };
     }
     try {
       const info = (await this.#client.info()).body as { version?: { number?: string; distribution?: string } };
@@ -161,29 +164,16 @@ class OpenSearchSink implements Sink {
         message: `cannot reach OpenSearch at ${this.#config.node}: ${redactText((error as Error).message)}`,
         remedy: "check target.node, target.auth and target.tls, and that the cluster is up",
       });
+      return { component: "opensearch-sink", checks };
     }
-    return { component: "opensearch-sink", checks };
+    return { component: "opensearch-sink", checks: [...checks, ...(await this.#setupChecks(options.fix))] };
   }
 
   async open(context: SinkOpenContext): Promise<PipelineCheckpoint | undefined> {
     this.#pipeline = context.pipeline;
     this.#signal = context.signal;
     try {
-      const exists = await this.#client.indices.exists({ index: this.#config.stateIndex });
-      if (exists.body !== true) {
-        await this.#client.indices.create(
-          {
-            index: this.#config.stateIndex,
-            body: {
-              settings: this.#serverless ? {} : { number_of_shards: 1, number_of_replicas: this.#config.replicas, "index.hidden": true },
-              // the checkpoint is stored, never indexed: its table map has arbitrary keys
-              mappings: { dynamic: false, properties: { checkpoint: { type: "object", enabled: false }, savedAt: { type: "date" } } },
-            },
-          },
-          // 400: another pipeline created it meanwhile
-          { ignore: [400] },
-        );
-      }
+      if (!(await this.#stateIndexExists())) await this.#createStateIndex();
       const found = await this.#client.get({ index: this.#config.stateIndex, id: context.pipeline }, { ignore: [404] });
       const body = found.body as { found?: boolean; _source?: { checkpoint?: PipelineCheckpoint } };
       return body.found === true ? body._source?.checkpoint : undefined;
@@ -282,6 +272,27 @@ class OpenSearchSink implements Sink {
     this.#config.logger.warn("opensearch index deleted: its source table is gone", { table: key, index: alias });
   }
 
+  /** Each table's alias and its document count (`_count`, as of the last refresh, about a second behind). */
+  async describeTargets(tables: readonly TableRef[]): Promise<readonly SinkTargetStats[]> {
+    const stats: SinkTargetStats[] = [];
+    for (const table of tables) {
+      let alias: string;
+      try {
+        alias = openSearchIndexName(this.#config.index, table);
+      } catch {
+        continue; // a table whose name makes no index was never written
+      }
+      try {
+        const response = await this.#client.transport.request({ method: "GET", path: `/${encodeURIComponent(alias)}/_count` }, { ignore: [404] });
+        const count = (response.body as { count?: number } | undefined)?.count;
+        stats.push({ table: tableKey(table), target: alias, rows: response.statusCode === 404 ? undefined : count });
+      } catch (error) {
+        throw this.#wrap(error, `count ${alias}`, tableKey(table));
+      }
+    }
+    return stats;
+  }
+
   async writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt> {
     const state = this.#state(chunk.table);
     const ops: BulkOperation[] = [];
@@ -371,6 +382,68 @@ class OpenSearchSink implements Sink {
 
   async close(): Promise<void> {
     await this.#client.close();
+  }
+
+  async #stateIndexExists(): Promise<boolean> {
+    return (await this.#client.indices.exists({ index: this.#config.stateIndex })).body === true;
+  }
+
+  async #createStateIndex(): Promise<void> {
+    await this.#client.indices.create(
+      {
+        index: this.#config.stateIndex,
+        body: {
+          settings: this.#serverless ? {} : { number_of_shards: 1, number_of_replicas: this.#config.replicas, "index.hidden": true },
+          // the checkpoint is stored, never indexed: its table map has arbitrary keys
+          mappings: { dynamic: false, properties: { checkpoint: { type: "object", enabled: false }, savedAt: { type: "date" } } },
+        },
+      },
+      // 400: another pipeline created it meanwhile
+      { ignore: [400] },
+    );
+  }
+
+  /** The state index and the index template: present, or (with `fix`) created. */
+  async #setupChecks(fix: boolean): Promise<PreflightCheck[]> {
+    const checks: PreflightCheck[] = [];
+    const state = this.#config.stateIndex;
+    try {
+      if (await this.#stateIndexExists()) {
+        checks.push({ id: "opensearch.state_index", ok: true, message: `state index ${state} exists` });
+      } else if (fix) {
+        await this.#createStateIndex();
+        checks.push({ id: "opensearch.state_index", ok: true, fixable: true, fixed: true, message: `state index ${state} created` });
+      } else {
+        checks.push({ id: "opensearch.state_index", ok: false, severity: "warning", fixable: true, message: `state index ${state} does not exist`, remedy: "the first run creates it" });
+      }
+    } catch (error) {
+      checks.push({ id: "opensearch.state_index", ok: false, message: `state index ${state} not checked: ${this.#wrap(error, "check state index").message}`, remedy: "check that the user may create and read indices" });
+    }
+    const wanted = openSearchIndexTemplate(this.#config.index, this.#serverless ? {} : { number_of_shards: this.#config.shards, number_of_replicas: this.#config.replicas });
+    const id = "opensearch.index_template";
+    try {
+      const found = await this.#client.transport.request({ method: "GET", path: `/_index_template/${encodeURIComponent(wanted.name)}` }, { ignore: [404] });
+      const installed = (found.body as { index_templates?: { index_template?: unknown }[] } | undefined)?.index_templates?.[0]?.index_template;
+      const what = `index template ${wanted.name} (${wanted.body.index_patterns.join(", ")})`;
+      if (found.statusCode !== 404 && indexTemplateMatches(installed, wanted)) {
+        checks.push({ id, ok: true, message: `${what} is installed` });
+      } else if (fix) {
+        await this.#client.transport.request({ method: "PUT", path: `/_index_template/${encodeURIComponent(wanted.name)}`, body: wanted.body });
+        checks.push({ id, ok: true, fixable: true, fixed: true, message: `${what} ${found.statusCode === 404 ? "created" : "updated"}` });
+      } else {
+        checks.push({
+          id,
+          ok: false,
+          severity: "warning",
+          fixable: true,
+          message: `${what} ${found.statusCode === 404 ? "is missing" : "differs from the target settings"}`,
+          remedy: "without it the sink still creates each index with its settings; indices made by hand under these names would not get them",
+        });
+      }
+    } catch (error) {
+      checks.push({ id, ok: false, severity: "warning", message: `index template not checked: ${this.#wrap(error, "check index template").message}` });
+    }
+    return checks;
   }
 
   #deleteOp(state: IndexState, id: string, version: bigint | undefined, event: ChangeEvent): BulkOperation {
