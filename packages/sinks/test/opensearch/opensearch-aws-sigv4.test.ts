@@ -141,7 +141,11 @@ describe("opensearch sink with aws-sigv4 auth", () => {
     });
     sinks.push(sink);
     const preflight = await sink.preflight({ fix: false });
-    expect(preflight.checks.map((c) => [c.id, c.ok])).toEqual([["opensearch.reachable", true]]);
+    expect(preflight.checks.map((c) => [c.id, c.ok])).toEqual([
+      ["opensearch.reachable", true],
+      ["opensearch.state_index", false],
+      ["opensearch.index_template", false],
+    ]);
     await sink.open({ pipeline: `${prefix}_aoss` });
     await sink.prepare(schema);
     const update: ChangeEvent = { op: "update", table, position: "0/30", key: { id: 1n }, after: { id: 11n, title: "moved" } };

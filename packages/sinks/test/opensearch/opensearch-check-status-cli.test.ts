@@ -64,6 +64,18 @@ describe("zeroetl check --fix and status with an OpenSearch target", () => {
     expect(again.stdout).toMatch(/ok\s+opensearch\.index_template\s+index template \S+ .* is installed/);
   });
 
+  it("names the field of a bad aws-sigv4 auth in the config", async () => {
+    const bad = async (auth: unknown): Promise<string> => {
+      const { file } = await writeConfig({ name: "os_bad_auth", source: { type: "postgres", url: source.url }, target: { type: "opensearch", node: openSearchUrl(), auth } });
+      const result = await runCli(["check", file]);
+      expect(result.code).not.toBe(0);
+      return result.stderr;
+    };
+    expect(await bad({ type: "aws-sigv4" })).toMatch(/target\.auth\.region: expected .*required/);
+    expect(await bad({ type: "aws-sigv4", region: "eu-west-1", service: "opensearch" })).toMatch(/target\.auth\.service: .*"es" \(OpenSearch Service\) or "aoss"/);
+    expect(await bad({ type: "aws-sigv4", region: "eu-west-1", accessKeyId: "AKID" })).toMatch(/target\.auth\.accessKeyId: expected no such field/);
+  });
+
   it("status shows each index's document count and lag after the existing table rows", async () => {
     const run = await runCli(["run", config, "--until-caught-up"]);
     expect(run.code, run.stderr).toBe(0);
