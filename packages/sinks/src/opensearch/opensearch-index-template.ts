@@ -28,8 +28,9 @@ export function openSearchIndexTemplate(indexTemplate: string, settings: Readonl
     name,
     body: {
       index_patterns: [pattern],
-      // above the default 0 of templates without a priority, below templates written for one table
-      priority: 100,
+      // OpenSearch refuses two templates with overlapping patterns and one priority: the more literal
+      // characters a pattern has, the more specific it is and the higher it ranks (`shop.*` over `*`)
+      priority: 100 + pattern.replaceAll("*", "").length,
       template: { settings, mappings: { dynamic: "strict" } },
       _meta: { managed_by: "zero-etl", index: indexTemplate },
     },
