@@ -162,7 +162,10 @@ class OpenSearchSink implements Sink {
         id: "opensearch.reachable",
         ok: false,
         message: `cannot reach OpenSearch at ${this.#config.node}: ${redactText((error as Error).message)}`,
-        remedy: "check target.node, target.auth and target.tls, and that the cluster is up",
+        remedy:
+          this.#config.auth?.type === "aws-sigv4"
+            ? "check target.node, target.auth.region, the AWS credentials (environment, AWS_PROFILE, instance role) and the domain's access policy, and that the domain is up"
+            : "check target.node, target.auth and target.tls, and that the cluster is up",
       });
       return { component: "opensearch-sink", checks };
     }
