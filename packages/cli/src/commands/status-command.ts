@@ -2,7 +2,7 @@ import { createLogger, parseTableKey } from "@zero-etl/core";
 import { buildPipeline } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { formatTable } from "../terminal/format-table.js";
-import { logLag } from "./log-lag.js";
+import { logLag } from "./log-lag-formatter.js";
 import { readRunStatus } from "./run-status-file.js";
 
 /**

@@ -1,5 +1,5 @@
 export type { OpenSearchSinkOptions, OpenSearchSinkConfig, OpenSearchBasicAuth, OpenSearchAwsAuthOptions } from "./opensearch-sink-options.js";
-export type { AwsCredentials } from "./opensearch-aws-auth.js";
+export type { AwsCredentials } from "./opensearch-sigv4-signer.js";
 export { resolveOpenSearchSinkConfig } from "./opensearch-sink-options.js";
 export { createOpenSearchSink } from "./opensearch-sink.js";
 export { documentVersionOf } from "./opensearch-document-version.js";

@@ -122,7 +122,7 @@ export class BulkSender {
         if (result.status < 300) continue;
         if (result.status === 409 && type === "version_conflict_engine_exception") continue;
         if (result.status === 404 && op.document === undefined && type === undefined) continue;
-        // a guarded delete (a scripted update, see opensearch-guarded-write) of a document that is not there
+        // a guarded delete (a scripted update, see opensearch-guarded-write-encoder) of a document that is not there
         if (result.status === 404 && type === "document_missing_exception") continue;
         if (result.status === 429 || result.status === 503 || (type !== undefined && TRANSIENT_TYPES.has(type))) {
           retry.push(op);

@@ -1,6 +1,6 @@
 import type { ConnectionTimeouts, Logger } from "@zero-etl/core";
 import { ConfigError, resolveConnectionTimeouts, silentLogger } from "@zero-etl/core";
-import type { AwsCredentials, OpenSearchAwsAuth } from "./opensearch-aws-auth.js";
+import type { AwsCredentials, OpenSearchAwsAuth } from "./opensearch-sigv4-signer.js";
 
 /** HTTP basic auth (`type` may be left out). */
 export interface OpenSearchBasicAuth {

@@ -24,9 +24,9 @@ import { BulkSender, bulkAction } from "./opensearch-bulk-sender.js";
 import { DocumentEncoder } from "./opensearch-document-encoder.js";
 import type { SinkFieldMapping } from "./opensearch-field-mapping.js";
 import { mappingOf } from "./opensearch-field-mapping.js";
-import { awsSigv4ClientOptions } from "./opensearch-aws-auth.js";
+import { awsSigv4ClientOptions } from "./opensearch-sigv4-signer.js";
 import { documentVersionOf } from "./opensearch-document-version.js";
-import { VERSION_FIELD, guardedDelete, guardedIndex } from "./opensearch-guarded-write.js";
+import { VERSION_FIELD, guardedDelete, guardedIndex } from "./opensearch-guarded-write-encoder.js";
 import { openSearchIndexName } from "./opensearch-index-name.js";
 import { indexTemplateMatches, openSearchIndexTemplate } from "./opensearch-index-template.js";
 import type { OpenSearchSinkConfig, OpenSearchSinkOptions } from "./opensearch-sink-options.js";
@@ -101,7 +101,7 @@ class OpenSearchSink implements Sink {
   /**
    * Serverless (`aoss`) has no external versions: the version goes into the
    * document and writes are scripted updates that keep a newer one (see
-   * opensearch-guarded-write). It also manages shards and replicas itself.
+   * opensearch-guarded-write-encoder). It also manages shards and replicas itself.
    */
   readonly #serverless: boolean;
 

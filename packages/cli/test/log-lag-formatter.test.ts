@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { logLag } from "../src/commands/log-lag.js";
+import { logLag } from "../src/commands/log-lag-formatter.js";
 
 describe("logLag (zeroetl status)", () => {
   it("measures PostgreSQL WAL between two LSNs, across the 4 GiB boundary", () => {
