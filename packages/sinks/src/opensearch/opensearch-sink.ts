@@ -71,7 +71,9 @@ interface IndexState {
  * write can never take a document back; OpenSearch answers it with a version
  * conflict, which counts as done. Snapshot rows are written without a
  * version: a snapshot follows a `resetTable` and is the newest state of its
- * rows.
+ * rows. On OpenSearch Serverless (`auth.service: "aoss"`), which has no
+ * external versions, the version is stored in the document and each write
+ * is a scripted update that keeps a newer one (opensearch-guarded-write-encoder).
  *
  * Layout and rebuilds without downtime: readers use the index name of the
  * template, an alias of a physical index `<name>.zeroetl-<id>`. A re-snapshot
