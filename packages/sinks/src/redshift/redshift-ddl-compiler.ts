@@ -56,7 +56,8 @@ export function compileCreateTable(target: { readonly schema: string; readonly t
   if (layout !== undefined && layout.target === "redshift") {
     const fold = (name: string): string => columns.find((c) => c.source === name)?.name ?? foldRedshiftIdentifier(name);
     tail += layout.distStyle === "KEY" && layout.distKey !== undefined ? ` DISTSTYLE KEY DISTKEY (${quoteRedshift(fold(layout.distKey))})` : ` DISTSTYLE ${layout.distStyle}`;
-    tail += layout.sortKey.length > 0 ? ` COMPOUND SORTKEY (${layout.sortKey.map((s) => quoteRedshift(fold(s))).join(", ")})` : " SORTKEY AUTO";
+    // without a SORTKEY clause Redshift picks one itself (AUTO)
+    if (layout.sortKey.length > 0) tail += ` COMPOUND SORTKEY (${layout.sortKey.map((s) => quoteRedshift(fold(s))).join(", ")})`;
   }
   return `CREATE TABLE IF NOT EXISTS ${qualifiedRedshift(target.schema, target.table)} (${parts.join(", ")})${tail}`;
 }

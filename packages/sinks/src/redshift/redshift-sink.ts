@@ -183,13 +183,19 @@ class RedshiftSinkImpl implements RedshiftSink {
         }
       }
       existing = await this.#introspect(runner, target);
+      const pinned = new Set([...schema.primaryKey.map(foldRedshiftIdentifier), ...pinnedColumns(layout)]);
       for (const plan of plans) {
         const found = existing.find((c) => c.name === plan.name);
         if (found === undefined) {
           await runner.execute(`${alter} ADD COLUMN ${quoteRedshift(plan.name)} ${plan.type}`);
           continue;
         }
-        switch (fitRedshiftColumn(found.type, plan.type)) {
+        const fit = fitRedshiftColumn(found.type, plan.type);
+        if (fit === "grow-varchar" && pinned.has(plan.name)) {
+          refused.push(`${plan.name}: Redshift cannot alter the type of a key, distribution or sort key column (${found.type} to ${plan.type})`);
+          continue;
+        }
+        switch (fit) {
           case "grow-varchar":
             await runner.execute(`${alter} ALTER COLUMN ${quoteRedshift(plan.name)} TYPE ${plan.type}`);
             break;
@@ -413,6 +419,12 @@ class RedshiftSinkImpl implements RedshiftSink {
     this.#stager ??= await createRedshiftS3Stager(this.#config.staging);
     return this.#stager;
   }
+}
+
+/** Distribution and sort key columns of a layout (folded), which Redshift does not alter. */
+function pinnedColumns(layout: PartitionLayout | undefined): string[] {
+  if (layout === undefined || layout.target !== "redshift") return [];
+  return [...(layout.distKey === undefined ? [] : [layout.distKey]), ...layout.sortKey].map(foldRedshiftIdentifier);
 }
 
 /** Packs statement groups (each must stay in one transaction) into batches of at most `max` statements, in order. */
