@@ -54,7 +54,7 @@ function newSink(maxTransactionStatements?: number): RedshiftSink {
 }
 
 function checkpoint(position: string): PipelineCheckpoint {
-  return { pipeline: "rs", phase: "streaming", position, tables: { "app.Orders": { state: "streaming", rows: 3, updatedAt: "2026-01-01T00:00:00.000Z", lastPosition: position } }, savedAt: "2026-01-01T00:00:00.000Z" } as PipelineCheckpoint;
+  return { pipeline: "rs", phase: "streaming", position, tables: { "app.Orders": { state: "synced", rows: 3, updatedAt: "2026-01-01T00:00:00.000Z", lastPosition: position } }, savedAt: "2026-01-01T00:00:00.000Z" } as PipelineCheckpoint;
 }
 
 async function stagedObjects(): Promise<string[]> {
@@ -119,7 +119,7 @@ describe("redshift sink on PostgreSQL through the translating runner", () => {
     const micros = await db.query("SELECT to_char(at, 'US') AS us FROM warehouse.orders WHERE id = 1");
     expect(micros.rows[0]).toEqual({ us: "123456" });
     const state = await db.query("SELECT table_name, state, last_position FROM warehouse._zeroetl_table_state WHERE pipeline = 'rs'");
-    expect(state.rows).toEqual([{ table_name: "app.Orders", state: "streaming", last_position: "p5" }]);
+    expect(state.rows).toEqual([{ table_name: "app.Orders", state: "synced", last_position: "p5" }]);
     expect(await stagedObjects()).toEqual([]);
     const reopened = newSink();
     expect((await reopened.open({ pipeline: "rs" }))?.position).toBe("p5");
