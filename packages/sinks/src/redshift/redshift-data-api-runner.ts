@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { Field, RedshiftDataClient } from "@aws-sdk/client-redshift-data";
 import { ZeroEtlError, redactText } from "@zero-etl/core";
 import type { RedshiftResultRow, RedshiftStatementRunner } from "./redshift-statement-runner.js";
@@ -39,7 +40,8 @@ const DONE = new Set(["FINISHED", "FAILED", "ABORTED"]);
  * `DescribeStatement` until it finished; a single statement or query is an
  * `ExecuteStatement` (autocommit), its rows read with `GetStatementResult`.
  * Throttled requests (`ThrottlingException`, HTTP 429) are retried with
- * exponential back-off.
+ * exponential back-off, with the same `ClientToken`, so a retried submission
+ * runs once.
  */
 export function createRedshiftDataApiRunner(options: RedshiftDataApiOptions): RedshiftStatementRunner {
   if ((options.clusterIdentifier === undefined) === (options.workgroupName === undefined)) {
@@ -66,14 +68,17 @@ class RedshiftDataApiRunner implements RedshiftStatementRunner {
     }
     for (const statement of statements) checkSize(statement);
     const { sdk, client } = await this.#client();
-    const submitted = await this.#send("BatchExecuteStatement", () => client.send(new sdk.BatchExecuteStatementCommand({ ...this.#target(), Sqls: [...statements] }), signal === undefined ? {} : { abortSignal: signal }), signal);
+    // one token for every try: a retried submission is not run twice
+    const token = randomUUID();
+    const submitted = await this.#send("BatchExecuteStatement", () => client.send(new sdk.BatchExecuteStatementCommand({ ...this.#target(), Sqls: [...statements], ClientToken: token }), signal === undefined ? {} : { abortSignal: signal }), signal);
     await this.#wait(submitted.Id, signal);
   }
 
   async execute(statement: string, signal?: AbortSignal): Promise<void> {
     checkSize(statement);
     const { sdk, client } = await this.#client();
-    const submitted = await this.#send("ExecuteStatement", () => client.send(new sdk.ExecuteStatementCommand({ ...this.#target(), Sql: statement }), signal === undefined ? {} : { abortSignal: signal }), signal);
+    const token = randomUUID();
+    const submitted = await this.#send("ExecuteStatement", () => client.send(new sdk.ExecuteStatementCommand({ ...this.#target(), Sql: statement, ClientToken: token }), signal === undefined ? {} : { abortSignal: signal }), signal);
     await this.#wait(submitted.Id, signal);
   }
 
@@ -86,16 +91,17 @@ class RedshiftDataApiRunner implements RedshiftStatementRunner {
       if (value === undefined) throw new ZeroEtlError(`query parameter :${name} has no value`, { code: "internal" });
       return { name, value };
     });
+    const token = randomUUID();
     const submitted = await this.#send(
       "ExecuteStatement",
-      () => client.send(new sdk.ExecuteStatementCommand({ ...this.#target(), Sql: statement, ...(list.length === 0 ? {} : { Parameters: list }) }), signal === undefined ? {} : { abortSignal: signal }),
+      () => client.send(new sdk.ExecuteStatementCommand({ ...this.#target(), Sql: statement, ClientToken: token, ...(list.length === 0 ? {} : { Parameters: list }) }), signal === undefined ? {} : { abortSignal: signal }),
       signal,
     );
     const id = await this.#wait(submitted.Id, signal);
     const rows: RedshiftResultRow[] = [];
-    let token: string | undefined;
+    let next: string | undefined;
     do {
-      const page = await this.#send("GetStatementResult", () => client.send(new sdk.GetStatementResultCommand({ Id: id, ...(token === undefined ? {} : { NextToken: token }) })), signal);
+      const page = await this.#send("GetStatementResult", () => client.send(new sdk.GetStatementResultCommand({ Id: id, ...(next === undefined ? {} : { NextToken: next }) })), signal);
       const columns = (page.ColumnMetadata ?? []).map((c, i) => c.name ?? `column${i}`);
       for (const record of page.Records ?? []) {
         const row: Record<string, string | null> = {};
@@ -104,8 +110,8 @@ class RedshiftDataApiRunner implements RedshiftStatementRunner {
         });
         rows.push(row);
       }
-      token = page.NextToken;
-    } while (token !== undefined && token !== "");
+      next = page.NextToken;
+    } while (next !== undefined && next !== "");
     return rows;
   }
 
