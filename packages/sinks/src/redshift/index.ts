@@ -7,7 +7,7 @@ export { createRedshiftDataApiRunner, DATA_API_MAX_BATCH_STATEMENTS, DATA_API_MA
 export type { RedshiftDataApiOptions } from "./redshift-data-api-runner.js";
 export { createRedshiftWireRunner } from "./redshift-wire-runner.js";
 export type { RedshiftWireRunnerOptions } from "./redshift-wire-runner.js";
-export { compileCreateTable, fitRedshiftColumn, planRedshiftColumns, REDSHIFT_MAX_COLUMNS } from "./redshift-ddl-compiler.js";
+export { compileCreateTable, compileCreateTableStatements, fitRedshiftColumn, planRedshiftColumns, REDSHIFT_MAX_COLUMNS } from "./redshift-ddl-compiler.js";
 export { foldRedshiftIdentifier, REDSHIFT_MAX_IDENTIFIER_BYTES } from "./redshift-identifier.js";
 export { StageRowEncoder, stageFormatOf, parquetTypeOf, REDSHIFT_MAX_COPY_ROW_BYTES, REDSHIFT_MAX_SUPER_BYTES } from "./redshift-stage-encoder.js";
 export type { StageColumn, StageFormat } from "./redshift-stage-encoder.js";

@@ -62,6 +62,44 @@ export function compileCreateTable(target: { readonly schema: string; readonly t
   return `CREATE TABLE IF NOT EXISTS ${qualifiedRedshift(target.schema, target.table)} (${parts.join(", ")})${tail}`;
 }
 
+/**
+ * The statements that create a table, each at most `maxBytes` long (the Data
+ * API takes 100 KB): `CREATE TABLE` with the key, distribution and sort key
+ * columns and as many others as fit, then one `ADD COLUMN` per remaining
+ * column. Running them again is harmless (`IF NOT EXISTS`; `prepare` adds
+ * only missing columns).
+ */
+export function compileCreateTableStatements(
+  target: { readonly schema: string; readonly table: string },
+  columns: readonly RedshiftColumnPlan[],
+  key: readonly string[],
+  layout: PartitionLayout | undefined,
+  maxBytes: number,
+): string[] {
+  const whole = compileCreateTable(target, columns, key, layout);
+  if (Buffer.byteLength(whole) <= maxBytes) return [whole];
+  const pinned = new Set(key);
+  if (layout !== undefined && layout.target === "redshift") {
+    for (const name of [...(layout.distKey === undefined ? [] : [layout.distKey]), ...layout.sortKey]) pinned.add(columns.find((c) => c.source === name)?.name ?? foldRedshiftIdentifier(name));
+  }
+  const first = columns.filter((c) => pinned.has(c.name));
+  const rest = columns.filter((c) => !pinned.has(c.name));
+  let budget = maxBytes - Buffer.byteLength(compileCreateTable(target, first, key, layout));
+  const take: RedshiftColumnPlan[] = [];
+  while (rest.length > 0) {
+    const next = rest[0] as RedshiftColumnPlan;
+    const cost = Buffer.byteLength(`${quoteRedshift(next.name)} ${next.type}, `);
+    if (cost > budget) break;
+    budget -= cost;
+    take.push(next);
+    rest.shift();
+  }
+  const chosen = new Set([...first, ...take]);
+  const create = compileCreateTable(target, columns.filter((c) => chosen.has(c)), key, layout);
+  const alter = `ALTER TABLE ${qualifiedRedshift(target.schema, target.table)} ADD COLUMN`;
+  return [create, ...rest.map((c) => `${alter} ${quoteRedshift(c.name)} ${c.type}`)];
+}
+
 /** Introspected facts of one column, as `information_schema.columns` reports them. */
 export interface IntrospectedColumn {
   readonly dataType: string;

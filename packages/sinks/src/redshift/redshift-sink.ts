@@ -17,9 +17,9 @@ import type {
 import { ZeroEtlError, tableKey } from "@zero-etl/core";
 import type { PartitionLayout } from "@zero-etl/mappers";
 import { choosePartitionKey } from "@zero-etl/mappers";
-import { createRedshiftDataApiRunner } from "./redshift-data-api-runner.js";
+import { DATA_API_MAX_STATEMENT_BYTES, createRedshiftDataApiRunner } from "./redshift-data-api-runner.js";
 import type { RedshiftColumn } from "./redshift-ddl-compiler.js";
-import { canonicalRedshiftType, compileCreateTable, fitRedshiftColumn, planRedshiftColumns } from "./redshift-ddl-compiler.js";
+import { canonicalRedshiftType, compileCreateTableStatements, fitRedshiftColumn, planRedshiftColumns } from "./redshift-ddl-compiler.js";
 import { RedshiftChangeFolder } from "./redshift-change-folder.js";
 import { foldRedshiftIdentifier, qualifiedRedshift, quoteRedshift } from "./redshift-identifier.js";
 import type { LoadTarget } from "./redshift-load-compiler.js";
@@ -169,7 +169,8 @@ class RedshiftSinkImpl implements RedshiftSink {
     if (existing.length === 0) {
       layout = choosePartitionKey({ schema, target: "redshift", custom: this.#config.distribution[key] });
       const keyNames = schema.primaryKey.map(foldRedshiftIdentifier);
-      await runner.execute(compileCreateTable(target, plans, keyNames, layout));
+      // a very wide table's CREATE TABLE would pass the Data API's 100 KB: the rest of its columns are added one by one
+      for (const statement of compileCreateTableStatements(target, plans, keyNames, layout, DATA_API_MAX_STATEMENT_BYTES)) await runner.execute(statement);
       this.#config.logger.info("target table created", { table: key, layout: layout.target === "redshift" ? layout.reason : undefined });
     } else {
       layout = this.#tables.get(key)?.report.layout;

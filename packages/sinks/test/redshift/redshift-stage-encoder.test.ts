@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DuckDBInstance } from "@duckdb/node-api";
 import type { Row, TableSchema } from "@zero-etl/core";
-import { StageRowEncoder, compileCreateTable, foldRedshiftIdentifier, planRedshiftColumns, REDSHIFT_MAX_COLUMNS } from "../../src/redshift/index.js";
+import { StageRowEncoder, compileCreateTable, compileCreateTableStatements, DATA_API_MAX_STATEMENT_BYTES, foldRedshiftIdentifier, planRedshiftColumns, REDSHIFT_MAX_COLUMNS } from "../../src/redshift/index.js";
 import type { StageColumn } from "../../src/redshift/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "zetl-rs-stage-"));
@@ -103,5 +103,23 @@ describe("staged files", () => {
     };
     const sql = compileCreateTable({ schema: "dw", table: "events" }, planRedshiftColumns(schema), ["id"], { target: "redshift", distStyle: "KEY", distKey: "Id", sortKey: ["created_at"], reason: "" });
     expect(sql).toBe('CREATE TABLE IF NOT EXISTS "dw"."events" ("id" BIGINT NOT NULL, "created_at" TIMESTAMPTZ, "payload" SUPER, PRIMARY KEY ("id")) DISTSTYLE KEY DISTKEY ("id") COMPOUND SORTKEY ("created_at")');
+  });
+
+  it("splits the CREATE TABLE of a 1,600-column table with 127-byte names into statements under the Data API's 100 KB", () => {
+    const names = Array.from({ length: REDSHIFT_MAX_COLUMNS }, (_, i) => `c${String(i).padStart(4, "0")}_${"x".repeat(121)}`);
+    const schema: TableSchema = {
+      table: { namespace: "s", name: "wide" },
+      version: 1,
+      primaryKey: [names[1599] as string],
+      columns: names.map((name) => ({ name, type: { kind: "decimal" as const, precision: 38, scale: 10 }, nullable: true })),
+    };
+    const plans = planRedshiftColumns(schema);
+    expect(Buffer.byteLength(compileCreateTable({ schema: "dw", table: "wide" }, plans, [names[1599] as string], undefined))).toBeGreaterThan(DATA_API_MAX_STATEMENT_BYTES);
+    const statements = compileCreateTableStatements({ schema: "dw", table: "wide" }, plans, [names[1599] as string], undefined, DATA_API_MAX_STATEMENT_BYTES);
+    for (const statement of statements) expect(Buffer.byteLength(statement)).toBeLessThanOrEqual(DATA_API_MAX_STATEMENT_BYTES);
+    expect(statements[0]).toContain(`"${names[1599]}" DECIMAL(38,10) NOT NULL`);
+    const created = (statements[0]?.match(/DECIMAL\(38,10\)/g) ?? []).length;
+    expect(created + statements.length - 1).toBe(REDSHIFT_MAX_COLUMNS);
+    expect(statements.slice(1).every((s) => s.startsWith('ALTER TABLE "dw"."wide" ADD COLUMN '))).toBe(true);
   });
 });
