@@ -8,6 +8,18 @@ export interface RowsSegment {
   readonly upserts: Map<string, StagedRow>;
   /** Key text -> staged key cells. */
   readonly deletes: Map<string, StagedRow>;
+  /**
+   * Key text -> an update whose `unchanged` columns (PostgreSQL unchanged
+   * TOAST) were not sent and had no earlier image in the batch: the load
+   * takes those columns from the target's current row.
+   */
+  readonly partial: Map<string, PartialRow>;
+}
+
+/** A staged row some of whose cells (by column index, ascending) are to be kept from the target. */
+export interface PartialRow {
+  readonly cells: StagedRow;
+  readonly keep: readonly number[];
 }
 
 /** Every row of the table removed (`DELETE FROM`, since Redshift's TRUNCATE commits the transaction). */
@@ -68,11 +80,7 @@ export class RedshiftChangeFolder {
           return;
         }
         if (event.unchanged !== undefined && event.unchanged.length > 0 && !this.#copyUnchanged(event.key, cells, event.unchanged)) {
-          rejected.push({
-            event,
-            reason: `update without the values of ${event.unchanged.join(", ")} (unchanged TOAST) and no earlier image in the batch; the Redshift sink needs full rows (REPLICA IDENTITY FULL)`,
-          });
-          return;
+          return this.#putPartial(cells, event.key, event.unchanged);
         }
         return this.#putCells(cells, event.key);
       }
@@ -88,6 +96,7 @@ export class RedshiftChangeFolder {
         }
         const segment = this.#rows();
         const text = keyText(keyCells);
+        segment.partial.delete(text);
         if (segment.upserts.delete(text)) this.staged--;
         if (!segment.deletes.has(text)) this.staged++;
         segment.deletes.set(text, keyCells);
@@ -127,8 +136,41 @@ export class RedshiftChangeFolder {
     this.#upsert(segment, cells);
   }
 
+  /**
+   * Stages an update whose unchanged columns are to be kept from the target.
+   * After an earlier partial image of the key, the columns that one carried
+   * are taken from it and only the columns both left out are kept.
+   */
+  #putPartial(cells: StagedRow, oldKey: Row, unchanged: readonly string[]): void {
+    const segment = this.#rows();
+    const old = this.#target.keys.encode(oldKey);
+    const text = this.#keyOf(cells);
+    if (typeof old !== "string" && keyText(old) !== text) {
+      // a key change without the full row: the old row's kept values cannot follow it
+      this.#putCells(cells, oldKey);
+      return;
+    }
+    const columns = this.#target.rows.columns;
+    let keep = unchanged.map((name) => columns.findIndex((c) => c.source === name)).filter((i) => i >= 0);
+    const earlier = segment.partial.get(text);
+    if (earlier !== undefined) {
+      const before = new Set(earlier.keep);
+      for (const i of keep) if (!before.has(i)) cells[i] = earlier.cells[i];
+      keep = keep.filter((i) => before.has(i));
+    }
+    if (keep.length === 0) {
+      segment.partial.delete(text);
+      this.#upsert(segment, cells);
+      return;
+    }
+    if (segment.deletes.delete(text)) this.staged--;
+    if (!segment.partial.has(text)) this.staged++;
+    segment.partial.set(text, { cells, keep: keep.sort((a, b) => a - b) });
+  }
+
   #upsert(segment: RowsSegment, cells: StagedRow): void {
     const text = this.#keyOf(cells);
+    if (segment.partial.delete(text)) this.staged--;
     if (segment.deletes.delete(text)) this.staged--;
     if (!segment.upserts.has(text)) this.staged++;
     segment.upserts.set(text, cells);
@@ -158,7 +200,7 @@ export class RedshiftChangeFolder {
   #rows(): RowsSegment {
     const last = this.segments.at(-1);
     if (last?.kind === "rows") return last;
-    const segment: RowsSegment = { kind: "rows", upserts: new Map(), deletes: new Map() };
+    const segment: RowsSegment = { kind: "rows", upserts: new Map(), deletes: new Map(), partial: new Map() };
     this.segments.push(segment);
     return segment;
   }

@@ -58,6 +58,20 @@ export function compileUpsert(target: LoadTarget, stage: string, source: CopySou
   ];
 }
 
+/**
+ * Like {@link compileUpsert}, for rows some columns of which are kept from
+ * the target's current row (unchanged TOAST values the source did not send):
+ * after the `COPY`, one `UPDATE ... FROM` fills those columns from the
+ * target before the rows replace it.
+ */
+export function compileUpsertKeeping(target: LoadTarget, stage: string, source: CopySource, keep: readonly string[]): string[] {
+  const table = qualifiedRedshift(target.schema, target.table);
+  const [create, copy, ...apply] = compileUpsert(target, stage, source);
+  const match = target.key.map((k) => `${quoteRedshift(stage)}.${quoteRedshift(k.name)} = "zetl_t".${quoteRedshift(k.name)}`).join(" AND ");
+  const set = keep.map((c) => `${quoteRedshift(c)} = "zetl_t".${quoteRedshift(c)}`).join(", ");
+  return [create ?? "", copy ?? "", `UPDATE ${quoteRedshift(stage)} SET ${set} FROM ${table} AS "zetl_t" WHERE ${match}`, ...apply];
+}
+
 /** Removes every row in the transaction (`TRUNCATE` would commit it in Redshift). */
 export function compileDeleteAll(target: LoadTarget): string {
   return `DELETE FROM ${qualifiedRedshift(target.schema, target.table)}`;

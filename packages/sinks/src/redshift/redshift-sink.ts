@@ -23,7 +23,7 @@ import { canonicalRedshiftType, compileCreateTableStatements, fitRedshiftColumn,
 import { RedshiftChangeFolder } from "./redshift-change-folder.js";
 import { foldRedshiftIdentifier, qualifiedRedshift, quoteRedshift } from "./redshift-identifier.js";
 import type { LoadTarget } from "./redshift-load-compiler.js";
-import { compileCopy, compileDeleteAll, compileDeleteByKeys, compileUpsert } from "./redshift-load-compiler.js";
+import { compileCopy, compileDeleteAll, compileDeleteByKeys, compileUpsert, compileUpsertKeeping } from "./redshift-load-compiler.js";
 import type { RedshiftStager } from "./redshift-s3-stager.js";
 import { createRedshiftS3Stager } from "./redshift-s3-stager.js";
 import type { RedshiftSinkConfig, RedshiftSinkOptions } from "./redshift-sink-config.js";
@@ -283,6 +283,19 @@ class RedshiftSinkImpl implements RedshiftSink {
           if (segment.deletes.size > 0) {
             const location = await put(`${n}-delete.${ext}`, model.keys.file(segment.deletes.values()));
             groups.push(compileDeleteByKeys(model.load, `zetl_d_${n}`, { location, iamRole: this.#config.staging.iamRole, format: model.keys.format }));
+          }
+          const partialGroups = new Map<string, { keep: readonly number[]; rows: unknown[][] }>();
+          for (const partial of segment.partial.values()) {
+            const id = partial.keep.join(",");
+            let group = partialGroups.get(id);
+            if (group === undefined) partialGroups.set(id, (group = { keep: partial.keep, rows: [] }));
+            group.rows.push(partial.cells);
+          }
+          let p = 0;
+          for (const group of partialGroups.values()) {
+            const location = await put(`${n}-keep${p++}.${ext}`, model.rows.file(group.rows));
+            const keep = group.keep.map((i) => model.rows.columns[i]?.name ?? "");
+            groups.push(compileUpsertKeeping(model.load, `zetl_p_${n}_${p}`, { location, iamRole: this.#config.staging.iamRole, format: model.rows.format }, keep));
           }
           if (segment.upserts.size > 0) {
             const location = await put(`${n}-upsert.${ext}`, model.rows.file(segment.upserts.values()));

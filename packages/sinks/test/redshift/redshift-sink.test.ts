@@ -125,6 +125,27 @@ describe("redshift sink on PostgreSQL through the translating runner", () => {
     expect((await reopened.open({ pipeline: "rs" }))?.position).toBe("p5");
   });
 
+  it("keeps the target's values of columns an update left out (unchanged TOAST), also across two partial updates of one key", async () => {
+    const sink = newSink();
+    await sink.open({ pipeline: "rs" });
+    await sink.prepare(schema);
+    const receipt = await sink.write({
+      events: [
+        { op: "update", table, position: "p6", key: { Id: 1n }, after: { Id: 1n, Amount: "2", At: null, Ok: false }, unchanged: ["Label", "Blob"] },
+        { op: "update", table, position: "p7", key: { Id: 4n }, after: { Id: 4n, Label: "FOUR", Amount: "4", At: null, Ok: true }, unchanged: ["Blob"] },
+        { op: "update", table, position: "p8", key: { Id: 4n }, after: { Id: 4n, Amount: "5", At: null, Ok: true }, unchanged: ["Label", "Blob"] },
+      ],
+    });
+    expect(receipt).toEqual({ accepted: 3, rejected: [] });
+    await sink.flush(checkpoint("p8"));
+    const rows = await db.query("SELECT id::text, label, amount::text, encode(blob, 'hex') AS blob, ok FROM warehouse.orders WHERE id IN (1, 4) ORDER BY orders.id");
+    expect(rows.rows).toEqual([
+      { id: "1", label: "one", amount: "2.000000", blob: "00ff07", ok: false },
+      { id: "4", label: "FOUR", amount: "5.000000", blob: null, ok: true },
+    ]);
+    expect(log.some((s) => s.startsWith('UPDATE "zetl_p_'))).toBe(true);
+  });
+
   it("stages SUPER tables as JSON lines, keeps numbers exact, truncates and grows a VARCHAR in place", async () => {
     const sink = newSink();
     await sink.open({ pipeline: "rs-docs" });
