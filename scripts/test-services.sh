@@ -40,6 +40,11 @@ install_packages() {
     echo "installing pyiceberg[pyarrow] and botocore from PyPI" >&2
     python3 -m pip install --quiet --disable-pip-version-check "pyiceberg[pyarrow]==0.12.0" "botocore==1.43.11" >&2 || echo "pyiceberg or botocore could not be installed" >&2
   fi
+  # sqlglot's redshift dialect, an independent Redshift grammar, parses every statement the Redshift sink's tests issued
+  if command -v python3 >/dev/null 2>&1 && ! python3 -c "import sqlglot; assert sqlglot.__version__ == '30.31.0'" >/dev/null 2>&1; then
+    echo "installing sqlglot from PyPI" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "sqlglot==30.31.0" >&2 || echo "sqlglot could not be installed" >&2
+  fi
 }
 
 start_postgres() {

@@ -1,4 +1,6 @@
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { RedshiftSinkOptions } from "@zero-etl/sinks/redshift";
 import {
   ConfigError,
   createFileCheckpointStore,
@@ -120,10 +122,21 @@ async function buildSink(config: PipelineConfig, logger: Logger, naming: TargetN
       const { type: _type, auth, ...options } = target;
       return createOpenSearchSink({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...(auth === undefined ? {} : { auth: withoutUndefined(auth) }) });
     }
-    case "redshift":
-      throw new ConfigError("target.type", "postgres, iceberg or opensearch (this target is not built yet)", target.type);
+    case "redshift": {
+      const { createRedshiftSink } = await import("@zero-etl/sinks/redshift");
+      const { type: _type, statementRunnerModule, ...options } = target;
+      // test support only: the repository's tests run the sink's statements on PostgreSQL through a translating runner
+      const statementRunner =
+        statementRunnerModule === undefined
+          ? {}
+          : { statementRunner: ((await import(pathToFileURL(resolve(statementRunnerModule)).href)) as { createRedshiftStatementRunner: RedshiftRunnerFactory }).createRedshiftStatementRunner };
+      return createRedshiftSink({ ...common, ...(withoutUndefined(options) as Omit<Parameters<typeof createRedshiftSink>[0], "logger">), tableName: naming.tableName, ...statementRunner });
+    }
   }
 }
+
+/** What a `target.statementRunnerModule` exports (test support only). */
+type RedshiftRunnerFactory = NonNullable<RedshiftSinkOptions["statementRunner"]>;
 
 /** The config's `timeouts`, as the connectors' `timeouts` option (absent when the config has none). */
 function timeoutsOf(config: PipelineConfig): { timeouts?: Partial<ConnectionTimeouts> } {

@@ -61,7 +61,38 @@ const icebergTarget = z.strictObject({
   rowGroupRows: z.number().int().positive().optional(),
   unconstrainedDecimal: z.enum(["decimal(38,10)", "string"]).optional(),
 });
-const redshiftTarget = z.strictObject({ type: z.literal("redshift"), url: z.string(), schema: identifier.optional() });
+const redshiftTarget = z.strictObject({
+  type: z.literal("redshift"),
+  url: url("redshift").optional(),
+  dataApi: z
+    .strictObject({
+      clusterIdentifier: identifier.optional(),
+      workgroupName: identifier.optional(),
+      database: identifier,
+      secretArn: z.string().startsWith("arn:", "a Secrets Manager secret ARN").optional(),
+      dbUser: identifier.optional(),
+      region: identifier.optional(),
+      endpoint: url("http").optional(),
+    })
+    .optional(),
+  schema: identifier.optional(),
+  staging: z.strictObject({
+    uri: z.string().startsWith("s3://", "an s3://bucket/prefix URI"),
+    iamRole: z.string().startsWith("arn:", "an IAM role ARN"),
+    region: identifier.optional(),
+    kmsKeyId: identifier.optional(),
+    endpoint: url("http").optional(),
+    forcePathStyle: z.boolean().optional(),
+  }),
+  distribution: z
+    .record(
+      z.string(),
+      z.strictObject({ distKey: identifier.optional(), distStyle: z.enum(["AUTO", "EVEN", "ALL"]).optional(), sortKey: z.array(identifier).optional() }),
+    )
+    .optional(),
+  /** Test support only: a module whose `createRedshiftStatementRunner(config)` replaces the Data API / wire runner. */
+  statementRunnerModule: z.string().min(1).optional(),
+});
 const opensearchTarget = z.strictObject({
   type: z.literal("opensearch"),
   node: url("http"),

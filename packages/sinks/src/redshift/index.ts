@@ -1,0 +1,13 @@
+export { createRedshiftSink, packGroups } from "./redshift-sink.js";
+export type { RedshiftSink, RedshiftTableReport } from "./redshift-sink.js";
+export { resolveRedshiftSinkConfig } from "./redshift-sink-config.js";
+export type { RedshiftSinkConfig, RedshiftSinkOptions, RedshiftStagingOptions } from "./redshift-sink-config.js";
+export type { RedshiftResultRow, RedshiftStatementRunner } from "./redshift-statement-runner.js";
+export { createRedshiftDataApiRunner, DATA_API_MAX_BATCH_STATEMENTS, DATA_API_MAX_STATEMENT_BYTES } from "./redshift-data-api-runner.js";
+export type { RedshiftDataApiOptions } from "./redshift-data-api-runner.js";
+export { createRedshiftWireRunner } from "./redshift-wire-runner.js";
+export type { RedshiftWireRunnerOptions } from "./redshift-wire-runner.js";
+export { compileCreateTable, compileCreateTableStatements, fitRedshiftColumn, planRedshiftColumns, REDSHIFT_MAX_COLUMNS } from "./redshift-ddl-compiler.js";
+export { foldRedshiftIdentifier, REDSHIFT_MAX_IDENTIFIER_BYTES } from "./redshift-identifier.js";
+export { StageRowEncoder, stageFormatOf, parquetTypeOf, REDSHIFT_MAX_COPY_ROW_BYTES, REDSHIFT_MAX_SUPER_BYTES } from "./redshift-stage-encoder.js";
+export type { StageColumn, StageFormat } from "./redshift-stage-encoder.js";

@@ -1,0 +1,218 @@
+import type { ChangeEvent, RejectedRecord, Row, SnapshotChunk } from "@zero-etl/core";
+import type { StagedRow, StageRowEncoder } from "./redshift-stage-encoder.js";
+
+/** Rows of one table between two truncates: the last image per key, or its deletion. */
+export interface RowsSegment {
+  readonly kind: "rows";
+  /** Key text -> staged row (every target column). */
+  readonly upserts: Map<string, StagedRow>;
+  /** Key text -> staged key cells. */
+  readonly deletes: Map<string, StagedRow>;
+  /**
+   * Key text -> an update whose `unchanged` columns (PostgreSQL unchanged
+   * TOAST) were not sent and had no earlier image in the batch: the load
+   * takes those columns from the target's current row.
+   */
+  readonly partial: Map<string, PartialRow>;
+}
+
+/** A staged row some of whose cells (by column index, ascending) are to be kept from the target. */
+export interface PartialRow {
+  readonly cells: StagedRow;
+  readonly keep: readonly number[];
+}
+
+/** Every row of the table removed (`DELETE FROM`, since Redshift's TRUNCATE commits the transaction). */
+export interface TruncateSegment {
+  readonly kind: "truncate";
+}
+
+/** A step of one table's pending changes, applied in order. */
+export type TableSegment = RowsSegment | TruncateSegment;
+
+/** What the folder needs of a table: its row and key encoders and key column names (source names). */
+export interface FoldTarget {
+  readonly rows: StageRowEncoder;
+  readonly keys: StageRowEncoder;
+  /** Positions of the key columns in `rows.columns`. */
+  readonly keyIndexes: readonly number[];
+}
+
+/**
+ * Folds a table's changes into the last state per key, so a flush stages
+ * each row at most once: an insert or update replaces the key's row, a
+ * delete removes it, an update that changes the key deletes the old key.
+ * Rows are encoded once, here, so that a row the staging format cannot hold
+ * is rejected in the receipt of the call that brought it.
+ */
+export class RedshiftChangeFolder {
+  readonly segments: TableSegment[] = [];
+  readonly #target: FoldTarget;
+  /** Rows staged so far (upserts and deletes of the open segments). */
+  staged = 0;
+
+  constructor(target: FoldTarget) {
+    this.#target = target;
+  }
+
+  /** Adds snapshot rows as upserts. Returns the rows it could not stage, as insert events for the dead-letter queue. */
+  addSnapshot(chunk: SnapshotChunk, rejected: RejectedRecord[]): void {
+    const segment = this.#rows();
+    for (const row of chunk.rows) {
+      const cells = this.#target.rows.encode(row);
+      if (typeof cells === "string") {
+        rejected.push({ event: { op: "insert", table: chunk.table, position: "", after: row }, reason: cells });
+        continue;
+      }
+      this.#upsert(segment, cells);
+    }
+  }
+
+  /** Adds one row event (insert, update, delete or truncate); pushes a rejection when it cannot be staged. */
+  add(event: ChangeEvent, rejected: RejectedRecord[]): void {
+    switch (event.op) {
+      case "insert":
+        return this.#put(event, event.after, rejected);
+      case "update": {
+        const cells = this.#target.rows.encode(event.after);
+        if (typeof cells === "string") {
+          rejected.push({ event, reason: cells });
+          return;
+        }
+        if (event.unchanged !== undefined && event.unchanged.length > 0 && !this.#copyUnchanged(event.key, cells, event.unchanged)) {
+          return this.#putPartial(cells, event.key, event.unchanged);
+        }
+        return this.#putCells(cells, event.key);
+      }
+      case "delete": {
+        if (event.match === "columns") {
+          rejected.push({ event, reason: "delete by a subset of the key columns is not supported by the Redshift sink" });
+          return;
+        }
+        const keyCells = this.#target.keys.encode(event.key);
+        if (typeof keyCells === "string") {
+          rejected.push({ event, reason: keyCells });
+          return;
+        }
+        const segment = this.#rows();
+        const text = keyText(keyCells);
+        segment.partial.delete(text);
+        if (segment.upserts.delete(text)) this.staged--;
+        if (!segment.deletes.has(text)) this.staged++;
+        segment.deletes.set(text, keyCells);
+        return;
+      }
+      case "truncate":
+        this.segments.push({ kind: "truncate" });
+        this.staged = 0;
+        return;
+      case "schema":
+        return;
+    }
+  }
+
+  #put(event: ChangeEvent, row: Row, rejected: RejectedRecord[]): void {
+    const cells = this.#target.rows.encode(row);
+    if (typeof cells === "string") {
+      rejected.push({ event, reason: cells });
+      return;
+    }
+    this.#putCells(cells);
+  }
+
+  #putCells(cells: StagedRow, oldKey?: Row): void {
+    const segment = this.#rows();
+    if (oldKey !== undefined) {
+      const old = this.#target.keys.encode(oldKey);
+      if (typeof old !== "string") {
+        const oldText = keyText(old);
+        if (oldText !== this.#keyOf(cells)) {
+          if (segment.upserts.delete(oldText)) this.staged--;
+          if (!segment.deletes.has(oldText)) this.staged++;
+          segment.deletes.set(oldText, old);
+        }
+      }
+    }
+    this.#upsert(segment, cells);
+  }
+
+  /**
+   * Stages an update whose unchanged columns are to be kept from the target.
+   * After an earlier partial image of the key, the columns that one carried
+   * are taken from it and only the columns both left out are kept.
+   */
+  #putPartial(cells: StagedRow, oldKey: Row, unchanged: readonly string[]): void {
+    const segment = this.#rows();
+    const old = this.#target.keys.encode(oldKey);
+    const text = this.#keyOf(cells);
+    if (typeof old !== "string" && keyText(old) !== text) {
+      // a key change without the full row: the old row's kept values cannot follow it
+      this.#putCells(cells, oldKey);
+      return;
+    }
+    const columns = this.#target.rows.columns;
+    let keep = unchanged.map((name) => columns.findIndex((c) => c.source === name)).filter((i) => i >= 0);
+    const earlier = segment.partial.get(text);
+    if (earlier !== undefined) {
+      const before = new Set(earlier.keep);
+      for (const i of keep) if (!before.has(i)) cells[i] = earlier.cells[i];
+      keep = keep.filter((i) => before.has(i));
+    }
+    if (keep.length === 0) {
+      segment.partial.delete(text);
+      this.#upsert(segment, cells);
+      return;
+    }
+    if (segment.deletes.delete(text)) this.staged--;
+    if (!segment.partial.has(text)) this.staged++;
+    segment.partial.set(text, { cells, keep: keep.sort((a, b) => a - b) });
+  }
+
+  #upsert(segment: RowsSegment, cells: StagedRow): void {
+    const text = this.#keyOf(cells);
+    if (segment.partial.delete(text)) this.staged--;
+    if (segment.deletes.delete(text)) this.staged--;
+    if (!segment.upserts.has(text)) this.staged++;
+    segment.upserts.set(text, cells);
+  }
+
+  /** Copies the cells of unchanged columns from the key's earlier image in the open segment; false when there is none. */
+  #copyUnchanged(key: Row, cells: StagedRow, unchanged: readonly string[]): boolean {
+    const keyCells = this.#target.keys.encode(key);
+    if (typeof keyCells === "string") return false;
+    const last = this.segments.at(-1);
+    const earlier = last?.kind === "rows" ? last.upserts.get(keyText(keyCells)) : undefined;
+    if (earlier === undefined) return false;
+    const columns = this.#target.rows.columns;
+    for (const name of unchanged) {
+      const index = columns.findIndex((c) => c.source === name);
+      if (index >= 0) cells[index] = earlier[index];
+    }
+    return true;
+  }
+
+  #keyOf(cells: StagedRow): string {
+    let text = "";
+    for (const i of this.#target.keyIndexes) text += `${cellText(cells[i])}\u0001`;
+    return text;
+  }
+
+  #rows(): RowsSegment {
+    const last = this.segments.at(-1);
+    if (last?.kind === "rows") return last;
+    const segment: RowsSegment = { kind: "rows", upserts: new Map(), deletes: new Map(), partial: new Map() };
+    this.segments.push(segment);
+    return segment;
+  }
+}
+
+function keyText(cells: StagedRow): string {
+  let text = "";
+  for (const cell of cells) text += `${cellText(cell)}\u0001`;
+  return text;
+}
+
+function cellText(cell: unknown): string {
+  if (cell instanceof Uint8Array) return Buffer.from(cell).toString("hex");
+  return String(cell);
+}

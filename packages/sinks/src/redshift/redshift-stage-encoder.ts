@@ -1,0 +1,214 @@
+import type { Row, Value } from "@zero-etl/core";
+import { writeParquetFile } from "../iceberg/parquet-file-writer.js";
+import type { IcebergField } from "../iceberg/iceberg-schema.js";
+import { toIcebergValue } from "../iceberg/iceberg-value-codec.js";
+import type { RedshiftColumn } from "./redshift-ddl-compiler.js";
+
+/** How a staged file is laid out for `COPY`. */
+export type StageFormat = "parquet" | "json";
+
+/** One staged column: the target column and where its value comes from in a row (absent: always NULL). */
+export interface StageColumn extends RedshiftColumn {
+  readonly source?: string;
+}
+
+/** Redshift's largest SUPER value (bytes). */
+export const REDSHIFT_MAX_SUPER_BYTES = 16 * 1024 * 1024;
+/** Redshift's largest row `COPY` takes from one input record (bytes). */
+export const REDSHIFT_MAX_COPY_ROW_BYTES = 4 * 1024 * 1024;
+
+const JSON_ONLY = /^(SUPER|TIME|TIMETZ|GEOMETRY)$/;
+const VARCHAR_BYTES = /^(?:VARCHAR|CHAR)\((\d+)\)$/;
+
+/**
+ * The staging format of a table's columns: Parquet (typed, columnar) unless a
+ * column's type has no Parquet type `COPY` loads it from (SUPER, TIME,
+ * TIMETZ, GEOMETRY), then JSON lines (`FORMAT AS JSON 'auto'`), where nested
+ * values land in SUPER as documents.
+ */
+export function stageFormatOf(columns: readonly RedshiftColumn[]): StageFormat {
+  return columns.some((c) => JSON_ONLY.test(c.type)) ? "json" : "parquet";
+}
+
+/** The Parquet (Iceberg-form) primitive type a Redshift column is staged as. */
+export function parquetTypeOf(type: string): string {
+  if (type === "BOOLEAN") return "boolean";
+  if (type === "SMALLINT" || type === "INTEGER") return "int";
+  if (type === "BIGINT") return "long";
+  if (type === "REAL") return "float";
+  if (type === "DOUBLE PRECISION") return "double";
+  if (type === "DATE") return "date";
+  if (type === "TIMESTAMP") return "timestamp";
+  if (type === "TIMESTAMPTZ") return "timestamptz";
+  if (type.startsWith("VARBYTE")) return "binary";
+  const decimal = /^DECIMAL\((\d+),(\d+)\)$/.exec(type);
+  if (decimal !== null) return `decimal(${decimal[1]},${decimal[2]})`;
+  return "string";
+}
+
+/** A row encoded for staging (one cell per staged column), or why it cannot be staged. */
+export type StagedRow = unknown[];
+
+/**
+ * Converts rows to staged cells for `columns` (the target table's physical
+ * order, as `COPY` maps Parquet columns by position), once per row, so a
+ * batch is checked when it is written and the file is built at flush. Text
+ * longer than its VARCHAR's bytes is cut at a character boundary (as the
+ * type mapping documents); a value that does not fit its column (a decimal
+ * with too many digits, a SUPER value over 16 MB, a row over COPY's 4 MB)
+ * makes `encode` return the reason instead.
+ */
+export class StageRowEncoder {
+  readonly columns: readonly StageColumn[];
+  readonly format: StageFormat;
+  readonly #types: readonly string[];
+  readonly #limits: readonly (number | undefined)[];
+  readonly #converters: readonly Converter[];
+
+  constructor(columns: readonly StageColumn[], format: StageFormat = stageFormatOf(columns)) {
+    this.columns = columns;
+    this.format = format;
+    this.#types = columns.map((c) => (format === "parquet" ? parquetTypeOf(c.type) : c.type));
+    this.#limits = columns.map((c) => byteLimit(c.type));
+    this.#converters = this.#types.map((type, i) => converterOf(type, this.#limits[i]));
+  }
+
+  /** The row's cells, or a string naming the column and the reason it cannot be staged. */
+  encode(row: Row): StagedRow | string {
+    const columns = this.columns;
+    const out: unknown[] = new Array(columns.length);
+    let size = 0;
+    for (let i = 0; i < columns.length; i++) {
+      const column = columns[i] as StageColumn;
+      const value = column.source === undefined ? null : (row[column.source] ?? null);
+      if (value === null) {
+        out[i] = null;
+        continue;
+      }
+      try {
+        if (this.format === "parquet") {
+          const v = (this.#converters[i] as Converter)(value);
+          out[i] = v;
+          size += typeof v === "string" ? v.length : v instanceof Uint8Array ? v.byteLength : 8;
+        } else {
+          const text = jsonCell(column.type, value, this.#limits[i]);
+          if (column.type === "SUPER" && text.length > REDSHIFT_MAX_SUPER_BYTES / 4 && Buffer.byteLength(text) > REDSHIFT_MAX_SUPER_BYTES) {
+            return `column ${column.name} (SUPER): value of ${Buffer.byteLength(text)} bytes exceeds Redshift's 16 MB SUPER value`;
+          }
+          out[i] = text;
+          size += text.length + column.name.length + 4;
+        }
+      } catch (error) {
+        return `column ${column.name} (${column.type}): ${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+    if (size > REDSHIFT_MAX_COPY_ROW_BYTES) return `row of about ${size} bytes exceeds Redshift COPY's 4 MB per row`;
+    return out;
+  }
+
+  /** One staged file of encoded rows. */
+  file(rows: Iterable<StagedRow>): Uint8Array {
+    if (this.format === "parquet") {
+      const fields: IcebergField[] = this.columns.map((c, i) => ({ id: i + 1, name: c.name, required: false, type: this.#types[i] ?? "string" }));
+      return writeParquetFile({ fields, rows: Array.isArray(rows) ? (rows as StagedRow[]) : [...rows] }).bytes;
+    }
+    const keys = this.columns.map((c) => JSON.stringify(c.name));
+    let text = "";
+    for (const row of rows) {
+      let line = "{";
+      for (let i = 0; i < row.length; i++) {
+        const cell = row[i];
+        // an absent key loads as NULL
+        if (cell === null || cell === undefined) continue;
+        line += `${line.length === 1 ? "" : ","}${keys[i]}:${cell as string}`;
+      }
+      text += `${line}}\n`;
+    }
+    return Buffer.from(text, "utf8");
+  }
+}
+
+type Converter = (value: Value) => unknown;
+
+/**
+ * A per-column converter to the staged Parquet value, chosen once per
+ * table: the values sources deliver for the type pass straight through, the
+ * rest go through the Iceberg value codec (which throws a RangeError naming
+ * what does not fit).
+ */
+function converterOf(type: string, limit: number | undefined): Converter {
+  const general = (value: Value): unknown => {
+    const v = toIcebergValue(type, value);
+    return typeof v === "string" ? cutToBytes(v, limit) : v;
+  };
+  switch (type) {
+    case "string":
+      return (value) => (typeof value === "string" ? cutToBytes(value, limit) : general(value));
+    case "long":
+      return (value) => (typeof value === "bigint" ? value : general(value));
+    case "int":
+    case "double":
+    case "float":
+      return (value) => (typeof value === "number" ? value : general(value));
+    case "boolean":
+      return (value) => (typeof value === "boolean" ? value : general(value));
+    case "timestamptz":
+      return (value) => {
+        // the common form, milliseconds in UTC: Date.parse is far faster than the general parser
+        if (typeof value === "string" && value.length === 24 && value.charCodeAt(23) === 90 && value.charCodeAt(19) === 46) {
+          const ms = Date.parse(value);
+          if (!Number.isNaN(ms)) return BigInt(ms) * 1000n;
+        }
+        return general(value);
+      };
+    default:
+      return general;
+  }
+}
+
+/** One JSON value for `COPY ... FORMAT AS JSON 'auto'`: VARBYTE and GEOMETRY as hex, SUPER as a document. */
+function jsonCell(type: string, value: Value, limit: number | undefined): string {
+  if (type === "SUPER") {
+    // a json column holds its document as text: embed it as is, so numbers keep every digit
+    if (typeof value === "string") {
+      try {
+        JSON.parse(value);
+        return value;
+      } catch {
+        return JSON.stringify(value);
+      }
+    }
+    return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v));
+  }
+  if (value instanceof Uint8Array) return `"${Buffer.from(value).toString("hex")}"`;
+  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "boolean") return value ? "true" : "false";
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new RangeError(`${value} has no JSON form`);
+    return String(value);
+  }
+  if (typeof value === "string") {
+    if (type.startsWith("DECIMAL")) {
+      if (!/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(value)) throw new RangeError("not a finite decimal");
+      return value;
+    }
+    return JSON.stringify(cutToBytes(value, limit));
+  }
+  return JSON.stringify(JSON.stringify(value));
+}
+
+function byteLimit(type: string): number | undefined {
+  const m = VARCHAR_BYTES.exec(type);
+  return m === null ? undefined : Number(m[1]);
+}
+
+/** Text cut to at most `limit` UTF-8 bytes at a character boundary. */
+function cutToBytes(text: string, limit: number | undefined): string {
+  // a UTF-16 unit is at most 3 UTF-8 bytes: short text needs no count
+  if (limit === undefined || text.length * 3 <= limit) return text;
+  const bytes = Buffer.from(text, "utf8");
+  if (bytes.byteLength <= limit) return text;
+  let end = limit;
+  while (end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString("utf8");
+}
