@@ -63,7 +63,7 @@ export class TableChangeApplier {
       const key = tableKey(change.table);
       // replayed after the re-read or drop it caused
       const replacedAt = target.tracker.replacedAt(key);
-      if (replacedAt !== undefined && (replacedAt === change.position || this.isReplaced(key, change.position))) continue;
+      if (replacedAt !== undefined && (replacedAt === change.position || this.isReplaced(key, change.commitPosition ?? change.position))) continue;
       if (change.kind === "refresh") {
         this.requestRefresh(key, change.reason, change.position);
         continue;

@@ -28,7 +28,10 @@ export interface TableResyncContext {
  * re-read happens after the checkpoint's position, so replaying the stream
  * from that position afterwards re-applies, in order, every change since:
  * by-key application makes each row converge to its latest state, and no
- * write is lost.
+ * write is lost. When the source says the snapshot's position is exact
+ * (`SnapshotSession.exact`), the replay skips, for the tables re-read, what
+ * the snapshot already holds (their `replacedAt` becomes that position), so
+ * nothing is applied on top of a later state of its row.
  */
 export async function resyncTables(context: TableResyncContext, checkpoint: PipelineCheckpoint): Promise<PipelineCheckpoint> {
   const { source, sink, target, retrying, log, signal } = context;
@@ -95,7 +98,14 @@ export async function resyncTables(context: TableResyncContext, checkpoint: Pipe
     await target.writeChunk(chunk);
     if (target.full) await target.flush(at());
   }
-  for (const key of wanted) if (tracker.state(key) === "resyncing") tracker.setState(key, "synced");
+  const codec = source.positions;
+  for (const key of wanted) {
+    if (tracker.state(key) !== "resyncing") continue;
+    tracker.setState(key, "synced");
+    // the rows read hold every change committed before the snapshot's exact position: the replay must not apply them again
+    const replacedAt = tracker.replacedAt(key);
+    if (session.exact === true && (replacedAt === undefined || codec.compare(codec.parse(replacedAt), codec.parse(session.position)) < 0)) tracker.reread(key, session.position);
+  }
   const done = at();
   await target.flush(done);
   // what was refused during this resync waits for the next run, not for another turn now
