@@ -86,11 +86,6 @@ export class PipelineTarget {
     this.#schemas.set(key, schema);
   }
 
-  /** Whether the source table was seen (prepared or remembered) in this run. */
-  knows(key: string): boolean {
-    return this.#keys.has(key);
-  }
-
   /** The source table's schema as last prepared or remembered. */
   schemaOf(key: string): TableSchema | undefined {
     return this.#schemas.get(key);
@@ -154,6 +149,7 @@ export class PipelineTarget {
     return state === "failed" || state === "resync-required";
   }
 
+  /** Writes a snapshot chunk through the mappers (preparing and resetting a table first met here). */
   async writeChunk(chunk: SnapshotChunk): Promise<void> {
     const key = tableKey(chunk.table);
     if (!this.#keys.has(key)) {
@@ -206,6 +202,7 @@ export class PipelineTarget {
     if (mapped.length > 0) await this.writeMapped(mapped);
   }
 
+  /** Writes events the mappers already made. */
   async writeMapped(events: readonly ChangeEvent[]): Promise<void> {
     if (events.length === 0) return;
     const receipt = await this.#o.retrying("write changes", () => this.#o.sink.write({ events }));
@@ -227,6 +224,7 @@ export class PipelineTarget {
     this.#pendingBytes = 0;
   }
 
+  /** Sends what a sink (or the source) rejected to the dead-letter queue, with the key and the reason. */
   async deadLetter(receipt: WriteReceipt): Promise<void> {
     if (receipt.rejected.length === 0) return;
     const letters = receipt.rejected.map((r) => toDeadLetter(this.#o.name, r.event, this.#keys.get(tableKey(r.event.table)) ?? [], r.reason));
