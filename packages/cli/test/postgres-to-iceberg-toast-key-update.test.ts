@@ -33,8 +33,6 @@ describe("zeroetl with PostgreSQL -> Iceberg: key changes beside an unchanged TO
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
     }));
-    const check = await runCli(["check", config, "--fix"]);
-    expect(check.code, check.stdout + check.stderr).toBe(0);
   });
 
   afterAll(async () => {
