@@ -141,4 +141,30 @@ describe("table changes from the source", () => {
     expect(sink.rows("app.b")).toEqual([{ id: 2n, v: "y2" }, { id: 3n, v: "z" }]);
     expect(result.checkpoint.tables["app.b"]?.state).toBe("synced");
   });
+
+  it("with an exact resync position, the replay skips what the re-read holds; without one it applies it again", async () => {
+    const replayedUpdates = async (exactResync: boolean) => {
+      const source = createScriptedSource({ schemas: [t], initialRows: { "app.t": [{ id: 1n, v: "a" }] }, exactResync });
+      const sink = createRecordingSink();
+      const checkpoints = createMemoryCheckpointStore();
+      await runPipeline({ name: "p", source, sink, checkpoints, untilCaughtUp: true, retry: fastRetry });
+      const t2 = schemaOf("t2", ["v"]);
+      source.appendTableChange({ kind: "dropped", table: t.table, reason: "renamed to app.t2" });
+      source.appendTableChange({ kind: "refresh", table: t2.table, reason: "renamed from app.t", schema: t2, rows: [{ id: 1n, v: "a" }] });
+      // committed before the re-read, so the re-read holds its effect
+      source.append([{ op: "update", table: t2.table, key: { id: 1n }, before: { id: 1n, v: "a" }, after: { id: 2n, v: "a" } }]);
+      const before = sink.events.length;
+      const second = await runPipeline({ name: "p", source, sink, checkpoints, untilCaughtUp: true, retry: fastRetry });
+      expect(sink.rows("app.t2")).toEqual([{ id: 2n, v: "a" }]);
+      expect(second.checkpoint.tables["app.t2"]?.state).toBe("synced");
+      const replayed = sink.events.slice(before).filter((e) => e.op === "update").length;
+      // what comes after the re-read is applied as usual
+      source.append([{ op: "update", table: t2.table, key: { id: 2n }, before: { id: 2n, v: "a" }, after: { id: 3n, v: "b" } }]);
+      await runPipeline({ name: "p", source, sink, checkpoints, untilCaughtUp: true, retry: fastRetry });
+      expect(sink.rows("app.t2")).toEqual([{ id: 3n, v: "b" }]);
+      return replayed;
+    };
+    expect(await replayedUpdates(true)).toBe(0);
+    expect(await replayedUpdates(false)).toBe(1);
+  });
 });

@@ -17,6 +17,8 @@ export interface TableRefresh {
   readonly table: TableRef;
   /** Serialized source position of the change that made the re-read necessary. */
   readonly position: string;
+  /** The position of the commit of the change's transaction, when the source knows it and it differs from `position` (as `ChangeEvent.commitPosition`). */
+  readonly commitPosition?: string;
   /** Why, for logs and `status`, e.g. `table re-created`. */
   readonly reason: string;
 }
@@ -31,6 +33,8 @@ export interface TableDrop {
   readonly kind: "dropped";
   readonly table: TableRef;
   readonly position: string;
+  /** As {@link TableRefresh.commitPosition}. */
+  readonly commitPosition?: string;
   readonly reason: string;
 }
 

@@ -41,6 +41,15 @@ export class TableTracker {
     if (position !== undefined) entry.replacedAt = position;
   }
 
+  /**
+   * Records that the table's target copy, just re-read, holds every change
+   * committed before `position` (an exact resync snapshot's position), so
+   * that the replay skips them.
+   */
+  reread(table: string, position: string): void {
+    this.#entry(table).replacedAt = position;
+  }
+
   /** Marks a table gone from the source as of `position`. */
   drop(table: string, reason: string, position: string): void {
     this.setState(table, "dropped-at-source", reason);

@@ -23,6 +23,19 @@ export interface SnapshotSession {
    * (and possibly some it did; sinks apply idempotently).
    */
   readonly position: string;
+  /**
+   * Whether `position` is exact: the snapshot holds precisely the
+   * transactions whose commit (`ChangeEvent.commitPosition`, else its
+   * `position`; `TableChange.commitPosition`, else its `position`) is before
+   * `position`, and nothing committed at or after it. A resync relies on it:
+   * for the tables it re-read, the runtime then skips every replayed event
+   * and table change before `position`, because the rows read already hold
+   * them (and one applied again may not apply at all: an update that leaves
+   * a value unchanged needs the row it updated, which the re-read may hold
+   * under a later key already). Absent or false: `position` only bounds the
+   * snapshot from below, and the replay re-applies what the re-read holds.
+   */
+  readonly exact?: boolean;
   /** The table schemas the snapshot reads, as of `position`. */
   readonly schemas: readonly TableSchema[];
   /** The rows, table by table, in chunks. */

@@ -18,6 +18,12 @@ export interface ScriptedSourceOptions {
   readonly initialRows?: Readonly<Record<string, readonly Row[]>>;
   /** Rows per snapshot chunk. */
   readonly chunkRows?: number;
+  /**
+   * Whether a resync snapshot declares its position exact
+   * (`SnapshotSession.exact`): it is then the position after the log's last
+   * entry, since the snapshot holds every entry before it. Default false.
+   */
+  readonly exactResync?: boolean;
 }
 
 /**
@@ -115,7 +121,8 @@ export function createScriptedSource(options: ScriptedSourceOptions): ScriptedSo
     async snapshot(snapshotOptions) {
       // a first snapshot shows the state at position 0, so streaming replays
       // the whole log; a resync reads the current state, as a database would
-      const position = snapshotOptions.resync ? String(log.length) : "0";
+      const exact = snapshotOptions.resync === true && options.exactResync === true;
+      const position = snapshotOptions.resync ? String(exact ? log.length + 1 : log.length) : "0";
       const current = snapshotOptions.resync ? materialize() : options.initialRows ?? {};
       const wanted = snapshotOptions.tables?.map(tableKey);
       const schemas = (snapshotOptions.resync ? currentSchemas() : options.schemas).filter((s) => wanted === undefined || wanted.includes(tableKey(s.table)));
@@ -132,7 +139,7 @@ export function createScriptedSource(options: ScriptedSourceOptions): ScriptedSo
           }
         }
       }
-      return { position, schemas, chunks: chunks() };
+      return { position, schemas, chunks: chunks(), ...(exact ? { exact } : {}) };
     },
     async *stream(from, streamOptions): AsyncGenerator<ChangeBatch> {
       let next = indexCodec.parse(from);

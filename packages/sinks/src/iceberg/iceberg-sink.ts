@@ -87,6 +87,11 @@ interface PendingChange {
   readonly key: readonly unknown[];
   /** Field indexes whose value the source did not send (unchanged TOAST). */
   unchanged?: number[];
+  /**
+   * The key of the committed row that holds the `unchanged` values, when it
+   * is not `key`: the row's key before a key-changing update.
+   */
+  unchangedFrom?: readonly unknown[];
 }
 
 interface TableState {
@@ -233,18 +238,29 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
 
   const keyOfRow = (state: TableState, row: readonly unknown[]): unknown[] => state.keyIndexes.map((i) => row[i]);
 
-  const upsert = (state: TableState, encoded: { row: unknown[]; unchanged?: number[] }): void => {
+  /**
+   * Buffers the new image of a row. Values the source did not send
+   * (`unchanged`) come from the previous image of the row: `from`, the key
+   * the row had before this change (its own key unless the update changed
+   * it). When that image is in the buffer they are taken from it now;
+   * otherwise they are read from the committed row with that key at commit
+   * ({@link resolveUnchanged}).
+   */
+  const upsert = (state: TableState, encoded: { row: unknown[]; unchanged?: number[] }, from?: readonly unknown[]): void => {
     const key = keyOfRow(state, encoded.row);
     const k = rowKey(key);
-    const prior = state.changes.get(k);
+    const source = from ?? key;
+    const prior = state.changes.get(rowKey(source));
     if (encoded.unchanged !== undefined && prior?.row !== null && prior !== undefined) {
-      // The previous image of this key is in the buffer: take the unchanged values from it.
+      // The previous image of this row is in the buffer: take the unchanged values from it.
       for (const i of encoded.unchanged) encoded.row[i] = (prior.row as EncodedRow)[i];
       const still = encoded.unchanged.filter((i) => prior.unchanged?.includes(i) ?? false);
-      state.changes.set(k, still.length > 0 ? { row: encoded.row, key, unchanged: still } : { row: encoded.row, key });
+      if (still.length === 0) state.changes.set(k, { row: encoded.row, key });
+      else state.changes.set(k, { row: encoded.row, key, unchanged: still, unchangedFrom: prior.unchangedFrom ?? prior.key });
       return;
     }
-    state.changes.set(k, encoded.unchanged === undefined ? { row: encoded.row, key } : { row: encoded.row, key, unchanged: encoded.unchanged });
+    if (encoded.unchanged === undefined) state.changes.set(k, { row: encoded.row, key });
+    else state.changes.set(k, from === undefined ? { row: encoded.row, key, unchanged: encoded.unchanged } : { row: encoded.row, key, unchanged: encoded.unchanged, unchangedFrom: from });
   };
 
   const retryConflicts = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -331,23 +347,25 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
 
   /** Fills unchanged-TOAST values from the committed table (one scan of the table for the affected keys). */
   const resolveUnchanged = async (state: TableState): Promise<void> => {
-    const wanted = new Set<string>();
-    for (const [k, c] of state.changes) if (c.row !== null && c.unchanged !== undefined) wanted.add(k);
+    // change key -> key of the committed row that holds its unchanged values
+    const wanted = new Map<string, string>();
+    for (const [k, c] of state.changes) if (c.row !== null && c.unchanged !== undefined) wanted.set(k, c.unchangedFrom === undefined ? k : rowKey(c.unchangedFrom));
     if (wanted.size === 0) return;
-    const current = await readCommitted(state, wanted);
+    const current = await readCommitted(state, new Set(wanted.values()));
     const byKey = new Map<string, Row>();
     for (const row of current.rows) byKey.set(rowKey(encodeKey(state, row)), row);
-    for (const k of wanted) {
+    for (const [k, from] of wanted) {
       const change = state.changes.get(k);
       const row = change?.row;
       if (change === undefined || row === null || row === undefined) continue;
-      const existing = byKey.get(k);
+      const existing = byKey.get(from);
       for (const i of change.unchanged ?? []) {
         const field = state.fields[i] as IcebergField;
         (row as unknown[])[i] = existing === undefined ? null : encodeValue(field.type, existing[field.name] ?? null);
       }
       if (existing === undefined) logger.warn("unchanged column values not found in the table; written as null", { table: `${state.id.namespace}.${state.id.name}` });
       delete change.unchanged;
+      delete change.unchangedFrom;
     }
   };
 
@@ -669,8 +687,12 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
               const encoded = encodeRow(state, event.after, event.unchanged);
               const oldKey = encodeKey(state, event.key);
               const newKey = keyOfRow(state, encoded.row);
-              if (rowKey(oldKey) !== rowKey(newKey)) state.changes.set(rowKey(oldKey), { row: null, key: oldKey });
-              upsert(state, encoded);
+              if (rowKey(oldKey) === rowKey(newKey)) upsert(state, encoded);
+              else {
+                // the unchanged values are those of the row under its old key: take them before that key is deleted
+                upsert(state, encoded, oldKey);
+                state.changes.set(rowKey(oldKey), { row: null, key: oldKey });
+              }
               state.pendingBytes += estimateRowBytes(event.after);
               break;
             }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import type { Row, SnapshotChunk, SnapshotSession, TableRef, Value } from "@zero-etl/core";
 import { ZeroEtlError, tableKey } from "@zero-etl/core";
@@ -43,10 +44,11 @@ export interface PostgresSnapshotSession extends SnapshotSession {
  * `position` is the slot's consistent point: streaming from it delivers
  * exactly the transactions committed after the snapshot.
  *
- * With `resync`, the slot is not touched: the snapshot is exported from a
- * REPEATABLE READ transaction held open on a normal connection, and
- * `position` is the WAL LSN at that moment (the runtime replays the stream
- * from its own, older checkpoint afterwards).
+ * With `resync`, the pipeline's slot is not touched: the snapshot is
+ * exported by a temporary slot (see {@link exportResyncSnapshot}), and
+ * `position` is its exact consistent point (the runtime replays the stream
+ * from its own, older checkpoint afterwards, skipping for the re-read tables
+ * what the snapshot holds).
  */
 export async function startPostgresSnapshot(options: PostgresSnapshotOptions): Promise<PostgresSnapshotSession> {
   const { config, types } = options;
@@ -61,15 +63,11 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
     if (options.resync !== true && config.ddlCapture) await tryEnsureDdlCapture(admin, config.logger);
     let position: string;
     let snapshotName: string;
+    let exact = true;
     if (options.resync === true) {
-      // leave the slot alone: export an ordinary snapshot from a transaction held open while reading
-      exporter = await connectPostgres(config, { applicationName: "zero-etl resync" });
-      await exporter.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-      const exported = await exporter.query<{ name: string; lsn: string }>("SELECT pg_export_snapshot() AS name, pg_current_wal_lsn()::text AS lsn");
-      const row = exported.rows[0];
-      if (row === undefined) throw new ZeroEtlError("pg_export_snapshot returned no row", { code: "source-failed" });
-      position = formatLsn(parseLsn(row.lsn));
-      snapshotName = row.name;
+      // leave the pipeline's slot alone: a temporary slot gives a snapshot and the exact position it is consistent with
+      const exported = await exportResyncSnapshot(config);
+      ({ exporter, position, snapshotName, exact } = exported);
     } else {
       exporter = await createSlotWithSnapshot(admin, config);
       const created = await exporter.query<{ consistent_point: string; snapshot_name: string }>(
@@ -105,13 +103,70 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
         await close();
       }
     }
-    return { position, schemas: infos.map((t) => t.schema), chunks: chunks(), close, skipped: plan.skipped };
+    return { position, exact, schemas: infos.map((t) => t.schema), chunks: chunks(), close, skipped: plan.skipped };
   } catch (error) {
     await exporter?.end().catch(() => {});
     await reader?.end().catch(() => {});
     throw error;
   } finally {
     await admin.end().catch(() => {});
+  }
+}
+
+/** A snapshot exported for a resync, from the connection that holds it. */
+interface ResyncExport {
+  readonly exporter: pg.Client;
+  readonly snapshotName: string;
+  readonly position: string;
+  /** Whether `position` is the snapshot's exact consistent point (`SnapshotSession.exact`). */
+  readonly exact: boolean;
+}
+
+/**
+ * Exports the snapshot of a resync without touching the pipeline's slot.
+ *
+ * A TEMPORARY logical slot created with EXPORT_SNAPSHOT gives what the
+ * runtime needs to skip exactly what the re-read holds: its consistent point
+ * is the LSN such that a transaction whose commit record starts before it is
+ * in the exported snapshot and one whose commit record starts at or after it
+ * is not — the same LSN a `Begin` message carries as the commit's position
+ * (`ChangeEvent.commitPosition`). An LSN read with `pg_current_wal_lsn()`
+ * next to `pg_export_snapshot()` cannot promise that: visibility follows the
+ * order in which transactions leave the process array, not the WAL order of
+ * their commit records. The slot lives as long as the exporting connection
+ * (until the rows are read) and is dropped with it, even by a crash.
+ *
+ * When no replication slot is free, falls back to that ordinary exported
+ * snapshot, with `exact: false` (the replay then re-applies what the re-read
+ * holds, as before), and says so in the log.
+ */
+async function exportResyncSnapshot(config: PostgresSourceConfig): Promise<ResyncExport> {
+  const exporter = await connectPostgres(config, { replication: true, applicationName: "zero-etl resync" });
+  try {
+    // unique in the cluster: temporary slots of concurrent resyncs must not collide
+    const slot = `${config.slot.slice(0, 40)}_resync_${randomBytes(6).toString("hex")}`;
+    const created = await exporter.query<{ consistent_point: string; snapshot_name: string }>(
+      `CREATE_REPLICATION_SLOT ${quoteIdent(slot)} TEMPORARY LOGICAL pgoutput EXPORT_SNAPSHOT`,
+    );
+    const row = created.rows[0];
+    if (row === undefined) throw new ZeroEtlError("CREATE_REPLICATION_SLOT returned no row", { code: "source-failed" });
+    return { exporter, snapshotName: row.snapshot_name, position: formatLsn(parseLsn(row.consistent_point)), exact: true };
+  } catch (error) {
+    await exporter.end().catch(() => {});
+    // 53400: all replication slots are in use
+    if ((error as { code?: string }).code !== "53400") throw error;
+    config.logger.warn("no replication slot free for an exact resync snapshot; the replay will re-apply changes the re-read holds", { error: (error as Error).message });
+  }
+  const fallback = await connectPostgres(config, { applicationName: "zero-etl resync" });
+  try {
+    await fallback.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    const exported = await fallback.query<{ name: string; lsn: string }>("SELECT pg_export_snapshot() AS name, pg_current_wal_lsn()::text AS lsn");
+    const row = exported.rows[0];
+    if (row === undefined) throw new ZeroEtlError("pg_export_snapshot returned no row", { code: "source-failed" });
+    return { exporter: fallback, snapshotName: row.name, position: formatLsn(parseLsn(row.lsn)), exact: false };
+  } catch (error) {
+    await fallback.end().catch(() => {});
+    throw error;
   }
 }
 

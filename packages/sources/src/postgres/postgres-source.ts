@@ -253,9 +253,12 @@ class PostgresSource implements Source {
               builder.commit();
               if (message.endLsn > checkpoint) checkpoint = message.endLsn;
               if (tableChanges.length > 0) {
-                // the runtime re-reads or drops these tables before anything later is applied
+                // the runtime re-reads or drops these tables before anything later is applied;
+                // the commit's position tells it whether an exact re-read already holds a change
+                const commitPosition = formatLsn(message.commitLsn);
+                const committed = tableChanges.map((change) => (change.commitPosition === undefined ? { ...change, commitPosition } : change));
                 await fetchUnchanged?.(events);
-                yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1, tableChanges };
+                yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1, tableChanges: committed };
                 yielded = checkpoint;
                 events = [];
                 tableChanges = [];

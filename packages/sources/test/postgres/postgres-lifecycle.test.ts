@@ -1,3 +1,4 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConfigError, ZeroEtlError, isPreflightPassing, type ChangeBatch, type Source } from "@zero-etl/core";
 import { createPostgresSource, parseLsn } from "@zero-etl/sources/postgres";
@@ -161,6 +162,45 @@ describe("postgres source: checkpoints, restart and errors", () => {
       const events = await stream.until((e) => e.filter((x) => x.op === "insert").length >= 2);
       expect(events.flatMap((e) => (e.op === "insert" ? [e.after.id] : []))).toEqual([3, 4]);
     } finally {
+      await stream.stop();
+    }
+  });
+
+  it("a resync snapshot's position is exact: it holds what committed before it and nothing committed at or after it", async () => {
+    await db.query("CREATE TABLE exact_rs (id int PRIMARY KEY)");
+    const table = { namespace: "public", name: "exact_rs" };
+    const s = source("exact", ["exact_rs"]);
+    const session = await s.snapshot({});
+    await readSnapshot(session.chunks);
+    const stream = openStream(s, session.position);
+    const inFlight = new pg.Client({ connectionString: db.url });
+    await inFlight.connect();
+    try {
+      // a transaction in flight when the resync snapshot starts (its slot waits for it to end)
+      await inFlight.query("BEGIN");
+      await inFlight.query("INSERT INTO exact_rs VALUES (1)");
+      const starting = s.snapshot({ tables: [table], resync: true });
+      const committed = new Promise((resolve) => setTimeout(resolve, 300)).then(() => inFlight.query("COMMIT"));
+      const resync = await starting;
+      await committed;
+      expect(resync.exact).toBe(true);
+      // committed after the snapshot was exported, before its rows are read
+      await db.query("INSERT INTO exact_rs VALUES (2)");
+      const rows = await readSnapshot(resync.chunks);
+      const held = new Set((rows.get("public.exact_rs") ?? []).map((r) => r.id));
+      expect([...held]).toEqual([1]);
+      const events = await stream.until((e) => e.filter((x) => x.op === "insert" && x.table.name === "exact_rs").length >= 2);
+      const inserts = events.filter((e) => e.op === "insert" && e.table.name === "exact_rs");
+      // the contract the runtime relies on: in the snapshot iff the commit is before its position
+      for (const event of inserts) {
+        const commit = parseLsn(event.commitPosition ?? "");
+        expect(commit < parseLsn(resync.position), `insert ${String(event.op === "insert" ? event.after.id : "")}`).toBe(held.has(event.op === "insert" ? event.after.id : undefined));
+      }
+      // the temporary slot went with the snapshot's connection
+      const temporary = await db.query("SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE $1", [`${db.name}_exact_resync_%`]);
+      expect(temporary.rows).toEqual([]);
+    } finally {
+      await inFlight.end();
       await stream.stop();
     }
   });

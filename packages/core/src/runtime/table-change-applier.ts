@@ -1,0 +1,88 @@
+import type { PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
+import type { TableChange } from "../change/table-change.js";
+import type { Logger } from "../observability/logger.js";
+import type { PipelineMetrics } from "../observability/metrics.js";
+import type { PositionCodec } from "../position/position-codec.js";
+import { tableKey } from "../schema/table-schema.js";
+import type { Sink } from "../sink/sink.js";
+import type { PipelineTarget } from "./pipeline-target.js";
+import type { RetryingOperation } from "./retrying-operation.js";
+
+/** What a {@link TableChangeApplier} works with. */
+export interface TableChangeApplierOptions {
+  readonly target: PipelineTarget;
+  readonly sink: Sink;
+  readonly positions: PositionCodec<unknown>;
+  /** Makes what was applied durable as a checkpoint at `position` (see {@link PipelineTarget.flushAt}). */
+  readonly flushAt: (previous: PipelineCheckpoint, position: string) => Promise<PipelineCheckpoint>;
+  readonly retrying: RetryingOperation;
+  readonly metrics: PipelineMetrics;
+  readonly log: Logger;
+}
+
+/**
+ * Applies what the source says about whole tables ({@link TableChange}):
+ * a refresh marks the table for a re-read, a drop removes its target tables;
+ * and guards a table's new copy against replayed events it already holds
+ * (`TableStatus.replacedAt`).
+ */
+export class TableChangeApplier {
+  readonly #o: TableChangeApplierOptions;
+
+  constructor(options: TableChangeApplierOptions) {
+    this.#o = options;
+  }
+
+  /** Whether an event of `table` at `position` is older than a table change its target copy already reflects. */
+  isReplaced(table: string, position: string): boolean {
+    const replacedAt = this.#o.target.tracker.replacedAt(table);
+    if (replacedAt === undefined || position === "") return false;
+    const codec = this.#o.positions;
+    return codec.compare(codec.parse(position), codec.parse(replacedAt)) < 0;
+  }
+
+  /** Marks a table to be read again from `position` on: the stream stops at the next checkpoint and the resync follows. */
+  requestRefresh(key: string, reason: string, position: string): void {
+    const target = this.#o.target;
+    target.tracker.requestRefresh(key, reason, position);
+    this.#o.metrics.emit({ type: "table-state", table: key, state: "resync-required", reason });
+    this.#o.log.info("the table will be read again", { table: key, reason, position });
+    target.resyncDue = true;
+  }
+
+  /**
+   * Applies the table changes of a batch, in order, after its events. A
+   * refresh marks the table for a re-read (the stream stops at the next
+   * checkpoint, the resync runs, the stream resumes); a drop makes what came
+   * before durable, then removes the table's target tables.
+   */
+  async apply(changes: readonly TableChange[], checkpoint: PipelineCheckpoint, latest: string | undefined): Promise<PipelineCheckpoint> {
+    const { target, log, metrics } = this.#o;
+    let current = checkpoint;
+    for (const change of changes) {
+      const key = tableKey(change.table);
+      // replayed after the re-read or drop it caused
+      const replacedAt = target.tracker.replacedAt(key);
+      if (replacedAt !== undefined && (replacedAt === change.position || this.isReplaced(key, change.commitPosition ?? change.position))) continue;
+      if (change.kind === "refresh") {
+        this.requestRefresh(key, change.reason, change.position);
+        continue;
+      }
+      if (target.pendingRows > 0) current = await this.#o.flushAt(current, latest ?? current.position ?? change.position);
+      target.tracker.drop(key, change.reason, change.position);
+      metrics.emit({ type: "table-state", table: key, state: "dropped-at-source", reason: change.reason });
+      log.info("table gone from the source", { table: key, reason: change.reason, position: change.position });
+      const sink = this.#o.sink;
+      const drop = sink.dropTable?.bind(sink);
+      if (drop === undefined) continue;
+      // a table forgotten on resume (dropped while the pipeline was stopped) has no known shape: its root target table is found by name
+      const schema = target.schemaOf(key) ?? { table: change.table, version: 0, primaryKey: [], columns: [] };
+      for (const mapped of target.targetsOf(schema)) {
+        const targetKey = tableKey(mapped.table);
+        await this.#o.retrying(`drop ${targetKey}`, () => drop(mapped.table));
+        target.unprepared(targetKey);
+      }
+    }
+    return current;
+  }
+}
