@@ -1,3 +1,5 @@
+import { ORACLE_SESSION_NLS_FORMATS } from "./oracle-datetime-mask.js";
+
 /**
  * Every statement the Oracle source sends, in one place, so that tests can
  * check the exact text. Values are always bind variables (`:name`), never
@@ -170,5 +172,12 @@ export function addTableSupplementalLoggingSql(owner: string, table: string): st
 export const OLDEST_ARCHIVED_LOG_SQL =
   "SELECT MIN(FIRST_CHANGE#) AS SCN, ROUND((SYSDATE - MIN(FIRST_TIME)) * 24, 1) AS AGE_HOURS FROM V$ARCHIVED_LOG WHERE NAME IS NOT NULL AND STATUS = 'A' AND DELETED = 'NO'";
 
-/** Session settings the source relies on: `.` as decimal point. */
-export const SESSION_SETUP_SQL = "ALTER SESSION SET NLS_NUMERIC_CHARACTERS = '.,'";
+/**
+ * Session settings every session sets first: the NLS formats in which
+ * LogMiner prints datetimes without a mask and `TO_CHAR` prints snapshot
+ * values (the decoder's defaults), `.` as decimal point, and UTC as session
+ * time zone (LogMiner prints `TIMESTAMP WITH LOCAL TIME ZONE` in it).
+ */
+export const SESSION_SETUP_SQL = `ALTER SESSION SET ${Object.entries(ORACLE_SESSION_NLS_FORMATS)
+  .map(([name, value]) => `${name} = '${value}'`)
+  .join(" ")} TIME_ZONE = 'UTC'`;
