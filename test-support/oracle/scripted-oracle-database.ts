@@ -6,6 +6,7 @@ import {
   CURRENT_SCN_SQL,
   DATABASE_SETTINGS_SQL,
   END_LOGMNR_SQL,
+  FLUSH_TABLE_EXISTS_SQL,
   LIST_TABLES_SQL,
   LOGMNR_NEW,
   OLDEST_ARCHIVED_LOG_SQL,
@@ -20,7 +21,10 @@ import {
   TABLE_LOG_GROUPS_SQL,
   TABLE_ROW_ESTIMATE_SQL,
   addTableSupplementalLoggingSql,
+  createFlushTableSql,
+  flushLogBufferSql,
   logminerContentsSql,
+  seedFlushTableSql,
 } from "../../packages/sources/src/oracle/oracle-sql.js";
 
 /** A column as ALL_TAB_COLUMNS describes it. */
@@ -109,13 +113,21 @@ export class ScriptedOracleDatabase {
   logMode = "ARCHIVELOG";
   minimalLogging = "YES";
   allColumnsLogging = "NO";
-  privileges = new Set(["CREATE SESSION", "LOGMINING", "EXECUTE_CATALOG_ROLE", "SELECT ANY TRANSACTION", "SELECT ANY DICTIONARY", "FLASHBACK ANY TABLE"]);
+  /** Tables of the connecting user's own schema (USER_TABLES), e.g. the log-flush table once created. */
+  readonly userTables = new Set<string>();
+  privileges = new Set(["CREATE SESSION", "CREATE TABLE", "LOGMINING", "EXECUTE_CATALOG_ROLE", "SELECT ANY TRANSACTION", "SELECT ANY DICTIONARY", "FLASHBACK ANY TABLE"]);
   archivedHours: number | undefined = 48;
   /** Rows that go into an SQL_REDO row before it continues in the next (`CSF = 1`). */
   csfChunk = CHUNK_TEXT;
   readonly #online: LogGroup[] = [];
   readonly #archived: ArchivedLog[] = [];
   readonly #open = new Map<string, bigint>();
+  /**
+   * The SCN up to which LGWR has written the log buffer to the online log:
+   * LogMiner reads files, so later redo is not visible yet. A commit, a log
+   * switch or {@link flushLogBuffer} writes everything before it.
+   */
+  writtenScn = 1000n;
   #sessions = 0;
   /** Online log groups kept before the oldest is reused. */
   readonly groups: number;
@@ -151,12 +163,19 @@ export class ScriptedOracleDatabase {
   commit(xid: string): bigint {
     const scn = this.#row(xid, OracleOperation.commit, null, null, null, "commit", 0);
     this.#open.delete(xid);
+    this.writtenScn = scn;
     return scn;
+  }
+
+  /** LGWR writes the log buffer (its three-second timer, or any commit). */
+  flushLogBuffer(): void {
+    this.writtenScn = this.scn;
   }
 
   rollback(xid: string): bigint {
     const scn = this.#row(xid, OracleOperation.rollback, null, null, null, "rollback", 0);
     this.#open.delete(xid);
+    this.writtenScn = scn;
     return scn;
   }
 
@@ -178,6 +197,7 @@ export class ScriptedOracleDatabase {
     const current = this.#online[this.#online.length - 1];
     if (current === undefined) throw new Error("no online log");
     this.scn += 1n;
+    this.writtenScn = this.scn;
     current.next = this.scn;
     this.#archived.push({ name: `/u01/arch/1_${current.sequence}.arc`, thread: 1, sequence: current.sequence, first: current.first, next: this.scn, deleted: false });
     this.#online.push({ thread: 1, sequence: current.sequence + 1, first: this.scn, next: undefined, member: `/u01/oradata/redo0${((current.sequence) % this.groups) + 1}.log` });
@@ -251,6 +271,24 @@ export class ScriptedOracleDatabase {
             files = [];
             window = undefined;
             return;
+          default:
+            break;
+        }
+        for (const name of db.userTables) {
+          if (sql === seedFlushTableSql(name)) return;
+          if (sql === flushLogBufferSql(name)) {
+            // the commit takes an SCN, and LGWR writes everything before it
+            db.scn += 1n;
+            db.writtenScn = db.scn;
+            return;
+          }
+        }
+        const created = /^CREATE TABLE "([A-Z0-9_$#]+)" \(LAST_SCN NUMBER\(20\)\)$/.exec(sql);
+        if (created?.[1] !== undefined && sql === createFlushTableSql(created[1])) {
+          db.userTables.add(created[1]);
+          return;
+        }
+        switch (sql) {
           case ADD_MINIMAL_SUPPLEMENTAL_LOGGING_SQL:
             db.minimalLogging = "YES";
             return;
@@ -279,7 +317,7 @@ export class ScriptedOracleDatabase {
     }
     const ownOps = new Set<number>([1, 2, 3, 5, 9, 10, 11, 29]);
     for (const r of this.redo) {
-      if (r.scn <= after || r.scn > to || !sequences.has(r.sequence)) continue;
+      if (r.scn <= after || r.scn > to || r.scn > this.writtenScn || !sequences.has(r.sequence)) continue;
       if (!(r.op === 7 || r.op === 36 || (r.owner !== null && owners.includes(r.owner) && ownOps.has(r.op)))) continue;
       yield {
         SCN: r.scn.toString(),
@@ -303,6 +341,8 @@ export class ScriptedOracleDatabase {
     switch (sql) {
       case CURRENT_SCN_SQL:
         return [{ SCN: (this.scn + 1n).toString() }];
+      case FLUSH_TABLE_EXISTS_SQL:
+        return [{ N: this.userTables.has(String(binds.tableName)) ? "1" : "0" }];
       case OLDEST_OPEN_TRANSACTION_SQL: {
         let oldest: bigint | undefined;
         for (const s of this.#open.values()) if (oldest === undefined || s < oldest) oldest = s;

@@ -49,6 +49,7 @@ const oracleSource = z.strictObject({
   maxBatchEvents: z.number().int().positive().optional(),
   spillAfterEvents: z.number().int().positive().optional(),
   spillDir: z.string().min(1, "a directory path").optional(),
+  flushTable: identifier.optional(),
   snapshotChunkRows: z.number().int().positive().optional(),
   snapshotParallelism: z.number().int().positive().optional(),
 });

@@ -13,13 +13,17 @@ import {
   ARCHIVED_LOGS_SQL,
   CURRENT_SCN_SQL,
   END_LOGMNR_SQL,
+  FLUSH_TABLE_EXISTS_SQL,
   LOGMNR_ADDFILE,
   LOGMNR_NEW,
   ONLINE_LOGS_SQL,
   OracleOperation,
+  flushLogBufferSql,
   START_LOGMNR_SQL,
+  createFlushTableSql,
   logminerContentsBinds,
   logminerContentsSql,
+  seedFlushTableSql,
 } from "./oracle-sql.js";
 import { TransactionBuffer } from "./oracle-transaction-buffer.js";
 
@@ -33,6 +37,8 @@ export interface OracleLogMinerReaderOptions {
   readonly windowScns: bigint;
   readonly pollMs: number;
   readonly maxBatchEvents: number;
+  /** The table updated before each window so that LGWR writes the log buffer (see `ensureFlushTable`). */
+  readonly flushTable: string;
   readonly buffer: TransactionBuffer;
   readonly logger?: Logger;
   readonly signal?: AbortSignal;
@@ -88,9 +94,12 @@ export class OracleLogMinerReader {
     const { db, signal } = this.#o;
     let lo = resumeScn(this.#o.start) - 1n;
     try {
+      const flush = flushLogBufferSql(this.#o.flushTable);
       while (signal?.aborted !== true) {
+        // redo still in the log buffer is not in the files LogMiner reads: a commit first makes LGWR write it
+        await db.execute(flush, { scn: lo.toString() });
         const current = scnOf((await db.query(CURRENT_SCN_SQL))[0]?.SCN) ?? 0n;
-        // the current SCN itself may still gain redo: mine up to the one before it
+        // the current SCN itself may still gain redo: mine up to the one before it (the flush's commit is below it)
         const limit = current - 1n;
         if (limit <= lo) {
           yield* this.#drain(true);
@@ -251,6 +260,14 @@ export class OracleLogMinerReader {
       ...(rejected.length === 0 ? {} : { rejected }),
     };
   }
+}
+
+/** Creates the log-flush table in the user's schema unless it exists (needs CREATE TABLE and a quota, or a DBA creates it once). */
+export async function ensureFlushTable(db: OracleDatabase, table: string): Promise<void> {
+  const exists = Number((await db.query(FLUSH_TABLE_EXISTS_SQL, { tableName: table }))[0]?.N ?? 0) > 0;
+  if (exists) return;
+  await db.execute(createFlushTableSql(table));
+  await db.execute(seedFlushTableSql(table));
 }
 
 /** LogMiner's TIMESTAMP as `YYYY-MM-DDTHH:MM:SS`, read as UTC (the database's clock zone is assumed UTC, as on RDS). */

@@ -33,6 +33,7 @@ const NEEDED: readonly { readonly any: readonly string[]; readonly grant: string
   { any: ["EXECUTE_CATALOG_ROLE", "DBA"], grant: "GRANT EXECUTE_CATALOG_ROLE TO <user>", why: "to call DBMS_LOGMNR" },
   { any: ["SELECT ANY TRANSACTION", "DBA"], grant: "GRANT SELECT ANY TRANSACTION TO <user>", why: "to read V$LOGMNR_CONTENTS" },
   { any: ["SELECT ANY DICTIONARY", "SELECT_CATALOG_ROLE", "DBA"], grant: "GRANT SELECT ANY DICTIONARY TO <user>", why: "to read V$DATABASE, V$LOG, V$ARCHIVED_LOG and V$TRANSACTION" },
+  { any: ["CREATE TABLE", "DBA"], grant: "GRANT CREATE TABLE TO <user> and a quota on its tablespace (or create its ZEROETL_LOG_FLUSH table once)", why: "for the table whose commits flush the log buffer" },
   { any: ["FLASHBACK ANY TABLE", "DBA"], grant: "GRANT FLASHBACK ANY TABLE TO <user> (or FLASHBACK ON each table)", why: "to read the snapshot AS OF SCN" },
 ];
 

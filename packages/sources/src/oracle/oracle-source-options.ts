@@ -22,6 +22,12 @@ export interface OracleSourceOptions {
   readonly spillAfterEvents?: number;
   /** Where spilled transactions are written (default the OS temporary directory). */
   readonly spillDir?: string;
+  /**
+   * A one-row table in the user's schema that the stream updates and commits
+   * before each window, so that LGWR writes redo still in the log buffer to
+   * the files LogMiner reads (default `ZEROETL_LOG_FLUSH`; created if missing).
+   */
+  readonly flushTable?: string;
   /** Target rows per snapshot chunk (default 50,000); a table is split into ROWID ranges of about that many rows. */
   readonly snapshotChunkRows?: number;
   /** Snapshot chunks read at once, each on its own session (default 2). */
@@ -44,6 +50,7 @@ export interface ResolvedOracleSourceOptions {
   readonly maxBatchEvents: number;
   readonly spillAfterEvents: number;
   readonly spillDir?: string;
+  readonly flushTable: string;
   readonly snapshotChunkRows: number;
   readonly snapshotParallelism: number;
   readonly timeouts: ConnectionTimeouts;
@@ -72,6 +79,8 @@ export function resolveOracleSourceOptions(options: OracleSourceOptions): Resolv
     if (!Number.isInteger(value) || value < 1) throw new ConfigError(path, "a positive integer", String(value));
     return value;
   };
+  const flushTable = options.flushTable ?? "ZEROETL_LOG_FLUSH";
+  if (typeof flushTable !== "string" || !/^[A-Za-z][A-Za-z0-9_$#]{0,127}$/.test(flushTable)) throw new ConfigError("source.flushTable", "a table name of letters, digits, _, $ or #", String(flushTable));
   let tables: readonly TableRef[] | undefined;
   let include: ((table: TableRef) => boolean) | undefined;
   if (typeof options.tables === "function") include = options.tables;
@@ -93,6 +102,7 @@ export function resolveOracleSourceOptions(options: OracleSourceOptions): Resolv
     maxBatchEvents: positive("source.maxBatchEvents", options.maxBatchEvents, 10_000),
     spillAfterEvents: positive("source.spillAfterEvents", options.spillAfterEvents, 10_000),
     ...(options.spillDir === undefined ? {} : { spillDir: options.spillDir }),
+    flushTable,
     snapshotChunkRows: positive("source.snapshotChunkRows", options.snapshotChunkRows, 50_000),
     snapshotParallelism: positive("source.snapshotParallelism", options.snapshotParallelism, 2),
     timeouts: resolveConnectionTimeouts(options.timeouts),

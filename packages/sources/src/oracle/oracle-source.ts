@@ -4,7 +4,7 @@ import type { OracleConnector, OracleDatabase } from "./oracle-database.js";
 import { scnOf } from "./oracle-database.js";
 import type { OracleTableModel, OracleTableSelection } from "./oracle-introspector.js";
 import { introspectOracleTable, listOracleTables } from "./oracle-introspector.js";
-import { OracleLogMinerReader } from "./oracle-logminer-reader.js";
+import { OracleLogMinerReader, ensureFlushTable } from "./oracle-logminer-reader.js";
 import type { OraclePosition } from "./oracle-position.js";
 import { oraclePositionCodec } from "./oracle-position.js";
 import { runOraclePreflight } from "./oracle-preflight.js";
@@ -110,6 +110,7 @@ class OracleSource implements Source {
     const db = await this.#connect();
     const buffer = new TransactionBuffer({ spillAfter: this.#o.spillAfterEvents, ...(this.#o.spillDir === undefined ? {} : { dir: this.#o.spillDir }) });
     try {
+      await ensureFlushTable(db, this.#o.flushTable);
       const tables = new Map((await this.#models(db)).map((m) => [tableKey(m.schema.table), m]));
       const reader = new OracleLogMinerReader({
         db,
@@ -119,6 +120,7 @@ class OracleSource implements Source {
         windowScns: this.#o.windowScns,
         pollMs: this.#o.pollMs,
         maxBatchEvents: this.#o.maxBatchEvents,
+        flushTable: this.#o.flushTable,
         buffer,
         ...(this.#o.logger === undefined ? {} : { logger: this.#o.logger }),
         ...(options.signal === undefined ? {} : { signal: options.signal }),

@@ -70,6 +70,28 @@ export const START_LOGMNR_SQL =
 /** Ends the LogMiner session (and forgets its files). */
 export const END_LOGMNR_SQL = "BEGIN DBMS_LOGMNR.END_LOGMNR; END;";
 
+/** Whether the log-flush table exists in the user's own schema. Binds `:tableName`. Columns: `N`. */
+export const FLUSH_TABLE_EXISTS_SQL = "SELECT COUNT(*) AS N FROM USER_TABLES WHERE TABLE_NAME = :tableName";
+
+/** Creates the log-flush table (in the user's own schema). */
+export function createFlushTableSql(table: string): string {
+  return `CREATE TABLE ${quoteOracleIdentifier(table)} (LAST_SCN NUMBER(20))`;
+}
+
+/** Gives the log-flush table its one row. */
+export function seedFlushTableSql(table: string): string {
+  return `BEGIN INSERT INTO ${quoteOracleIdentifier(table)} (LAST_SCN) VALUES (0); COMMIT; END;`;
+}
+
+/**
+ * Updates and commits the log-flush table, binds `:scn`. A commit makes LGWR
+ * write the log buffer up to it, so every change with a lower SCN is in the
+ * online log files that LogMiner reads before the window is mined.
+ */
+export function flushLogBufferSql(table: string): string {
+  return `BEGIN UPDATE ${quoteOracleIdentifier(table)} SET LAST_SCN = :scn; COMMIT; END;`;
+}
+
 /** The LogMiner operation codes the source reads. */
 export const OracleOperation = Object.freeze({
   insert: 1,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ChangeBatch } from "@zero-etl/core";
 import { introspectOracleTable } from "../../src/oracle/oracle-introspector.js";
-import { OracleLogMinerReader } from "../../src/oracle/oracle-logminer-reader.js";
+import { OracleLogMinerReader, ensureFlushTable } from "../../src/oracle/oracle-logminer-reader.js";
 import { TransactionBuffer, type RedoRecord } from "../../src/oracle/oracle-transaction-buffer.js";
 import { ordersDatabase, redo } from "./oracle-script.js";
 
@@ -46,6 +46,7 @@ describe("oracle transaction buffer", () => {
     for (let i = 0; i < 3_000; i++) db.dml("0B000100C0000000", "insert", { owner: "APP", table: "ORDERS", rowId: `AAAH${i}`, redo: redo.insert(i, `row ${i}`, "1") });
     db.commit("0B000100C0000000");
     const session = await db.connector()();
+    await ensureFlushTable(session, "ZEROETL_LOG_FLUSH");
     const model = await introspectOracleTable(session, { namespace: "APP", name: "ORDERS" });
     if (model === undefined) throw new Error("no model");
     const buffer = new TransactionBuffer({ spillAfter: 50, dir });
@@ -58,6 +59,7 @@ describe("oracle transaction buffer", () => {
       windowScns: 1_000_000n,
       pollMs: 1,
       maxBatchEvents: 500,
+      flushTable: "ZEROETL_LOG_FLUSH",
       buffer,
       signal: controller.signal,
     });
