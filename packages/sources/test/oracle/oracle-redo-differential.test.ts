@@ -160,7 +160,9 @@ describe("SQL_REDO parser against Debezium's LogMinerDmlParser", () => {
       const theirs = debeziumImages(entry, printed);
       const mine = toImages(ours, generated.table.columns);
       if ("error" in theirs) {
-        unexplained.push(`${generated.sql}\n  debezium failed: ${theirs.error}`);
+        // Debezium's set/where scanner can lose its place inside a || concatenation of quoted pieces and throw
+        if (/'\s*\|\||\|\|\s*'/.test(generated.sql)) differences.set("concatenation-fails-to-parse", (differences.get("concatenation-fails-to-parse") ?? 0) + 1);
+        else unexplained.push(`${generated.sql}\n  debezium failed: ${theirs.error}`);
         return;
       }
       expect(theirs.op).toBe(mine.op);
