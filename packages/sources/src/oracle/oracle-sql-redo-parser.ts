@@ -30,6 +30,8 @@ const EQUALS = 0x3d;
 const SEMICOLON = 0x3b;
 const PIPE = 0x7c;
 const BACKSLASH = 0x5c;
+const SLASH = 0x2f;
+const STAR = 0x2a;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const EXCERPT_LENGTH = 32;
@@ -123,10 +125,13 @@ class RedoScanner {
   private parseUpdate(): OracleRedoStatement {
     this.parseTableName();
     const { owner, table } = this;
-    this.expectKeyword("set");
+    if (!this.tryKeyword("set")) {
+      this.skipAlias();
+      this.expectKeyword("set");
+    }
     const set = new Map<string, OracleRedoLiteral>();
     for (;;) {
-      const name = this.parseIdentifier();
+      const name = this.parseColumnRef();
       this.expectChar(EQUALS, "'=' after a column name");
       set.set(name, this.parseValue());
       if (!this.tryChar(COMMA)) break;
@@ -139,6 +144,8 @@ class RedoScanner {
     this.expectKeyword("from");
     this.parseTableName();
     const { owner, table } = this;
+    this.skipSpace();
+    if (this.pos < this.sql.length && this.peek() !== SEMICOLON && !this.tryKeyword("where", false)) this.skipAlias();
     const where = this.tryKeyword("where") ? this.parseConditions() : NO_COLUMNS;
     return { kind: "delete", owner, table, where };
   }
@@ -148,8 +155,9 @@ class RedoScanner {
     const where = new Map<string, OracleRedoLiteral>();
     for (;;) {
       this.skipSpace();
-      const quoted = this.peek() === DQUOTE;
-      const name = this.parseIdentifier();
+      const start = this.pos;
+      const name = this.parseColumnRef();
+      const quoted = this.sql.charCodeAt(this.pos - 1) === DQUOTE || this.sql.charCodeAt(start) === DQUOTE;
       let literal: OracleRedoLiteral;
       if (this.tryKeyword("is")) {
         this.expectKeyword("null");
@@ -162,6 +170,21 @@ class RedoScanner {
       if (!this.tryKeyword("and")) break;
     }
     return where;
+  }
+
+  /** A table alias LogMiner may print after the table name (`update "O"."T" a set a."C" = …`). */
+  private skipAlias(): void {
+    this.skipSpace();
+    if (!isWordChar(this.peek()) && this.peek() !== DQUOTE) throw this.fail("SET, WHERE or a table alias");
+    this.parseIdentifier();
+  }
+
+  /** A column name, possibly qualified by the table alias (`a."C"`): the alias is dropped. */
+  private parseColumnRef(): string {
+    const name = this.parseIdentifier();
+    if (this.peek() !== DOT) return name;
+    this.pos++;
+    return this.parseIdentifier();
   }
 
   /** `"OWNER"."TABLE"`; LogMiner always qualifies, an unqualified name gets the owner "". */
@@ -369,10 +392,22 @@ class RedoScanner {
     return this.sql.charCodeAt(this.pos);
   }
 
+  // White space and block comments: LogMiner marks a binary JSON value with a JSON comment before it.
   private skipSpace(): void {
     const sql = this.sql;
     let i = this.pos;
-    while (isSpace(sql.charCodeAt(i))) i++;
+    for (;;) {
+      const c = sql.charCodeAt(i);
+      if (isSpace(c)) i++;
+      else if (c === SLASH && sql.charCodeAt(i + 1) === STAR) {
+        const end = sql.indexOf("*/", i + 2);
+        if (end < 0) {
+          this.pos = i;
+          throw this.fail("the end of a /* comment");
+        }
+        i = end + 2;
+      } else break;
+    }
     this.pos = i;
   }
 
@@ -388,7 +423,7 @@ class RedoScanner {
   }
 
   /** Consumes `keyword` (lower-case, matched case-insensitively) when it is a whole word at the cursor. */
-  private tryKeyword(keyword: string): boolean {
+  private tryKeyword(keyword: string, consume = true): boolean {
     this.skipSpace();
     const sql = this.sql;
     const start = this.pos;
@@ -397,7 +432,7 @@ class RedoScanner {
       if ((sql.charCodeAt(start + k) | 0x20) !== keyword.charCodeAt(k)) return false;
     }
     if (isWordChar(sql.charCodeAt(start + n))) return false;
-    this.pos = start + n;
+    if (consume) this.pos = start + n;
     return true;
   }
 
