@@ -178,6 +178,26 @@ describe("oracle LogMiner stream over a recorded redo sequence", () => {
     expect(events).toEqual(['insert ORDERS {"ID":10,"NAME":"ten","AMOUNT":"1.00","NOTE":null}', 'insert ORDERS {"ID":1,"NAME":"one","AMOUNT":"1.00","NOTE":null}']);
   });
 
+  it("a record that cannot be decoded goes to the dead letters with the reason, and the others go on", async () => {
+    const db = ordersDatabase();
+    db.dml(X(1), "insert", { ...O, rowId: "AAAR1", redo: redo.insert(1, "one", "1") });
+    db.dml(X(1), "insert", { ...O, rowId: "AAAR2", redo: `insert into "APP"."ORDERS"("ID","NAME","GHOST") values ('2','two','secret-ghost')` });
+    db.dml(X(1), "insert", { ...O, rowId: "AAAR3", redo: `insert into "APP"."ORDERS"("ID","NAME") values ('not-a-number','three')` });
+    db.dml(X(1), "update", { ...O, rowId: "AAAR4", redo: `update "APP"."ORDERS" set "NAME" = 'x' where "NAME" = 'no key logged'` });
+    db.dml(X(1), "insert", { ...O, rowId: "AAAR5", redo: redo.insert(5, "five", "5") });
+    db.commit(X(1));
+    const source = sourceOn(db, { windowScns: 1000 });
+    const batches = await streamUntilCaughtUp(source, "1000");
+    await source.close();
+    expect(eventsOf(batches)).toEqual(['insert ORDERS {"ID":1,"NAME":"one","AMOUNT":"1.00","NOTE":null}', 'insert ORDERS {"ID":5,"NAME":"five","AMOUNT":"5.00","NOTE":null}']);
+    const reasons = batches.flatMap((b) => b.rejected);
+    expect(reasons).toHaveLength(3);
+    expect(reasons[0]).toMatch(/^oracle APP\.ORDERS at SCN \d+ \(ROWID AAAR2\): column GHOST is not in the table/);
+    expect(reasons[1]).toMatch(/^oracle APP\.ORDERS at SCN \d+ \(ROWID AAAR3\): column ID: oracle NUMBER value/);
+    expect(reasons[2]).toMatch(/no before value of key column ID \(supplemental logging of the table is missing\)/);
+    for (const reason of reasons) expect(reason).not.toMatch(/secret-ghost|not-a-number|no key logged/);
+  });
+
   it("a position older than the retained logs is position-lost", async () => {
     const db = ordersDatabase();
     db.dml(X(1), "insert", { ...O, rowId: "AAAR1", redo: redo.insert(1, "one", "1") });
