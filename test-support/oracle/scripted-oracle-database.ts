@@ -129,6 +129,8 @@ export class ScriptedOracleDatabase {
    */
   writtenScn = 1000n;
   #sessions = 0;
+  /** Errors thrown by the next statements whose text starts with the key (one each), to script failures. */
+  readonly failures = new Map<string, Error>();
   /** Online log groups kept before the oldest is reused. */
   readonly groups: number;
 
@@ -233,6 +235,11 @@ export class ScriptedOracleDatabase {
     let window: { start: bigint; end: bigint } | undefined;
     const record = (kind: ScriptedCall["kind"], sql: string, binds: OracleBinds): void => {
       this.calls.push({ session: id, kind, sql, binds });
+      for (const [prefix, error] of this.failures) {
+        if (!sql.startsWith(prefix)) continue;
+        this.failures.delete(prefix);
+        throw error;
+      }
     };
     const db = this;
     return {

@@ -1,5 +1,6 @@
 import type { ChangeBatch, PreflightOptions, PreflightReport, SnapshotOptions, SnapshotSession, Source, SourceCapabilities, StreamOptions, TableSchema } from "@zero-etl/core";
 import { ZeroEtlError, tableKey } from "@zero-etl/core";
+import { oracleStreamError } from "./oracle-connection-error.js";
 import type { OracleConnector, OracleDatabase } from "./oracle-database.js";
 import { scnOf } from "./oracle-database.js";
 import type { OracleTableModel, OracleTableSelection } from "./oracle-introspector.js";
@@ -126,6 +127,8 @@ class OracleSource implements Source {
         ...(options.signal === undefined ? {} : { signal: options.signal }),
       });
       yield* reader.read();
+    } catch (error) {
+      throw oracleStreamError(error);
     } finally {
       await buffer.close();
       await db.close().catch(() => undefined);

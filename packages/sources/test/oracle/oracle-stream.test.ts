@@ -198,6 +198,19 @@ describe("oracle LogMiner stream over a recorded redo sequence", () => {
     for (const reason of reasons) expect(reason).not.toMatch(/secret-ghost|not-a-number|no key logged/);
   });
 
+  it("a dropped connection is a retryable error; a restart from the checkpoint goes on without loss", async () => {
+    const db = ordersDatabase();
+    db.dml(X(1), "insert", { ...O, rowId: "AAAR1", redo: redo.insert(1, "one", "1") });
+    db.commit(X(1));
+    db.failures.set("SELECT SCN, TO_CHAR(TIMESTAMP", new Error("ORA-03113: end-of-file on communication channel"));
+    const source = sourceOn(db, { windowScns: 1000 });
+    await expect(streamUntilCaughtUp(source, "1000")).rejects.toMatchObject({ code: "connection-failed", retryable: true, message: "oracle stream failed (ORA-03113); reopening from the last checkpoint" });
+    expect(eventsOf(await streamUntilCaughtUp(source, "1000"))).toEqual(['insert ORDERS {"ID":1,"NAME":"one","AMOUNT":"1.00","NOTE":null}']);
+    db.failures.set("SELECT SCN, TO_CHAR(TIMESTAMP", new Error("ORA-00942: table or view does not exist"));
+    await expect(streamUntilCaughtUp(source, "1000")).rejects.toMatchObject({ code: "source-failed", retryable: false });
+    await source.close();
+  });
+
   it("a position older than the retained logs is position-lost", async () => {
     const db = ordersDatabase();
     db.dml(X(1), "insert", { ...O, rowId: "AAAR1", redo: redo.insert(1, "one", "1") });
