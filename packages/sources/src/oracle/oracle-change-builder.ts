@@ -96,6 +96,7 @@ export async function* buildTransactionChanges(tx: BufferedTransaction, ctx: Tra
           yield* finish();
           if (open !== undefined) yield emit(open, ctx);
           open = undefined;
+          // a record that fails to decode leaves no open event behind
           open = buildRow(record, model);
           break;
         }
@@ -221,7 +222,7 @@ function sameRow(row: Row, where: Row): boolean {
 
 function sameValue(a: Value, b: Value): boolean {
   if (a instanceof Uint8Array && b instanceof Uint8Array) return a.length === b.length && a.every((x, i) => x === b[i]);
-  return a === b || (typeof a === "bigint" && typeof b === "bigint" && a === b);
+  return a === b;
 }
 
 function emit(open: OpenEvent, ctx: TransactionContext): BuiltChange {

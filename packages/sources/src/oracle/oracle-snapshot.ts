@@ -111,7 +111,10 @@ export async function* readOracleSnapshot(options: OracleSnapshotReadOptions): A
         const session = free.shift();
         if (range === undefined || session === undefined) return;
         next++;
-        pending.push(read(session, range).finally(() => free.push(session)));
+        const rows = read(session, range).finally(() => free.push(session));
+        // a range that fails while an earlier one is awaited is reported through that await, not as unhandled
+        rows.catch(() => undefined);
+        pending.push(rows);
       };
       while (pending.length < sessions.length && next < ranges.length) start();
       while (pending.length > 0) {
