@@ -1,6 +1,6 @@
 import type { ChangeBatch, PreflightOptions, PreflightReport, SnapshotOptions, SnapshotSession, Source, SourceCapabilities, StreamOptions, TableSchema } from "@zero-etl/core";
 import { ZeroEtlError, tableKey } from "@zero-etl/core";
-import { oracleStreamError } from "./oracle-connection-error.js";
+import { oracleDriverError } from "./oracle-connection-error.js";
 import type { OracleConnector, OracleDatabase } from "./oracle-database.js";
 import { scnOf } from "./oracle-database.js";
 import type { OracleTableModel, OracleTableSelection } from "./oracle-introspector.js";
@@ -74,21 +74,36 @@ class OracleSource implements Source {
     return models;
   }
 
+  /** Runs `work` on the admin session; a session that broke under it is dropped, so the next call opens a new one. */
+  async #withAdmin<T>(work: (db: OracleDatabase) => Promise<T>): Promise<T> {
+    const pending = this.#adminSession();
+    try {
+      return await work(await pending);
+    } catch (error) {
+      const wrapped = oracleDriverError(error, "query");
+      if (wrapped instanceof ZeroEtlError && wrapped.retryable && this.#admin === pending) {
+        this.#admin = undefined;
+        await (await pending.catch(() => undefined))?.close().catch(() => undefined);
+      }
+      throw error instanceof ZeroEtlError ? error : wrapped;
+    }
+  }
+
   async introspect(signal?: AbortSignal): Promise<readonly TableSchema[]> {
     signal?.throwIfAborted();
-    return (await this.#models(await this.#adminSession())).map((m) => m.schema);
+    return this.#withAdmin(async (db) => (await this.#models(db)).map((m) => m.schema));
   }
 
   async preflight(options: PreflightOptions): Promise<PreflightReport> {
     options.signal?.throwIfAborted();
-    const db = await this.#adminSession();
-    return runOraclePreflight(db, await listOracleTables(db, this.#selection()), options.fix);
+    return this.#withAdmin(async (db) => runOraclePreflight(db, await listOracleTables(db, this.#selection()), options.fix));
   }
 
   async snapshot(options: SnapshotOptions): Promise<SnapshotSession> {
-    const db = await this.#adminSession();
-    const position = await takeSnapshotPosition(db);
-    const models = await this.#models(db, options.tables);
+    const { db, position, models } = await this.#withAdmin(async (db) => {
+      const position = await takeSnapshotPosition(db);
+      return { db, position, models: await this.#models(db, options.tables) };
+    });
     const chunks = readOracleSnapshot({
       db,
       connect: this.#connect,
@@ -128,7 +143,7 @@ class OracleSource implements Source {
       });
       yield* reader.read();
     } catch (error) {
-      throw oracleStreamError(error);
+      throw oracleDriverError(error, "stream");
     } finally {
       await buffer.close();
       await db.close().catch(() => undefined);
@@ -144,7 +159,7 @@ class OracleSource implements Source {
   }
 
   async currentPosition(): Promise<string> {
-    const scn = scnOf((await (await this.#adminSession()).query(CURRENT_SCN_SQL))[0]?.SCN) ?? 0n;
+    const scn = await this.#withAdmin(async (db) => scnOf((await db.query(CURRENT_SCN_SQL))[0]?.SCN) ?? 0n);
     // the stream mines up to the SCN before the current one (which may still gain redo)
     return oraclePositionCodec.serialize({ committed: scn > 0n ? scn - 1n : 0n });
   }

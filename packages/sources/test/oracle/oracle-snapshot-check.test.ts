@@ -106,3 +106,18 @@ describe("oracle check [--fix]", () => {
     await src.close();
   });
 });
+
+describe("the oracle admin session", () => {
+  it("is opened anew after it broke under a query", async () => {
+    const db = eventsDatabase();
+    const src = source(db);
+    db.failures.set("SELECT LOG_MODE", new Error("ORA-03113: end-of-file on communication channel"));
+    await expect(src.preflight({ fix: false })).rejects.toMatchObject({ code: "connection-failed", retryable: true, message: "oracle query failed (ORA-03113); a new session is opened on the next call" });
+    const report = await src.preflight({ fix: false });
+    expect(report.checks.every((c) => c.ok)).toBe(true);
+    const sessions = db.calls.filter((c) => c.sql.startsWith("SELECT LOG_MODE")).map((c) => c.session);
+    expect(sessions).toHaveLength(2);
+    expect(sessions[0]).not.toBe(sessions[1]);
+    await src.close();
+  });
+});
