@@ -133,6 +133,7 @@ export class OracleLogMinerReader {
       options = LOGMNR_ADDFILE;
     }
     await db.execute(START_LOGMNR_SQL, { startScn: lo.toString(), endScn: hi.toString() });
+    this.#o.logger?.debug("oracle logminer window", { after: lo.toString(), to: hi.toString(), files: files.map((f) => f.name), open: this.#o.buffer.size });
     let continued: { row: OracleRow; redo: string } | undefined;
     for await (const row of db.stream(logminerContentsSql(this.#owners.length), logminerContentsBinds(lo, hi, this.#owners))) {
       // CSF = 1: SQL_REDO goes on in the next row
@@ -217,6 +218,7 @@ export class OracleLogMinerReader {
       if (model === undefined) {
         if (previous === undefined) continue;
         this.#o.tables.delete(key);
+        this.#o.logger?.info("oracle table gone after a ddl", { table: key, scn: ddl.scn.toString() });
         changes.push({ kind: "dropped", table: ref, position, reason: `${verb} at SCN ${ddl.scn}` });
       } else {
         this.#o.tables.set(key, model);
