@@ -4,7 +4,7 @@
 # single-node OpenSearch, all on 127.0.0.1 in a temporary state directory. Installs the Debian packages when
 # they are missing. Idempotent: a second `start` finds the servers running.
 #
-#   scripts/test-services.sh start|stop|env
+#   scripts/test-services.sh start|stop|env|oracle-debezium (prints the Debezium harness classpath)
 set -euo pipefail
 
 STATE=${ZETL_STATE_DIR:-/tmp/zero-etl-test-services}
@@ -147,6 +147,10 @@ start_opensearch() {
   exit 1
 }
 
+# The Oracle SQL_REDO differential test and the oracle-parse bench run Debezium's
+# parser: its jars are fetched and the harness compiled once into the cache dir.
+build_oracle_debezium() { bash "$(dirname "$0")/../test-support/oracle-debezium/build.sh"; }
+
 stop_all() {
   if [ -f "$STATE/pg/data/postmaster.pid" ]; then
     as_root su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$STATE/pg/data' -m fast -w stop" >/dev/null || true
@@ -173,19 +177,22 @@ case "${1:-start}" in
     start_postgres & pg=$!
     start_mariadb & my=$!
     start_opensearch & os=$!
+    { build_oracle_debezium >/dev/null || echo "oracle-debezium harness not built (its test builds it again)" >&2; } & od=$!
     wait $pg
     wait $my
     wait $os
+    wait $od
     mariadb --no-defaults -h127.0.0.1 -P"$MY_PORT" -uroot -e "
       CREATE USER IF NOT EXISTS 'cdc'@'127.0.0.1' IDENTIFIED BY 'cdc';
       GRANT ALL ON *.* TO 'cdc'@'127.0.0.1' WITH GRANT OPTION;"
     ;;
   stop) stop_all ;;
+  oracle-debezium) build_oracle_debezium ;;
   env)
     echo "export ZETL_PG_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
     echo "export ZETL_MYSQL_URL=mysql://root@127.0.0.1:$MY_PORT/"
     echo "export ZETL_PG_BIN=$PG_BIN"
     echo "export ZETL_OPENSEARCH_URL=http://127.0.0.1:$OS_PORT"
     ;;
-  *) echo "usage: $0 start|stop|env|running" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|env|running|oracle-debezium" >&2; exit 2 ;;
 esac

@@ -35,4 +35,12 @@ describe("subpath exports keep connectors apart", () => {
     expect(resolved).not.toMatch(/^RESOLVE pg$/m);
     expect(resolved).not.toMatch(/RESOLVE mysql2/);
   });
+
+  it("importing the Oracle source loads neither oracledb (loaded on the first connection) nor pg or mysql2", () => {
+    const resolved = resolutionsOf("@zero-etl/sources/oracle");
+    expect(resolved).toMatch(/oracle-source/);
+    expect(resolved).not.toMatch(/RESOLVE oracledb/);
+    expect(resolved).not.toMatch(/^RESOLVE pg$/m);
+    expect(resolved).not.toMatch(/RESOLVE mysql2/);
+  });
 });

@@ -96,8 +96,12 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
       const { type: _type, ...options } = source;
       return createDynamoDbSource({ ...common, ...withoutUndefined(options) } as unknown as Parameters<typeof createDynamoDbSource>[0]);
     }
-    case "oracle":
-      throw new ConfigError("source.type", "postgres, mysql or dynamodb (the Oracle source is not built yet)", "oracle");
+    case "oracle": {
+      const { createOracleSource } = await import("@zero-etl/sources/oracle");
+      const { type: _type, ...options } = source;
+      const { include: tables, ...rest } = common;
+      return createOracleSource({ ...rest, ...(tables === undefined ? {} : { tables }), ...timeoutsOf(config), ...withoutUndefined(options) });
+    }
   }
 }
 

@@ -40,7 +40,19 @@ const dynamodbSource = z.strictObject({
   snapshot: z.record(z.string(), z.unknown()).optional(),
   routing: z.record(z.string(), z.unknown()).optional(),
 });
-const oracleSource = z.strictObject({ type: z.literal("oracle"), url: z.string() });
+const oracleSource = z.strictObject({
+  type: z.literal("oracle"),
+  url: url("oracle"),
+  owner: identifier.optional(),
+  windowScns: z.number().int().positive().optional(),
+  pollMs: z.number().int().positive().optional(),
+  maxBatchEvents: z.number().int().positive().optional(),
+  spillAfterEvents: z.number().int().positive().optional(),
+  spillDir: z.string().min(1, "a directory path").optional(),
+  flushTable: identifier.optional(),
+  snapshotChunkRows: z.number().int().positive().optional(),
+  snapshotParallelism: z.number().int().positive().optional(),
+});
 
 const postgresTarget = z.strictObject({
   type: z.literal("postgres"),

@@ -1,0 +1,12 @@
+export { createOracleSource } from "./oracle-source.js";
+export type { OracleSourceOptions } from "./oracle-source-options.js";
+export type { OraclePosition } from "./oracle-position.js";
+export { oraclePositionCodec } from "./oracle-position.js";
+export type { OracleBinds, OracleConnector, OracleDatabase, OracleRow } from "./oracle-database.js";
+export type { OracleColumnType } from "./oracle-column-type.js";
+export { fromOracleType } from "./oracle-column-type.js";
+export type { OracleRedoLiteral, OracleRedoStatement } from "./oracle-redo-statement.js";
+export { parseSqlRedo } from "./oracle-sql-redo-parser.js";
+export { decodeOracleLiteral } from "./oracle-value-decoder.js";
+export type { OracleDatabaseSettings } from "./oracle-preflight.js";
+export { checkOracleSettings } from "./oracle-preflight.js";
