@@ -8,7 +8,7 @@ import type { PairName } from "./pair-driver.js";
  */
 export const CI_SEEDS: Readonly<Record<PairName, readonly number[]>> = {
   "pg-pg": [86, 257, 62],
-  "mysql-pg": [190, 252],
+  "mysql-pg": [197, 291],
   "pg-iceberg": [161, 213],
   "dynamodb-pg": [44, 97],
 };
