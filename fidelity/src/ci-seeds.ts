@@ -8,7 +8,7 @@ import type { PairName } from "./pair-driver.js";
  */
 export const CI_SEEDS: Readonly<Record<PairName, readonly number[]>> = {
   "pg-pg": [48, 142, 46],
-  "mysql-pg": [190, 252],
+  "mysql-pg": [197, 291],
   "pg-iceberg": [95, 221],
   "dynamodb-pg": [44, 97],
 };

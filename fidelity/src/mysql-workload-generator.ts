@@ -50,6 +50,11 @@ function keyValue(keyType: KeyType, id: number, index: number): string {
   }
 }
 
+/** The type of a column that was part of the primary key until a `change-primary-key` step: values like the key's, no longer unique. */
+function demotedKeyType(keyType: KeyType, index: number): MysqlType {
+  return { feature: "core", ddl: KEY_DDL[keyType], value: (rng) => keyValue(keyType, rng.int(1, 100_000), index) };
+}
+
 function intType(ddl: string, min: bigint, max: bigint, widen?: () => MysqlType): MysqlType {
   return {
     feature: "core",
@@ -365,7 +370,10 @@ export function generateMysqlWorkload(options: { readonly rng: Rng; readonly on:
       weight: 1,
       run: (t) => {
         if (t.uniqueOnly || t.key.length < 2) return undefined;
+        // the former key columns stay in the table (NOT NULL, no default): rows written from now on must still set them
+        const demoted = t.key.slice(1).map((k, i) => ({ name: k.name, type: demotedKeyType(k.keyType, i + 1), nullable: false }));
         t.key = t.key.slice(0, 1);
+        t.columns.unshift(...demoted);
         return step(`ALTER TABLE ${q(t.name)} DROP PRIMARY KEY, ADD PRIMARY KEY (${q(t.key[0]?.name ?? "k0")});`, [t.name], ["change-primary-key"]);
       },
     },

@@ -427,6 +427,20 @@ describe("MariaDB -> PostgreSQL fidelity", () => {
     const result = await runner.result;
     expect(result.stderr).not.toMatch(/"level":(50|60)/);
   });
+  it("keeps a renamed MariaDB JSON column jsonb (its json_valid check keeps the column's first name; found by the fidelity fuzzer, seed 908)", async () => {
+    const p = await pair("fid_jrename");
+    await p.source.query(`CREATE TABLE t (id INT PRIMARY KEY, doc JSON NULL); INSERT INTO t VALUES (1, '{"a": [1, 2.50]}'), (2, '[]'), (3, NULL);`);
+    await p.run();
+    await p.source.query(`ALTER TABLE t RENAME COLUMN doc TO doc2; UPDATE t SET doc2 = '"s"' WHERE id = 2; INSERT INTO t VALUES (4, 'true');`);
+    await p.run();
+    expect(await tableStates(p)).toEqual([["t", "synced"]]);
+    expect(await targetRows(p.target, `SELECT data_type FROM information_schema.columns WHERE table_schema = 'dw' AND table_name = 't' AND column_name = 'doc2'`)).toEqual([["jsonb"]]);
+    const canonical = (doc: string | null | undefined): string | null => (doc === null || doc === undefined ? null : JSON.stringify(JSON.parse(doc)));
+    const source = (await sourceRows(p.source, `SELECT id, doc2 FROM t ORDER BY id`)).map(([id, doc]) => [id, canonical(doc)]);
+    const target = (await targetRows(p.target, `SELECT id, doc2::text FROM dw.t ORDER BY id`)).map(([id, doc]) => [id, canonical(doc)]);
+    expect(source).toEqual([["1", '{"a":[1,2.5]}'], ["2", '"s"'], ["3", null], ["4", "true"]]);
+    expect(target).toEqual(source);
+  });
   it("resumes from before a DROP COLUMN of a JSON column with the JSON columns still jsonb (the binlog shows MariaDB's JSON as LONGTEXT)", async () => {
     const p = await pair("fid_jdrop");
     await p.source.query(`CREATE TABLE t (id INT PRIMARY KEY, doc JSON NULL, gone JSON NULL, note VARCHAR(20) NOT NULL);

@@ -233,7 +233,8 @@ export class BinlogTransactionReader {
       if (!this.o.isSelected(table.namespace, table.name)) continue;
       const key = tableKey(table);
       if (effect.kind === "truncate") {
-        if (this.o.history.get(table) === undefined) continue;
+        // a re-read taken after it already holds what followed the TRUNCATE: replaying it would empty the re-read table
+        if (this.o.history.get(table) === undefined || this.isReread(table, event)) continue;
         this.pending.push({ op: "truncate", table, position: this.position(event), commitTime: event.header.timestamp * 1000, ...(this.txId === undefined ? {} : { transactionId: this.txId }) });
       } else if (effect.kind === "dropped") {
         this.drop(table, effect.reason, event);

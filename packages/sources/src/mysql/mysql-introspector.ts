@@ -75,13 +75,15 @@ export async function introspectMysqlTables(conn: Connection, selection: TableSe
   );
   const jsonColumns = new Set<string>();
   try {
-    // MariaDB's JSON is LONGTEXT with a json_valid() check constraint named after the column.
+    // MariaDB's JSON is LONGTEXT with a json_valid() check constraint. The column is taken from the clause, not
+    // from the constraint's name: that is the column's name at creation and stays so after RENAME COLUMN.
     const [checks] = await conn.query(
-      `SELECT CONSTRAINT_SCHEMA AS db, TABLE_NAME AS name, CONSTRAINT_NAME AS col, CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN (${marks})`,
+      `SELECT CONSTRAINT_SCHEMA AS db, TABLE_NAME AS name, CHECK_CLAUSE AS clause FROM information_schema.CHECK_CONSTRAINTS WHERE CONSTRAINT_SCHEMA IN (${marks})`,
       databases,
     );
-    for (const c of checks as { db: string; name: string; col: string; clause: string }[]) {
-      if (/^json_valid\(`[^`]+`\)$/i.test(c.clause.trim())) jsonColumns.add(`${c.db}.${c.name}.${c.col}`);
+    for (const c of checks as { db: string; name: string; clause: string }[]) {
+      const column = /^json_valid\(`((?:[^`]|``)+)`\)$/i.exec(c.clause.trim())?.[1];
+      if (column !== undefined) jsonColumns.add(`${c.db}.${c.name}.${column.replace(/``/g, "`")}`);
     }
   } catch {
     // Servers without CHECK_CONSTRAINTS have no JSON alias either.
