@@ -155,9 +155,9 @@ class RedoScanner {
     const where = new Map<string, OracleRedoLiteral>();
     for (;;) {
       this.skipSpace();
-      const start = this.pos;
       const name = this.parseColumnRef();
-      const quoted = this.sql.charCodeAt(this.pos - 1) === DQUOTE || this.sql.charCodeAt(start) === DQUOTE;
+      // a quoted name ends with its closing quote; only the unquoted ROWID is the pseudo-column
+      const quoted = this.sql.charCodeAt(this.pos - 1) === DQUOTE;
       let literal: OracleRedoLiteral;
       if (this.tryKeyword("is")) {
         this.expectKeyword("null");
