@@ -9,7 +9,9 @@ import java.lang.reflect.Field;
 import java.nio.charset.StandardCharsets;
 import java.sql.Types;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import io.debezium.connector.oracle.OracleConnectorConfig;
 import io.debezium.connector.oracle.logminer.parser.LogMinerDmlEntry;
@@ -193,18 +195,29 @@ public final class OracleDmlHarness {
         Input input = new Input();
         try (BufferedReader in = new BufferedReader(new InputStreamReader(new FileInputStream(path), StandardCharsets.UTF_8), 1 << 16)) {
             Table table = null;
+            Map<String, Table> known = new HashMap<>();
             String header;
             while ((header = in.readLine()) != null) {
                 if (header.startsWith("TABLE ")) {
                     String[] parts = header.substring(6).split("\t", -1);
-                    TableEditor editor = Table.editor().tableId(new TableId(null, parts[0], parts[1]));
                     int count = Integer.parseInt(parts[2]);
+                    StringBuilder key = new StringBuilder(header);
+                    String[][] columns = new String[count][];
                     for (int c = 0; c < count; c++) {
-                        String[] column = in.readLine().split("\t", -1);
-                        Column col = Column.editor().name(column[0]).type(column[1]).jdbcType(jdbcType(column[1])).position(c + 1).optional(true).create();
-                        editor.addColumn(col);
+                        String line = in.readLine();
+                        key.append('\n').append(line);
+                        columns[c] = line.split("\t", -1);
                     }
-                    table = editor.create();
+                    // the same table comes back often: one relational model per distinct definition
+                    table = known.get(key.toString());
+                    if (table == null) {
+                        TableEditor editor = Table.editor().tableId(new TableId(null, parts[0], parts[1]));
+                        for (int c = 0; c < count; c++) {
+                            editor.addColumn(Column.editor().name(columns[c][0]).type(columns[c][1]).jdbcType(jdbcType(columns[c][1])).position(c + 1).optional(true).create());
+                        }
+                        table = editor.create();
+                        known.put(key.toString(), table);
+                    }
                 }
                 else if (header.startsWith("SQL ")) {
                     int length = Integer.parseInt(header.substring(4));

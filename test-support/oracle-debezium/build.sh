@@ -21,6 +21,14 @@ ARTIFACTS=(
   org.slf4j:slf4j-api:2.0.17
 )
 
+# a JRE alone cannot compile the harness
+if ! command -v javac >/dev/null 2>&1; then
+  echo "installing openjdk-17-jdk-headless from Debian (javac)" >&2
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo=sudo; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless >/dev/null
+fi
+
 mkdir -p "$CACHE/lib"
 exec 9>"$CACHE/.lock"
 flock 9

@@ -67,7 +67,7 @@ export async function parseWithDebezium(classpath: string, statements: readonly 
 
 /** Times Debezium's parser on an input file (warm-up rounds first): nanoseconds per statement, and the indexes of statements it threw on (left out). */
 export async function benchDebezium(classpath: string, inputPath: string, rounds: number): Promise<{ nsPerStatement: number; failed: ReadonlySet<number> }> {
-  const { stdout } = await run("java", ["-Xmx2g", "-cp", classpath, "OracleDmlHarness", "bench", inputPath, String(rounds)], { maxBuffer: 1 << 20 });
+  const { stdout } = await run("java", ["-Xmx4g", "-cp", classpath, "OracleDmlHarness", "bench", inputPath, String(rounds)], { maxBuffer: 1 << 20 });
   const match = /DEBEZIUM_NS_PER_STATEMENT ([\d.]+)/.exec(stdout);
   if (match === null) throw new Error(`the harness printed no timing: ${stdout}`);
   const failedList = /DEBEZIUM_FAILED ([\d,]*)/.exec(stdout)?.[1] ?? "";

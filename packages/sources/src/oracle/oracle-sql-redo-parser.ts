@@ -155,9 +155,9 @@ class RedoScanner {
     const where = new Map<string, OracleRedoLiteral>();
     for (;;) {
       this.skipSpace();
-      const start = this.pos;
       const name = this.parseColumnRef();
-      const quoted = this.sql.charCodeAt(this.pos - 1) === DQUOTE || this.sql.charCodeAt(start) === DQUOTE;
+      // a quoted name ends with its closing quote; only the unquoted ROWID is the pseudo-column
+      const quoted = this.sql.charCodeAt(this.pos - 1) === DQUOTE;
       let literal: OracleRedoLiteral;
       if (this.tryKeyword("is")) {
         this.expectKeyword("null");
@@ -232,6 +232,8 @@ class RedoScanner {
     if (c === QUOTE) return { kind: "string", value: this.parseQuoted() };
     if (isDigit(c) || c === MINUS || c === PLUS || c === DOT) return { kind: "number", text: this.parseNumber() };
     if (!isWordChar(c)) throw this.fail("a value");
+    // NULL is the most frequent word: matched in place, without slicing it out
+    if (this.tryKeyword("null")) return NULL_LITERAL;
     const start = this.pos;
     const word = this.readWord();
     const upper = word.toUpperCase();
