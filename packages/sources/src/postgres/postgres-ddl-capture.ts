@@ -8,7 +8,7 @@ export const DDL_MESSAGE_PREFIX = "zeroetl";
 export const DDL_CAPTURE_SCHEMA = "_zeroetl";
 
 /** Bumped whenever the SQL below changes, so an older installation is replaced. */
-const VERSION = "zeroetl-ddl-capture v3";
+const VERSION = "zeroetl-ddl-capture v4";
 
 const TRIGGERS = ["zeroetl_ddl_command_end", "zeroetl_sql_drop", "zeroetl_table_rewrite"] as const;
 
@@ -53,7 +53,10 @@ CREATE OR REPLACE FUNCTION _zeroetl.columns_of(rel oid, previous jsonb) RETURNS 
            'n', a.attnum,
            'name', CASE WHEN a.attisdropped THEN coalesce(p.name, a.attname::text) ELSE a.attname::text END,
            'dropped', a.attisdropped,
-           'missing', a.atthasmissing) ORDER BY a.attnum), '[]'::jsonb)
+           -- a partitioned root has no storage: its partitions hold the default the existing rows take
+           'missing', a.atthasmissing OR (NOT a.attisdropped AND EXISTS (
+             SELECT 1 FROM pg_partition_tree(rel) pt JOIN pg_attribute pa ON pa.attrelid = pt.relid
+              WHERE pt.relid <> rel AND pa.attname = a.attname AND pa.atthasmissing AND NOT pa.attisdropped))) ORDER BY a.attnum), '[]'::jsonb)
     FROM pg_attribute a
     LEFT JOIN jsonb_to_recordset(coalesce(previous, '[]'::jsonb)) AS p(n int, name text) ON p.n = a.attnum
    WHERE a.attrelid = rel AND a.attnum > 0
