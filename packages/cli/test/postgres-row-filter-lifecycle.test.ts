@@ -56,7 +56,7 @@ describe("zeroetl row filter on a table that goes away (PostgreSQL -> PostgreSQL
     expect(second.code, second.stderr).toBe(0);
     expect(await targetTables(t)).toEqual(expected(t));
     expect(await rows(target, `SELECT id, v FROM ${t}.${t}_other ORDER BY id`)).toEqual(await rows(source, `SELECT id, v FROM public.${t}_other ORDER BY id`));
-  }, 120_000);
+  }, 300_000);
 
   // Found by the fidelity fuzzer (pg.row-filter, seed 612): a row entering the
   // filter by an update that leaves its NOT NULL out-of-line value unchanged,
@@ -93,5 +93,5 @@ describe("zeroetl row filter on a table that goes away (PostgreSQL -> PostgreSQL
     expect(await rows(target, `SELECT ${columns} FROM rg.rg ORDER BY id`)).toEqual(await rows(source, `SELECT ${columns} FROM public.rg WHERE cat = 'x' ORDER BY id`));
     expect((await rows(target, `SELECT id FROM rg.rg ORDER BY id`)).map((r) => r.id)).toEqual([2, 30]);
     expect(await targetTables("rg")).toEqual(["rg"]);
-  }, 120_000);
+  }, 300_000);
 });
