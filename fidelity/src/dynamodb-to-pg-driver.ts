@@ -32,6 +32,26 @@ function toSdkItem(item: Record<string, WireValue>): Record<string, AttributeVal
   return Object.fromEntries(Object.entries(item).map(([k, v]) => [k, toSdk(v)]));
 }
 
+/**
+ * The columns an item lands in under unnest `top-level` (one per attribute)
+ * or `all` (non-empty maps flattened to `item__a__x`, down to the leaves;
+ * lists, sets and scalars are leaves; an empty map has no column), with the
+ * attribute value each must hold. Paths never hold the separator here (the
+ * generator's names do not), so no hash suffixes.
+ */
+export function flattenItem(item: Record<string, AttributeValue>, mode: "top-level" | "all"): Map<string, AttributeValue> {
+  const out = new Map<string, AttributeValue>();
+  const walk = (column: string, av: AttributeValue) => {
+    if (mode === "all" && av.M !== undefined) {
+      for (const [k, v] of Object.entries(av.M)) walk(`${column}__${k}`, v);
+      return;
+    }
+    out.set(column, av);
+  };
+  for (const [name, av] of Object.entries(item)) walk(`item__${name}`, av);
+  return out;
+}
+
 type ObjectTree = { readonly object: ReadonlyMap<string, JsonTree> };
 const isObject = (t: JsonTree): t is ObjectTree => t !== null && typeof t === "object" && "object" in t;
 
@@ -39,8 +59,9 @@ const isObject = (t: JsonTree): t is ObjectTree => t !== null && typeof t === "o
  * DynamoDB Local -> PostgreSQL (schema `ddb`), one DynamoDB Local for all
  * seeds (a table per seed). The source is read with a consistent Scan, the
  * target with SQL (`to_jsonb` of each row); unnest `none` compares the
- * `item` document, `top-level` each `item__<attribute>` column (absent
- * attributes must be NULL).
+ * `item` document, `top-level` each `item__<attribute>` column, `all` each
+ * `item__<path>` column of the flattened maps (absent attributes and paths
+ * must be NULL).
  */
 export function createDynamoDbDriver(local: DynamoDbLocal): PairDriver {
   const client = new DynamoDBClient({ endpoint: local.endpoint, region: local.region, credentials: local.credentials });
@@ -137,15 +158,15 @@ export function createDynamoDbDriver(local: DynamoDbLocal): PairDriver {
               if (expected !== actual) diffs.push({ table, key, column: "item", source: expected, target: actual });
               continue;
             }
-            for (const [name, av] of Object.entries(item)) {
-              const column = `item__${name}`;
+            const expectedColumns = flattenItem(item, s.unnest);
+            for (const [column, av] of expectedColumns) {
               const expected = jsonTreeText(attributeTree(av as unknown as Record<string, unknown>));
               // a NULL attribute creates no column (docs/mapping.md), so a missing column reads as null
               const actual = row.object.has(column) ? jsonTreeText(sortSetsLike(row.object.get(column) ?? null, av as unknown as Record<string, unknown>)) : expected === "null" ? "null" : "(no such column)";
               if (expected !== actual) diffs.push({ table, key, column, source: expected, target: actual });
             }
             for (const [column, v] of row.object) {
-              if (column.startsWith("item__") && !(column.slice(6) in item) && v !== null) diffs.push({ table, key, column, source: "(attribute absent)", target: jsonTreeText(v) });
+              if (column.startsWith("item__") && !expectedColumns.has(column) && v !== null) diffs.push({ table, key, column, source: "(attribute absent)", target: jsonTreeText(v) });
             }
           }
           for (const key of targetRows.keys()) if (!sourceItems.has(key) && diffs.length < 20) diffs.push({ table, key, column: "*", source: "no such item", target: "row" });

@@ -55,6 +55,15 @@ export const FEATURE_GATES = {
   "pg.recreate-table": { ci: true, issue: "16.8", covers: "DROP TABLE t; CREATE TABLE t (other columns); INSERT" },
   "pg.drop-table": { ci: true, issue: "16.8", covers: "DROP TABLE (the target table must go too)" },
   "pg.kill": { ci: true, issue: "-", covers: "kill -9 of a running `zeroetl run` at a random moment during a phase" },
+  "pg.partitioned": { ci: true, issue: "16.6", covers: "hash-partitioned tables (2-3 partitions on the first key column, `partitions: root`): rows moving between partitions by key updates, DDL on the root" },
+  "pg.generated-column": { ci: true, issue: "16.6", covers: "stored generated columns (int8, text, numeric) computed from a plain column" },
+  "pg.composite": { ci: true, issue: "16.6", covers: "a composite-type column (text, int4, text[], nested composite of numeric and float8; NULL fields), compared as its JSON" },
+  "pg.composite-numeric": { ci: false, issue: "16.6", covers: "a numeric field inside the composite (fz_pt.x numeric(12,3); int8 without this gate)" },
+  "pg.schema-move": { ci: true, issue: "17.4", covers: "filter.include by schema; ALTER TABLE … SET SCHEMA out of the filter and back (changes made outside), between two included schemas, ALTER SCHEMA … RENAME away and back" },
+  "pg.replica-identity": { ci: true, issue: "17.3", covers: "keyed tables with REPLICA IDENTITY FULL / USING INDEX (unique NOT NULL uid) / DEFAULT from their creation; updates of the identity column" },
+  "pg.replica-identity-change": { ci: false, issue: "17.3", covers: "ALTER TABLE … REPLICA IDENTITY FULL / USING INDEX / DEFAULT on a table already replicated (its key changes between the primary key and the identity index)" },
+  "pg.same-name-schemas": { ci: true, issue: "17.2", covers: "the same table name in two included schemas (other columns), mapping.tableNames schema_table (explicit or by default)" },
+  "pg.row-filter": { ci: true, issue: "17.6", covers: "filter.rows fz_cat = 'x': rows moving into and out of the filter by updates that leave the TOAST value unchanged" },
 
   "mysql.core": { ci: true, issue: "-", covers: "TINYINT..BIGINT signed/unsigned with extremes, DECIMAL(p,s) up to (65,30), VARCHAR/TEXT utf8mb4 (astral, empty), BLOB/VARBINARY, ENUM, SET, DATE, DATETIME(6); keys of 1-3 columns; multi-row inserts, updates, deletes, rollbacks, many versions in one transaction; restarts; snapshot-vs-stream twins" },
   "mysql.double": { ci: true, issue: "-", covers: "DOUBLE/FLOAT columns with random values written after the snapshot (binlog path)" },
@@ -102,6 +111,12 @@ export const FEATURE_GATES = {
   "iceberg.create-table": { ci: true, issue: "16.8", covers: "tables created after the pipeline started" },
   "iceberg.recreate-table": { ci: true, issue: "16.8", covers: "a dropped and recreated table" },
   "iceberg.kill": { ci: true, issue: "-", covers: "kill -9 during a phase" },
+  "iceberg.partitioned": { ci: true, issue: "16.6", covers: "hash-partitioned tables (`partitions: root`), rows moving between partitions" },
+  "iceberg.generated-column": { ci: false, issue: "16.6", covers: "stored generated columns (the Iceberg sink does not compute them yet: documented)" },
+  "iceberg.composite": { ci: true, issue: "16.6", covers: "a composite-type column as an Iceberg struct" },
+  "iceberg.schema-move": { ci: true, issue: "17.4", covers: "SET SCHEMA out of the filter and back, between two included schemas (table naming), ALTER SCHEMA … RENAME" },
+  "iceberg.replica-identity": { ci: true, issue: "17.3", covers: "REPLICA IDENTITY FULL / USING INDEX / DEFAULT, changed mid-run" },
+  "iceberg.row-filter": { ci: true, issue: "17.6", covers: "filter.rows: rows moving into and out of the filter next to unchanged TOAST values" },
 
   "dynamodb.core": { ci: true, issue: "-", covers: "S (unicode, empty), N (small), BOOL, NULL, non-empty M and L; hash or hash+range keys of S/N/B; PutItem, UpdateItem SET/REMOVE, DeleteItem; restarts; snapshot-vs-stream twin items" },
   "dynamodb.big-numbers": { ci: true, issue: "-", covers: "38-digit numbers, 1E-130, 9.99…E+125, negative and tiny" },
@@ -114,6 +129,7 @@ export const FEATURE_GATES = {
   "dynamodb.unnest-top-level": { ci: true, issue: "18.1", covers: "mapping.unnest.mode top-level, compared attribute by column (removed attributes must be NULL across restarts)" },
   "dynamodb.type-change": { ci: false, issue: "18.3", covers: "an attribute changing type between items and updates (with unnest top-level)" },
   "dynamodb.kill": { ci: true, issue: "-", covers: "kill -9 during a phase" },
+  "dynamodb.unnest-all": { ci: true, issue: "18", covers: "mapping.unnest.mode all: nested maps flattened to item__a__x columns (lists as JSON), compared path by column; removed attributes and emptied maps must read NULL" },
 } as const satisfies Record<string, FeatureGate>;
 
 /** A gate's full name. */

@@ -52,7 +52,8 @@ export async function describePgTable(client: pg.ClientBase, schema: string, tab
 
 /** The comparison kind of a PostgreSQL source column; `json` stays exact text when `jsonExact`. */
 export function pgKind(column: PgColumn, jsonExact: boolean): ValueKind {
-  if (column.category === "A") return "json";
+  // arrays and composites compare as their JSON (`to_jsonb`) on both sides
+  if (column.category === "A" || column.category === "C") return "json";
   switch (column.base) {
     case "int2":
     case "int4":

@@ -2,8 +2,9 @@ import pg from "pg";
 import { createTestDatabase } from "../../test-support/postgres.js";
 import type { PairDriver } from "./pair-driver.js";
 import { listPgTables, PG_READ_SESSION, readPgRows, readPgSourceTable } from "./pg-table-reader.js";
-import { generatePgWorkload } from "./pg-workload-generator.js";
+import { generatePgWorkload, pgLayoutOf, type PgLayout } from "./pg-workload-generator.js";
 import { compareTableRows, compareTwinTexts, type Difference } from "./table-comparator.js";
+import type { TableRows } from "./table-rows.js";
 import type { Workload } from "./workload.js";
 
 /** Runs a multi-statement step and counts the rows it changed plus its DDL statements. */
@@ -25,31 +26,47 @@ export async function openReadClient(url: string): Promise<pg.Client> {
   return client;
 }
 
+/** The target table a source table lands in under the layout's naming. */
+export function targetTableName(layout: PgLayout, schema: string, table: string): string {
+  return layout.naming === "schema_table" ? `${schema}_${table}` : table;
+}
+
+/** A source table's rows as the target must hold them: with a row filter, only those with `fz_cat = 'x'`. */
+export function filteredRows(layout: PgLayout, schema: string, table: string, rows: TableRows): TableRows {
+  if (!layout.rowFilters.has(`${schema}.${table}`)) return rows;
+  return { ...rows, rows: rows.rows.filter((r) => r["fz_cat"] === "x") };
+}
+
 /**
- * Compares every table of the source schema with the target schema by
- * plain SQL on both sides, reports tables the target has and the source
- * does not, and compares the raw target text (`row_to_json`) of each
- * snapshotted/streamed twin.
+ * Compares every table of the included source schemas with the target
+ * schema by plain SQL on both sides (target names and row filters as the
+ * workload's layout says), reports tables the target has and the source
+ * does not (a table moved out of the filter must be gone), and compares the
+ * raw target text (`row_to_json`) of each snapshotted/streamed twin.
  */
 export async function comparePgSchemas(options: {
   readonly source: pg.Client;
-  readonly sourceSchema: string;
   readonly target: pg.Client;
   readonly targetSchema: string;
   readonly workload: Workload;
   readonly jsonExact: boolean;
 }): Promise<Difference[]> {
-  const { source, target, sourceSchema, targetSchema } = options;
+  const { source, target, targetSchema } = options;
+  const layout = pgLayoutOf(options.workload);
   const diffs: Difference[] = [];
-  const sourceTables = await listPgTables(source, sourceSchema);
-  for (const table of sourceTables) {
-    const rows = await readPgSourceTable(source, sourceSchema, table, options.jsonExact);
-    if (rows === undefined) continue;
-    const landed = await readPgRows(target, targetSchema, table, rows.columns);
-    diffs.push(...compareTableRows(table, rows, landed));
+  const expected = new Set<string>();
+  for (const schema of layout.included) {
+    for (const table of await listPgTables(source, schema)) {
+      const rows = await readPgSourceTable(source, schema, table, options.jsonExact);
+      if (rows === undefined) continue;
+      const name = targetTableName(layout, schema, table);
+      expected.add(name);
+      const landed = await readPgRows(target, targetSchema, name, rows.columns);
+      diffs.push(...compareTableRows(layout.included.length > 1 ? `${schema}.${table}` : table, filteredRows(layout, schema, table, rows), landed));
+    }
   }
   for (const table of await listPgTables(target, targetSchema)) {
-    if (!sourceTables.includes(table)) diffs.push({ table, key: "*", column: "*", source: "no such table", target: "table" });
+    if (!expected.has(table)) diffs.push({ table, key: "*", column: "*", source: "no such table", target: "table" });
   }
   diffs.push(...(await compareTwins(target, targetSchema, options.workload)));
   return diffs;
@@ -57,11 +74,12 @@ export async function comparePgSchemas(options: {
 
 /** Raw target text of each twin pair, as multisets of `row_to_json` texts. */
 export async function compareTwins(target: pg.Client, schema: string, workload: Workload): Promise<Difference[]> {
+  const layout = pgLayoutOf(workload);
   const diffs: Difference[] = [];
   for (const [a, b] of workload.twins) {
     const read = async (t: string) => {
       try {
-        return (await target.query<{ r: string }>(`SELECT row_to_json(x)::text AS r FROM "${schema}"."${t}" x`)).rows.map((r) => r.r);
+        return (await target.query<{ r: string }>(`SELECT row_to_json(x)::text AS r FROM "${schema}"."${targetTableName(layout, "public", t)}" x`)).rows.map((r) => r.r);
       } catch {
         return [];
       }
@@ -75,21 +93,21 @@ export async function compareTwins(target: pg.Client, schema: string, workload: 
 export const pgToPgDriver: PairDriver = {
   pair: "pg-pg",
   prefix: "pg",
-  generate: (rng, on, focus) => generatePgWorkload({ rng, on, focus }),
+  generate: (rng, on, focus) => generatePgWorkload({ rng, on, focus, qualifiedNames: true }),
   async open(label, workload, on) {
     const sourceDb = await createTestDatabase(`fz_${label}_s`);
     const targetDb = await createTestDatabase(`fz_${label}_t`);
     const writer = new pg.Client({ connectionString: sourceDb.url });
     await writer.connect();
     return {
-      config: { source: { type: "postgres", url: sourceDb.url }, target: { type: "postgres", url: targetDb.url, schema: "dw" } },
+      config: { source: { type: "postgres", url: sourceDb.url }, target: { type: "postgres", url: targetDb.url, schema: "dw" }, ...pgLayoutOf(workload).config },
       env: {},
       execute: (step) => executePgStep(writer, step.text),
       async compare() {
         const source = await openReadClient(sourceDb.url);
         const target = await openReadClient(targetDb.url);
         try {
-          return await comparePgSchemas({ source, sourceSchema: "public", target, targetSchema: "dw", workload, jsonExact: on("json-exact") });
+          return await comparePgSchemas({ source, target, targetSchema: "dw", workload, jsonExact: on("json-exact") });
         } finally {
           await source.end();
           await target.end();

@@ -12,9 +12,9 @@ import type { FeatureCheck, Workload } from "./workload.js";
 // CI gates with the fewest steps. Run it after flipping a gate, put the seeds
 // into ci-seeds.ts, and check them with `pnpm fuzz --pair P --seed S`.
 const GENERATORS: Record<PairName, { prefix: string; generate: (rng: Rng, on: FeatureCheck) => Workload }> = {
-  "pg-pg": { prefix: "pg", generate: (rng, on) => generatePgWorkload({ rng, on }) },
+  "pg-pg": { prefix: "pg", generate: (rng, on) => generatePgWorkload({ rng, on, qualifiedNames: true }) },
   "mysql-pg": { prefix: "mysql", generate: (rng, on) => generateMysqlWorkload({ rng, on }) },
-  "pg-iceberg": { prefix: "iceberg", generate: (rng, on) => generatePgWorkload({ rng, on, maxNumericPrecision: 38 }) },
+  "pg-iceberg": { prefix: "iceberg", generate: (rng, on) => generatePgWorkload({ rng, on, maxNumericPrecision: 38, qualifiedNames: false }) },
   "dynamodb-pg": { prefix: "dynamodb", generate: (rng, on) => generateDynamoWorkload({ rng, on }) },
 };
 

@@ -2,6 +2,8 @@ import { describe, expect, it } from "vitest";
 import { canonicalDecimal, canonicalFloat, canonicalJson, canonicalTime, canonicalTimestamp, durationMicros } from "../../../../fidelity/src/canonical-value.js";
 import { allGates, ciGates, FEATURE_GATES } from "../../../../fidelity/src/feature-gates.js";
 import { createRng } from "../../../../fidelity/src/prng.js";
+import { flattenItem } from "../../../../fidelity/src/dynamodb-to-pg-driver.js";
+import { filteredRows, targetTableName } from "../../../../fidelity/src/pg-to-pg-driver.js";
 import { generatePgWorkload } from "../../../../fidelity/src/pg-workload-generator.js";
 import { compareTableRows } from "../../../../fidelity/src/table-comparator.js";
 
@@ -93,5 +95,31 @@ describe("fidelity generators and gates", () => {
       expect(allGates(prefix)).toEqual(expect.arrayContaining(ciGates(prefix)));
       expect(allGates(prefix).length).toBeGreaterThan(1);
     }
+  });
+
+  it("maps tables, row filters and unnested DynamoDB paths the way the comparator expects", () => {
+    const layout = { included: ["public", "fz_s2"], config: {}, naming: "schema_table" as const, rowFilters: new Set(["fz_s2.t1"]) };
+    expect(targetTableName(layout, "fz_s2", "t1")).toBe("fz_s2_t1");
+    expect(targetTableName({ ...layout, naming: "table" }, "fz_s2", "t1")).toBe("t1");
+    const rows = { columns: [], key: ["id"], rows: [{ id: "1", fz_cat: "x" }, { id: "2", fz_cat: "y" }] };
+    expect(filteredRows(layout, "fz_s2", "t1", rows).rows).toEqual([{ id: "1", fz_cat: "x" }]);
+    expect(filteredRows(layout, "public", "t1", rows).rows).toHaveLength(2);
+    const item = { pk: { S: "a" }, m: { M: { x: { N: "1" }, y: { M: { z: { S: "s" } } }, e: { M: {} } } }, l: { L: [{ M: { q: { N: "2" } } }] } };
+    expect([...flattenItem(item, "all").keys()]).toEqual(["item__pk", "item__m__x", "item__m__y__z", "item__l"]);
+    expect([...flattenItem(item, "top-level").keys()]).toEqual(["item__pk", "item__m", "item__l"]);
+  });
+
+  it("keeps the default layout (one schema, no filter) when the layout gates are off", () => {
+    const on = (f: string) => f === "core" || f === "kill";
+    for (let seed = 1; seed <= 10; seed++) {
+      const w = generatePgWorkload({ rng: createRng(seed), on, qualifiedNames: true });
+      expect(w.layout.config).toEqual({});
+      expect(w.layout.included).toEqual(["public"]);
+    }
+    const moving = (f: string) => f === "core" || f === "schema-move" || f === "same-name-schemas" || f === "row-filter";
+    const configs = Array.from({ length: 20 }, (_, seed) => generatePgWorkload({ rng: createRng(seed), on: moving, qualifiedNames: true }).layout);
+    expect(configs.some((l) => l.naming === "schema_table")).toBe(true);
+    expect(configs.some((l) => l.rowFilters.size > 0)).toBe(true);
+    expect(configs.every((l) => l.naming === "table" || l.included.length === 2)).toBe(true);
   });
 });

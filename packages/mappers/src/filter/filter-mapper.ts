@@ -33,7 +33,8 @@ export interface FilterMapperOptions {
  * `fetchUnchangedFor`, which the CLI sets for every table with a row filter).
  * Deletes are dropped only when the before-image is known and fails the
  * filter. The row filters' columns are checked against each table's schema
- * in `mapSchema` (unknown column: {@link ConfigError}).
+ * in `mapSchema` (unknown column: {@link ConfigError}), except for a schema
+ * without columns (the placeholder of a table gone from the source).
  */
 export function createFilterMapper(options: FilterMapperOptions): Mapper {
   const predicates = new Map<string, RowPredicate>();
@@ -82,7 +83,9 @@ export function createFilterMapper(options: FilterMapperOptions): Mapper {
       if (!selected(schema.table)) return [];
       const key = tableKey(schema.table);
       const expression = options.rows?.[key];
-      if (expression !== undefined) {
+      // a schema without columns is the runtime's placeholder for a table whose shape it no longer knows
+      // (dropped, renamed or moved away while stopped): it only names the target table to drop, so there is nothing to check
+      if (expression !== undefined && schema.columns.length > 0) {
         compileRowFilter(expression, { path: `filter.rows[${JSON.stringify(key)}]`, columns: schema.columns.map((c) => c.name) });
       }
       return [schema];

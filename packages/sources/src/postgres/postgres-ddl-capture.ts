@@ -8,7 +8,7 @@ export const DDL_MESSAGE_PREFIX = "zeroetl";
 export const DDL_CAPTURE_SCHEMA = "_zeroetl";
 
 /** Bumped whenever the SQL below changes, so an older installation is replaced. */
-const VERSION = "zeroetl-ddl-capture v3";
+const VERSION = "zeroetl-ddl-capture v5";
 
 const TRIGGERS = ["zeroetl_ddl_command_end", "zeroetl_sql_drop", "zeroetl_table_rewrite"] as const;
 
@@ -53,7 +53,10 @@ CREATE OR REPLACE FUNCTION _zeroetl.columns_of(rel oid, previous jsonb) RETURNS 
            'n', a.attnum,
            'name', CASE WHEN a.attisdropped THEN coalesce(p.name, a.attname::text) ELSE a.attname::text END,
            'dropped', a.attisdropped,
-           'missing', a.atthasmissing) ORDER BY a.attnum), '[]'::jsonb)
+           -- a partitioned root has no storage: its partitions hold the default the existing rows take
+           'missing', a.atthasmissing OR (NOT a.attisdropped AND EXISTS (
+             SELECT 1 FROM pg_partition_tree(rel) pt JOIN pg_attribute pa ON pa.attrelid = pt.relid
+              WHERE pt.relid <> rel AND pa.attname = a.attname AND pa.atthasmissing AND NOT pa.attisdropped))) ORDER BY a.attnum), '[]'::jsonb)
     FROM pg_attribute a
     LEFT JOIN jsonb_to_recordset(coalesce(previous, '[]'::jsonb)) AS p(n int, name text) ON p.n = a.attnum
    WHERE a.attrelid = rel AND a.attnum > 0
@@ -121,9 +124,11 @@ DECLARE
   rel oid := pg_event_trigger_table_rewrite_oid();
 BEGIN
   IF NOT _zeroetl.is_captured(rel) THEN RETURN; END IF;
+  -- a partitioned table's rewrite rewrites its partitions: name the root too (partitions: root selects only the root)
   PERFORM pg_logical_emit_message(true, 'zeroetl', jsonb_build_object(
-    'v', 1, 'op', 'rewrite', 'oid', rel, 'schema', n.nspname::text, 'name', c.relname::text)::text)
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = rel;
+    'v', 1, 'op', 'rewrite', 'oid', c.oid, 'schema', n.nspname::text, 'name', c.relname::text)::text)
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.oid = rel OR (c.oid = pg_partition_root(rel) AND c.oid <> rel);
 EXCEPTION WHEN OTHERS THEN
   RAISE WARNING 'zeroetl DDL capture failed (%): %', SQLSTATE, SQLERRM;
 END

@@ -377,7 +377,11 @@ async function isStillThere(client: pg.Client, oid: number, table: { namespace: 
 /** Of `names`, the columns of relation `oid` whose existing rows read a non-null default (parameterized). */
 async function columnsWithMissing(client: pg.Client, oid: number, names: readonly string[]): Promise<string[]> {
   const result = await client.query<{ name: string }>(
-    "SELECT attname::text AS name FROM pg_attribute WHERE attrelid = $1 AND attname = ANY($2::text[]) AND atthasmissing AND NOT attisdropped",
+    // a partitioned root has no storage: its partitions hold the default the existing rows take
+    // (pg_partition_tree lists nothing for an ordinary table, hence the table itself too)
+    `SELECT DISTINCT a.attname::text AS name FROM pg_attribute a
+      WHERE (a.attrelid = $1 OR a.attrelid IN (SELECT relid FROM pg_partition_tree($1::oid)))
+        AND a.attname = ANY($2::text[]) AND a.atthasmissing AND NOT a.attisdropped`,
     [oid, [...names]],
   );
   return result.rows.map((r) => r.name);

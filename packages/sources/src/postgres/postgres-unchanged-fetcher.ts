@@ -32,9 +32,9 @@ export type UnchangedFetcher = (events: ChangeEvent[]) => Promise<void>;
  *
  * The read sees the table as it is now, not as it was at the update's
  * position. That is still correct in the end: a later change of the value
- * comes later in the stream, in full, and overwrites it; a row deleted or
- * re-keyed since is not found and the update stays as it was (its later
- * delete follows in the stream). Only the intermediate state can show a
+ * comes later in the stream, in full, and overwrites it; an update whose row
+ * (or table) is not found any more is dropped from the batch, since the
+ * delete, key change or table change that removed it follows in the stream. Only the intermediate state can show a
  * value from the future, as a snapshot taken while the stream replays does.
  * Rows whose key holds an array, JSON or composite value are left as they
  * are (`REPLICA IDENTITY FULL` on such a table avoids the read entirely,
@@ -55,6 +55,7 @@ export function createUnchangedFetcher(options: UnchangedFetcherOptions): Unchan
       else list.push(i);
     }
     if (pending === undefined) return;
+    const gone = new Set<number>();
     for (const [key, indexes] of pending) {
       let info = infos.get(key);
       const first = events[indexes[0] as number] as UpdateEvent;
@@ -64,18 +65,33 @@ export function createUnchangedFetcher(options: UnchangedFetcherOptions): Unchan
         info = (
           await introspectPostgres(options.client, { includes: (ref) => ref.namespace === table.namespace && ref.name === table.name, types: options.types })
         )[0];
-        if (info === undefined) continue;
+        if (info === undefined) {
+          // the table is gone under this name (dropped, renamed or moved away since): its later table change makes these updates moot
+          for (const i of indexes) gone.add(i);
+          continue;
+        }
         infos.set(key, info);
       }
-      await fill(options.client, info, [...wanted], indexes, events);
+      for (const i of await fill(options.client, info, [...wanted], indexes, events)) gone.add(i);
     }
+    if (gone.size === 0) return;
+    let kept = 0;
+    for (let i = 0; i < events.length; i++) if (!gone.has(i)) events[kept++] = events[i] as ChangeEvent;
+    events.length = kept;
   };
 }
 
-async function fill(client: pg.ClientBase, info: PostgresTableInfo, wanted: readonly string[], indexes: readonly number[], events: ChangeEvent[]): Promise<void> {
+/**
+ * Fills the updates at `indexes` from the table; returns the indexes of those
+ * whose row (or table) is gone now: a later delete, key change or table
+ * change in the stream accounts for it, so the update is dropped rather than
+ * applied without its unchanged values (a row entering a filter would land
+ * with NULL there, or be refused by a NOT NULL column).
+ */
+async function fill(client: pg.ClientBase, info: PostgresTableInfo, wanted: readonly string[], indexes: readonly number[], events: ChangeEvent[]): Promise<number[]> {
   const keyColumns = info.schema.primaryKey.map((name) => info.columns.find((c) => c.name === name));
   const fetched = wanted.map((name) => info.columns.find((c) => c.name === name));
-  if (keyColumns.length === 0 || keyColumns.some((c) => c === undefined) || fetched.some((c) => c === undefined)) return;
+  if (keyColumns.length === 0 || keyColumns.some((c) => c === undefined) || fetched.some((c) => c === undefined)) return [];
   const keys = keyColumns as NonNullable<(typeof keyColumns)[number]>[];
   const columns = fetched as NonNullable<(typeof fetched)[number]>[];
   // one text array per key column; the rows' positions in `indexes` come back as the ordinality
@@ -88,16 +104,26 @@ async function fill(client: pg.ClientBase, info: PostgresTableInfo, wanted: read
     texts.forEach((t, k) => (params[k] as (string | null)[]).push(t as string));
     asked.push(index);
   }
-  if (asked.length === 0) return;
+  if (asked.length === 0) return [];
   const table = `${quoteIdent(info.schema.table.namespace)}.${quoteIdent(info.schema.table.name)}`;
   const aliases = keys.map((_, k) => `k${k}`);
   const text = `SELECT u.ord::int AS ord, ${columns.map((c) => `t.${quoteIdent(c.name)}`).join(", ")}
                   FROM unnest(${keys.map((_, k) => `$${k + 1}::text[]`).join(", ")}) WITH ORDINALITY AS u(${aliases.join(", ")}, ord)
                   JOIN ${table} t ON ${keys.map((c, k) => `t.${quoteIdent(c.name)} = u.k${k}::${c.sqlType}`).join(" AND ")}`;
-  const result = await client.query<(string | null)[]>({ text, values: params, rowMode: "array", types: RAW_TEXT_TYPES });
+  let result: pg.QueryResult<(string | null)[]>;
+  try {
+    result = await client.query<(string | null)[]>({ text, values: params, rowMode: "array", types: RAW_TEXT_TYPES });
+  } catch (error) {
+    // 42P01 undefined_table, 42703 undefined_column: renamed, moved or recreated since (a table change follows in the stream)
+    const code = (error as { code?: unknown }).code;
+    if (code === "42P01" || code === "42703") return asked;
+    throw error;
+  }
+  const found = new Set<number>();
   for (const row of result.rows) {
     const index = asked[Number(row[0]) - 1];
     if (index === undefined) continue;
+    found.add(index);
     const event = events[index] as UpdateEvent;
     const after: Record<string, Value> = { ...event.after };
     for (let c = 0; c < columns.length; c++) {
@@ -109,6 +135,7 @@ async function fill(client: pg.ClientBase, info: PostgresTableInfo, wanted: read
     const { unchanged: _unchanged, ...rest } = event;
     events[index] = { ...rest, after: after as Row };
   }
+  return asked.filter((i) => !found.has(i));
 }
 
 /** The PostgreSQL input text of a decoded key value, or undefined for values not worth encoding back (arrays, JSON, composites). */
