@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { deserializeIcebergValue, hashValue, serializeIcebergValue, toIcebergValue as toValueOrNull } from "@zero-etl/sinks/iceberg";
-import { formatDate, formatTimestamp } from "../../src/iceberg/iceberg-value-codec.js";
+import { formatDate, formatTimestamp, fromIcebergValue } from "../../src/iceberg/iceberg-value-codec.js";
 
 /** The non-null form (every value these vectors use is finite). */
 function toIcebergValue(type: string, value: string) {
@@ -33,7 +33,12 @@ describe("iceberg value codecs", () => {
       expect(deserializeIcebergValue(type, serializeIcebergValue(type, v))).toEqual(v);
     }
     expect(() => toIcebergValue("decimal(38,10)", "1.00000000001")).toThrow(RangeError);
-    expect(() => toIcebergValue("timestamptz", "infinity")).toThrow(RangeError);
+    // ±infinity: DuckDB's own sentinels, and back to the words through our reader
+    expect(toIcebergValue("timestamptz", "infinity")).toBe(9_223_372_036_854_775_807n);
+    expect(toIcebergValue("timestamp", "-infinity")).toBe(-9_223_372_036_854_775_807n);
+    expect(toIcebergValue("date", "infinity")).toBe(2_147_483_647);
+    expect(toIcebergValue("date", "-infinity")).toBe(-2_147_483_647);
+    for (const type of ["date", "timestamp", "timestamptz"]) for (const word of ["infinity", "-infinity"]) expect(fromIcebergValue(type, toIcebergValue(type, word))).toBe(word);
   });
 
   it("dates and timestamps past JavaScript Date's range are exact, in and out", () => {
