@@ -37,9 +37,10 @@ export interface IcebergSchema {
 /** How logical types without an Iceberg twin are mapped. */
 export interface IcebergTypeMappingOptions {
   /**
-   * Unconstrained decimals (PostgreSQL `numeric`, DynamoDB `N`): `decimal(38,10)`
+   * Unconstrained decimals (PostgreSQL `numeric`, JSON and DynamoDB numbers): `decimal(38,10)`
    * (values with more digits are rejected to the dead-letter queue, never rounded)
-   * or `string` (exact, but not numeric for readers).
+   * or `string` (exact, but not numeric for readers; the sink's default). A
+   * column that already has a decimal type keeps it under either.
    */
   readonly unconstrainedDecimal: "decimal(38,10)" | "string";
 }
@@ -197,6 +198,8 @@ function evolveType(existing: IcebergType, next: LogicalType, context: EvolveCon
   }
   const wanted = mapLogicalType(next, { last: 0 }, context.options, `${context.table}.${context.where}`);
   if (sameShape(existing, wanted)) return undefined;
+  // a table created under decimal(38,10) keeps its column when the mapping option (or its default) says string
+  if (next.kind === "decimal" && next.precision === undefined && typeof existing === "string" && DECIMAL.test(existing)) return undefined;
   const promoted = promote(existing, wanted);
   if (promoted === undefined) {
     throw refused(context.table, `column ${context.where} cannot change from ${describe(existing)} to ${describe(wanted)} (${formatLogicalType(next)})`);

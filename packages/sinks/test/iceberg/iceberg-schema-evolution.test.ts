@@ -50,3 +50,23 @@ describe("iceberg schema evolution: renames", () => {
     expect(next?.schema["identifier-field-ids"]).toEqual([1]);
   });
 });
+
+describe("iceberg schema evolution: unconstrained decimals", () => {
+  const numeric: TableSchema = {
+    table: { namespace: "public", name: "n" },
+    version: 1,
+    primaryKey: ["id"],
+    columns: [
+      { name: "id", type: { kind: "int", bits: 64, signed: true }, nullable: false },
+      { name: "n", type: { kind: "decimal" }, nullable: true },
+    ],
+  };
+
+  it("maps them to string by the default rule and keeps a decimal(38,10) column a table already has", () => {
+    expect(toIcebergSchema(numeric, { unconstrainedDecimal: "string" }).schema.fields[1]?.type).toBe("string");
+    const old = toIcebergSchema(numeric, { unconstrainedDecimal: "decimal(38,10)" });
+    expect(old.schema.fields[1]?.type).toBe("decimal(38,10)");
+    // a lake written before the default became string: no refused type change on restart
+    expect(evolveIcebergSchema(old.schema, old.lastColumnId, numeric, { unconstrainedDecimal: "string" })).toBeUndefined();
+  });
+});
