@@ -83,7 +83,7 @@ export const FEATURE_GATES = {
   "iceberg.core": { ci: true, issue: "-", covers: "as pg.core, into Iceberg (read back by icebird manifests + DuckDB over the data files, equality deletes applied by the comparator)" },
   "iceberg.float": { ci: true, issue: "-", covers: "float4/float8 finite values" },
   "iceberg.float-nonfinite": { ci: true, issue: "-", covers: "float NaN, ±Infinity, -0" },
-  "iceberg.numeric-unconstrained": { ci: true, issue: "18.4", covers: "unconstrained numeric with up to 60 digits (default decimal(38,10) cannot hold them)" },
+  "iceberg.numeric-unconstrained": { ci: true, issue: "18.4", covers: "unconstrained numeric with up to 60 digits (lands as exact text, the default unconstrainedDecimal)" },
   "iceberg.temporal": { ci: true, issue: "-", covers: "date, time(6), timestamp(6), timestamptz(6)" },
   "iceberg.temporal-infinity": { ci: true, issue: "16.3", covers: "±infinity dates and timestamps" },
   "iceberg.json": { ci: true, issue: "-", covers: "json and jsonb (stored as the source text)" },
@@ -112,7 +112,7 @@ export const FEATURE_GATES = {
   "dynamodb.null-in-list": { ci: true, issue: "-", covers: "NULL inside lists and maps" },
   "dynamodb.batch-write": { ci: true, issue: "-", covers: "BatchWriteItem puts and deletes" },
   "dynamodb.unnest-top-level": { ci: true, issue: "18.1", covers: "mapping.unnest.mode top-level, compared attribute by column (removed attributes must be NULL across restarts)" },
-  "dynamodb.type-change": { ci: false, issue: "18.3", covers: "an attribute changing type between items and updates (with unnest top-level)" },
+  "dynamodb.type-change": { ci: true, issue: "18.3", covers: "an attribute changing type between items and updates (with unnest top-level)" },
   "dynamodb.kill": { ci: true, issue: "-", covers: "kill -9 during a phase" },
 } as const satisfies Record<string, FeatureGate>;
 

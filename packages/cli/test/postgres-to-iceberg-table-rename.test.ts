@@ -42,7 +42,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: a table renamed", () => {
   });
 
   const lakeTables = async () => (await readdir(join(warehouse, "lake"))).filter((n) => !n.startsWith("_zeroetl")).sort();
-  const sourceRows = async (table: string) => (await source.query(`SELECT id::text AS id, v FROM ${table} ORDER BY id`)).rows;
+  const sourceRows = async (table: string) => (await source.query(`SELECT id::text AS id, v FROM ${table} ORDER BY ${table}.id`)).rows;
   const lakeRows = async (table: string) => (await readIcebergByFieldId(join(warehouse, "lake", table))).sort((a, b) => Number(a.id) - Number(b.id));
   const run = async () => {
     const result = await runCli(["run", config, "--until-caught-up"]);
@@ -67,5 +67,19 @@ describe("zeroetl with PostgreSQL -> Iceberg: a table renamed", () => {
     await run();
     expect(await lakeTables()).toEqual(["t_c", "u_a"]);
     expect(await lakeRows("t_c")).toEqual(await sourceRows("t_c"));
+  });
+
+  it("keeps a column renamed in a table renamed while the pipeline was stopped (fuzzer seed 2010)", async () => {
+    await source.query(`
+      INSERT INTO u_a VALUES (8, 'u8');
+      ALTER TABLE u_a RENAME TO u_x;
+      INSERT INTO u_x VALUES (9, 'u9');
+      ALTER TABLE u_x RENAME TO u_b;
+      INSERT INTO u_b VALUES (10, 'u10');
+      ALTER TABLE u_b RENAME COLUMN v TO w;
+      INSERT INTO u_b VALUES (11, 'u11');`);
+    await run();
+    expect(await lakeTables()).toEqual(["t_c", "u_b"]);
+    expect(await lakeRows("u_b")).toEqual((await source.query(`SELECT id::text AS id, w FROM u_b ORDER BY u_b.id`)).rows);
   });
 });

@@ -100,7 +100,17 @@ export function evolveIcebergSchema(
   const byName = new Map(current.fields.map((f) => [f.name, f]));
   const existingFor = (name: string): IcebergField | undefined => {
     const from = Object.hasOwn(renamed, name) ? renamed[name] : undefined;
-    if (from !== undefined && byName.has(from)) return byName.get(from);
+    const old = from === undefined ? undefined : byName.get(from);
+    if (old !== undefined) {
+      // Both names present, the new name's field not renamed away itself (no
+      // swap), and the old name's field the newer one: the old name was taken
+      // again after the rename (a replay with the old shape after a re-read
+      // under the new name), so the rename already happened and the field
+      // with the new name keeps its id and values.
+      const taken = byName.get(name);
+      if (taken !== undefined && taken.id < old.id && !Object.values(renamed).includes(name)) return taken;
+      return old;
+    }
     // the new name of a field renamed away belongs to the renamed column, not to this one
     if (Object.values(renamed).includes(name) && byName.has(name) && !Object.hasOwn(renamed, name)) return undefined;
     return byName.get(name);
