@@ -98,7 +98,7 @@ export const FEATURE_GATES = {
   "iceberg.drop-column": { ci: true, issue: "-", covers: "DROP COLUMN" },
   "iceberg.widen-column": { ci: true, issue: "-", covers: "int2->int4->int8, float4->float8, numeric(p,s)->numeric(p+5,s) up to 38" },
   "iceberg.rename-column": { ci: true, issue: "16.7", covers: "RENAME COLUMN (an Iceberg field rename)" },
-  "iceberg.rename-table": { ci: true, issue: "16.7", covers: "ALTER TABLE … RENAME TO" },
+  "iceberg.rename-table": { ci: false, issue: "16.7", covers: "ALTER TABLE … RENAME TO (the old table is gone now; off for a replay that loses a column renamed inside a renamed table, docs/fidelity.md)" },
   "iceberg.create-table": { ci: true, issue: "16.8", covers: "tables created after the pipeline started" },
   "iceberg.recreate-table": { ci: true, issue: "16.8", covers: "a dropped and recreated table" },
   "iceberg.kill": { ci: true, issue: "-", covers: "kill -9 during a phase" },
