@@ -47,7 +47,8 @@ export function toIcebergType(type: LogicalType, options: ToIcebergTypeOptions =
         if (t.bits === 64) return typeMapping("decimal(20,0)", "widened", "Iceberg has no unsigned 64-bit integer");
         return typeMapping(t.bits === 32 ? "long" : "int", "widened", "unsigned integer in a larger signed type");
       case "decimal": {
-        if (t.precision === undefined) return typeMapping("decimal(38,10)", "truncated", "unconstrained numeric: more than 10 decimals are rounded, more than 28 integer digits are dead-lettered");
+        // the Iceberg sink's default (`unconstrainedDecimal: "string"`): no fixed decimal holds every value
+        if (t.precision === undefined) return typeMapping("string", "widened", "unconstrained numeric kept as its exact decimal text (no Iceberg decimal holds every value)");
         const scale = t.scale ?? 0;
         if (t.precision <= ICEBERG_MAX_DECIMAL_PRECISION) return typeMapping(`decimal(${t.precision},${scale})`, "exact");
         const integerDigits = t.precision - scale;

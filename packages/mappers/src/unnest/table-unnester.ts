@@ -214,6 +214,14 @@ export class TableUnnester {
   seeded = false;
   /** Whether a type change of a column the target has goes to a variant column (the target cannot alter it). */
   variants = false;
+  /**
+   * Whether scalars of different JSON types at one path (a boolean and a
+   * string, a number and binary as base64) widen to `json` instead of
+   * `string`, so that each value keeps its type (`false` stays a boolean,
+   * never the text "false", which a string could also be). Set where the
+   * target alters a column to JSON in place (PostgreSQL `jsonb`).
+   */
+  mixedScalarsAsJson = false;
   /** The leaf kind the target holds in a root column, when the target can tell. */
   targetKind: ((column: string) => LeafKind | undefined) | undefined = undefined;
   // walk state, reused across rows so that a row allocates only its outputs
@@ -249,6 +257,7 @@ export class TableUnnester {
     this.#orphans = previous === undefined || keyChanged ? new Map() : previous.#orphans;
     this.seeded = previous?.seeded ?? false;
     this.variants = previous?.variants ?? false;
+    this.mixedScalarsAsJson = previous?.mixedScalarsAsJson ?? false;
     this.targetKind = previous?.targetKind;
     const version = Math.max(source.version, previous === undefined ? 0 : previous.root.version + 1);
     this.root = new FlatTable({
@@ -332,6 +341,12 @@ export class TableUnnester {
     table.dirty = true;
   }
 
+  /** {@link widenLeafKind}, or `json` for scalars of different types under {@link mixedScalarsAsJson}. */
+  #widen(a: LeafKind, b: LeafKind): LeafKind {
+    const wider = widenLeafKind(a, b);
+    return wider === "string" && a !== b && this.mixedScalarsAsJson ? "json" : wider;
+  }
+
   #pathName(node: PathNode): string {
     return node.segments.length === 0 ? (node.ownName ?? VALUE_COLUMN) : pathColumnName(node.segments, this.options.separator);
   }
@@ -339,7 +354,7 @@ export class TableUnnester {
   #settle(node: PathNode, table: FlatTable, kind: LeafKind): LeafKind {
     if (!node.claimChecked && table === this.root) this.#claim(node, table);
     const prev = node.kind;
-    const next = prev === undefined ? (node.children !== undefined ? "json" : kind) : widenLeafKind(prev, kind);
+    const next = prev === undefined ? (node.children !== undefined ? "json" : kind) : this.#widen(prev, kind);
     if (prev !== undefined && next !== prev && node.column !== undefined && table === this.root) return this.#retype(node, table, next);
     if (next !== prev || node.column === undefined) this.#addColumn(node, table, next, table === this.root ? this.#owner : undefined);
     return next;
@@ -356,7 +371,7 @@ export class TableUnnester {
     let held = this.targetKind?.(node.column ?? "");
     // where columns cannot be altered (Iceberg), JSON is kept as text: a string column holds it
     if (held === "string" && next === "json" && this.variants) held = "json";
-    if (held !== undefined && widenLeafKind(held, next) === held) {
+    if (held !== undefined && this.#widen(held, next) === held) {
       if (held !== node.kind) {
         node.kind = held;
         this.widenings++;

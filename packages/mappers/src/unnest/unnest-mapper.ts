@@ -105,6 +105,8 @@ export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
     if (known !== undefined && (known.source === schema || known.source.version === schema.version)) return known;
     const state = new TableUnnester(schema, resolve(context), known);
     state.variants = context.sink.typeWidening === "promotions";
+    // a target that alters a column to JSON keeps each scalar's type (false, 2, "s") where types mix
+    state.mixedScalarsAsJson = !state.variants;
     const lookup = context.targetSchema;
     if (lookup !== undefined) {
       const ref = state.root.ref;

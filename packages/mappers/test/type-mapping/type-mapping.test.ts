@@ -143,7 +143,7 @@ function heldRange(name: string): Range | "unbounded" | undefined {
     const max = 10n ** BigInt(Number(decimal[1]) - Number(decimal[2])) - 1n;
     return { min: -max, max, frac: Number(decimal[2]) };
   }
-  if (lower === "numeric" || lower === "keyword") return "unbounded";
+  if (lower === "numeric" || lower === "keyword" || lower === "string") return "unbounded";
   const signed = (bits: bigint): Range => ({ min: -(2n ** (bits - 1n)), max: 2n ** (bits - 1n) - 1n, frac: 0 });
   const ints: Record<string, Range> = {
     byte: signed(8n),

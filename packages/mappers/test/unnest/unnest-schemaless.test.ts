@@ -135,9 +135,22 @@ describe("unnest of schemaless documents", () => {
       target.run(createUnnestMapper({ mode: "top-level" }), [insert(1, '{"x": "s", "j": {"a": 1}}')]);
       const before = JSON.stringify([...target.columns]);
       target.run(createUnnestMapper({ mode: "top-level" }), [insert(2, '{"x": 2, "j": 3}')]);
-      expect(JSON.stringify([...target.columns]), widening).toBe(before);
+      // a number after a string: the same text column on Iceberg; PostgreSQL's text becomes jsonb (2 stays a number, see below)
+      if (widening === "promotions") expect(JSON.stringify([...target.columns]), widening).toBe(before);
+      else expect(target.columns.get("doc__x")?.kind, widening).toBe("json");
       expect(target.rows.get("2"), widening).toEqual({ id: 2n, doc__x: "2", doc__j: "3" });
     }
+  });
+
+  it("keeps each scalar's JSON type where types mix at one path, on a target that alters a column to JSON", () => {
+    const target = new FakeTarget("lossless");
+    target.run(createUnnestMapper({ mode: "top-level" }), [insert(1, '{"x": "s"}'), insert(2, '{"x": false}')]);
+    // a string column would hold "false", which the string "false" could also be
+    target.run(createUnnestMapper({ mode: "top-level" }), [insert(3, '{"x": 2}'), insert(4, '{"x": "false"}')]);
+    // (row 1 was written as text before the column became JSON: PostgreSQL converts it USING to_jsonb, this fake target does not)
+    expect(target.columns.get("doc__x")?.kind).toBe("json");
+    expect([2, 3, 4].map((id) => target.rows.get(String(id))?.doc__x)).toEqual(["false", "2", '"false"']);
+    expect(target.refused).toEqual([]);
   });
 
   it("moves values a promotions-only target cannot widen into to a variant column, in one run and after a restart", () => {

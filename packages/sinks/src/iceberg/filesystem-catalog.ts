@@ -60,6 +60,8 @@ export function createFilesystemCatalog(options: { readonly warehouse: string; r
       for (const file of versions) await store.delete(file);
       await store.delete(joinLocation(metadataDir, "version-hint.text"));
       for (const file of await store.list(`${root}/`)) await store.delete(file);
+      // no empty <table>/metadata, <table>/data left behind for a directory-listing reader to take for a table
+      await store.prune?.(root);
     },
   };
 }

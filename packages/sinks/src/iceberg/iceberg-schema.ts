@@ -37,9 +37,10 @@ export interface IcebergSchema {
 /** How logical types without an Iceberg twin are mapped. */
 export interface IcebergTypeMappingOptions {
   /**
-   * Unconstrained decimals (PostgreSQL `numeric`, DynamoDB `N`): `decimal(38,10)`
+   * Unconstrained decimals (PostgreSQL `numeric`, JSON and DynamoDB numbers): `decimal(38,10)`
    * (values with more digits are rejected to the dead-letter queue, never rounded)
-   * or `string` (exact, but not numeric for readers).
+   * or `string` (exact, but not numeric for readers; the sink's default). A
+   * column that already has a decimal type keeps it under either.
    */
   readonly unconstrainedDecimal: "decimal(38,10)" | "string";
 }
@@ -99,7 +100,17 @@ export function evolveIcebergSchema(
   const byName = new Map(current.fields.map((f) => [f.name, f]));
   const existingFor = (name: string): IcebergField | undefined => {
     const from = Object.hasOwn(renamed, name) ? renamed[name] : undefined;
-    if (from !== undefined && byName.has(from)) return byName.get(from);
+    const old = from === undefined ? undefined : byName.get(from);
+    if (old !== undefined) {
+      // Both names present, the new name's field not renamed away itself (no
+      // swap), and the old name's field the newer one: the old name was taken
+      // again after the rename (a replay with the old shape after a re-read
+      // under the new name), so the rename already happened and the field
+      // with the new name keeps its id and values.
+      const taken = byName.get(name);
+      if (taken !== undefined && taken.id < old.id && !Object.values(renamed).includes(name)) return taken;
+      return old;
+    }
     // the new name of a field renamed away belongs to the renamed column, not to this one
     if (Object.values(renamed).includes(name) && byName.has(name) && !Object.hasOwn(renamed, name)) return undefined;
     return byName.get(name);
@@ -197,6 +208,8 @@ function evolveType(existing: IcebergType, next: LogicalType, context: EvolveCon
   }
   const wanted = mapLogicalType(next, { last: 0 }, context.options, `${context.table}.${context.where}`);
   if (sameShape(existing, wanted)) return undefined;
+  // a table created under decimal(38,10) keeps its column when the mapping option (or its default) says string
+  if (next.kind === "decimal" && next.precision === undefined && typeof existing === "string" && DECIMAL.test(existing)) return undefined;
   const promoted = promote(existing, wanted);
   if (promoted === undefined) {
     throw refused(context.table, `column ${context.where} cannot change from ${describe(existing)} to ${describe(wanted)} (${formatLogicalType(next)})`);

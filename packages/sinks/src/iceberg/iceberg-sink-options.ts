@@ -46,7 +46,12 @@ export interface IcebergSinkOptions {
   readonly rowGroupRows?: number;
   /** Partition fields per table name (the source table's name). */
   readonly partitionSpec?: Readonly<Record<string, readonly PartitionFieldOption[]>>;
-  /** How unconstrained decimals are stored; default `decimal(38,10)`. */
+  /**
+   * How unconstrained decimals (PostgreSQL `numeric`, JSON and DynamoDB numbers) are stored: default `string`,
+   * the exact decimal text (no fixed decimal holds every value); `decimal(38,10)` is numeric for readers but
+   * dead-letters a value with more than 28 integer or 10 fractional digits. A table that already has a
+   * `decimal(38,10)` column keeps it.
+   */
   readonly unconstrainedDecimal?: "decimal(38,10)" | "string";
   /** Replaces the storage layer (tests, other clouds). */
   readonly store?: ObjectStore;

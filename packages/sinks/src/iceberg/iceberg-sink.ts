@@ -140,7 +140,8 @@ const BASE_CAPABILITIES: SinkCapabilities = Object.freeze({
 export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
   const config = validateIcebergSinkOptions(options);
   const logger = (config.logger ?? silentLogger).child({ component: "iceberg-sink" });
-  const mapping: IcebergTypeMappingOptions = { unconstrainedDecimal: config.unconstrainedDecimal ?? "decimal(38,10)" };
+  // no fixed decimal holds every value of a PostgreSQL `numeric` or a JSON number: exact text unless told otherwise
+  const mapping: IcebergTypeMappingOptions = { unconstrainedDecimal: config.unconstrainedDecimal ?? "string" };
   const commitRows = config.commit?.rows ?? ICEBERG_COMMIT_DEFAULTS.rows;
   const commitBytes = config.commit?.bytes ?? ICEBERG_COMMIT_DEFAULTS.bytes;
   const commitSeconds = config.commit?.seconds ?? ICEBERG_COMMIT_DEFAULTS.seconds;

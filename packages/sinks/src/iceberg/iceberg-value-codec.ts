@@ -105,14 +105,18 @@ export function fromIcebergValue(type: string, raw: unknown): Value {
       return typeof raw === "bigint" ? raw : BigInt(raw as number);
     case "binary":
       return raw instanceof Uint8Array ? raw : Buffer.from(String(raw), "utf8");
-    case "date":
-      return formatDate(Number(raw));
+    case "date": {
+      const days = Number(raw);
+      return Math.abs(days) === INFINITE_DAYS ? (days > 0 ? "infinity" : "-infinity") : formatDate(days);
+    }
     case "time":
       return formatTime(BigInt(raw as bigint));
     case "timestamp":
-      return formatTimestamp(BigInt(raw as bigint), false);
-    case "timestamptz":
-      return formatTimestamp(BigInt(raw as bigint), true);
+    case "timestamptz": {
+      const micros = BigInt(raw as bigint);
+      if (micros === INFINITE_MICROS || micros === -INFINITE_MICROS) return micros > 0n ? "infinity" : "-infinity";
+      return formatTimestamp(micros, type === "timestamptz");
+    }
     case "uuid":
       return formatUuid(raw as Uint8Array);
     default: {
@@ -392,15 +396,30 @@ function daysInMonth(year: number, month: number): number {
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
 
-function isInfinity(text: string): boolean {
-  return text === "infinity" || text === "-infinity" || text === "+infinity";
+/**
+ * PostgreSQL's `infinity` / `-infinity` have no Iceberg value. They land as
+ * the sentinels DuckDB uses for its own infinite dates and timestamps
+ * (±(2^31-1) days, ±(2^63-1) microseconds), so DuckDB reads them back as
+ * `infinity` / `-infinity`. No finite PostgreSQL date reaches them;
+ * `294247-01-10T04:00:54.775807` is the one finite timestamp that shares a
+ * sentinel (documented in docs/connectors/iceberg.md).
+ */
+export const INFINITE_DAYS = 2_147_483_647;
+/** See {@link INFINITE_DAYS}: microseconds of `infinity` (`-INFINITE_MICROS` is `-infinity`). */
+export const INFINITE_MICROS = 9_223_372_036_854_775_807n;
+
+/** 1 for `infinity`/`+infinity`, -1 for `-infinity`, 0 otherwise. */
+function infinitySign(text: string): number {
+  if (text === "infinity" || text === "+infinity") return 1;
+  return text === "-infinity" ? -1 : 0;
 }
 
-/** Days since 1970-01-01 of `YYYY-MM-DD` (signed astronomical years of any length); must fit Iceberg's int32 days. */
+/** Days since 1970-01-01 of `YYYY-MM-DD` (signed astronomical years of any length); must fit Iceberg's int32 days. `±infinity` gives the {@link INFINITE_DAYS} sentinels. */
 export function parseDateDays(text: string): number {
   const m = /^([+-]?\d{4,})-(\d{2})-(\d{2})$/.exec(text);
   if (m === null) {
-    if (isInfinity(text)) throw new RangeError(`date ${text} has no iceberg date value (days are a finite int32)`);
+    const sign = infinitySign(text);
+    if (sign !== 0) return sign * INFINITE_DAYS;
     throw new RangeError("not a YYYY-MM-DD date");
   }
   const year = Number(m[1]);
@@ -438,7 +457,7 @@ export function parseTimeMicros(text: string): bigint {
   return BigInt((h * 3600 + mi * 60 + s) * 1_000_000 + frac);
 }
 
-/** Microseconds since the epoch of an ISO-8601 timestamp with optional `Z`/offset; infinities are refused. */
+/** Microseconds since the epoch of an ISO-8601 timestamp with optional `Z`/offset; `±infinity` gives the {@link INFINITE_MICROS} sentinels. */
 export function parseTimestampMicros(text: string): bigint {
   if (text.length >= 19 && text.charCodeAt(4) === 45 && text.charCodeAt(10) === 84) {
     const y = digitsAt(text, 0, 4);
@@ -474,7 +493,8 @@ export function parseTimestampMicros(text: string): bigint {
   }
   const m = /^([+-]?\d{4,})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}(?::?\d{2})?)?$/.exec(text);
   if (m === null) {
-    if (isInfinity(text)) throw new RangeError(`timestamp ${text} has no iceberg timestamp value (microseconds are a finite int64)`);
+    const sign = infinitySign(text);
+    if (sign !== 0) return sign > 0 ? INFINITE_MICROS : -INFINITE_MICROS;
     throw new RangeError("not an ISO-8601 timestamp");
   }
   const year = Number(m[1]);

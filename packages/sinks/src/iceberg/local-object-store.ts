@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { link, mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
+import { link, mkdir, readFile, readdir, rename, rm, rmdir, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { CommitConflictError } from "./iceberg-catalog.js";
 import type { ObjectEntry, ObjectStore } from "./object-store.js";
@@ -72,7 +72,30 @@ export function createLocalObjectStore(): ObjectStore {
     async delete(location) {
       await rm(location, { force: true });
     },
+    async prune(prefix) {
+      await removeEmptyDirectories(prefix.replace(/\/+$/, ""));
+    },
   };
+}
+
+/** Removes `dir` and its subdirectories, bottom-up, where they hold nothing; a directory with a file (or a write in progress) stays. */
+async function removeEmptyDirectories(dir: string): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return;
+    throw error;
+  }
+  for (const e of entries) if (e.isDirectory()) await removeEmptyDirectories(join(dir, e.name));
+  try {
+    await rmdir(dir);
+  } catch (error) {
+    // another writer put a file there meanwhile, or it is gone already
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOTEMPTY" && code !== "EEXIST" && code !== "ENOENT") throw error;
+  }
 }
 
 /** Hard-links `temp` to `location`; where the filesystem has no hard links, creates `location` with `wx` instead (exclusive, but visible while written). */

@@ -20,6 +20,13 @@ export interface ObjectStore {
   listEntries?(prefix: string): Promise<ObjectEntry[]>;
   /** Removes an object; removing a missing object is not an error. */
   delete(location: string): Promise<void>;
+  /**
+   * Optional. Removes the empty directories at and under a prefix, once its
+   * objects are deleted (a dropped table must not leave an empty table
+   * directory that a directory-listing reader takes for a table). Stores
+   * without directories (S3) need not have it.
+   */
+  prune?(prefix: string): Promise<void>;
 }
 
 /** An object and when it was last written. */

@@ -1,4 +1,4 @@
-import { bigIntToMinimalBytes, microsToDays, parseDecimalType } from "./iceberg-value-codec.js";
+import { bigIntToMinimalBytes, civilFromDays, microsToDays, parseDecimalType } from "./iceberg-value-codec.js";
 import type { IcebergValue } from "./iceberg-value-codec.js";
 
 /** A parsed partition transform. */
@@ -73,9 +73,10 @@ export function applyPartitionTransform(transform: PartitionTransform, sourceTyp
     case "day": {
       const days = sourceType === "date" ? (value as number) : microsToDays(value as bigint);
       if (transform.kind === "day") return days;
-      const d = new Date(days * 86_400_000);
-      const years = d.getUTCFullYear() - 1970;
-      return transform.kind === "year" ? years : years * 12 + d.getUTCMonth();
+      // not through Date: its range ends in year 275760, PostgreSQL dates (and the ±infinity sentinels) go further
+      const d = civilFromDays(days);
+      const years = d.year - 1970;
+      return transform.kind === "year" ? years : years * 12 + d.month - 1;
     }
     case "hour": {
       const micros = value as bigint;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { deserializeIcebergValue, hashValue, serializeIcebergValue, toIcebergValue as toValueOrNull } from "@zero-etl/sinks/iceberg";
-import { formatDate, formatTimestamp } from "../../src/iceberg/iceberg-value-codec.js";
+import { formatDate, formatTimestamp, fromIcebergValue } from "../../src/iceberg/iceberg-value-codec.js";
+import { applyPartitionTransform } from "../../src/iceberg/partition-transform.js";
 
 /** The non-null form (every value these vectors use is finite). */
 function toIcebergValue(type: string, value: string) {
@@ -33,7 +34,12 @@ describe("iceberg value codecs", () => {
       expect(deserializeIcebergValue(type, serializeIcebergValue(type, v))).toEqual(v);
     }
     expect(() => toIcebergValue("decimal(38,10)", "1.00000000001")).toThrow(RangeError);
-    expect(() => toIcebergValue("timestamptz", "infinity")).toThrow(RangeError);
+    // ±infinity: DuckDB's own sentinels, and back to the words through our reader
+    expect(toIcebergValue("timestamptz", "infinity")).toBe(9_223_372_036_854_775_807n);
+    expect(toIcebergValue("timestamp", "-infinity")).toBe(-9_223_372_036_854_775_807n);
+    expect(toIcebergValue("date", "infinity")).toBe(2_147_483_647);
+    expect(toIcebergValue("date", "-infinity")).toBe(-2_147_483_647);
+    for (const type of ["date", "timestamp", "timestamptz"]) for (const word of ["infinity", "-infinity"]) expect(fromIcebergValue(type, toIcebergValue(type, word))).toBe(word);
   });
 
   it("dates and timestamps past JavaScript Date's range are exact, in and out", () => {
@@ -47,5 +53,17 @@ describe("iceberg value codecs", () => {
     expect(toValueOrNull("decimal(10,2)", "NaN")).toBeNull();
     expect(toValueOrNull("decimal(10,2)", "-Infinity")).toBeNull();
     expect(() => toIcebergValue("time", "24:00:00")).toThrow(/24:00:00/);
+  });
+});
+
+describe("partition transforms at the far ends of PostgreSQL's dates", () => {
+  it("year and month are exact past JavaScript Date's range (and for the ±infinity sentinels)", () => {
+    const date = (text: string) => toValueOrNull("date", text) as number;
+    const at = (kind: "year" | "month", text: string) => applyPartitionTransform({ kind }, "date", date(text));
+    expect([at("year", "1969-12-31"), at("month", "1969-12-31"), at("year", "2024-02-29"), at("month", "2024-02-29")]).toEqual([-1, -1, 54, 649]);
+    expect(at("year", "5874897-12-31")).toBe(5874897 - 1970);
+    expect(at("month", "5874897-12-31")).toBe((5874897 - 1970) * 12 + 11);
+    expect(Number.isInteger(at("year", "infinity"))).toBe(true);
+    expect(Number.isInteger(at("month", "-infinity"))).toBe(true);
   });
 });

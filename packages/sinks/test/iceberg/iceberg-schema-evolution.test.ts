@@ -32,6 +32,16 @@ describe("iceberg schema evolution: renames", () => {
     expect(evolveIcebergSchema(renamed.schema, renamed.lastColumnId, schemaOf(["c", "b"]), options, { c: "a" })).toBeUndefined();
   });
 
+  it("keeps the new name's field when a replay took the old name again after the rename (fuzzer seed 2010)", () => {
+    // re-read under the new name c (ids 1-3), then a replayed event of the old shape adds a again (id 4), then the rename c <- a is replayed
+    const reread = toIcebergSchema(schemaOf(["c", "b"]), options);
+    const oldShape = evolveIcebergSchema(reread.schema, reread.lastColumnId, schemaOf(["a", "b"]), options);
+    if (oldShape === undefined) throw new Error("no change");
+    expect(fields(oldShape.schema)).toEqual(["1:id", "4:a", "3:b", "2:c"]);
+    // nothing to do: c keeps id 2 (the re-read's values), a stays as a dropped column (before, a was renamed onto c and id 2 left the schema)
+    expect(evolveIcebergSchema(oldShape.schema, oldShape.lastColumnId, schemaOf(["c", "b"]), options, { c: "a" })).toBeUndefined();
+  });
+
   it("gives a new column the old name a rename freed, with a new id", () => {
     const next = evolveIcebergSchema(start.schema, start.lastColumnId, schemaOf(["c", "b", "a"]), options, { c: "a" });
     expect(fields(next?.schema)).toEqual(["1:id", "2:c", "3:b", "4:a"]);
@@ -48,5 +58,25 @@ describe("iceberg schema evolution: renames", () => {
     const next = evolveIcebergSchema(start.schema, start.lastColumnId, { ...schemaOf(["a", "b"]), primaryKey: ["key"], columns: schemaOf(["a", "b"]).columns.map((c) => (c.name === "id" ? { ...c, name: "key" } : c)) }, options, { key: "id" });
     expect(fields(next?.schema)).toEqual(["1:key", "2:a", "3:b"]);
     expect(next?.schema["identifier-field-ids"]).toEqual([1]);
+  });
+});
+
+describe("iceberg schema evolution: unconstrained decimals", () => {
+  const numeric: TableSchema = {
+    table: { namespace: "public", name: "n" },
+    version: 1,
+    primaryKey: ["id"],
+    columns: [
+      { name: "id", type: { kind: "int", bits: 64, signed: true }, nullable: false },
+      { name: "n", type: { kind: "decimal" }, nullable: true },
+    ],
+  };
+
+  it("maps them to string by the default rule and keeps a decimal(38,10) column a table already has", () => {
+    expect(toIcebergSchema(numeric, { unconstrainedDecimal: "string" }).schema.fields[1]?.type).toBe("string");
+    const old = toIcebergSchema(numeric, { unconstrainedDecimal: "decimal(38,10)" });
+    expect(old.schema.fields[1]?.type).toBe("decimal(38,10)");
+    // a lake written before the default became string: no refused type change on restart
+    expect(evolveIcebergSchema(old.schema, old.lastColumnId, numeric, { unconstrainedDecimal: "string" })).toBeUndefined();
   });
 });
