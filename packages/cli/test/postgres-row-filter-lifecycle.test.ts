@@ -94,4 +94,33 @@ describe("zeroetl row filter on a table that goes away (PostgreSQL -> PostgreSQL
     expect((await rows(target, `SELECT id FROM rg.rg ORDER BY id`)).map((r) => r.id)).toEqual([2, 30]);
     expect(await targetTables("rg")).toEqual(["rg"]);
   }, 300_000);
+
+  // Found by the fidelity fuzzer (pg-pg seed 102, CI gates of 2026-12-07): a
+  // row-filtered table recreated under its name with another key type while
+  // stopped. Reading the unchanged TOAST values of the old table's updates
+  // cast their keys to the new key type, failed (`invalid input syntax for
+  // type date`) and stopped the stream with exit 1. The recreation that
+  // follows in the stream re-reads the table, so those updates are moot.
+  it("goes on when the filtered table was recreated with another key type before its updates are read", async () => {
+    await source.query(`
+      CREATE TABLE rk (id numeric(20,4) PRIMARY KEY, cat text NOT NULL, big text NOT NULL);
+      ALTER TABLE rk ALTER COLUMN big SET STORAGE EXTERNAL;
+      INSERT INTO rk SELECT g + 0.0005, 'y', (SELECT string_agg(md5(g::text || ':' || i), '') FROM generate_series(1, 400) i) FROM generate_series(1, 4) g;`);
+    const { file } = await writeConfig({
+      name: "rflife_rk",
+      source: { type: "postgres", url: source.url },
+      target: { type: "postgres", url: target.url, schema: "rk" },
+      filter: { include: ["public.rk"], rows: { "public.rk": "cat = 'x'" } },
+    });
+    const first = await runCli(["run", file, "--until-caught-up"]);
+    expect(first.code, first.stderr).toBe(0);
+    await source.query(`
+      UPDATE rk SET cat = 'x' WHERE id < 3;
+      DROP TABLE rk;
+      CREATE TABLE rk (id date PRIMARY KEY, cat text NOT NULL, big text NOT NULL);
+      INSERT INTO rk VALUES ('2000-01-01', 'x', 'a'), ('2000-01-02', 'y', 'b');`);
+    const second = await runCli(["run", file, "--until-caught-up"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(await rows(target, `SELECT id::text, cat, big FROM rk.rk ORDER BY id`)).toEqual(await rows(source, `SELECT id::text, cat, big FROM public.rk WHERE cat = 'x' ORDER BY id`));
+  }, 300_000);
 });

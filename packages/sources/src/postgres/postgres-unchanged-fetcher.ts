@@ -114,9 +114,12 @@ async function fill(client: pg.ClientBase, info: PostgresTableInfo, wanted: read
   try {
     result = await client.query<(string | null)[]>({ text, values: params, rowMode: "array", types: RAW_TEXT_TYPES });
   } catch (error) {
-    // 42P01 undefined_table, 42703 undefined_column: renamed, moved or recreated since (a table change follows in the stream)
+    // 42P01 undefined_table, 42703 undefined_column: renamed, moved or recreated since (a table change follows in the stream).
+    // Class 22 (data exception: a key that no longer casts, 22P02, 22007, 22003…) and 42883/42846 (no operator or cast for
+    // the key's type now): the table was recreated or its key column retyped since, and the key came from a value of the
+    // old type, which always casts back to that type. The recreation or rewrite that follows in the stream re-reads it.
     const code = (error as { code?: unknown }).code;
-    if (code === "42P01" || code === "42703") return asked;
+    if (code === "42P01" || code === "42703" || code === "42883" || code === "42846" || (typeof code === "string" && code.startsWith("22"))) return asked;
     throw error;
   }
   const found = new Set<number>();
