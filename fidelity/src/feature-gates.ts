@@ -61,7 +61,7 @@ export const FEATURE_GATES = {
   "pg.composite-numeric": { ci: false, issue: "16.6", covers: "a numeric field inside the composite (fz_pt.x numeric(12,3); int8 without this gate)" },
   "pg.schema-move": { ci: true, issue: "17.4", covers: "filter.include by schema; ALTER TABLE … SET SCHEMA out of the filter and back (changes made outside), between two included schemas, ALTER SCHEMA … RENAME away and back" },
   "pg.replica-identity": { ci: true, issue: "17.3", covers: "keyed tables with REPLICA IDENTITY FULL / USING INDEX (unique NOT NULL uid) / DEFAULT from their creation; updates of the identity column" },
-  "pg.replica-identity-change": { ci: false, issue: "17.3", covers: "ALTER TABLE … REPLICA IDENTITY FULL / USING INDEX / DEFAULT on a table already replicated (its key changes between the primary key and the identity index)" },
+  "pg.replica-identity-change": { ci: true, issue: "17.3", covers: "ALTER TABLE … REPLICA IDENTITY FULL / USING INDEX / DEFAULT on a table already replicated (its key changes between the primary key and the identity index)" },
   "pg.same-name-schemas": { ci: true, issue: "17.2", covers: "the same table name in two included schemas (other columns), mapping.tableNames schema_table (explicit or by default)" },
   "pg.row-filter": { ci: true, issue: "17.6", covers: "filter.rows fz_cat = 'x': rows moving into and out of the filter by updates that leave the TOAST value unchanged" },
 

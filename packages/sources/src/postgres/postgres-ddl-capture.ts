@@ -8,7 +8,7 @@ export const DDL_MESSAGE_PREFIX = "zeroetl";
 export const DDL_CAPTURE_SCHEMA = "_zeroetl";
 
 /** Bumped whenever the SQL below changes, so an older installation is replaced. */
-const VERSION = "zeroetl-ddl-capture v5";
+const VERSION = "zeroetl-ddl-capture v6";
 
 const TRIGGERS = ["zeroetl_ddl_command_end", "zeroetl_sql_drop", "zeroetl_table_rewrite"] as const;
 
@@ -53,6 +53,10 @@ CREATE OR REPLACE FUNCTION _zeroetl.columns_of(rel oid, previous jsonb) RETURNS 
            'n', a.attnum,
            'name', CASE WHEN a.attisdropped THEN coalesce(p.name, a.attname::text) ELSE a.attname::text END,
            'dropped', a.attisdropped,
+           -- part of the key the stream identifies rows by: the replica identity index's columns, else the primary key's
+           'key', EXISTS (SELECT 1 FROM pg_index i JOIN pg_class rc ON rc.oid = i.indrelid
+                           WHERE i.indrelid = rel AND a.attnum = ANY (i.indkey)
+                             AND CASE WHEN rc.relreplident = 'i' THEN i.indisreplident ELSE i.indisprimary END),
            -- a partitioned root has no storage: its partitions hold the default the existing rows take
            'missing', a.atthasmissing OR (NOT a.attisdropped AND EXISTS (
              SELECT 1 FROM pg_partition_tree(rel) pt JOIN pg_attribute pa ON pa.attrelid = pt.relid

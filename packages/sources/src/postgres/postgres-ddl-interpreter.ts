@@ -8,6 +8,8 @@ interface CapturedColumn {
   readonly dropped: boolean;
   /** `pg_attribute.atthasmissing`: rows written before the column existed read a non-null default. */
   readonly missing: boolean;
+  /** Part of the key rows are identified by (replica identity index, else primary key); undefined in state an older capture recorded. */
+  readonly key: boolean | undefined;
 }
 
 interface CapturedState {
@@ -53,7 +55,7 @@ function ref(m: Record<string, unknown>): TableRef {
 function state(m: Record<string, unknown>): CapturedState {
   const table = ref(m);
   if (!Array.isArray(m.columns)) throw malformed("columns");
-  const columns = (m.columns as Record<string, unknown>[]).map((c) => ({ n: Number(c.n), name: String(c.name), dropped: c.dropped === true, missing: c.missing === true }));
+  const columns = (m.columns as Record<string, unknown>[]).map((c) => ({ n: Number(c.n), name: String(c.name), dropped: c.dropped === true, missing: c.missing === true, key: typeof c.key === "boolean" ? c.key : undefined }));
   return { schema: table.namespace, name: table.name, columns };
 }
 
@@ -140,6 +142,26 @@ function interpretAlter(message: Extract<DdlMessage, { op: "alter" }>, position:
       else renamed[column.name] = was.name;
     }
   }
+  const keyChange = describeKeyChange(before.columns, message.now.columns);
+  if (keyChange !== undefined) reasons.push(keyChange);
   if (reasons.length > 0) return [{ kind: "refresh", table: now, position, reason: [...reasons, ...renames].join("; ") }];
   return renames.length === 0 ? [] : [{ kind: "columns-renamed", table: now, position, renamed }];
+}
+
+/**
+ * A change of the columns rows are identified by (`REPLICA IDENTITY USING
+ * INDEX`, back to `DEFAULT`, a primary key added or dropped), compared by
+ * attribute number so a rename is not one. The target keys its table by
+ * them and cannot re-key it in place, so the table is re-read. Undefined
+ * when the key is the same or the state before was recorded without keys.
+ */
+function describeKeyChange(before: readonly CapturedColumn[], now: readonly CapturedColumn[]): string | undefined {
+  const live = (columns: readonly CapturedColumn[]) => columns.filter((c) => !c.dropped);
+  if ([...live(before), ...live(now)].some((c) => c.key === undefined)) return undefined;
+  const keyOf = (columns: readonly CapturedColumn[]) => live(columns).filter((c) => c.key === true);
+  const was = keyOf(before);
+  const is = keyOf(now);
+  if (was.length === is.length && was.every((c) => is.some((d) => d.n === c.n))) return undefined;
+  const names = (columns: readonly CapturedColumn[]) => `(${columns.map((c) => c.name).join(", ")})`;
+  return `key changed from ${names(was)} to ${names(is)} (replica identity or primary key)`;
 }
