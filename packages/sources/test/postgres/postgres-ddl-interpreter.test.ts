@@ -16,6 +16,19 @@ describe("interpretDdlMessage", () => {
     expect(interpretDdlMessage(alter("ALTER TABLE", { schema: "public", name: "t", columns: [col(1, "id"), col(2, "v", { dropped: true })] }, { schema: "public", name: "t", columns: base }), "0/1", publicOnly)).toEqual([]);
   });
 
+  it("re-reads a table whose key columns changed, not for a renamed key column or state recorded without keys", () => {
+    const keyed = (id: boolean, v: boolean) => [{ ...col(1, "id"), key: id }, { ...col(2, "v"), key: v }];
+    const t = (columns: unknown[]) => ({ schema: "public", name: "t", columns });
+    expect(interpretDdlMessage(alter("ALTER TABLE", t(keyed(false, true)), t(keyed(true, false))), "0/1", publicOnly)).toEqual([
+      { kind: "refresh", table: { namespace: "public", name: "t" }, position: "0/1", reason: "key changed from (id) to (v) (replica identity or primary key)" },
+    ]);
+    const renamedKey = [{ ...col(1, "pk"), key: true }, { ...col(2, "v"), key: false }];
+    expect(interpretDdlMessage(alter("ALTER TABLE", t(renamedKey), t(keyed(true, false))), "0/1", publicOnly)).toEqual([
+      { kind: "columns-renamed", table: { namespace: "public", name: "t" }, position: "0/1", renamed: { pk: "id" } },
+    ]);
+    expect(interpretDdlMessage(alter("ALTER TABLE", t(keyed(false, true)), t(base)), "0/1", publicOnly)).toEqual([]);
+  });
+
   it("re-reads a table for a default existing rows take, a column added again", () => {
     const withDefault = alter("ALTER TABLE", { schema: "public", name: "t", columns: [...base, col(3, "x", { missing: true })] }, { schema: "public", name: "t", columns: base });
     expect(interpretDdlMessage(withDefault, "0/2", publicOnly)).toEqual([
