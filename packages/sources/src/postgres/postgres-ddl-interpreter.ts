@@ -153,7 +153,8 @@ function interpretAlter(message: Extract<DdlMessage, { op: "alter" }>, position:
  * INDEX`, back to `DEFAULT`, a primary key added or dropped), compared by
  * attribute number so a rename is not one. The target keys its table by
  * them and cannot re-key it in place, so the table is re-read. Undefined
- * when the key is the same or the state before was recorded without keys.
+ * when the key is the same, when the table had or has no key at all (the
+ * publication guard's case), or when the state before was recorded without keys.
  */
 function describeKeyChange(before: readonly CapturedColumn[], now: readonly CapturedColumn[]): string | undefined {
   const live = (columns: readonly CapturedColumn[]) => columns.filter((c) => !c.dropped);
@@ -161,6 +162,8 @@ function describeKeyChange(before: readonly CapturedColumn[], now: readonly Capt
   const keyOf = (columns: readonly CapturedColumn[]) => live(columns).filter((c) => c.key === true);
   const was = keyOf(before);
   const is = keyOf(now);
+  // a table losing its key, or a keyless one gaining one, is the publication guard's (it leaves and rejoins the publication)
+  if (was.length === 0 || is.length === 0) return undefined;
   if (was.length === is.length && was.every((c) => is.some((d) => d.n === c.n))) return undefined;
   const names = (columns: readonly CapturedColumn[]) => `(${columns.map((c) => c.name).join(", ")})`;
   return `key changed from ${names(was)} to ${names(is)} (replica identity or primary key)`;

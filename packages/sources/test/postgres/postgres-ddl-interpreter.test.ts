@@ -27,6 +27,8 @@ describe("interpretDdlMessage", () => {
       { kind: "columns-renamed", table: { namespace: "public", name: "t" }, position: "0/1", renamed: { pk: "id" } },
     ]);
     expect(interpretDdlMessage(alter("ALTER TABLE", t(keyed(false, true)), t(base)), "0/1", publicOnly)).toEqual([]);
+    // losing the key entirely (or gaining one) is left to the publication guard
+    expect(interpretDdlMessage(alter("ALTER TABLE", t(keyed(false, false)), t(keyed(true, false))), "0/1", publicOnly)).toEqual([]);
   });
 
   it("re-reads a table for a default existing rows take, a column added again", () => {
