@@ -1,0 +1,128 @@
+/**
+ * PostgreSQL -> PostgreSQL initial load, end to end, as a user runs it:
+ * a table of `ZETL_BENCH_ROWS` rows (default 1,000,000; `ZETL_BENCH_QUICK=1`
+ * makes it 200,000) with a bigint key, an int, a text, a numeric and a
+ * timestamptz (~180 bytes a row) is generated once in a throwaway database,
+ * then in the same run:
+ *   (a) the reference: `pg_dump -t bench <src> | psql <empty db>`;
+ *   (b) ours: `zeroetl run <config> --until-caught-up` into an empty database,
+ *       at the default parallelism, and again at parallelism 1, 2 and 4 (NOTE
+ *       lines, to show how it scales).
+ * Prints `RATIO e2e-snapshot <reference time / our time>` (higher is better).
+ * Each target is checked to hold every row (count and a sum of row hashes).
+ *
+ * Run: node --conditions=zero-etl-source --import tsx bench/e2e-snapshot.ts
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+
+const BASE_URL = process.env.ZETL_PG_URL ?? "postgres://postgres@127.0.0.1:55432/postgres";
+const ROWS = Number(process.env.ZETL_BENCH_ROWS ?? (process.env.ZETL_BENCH_QUICK === "1" ? 200_000 : 1_000_000));
+const SCALING = (process.env.ZETL_BENCH_SCALING ?? "1,2,4").split(",").filter((s) => s !== "").map(Number);
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+const tag = Math.random().toString(36).slice(2, 8);
+const created: string[] = [];
+
+const admin = new pg.Client({ connectionString: BASE_URL });
+await admin.connect();
+
+function dbUrl(name: string): string {
+  const url = new URL(BASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function createDb(suffix: string): Promise<string> {
+  const name = `zetl_bench_e2esnap_${tag}_${suffix}`;
+  await admin.query(`CREATE DATABASE ${name}`);
+  created.push(name);
+  return name;
+}
+
+async function query<T extends pg.QueryResultRow>(db: string, text: string): Promise<T[]> {
+  const client = new pg.Client({ connectionString: dbUrl(db) });
+  await client.connect();
+  try {
+    return (await client.query<T>(text)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Runs a shell pipeline; resolves with its wall time in ms. */
+function run(command: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<number> {
+  const t0 = performance.now();
+  return new Promise((done, fail) => {
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("exit", (code) => (code === 0 ? done(performance.now() - t0) : fail(new Error(`${command} exited with ${code}: ${stderr.slice(-2000)}`))));
+  });
+}
+
+/** Count and a sum of row hashes: the same on both sides when every row arrived once, unchanged. */
+async function fingerprint(db: string, table: string): Promise<string> {
+  const rows = await query<{ n: string; h: string }>(db, `SELECT count(*)::text AS n, coalesce(sum(hashtext(t::text)::bigint), 0)::text AS h FROM ${table} t`);
+  return `${rows[0]?.n}/${rows[0]?.h}`;
+}
+
+try {
+  const source = await createDb("src");
+  await query(
+    source,
+    `CREATE TABLE bench (id bigint PRIMARY KEY, n int NOT NULL, label text NOT NULL, amount numeric(14,4), at timestamptz NOT NULL);
+     INSERT INTO bench
+       SELECT g, (g * 7919) % 1000003, repeat(md5(g::text), 3) || ' row ' || g, (g % 100000) / 7.0, '2026-01-01'::timestamptz + g * interval '1 second'
+       FROM generate_series(1, ${ROWS}) g`,
+  );
+  await query(source, "VACUUM ANALYZE bench");
+  const size = await query<{ bytes: string }>(source, "SELECT pg_table_size('bench')::text AS bytes");
+  const expected = await fingerprint(source, "public.bench");
+  console.log(`NOTE e2e-snapshot rows=${ROWS} table=${Math.round(Number(size[0]?.bytes ?? 0) / ROWS)} B/row (heap) cores=${availableParallelism()}`);
+
+  // (a) reference
+  const refDb = await createDb("ref");
+  const refMs = await run("bash", ["-c", `set -o pipefail; pg_dump --no-owner --no-privileges -t public.bench '${dbUrl(source)}' | psql -q -v ON_ERROR_STOP=1 '${dbUrl(refDb)}'`]);
+  if ((await fingerprint(refDb, "public.bench")) !== expected) throw new Error("reference copy differs from the source");
+  console.log(`NOTE e2e-snapshot pg_dump|psql ${(refMs / 1000).toFixed(2)} s`);
+
+  // (b) ours: a fresh pipeline (slot, publication, target database) each time
+  const dir = await mkdtemp(join(tmpdir(), "zetl-bench-e2esnap-"));
+  const ours = async (label: string, parallelism: number | undefined): Promise<number> => {
+    const target = await createDb(`dst_${label}`);
+    const name = `bench_e2esnap_${tag}_${label}`;
+    const config = join(dir, `${label}.json`);
+    await writeFile(
+      config,
+      JSON.stringify({
+        name,
+        state: { dir: join(dir, `state-${label}`) },
+        log: { level: "warn" },
+        source: { type: "postgres", url: dbUrl(source), ...(parallelism === undefined ? {} : { snapshot: { parallelism } }) },
+        target: { type: "postgres", url: dbUrl(target), schema: "dw" },
+      }),
+    );
+    try {
+      const ms = await run(process.execPath, ["--conditions=zero-etl-source", "--import", "tsx", join(root, "packages/cli/src/bin.ts"), "run", config, "--until-caught-up"]);
+      if ((await fingerprint(target, "dw.bench")) !== expected) throw new Error(`our copy (${label}) differs from the source`);
+      return ms;
+    } finally {
+      await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", [`zeroetl_${name}`]).catch(() => {});
+    }
+  };
+  const oursMs = await ours("default", undefined);
+  console.log(`NOTE e2e-snapshot zeroetl (default parallelism) ${(oursMs / 1000).toFixed(2)} s, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  for (const p of SCALING) {
+    const ms = await ours(`p${p}`, p);
+    console.log(`NOTE e2e-snapshot zeroetl parallelism=${p} ${(ms / 1000).toFixed(2)} s ratio ${(refMs / ms).toFixed(2)}`);
+  }
+  await rm(dir, { recursive: true, force: true });
+  console.log(`RATIO e2e-snapshot ${(refMs / oursMs).toFixed(2)}`);
+} finally {
+  for (const name of created) await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).catch(() => {});
+  await admin.end();
+}
