@@ -22,6 +22,7 @@ const postgresSource = z.strictObject({
   slot: identifier.optional(),
   ssl,
   snapshotChunkRows: z.number().int().positive().optional(),
+  snapshot: z.strictObject({ parallelism: z.number().int().min(1).max(64).optional() }).optional(),
   ddlCapture: z.boolean().optional(),
   partitions: z.enum(["root", "leaves"]).optional(),
 });

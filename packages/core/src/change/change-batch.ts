@@ -3,6 +3,7 @@ import type { Row } from "../schema/value.js";
 import type { ChangeEvent } from "./change-event.js";
 import type { TableChange } from "./table-change.js";
 import type { RejectedRecord } from "../sink/sink.js";
+import type { SnapshotCopy } from "./snapshot-copy.js";
 
 /**
  * Changes in source order, delivered by {@link Source.stream}.
@@ -44,6 +45,10 @@ export interface ChangeBatch {
  * Rows of one table read by the initial snapshot, all of the schema given.
  * A snapshot of a table arrives as chunks with increasing `chunk` numbers and
  * the last one has `last: true`.
+ *
+ * A chunk with `copy` carries the whole table as COPY streams instead (only
+ * when the runtime asked for it, `SnapshotOptions.copy`): then `rows` is
+ * empty, it is the table's only chunk (`last: true`) and `rowsRead` is 0.
  */
 export interface SnapshotChunk {
   readonly table: TableRef;
@@ -55,4 +60,6 @@ export interface SnapshotChunk {
   readonly rowsRead: number;
   /** The source's estimate of the table's row count, for progress; absent when unknown. */
   readonly rowsEstimated?: number;
+  /** The table's rows as binary COPY streams, in place of `rows` (see above). */
+  readonly copy?: SnapshotCopy;
 }

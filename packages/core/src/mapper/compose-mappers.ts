@@ -23,6 +23,9 @@ export function composeMappers(mappers: readonly Mapper[]): Mapper {
       for (const mapper of mappers) out = mapper.mapEvents(out, context);
       return out;
     },
+    passesRowsThrough(schema, context) {
+      return mappers.every((m) => m.passesRowsThrough?.(schema, context) === true);
+    },
     mapChunk(chunk, context) {
       let chunks: readonly SnapshotChunk[] = [chunk];
       for (const mapper of mappers) chunks = chunks.flatMap((c) => mapChunkWith(mapper, c, context));

@@ -33,4 +33,12 @@ export interface Mapper {
    * composer maps the rows as insert events, which is correct but slower.
    */
   mapChunk?(chunk: SnapshotChunk, context: MapperContext): readonly SnapshotChunk[];
+  /**
+   * Optional. Whether the mapper leaves this table's rows exactly as they
+   * are: one target table of the same name and columns, every row kept,
+   * nothing renamed or converted. Then the runtime may let the rows go from
+   * source to sink without decoding them (`SnapshotChunk.copy`). Absent means
+   * no.
+   */
+  passesRowsThrough?(schema: TableSchema, context: MapperContext): boolean;
 }

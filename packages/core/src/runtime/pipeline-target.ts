@@ -1,5 +1,6 @@
 import type { SnapshotChunk } from "../change/change-batch.js";
 import type { ChangeEvent } from "../change/change-event.js";
+import type { SnapshotCopy, SnapshotCopyPredicate } from "../change/snapshot-copy.js";
 import type { CheckpointStore, PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
 import type { DeadLetterQueue } from "../dlq/dead-letter-queue.js";
 import { toDeadLetter } from "../dlq/dead-letter-queue.js";
@@ -16,6 +17,7 @@ import type { TableStatus } from "../state/table-state.js";
 import type { BatchPolicy } from "./batch-policy.js";
 import type { RetryingOperation } from "./retrying-operation.js";
 import { TableTracker } from "./table-tracker.js";
+import { failuresMarked } from "./source-outage.js";
 
 /** What a {@link PipelineTarget} is made of. */
 export interface PipelineTargetOptions {
@@ -177,6 +179,47 @@ export class PipelineTarget {
       ...(chunk.rowsEstimated === undefined ? {} : { rowsEstimated: chunk.rowsEstimated }),
       done: chunk.last,
     });
+  }
+
+  /**
+   * The initial snapshot's `SnapshotOptions.copy`: a table may come as COPY
+   * streams when the sink loads them (`copySnapshot`, `acceptsCopy`) and the
+   * mappers pass its rows through unchanged; undefined when the sink cannot.
+   */
+  copyPredicate(): SnapshotCopyPredicate | undefined {
+    const sink = this.#o.sink;
+    if (sink.copySnapshot === undefined || sink.acceptsCopy === undefined) return undefined;
+    return (schema, columns) => {
+      const key = tableKey(schema.table);
+      if (!this.#keys.has(key) || this.isSetAside(key) || this.#o.mapper.passesRowsThrough?.(schema, this.context) !== true) return false;
+      const mapped = this.targetsOf(schema);
+      const only = mapped[0];
+      if (mapped.length !== 1 || only === undefined || tableKey(only.table) !== key) return false;
+      return sink.acceptsCopy?.(only, columns) === true;
+    };
+  }
+
+  /**
+   * Loads a table's snapshot from COPY streams (`SnapshotChunk.copy`); the
+   * caller flushed first, so the table's reset is committed. Not retried
+   * here: parts already committed would be loaded twice. A failure of the
+   * source's reads is marked as such, so the runtime takes the snapshot again
+   * (resetting the table) as for any source failure during a snapshot.
+   */
+  async copyChunk(chunk: SnapshotChunk, copy: SnapshotCopy): Promise<void> {
+    const key = tableKey(chunk.table);
+    const load = this.#o.sink.copySnapshot;
+    if (load === undefined) throw new ZeroEtlError(`a COPY snapshot of ${key} reached a sink that cannot load one`, { code: "internal", table: key });
+    const marked: SnapshotCopy = { ...copy, parts: copy.parts.map((part) => ({ read: (signal?: AbortSignal) => failuresMarked(part.read(signal)) })) };
+    const progress = (rowsRead: number): void => {
+      this.#o.metrics.emit({ type: "snapshot-progress", table: key, rowsRead, ...(chunk.rowsEstimated === undefined ? {} : { rowsEstimated: Math.max(chunk.rowsEstimated, rowsRead) }), done: false });
+    };
+    const rows = await load.call(this.#o.sink, chunk.schema, marked, progress);
+    // committed already: counted for the run's totals and metrics, not towards the next flush
+    this.rowsThisRun[key] = (this.rowsThisRun[key] ?? 0) + rows;
+    this.#o.metrics.emit({ type: "rows", table: key, op: "snapshot", rows, bytes: 0 });
+    this.tracker.addRows(key, rows);
+    this.#o.metrics.emit({ type: "snapshot-progress", table: key, rowsRead: rows, ...(chunk.rowsEstimated === undefined ? {} : { rowsEstimated: Math.max(chunk.rowsEstimated, rows) }), done: true });
   }
 
   /** Maps and writes change events, preparing target schemas that mappers changed on the way. */

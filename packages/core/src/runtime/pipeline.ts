@@ -240,7 +240,10 @@ class PipelineRun {
   async #snapshot(): Promise<PipelineCheckpoint> {
     const { source, name } = this.#o;
     const target = this.#target;
-    const session = await this.#retrying("start snapshot", () => source.snapshot(this.#o.signal === undefined ? {} : { signal: this.#o.signal }));
+    const copy = target.copyPredicate();
+    const session = await this.#retrying("start snapshot", () =>
+      source.snapshot({ ...(this.#o.signal === undefined ? {} : { signal: this.#o.signal }), ...(copy === undefined ? {} : { copy }) }),
+    );
     this.#log.info("snapshot started", { tables: session.schemas.length, position: session.position });
     for (const schema of session.schemas) {
       target.tracker.setState(tableKey(schema.table), "snapshotting");
@@ -254,6 +257,12 @@ class PipelineRun {
 
     for await (const chunk of failuresMarked(session.chunks)) {
       if (this.#o.signal?.aborted) throw new ZeroEtlError("aborted during the snapshot; the next run snapshots again", { code: "aborted" });
+      if (chunk.copy !== undefined) {
+        // the COPY commits on the sink's other connections: the table's reset (and its lock) must be committed first
+        await target.flush(checkpointAt("snapshot"));
+        await target.copyChunk(chunk, chunk.copy);
+        continue;
+      }
       await target.writeChunk(chunk);
       if (target.full) await target.flush(checkpointAt("snapshot"));
     }

@@ -4,6 +4,7 @@ import type { PreflightOptions, PreflightReport } from "../preflight/preflight-r
 import type { TableRef, TableSchema } from "../schema/table-schema.js";
 import type { PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
 import type { BatchPolicy } from "../runtime/batch-policy.js";
+import type { SnapshotCopy, SnapshotCopyColumn } from "../change/snapshot-copy.js";
 
 /** What a sink can take, as data; mappers and the runtime read it, never the class. */
 export interface SinkCapabilities {
@@ -164,6 +165,26 @@ export interface Sink {
 
   /** Accepts snapshot rows (applied as upserts). Durable only after `flush`. */
   writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt>;
+  /**
+   * Optional, with `copySnapshot`. Whether `copySnapshot` can load a table's
+   * rows from COPY streams of these source columns as they are (every column
+   * lands in a target column of the same type). Called after the table's
+   * `prepare`; synchronous, without I/O.
+   */
+  acceptsCopy?(schema: TableSchema, columns: readonly SnapshotCopyColumn[]): boolean;
+  /**
+   * Optional. Loads a whole table of an initial snapshot from COPY streams
+   * (`SnapshotChunk.copy`, only for tables `acceptsCopy` accepted) into its
+   * target table, which `resetTable` emptied and a `flush` made empty for
+   * good before the call. Unlike `writeSnapshot` the rows are durable when
+   * it returns, committed on the sink's own extra connections, part by part:
+   * a crash before the snapshot's last `flush` leaves some of them behind,
+   * which the next run's `resetTable` removes (the snapshot is taken again).
+   * `progress` is called with the rows loaded so far as parts finish.
+   * Resolves to the number of rows loaded; throws after stopping every part
+   * when one fails (nothing of the failed part is committed).
+   */
+  copySnapshot?(schema: TableSchema, copy: SnapshotCopy, progress?: (rows: number) => void): Promise<number>;
 
   /** Accepts changes in source order. Durable only after `flush`. */
   write(batch: ChangeBatch): Promise<WriteReceipt>;

@@ -2,6 +2,7 @@ import type { ChangeBatch, SnapshotChunk } from "../change/change-batch.js";
 import type { PositionCodec } from "../position/position-codec.js";
 import type { PreflightOptions, PreflightReport } from "../preflight/preflight-report.js";
 import type { TableRef, TableSchema } from "../schema/table-schema.js";
+import type { SnapshotCopyPredicate } from "../change/snapshot-copy.js";
 
 /** What a source can promise, as data; the runtime and mappers read it, never the class. */
 export interface SourceCapabilities {
@@ -53,6 +54,13 @@ export interface SnapshotOptions {
    * the runtime replays the stream from that checkpoint afterwards.
    */
   readonly resync?: boolean;
+  /**
+   * Optional. A source able to deliver a table as binary COPY streams
+   * (`SnapshotChunk.copy`) asks this, when the table's turn comes (after the
+   * runtime prepared its target), whether to do so; without it, or when it
+   * answers false, the table arrives as rows. Sources that cannot ignore it.
+   */
+  readonly copy?: SnapshotCopyPredicate;
   readonly signal?: AbortSignal;
 }
 

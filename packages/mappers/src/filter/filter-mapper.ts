@@ -95,6 +95,9 @@ export function createFilterMapper(options: FilterMapperOptions): Mapper {
       for (const event of events) mapEvent(event, out);
       return out;
     },
+    passesRowsThrough(schema) {
+      return selected(schema.table) && !predicates.has(tableKey(schema.table));
+    },
     mapChunk(chunk) {
       if (!selected(chunk.table)) return [];
       const predicate = predicates.get(tableKey(chunk.table));

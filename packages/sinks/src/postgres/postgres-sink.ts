@@ -10,6 +10,8 @@ import type {
   SinkCapabilities,
   SinkOpenContext,
   SnapshotChunk,
+  SnapshotCopy,
+  SnapshotCopyColumn,
   TableRef,
   TableSchema,
   WriteReceipt,
@@ -29,6 +31,7 @@ import { runPostgresSinkPreflight } from "./postgres-sink-preflight.js";
 import { compileHistoryTruncatesTable } from "./postgres-history-applier.js";
 import { compileHistoryIndexes, toHistorySchema } from "./postgres-history-table.js";
 import { PostgresSession } from "./postgres-session.js";
+import { acceptsBinaryCopy, loadBinaryCopy } from "./postgres-bulk-loader.js";
 import { PostgresStateTables } from "./postgres-state-tables.js";
 import type { TableSyncResult, TargetTable } from "./postgres-table-syncer.js";
 import { syncPgTable } from "./postgres-table-syncer.js";
@@ -217,6 +220,25 @@ class PostgresSinkImpl implements PostgresSink {
     folder.addSnapshot(chunk);
     const rejected = await this.#accept(folder.finish());
     return { accepted: chunk.rows.length - rejected.length, rejected };
+  }
+
+  acceptsCopy(schema: TableSchema, columns: readonly SnapshotCopyColumn[]): boolean {
+    // a history table's rows carry version columns the source's do not
+    if (this.#config.isHistory(schema.table)) return false;
+    const target = this.#targets.get(tableKey(schema.table))?.target;
+    return target !== undefined && acceptsBinaryCopy(target, columns);
+  }
+
+  async copySnapshot(schema: TableSchema, copy: SnapshotCopy, progress?: (rows: number) => void): Promise<number> {
+    const table = this.#targetName(schema.table);
+    try {
+      return await loadBinaryCopy({ config: this.#config, table, copy, ...(progress === undefined ? {} : { progress }) });
+    } catch (error) {
+      // a failure of the source's read goes on as it is: the runtime tells it apart
+      if (!isPgServerError(error)) throw error;
+      const wrapped = this.#wrap(error, `copy into ${tableKey(schema.table)}`);
+      throw new ZeroEtlError(wrapped.message, { code: wrapped.code, retryable: wrapped.retryable, cause: error, table: tableKey(schema.table) });
+    }
   }
 
   async write(batch: ChangeBatch): Promise<WriteReceipt> {
@@ -450,4 +472,9 @@ class PostgresSinkImpl implements PostgresSink {
       cause: error,
     });
   }
+}
+
+/** Whether an error came from the target server (it has an SQLSTATE), not from the rows' source. */
+function isPgServerError(error: unknown): boolean {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === "string" && typeof (error as { severity?: unknown }).severity === "string";
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
-import type { Row, SnapshotChunk, SnapshotSession, TableRef, Value } from "@zero-etl/core";
+import type { Row, SnapshotChunk, SnapshotCopyPredicate, SnapshotSession, TableRef, Value } from "@zero-etl/core";
 import { ZeroEtlError, tableKey } from "@zero-etl/core";
 import { formatLsn, parseLsn } from "./lsn.js";
 import type { PgTypeCatalog } from "./pg-type-catalog.js";
@@ -10,6 +10,7 @@ import type { PostgresTableInfo } from "./postgres-introspector.js";
 import { tryEnsureDdlCapture } from "./postgres-ddl-capture.js";
 import { ensurePublication, readPublicationPlan, type SkippedTable } from "./postgres-publication.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
+import { SnapshotReaderPool, copyColumnsOf, copyOfTable, readCopyCatalog, type CopyCatalog } from "./postgres-snapshot-copy.js";
 
 /** Options of {@link startPostgresSnapshot}. */
 export interface PostgresSnapshotOptions {
@@ -19,6 +20,8 @@ export interface PostgresSnapshotOptions {
   readonly tables?: readonly TableRef[];
   /** Re-read tables without touching the slot (`SnapshotOptions.resync`): `position` is then the current WAL LSN. */
   readonly resync?: boolean;
+  /** Which tables to deliver as binary COPY streams (`SnapshotOptions.copy`); none when absent. */
+  readonly copy?: SnapshotCopyPredicate;
   readonly signal?: AbortSignal;
 }
 
@@ -85,6 +88,8 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
     const infos = (await readPublicationPlan(reader, config, types)).published.filter(
       (t) => wanted === undefined || wanted.has(tableKey(t.schema.table)),
     );
+    const copy = options.copy;
+    const catalog: CopyCatalog | undefined = copy === undefined ? undefined : await readCopyCatalog(reader, infos);
     await reader.query("COMMIT");
     await reader.end();
     reader = undefined;
@@ -97,9 +102,31 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
       await held.end().catch(() => {});
     };
     async function* chunks(): AsyncGenerator<SnapshotChunk> {
+      let pool: SnapshotReaderPool | undefined;
       try {
-        for (const info of infos) yield* readTable({ config, info, snapshotName, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+        for (const info of infos) {
+          // asked when the table's turn comes: the runtime has prepared its target by then
+          const columns = catalog === undefined ? undefined : copyColumnsOf(info, catalog);
+          if (catalog !== undefined && columns !== undefined && columns.length > 0 && copy?.(info.schema, columns) === true) {
+            pool ??= new SnapshotReaderPool(config, snapshotName, config.snapshotParallelism);
+            const out: { -readonly [K in keyof SnapshotChunk]: SnapshotChunk[K] } = {
+              table: info.schema.table,
+              schema: info.schema,
+              rows: [],
+              chunk: 0,
+              last: true,
+              rowsRead: 0,
+              copy: copyOfTable(info, columns, catalog, pool),
+            };
+            if (info.rowsEstimated !== undefined) out.rowsEstimated = info.rowsEstimated;
+            config.logger.info("snapshot of a table as binary copy streams", { table: tableKey(info.schema.table), parts: out.copy?.parts.length, parallelism: pool.size });
+            yield out;
+            continue;
+          }
+          yield* readTable({ config, info, snapshotName, ...(options.signal === undefined ? {} : { signal: options.signal }) });
+        }
       } finally {
+        await pool?.close();
         await close();
       }
     }

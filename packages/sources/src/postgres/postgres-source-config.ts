@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import type { ConnectionTimeouts, Logger, TableRef } from "@zero-etl/core";
 import type { PartitionMode } from "./postgres-introspector.js";
 import { ConfigError, resolveConnectionTimeouts, silentLogger } from "@zero-etl/core";
@@ -20,6 +21,15 @@ export interface PostgresSourceOptions {
   readonly ssl?: boolean | Readonly<Record<string, unknown>>;
   /** Rows per snapshot chunk (keyset page size); default 10 000. */
   readonly snapshotChunkRows?: number;
+  /** The initial snapshot's reads. */
+  readonly snapshot?: {
+    /**
+     * Connections reading at once when a table is copied as binary COPY
+     * streams (a PostgreSQL target): a big table is split into that many or
+     * more CTID ranges. Default: the machine's `os.availableParallelism()`, at most 8.
+     */
+    readonly parallelism?: number | undefined;
+  };
   /** Connect, query and replication-keepalive timeouts; defaults in `DEFAULT_CONNECTION_TIMEOUTS` (10 s, 5 min, 60 s). */
   readonly timeouts?: Partial<ConnectionTimeouts>;
   /**
@@ -58,6 +68,8 @@ export interface PostgresSourceConfig {
   readonly tableList: readonly TableRef[] | undefined;
   readonly ssl: boolean | Readonly<Record<string, unknown>> | undefined;
   readonly snapshotChunkRows: number;
+  /** `snapshot.parallelism`, resolved. */
+  readonly snapshotParallelism: number;
   readonly timeouts: ConnectionTimeouts;
   readonly ddlCapture: boolean;
   readonly partitions: PartitionMode;
@@ -93,6 +105,8 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
   }
   const chunk = options.snapshotChunkRows ?? 10_000;
   if (!Number.isInteger(chunk) || chunk < 1 || chunk > 10_000_000) throw new ConfigError("source.snapshotChunkRows", "an integer from 1 to 10000000");
+  const parallelism = options.snapshot?.parallelism ?? Math.min(8, availableParallelism());
+  if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) throw new ConfigError("source.snapshot.parallelism", "an integer from 1 to 64");
   const partitions = options.partitions ?? "root";
   if (options.fetchUnchangedFor !== undefined && typeof options.fetchUnchangedFor !== "function") throw new ConfigError("source.fetchUnchangedFor", "a predicate (ref) => boolean");
   if (partitions !== "root" && partitions !== "leaves") throw new ConfigError("source.partitions", '"root" or "leaves"');
@@ -131,6 +145,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
     tableList,
     ssl: options.ssl,
     snapshotChunkRows: chunk,
+    snapshotParallelism: parallelism,
     timeouts: resolveConnectionTimeouts(validTimeouts(options.timeouts)),
     ddlCapture: options.ddlCapture ?? true,
     partitions,

@@ -89,6 +89,8 @@ class PostgresSource implements Source {
       types: this.types,
       ...(options.tables === undefined ? {} : { tables: options.tables }),
       ...(options.resync === true ? { resync: true } : {}),
+      // a resync keeps to rows: its target table is not fresh while the stream replays beside it
+      ...(options.copy === undefined || options.resync === true ? {} : { copy: options.copy }),
       ...(options.signal === undefined ? {} : { signal: options.signal }),
     });
     this.snapshots.add(session);
