@@ -76,7 +76,7 @@ try {
     source,
     `CREATE TABLE bench (id bigint PRIMARY KEY, n int NOT NULL, label text NOT NULL, amount numeric(14,4), at timestamptz NOT NULL);
      INSERT INTO bench
-       SELECT g, (g * 7919) % 1000003, repeat(md5(g::text), 3) || ' row ' || g, (g % 100000) / 7.0, '2026-01-01'::timestamptz + g * interval '1 second'
+       SELECT g, ((g::bigint * 7919) % 1000003)::int, repeat(md5(g::text), 3) || ' row ' || g, (g % 100000) / 7.0, '2026-01-01'::timestamptz + g * interval '1 second'
        FROM generate_series(1, ${ROWS}) g`,
   );
   await query(source, "VACUUM ANALYZE bench");
