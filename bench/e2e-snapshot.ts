@@ -14,11 +14,14 @@
  * Run: node --conditions=zero-etl-source --import tsx bench/e2e-snapshot.ts
  */
 import { spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { CopyOutStream } from "../packages/sources/src/postgres/pg-copy-out-stream.js";
+import { connectPostgres } from "../packages/sources/src/postgres/postgres-connection.js";
 
 const BASE_URL = process.env.ZETL_PG_URL ?? "postgres://postgres@127.0.0.1:55432/postgres";
 const ROWS = Number(process.env.ZETL_BENCH_ROWS ?? (process.env.ZETL_BENCH_QUICK === "1" ? 200_000 : 1_000_000));
@@ -70,6 +73,31 @@ async function fingerprint(db: string, table: string): Promise<string> {
   return `${rows[0]?.n}/${rows[0]?.h}`;
 }
 
+/** Times the stages of our load apart: reading the COPY stream, writing it, and the fixed cost of a run. */
+async function stageBreakdown(source: string, dir: string, ours: (label: string, parallelism: number | undefined, check?: boolean) => Promise<number>): Promise<{ readMs: number; writeMs: number; fixedMs: number }> {
+  const file = join(dir, "bench.bin");
+  const client = await connectPostgres({ url: dbUrl(source), ssl: undefined });
+  const t0 = performance.now();
+  const out = createWriteStream(file);
+  for await (const block of new CopyOutStream(client, "COPY (SELECT id, n, label, amount, at FROM public.bench) TO STDOUT (FORMAT binary)")) {
+    if (!out.write(block)) await new Promise<void>((r) => out.once("drain", () => r()));
+  }
+  await new Promise<void>((r) => out.end(() => r()));
+  const readMs = performance.now() - t0;
+  await client.end();
+  const sink = await createDb("stage");
+  await query(sink, "CREATE TABLE bench (id bigint PRIMARY KEY, n int NOT NULL, label text NOT NULL, amount numeric(14,4), at timestamptz NOT NULL)");
+  const writeMs = await run("bash", ["-c", `psql -q -v ON_ERROR_STOP=1 '${dbUrl(sink)}' -c 'COPY bench FROM STDIN (FORMAT binary)' < '${file}'`]);
+  await query(source, "CREATE TABLE one AS SELECT * FROM bench WHERE id = 1; ALTER TABLE one ADD PRIMARY KEY (id)");
+  await query(source, "ALTER TABLE bench RENAME TO bench_aside; ALTER TABLE one RENAME TO bench");
+  try {
+    const fixedMs = await ours("fixed", undefined, false);
+    return { readMs, writeMs, fixedMs };
+  } finally {
+    await query(source, "ALTER TABLE bench RENAME TO one; ALTER TABLE bench_aside RENAME TO bench");
+  }
+}
+
 try {
   const source = await createDb("src");
   await query(
@@ -92,7 +120,7 @@ try {
 
   // (b) ours: a fresh pipeline (slot, publication, target database) each time
   const dir = await mkdtemp(join(tmpdir(), "zetl-bench-e2esnap-"));
-  const ours = async (label: string, parallelism: number | undefined): Promise<number> => {
+  const ours = async (label: string, parallelism: number | undefined, check = true): Promise<number> => {
     const target = await createDb(`dst_${label}`);
     const name = `bench_e2esnap_${tag}_${label}`;
     const config = join(dir, `${label}.json`);
@@ -108,7 +136,7 @@ try {
     );
     try {
       const ms = await run(process.execPath, ["--conditions=zero-etl-source", "--import", "tsx", join(root, "packages/cli/src/bin.ts"), "run", config, "--until-caught-up"]);
-      if ((await fingerprint(target, "dw.bench")) !== expected) throw new Error(`our copy (${label}) differs from the source`);
+      if (check && (await fingerprint(target, "dw.bench")) !== expected) throw new Error(`our copy (${label}) differs from the source`);
       return ms;
     } finally {
       await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", [`zeroetl_${name}`]).catch(() => {});
@@ -120,6 +148,9 @@ try {
     const ms = await ours(`p${p}`, p);
     console.log(`NOTE e2e-snapshot zeroetl parallelism=${p} ${(ms / 1000).toFixed(2)} s ratio ${(refMs / ms).toFixed(2)}`);
   }
+  // where our time goes: the same bytes read alone, written alone, and a run with (nearly) nothing to copy
+  const stages = await stageBreakdown(source, dir, ours);
+  console.log(`NOTE e2e-snapshot stages: read (binary COPY out, 1 stream, drained) ${(stages.readMs / 1000).toFixed(2)} s; write (binary COPY in, 1 stream, into the keyed table) ${(stages.writeMs / 1000).toFixed(2)} s; fixed cost of a run (start, slot, catalog, 1 row) ${(stages.fixedMs / 1000).toFixed(2)} s`);
   await rm(dir, { recursive: true, force: true });
   console.log(`RATIO e2e-snapshot ${(refMs / oursMs).toFixed(2)}`);
 } finally {
