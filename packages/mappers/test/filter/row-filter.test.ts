@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ChangeEvent, MapperContext, TableSchema } from "@zero-etl/core";
-import { ConfigError } from "@zero-etl/core";
+import { ConfigError, composeMappers } from "@zero-etl/core";
 import { RowFilterSyntaxError, compareDecimalText, compileRowFilter, createFilterMapper, parseTableFilter } from "@zero-etl/mappers";
 
 describe("compileRowFilter", () => {
@@ -125,5 +125,17 @@ describe("createFilterMapper", () => {
   it("filters snapshot rows", () => {
     const [chunk] = mapper.mapChunk?.({ table: books, schema, rows: [m("mysteries"), m("poetry")], chunk: 0, last: true, rowsRead: 2 }, context) ?? [];
     expect(chunk?.rows).toEqual([m("mysteries")]);
+  });
+
+  it("says which tables' rows pass through unchanged (selected, no row filter), also when composed", () => {
+    const authors = { ...schema, table: { namespace: "shop", name: "authors" } };
+    expect(mapper.passesRowsThrough?.(authors, context)).toBe(true);
+    expect(mapper.passesRowsThrough?.(schema, context)).toBe(false);
+    expect(mapper.passesRowsThrough?.({ ...schema, table: { namespace: "shop", name: "tmp" } }, context)).toBe(false);
+    expect(composeMappers([mapper]).passesRowsThrough?.(authors, context)).toBe(true);
+    expect(composeMappers([]).passesRowsThrough?.(authors, context)).toBe(true);
+    // a mapper that does not say is taken as changing rows
+    const silent = { name: "silent", mapSchema: (s: TableSchema) => [s], mapEvents: (e: readonly ChangeEvent[]) => e };
+    expect(composeMappers([mapper, silent]).passesRowsThrough?.(authors, context)).toBe(false);
   });
 });
