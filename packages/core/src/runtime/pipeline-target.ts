@@ -206,7 +206,7 @@ export class PipelineTarget {
    * source's reads is marked as such, so the runtime takes the snapshot again
    * (resetting the table) as for any source failure during a snapshot.
    */
-  async copyChunk(chunk: SnapshotChunk, copy: SnapshotCopy): Promise<void> {
+  async copyChunk(chunk: SnapshotChunk, copy: SnapshotCopy, signal?: AbortSignal): Promise<void> {
     const key = tableKey(chunk.table);
     const load = this.#o.sink.copySnapshot;
     if (load === undefined) throw new ZeroEtlError(`a COPY snapshot of ${key} reached a sink that cannot load one`, { code: "internal", table: key });
@@ -214,7 +214,7 @@ export class PipelineTarget {
     const progress = (rowsRead: number): void => {
       this.#o.metrics.emit({ type: "snapshot-progress", table: key, rowsRead, ...(chunk.rowsEstimated === undefined ? {} : { rowsEstimated: Math.max(chunk.rowsEstimated, rowsRead) }), done: false });
     };
-    const rows = await load.call(this.#o.sink, chunk.schema, marked, progress);
+    const rows = await load.call(this.#o.sink, chunk.schema, marked, { progress, ...(signal === undefined ? {} : { signal }) });
     // committed already: counted for the run's totals and metrics, not towards the next flush
     this.rowsThisRun[key] = (this.rowsThisRun[key] ?? 0) + rows;
     this.#o.metrics.emit({ type: "rows", table: key, op: "snapshot", rows, bytes: 0 });

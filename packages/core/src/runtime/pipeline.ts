@@ -260,7 +260,7 @@ class PipelineRun {
       if (chunk.copy !== undefined) {
         // the COPY commits on the sink's other connections: the table's reset (and its lock) must be committed first
         await target.flush(checkpointAt("snapshot"));
-        await target.copyChunk(chunk, chunk.copy);
+        await target.copyChunk(chunk, chunk.copy, this.#o.signal);
         continue;
       }
       await target.writeChunk(chunk);

@@ -50,6 +50,12 @@ export interface PrepareChange {
   readonly renamed?: Readonly<Record<string, string>>;
 }
 
+/** Options of {@link Sink.copySnapshot}. */
+export interface SnapshotCopyOptions {
+  readonly progress?: (rows: number) => void;
+  readonly signal?: AbortSignal;
+}
+
 /** A record the sink refused, with the reason; it goes to the dead-letter queue. */
 export interface RejectedRecord {
   readonly event: ChangeEvent;
@@ -180,11 +186,12 @@ export interface Sink {
    * it returns, committed on the sink's own extra connections, part by part:
    * a crash before the snapshot's last `flush` leaves some of them behind,
    * which the next run's `resetTable` removes (the snapshot is taken again).
-   * `progress` is called with the rows loaded so far as parts finish.
-   * Resolves to the number of rows loaded; throws after stopping every part
-   * when one fails (nothing of the failed part is committed).
+   * `options.progress` is called with the rows loaded so far as parts
+   * finish; `options.signal` stops the load. Resolves to the number of rows
+   * loaded; throws after stopping every part when one fails (nothing of the
+   * failed part is committed).
    */
-  copySnapshot?(schema: TableSchema, copy: SnapshotCopy, progress?: (rows: number) => void): Promise<number>;
+  copySnapshot?(schema: TableSchema, copy: SnapshotCopy, options?: SnapshotCopyOptions): Promise<number>;
 
   /** Accepts changes in source order. Durable only after `flush`. */
   write(batch: ChangeBatch): Promise<WriteReceipt>;

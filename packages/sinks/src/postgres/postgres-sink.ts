@@ -12,6 +12,7 @@ import type {
   SnapshotChunk,
   SnapshotCopy,
   SnapshotCopyColumn,
+  SnapshotCopyOptions,
   TableRef,
   TableSchema,
   WriteReceipt,
@@ -229,10 +230,10 @@ class PostgresSinkImpl implements PostgresSink {
     return target !== undefined && acceptsBinaryCopy(target, columns);
   }
 
-  async copySnapshot(schema: TableSchema, copy: SnapshotCopy, progress?: (rows: number) => void): Promise<number> {
+  async copySnapshot(schema: TableSchema, copy: SnapshotCopy, options: SnapshotCopyOptions = {}): Promise<number> {
     const table = this.#targetName(schema.table);
     try {
-      return await loadBinaryCopy({ config: this.#config, table, copy, ...(progress === undefined ? {} : { progress }) });
+      return await loadBinaryCopy({ config: this.#config, table, copy, ...options });
     } catch (error) {
       // a failure of the source's read goes on as it is: the runtime tells it apart
       if (!isPgServerError(error)) throw error;
