@@ -1,3 +1,5 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
 import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
@@ -131,5 +133,31 @@ describe("PostgreSQL -> PostgreSQL initial load by parallel binary COPY", () => 
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(await fingerprint(target, "dw2.ledger", "id, amount::text, memo")).toEqual(await fingerprint(source, "ledger", "id, amount::text, memo"));
     expect(await fingerprint(target, "dw2.journal", "k, v")).toEqual(await fingerprint(source, "journal", "k, v"));
+  });
+
+  it("reads a table by rows when the target refuses a row of its COPY, dead-lettering only that row", async () => {
+    await source.query(`
+      CREATE TABLE prices (id bigint PRIMARY KEY, amount numeric(12,2) NOT NULL) WITH (fillfactor = 10);
+      INSERT INTO prices SELECT g, CASE WHEN g = 12345 THEN -1 ELSE g END FROM generate_series(1, 20000) g;`);
+    // the target's own rule refuses one row: a COPY fails as a whole, the row path rejects that row alone
+    await target.query(`
+      CREATE SCHEMA dw3;
+      CREATE TABLE dw3.prices (id bigint PRIMARY KEY, amount numeric(12,2) NOT NULL CHECK (amount >= 0));`);
+    const { file, dir } = await writeConfig({
+      name: "psnap_refused",
+      log: { level: "info" },
+      source: { type: "postgres", url: source.url, snapshot: { parallelism: 2 } },
+      target: { type: "postgres", url: target.url, schema: "dw3" },
+      filter: { include: ["public.prices"] },
+    });
+    const run = await runCli(["run", file, "--until-caught-up"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout + run.stderr).toMatch(/refused a table's COPY load/);
+    const cols = "id, amount::text";
+    expect(await fingerprint(target, "dw3.prices", cols)).toEqual(await fingerprint(source, "(SELECT * FROM prices WHERE id <> 12345) p", cols));
+    const letters = (await readFile(join(dir, "state", "psnap_refused.dead-letters.jsonl"), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as { table: string; key: unknown; reason: string });
+    expect(letters).toHaveLength(1);
+    expect(letters[0]?.table).toBe("public.prices");
+    expect(JSON.stringify(letters[0]?.key)).toContain("12345");
   });
 });

@@ -67,6 +67,8 @@ export class PipelineTarget {
   caughtUp = false;
   /** The last checkpoint made durable in this run. */
   durable: PipelineCheckpoint | undefined;
+  /** Tables whose COPY load the sink refused in this run: their snapshot is read again by rows. */
+  readonly copyRefused = new Set<string>();
   /** A table asked for a re-read (or was refused with `autoResync` on): stream until the next checkpoint, then resync. */
   resyncDue = false;
 
@@ -191,7 +193,7 @@ export class PipelineTarget {
     if (sink.copySnapshot === undefined || sink.acceptsCopy === undefined) return undefined;
     return (schema, columns) => {
       const key = tableKey(schema.table);
-      if (!this.#keys.has(key) || this.isSetAside(key) || this.#o.mapper.passesRowsThrough?.(schema, this.context) !== true) return false;
+      if (!this.#keys.has(key) || this.isSetAside(key) || this.copyRefused.has(key) || this.#o.mapper.passesRowsThrough?.(schema, this.context) !== true) return false;
       const mapped = this.targetsOf(schema);
       const only = mapped[0];
       if (mapped.length !== 1 || only === undefined || tableKey(only.table) !== key) return false;

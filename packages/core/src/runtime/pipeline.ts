@@ -224,6 +224,15 @@ class PipelineRun {
       try {
         return await this.#snapshot();
       } catch (error) {
+        if (error instanceof CopyRefused) {
+          // once per table: it is read by rows from now on, so this cannot loop
+          this.#target.copyRefused.add(error.table);
+          this.#log.warn("the target refused a table's COPY load; snapshotting again with that table read by rows", { table: error.table, error: errorMessage(error.cause) });
+          this.#target.tracker = new TableTracker();
+          const rows = this.#target.rowsThisRun;
+          for (const key of Object.keys(rows)) delete rows[key];
+          continue;
+        }
         if (!(error instanceof SourceStreamFailure)) throw error;
         const cause = error.cause;
         const next = isTransientError(cause) && !this.#o.signal?.aborted ? backOff.next() : undefined;
@@ -260,7 +269,13 @@ class PipelineRun {
       if (chunk.copy !== undefined) {
         // the COPY commits on the sink's other connections: the table's reset (and its lock) must be committed first
         await target.flush(checkpointAt("snapshot"));
-        await target.copyChunk(chunk, chunk.copy, this.#o.signal);
+        try {
+          await target.copyChunk(chunk, chunk.copy, this.#o.signal);
+        } catch (error) {
+          if (error instanceof SourceStreamFailure || this.#o.signal?.aborted === true) throw error;
+          // a row the target refuses fails a whole COPY: the row path dead-letters it and goes on
+          throw new CopyRefused(tableKey(chunk.table), error);
+        }
         continue;
       }
       await target.writeChunk(chunk);
@@ -469,4 +484,18 @@ async function raceTimeout<T>(promise: Promise<T>, ms: number | undefined, signa
     if (timer !== undefined) clearTimeout(timer);
     if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** A sink's COPY load of one table failed: the snapshot is taken again with that table read by rows. */
+class CopyRefused extends Error {
+  constructor(
+    readonly table: string,
+    override readonly cause: unknown,
+  ) {
+    super(`copy load of ${table} refused`, { cause });
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
