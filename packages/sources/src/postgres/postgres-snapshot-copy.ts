@@ -17,6 +17,12 @@ export interface CopyTableFacts {
   readonly relkind: string;
   /** The table's size in blocks now (`pg_relation_size / block_size`). */
   readonly blocks: number;
+  /**
+   * A partitioned root's leaf partitions (their `regclass` text, quoted as
+   * needed, and size in blocks), when every leaf is a plain table; read one
+   * by one (`FROM ONLY`) in CTID ranges instead of the root as one stream.
+   */
+  readonly leaves?: readonly { readonly name: string; readonly blocks: number }[];
 }
 
 /** Facts the copy path needs about every table and column type, read once inside the snapshot. */
@@ -39,7 +45,30 @@ export async function readCopyCatalog(client: pg.Client, infos: readonly Postgre
        FROM pg_class c WHERE c.oid = ANY($1::oid[])`,
     [infos.map((t) => t.oid)],
   );
-  for (const row of facts.rows) tables.set(row.oid, { relkind: row.relkind, blocks: Number(row.blocks) });
+  const roots = facts.rows.filter((row) => row.relkind === "p").map((row) => row.oid);
+  const leavesOf = new Map<number, { name: string; blocks: number }[]>();
+  const unsplittable = new Set<number>();
+  if (roots.length > 0) {
+    const leaves = await client.query<{ root: number; name: string; relkind: string; blocks: string }>(
+      `SELECT r.root::int AS root, t.relid::regclass::text AS name, c.relkind::text AS relkind,
+              (pg_relation_size(t.relid) / current_setting('block_size')::int)::text AS blocks
+         FROM unnest($1::oid[]) AS r(root), pg_partition_tree(r.root) t JOIN pg_class c ON c.oid = t.relid
+        WHERE t.isleaf`,
+      [roots],
+    );
+    for (const leaf of leaves.rows) {
+      // a foreign or otherwise storage-less leaf has no CTIDs: such a root is read as one stream
+      if (leaf.relkind !== "r") unsplittable.add(leaf.root);
+      const list = leavesOf.get(leaf.root) ?? [];
+      list.push({ name: leaf.name, blocks: Number(leaf.blocks) });
+      leavesOf.set(leaf.root, list);
+    }
+  }
+  for (const row of facts.rows) {
+    const leaves = leavesOf.get(row.oid);
+    const facts: CopyTableFacts = leaves === undefined || unsplittable.has(row.oid) ? { relkind: row.relkind, blocks: Number(row.blocks) } : { relkind: row.relkind, blocks: 0, leaves };
+    tables.set(row.oid, facts);
+  }
   const oids = [...new Set(infos.flatMap((t) => t.columns.map((c) => c.typeOid)))];
   const types = await client.query<{ oid: number; name: string }>("SELECT oid::int AS oid, format_type(oid, NULL) AS name FROM pg_type WHERE oid = ANY($1::oid[])", [oids]);
   for (const row of types.rows) typeNames.set(row.oid, row.name);
@@ -148,21 +177,32 @@ export function planCtidRanges(blocks: number, parallelism: number): readonly { 
 
 /**
  * A table's snapshot as binary COPY streams: CTID ranges of a plain table
- * (with TID range scans), else one stream (a partitioned root, which has no
- * CTIDs of its own; an old server).
+ * (with TID range scans); for a partitioned root (no CTIDs of its own) the
+ * CTID ranges of each leaf partition read `FROM ONLY` the leaf; else one
+ * stream (a root with a leaf that has no storage, an old server).
  */
 export function copyOfTable(info: PostgresTableInfo, columns: readonly SnapshotCopyColumn[], catalog: CopyCatalog, pool: SnapshotReaderPool): SnapshotCopy {
   const table = info.schema.table;
   const from = `${quoteIdent(table.namespace)}.${quoteIdent(table.name)}`;
   const list = columns.map((c) => quoteIdent(c.name)).join(", ");
   const facts = catalog.tables.get(info.oid);
-  const ranges = facts?.relkind === "r" && catalog.tidRangeScans ? planCtidRanges(facts.blocks, pool.size) : [{ from: 0, to: undefined }];
-  const single = ranges.length === 1;
-  const parts = ranges.map((range): SnapshotCopyPart => {
-    const where = single ? "" : ` WHERE ctid >= '(${range.from},0)'::tid${range.to === undefined ? "" : ` AND ctid < '(${range.to},0)'::tid`}`;
-    const text = `COPY (SELECT ${list} FROM ${from}${where}) TO STDOUT (FORMAT binary)`;
-    return { read: (signal) => readPart(pool, text, tableKey(table), signal) };
-  });
+  const key = tableKey(table);
+  const part = (relation: string, range: { from: number; to: number | undefined } | undefined): SnapshotCopyPart => {
+    const where = range === undefined ? "" : ` WHERE ctid >= '(${range.from},0)'::tid${range.to === undefined ? "" : ` AND ctid < '(${range.to},0)'::tid`}`;
+    const text = `COPY (SELECT ${list} FROM ${relation}${where}) TO STDOUT (FORMAT binary)`;
+    return { read: (signal) => readPart(pool, text, key, signal) };
+  };
+  const rangesOf = (blocks: number): readonly ({ from: number; to: number | undefined } | undefined)[] => {
+    const ranges = planCtidRanges(blocks, pool.size);
+    return ranges.length === 1 ? [undefined] : ranges;
+  };
+  let parts: SnapshotCopyPart[];
+  if (!catalog.tidRangeScans || facts === undefined) parts = [part(from, undefined)];
+  else if (facts.leaves !== undefined) parts = facts.leaves.flatMap((leaf) => rangesOf(leaf.blocks).map((range) => part(`ONLY ${leaf.name}`, range)));
+  else if (facts.relkind === "r") parts = rangesOf(facts.blocks).map((range) => part(from, range));
+  else parts = [part(from, undefined)];
+  // a partitioned root without partitions still has its (empty) stream, so the table's load is one like any other
+  if (parts.length === 0) parts = [part(from, undefined)];
   return { format: "postgresql-binary", columns, parts, parallelism: pool.size };
 }
 
