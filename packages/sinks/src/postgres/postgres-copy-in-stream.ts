@@ -20,17 +20,17 @@ export class CopyInStream {
   readonly #text: string;
   #connection: CopyConnection | undefined;
   #ready: Promise<void>;
-  #readyResolve!: () => void;
+  #readyResolve: () => void = () => {};
   #finished: Promise<number>;
-  #finishResolve!: (rows: number) => void;
-  #finishReject!: (error: unknown) => void;
+  #finishResolve: (rows: number) => void = () => {};
+  #finishReject: (error: unknown) => void = () => {};
   #error: unknown;
   #rows = 0;
 
   constructor(client: pg.Client, text: string) {
     this.#client = client;
     this.#text = text;
-    let readyReject!: (error: unknown) => void;
+    let readyReject: (error: unknown) => void = () => {};
     this.#ready = new Promise<void>((resolve, reject) => {
       this.#readyResolve = resolve;
       readyReject = reject;
