@@ -37,7 +37,7 @@ function matches(step: KillStep, event: MetricEvent): boolean {
 }
 
 /**
- * Crash-test fault injection (test-only, documented in docs/operations.md):
+ * Crash-test fault injection (test-only, documented in docs/fidelity.md):
  * when `ZEROETL_TEST_KILL_AFTER` holds a kill plan, the process sends itself
  * SIGKILL the moment the pipeline has emitted the plan's metric events in
  * order. Metric events are emitted synchronously where the runtime does the
