@@ -24,6 +24,7 @@ const postgresSource = z.strictObject({
   snapshotChunkRows: z.number().int().positive().optional(),
   ddlCapture: z.boolean().optional(),
   partitions: z.enum(["root", "leaves"]).optional(),
+  resyncSnapshotWaitSeconds: z.number().positive().max(86_400).optional(),
 });
 const mysqlSource = z.strictObject({
   type: z.literal("mysql"),
