@@ -58,7 +58,7 @@ export const FEATURE_GATES = {
   "pg.partitioned": { ci: true, issue: "16.6", covers: "hash-partitioned tables (2-3 partitions on the first key column, `partitions: root`): rows moving between partitions by key updates, DDL on the root" },
   "pg.generated-column": { ci: true, issue: "16.6", covers: "stored generated columns (int8, text, numeric) computed from a plain column" },
   "pg.composite": { ci: true, issue: "16.6", covers: "a composite-type column (text, int4, text[], nested composite of numeric and float8; NULL fields), compared as its JSON" },
-  "pg.composite-numeric": { ci: false, issue: "16.6", covers: "a numeric field inside the composite (fz_pt.x numeric(12,3); int8 without this gate)" },
+  "pg.composite-numeric": { ci: true, issue: "16.6", covers: "a numeric field inside the composite (fz_pt.x numeric(12,3); int8 without this gate)" },
   "pg.schema-move": { ci: true, issue: "17.4", covers: "filter.include by schema; ALTER TABLE … SET SCHEMA out of the filter and back (changes made outside), between two included schemas, ALTER SCHEMA … RENAME away and back" },
   "pg.replica-identity": { ci: true, issue: "17.3", covers: "keyed tables with REPLICA IDENTITY FULL / USING INDEX (unique NOT NULL uid) / DEFAULT from their creation; updates of the identity column" },
   "pg.replica-identity-change": { ci: true, issue: "17.3", covers: "ALTER TABLE … REPLICA IDENTITY FULL / USING INDEX / DEFAULT on a table already replicated (its key changes between the primary key and the identity index)" },

@@ -7,6 +7,7 @@ import { formatTable } from "../terminal/format-table.js";
 import { showSnapshotProgress } from "../terminal/snapshot-progress.js";
 import { trackRunStatus } from "./run-status-file.js";
 import { takeStateDirLock } from "./state-dir-lock.js";
+import { armTestKillSwitch } from "./test-kill-switch.js";
 
 /** Tables whose changes are skipped (`failed` or `resync-required`), as `table (state)`. */
 export function tablesSetAside(result: PipelineResult): string[] {
@@ -42,6 +43,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     throw error;
   }
   const metrics = createPipelineMetrics();
+  armTestKillSwitch(metrics);
   const controller = new AbortController();
   const stop = (signal: NodeJS.Signals) => {
     logger.info("stopping: flushing and checkpointing", { signal });

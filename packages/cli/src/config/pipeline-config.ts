@@ -25,6 +25,7 @@ const postgresSource = z.strictObject({
   snapshot: z.strictObject({ parallelism: z.number().int().min(1).max(64).optional() }).optional(),
   ddlCapture: z.boolean().optional(),
   partitions: z.enum(["root", "leaves"]).optional(),
+  resyncSnapshotWaitSeconds: z.number().positive().max(86_400).optional(),
 });
 const mysqlSource = z.strictObject({
   type: z.literal("mysql"),

@@ -10,7 +10,7 @@ import type { Logger } from "../observability/logger.js";
 import { silentLogger } from "../observability/logger.js";
 import type { PipelineMetrics } from "../observability/metrics.js";
 import { createPipelineMetrics } from "../observability/metrics.js";
-import { tableKey } from "../schema/table-schema.js";
+import { parseTableKey, tableKey } from "../schema/table-schema.js";
 import { estimateRowBytes } from "../schema/value.js";
 import type { Sink } from "../sink/sink.js";
 import type { Source } from "../source/source.js";
@@ -156,7 +156,7 @@ class PipelineRun {
       this.#target.tracker = new TableTracker(checkpoint.tables);
       this.#log.info("resuming", { position: checkpoint.position });
       if (await this.#prepareTables()) {
-        // tables left the selection: persist that, so selecting them again re-reads them
+        // tables left the selection (or their pending drop was done): persist that, so selecting them again re-reads them
         checkpoint = Object.freeze({ ...checkpoint, tables: this.#target.tracker.snapshot(), savedAt: new Date().toISOString() });
         await this.#target.flush(checkpoint);
       }
@@ -203,8 +203,18 @@ class PipelineRun {
       await this.#target.prepare(schema);
     }
     let forgot = false;
+    let keep: Set<string> | undefined;
     for (const key of tracker.tables()) {
-      if (selected.has(key) || tracker.state(key) === "dropped-at-source") continue;
+      if (selected.has(key)) continue;
+      if (tracker.isDropPending(key)) {
+        // the checkpoint recorded the drop, a crash came before its target tables were removed: remove them now
+        // (never a target table that a selected table maps to)
+        keep ??= new Set(schemas.flatMap((schema) => this.#target.targetsOf(schema).map((mapped) => tableKey(mapped.table))));
+        await this.#tableChanges.dropTargets(key, parseTableKey(key), keep);
+        forgot = true;
+        continue;
+      }
+      if (tracker.state(key) === "dropped-at-source") continue;
       tracker.forget(key);
       forgot = true;
       this.#log.info("table no longer selected; its target table is left as it is", { table: key });

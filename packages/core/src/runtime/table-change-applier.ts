@@ -1,5 +1,6 @@
 import type { PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
 import type { TableChange } from "../change/table-change.js";
+import type { TableRef } from "../schema/table-schema.js";
 import type { Logger } from "../observability/logger.js";
 import type { PipelineMetrics } from "../observability/metrics.js";
 import type { PositionCodec } from "../position/position-codec.js";
@@ -68,21 +69,38 @@ export class TableChangeApplier {
         this.requestRefresh(key, change.reason, change.position);
         continue;
       }
-      if (target.pendingRows > 0) current = await this.#o.flushAt(current, latest ?? current.position ?? change.position);
+      // recorded before the flush: its checkpoint is past the drop, so a crash before the target tables are
+      // removed must leave `dropPending` for the resumed run, since the replay will not meet the drop again
       target.tracker.drop(key, change.reason, change.position);
+      if (target.pendingRows > 0) current = await this.#o.flushAt(current, latest ?? current.position ?? change.position);
       metrics.emit({ type: "table-state", table: key, state: "dropped-at-source", reason: change.reason });
       log.info("table gone from the source", { table: key, reason: change.reason, position: change.position });
-      const sink = this.#o.sink;
-      const drop = sink.dropTable?.bind(sink);
-      if (drop === undefined) continue;
+      await this.dropTargets(key, change.table);
+    }
+    return current;
+  }
+
+  /**
+   * Removes the target tables of a source table gone from the source
+   * (`Sink.dropTable`, idempotent), then clears its `dropPending`. Also
+   * called on resume for a table a checkpoint recorded dropped before its
+   * target tables were removed; `keep` names target tables (keys) not to
+   * drop there, those a selected table maps to.
+   */
+  async dropTargets(key: string, table: TableRef, keep?: ReadonlySet<string>): Promise<void> {
+    const target = this.#o.target;
+    const sink = this.#o.sink;
+    const drop = sink.dropTable?.bind(sink);
+    if (drop !== undefined) {
       // a table forgotten on resume (dropped while the pipeline was stopped) has no known shape: its root target table is found by name
-      const schema = target.schemaOf(key) ?? { table: change.table, version: 0, primaryKey: [], columns: [] };
+      const schema = target.schemaOf(key) ?? { table, version: 0, primaryKey: [], columns: [] };
       for (const mapped of target.targetsOf(schema)) {
         const targetKey = tableKey(mapped.table);
+        if (keep?.has(targetKey) === true) continue;
         await this.#o.retrying(`drop ${targetKey}`, () => drop(mapped.table));
         target.unprepared(targetKey);
       }
     }
-    return current;
+    target.tracker.dropDone(key);
   }
 }

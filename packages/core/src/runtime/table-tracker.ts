@@ -5,7 +5,7 @@ import type { TableState, TableStatus } from "../state/table-state.js";
  * it into the immutable records a checkpoint stores.
  */
 export class TableTracker {
-  readonly #tables = new Map<string, { state: TableState; rows: number; lastPosition?: string; lastError?: string; updatedAt: string; resyncRequested?: boolean; replacedAt?: string }>();
+  readonly #tables = new Map<string, { state: TableState; rows: number; lastPosition?: string; lastError?: string; updatedAt: string; resyncRequested?: boolean; replacedAt?: string; dropPending?: boolean }>();
 
   constructor(initial: Readonly<Record<string, TableStatus>> = {}) {
     for (const [key, status] of Object.entries(initial)) this.#tables.set(key, { ...status });
@@ -16,6 +16,7 @@ export class TableTracker {
     const entry = this.#entry(table);
     entry.state = state;
     if (state !== "resync-required") delete entry.resyncRequested;
+    if (state !== "dropped-at-source") delete entry.dropPending;
     if (reason === undefined) delete entry.lastError;
     else entry.lastError = reason;
     entry.updatedAt = new Date().toISOString();
@@ -50,10 +51,24 @@ export class TableTracker {
     this.#entry(table).replacedAt = position;
   }
 
-  /** Marks a table gone from the source as of `position`. */
+  /** Marks a table gone from the source as of `position`, its target tables still to be removed ({@link dropDone}). */
   drop(table: string, reason: string, position: string): void {
     this.setState(table, "dropped-at-source", reason);
-    this.#entry(table).replacedAt = position;
+    const entry = this.#entry(table);
+    entry.replacedAt = position;
+    entry.dropPending = true;
+  }
+
+  /** Records that a dropped table's target tables are removed. */
+  dropDone(table: string): void {
+    const entry = this.#tables.get(table);
+    if (entry !== undefined) delete entry.dropPending;
+  }
+
+  /** Whether a dropped table's target tables may still exist (see {@link TableStatus.dropPending}). */
+  isDropPending(table: string): boolean {
+    const entry = this.#tables.get(table);
+    return entry?.state === "dropped-at-source" && entry.dropPending === true;
   }
 
   /** The position of the last table change the table's target copy reflects; see {@link TableStatus.replacedAt}. */

@@ -30,6 +30,12 @@ export interface TableStatus {
    * reflects: replayed events of the table older than it are not applied.
    */
   readonly replacedAt?: string;
+  /**
+   * The table is `dropped-at-source`, and a checkpoint may say so before its
+   * target tables were removed (a crash between the two): a run resuming
+   * from it removes them (dropping is idempotent), then clears this.
+   */
+  readonly dropPending?: boolean;
 }
 
 /** True for states in which the table's changes are applied. */

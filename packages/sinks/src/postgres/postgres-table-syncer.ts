@@ -17,7 +17,7 @@ import {
   toPgColumnType,
 } from "./postgres-ddl-compiler.js";
 
-import { createPgParameterEncoder, createTypedJsonEncoder, hasNestedJson, type PgParameterEncoder } from "./postgres-value-encoder.js";
+import { createPgParameterEncoder, createTypedJsonEncoder, needsTypedJson, type PgParameterEncoder } from "./postgres-value-encoder.js";
 
 type AnyDb = Kysely<any>;
 
@@ -143,12 +143,12 @@ async function holdsValues(db: AnyDb, name: PgTableName, column: string): Promis
   return result.rows[0]?.any === true;
 }
 
-/** Refines the encoders of `jsonb`/`json` columns that hold a list or struct with `json` inside, which only the schema tells. */
+/** Refines the encoders of `jsonb`/`json` columns that hold a list or struct with `json` or decimals inside, which only the schema tells. */
 function withSchemaEncoders(target: TargetTable, schema: TableSchema): TargetTable {
   let encoders: Map<string, PgParameterEncoder> | undefined;
   for (const column of schema.columns) {
     const base = target.baseTypes.get(column.name);
-    if ((base !== "jsonb" && base !== "json") || !hasNestedJson(column.type) || !target.encoders.has(column.name)) continue;
+    if ((base !== "jsonb" && base !== "json") || !needsTypedJson(column.type) || !target.encoders.has(column.name)) continue;
     encoders ??= new Map(target.encoders);
     encoders.set(column.name, createTypedJsonEncoder(column.type));
   }

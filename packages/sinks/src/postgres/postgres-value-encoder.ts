@@ -179,17 +179,29 @@ export function jsonToHstore(text: string): string {
 }
 
 /**
- * True when a list or struct type holds `json` somewhere: its JSON text must
- * be embedded as JSON, not as a string, when the whole value lands in one
- * `jsonb` column.
+ * True when a list or struct type holds `json` or `decimal` somewhere: its
+ * JSON text must be embedded as JSON, and its decimal strings written as JSON
+ * numbers, when the whole value lands in one `jsonb` column; only the type
+ * tells a decimal string from text.
  */
-export function hasNestedJson(type: LogicalType): boolean {
-  if (type.kind === "list") return type.element.kind === "json" || hasNestedJson(type.element);
-  if (type.kind === "struct") return type.fields.some((f) => f.type.kind === "json" || hasNestedJson(f.type));
+export function needsTypedJson(type: LogicalType): boolean {
+  if (type.kind === "list") return isTypedJsonLeaf(type.element) || needsTypedJson(type.element);
+  if (type.kind === "struct") return type.fields.some((f) => isTypedJsonLeaf(f.type) || needsTypedJson(f.type));
   return false;
 }
 
-/** The encoder of a list or struct value into one `jsonb`/`json` column, `json` parts embedded as JSON (see {@link hasNestedJson}). */
+function isTypedJsonLeaf(type: LogicalType): boolean {
+  return type.kind === "json" || type.kind === "decimal";
+}
+
+/**
+ * The encoder of a list or struct value into one `jsonb`/`json` column (see
+ * {@link needsTypedJson}): `json` parts embedded as JSON, decimals as JSON
+ * numbers with exactly the source's digits (never through a JS float, so 30
+ * digits survive), as PostgreSQL's `to_jsonb` prints a composite. `NaN` and
+ * `±Infinity`, which JSON has no number for, stay the strings `"NaN"`,
+ * `"Infinity"`, `"-Infinity"` (also `to_jsonb`'s rule).
+ */
 export function createTypedJsonEncoder(type: LogicalType): PgParameterEncoder {
   return (value) => {
     if (value === null || value === undefined || typeof value !== "object" || value instanceof Uint8Array) return toPgParameter(value);
@@ -200,9 +212,15 @@ export function createTypedJsonEncoder(type: LogicalType): PgParameterEncoder {
 }
 
 function writeTypedJson(value: Value | undefined, type: LogicalType | undefined, out: string[]): void {
-  if (typeof value === "string" && type?.kind === "json") {
-    out.push(value);
-    return;
+  if (typeof value === "string" && type !== undefined) {
+    if (type.kind === "json") {
+      out.push(value);
+      return;
+    }
+    if (type.kind === "decimal") {
+      out.push(decimalAsJsonNumber(value) ?? JSON.stringify(value));
+      return;
+    }
   }
   if (value === null || value === undefined || typeof value !== "object" || value instanceof Uint8Array) {
     out.push(encodeNestedJson(value ?? null));
@@ -229,4 +247,21 @@ function writeTypedJson(value: Value | undefined, type: LogicalType | undefined,
     writeTypedJson(v, fields?.find((f) => f.name === k)?.type, out);
   }
   out.push("}");
+}
+
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+const LOOSE_DECIMAL = /^([+-]?)0*(\d*)(?:\.(\d*))?([eE][+-]?\d+)?$/;
+
+/**
+ * A decimal string as a JSON number with the same digits, or undefined when
+ * it is no finite decimal (`NaN`, `Infinity`). Forms JSON does not accept
+ * (`+1`, `.5`, `5.`, `007`) are rewritten digit for digit.
+ */
+export function decimalAsJsonNumber(text: string): string | undefined {
+  if (JSON_NUMBER.test(text)) return text;
+  const m = LOOSE_DECIMAL.exec(text);
+  if (m === null) return undefined;
+  const [, sign = "", whole = "", fraction, exponent = ""] = m;
+  if (whole === "" && (fraction === undefined || fraction === "")) return text.includes("0") ? `${sign === "-" ? "-" : ""}0${exponent}` : undefined;
+  return `${sign === "-" ? "-" : ""}${whole === "" ? "0" : whole}${fraction === undefined || fraction === "" ? "" : `.${fraction}`}${exponent}`;
 }

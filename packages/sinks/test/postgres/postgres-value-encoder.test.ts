@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { LIST_LOWER_BOUNDS, type Value } from "@zero-etl/core";
-import { createPgParameterEncoder, createTypedJsonEncoder, jsonToHstore, toPgEra } from "../../src/postgres/postgres-value-encoder.js";
+import { createPgParameterEncoder, createTypedJsonEncoder, decimalAsJsonNumber, jsonToHstore, toPgEra } from "../../src/postgres/postgres-value-encoder.js";
 
 describe("postgres parameter encoders (pure)", () => {
   it("turns astronomical negative years into PostgreSQL's BC form", () => {
@@ -39,5 +39,15 @@ describe("postgres parameter encoders (pure)", () => {
     expect(encode(['{"a":1}', null, "[1]"])).toBe('[{"a":1},null,[1]]');
     const struct = createTypedJsonEncoder({ kind: "struct", fields: [{ name: "doc", type: { kind: "json" }, nullable: true }, { name: "s", type: { kind: "string" }, nullable: true }] });
     expect(struct({ doc: '{"x":true}', s: '{"x":true}' })).toBe('{"doc":{"x":true},"s":"{\\"x\\":true}"}');
+  });
+
+  it("writes decimals inside a list or struct as JSON numbers with the same digits, non-finite ones as strings", () => {
+    const decimal = { kind: "decimal" } as const;
+    const struct = createTypedJsonEncoder({ kind: "struct", fields: [{ name: "x", type: decimal, nullable: true }, { name: "ns", type: { kind: "list", element: decimal }, nullable: true }] });
+    expect(struct({ x: "123456789012345678901234567890.000000000000000000000000000001", ns: ["1.20", null, "NaN", "-Infinity", "1E-130"] })).toBe(
+      '{"x":123456789012345678901234567890.000000000000000000000000000001,"ns":[1.20,null,"NaN","-Infinity",1E-130]}',
+    );
+    expect(["+1", ".5", "-.5", "5.", "007.10", "-00", "0", "-0.0", "1e5"].map(decimalAsJsonNumber)).toEqual(["1", "0.5", "-0.5", "5", "7.10", "-0", "0", "-0.0", "1e5"]);
+    expect(["NaN", "Infinity", "-Infinity", "", ".", "1.2.3"].map(decimalAsJsonNumber)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
   });
 });

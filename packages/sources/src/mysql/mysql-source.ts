@@ -129,6 +129,12 @@ class MysqlSource implements Source {
       // the stream resumes from before this snapshot: rows it already holds must not be applied twice
       const at = mysqlPositionCodec.parse(session.position);
       for (const schema of session.schemas) this.rereadAt.set(tableKey(schema.table), at);
+      // The position is exact (a consistent snapshot whose binlog position is read under it, or under a
+      // read lock): a transaction is in the rows read iff its events lie before it, and every event and
+      // table change carries its place in the binlog. Saying so makes the runtime keep the re-read's
+      // position with the checkpoint (TableStatus.replacedAt, saved in the sink's transaction), so a
+      // replay after a crash skips what the re-read holds too, not only this process's stream.
+      return { ...session, exact: true };
     }
     return session;
   }

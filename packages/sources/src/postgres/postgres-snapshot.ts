@@ -163,26 +163,48 @@ interface ResyncExport {
  * their commit records. The slot lives as long as the exporting connection
  * (until the rows are read) and is dropped with it, even by a crash.
  *
- * When no replication slot is free, falls back to that ordinary exported
- * snapshot, with `exact: false` (the replay then re-applies what the re-read
- * holds, as before), and says so in the log.
+ * Creating the slot waits for every transaction already running at the
+ * source; that wait is bounded by `resyncSnapshotWaitSeconds` (the creation
+ * is cancelled). When it runs out, or no replication slot is free, falls
+ * back to that ordinary exported snapshot, with `exact: false` (the replay
+ * then re-applies what the re-read holds, as before), and says so in the log.
  */
 async function exportResyncSnapshot(config: PostgresSourceConfig): Promise<ResyncExport> {
   const exporter = await connectPostgres(config, { replication: true, applicationName: "zero-etl resync" });
+  const waitSeconds = config.resyncSnapshotWaitSeconds;
+  let waitedOut = false;
+  let timer: NodeJS.Timeout | undefined;
   try {
     // unique in the cluster: temporary slots of concurrent resyncs must not collide
     const slot = `${config.slot.slice(0, 40)}_resync_${randomBytes(6).toString("hex")}`;
+    // the slot is consistent only once every transaction running now has ended: bound that wait
+    const pid = (await exporter.query<{ pid: number }>("SELECT pg_backend_pid() AS pid")).rows[0]?.pid;
+    timer = setTimeout(() => {
+      waitedOut = true;
+      if (pid !== undefined) void cancelBackend(config, pid);
+    }, waitSeconds * 1000);
     const created = await exporter.query<{ consistent_point: string; snapshot_name: string }>(
       `CREATE_REPLICATION_SLOT ${quoteIdent(slot)} TEMPORARY LOGICAL pgoutput EXPORT_SNAPSHOT`,
     );
+    clearTimeout(timer);
     const row = created.rows[0];
     if (row === undefined) throw new ZeroEtlError("CREATE_REPLICATION_SLOT returned no row", { code: "source-failed" });
     return { exporter, snapshotName: row.snapshot_name, position: formatLsn(parseLsn(row.consistent_point)), exact: true };
   } catch (error) {
+    clearTimeout(timer);
+    // a cancelled creation leaves no slot: a temporary slot goes with its failed command and its connection
     await exporter.end().catch(() => {});
-    // 53400: all replication slots are in use
-    if ((error as { code?: string }).code !== "53400") throw error;
-    config.logger.warn("no replication slot free for an exact resync snapshot; the replay will re-apply changes the re-read holds", { error: (error as Error).message });
+    const code = (error as { code?: string }).code;
+    // 57014: cancelled by the bound above
+    if (waitedOut && code === "57014") {
+      config.logger.warn(`the exact resync snapshot waited ${waitSeconds} s for transactions running at the source; taking an ordinary snapshot, the replay will re-apply changes the re-read holds`, {
+        resyncSnapshotWaitSeconds: waitSeconds,
+      });
+    } else {
+      // 53400: all replication slots are in use
+      if (code !== "53400") throw error;
+      config.logger.warn("no replication slot free for an exact resync snapshot; the replay will re-apply changes the re-read holds", { error: (error as Error).message });
+    }
   }
   const fallback = await connectPostgres(config, { applicationName: "zero-etl resync" });
   try {
@@ -194,6 +216,19 @@ async function exportResyncSnapshot(config: PostgresSourceConfig): Promise<Resyn
   } catch (error) {
     await fallback.end().catch(() => {});
     throw error;
+  }
+}
+
+/** Cancels the statement a backend of ours runs (`pg_cancel_backend`, allowed on one's own role's backends); failures are left to the caller's wait. */
+async function cancelBackend(config: PostgresSourceConfig, pid: number): Promise<void> {
+  let client: pg.Client | undefined;
+  try {
+    client = await connectPostgres(config, { applicationName: "zero-etl resync" });
+    await client.query("SELECT pg_cancel_backend($1)", [pid]);
+  } catch (error) {
+    config.logger.warn("could not cancel the resync snapshot's wait", { error: (error as Error).message });
+  } finally {
+    await client?.end().catch(() => {});
   }
 }
 

@@ -53,6 +53,14 @@ export interface PostgresSourceOptions {
    * filter, where such an update can bring a row into the target. Default none.
    */
   readonly fetchUnchangedFor?: (ref: TableRef) => boolean;
+  /**
+   * How long a resync's exact snapshot may wait for transactions already
+   * running at the source (creating its temporary slot waits for them),
+   * in seconds; default 30. After it the resync takes an ordinary exported
+   * snapshot instead, which is not exact (the replay re-applies what the
+   * re-read holds; logged as a warning).
+   */
+  readonly resyncSnapshotWaitSeconds?: number;
   readonly logger?: Logger;
 }
 
@@ -74,6 +82,7 @@ export interface PostgresSourceConfig {
   readonly ddlCapture: boolean;
   readonly partitions: PartitionMode;
   readonly fetchUnchangedFor: ((ref: TableRef) => boolean) | undefined;
+  readonly resyncSnapshotWaitSeconds: number;
   readonly logger: Logger;
 }
 
@@ -130,6 +139,10 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
     throw new ConfigError("source.tables", "a list of { namespace, name } or a predicate");
   }
   if (options.ddlCapture !== undefined && typeof options.ddlCapture !== "boolean") throw new ConfigError("source.ddlCapture", "true or false");
+  const resyncWait = options.resyncSnapshotWaitSeconds ?? 30;
+  if (typeof resyncWait !== "number" || !Number.isFinite(resyncWait) || resyncWait <= 0 || resyncWait > 86_400) {
+    throw new ConfigError("source.resyncSnapshotWaitSeconds", "a number of seconds above 0, at most 86400");
+  }
   const extra = options.include;
   if (extra !== undefined) {
     if (typeof extra !== "function") throw new ConfigError("source.include", "a predicate (ref) => boolean");
@@ -150,6 +163,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
     ddlCapture: options.ddlCapture ?? true,
     partitions,
     fetchUnchangedFor: options.fetchUnchangedFor,
+    resyncSnapshotWaitSeconds: resyncWait,
     logger: options.logger ?? silentLogger,
   });
 }
