@@ -65,6 +65,7 @@ export class CopyOutStream implements AsyncIterable<Buffer> {
   }
   handleCopyData(message: { chunk: Buffer }): void {
     const chunk = message.chunk;
+    const queued = this.#queue.length;
     if (this.#filled + chunk.length > this.#block.length) this.#pushBlock();
     if (chunk.length > this.#block.length) {
       this.#queue.push(Buffer.from(chunk));
@@ -76,7 +77,8 @@ export class CopyOutStream implements AsyncIterable<Buffer> {
       this.#paused = true;
       this.#connection?.stream.pause();
     }
-    this.#notify();
+    // the consumer is woken per block, not per row: a row that only fills the block changes nothing for it
+    if (this.#queue.length !== queued) this.#notify();
   }
   handleCommandComplete(message: { text?: string }): void {
     const match = /^COPY (\d+)/.exec(message.text ?? "");
