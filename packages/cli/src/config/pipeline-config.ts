@@ -102,6 +102,7 @@ const redshiftTarget = z.strictObject({
       z.strictObject({ distKey: identifier.optional(), distStyle: z.enum(["AUTO", "EVEN", "ALL"]).optional(), sortKey: z.array(identifier).optional() }),
     )
     .optional(),
+  history: z.strictObject({ tables: z.array(z.string().min(1)) }).optional(),
   /** Test support only: a module whose `createRedshiftStatementRunner(config)` replaces the Data API / wire runner. */
   statementRunnerModule: z.string().min(1).optional(),
 });
