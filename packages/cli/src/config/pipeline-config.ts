@@ -103,6 +103,7 @@ const redshiftTarget = z.strictObject({
     )
     .optional(),
   history: z.strictObject({ tables: z.array(z.string().min(1)) }).optional(),
+  writerLeaseSeconds: z.number().min(1).max(3600).optional(),
   /** Test support only: a module whose `createRedshiftStatementRunner(config)` replaces the Data API / wire runner. */
   statementRunnerModule: z.string().min(1).optional(),
 });

@@ -39,6 +39,12 @@ export interface RedshiftSinkOptions {
    * row, with the same columns and semantics as the PostgreSQL sink's.
    */
   readonly history?: { readonly tables: readonly string[] };
+  /**
+   * The writer lease time in seconds (60 by default): a run killed without
+   * releasing its lease holds the pipeline this long; a second run watches
+   * the lease this long before it takes a silent one over.
+   */
+  readonly writerLeaseSeconds?: number;
   readonly logger?: Logger;
   /**
    * Test support only: makes the statement runner instead of the Data API or
@@ -58,6 +64,7 @@ export interface RedshiftSinkConfig {
   readonly tableName: (ref: TableRef) => string;
   /** Whether a table is replicated in history mode. */
   readonly isHistory: HistorySelector;
+  readonly writerLeaseMs: number;
   readonly logger: Logger;
   readonly statementRunner: RedshiftSinkOptions["statementRunner"];
   /** `host:port/database` or the cluster/workgroup, for messages: never a password. */
@@ -109,6 +116,8 @@ export function resolveRedshiftSinkConfig(options: RedshiftSinkOptions): Redshif
       if (typeof t !== "string" || (t !== "*" && !/^[^.]+\..+$/.test(t))) throw new ConfigError(`target.history.tables[${i}]`, 'a "namespace.name" table key or "*"');
     });
   }
+  const lease = options.writerLeaseSeconds ?? 60;
+  if (typeof lease !== "number" || !Number.isFinite(lease) || lease < 1 || lease > 3600) throw new ConfigError("target.writerLeaseSeconds", "a number of seconds from 1 to 3600");
   return Object.freeze({
     url: options.url,
     dataApi: options.dataApi,
@@ -117,6 +126,7 @@ export function resolveRedshiftSinkConfig(options: RedshiftSinkOptions): Redshif
     distribution: Object.freeze({ ...(options.distribution ?? {}) }),
     tableName: options.tableName ?? ((ref: TableRef) => ref.name),
     isHistory: createHistorySelector(history?.tables),
+    writerLeaseMs: lease * 1000,
     logger: options.logger ?? silentLogger,
     statementRunner: options.statementRunner,
     displayTarget,

@@ -33,6 +33,7 @@ import { createRedshiftWireRunner } from "./redshift-wire-runner.js";
 import type { StageColumn } from "./redshift-stage-encoder.js";
 import { StageRowEncoder } from "./redshift-stage-encoder.js";
 import { RedshiftStateTables } from "./redshift-state-tables.js";
+import { LEASE_LOST_MARKER, RedshiftWriterLease } from "./redshift-writer-lease.js";
 import { HISTORY_COLUMNS, toHistorySchema } from "../postgres/postgres-history-table.js";
 import type { HistoryLoadTarget } from "./redshift-history-compiler.js";
 import { CLOSE_POSITION_COLUMN, CLOSE_TIME_COLUMN, compileHistoryCloseAll, compileHistoryStep } from "./redshift-history-compiler.js";
@@ -142,6 +143,7 @@ class RedshiftSinkImpl implements RedshiftSink {
   #stager: RedshiftStager | undefined;
   #pipeline = "default";
   #stageCounter = 0;
+  #lease: RedshiftWriterLease | undefined;
 
   constructor(config: RedshiftSinkConfig) {
     this.#config = config;
@@ -178,6 +180,27 @@ class RedshiftSinkImpl implements RedshiftSink {
       checks.push({ id: "redshift.layout", ok: true, message: `${table}: layout chosen by the user: ${JSON.stringify(choice)}` });
     }
     return { component: "redshift sink", checks };
+  }
+
+  /**
+   * Takes the pipeline's writer lease in the target schema (see
+   * {@link RedshiftWriterLease}): Redshift has no session locks, so a lease
+   * row with an owner and a renewal counter, renewed while the run lives and
+   * checked by every flush transaction.
+   */
+  async lock(context: SinkOpenContext): Promise<void> {
+    if (this.#lease?.held === true) return;
+    this.#pipeline = context.pipeline;
+    const runner = await this.#connected();
+    await runner.execute(`CREATE SCHEMA IF NOT EXISTS ${quoteRedshift(this.#config.schema)}`);
+    this.#lease ??= new RedshiftWriterLease(runner, {
+      schema: this.#config.schema,
+      pipeline: context.pipeline,
+      ttlMs: this.#config.writerLeaseMs,
+      displayTarget: this.#config.displayTarget,
+      logger: this.#config.logger,
+    });
+    await this.#lease.take(context.signal);
   }
 
   async open(context: SinkOpenContext): Promise<PipelineCheckpoint | undefined> {
@@ -311,6 +334,13 @@ class RedshiftSinkImpl implements RedshiftSink {
   }
 
   async flush(checkpoint: PipelineCheckpoint): Promise<void> {
+    const lease = this.#lease;
+    if (lease === undefined) return this.#flush(checkpoint, []);
+    // the flush renews the lease itself, first thing in each transaction
+    return lease.exclusive(() => this.#flush(checkpoint, lease.fence()));
+  }
+
+  async #flush(checkpoint: PipelineCheckpoint, fence: readonly string[]): Promise<void> {
     const pending = this.#pending;
     this.#pending = new Map();
     const staged: string[] = [];
@@ -372,11 +402,17 @@ class RedshiftSinkImpl implements RedshiftSink {
         state.push(...this.#state.replace(file.table, stage));
       }
       groups.push(state);
-      for (const batch of packGroups(groups, runner.maxTransactionStatements ?? Number.POSITIVE_INFINITY)) {
-        await runner.transaction(batch);
+      for (const batch of packGroups(groups, (runner.maxTransactionStatements ?? Number.POSITIVE_INFINITY) - fence.length)) {
+        await runner.transaction([...fence, ...batch]);
       }
     } catch (error) {
       await this.#removeStaged(staged);
+      if (error instanceof Error && error.message.includes(LEASE_LOST_MARKER)) {
+        throw new ZeroEtlError(`pipeline ${this.#pipeline}: its writer lease in target ${this.#config.displayTarget} was taken over by another run; nothing of this flush was written`, {
+          code: "pipeline-locked",
+          cause: error,
+        });
+      }
       throw error instanceof ZeroEtlError ? error : new ZeroEtlError(`redshift target ${this.#config.displayTarget}: flush failed`, { code: "sink-failed", retryable: true, cause: error });
     }
     await this.#removeStaged(staged);
@@ -385,6 +421,8 @@ class RedshiftSinkImpl implements RedshiftSink {
 
   async close(): Promise<void> {
     this.#pending = new Map();
+    await this.#lease?.release();
+    this.#lease = undefined;
     const runner = this.#runner;
     this.#runner = undefined;
     this.#stager?.close();
