@@ -64,6 +64,12 @@ export class StageRowEncoder {
   readonly #types: readonly string[];
   readonly #limits: readonly (number | undefined)[];
   readonly #converters: readonly Converter[];
+  /** Per column, the source name ("" for a column always NULL). */
+  readonly #sources: readonly string[];
+  /** Per column, the {@link FastKind} tried before its converter, so the row loop calls no closure for common values. */
+  readonly #fast: Int8Array;
+  /** Per column, the VARCHAR byte limit (0: none). */
+  readonly #byteLimits: Int32Array;
 
   constructor(columns: readonly StageColumn[], format: StageFormat = stageFormatOf(columns)) {
     this.columns = columns;
@@ -71,6 +77,9 @@ export class StageRowEncoder {
     this.#types = columns.map((c) => (format === "parquet" ? parquetTypeOf(c.type) : c.type));
     this.#limits = columns.map((c) => byteLimit(c.type));
     this.#converters = this.#types.map((type, i) => converterOf(type, this.#limits[i]));
+    this.#sources = columns.map((c) => c.source ?? "");
+    this.#fast = Int8Array.from(this.#types, (type) => (format === "parquet" ? fastKindOf(type) : FastKind.None));
+    this.#byteLimits = Int32Array.from(this.#limits, (limit) => limit ?? 0);
   }
 
   /** The row's cells, or a string naming the column and the reason it cannot be staged. */
@@ -78,13 +87,61 @@ export class StageRowEncoder {
     const columns = this.columns;
     const out: unknown[] = new Array(columns.length);
     let size = 0;
+    const sources = this.#sources;
+    const fast = this.#fast;
     for (let i = 0; i < columns.length; i++) {
-      const column = columns[i] as StageColumn;
-      const value = column.source === undefined ? null : (row[column.source] ?? null);
+      const source = sources[i] as string;
+      const value = source === "" ? null : (row[source] ?? null);
       if (value === null) {
         out[i] = null;
         continue;
       }
+      // the common values of each type, converted in this loop (one switch, no closure call)
+      switch (fast[i]) {
+        case FastKind.String:
+          if (typeof value === "string") {
+            const limit = this.#byteLimits[i] as number;
+            const text = limit === 0 || value.length * 3 <= limit ? value : cutToBytes(value, limit);
+            out[i] = text;
+            size += text.length;
+            continue;
+          }
+          break;
+        case FastKind.Long:
+          if (typeof value === "bigint") {
+            out[i] = value;
+            size += 8;
+            continue;
+          }
+          break;
+        case FastKind.Number:
+          if (typeof value === "number") {
+            out[i] = value;
+            size += 8;
+            continue;
+          }
+          break;
+        case FastKind.Boolean:
+          if (typeof value === "boolean") {
+            out[i] = value;
+            size += 8;
+            continue;
+          }
+          break;
+        case FastKind.Timestamptz:
+          if (typeof value === "string") {
+            const micros = utcIsoMicros(value);
+            if (micros !== undefined) {
+              out[i] = micros;
+              size += 8;
+              continue;
+            }
+          }
+          break;
+        default:
+          break;
+      }
+      const column = columns[i] as StageColumn;
       try {
         if (this.format === "parquet") {
           const v = (this.#converters[i] as Converter)(value);
@@ -129,6 +186,36 @@ export class StageRowEncoder {
 }
 
 type Converter = (value: Value) => unknown;
+
+/** Staged Parquet types whose common source values the row loop converts itself. */
+const enum FastKind {
+  None = 0,
+  String = 1,
+  Long = 2,
+  Number = 3,
+  Boolean = 4,
+  Timestamptz = 5,
+}
+
+function fastKindOf(type: string): FastKind {
+  switch (type) {
+    case "string":
+      return FastKind.String;
+    case "long":
+      return FastKind.Long;
+    // an int column takes a number as it is (as its converter does): the encoder checks the 32-bit range
+    case "int":
+    case "double":
+    case "float":
+      return FastKind.Number;
+    case "boolean":
+      return FastKind.Boolean;
+    case "timestamptz":
+      return FastKind.Timestamptz;
+    default:
+      return FastKind.None;
+  }
+}
 
 /**
  * A per-column converter to the staged Parquet value, chosen once per
