@@ -420,9 +420,19 @@ class RedoScanner {
   // White space and block comments: LogMiner marks a binary JSON value with a JSON comment before it.
   private skipSpace(): void {
     // most calls find a token at the cursor: one comparison, small enough to inline
-    const c = this.sql.charCodeAt(this.pos);
+    const sql = this.sql;
+    const at = this.pos;
+    const c = sql.charCodeAt(at);
     if (c > 0x20 && c !== SLASH) return;
-    this.skipSpaceFrom(this.pos);
+    // the next most common: one blank before the token
+    if (c === 0x20) {
+      const d = sql.charCodeAt(at + 1);
+      if (d > 0x20 && d !== SLASH) {
+        this.pos = at + 1;
+        return;
+      }
+    }
+    this.skipSpaceFrom(at);
   }
 
   private skipSpaceFrom(from: number): void {
