@@ -55,4 +55,11 @@ export interface SnapshotChunk {
   readonly rowsRead: number;
   /** The source's estimate of the table's row count, for progress; absent when unknown. */
   readonly rowsEstimated?: number;
+  /**
+   * Rows of this chunk the source read but could not decode, each with the
+   * reason (naming the column, never the value); not in `rows`. The runtime
+   * writes them to the dead-letter queue and goes on. Each `event` is an
+   * insert carrying the row's key columns, nothing else.
+   */
+  readonly rejected?: readonly RejectedRecord[];
 }
