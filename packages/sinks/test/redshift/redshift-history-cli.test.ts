@@ -47,7 +47,7 @@ describe("PostgreSQL -> Redshift history mode (translated onto PostgreSQL) throu
         schema: "dw",
         history: { tables: ["public.items"] },
         staging: { uri: "s3://rsh-stage/loads", iamRole: "arn:aws:iam::123456789012:role/zeroetl-copy", endpoint: s3.endpoint, forcePathStyle: true },
-        writerLeaseSeconds: 3,
+        writerLeaseSeconds: 5,
         statementRunnerModule: runnerModule,
       },
       batch: { maxRows: 200, maxWaitMs: 200 },
