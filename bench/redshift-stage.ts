@@ -57,11 +57,19 @@ async function main(): Promise<void> {
   await duck.run(DUCK_TABLE);
   const ours: number[] = [];
   const theirs: number[] = [];
+  // CPU time of the process per side (DuckDB runs on one in-process thread): steadier than wall time on a loaded machine
+  const oursCpu: number[] = [];
+  const theirsCpu: number[] = [];
+  const cpuMs = (from: NodeJS.CpuUsage): number => {
+    const used = process.cpuUsage(from);
+    return (used.user + used.system) / 1000;
+  };
   let ourSize = 0;
   let duckSize = 0;
   try {
     for (let round = 0; round < ROUNDS; round++) {
       let t = performance.now();
+      let cpu = process.cpuUsage();
       const encoder = new StageRowEncoder(columns);
       const staged: unknown[][] = [];
       for (const row of rows) {
@@ -72,11 +80,14 @@ async function main(): Promise<void> {
       const bytes = encoder.file(staged);
       writeFileSync(join(dir, "ours.parquet"), bytes);
       ours.push(performance.now() - t);
+      oursCpu.push(cpuMs(cpu));
       ourSize = bytes.byteLength;
 
       t = performance.now();
+      cpu = process.cpuUsage();
       await duck.run(`COPY rows TO '${join(dir, "duck.parquet")}' (FORMAT parquet)`);
       theirs.push(performance.now() - t);
+      theirsCpu.push(cpuMs(cpu));
       duckSize = (await stat(join(dir, "duck.parquet"))).size;
     }
     const check = async (f: string): Promise<string> =>
@@ -94,6 +105,7 @@ async function main(): Promise<void> {
     console.log(`rows=${ROWS} columns=${columns.length} rounds=${ROUNDS} (alternating; best round reported)`);
     console.log(`ours   (logical rows -> staged Parquet, conversion included): ${ours.map((x) => x.toFixed(0)).join("/")} ms  ${Math.round(oursRows).toLocaleString()} rows/s  ${(oursRate / 1e6).toFixed(1)} MB/s  ${(ourSize / 1e6).toFixed(1)} MB`);
     console.log(`duckdb (COPY table TO parquet, threads=1):                    ${theirs.map((x) => x.toFixed(0)).join("/")} ms  ${Math.round(duckRows).toLocaleString()} rows/s  ${(duckRate / 1e6).toFixed(1)} MB/s  ${(duckSize / 1e6).toFixed(1)} MB`);
+    console.log(`cpu ms ours ${oursCpu.map((x) => x.toFixed(0)).join("/")}, duckdb ${theirsCpu.map((x) => x.toFixed(0)).join("/")}: cpu ratio ${(best(theirsCpu) / best(oursCpu)).toFixed(3)}`);
     // rows per second: the files differ in size (encodings), the work is the same rows
     console.log(`RATIO redshift-stage ${(oursRows / duckRows).toFixed(3)}`);
   } finally {

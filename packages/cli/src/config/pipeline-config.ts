@@ -104,6 +104,8 @@ const redshiftTarget = z.strictObject({
       z.strictObject({ distKey: identifier.optional(), distStyle: z.enum(["AUTO", "EVEN", "ALL"]).optional(), sortKey: z.array(identifier).optional() }),
     )
     .optional(),
+  history: z.strictObject({ tables: z.array(z.string().min(1)) }).optional(),
+  writerLeaseSeconds: z.number().min(1).max(3600).optional(),
   /** Test support only: a module whose `createRedshiftStatementRunner(config)` replaces the Data API / wire runner. */
   statementRunnerModule: z.string().min(1).optional(),
 });

@@ -62,4 +62,11 @@ export interface SnapshotChunk {
   readonly rowsEstimated?: number;
   /** The table's rows as binary COPY streams, in place of `rows` (see above). */
   readonly copy?: SnapshotCopy;
+  /**
+   * Rows of this chunk the source read but could not decode, each with the
+   * reason (naming the column, never the value); not in `rows`. The runtime
+   * writes them to the dead-letter queue and goes on. Each `event` is an
+   * insert carrying the row's key columns, nothing else.
+   */
+  readonly rejected?: readonly RejectedRecord[];
 }

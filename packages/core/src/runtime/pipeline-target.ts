@@ -163,6 +163,8 @@ export class PipelineTarget {
       if (!this.isSetAside(key)) for (const target of targets) await this.reset(target);
     }
     if (this.isSetAside(key)) return;
+    // rows the source could not decode: dead-lettered, the snapshot goes on
+    if (chunk.rejected !== undefined && chunk.rejected.length > 0) await this.deadLetter({ accepted: 0, rejected: chunk.rejected });
     const mapper = this.#o.mapper;
     const mapped = mapper.mapChunk ? mapper.mapChunk(chunk, this.context) : [chunk];
     for (const out of mapped) {

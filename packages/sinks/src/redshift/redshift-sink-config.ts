@@ -3,6 +3,8 @@ import { ConfigError, silentLogger } from "@zero-etl/core";
 import type { PartitionKeyCustom } from "@zero-etl/mappers";
 import type { RedshiftDataApiOptions } from "./redshift-data-api-runner.js";
 import type { RedshiftStatementRunner } from "./redshift-statement-runner.js";
+import type { HistorySelector } from "../postgres/postgres-history-table.js";
+import { createHistorySelector } from "../postgres/postgres-history-table.js";
 
 /** Where each batch's files are staged for `COPY`. */
 export interface RedshiftStagingOptions {
@@ -31,6 +33,18 @@ export interface RedshiftSinkOptions {
   readonly distribution?: Readonly<Record<string, PartitionKeyCustom>>;
   /** Target table name for a source table; the source table's name by default (folded to lower case, at most 127 bytes). */
   readonly tableName?: (ref: TableRef) => string;
+  /**
+   * History mode (slowly changing dimension type 2) for these source tables
+   * (`"namespace.name"` keys, or `"*"`): the target keeps every version of a
+   * row, with the same columns and semantics as the PostgreSQL sink's.
+   */
+  readonly history?: { readonly tables: readonly string[] };
+  /**
+   * The writer lease time in seconds (60 by default): a run killed without
+   * releasing its lease holds the pipeline this long; a second run watches
+   * the lease this long before it takes a silent one over.
+   */
+  readonly writerLeaseSeconds?: number;
   readonly logger?: Logger;
   /**
    * Test support only: makes the statement runner instead of the Data API or
@@ -48,6 +62,9 @@ export interface RedshiftSinkConfig {
   readonly staging: RedshiftStagingOptions & { readonly bucket: string; readonly prefix: string };
   readonly distribution: Readonly<Record<string, PartitionKeyCustom>>;
   readonly tableName: (ref: TableRef) => string;
+  /** Whether a table is replicated in history mode. */
+  readonly isHistory: HistorySelector;
+  readonly writerLeaseMs: number;
   readonly logger: Logger;
   readonly statementRunner: RedshiftSinkOptions["statementRunner"];
   /** `host:port/database` or the cluster/workgroup, for messages: never a password. */
@@ -92,6 +109,15 @@ export function resolveRedshiftSinkConfig(options: RedshiftSinkOptions): Redshif
     throw new ConfigError("target.staging.iamRole", "an IAM role ARN (arn:aws:iam::123456789012:role/name) Redshift may assume to read the staging bucket");
   }
   if (staging.kmsKeyId !== undefined && (typeof staging.kmsKeyId !== "string" || staging.kmsKeyId === "")) throw new ConfigError("target.staging.kmsKeyId", "a KMS key id or ARN");
+  const history = options.history;
+  if (history !== undefined) {
+    if (typeof history !== "object" || history === null || !Array.isArray(history.tables)) throw new ConfigError("target.history", "an object with a tables list");
+    history.tables.forEach((t, i) => {
+      if (typeof t !== "string" || (t !== "*" && !/^[^.]+\..+$/.test(t))) throw new ConfigError(`target.history.tables[${i}]`, 'a "namespace.name" table key or "*"');
+    });
+  }
+  const lease = options.writerLeaseSeconds ?? 60;
+  if (typeof lease !== "number" || !Number.isFinite(lease) || lease < 1 || lease > 3600) throw new ConfigError("target.writerLeaseSeconds", "a number of seconds from 1 to 3600");
   return Object.freeze({
     url: options.url,
     dataApi: options.dataApi,
@@ -99,6 +125,8 @@ export function resolveRedshiftSinkConfig(options: RedshiftSinkOptions): Redshif
     staging: Object.freeze({ ...staging, bucket: m[1] ?? "", prefix: (m[2] ?? "").replace(/\/+$/, "") }),
     distribution: Object.freeze({ ...(options.distribution ?? {}) }),
     tableName: options.tableName ?? ((ref: TableRef) => ref.name),
+    isHistory: createHistorySelector(history?.tables),
+    writerLeaseMs: lease * 1000,
     logger: options.logger ?? silentLogger,
     statementRunner: options.statementRunner,
     displayTarget,

@@ -33,6 +33,12 @@ import { createRedshiftWireRunner } from "./redshift-wire-runner.js";
 import type { StageColumn } from "./redshift-stage-encoder.js";
 import { StageRowEncoder } from "./redshift-stage-encoder.js";
 import { RedshiftStateTables } from "./redshift-state-tables.js";
+import { LEASE_LOST_MARKER, RedshiftWriterLease } from "./redshift-writer-lease.js";
+import { HISTORY_COLUMNS, toHistorySchema } from "../postgres/postgres-history-table.js";
+import type { HistoryLoadTarget } from "./redshift-history-compiler.js";
+import { CLOSE_POSITION_COLUMN, CLOSE_TIME_COLUMN, compileHistoryCloseAll, compileHistoryStep } from "./redshift-history-compiler.js";
+import type { HistoryVersion } from "./redshift-history-folder.js";
+import { RedshiftHistoryFolder, SNAPSHOT_POSITION } from "./redshift-history-folder.js";
 
 /** What the sink knows of one target table after its last `prepare`. */
 export interface RedshiftTableReport {
@@ -70,7 +76,37 @@ interface TableModel {
   readonly rows: StageRowEncoder;
   readonly keys: StageRowEncoder;
   readonly keyIndexes: readonly number[];
+  /** Set for a history-mode table. */
+  readonly history: HistoryModel | undefined;
 }
+
+/** The staging parts of a history-mode table. */
+interface HistoryModel {
+  readonly load: HistoryLoadTarget;
+  /** The six history columns, encoded as the row cells are. */
+  readonly cells: StageRowEncoder;
+  /** Their positions in the row. */
+  readonly indexes: readonly number[];
+  /** Key columns, closing position and time (closes stage). */
+  readonly closes: StageRowEncoder;
+  /** Closing position and time, as the closes stage holds them. */
+  readonly closeMarks: StageRowEncoder;
+  /** Closing position and time (close-all stage, JSON lines). */
+  readonly marks: StageRowEncoder;
+}
+
+const HISTORY_CELL_COLUMNS: readonly StageColumn[] = [
+  { name: HISTORY_COLUMNS.validFrom, type: "VARCHAR(65535)", source: "from" },
+  { name: HISTORY_COLUMNS.validTo, type: "VARCHAR(65535)", source: "to" },
+  { name: HISTORY_COLUMNS.validFromTime, type: "TIMESTAMPTZ", source: "fromTime" },
+  { name: HISTORY_COLUMNS.validToTime, type: "TIMESTAMPTZ", source: "toTime" },
+  { name: HISTORY_COLUMNS.isCurrent, type: "BOOLEAN", source: "current" },
+  { name: HISTORY_COLUMNS.op, type: "VARCHAR(65535)", source: "op" },
+];
+const MARK_COLUMNS: readonly StageColumn[] = [
+  { name: CLOSE_POSITION_COLUMN, type: "VARCHAR(65535)", source: "position" },
+  { name: CLOSE_TIME_COLUMN, type: "TIMESTAMPTZ", source: "time" },
+];
 
 /**
  * Creates the Redshift sink.
@@ -102,11 +138,12 @@ class RedshiftSinkImpl implements RedshiftSink {
   readonly #state: RedshiftStateTables;
   readonly #tables = new Map<string, TableModel>();
   /** Pending changes per table key, since the last flush. */
-  #pending = new Map<string, RedshiftChangeFolder>();
+  #pending = new Map<string, RedshiftChangeFolder | RedshiftHistoryFolder>();
   #runner: RedshiftStatementRunner | undefined;
   #stager: RedshiftStager | undefined;
   #pipeline = "default";
   #stageCounter = 0;
+  #lease: RedshiftWriterLease | undefined;
 
   constructor(config: RedshiftSinkConfig) {
     this.#config = config;
@@ -145,6 +182,27 @@ class RedshiftSinkImpl implements RedshiftSink {
     return { component: "redshift sink", checks };
   }
 
+  /**
+   * Takes the pipeline's writer lease in the target schema (see
+   * {@link RedshiftWriterLease}): Redshift has no session locks, so a lease
+   * row with an owner and a renewal counter, renewed while the run lives and
+   * checked by every flush transaction.
+   */
+  async lock(context: SinkOpenContext): Promise<void> {
+    if (this.#lease?.held === true) return;
+    this.#pipeline = context.pipeline;
+    const runner = await this.#connected();
+    await runner.execute(`CREATE SCHEMA IF NOT EXISTS ${quoteRedshift(this.#config.schema)}`);
+    this.#lease ??= new RedshiftWriterLease(runner, {
+      schema: this.#config.schema,
+      pipeline: context.pipeline,
+      ttlMs: this.#config.writerLeaseMs,
+      displayTarget: this.#config.displayTarget,
+      logger: this.#config.logger,
+    });
+    await this.#lease.take(context.signal);
+  }
+
   async open(context: SinkOpenContext): Promise<PipelineCheckpoint | undefined> {
     this.#pipeline = context.pipeline;
     const runner = await this.#connected();
@@ -154,15 +212,26 @@ class RedshiftSinkImpl implements RedshiftSink {
     return this.#state.load(runner, context.pipeline);
   }
 
-  async prepare(schema: TableSchema, change?: PrepareChange): Promise<void> {
-    const key = tableKey(schema.table);
-    if (schema.primaryKey.length === 0) {
+  async prepare(sourceSchema: TableSchema, change?: PrepareChange): Promise<void> {
+    const key = tableKey(sourceSchema.table);
+    if (sourceSchema.primaryKey.length === 0) {
       throw new ZeroEtlError(`table ${key} has no primary key; the Redshift sink applies changes by key`, { code: "schema-unsupported", table: key });
     }
+    const history = this.#config.isHistory(sourceSchema.table);
+    // a history table: the source columns, the six validity columns, keyed by the source key and _zeroetl_valid_from
+    const schema = history ? toHistorySchema(sourceSchema) : sourceSchema;
     const runner = await this.#connected();
     const target = this.#targetName(schema.table);
     const plans = planRedshiftColumns(schema);
     let existing = await this.#introspect(runner, target);
+    if (existing.length > 0 && history !== existing.some((c) => c.name === HISTORY_COLUMNS.validFrom)) {
+      throw new ZeroEtlError(
+        history
+          ? `table ${key}: the target table ${target.table} holds the latest state; it cannot be switched to history mode in place (its key differs)`
+          : `table ${key}: the target table ${target.table} is a history table; it cannot hold the latest state`,
+        { code: "schema-refused", table: key },
+      );
+    }
     const keptWider: string[] = [];
     const refused: string[] = [];
     let layout: PartitionLayout | undefined;
@@ -212,13 +281,15 @@ class RedshiftSinkImpl implements RedshiftSink {
       }
     }
     existing = await this.#introspect(runner, target);
-    this.#remember(schema, target, existing, layout, keptWider);
+    this.#remember(schema, sourceSchema.primaryKey, history, target, existing, layout, keptWider);
     if (refused.length > 0) {
       throw new ZeroEtlError(`schema change of ${key} (version ${schema.version}) not applied: ${refused.join("; ")}`, { code: "schema-refused", table: key });
     }
   }
 
+  /** Drops the target table and creates it from `schema` (a resync). A history table keeps its past: it is only prepared. */
   async replaceTable(schema: TableSchema): Promise<void> {
+    if (this.#config.isHistory(schema.table)) return this.prepare(schema);
     this.#assertNoPending("replaceTable", schema.table);
     const target = this.#targetName(schema.table);
     await (await this.#connected()).execute(`DROP TABLE IF EXISTS ${qualifiedRedshift(target.schema, target.table)}`);
@@ -227,7 +298,12 @@ class RedshiftSinkImpl implements RedshiftSink {
     await this.prepare(schema);
   }
 
+  /** Drops the target table of a source table that is gone. A history table keeps its past: its current versions are closed at the next flush. */
   async dropTable(table: TableRef): Promise<void> {
+    if (this.#config.isHistory(table)) {
+      if (this.#tables.has(tableKey(table))) this.#historyFolder(table).closeAll(SNAPSHOT_POSITION, new Date().toISOString());
+      return;
+    }
     this.#assertNoPending("dropTable", table);
     const target = this.#targetName(table);
     await (await this.#connected()).execute(`DROP TABLE IF EXISTS ${qualifiedRedshift(target.schema, target.table)}`);
@@ -236,13 +312,15 @@ class RedshiftSinkImpl implements RedshiftSink {
   }
 
   async resetTable(table: TableRef): Promise<void> {
-    this.#model(table);
-    this.#folder(table).add({ op: "truncate", table, position: "" }, []);
+    const model = this.#model(table);
+    // a history table keeps its past: a re-snapshot closes the current versions at the snapshot position
+    if (model.history !== undefined) this.#historyFolder(table).closeAll(SNAPSHOT_POSITION, new Date().toISOString());
+    else this.#folder(table).add({ op: "truncate", table, position: "" }, []);
   }
 
   async writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt> {
     const rejected: RejectedRecord[] = [];
-    this.#folder(chunk.table).addSnapshot(chunk, rejected);
+    this.#anyFolder(chunk.table).addSnapshot(chunk, rejected);
     return { accepted: chunk.rows.length - rejected.length, rejected };
   }
 
@@ -250,12 +328,19 @@ class RedshiftSinkImpl implements RedshiftSink {
     const rejected: RejectedRecord[] = [];
     for (const event of batch.events) {
       if (event.op === "schema") continue;
-      this.#folder(event.table).add(event, rejected);
+      this.#anyFolder(event.table).add(event, rejected);
     }
     return { accepted: batch.events.length - rejected.length, rejected };
   }
 
   async flush(checkpoint: PipelineCheckpoint): Promise<void> {
+    const lease = this.#lease;
+    if (lease === undefined) return this.#flush(checkpoint, []);
+    // the flush renews the lease itself, first thing in each transaction
+    return lease.exclusive(() => this.#flush(checkpoint, lease.fence()));
+  }
+
+  async #flush(checkpoint: PipelineCheckpoint, fence: readonly string[]): Promise<void> {
     const pending = this.#pending;
     this.#pending = new Map();
     const staged: string[] = [];
@@ -273,6 +358,10 @@ class RedshiftSinkImpl implements RedshiftSink {
       for (const [key, folder] of pending) {
         const model = this.#tables.get(key);
         if (model === undefined) throw new ZeroEtlError(`table ${key} has changes but was not prepared`, { code: "internal", table: key });
+        if (folder instanceof RedshiftHistoryFolder) {
+          groups.push(...(await this.#historyGroups(key, model, folder, checkpoint, put)));
+          continue;
+        }
         for (const segment of folder.segments) {
           if (segment.kind === "truncate") {
             groups.push([compileDeleteAll(model.load)]);
@@ -313,11 +402,17 @@ class RedshiftSinkImpl implements RedshiftSink {
         state.push(...this.#state.replace(file.table, stage));
       }
       groups.push(state);
-      for (const batch of packGroups(groups, runner.maxTransactionStatements ?? Number.POSITIVE_INFINITY)) {
-        await runner.transaction(batch);
+      for (const batch of packGroups(groups, (runner.maxTransactionStatements ?? Number.POSITIVE_INFINITY) - fence.length)) {
+        await runner.transaction([...fence, ...batch]);
       }
     } catch (error) {
       await this.#removeStaged(staged);
+      if (error instanceof Error && error.message.includes(LEASE_LOST_MARKER)) {
+        throw new ZeroEtlError(`pipeline ${this.#pipeline}: its writer lease in target ${this.#config.displayTarget} was taken over by another run; nothing of this flush was written`, {
+          code: "pipeline-locked",
+          cause: error,
+        });
+      }
       throw error instanceof ZeroEtlError ? error : new ZeroEtlError(`redshift target ${this.#config.displayTarget}: flush failed`, { code: "sink-failed", retryable: true, cause: error });
     }
     await this.#removeStaged(staged);
@@ -326,6 +421,8 @@ class RedshiftSinkImpl implements RedshiftSink {
 
   async close(): Promise<void> {
     this.#pending = new Map();
+    await this.#lease?.release();
+    this.#lease = undefined;
     const runner = this.#runner;
     this.#runner = undefined;
     this.#stager?.close();
@@ -337,14 +434,100 @@ class RedshiftSinkImpl implements RedshiftSink {
     return this.#tables.get(tableKey(table))?.report;
   }
 
+  /**
+   * The statement groups of a history table's steps. Snapshot versions (and
+   * a re-snapshot's closes) get the checkpoint's position, the snapshot's,
+   * here; every value is staged, none goes into SQL.
+   */
+  async #historyGroups(key: string, model: TableModel, folder: RedshiftHistoryFolder, checkpoint: PipelineCheckpoint, put: (name: string, bytes: Uint8Array) => Promise<string>): Promise<string[][]> {
+    const history = model.history;
+    if (history === undefined) throw new ZeroEtlError(`table ${key} is not a history table`, { code: "internal", table: key });
+    const resolve = (position: string): string => {
+      if (position !== SNAPSHOT_POSITION) return position;
+      if (checkpoint.position === undefined) throw new ZeroEtlError("history-mode snapshot versions need the snapshot position in the checkpoint", { code: "internal", table: key });
+      return checkpoint.position;
+    };
+    const iamRole = this.#config.staging.iamRole;
+    const format = model.rows.format;
+    const ext = format === "parquet" ? "parquet" : "jsonl";
+    const encode = (encoder: StageRowEncoder, row: Record<string, unknown>): unknown[] => {
+      const cells = encoder.encode(row as never);
+      if (typeof cells === "string") throw new ZeroEtlError(`table ${key}: history bookkeeping cannot be staged: ${cells}`, { code: "internal", table: key });
+      return cells;
+    };
+    const groups: string[][] = [];
+    for (const step of folder.steps) {
+      const n = ++this.#stageCounter;
+      if (step.kind === "close-all") {
+        const mark = encode(history.marks, { position: resolve(step.position), time: step.time });
+        const location = await put(`${n}-close-all.jsonl`, history.marks.file([mark]));
+        groups.push(compileHistoryCloseAll(history.load, `zetl_m_${n}`, { location, iamRole, format: history.marks.format }));
+        continue;
+      }
+      const complete: unknown[][] = [];
+      const partial = new Map<string, { keep: readonly number[]; rows: unknown[][] }>();
+      for (const version of step.versions) {
+        if (version.dropped) continue;
+        const cells = this.#versionCells(version, history, resolve, encode);
+        if (version.keep.length === 0) {
+          complete.push(cells);
+          continue;
+        }
+        const id = version.keep.join(",");
+        let group = partial.get(id);
+        if (group === undefined) partial.set(id, (group = { keep: version.keep, rows: [] }));
+        group.rows.push(cells);
+      }
+      const files: { versions?: { location: string; iamRole: string; format: typeof format }; closes?: { location: string; iamRole: string; format: typeof format }; partial: { source: { location: string; iamRole: string; format: typeof format }; keep: string[] }[] } = { partial: [] };
+      if (complete.length > 0) files.versions = { location: await put(`${n}-versions.${ext}`, model.rows.file(complete)), iamRole, format };
+      if (step.closes.size > 0) {
+        const rows: unknown[][] = [];
+        for (const close of step.closes.values()) {
+          const mark = encode(history.closeMarks, { position: resolve(close.position), time: close.time });
+          rows.push([...close.keyCells, ...mark]);
+        }
+        files.closes = { location: await put(`${n}-closes.${ext}`, history.closes.file(rows)), iamRole, format: history.closes.format };
+      }
+      let p = 0;
+      for (const group of partial.values()) {
+        const location = await put(`${n}-partial${p++}.${ext}`, model.rows.file(group.rows));
+        files.partial.push({ source: { location, iamRole, format }, keep: group.keep.map((i) => model.rows.columns[i]?.name ?? "") });
+      }
+      groups.push(compileHistoryStep(history.load, `zetl_h_${n}`, files));
+    }
+    return groups;
+  }
+
+  /** A version's row cells with its six history cells filled in. */
+  #versionCells(version: HistoryVersion, history: HistoryModel, resolve: (position: string) => string, encode: (encoder: StageRowEncoder, row: Record<string, unknown>) => unknown[]): unknown[] {
+    const to = version.to === null ? null : resolve(version.to);
+    const cells = encode(history.cells, { from: resolve(version.from), to, fromTime: version.fromTime, toTime: version.toTime, current: to === null, op: version.op });
+    const out = version.cells;
+    for (let i = 0; i < cells.length; i++) out[history.indexes[i] ?? -1] = cells[i];
+    return out;
+  }
+
+  #anyFolder(table: TableRef): RedshiftChangeFolder | RedshiftHistoryFolder {
+    return this.#model(table).history === undefined ? this.#folder(table) : this.#historyFolder(table);
+  }
+
+  #historyFolder(table: TableRef): RedshiftHistoryFolder {
+    const key = tableKey(table);
+    const folder = this.#pending.get(key);
+    if (folder instanceof RedshiftHistoryFolder) return folder;
+    const model = this.#model(table);
+    const created = new RedshiftHistoryFolder({ rows: model.rows, keys: model.keys, keyIndexes: model.keyIndexes });
+    this.#pending.set(key, created);
+    return created;
+  }
+
   #folder(table: TableRef): RedshiftChangeFolder {
     const key = tableKey(table);
-    let folder = this.#pending.get(key);
-    if (folder === undefined) {
-      const model = this.#model(table);
-      folder = new RedshiftChangeFolder({ rows: model.rows, keys: model.keys, keyIndexes: model.keyIndexes });
-      this.#pending.set(key, folder);
-    }
+    const found = this.#pending.get(key);
+    if (found instanceof RedshiftChangeFolder) return found;
+    const model = this.#model(table);
+    const folder = new RedshiftChangeFolder({ rows: model.rows, keys: model.keys, keyIndexes: model.keyIndexes });
+    this.#pending.set(key, folder);
     return folder;
   }
 
@@ -354,25 +537,48 @@ class RedshiftSinkImpl implements RedshiftSink {
     return model;
   }
 
-  #remember(schema: TableSchema, target: { schema: string; table: string }, columns: readonly RedshiftColumn[], layout: PartitionLayout | undefined, keptWider: string[]): void {
+  #remember(
+    schema: TableSchema,
+    sourceKey: readonly string[],
+    history: boolean,
+    target: { schema: string; table: string },
+    columns: readonly RedshiftColumn[],
+    layout: PartitionLayout | undefined,
+    keptWider: string[],
+  ): void {
     const bySource = new Map(schema.columns.map((c) => [foldRedshiftIdentifier(c.name), c.name]));
     const stageColumns: StageColumn[] = columns.map((c) => {
       const source = bySource.get(c.name);
       return source === undefined ? c : { ...c, source };
     });
-    const keyNames = schema.primaryKey.map(foldRedshiftIdentifier);
+    const keyNames = sourceKey.map(foldRedshiftIdentifier);
     const keyIndexes = keyNames.map((name) => stageColumns.findIndex((c) => c.name === name));
     if (keyIndexes.some((i) => i < 0)) throw new ZeroEtlError(`table ${tableKey(schema.table)}: a key column is missing from the target table`, { code: "schema-refused", table: tableKey(schema.table) });
     const rows = new StageRowEncoder(stageColumns);
     const keyColumns = keyIndexes.map((i) => stageColumns[i] as StageColumn);
     // the key cells must be encoded as the row cells are, to compare as text
     const keys = new StageRowEncoder(keyColumns, rows.format);
+    const keyLoad = keyColumns.map((c) => ({ name: c.name, type: c.type }));
+    let historyModel: HistoryModel | undefined;
+    if (history) {
+      const indexes = HISTORY_CELL_COLUMNS.map((h) => stageColumns.findIndex((c) => c.name === h.name));
+      if (indexes.some((i) => i < 0)) throw new ZeroEtlError(`table ${tableKey(schema.table)}: a history column is missing from the target table`, { code: "schema-refused", table: tableKey(schema.table) });
+      historyModel = {
+        load: { schema: target.schema, table: target.table, key: keyLoad },
+        cells: new StageRowEncoder(HISTORY_CELL_COLUMNS, rows.format),
+        indexes,
+        closes: new StageRowEncoder([...keyColumns, ...MARK_COLUMNS], rows.format),
+        closeMarks: new StageRowEncoder(MARK_COLUMNS, rows.format),
+        marks: new StageRowEncoder(MARK_COLUMNS, "json"),
+      };
+    }
     this.#tables.set(tableKey(schema.table), {
       report: Object.freeze({ schema: target.schema, table: target.table, columns, layout, keptWider }),
-      load: { schema: target.schema, table: target.table, key: keyColumns.map((c) => ({ name: c.name, type: c.type })) },
+      load: { schema: target.schema, table: target.table, key: keyLoad },
       rows,
       keys,
       keyIndexes,
+      history: historyModel,
     });
   }
 

@@ -64,6 +64,12 @@ export class StageRowEncoder {
   readonly #types: readonly string[];
   readonly #limits: readonly (number | undefined)[];
   readonly #converters: readonly Converter[];
+  /** Per column, the source name ("" for a column always NULL). */
+  readonly #sources: readonly string[];
+  /** Per column, the {@link FastKind} tried before its converter, so the row loop calls no closure for common values. */
+  readonly #fast: Int8Array;
+  /** Per column, the VARCHAR byte limit (0: none). */
+  readonly #byteLimits: Int32Array;
 
   constructor(columns: readonly StageColumn[], format: StageFormat = stageFormatOf(columns)) {
     this.columns = columns;
@@ -71,6 +77,9 @@ export class StageRowEncoder {
     this.#types = columns.map((c) => (format === "parquet" ? parquetTypeOf(c.type) : c.type));
     this.#limits = columns.map((c) => byteLimit(c.type));
     this.#converters = this.#types.map((type, i) => converterOf(type, this.#limits[i]));
+    this.#sources = columns.map((c) => c.source ?? "");
+    this.#fast = Int8Array.from(this.#types, (type) => (format === "parquet" ? fastKindOf(type) : FastKind.None));
+    this.#byteLimits = Int32Array.from(this.#limits, (limit) => limit ?? 0);
   }
 
   /** The row's cells, or a string naming the column and the reason it cannot be staged. */
@@ -78,13 +87,61 @@ export class StageRowEncoder {
     const columns = this.columns;
     const out: unknown[] = new Array(columns.length);
     let size = 0;
+    const sources = this.#sources;
+    const fast = this.#fast;
     for (let i = 0; i < columns.length; i++) {
-      const column = columns[i] as StageColumn;
-      const value = column.source === undefined ? null : (row[column.source] ?? null);
+      const source = sources[i] as string;
+      const value = source === "" ? null : (row[source] ?? null);
       if (value === null) {
         out[i] = null;
         continue;
       }
+      // the common values of each type, converted in this loop (one switch, no closure call)
+      switch (fast[i]) {
+        case FastKind.String:
+          if (typeof value === "string") {
+            const limit = this.#byteLimits[i] as number;
+            const text = limit === 0 || value.length * 3 <= limit ? value : cutToBytes(value, limit);
+            out[i] = text;
+            size += text.length;
+            continue;
+          }
+          break;
+        case FastKind.Long:
+          if (typeof value === "bigint") {
+            out[i] = value;
+            size += 8;
+            continue;
+          }
+          break;
+        case FastKind.Number:
+          if (typeof value === "number") {
+            out[i] = value;
+            size += 8;
+            continue;
+          }
+          break;
+        case FastKind.Boolean:
+          if (typeof value === "boolean") {
+            out[i] = value;
+            size += 8;
+            continue;
+          }
+          break;
+        case FastKind.Timestamptz:
+          if (typeof value === "string") {
+            const micros = utcIsoMicros(value);
+            if (micros !== undefined) {
+              out[i] = micros;
+              size += 8;
+              continue;
+            }
+          }
+          break;
+        default:
+          break;
+      }
+      const column = columns[i] as StageColumn;
       try {
         if (this.format === "parquet") {
           const v = (this.#converters[i] as Converter)(value);
@@ -130,6 +187,36 @@ export class StageRowEncoder {
 
 type Converter = (value: Value) => unknown;
 
+/** Staged Parquet types whose common source values the row loop converts itself. */
+const enum FastKind {
+  None = 0,
+  String = 1,
+  Long = 2,
+  Number = 3,
+  Boolean = 4,
+  Timestamptz = 5,
+}
+
+function fastKindOf(type: string): FastKind {
+  switch (type) {
+    case "string":
+      return FastKind.String;
+    case "long":
+      return FastKind.Long;
+    // an int column takes a number as it is (as its converter does): the encoder checks the 32-bit range
+    case "int":
+    case "double":
+    case "float":
+      return FastKind.Number;
+    case "boolean":
+      return FastKind.Boolean;
+    case "timestamptz":
+      return FastKind.Timestamptz;
+    default:
+      return FastKind.None;
+  }
+}
+
 /**
  * A per-column converter to the staged Parquet value, chosen once per
  * table: the values sources deliver for the type pass straight through, the
@@ -154,16 +241,120 @@ function converterOf(type: string, limit: number | undefined): Converter {
       return (value) => (typeof value === "boolean" ? value : general(value));
     case "timestamptz":
       return (value) => {
-        // the common form, milliseconds in UTC: Date.parse is far faster than the general parser
-        if (typeof value === "string" && value.length === 24 && value.charCodeAt(23) === 90 && value.charCodeAt(19) === 46) {
-          const ms = Date.parse(value);
-          if (!Number.isNaN(ms)) return BigInt(ms) * 1000n;
+        // the common form, ISO in UTC: parsed by char codes to microseconds as a safe number (no BigInt per value)
+        if (typeof value === "string") {
+          const micros = utcIsoMicros(value);
+          if (micros !== undefined) return micros;
         }
         return general(value);
       };
-    default:
-      return general;
+    default: {
+      const decimal = /^decimal\((\d+),(\d+)\)$/.exec(type);
+      const precision = Number(decimal?.[1] ?? 0);
+      const scale = Number(decimal?.[2] ?? 0);
+      // a decimal stored as INT32/INT64 (up to 18 digits): a value of up to 15 digits is a safe number, written without a BigInt
+      if (decimal === null || precision > 18) return general;
+      return (value) => {
+        if (typeof value === "string") {
+          const unscaled = shortUnscaled(value, precision, scale);
+          if (unscaled !== undefined) return unscaled;
+        }
+        return general(value);
+      };
+    }
   }
+}
+
+const MICROS_PER_DAY = 86_400_000_000;
+
+/**
+ * Microseconds since the epoch of `YYYY-MM-DDTHH:MM:SS[.f{1,6}]Z` (years
+ * 1970 to 2200, so the result is a safe integer), or undefined for any other
+ * form, which the general parser then handles.
+ */
+export function utcIsoMicros(text: string): number | undefined {
+  const n = text.length;
+  if (n < 20 || n > 27 || text.charCodeAt(n - 1) !== 90 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  if (year < 1970 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
+  let fraction = 0;
+  if (n > 20) {
+    if (text.charCodeAt(19) !== 46 || n === 21) return undefined;
+    const width = n - 21;
+    fraction = digits(text, 20, width);
+    if (fraction < 0) return undefined;
+    for (let w = width; w < 6; w++) fraction *= 10;
+  }
+  // days from the civil date (proleptic Gregorian), as in Howard Hinnant's algorithm
+  const y = month <= 2 ? year - 1 : year;
+  const era = Math.floor(y / 400);
+  const yoe = y - era * 400;
+  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  const days = era * 146097 + doe - 719468;
+  const daysInMonth = month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+  if (day > daysInMonth) return undefined;
+  return days * MICROS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1_000_000 + fraction;
+}
+
+/** The decimal digits `text[at, at+count)` as a number, or -1 when one is not a digit. */
+function digits(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    value = value * 10 + d;
+  }
+  return value;
+}
+
+/**
+ * The unscaled value of a plain decimal string (`-12.5`) at `scale` with at
+ * most `precision` digits and at most 15 (a safe number); undefined for
+ * anything else (exponents, more digits or fraction digits), left to the
+ * general parser.
+ */
+export function shortUnscaled(text: string, precision: number, scale: number): number | undefined {
+  const n = text.length;
+  let i = 0;
+  let negative = false;
+  const first = text.charCodeAt(0);
+  if (first === 45) {
+    negative = true;
+    i = 1;
+  }
+  let unscaled = 0;
+  let count = 0;
+  let fraction = -1;
+  let any = false;
+  for (; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 46 && fraction < 0) {
+      fraction = 0;
+      continue;
+    }
+    const d = c - 48;
+    if (d < 0 || d > 9) return undefined;
+    any = true;
+    if (fraction >= 0) {
+      if (fraction === scale) return undefined;
+      fraction++;
+    }
+    if (unscaled !== 0 || d !== 0) count++;
+    unscaled = unscaled * 10 + d;
+  }
+  if (!any) return undefined;
+  for (let f = fraction < 0 ? 0 : fraction; f < scale; f++) {
+    if (unscaled !== 0) count++;
+    unscaled *= 10;
+  }
+  if (count > precision || count > 15) return undefined;
+  return negative ? -unscaled : unscaled;
 }
 
 /** One JSON value for `COPY ... FORMAT AS JSON 'auto'`: VARBYTE and GEOMETRY as hex, SUPER as a document. */

@@ -47,6 +47,7 @@ describe("PostgreSQL -> Redshift (translated onto PostgreSQL) through the CLI", 
         url: `redshift://${targetUrl.username}@${targetUrl.host}/${target.name}`,
         schema: "dw",
         staging: { uri: "s3://rs-stage/loads", iamRole: "arn:aws:iam::123456789012:role/zeroetl-copy", endpoint: s3.endpoint, forcePathStyle: true },
+        writerLeaseSeconds: 5,
         statementRunnerModule: runnerModule,
       },
       batch: { maxRows: 400, maxWaitMs: 200 },
@@ -130,4 +131,31 @@ describe("PostgreSQL -> Redshift (translated onto PostgreSQL) through the CLI", 
     expect(statements.some((s) => s.startsWith("DELETE FROM ") && s.includes(" USING "))).toBe(true);
     expect(await checkRedshiftSyntax(statements)).toEqual([]);
   }, 240_000);
+
+  it("lets one of two runs started at once write: the other exits with a clear message (the writer lease)", async () => {
+    const a = startCli(["run", config], env);
+    const b = startCli(["run", config], env);
+    try {
+      const first = await Promise.race([a.result.then(() => "a" as const), b.result.then(() => "b" as const)]);
+      const [loser, winner] = first === "a" ? [a, b] : [b, a];
+      const refused = await loser.result;
+      expect(refused.code, refused.stderr).toBe(3);
+      expect(refused.stderr).toMatch(/pipeline rs_cli is already running: its writer lease in target 127\.0\.0\.1:\d+\/zetl_rs_cli_dst_\w+ is held by .*:\d+ since .* and renewed\. Stop that run first; nothing was changed.*\[pipeline-locked\]/);
+      expect(winner.exitCode).toBeNull();
+      await source.query(`UPDATE accounts SET version = version + 1 WHERE id <= 10`);
+      winner.kill("SIGTERM");
+      const done = await winner.result;
+      expect(done.code, done.stderr).toBe(0);
+    } finally {
+      for (const child of [a, b]) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    // the stopped run freed its lease: the next run starts at once and catches up
+    const final = await runCli(["run", config, "--until-caught-up"], env);
+    expect(final.code, final.stderr).toBe(0);
+    const accounts = async (db: TestDatabase, table: string) => (await db.query(`SELECT id, balance::text AS balance, version FROM ${table} ORDER BY id`)).rows;
+    expect(await accounts(target, "dw.accounts")).toEqual(await accounts(source, "accounts"));
+    const statements = [...new Set(readFileSync(logFile, "utf8").trim().split("\n").map((l) => JSON.parse(l) as string))];
+    expect(statements.some((s) => s.includes("_zeroetl_writer_lease"))).toBe(true);
+    expect(await checkRedshiftSyntax(statements)).toEqual([]);
+  }, 120_000);
 });

@@ -22,5 +22,12 @@ describe("redshift sink options", () => {
     expect(bad({ dataApi: { workgroupName: "w", database: "dev", dbUser: "u" }, staging })).toMatch(/^target.dataApi.dbUser:/);
     expect(bad({ dataApi: { clusterIdentifier: "c", database: "dev" }, staging: { ...staging, uri: "s3://b/it's" } })).toMatch(/^target.staging.uri:/);
     expect(bad({ dataApi: { clusterIdentifier: "c", database: "dev" }, staging: { ...staging, iamRole: "role' --" } })).toMatch(/^target.staging.iamRole:/);
+    expect(bad({ url: "redshift://h/dev", staging, history: { tables: ["orders"] } })).toMatch(/^target.history.tables\[0\]: expected a "namespace.name" table key or "\*"/);
+    expect(bad({ url: "redshift://h/dev", staging, history: ["public.orders"] })).toMatch(/^target.history: expected an object with a tables list/);
+    expect(bad({ url: "redshift://h/dev", staging, writerLeaseSeconds: 0 })).toMatch(/^target.writerLeaseSeconds: expected a number of seconds from 1 to 3600/);
+    const config = resolveRedshiftSinkConfig({ url: "redshift://h/dev", staging, history: { tables: ["public.orders"] } });
+    expect(config.isHistory({ namespace: "public", name: "orders" })).toBe(true);
+    expect(config.isHistory({ namespace: "public", name: "items" })).toBe(false);
+    expect(config.writerLeaseMs).toBe(60_000);
   });
 });

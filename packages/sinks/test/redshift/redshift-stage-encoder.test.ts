@@ -57,6 +57,38 @@ describe("staged files", () => {
     ]);
   });
 
+  it("short decimals and UTC timestamps take the fast paths (safe numbers) and read back equal to the general path's", async () => {
+    const fast: StageColumn[] = [
+      { name: "d", type: "DECIMAL(18,2)", source: "d" },
+      { name: "e", type: "DECIMAL(9,3)", source: "e" },
+      { name: "at", type: "TIMESTAMPTZ", source: "at" },
+    ];
+    const rows: Row[] = [
+      { d: "12.5", e: "-0.001", at: "2023-11-14T22:13:20.000Z" },
+      { d: "-999999999999.99", e: "123456.789", at: "2024-02-29T23:59:59.123456Z" },
+      // 16 digits: past a safe number, the general path (bigint)
+      { d: "9999999999999999.99", e: "0", at: "1970-01-01T00:00:00Z" },
+      // forms the fast paths leave to the general parser: exponent, trailing zeros past the scale, before 1970, an offset
+      { d: "1.5e3", e: "1.2300", at: "1969-12-31T23:59:59.5Z" },
+      { d: "0", e: null, at: "2024-01-01T01:00:00.25+01:00" },
+    ];
+    const encoder = new StageRowEncoder(fast);
+    const staged = rows.map((r) => encoder.encode(r));
+    expect(staged.filter((r) => typeof r === "string")).toEqual([]);
+    expect(typeof (staged[0] as unknown[])[0]).toBe("number");
+    expect(typeof (staged[0] as unknown[])[2]).toBe("number");
+    expect(typeof (staged[2] as unknown[])[0]).toBe("bigint");
+    const back = await readWithDuckDb(encoder.file(staged as unknown[][]), []);
+    expect(back).toEqual([
+      { d: "12.50", e: "-0.001", at: "2023-11-14 22:13:20+00" },
+      { d: "-999999999999.99", e: "123456.789", at: "2024-02-29 23:59:59.123456+00" },
+      { d: "9999999999999999.99", e: "0.000", at: "1970-01-01 00:00:00+00" },
+      { d: "1500.00", e: "1.230", at: "1969-12-31 23:59:59.5+00" },
+      { d: "0.00", e: null, at: "2024-01-01 00:00:00.25+00" },
+    ]);
+    expect(encoder.encode({ d: "1.234", e: null, at: null })).toMatch(/^column d \(DECIMAL\(18,2\)\): /);
+  });
+
   it("a table with SUPER is staged as JSON lines with documents embedded as they are and binary as hex", () => {
     const encoder = new StageRowEncoder([
       { name: "k", type: "VARCHAR(10)", source: "k" },

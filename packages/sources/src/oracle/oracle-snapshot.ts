@@ -1,4 +1,4 @@
-import type { Row, SnapshotChunk, Value } from "@zero-etl/core";
+import type { RejectedRecord, Row, SnapshotChunk, Value } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
 import type { OracleConnector, OracleDatabase, OracleRow } from "./oracle-database.js";
 import { scnOf } from "./oracle-database.js";
@@ -40,16 +40,45 @@ export function snapshotSelectExpression(name: string, column: OracleColumn): st
   return `${expression} AS ${q}`;
 }
 
-/** Decodes one snapshot row with the table's columns. */
+/** Decodes one snapshot row with the table's columns; throws a `record-rejected` error naming the column (never the value) when one cannot be decoded. */
 export function decodeSnapshotRow(row: OracleRow, model: OracleTableModel): Row {
   const out: Record<string, Value> = {};
   for (const [name, column] of model.columns) {
     const raw = row[name];
-    if (raw === null || raw === undefined) out[name] = null;
-    else if (raw instanceof Uint8Array) out[name] = column.logical.kind === "bytes" ? new Uint8Array(raw) : decodeOracleLiteralAs({ kind: "string", value: Buffer.from(raw).toString("utf8") }, column.logical, column.type.dataType);
-    else out[name] = decodeOracleLiteralAs({ kind: "string", value: String(raw) }, column.logical, column.type.dataType);
+    try {
+      if (raw === null || raw === undefined) out[name] = null;
+      else if (raw instanceof Uint8Array) out[name] = column.logical.kind === "bytes" ? new Uint8Array(raw) : decodeOracleLiteralAs({ kind: "string", value: Buffer.from(raw).toString("utf8") }, column.logical, column.type.dataType);
+      else out[name] = decodeOracleLiteralAs({ kind: "string", value: String(raw) }, column.logical, column.type.dataType);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ZeroEtlError(`column ${name} (${column.type.dataType}): ${reason}`, { code: "record-rejected", cause: error });
+    }
   }
   return out;
+}
+
+/**
+ * Decodes a snapshot row into `rows`, or, when a value cannot be decoded,
+ * into `rejected` as an insert carrying the row's key columns (as far as they
+ * decode) with the reason, for the dead-letter queue.
+ */
+function collectSnapshotRow(row: OracleRow, model: OracleTableModel, rows: Row[], rejected: RejectedRecord[]): void {
+  try {
+    rows.push(decodeSnapshotRow(row, model));
+  } catch (error) {
+    if (!(error instanceof ZeroEtlError) || error.code !== "record-rejected") throw error;
+    const key: Record<string, Value> = {};
+    for (const name of model.schema.primaryKey) {
+      const column = model.columns.get(name);
+      const raw = row[name];
+      try {
+        key[name] = column === undefined || raw === null || raw === undefined ? null : decodeOracleLiteralAs({ kind: "string", value: String(raw) }, column.logical, column.type.dataType);
+      } catch {
+        key[name] = null;
+      }
+    }
+    rejected.push({ event: { op: "insert", table: model.schema.table, position: "snapshot", after: key }, reason: error.message });
+  }
 }
 
 /** Options of {@link readOracleSnapshot}. */
@@ -90,20 +119,22 @@ export async function* readOracleSnapshot(options: OracleSnapshotReadOptions): A
       const base = { table: model.schema.table, schema: model.schema, ...(rowsEstimated === undefined ? {} : { rowsEstimated }) };
       if (ranges === undefined || ranges.length === 0) {
         const rows: Row[] = [];
-        for await (const row of options.db.stream(snapshotTableSql(owner, name, selectList), { scn })) rows.push(decodeSnapshotRow(row, model));
-        rowsRead += rows.length;
-        yield { ...base, rows, chunk, last: true, rowsRead };
+        const rejected: RejectedRecord[] = [];
+        for await (const row of options.db.stream(snapshotTableSql(owner, name, selectList), { scn })) collectSnapshotRow(row, model, rows, rejected);
+        rowsRead += rows.length + rejected.length;
+        yield { ...base, rows, chunk, last: true, rowsRead, ...(rejected.length === 0 ? {} : { rejected }) };
         continue;
       }
       while (sessions.length < Math.min(options.parallelism, ranges.length)) sessions.push(await options.connect());
       const sql = snapshotChunkSql(owner, name, selectList);
-      const read = async (session: OracleDatabase, range: { lo: string; hi: string }): Promise<Row[]> => {
+      const read = async (session: OracleDatabase, range: { lo: string; hi: string }): Promise<{ rows: Row[]; rejected: RejectedRecord[] }> => {
         const rows: Row[] = [];
-        for await (const row of session.stream(sql, { scn, lo: range.lo, hi: range.hi })) rows.push(decodeSnapshotRow(row, model));
-        return rows;
+        const rejected: RejectedRecord[] = [];
+        for await (const row of session.stream(sql, { scn, lo: range.lo, hi: range.hi })) collectSnapshotRow(row, model, rows, rejected);
+        return { rows, rejected };
       };
       // ranges read `parallelism` at a time, each on its own session, yielded in order
-      const pending: Promise<Row[]>[] = [];
+      const pending: Promise<{ rows: Row[]; rejected: RejectedRecord[] }>[] = [];
       let next = 0;
       const free = [...sessions];
       const start = (): void => {
@@ -119,10 +150,10 @@ export async function* readOracleSnapshot(options: OracleSnapshotReadOptions): A
       while (pending.length < sessions.length && next < ranges.length) start();
       while (pending.length > 0) {
         options.signal?.throwIfAborted();
-        const rows = await (pending.shift() as Promise<Row[]>);
+        const { rows, rejected } = await (pending.shift() as Promise<{ rows: Row[]; rejected: RejectedRecord[] }>);
         start();
-        rowsRead += rows.length;
-        yield { ...base, rows, chunk: chunk++, last: pending.length === 0 && next >= ranges.length, rowsRead };
+        rowsRead += rows.length + rejected.length;
+        yield { ...base, rows, chunk: chunk++, last: pending.length === 0 && next >= ranges.length, rowsRead, ...(rejected.length === 0 ? {} : { rejected }) };
       }
     }
   } finally {

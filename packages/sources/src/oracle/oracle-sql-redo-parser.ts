@@ -236,7 +236,7 @@ class RedoScanner {
     if (this.tryKeyword("null")) return NULL_LITERAL;
     const start = this.pos;
     const word = this.readWord();
-    const upper = word.toUpperCase();
+    const upper = this.lowerInWord ? word.toUpperCase() : word;
     switch (upper) {
       case "NULL":
         return NULL_LITERAL;
@@ -269,6 +269,19 @@ class RedoScanner {
     this.skipSpace();
     if (this.peek() !== RPAREN) {
       for (;;) {
+        this.skipSpace();
+        if (this.peek() === QUOTE) {
+          const at = this.pos;
+          const text = this.parseQuoted();
+          this.skipSpace();
+          if (!this.isConcat()) {
+            args.push(text);
+            if (!this.tryChar(COMMA)) break;
+            continue;
+          }
+          // a concatenation: parsed again as a whole value
+          this.pos = at;
+        }
         const arg = this.parseValue();
         if (arg.kind === "string") args.push(arg.value);
         else if (arg.kind === "number") args.push(arg.text);
@@ -378,14 +391,24 @@ class RedoScanner {
       return name;
     }
     if (!isWordChar(this.peek())) throw this.fail("an identifier");
-    return this.readWord().toUpperCase();
+    const word = this.readWord();
+    return this.lowerInWord ? word.toUpperCase() : word;
   }
+
+  /** Whether the last {@link readWord} saw a lower-case letter (else it needs no upper-casing). */
+  private lowerInWord = false;
 
   private readWord(): string {
     const start = this.pos;
     const sql = this.sql;
     let i = start;
-    while (i < sql.length && isWordChar(sql.charCodeAt(i))) i++;
+    let lower = false;
+    for (; i < sql.length; i++) {
+      const c = sql.charCodeAt(i);
+      if (c >= 0x61 && c <= 0x7a) lower = true;
+      else if (!isWordChar(c)) break;
+    }
+    this.lowerInWord = lower;
     this.pos = i;
     return sql.slice(start, i);
   }
@@ -396,8 +419,25 @@ class RedoScanner {
 
   // White space and block comments: LogMiner marks a binary JSON value with a JSON comment before it.
   private skipSpace(): void {
+    // most calls find a token at the cursor: one comparison, small enough to inline
     const sql = this.sql;
-    let i = this.pos;
+    const at = this.pos;
+    const c = sql.charCodeAt(at);
+    if (c > 0x20 && c !== SLASH) return;
+    // the next most common: one blank before the token
+    if (c === 0x20) {
+      const d = sql.charCodeAt(at + 1);
+      if (d > 0x20 && d !== SLASH) {
+        this.pos = at + 1;
+        return;
+      }
+    }
+    this.skipSpaceFrom(at);
+  }
+
+  private skipSpaceFrom(from: number): void {
+    const sql = this.sql;
+    let i = from;
     for (;;) {
       const c = sql.charCodeAt(i);
       if (isSpace(c)) i++;
@@ -415,7 +455,7 @@ class RedoScanner {
 
   private tryChar(c: number): boolean {
     this.skipSpace();
-    if (this.peek() !== c) return false;
+    if (this.sql.charCodeAt(this.pos) !== c) return false;
     this.pos++;
     return true;
   }

@@ -70,6 +70,20 @@ describe("parseSqlRedo", () => {
     });
   });
 
+  it("reads call arguments that are concatenations, and lower-case function and column names", () => {
+    const parsed = parseSqlRedo(`update "O"."T" set col_a = to_date('2020-' || '01-02', 'YYYY-MM-DD'), "b" = Hextoraw('0a') where ID = 1`);
+    expect(parsed).toEqual({
+      kind: "update",
+      owner: "O",
+      table: "T",
+      set: new Map([
+        ["COL_A", { kind: "call", fn: "TO_DATE", args: ["2020-01-02", "YYYY-MM-DD"] }],
+        ["b", { kind: "call", fn: "HEXTORAW", args: ["0a"] }],
+      ]),
+      where: new Map([["ID", { kind: "number", text: "1" }]]),
+    });
+  });
+
   it("keeps quoted text that looks like syntax as text", () => {
     const statement = parseSqlRedo(`insert into "A"."B"("C","D") values (' and "X" = NULL; where ''',')||(');`);
     expect(plain(statement)).toMatchObject({

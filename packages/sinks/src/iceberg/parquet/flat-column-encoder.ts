@@ -335,20 +335,30 @@ function encodeInt64s(c: LoopContext): number {
   let nulls = 0;
   let min: bigint | undefined;
   let max: bigint | undefined;
+  // safe integers (microsecond timestamps, short decimals' unscaled values) are written without a BigInt
+  let numMin = Infinity;
+  let numMax = -Infinity;
   for (let r = start; r < end; r++) {
-    let v = (rows[r] as readonly unknown[])[column];
+    const v = (rows[r] as readonly unknown[])[column];
     if (v === null || v === undefined) {
       if (c.required) c.reject("null in a required column", r);
       nulls++;
       continue;
     }
-    if (typeof v !== "bigint") {
-      if (typeof v !== "number" || !Number.isSafeInteger(v)) c.reject("not a 64-bit integer", r);
-      v = BigInt(v as number);
+    const i = r + base;
+    if (typeof v === "number") {
+      if (!Number.isSafeInteger(v)) c.reject("not a 64-bit integer", r);
+      present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
+      view.setUint32(pos, v >>> 0, true);
+      view.setInt32(pos + 4, Math.floor(v / 4294967296), true);
+      pos += 8;
+      if (v < numMin) numMin = v;
+      if (v > numMax) numMax = v;
+      continue;
     }
+    if (typeof v !== "bigint") c.reject("not a 64-bit integer", r);
     const n = v as bigint;
     if (n > MAX_INT64 || n < MIN_INT64) c.reject("outside the 64-bit range", r);
-    const i = r + base;
     present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
     view.setBigInt64(pos, n, true);
     pos += 8;
@@ -362,6 +372,7 @@ function encodeInt64s(c: LoopContext): number {
   page.nulls += nulls;
   stats.nulls += nulls;
   if (min !== undefined && max !== undefined) mergeBigInts(stats, min, max);
+  if (numMin <= numMax) mergeBigInts(stats, BigInt(numMin), BigInt(numMax));
   return end;
 }
 
@@ -474,7 +485,11 @@ function encodeStringIndexes(c: LoopContext, dictionary: StringDictionary): numb
   let min = stats.min as string | undefined;
   let max = stats.max as string | undefined;
   let r = start;
-  for (; r < end && values.length < pageBytes; r++) {
+  // room for every index this call can write, so the loop writes without a check per value
+  values.ensure(Math.min(end - start, (Math.max(0, pageBytes - values.length) >>> 2) + 1) * 4);
+  const view = values.view;
+  let pos = values.length;
+  for (; r < end && pos < pageBytes; r++) {
     const v = (rows[r] as readonly unknown[])[column];
     if (v === null || v === undefined) {
       if (c.required) c.reject("null in a required column", r);
@@ -496,11 +511,11 @@ function encodeStringIndexes(c: LoopContext, dictionary: StringDictionary): numb
     }
     const i = r + base;
     present[i >>> 3] = (present[i >>> 3] as number) | (1 << (i & 7));
-    values.ensure(4);
-    values.view.setInt32(values.length, index, true);
-    values.length += 4;
+    view.setInt32(pos, index, true);
+    pos += 4;
   }
-  page.count = values.length >>> 2;
+  values.length = pos;
+  page.count = pos >>> 2;
   page.nulls += nulls;
   stats.nulls += nulls;
   if (min !== undefined && max !== undefined) mergeOrdered(stats, min, max);

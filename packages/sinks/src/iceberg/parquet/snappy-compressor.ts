@@ -68,6 +68,8 @@ function compressBlock(src: Uint8Array, start: number, end: number, out: Uint8Ar
     for (;;) {
       let len = 4;
       const max = end - ip;
+      // four bytes at a time while they agree, then byte by byte
+      while (len + 4 <= max && load32(src, candidate + len) === load32(src, ip + len)) len += 4;
       while (len < max && src[candidate + len] === src[ip + len]) len++;
       op = emitCopy(ip - candidate, len, out, op);
       ip += len;
