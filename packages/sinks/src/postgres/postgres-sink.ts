@@ -58,6 +58,7 @@ const CAPABILITIES: SinkCapabilities = Object.freeze({
   checkpointsInTarget: true,
   keylessTables: true,
   renames: true,
+  generatedColumns: "computed",
 });
 
 /**

@@ -43,6 +43,17 @@ export interface PostgresSourceOptions {
    * filter, where such an update can bring a row into the target. Default none.
    */
   readonly fetchUnchangedFor?: (ref: TableRef) => boolean;
+  /**
+   * Whether the source gives the values of stored generated columns, for a
+   * target that cannot compute them (the CLI sets it unless the sink declares
+   * `generatedColumns: "computed"`, as the PostgreSQL sink does): the
+   * snapshot reads them, and for streamed inserts and updates, whose values
+   * pgoutput does not send, the source evaluates each column's generation
+   * expression over the rows of a batch (see `createGeneratedColumnEvaluator`).
+   * Default false: the columns carry no values and a PostgreSQL target
+   * generates them itself.
+   */
+  readonly computeGenerated?: boolean;
   readonly logger?: Logger;
 }
 
@@ -62,6 +73,7 @@ export interface PostgresSourceConfig {
   readonly ddlCapture: boolean;
   readonly partitions: PartitionMode;
   readonly fetchUnchangedFor: ((ref: TableRef) => boolean) | undefined;
+  readonly computeGenerated: boolean;
   readonly logger: Logger;
 }
 
@@ -95,6 +107,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
   if (!Number.isInteger(chunk) || chunk < 1 || chunk > 10_000_000) throw new ConfigError("source.snapshotChunkRows", "an integer from 1 to 10000000");
   const partitions = options.partitions ?? "root";
   if (options.fetchUnchangedFor !== undefined && typeof options.fetchUnchangedFor !== "function") throw new ConfigError("source.fetchUnchangedFor", "a predicate (ref) => boolean");
+  if (options.computeGenerated !== undefined && typeof options.computeGenerated !== "boolean") throw new ConfigError("source.computeGenerated", "true or false");
   if (partitions !== "root" && partitions !== "leaves") throw new ConfigError("source.partitions", '"root" or "leaves"');
   let includes: (ref: TableRef) => boolean;
   let tableList: readonly TableRef[] | undefined;
@@ -135,6 +148,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
     ddlCapture: options.ddlCapture ?? true,
     partitions,
     fetchUnchangedFor: options.fetchUnchangedFor,
+    computeGenerated: options.computeGenerated ?? false,
     logger: options.logger ?? silentLogger,
   });
 }
