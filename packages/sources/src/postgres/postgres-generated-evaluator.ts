@@ -19,8 +19,15 @@ export interface GeneratedColumnEvaluatorOptions {
 /** Fills the stored generated columns of a batch's inserts and updates, in place; see {@link createGeneratedColumnEvaluator}. */
 export interface GeneratedColumnEvaluator {
   (events: ChangeEvent[]): Promise<void>;
-  /** Forgets what it knows of a table (its columns may have changed: a Relation message, a DDL message). */
+  /** Forgets what it knows of a table (its columns may have changed: a DDL message). */
   forget(table: TableRef): void;
+  /**
+   * A Relation message for the table: forgets it when it was evaluated
+   * before in this stream (the message follows a schema change); the first
+   * message of each table in a stream changes nothing, since the tables were
+   * introspected when the stream started.
+   */
+  relationSeen(table: TableRef): void;
 }
 
 /** A table's generated columns and the columns each one's expression reads. */
@@ -67,12 +74,22 @@ export function createGeneratedColumnEvaluator(options: GeneratedColumnEvaluator
     return plan;
   };
 
+  // the stream's events of one relation share its TableRef: most events find their plan without building a key
+  let generation = 0;
+  const byRef = new WeakMap<TableRef, { readonly generation: number; readonly plan: TablePlan | null }>();
+
   const evaluate = async (events: ChangeEvent[]): Promise<void> => {
     let pending: Map<string, number[]> | undefined;
     for (let i = 0; i < events.length; i++) {
       const event = events[i];
       if (event === undefined || (event.op !== "insert" && event.op !== "update")) continue;
-      const plan = await planOf(event.table);
+      const known = byRef.get(event.table);
+      let plan: TablePlan | null;
+      if (known !== undefined && known.generation === generation) plan = known.plan;
+      else {
+        plan = await planOf(event.table);
+        byRef.set(event.table, { generation, plan });
+      }
       if (plan === null) continue;
       pending ??= new Map();
       const key = tableKey(event.table);
@@ -87,11 +104,16 @@ export function createGeneratedColumnEvaluator(options: GeneratedColumnEvaluator
       await fill(options, plan, indexes, events);
     }
   };
+  const forget = (table: TableRef): void => {
+    generation++;
+    const key = tableKey(table);
+    plans.delete(key);
+    infos.delete(key);
+  };
   return Object.assign(evaluate, {
-    forget(table: TableRef): void {
-      const key = tableKey(table);
-      plans.delete(key);
-      infos.delete(key);
+    forget,
+    relationSeen(table: TableRef): void {
+      if (plans.has(tableKey(table))) forget(table);
     },
   });
 }

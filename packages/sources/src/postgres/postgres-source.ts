@@ -279,7 +279,7 @@ class PostgresSource implements Source {
               const at = item.walStart === 0n ? beginLsn : item.walStart;
               if (detector !== undefined) for (const change of await detector.observe(message, formatLsn(at))) noteTableChange(tableChanges, change, config.logger);
               await builder.relation(message, at, events);
-              evaluateGenerated?.forget({ namespace: message.namespace, name: message.name });
+              evaluateGenerated?.relationSeen({ namespace: message.namespace, name: message.name });
               break;
             }
             case "insert":
