@@ -9,6 +9,6 @@ import type { PairName } from "./pair-driver.js";
 export const CI_SEEDS: Readonly<Record<PairName, readonly number[]>> = {
   "pg-pg": [185, 238, 46],
   "mysql-pg": [197, 291],
-  "pg-iceberg": [283, 289],
+  "pg-iceberg": [40, 187],
   "dynamodb-pg": [97, 117],
 };

@@ -62,9 +62,11 @@ export async function buildPipeline(config: PipelineConfig, logger: Logger): Pro
     supportsQualifiedNames: config.target.type === "postgres",
     targetType: config.target.type,
   });
+  const sink = await buildSink(config, logger, naming);
   return {
-    source: await buildSource(config, logger, include),
-    sink: await buildSink(config, logger, naming),
+    // a sink that cannot compute stored generated columns gets their values from the source
+    source: await buildSource(config, logger, include, sink.capabilities.generatedColumns !== "computed"),
+    sink,
     naming,
     mappers,
     checkpoints: createFileCheckpointStore(stateDir),
@@ -73,7 +75,7 @@ export async function buildPipeline(config: PipelineConfig, logger: Logger): Pro
   };
 }
 
-async function buildSource(config: PipelineConfig, logger: Logger, include: ((ref: TableRef) => boolean) | undefined): Promise<Source> {
+async function buildSource(config: PipelineConfig, logger: Logger, include: ((ref: TableRef) => boolean) | undefined, computeGenerated: boolean): Promise<Source> {
   const source = config.source;
   const common = { pipeline: config.name, logger: logger.child({ component: "source" }), ...(include === undefined ? {} : { include }) };
   switch (source.type) {
@@ -83,7 +85,7 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
       // a row can enter a row filter through an update that leaves a TOAST value out: read it from the source
       const filtered = new Set(Object.keys(config.filter?.rows ?? {}));
       const fetch = filtered.size === 0 ? {} : { fetchUnchangedFor: (ref: TableRef) => filtered.has(tableKey(ref)) };
-      return createPostgresSource({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...fetch });
+      return createPostgresSource({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...fetch, computeGenerated });
     }
     case "mysql": {
       const { createMysqlSource } = await import("@zero-etl/sources/mysql");

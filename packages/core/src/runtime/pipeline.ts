@@ -202,6 +202,9 @@ class PipelineRun {
       }
       await this.#target.prepare(schema);
     }
+    // read after the selection: whatever a table left behind did is before it
+    const position = await this.#retrying("read source position", () => this.#o.source.currentPosition());
+    this.#tableChanges.resumedWith(selected, position);
     let forgot = false;
     let keep: Set<string> | undefined;
     for (const key of tracker.tables()) {

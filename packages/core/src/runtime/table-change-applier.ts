@@ -34,12 +34,43 @@ export class TableChangeApplier {
     this.#o = options;
   }
 
-  /** Whether an event of `table` at `position` is older than a table change its target copy already reflects. */
+  /** What the source selected when this run resumed, and its position then (see {@link resumedWith}). */
+  #resumed: { readonly selected: ReadonlySet<string>; readonly position: string } | undefined;
+
+  /**
+   * Records the tables the source selected when this run resumed and the
+   * source's position read after that: a table the tracker does not know
+   * that was not among them (one forgotten on resume, gone or renamed away
+   * while the pipeline was stopped) is left behind, and its replayed events
+   * from before that position are not applied. Its target table may by now
+   * be another table's: a table moved to another schema keeps its name, and
+   * a sink that names target tables without the schema (Iceberg) gives the
+   * moved table, re-read first, the same target table. Derived again on
+   * every resume, so it holds after a crash too.
+   */
+  resumedWith(selected: ReadonlySet<string>, position: string): void {
+    this.#resumed = { selected, position };
+  }
+
+  /**
+   * Whether an event of `table` at `position` is older than a table change its
+   * target copy already reflects, or belongs to a table left behind on resume
+   * ({@link resumedWith}).
+   */
   isReplaced(table: string, position: string): boolean {
-    const replacedAt = this.#o.target.tracker.replacedAt(table);
-    if (replacedAt === undefined || position === "") return false;
+    if (position === "") return false;
     const codec = this.#o.positions;
+    if (this.#isLeftBehind(table, position)) return true;
+    const replacedAt = this.#o.target.tracker.replacedAt(table);
+    if (replacedAt === undefined) return false;
     return codec.compare(codec.parse(position), codec.parse(replacedAt)) < 0;
+  }
+
+  #isLeftBehind(table: string, position: string): boolean {
+    const resumed = this.#resumed;
+    if (resumed === undefined || resumed.selected.has(table) || this.#o.target.tracker.state(table) !== undefined) return false;
+    const codec = this.#o.positions;
+    return codec.compare(codec.parse(position), codec.parse(resumed.position)) < 0;
   }
 
   /** Marks a table to be read again from `position` on: the stream stops at the next checkpoint and the resync follows. */
@@ -66,6 +97,8 @@ export class TableChangeApplier {
       const replacedAt = target.tracker.replacedAt(key);
       if (replacedAt !== undefined && (replacedAt === change.position || this.isReplaced(key, change.commitPosition ?? change.position))) continue;
       if (change.kind === "refresh") {
+        // a table left behind on resume is gone since; its re-read would find nothing
+        if (this.#isLeftBehind(key, change.commitPosition ?? change.position)) continue;
         this.requestRefresh(key, change.reason, change.position);
         continue;
       }

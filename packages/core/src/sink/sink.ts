@@ -42,6 +42,14 @@ export interface SinkCapabilities {
    * renamed, as for any change the stream cannot carry.
    */
   readonly renames?: boolean;
+  /**
+   * `computed`: the sink computes a source's stored generated columns itself
+   * (it recreates them as generated columns, `native.generatedAs`), so their
+   * values need not be sent. Absent: the source sends their values where it
+   * can (the PostgreSQL source evaluates their expressions for the stream,
+   * whose log does not carry them).
+   */
+  readonly generatedColumns?: "computed";
 }
 
 /** What changed at the source besides the schema itself, for {@link Sink.prepare}. */

@@ -631,8 +631,17 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       const key = tableKey(table);
       const state = tables.get(key);
       if (state !== undefined) clearPending(state);
-      await ready().catalog.dropTable(state?.id ?? { namespace: config.namespace, name: table.name });
+      const id = state?.id ?? { namespace: config.namespace, name: table.name };
       tables.delete(key);
+      // a table moved to another schema keeps its name, and so its lake table: when the moved
+      // table was re-read first (the move happened while the pipeline was stopped), the lake
+      // table is already the new one's, and dropping it for the old name would lose its rows
+      const owner = [...tables.entries()].find(([, other]) => other.id.namespace === id.namespace && other.id.name === id.name);
+      if (owner !== undefined) {
+        logger.info("iceberg table kept: another source table now writes it", { table: key, now: owner[0] });
+        return;
+      }
+      await ready().catalog.dropTable(id);
       logger.warn("iceberg table dropped: its source table is gone", { table: key });
     },
 

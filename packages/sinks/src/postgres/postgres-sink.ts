@@ -62,6 +62,7 @@ const CAPABILITIES: SinkCapabilities = Object.freeze({
   checkpointsInTarget: true,
   keylessTables: true,
   renames: true,
+  generatedColumns: "computed",
 });
 
 /**

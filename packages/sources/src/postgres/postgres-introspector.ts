@@ -16,11 +16,19 @@ export interface PostgresColumnInfo {
   readonly decode: PgValueDecoder;
 }
 
+/** A stored generated column: its decoder and its generation expression (`pg_get_expr`, always IMMUTABLE). */
+export interface PostgresGeneratedColumnInfo extends PostgresColumnInfo {
+  readonly expression: string;
+}
+
 /** One selected table as read from pg_catalog. */
 export interface PostgresTableInfo {
   readonly oid: number;
   readonly schema: TableSchema;
+  /** The columns pgoutput sends and the snapshot reads (stored generated columns are in {@link generated}). */
   readonly columns: readonly PostgresColumnInfo[];
+  /** Stored generated columns, in attribute order. */
+  readonly generated: readonly PostgresGeneratedColumnInfo[];
   /** `d` default, `n` nothing, `f` full, `i` index. */
   readonly replicaIdentity: string;
   /** `r` table, `p` partitioned table (its partitions' rows read and published through it). */
@@ -195,11 +203,15 @@ export async function introspectPostgres(client: pg.ClientBase, options: Introsp
     const infos: PostgresColumnInfo[] = [];
     const schemaColumns: ColumnSchema[] = [];
     const generatedColumns: ColumnSchema[] = [];
+    const generatedInfos: PostgresGeneratedColumnInfo[] = [];
     for (const c of byTable.get(t.oid) ?? []) {
       const descriptor = options.types.get(c.atttypid) ?? { kind: "other", oid: c.atttypid, name: c.sqltype };
       if (c.generated !== null) {
         const type = pgLogicalType(descriptor, c.atttypmod);
         generatedColumns.push({ name: c.attname, type: { ...type, native: { dialect: "postgres", name: c.sqltype, generatedAs: c.generated } }, nullable: true, sourceType: c.sqltype });
+        generatedInfos.push(
+          Object.freeze({ name: c.attname, typeOid: c.atttypid, typeMod: c.atttypmod, sqlType: c.sqltype, descriptor, decode: createPgValueDecoder(descriptor), expression: c.generated }),
+        );
         continue;
       }
       infos.push(Object.freeze({ name: c.attname, typeOid: c.atttypid, typeMod: c.atttypmod, sqlType: c.sqltype, descriptor, decode: createPgValueDecoder(descriptor) }));
@@ -215,6 +227,7 @@ export async function introspectPostgres(client: pg.ClientBase, options: Introsp
       oid: t.oid,
       schema,
       columns: Object.freeze(infos),
+      generated: Object.freeze(generatedInfos),
       replicaIdentity: t.relreplident,
       kind: t.relkind,
       partition: t.relispartition,

@@ -275,12 +275,14 @@ async function* readTable(options: ReadTableOptions): AsyncGenerator<SnapshotChu
     await client.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     await client.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replace(/'/g, "''")}'`);
     const from = `${quoteIdent(table.namespace)}.${quoteIdent(table.name)}`;
-    const list = info.columns.length === 0 ? "NULL" : info.columns.map((c) => quoteIdent(c.name)).join(", ");
-    const decoders = info.columns.map((c) => c.decode);
-    const names = info.columns.map((c) => c.name);
+    // stored generated columns are read too for a target that cannot compute them (they are stored, so this is a plain read)
+    const read = config.computeGenerated && info.generated.length > 0 ? [...info.columns, ...info.generated] : info.columns;
+    const list = read.length === 0 ? "NULL" : read.map((c) => quoteIdent(c.name)).join(", ");
+    const decoders = read.map((c) => c.decode);
+    const names = read.map((c) => c.name);
     const pk = schema.primaryKey.map((name) => {
       const index = names.indexOf(name);
-      const column = info.columns[index];
+      const column = read[index];
       if (column === undefined) throw new ZeroEtlError(`primary-key column ${name} of ${tableKey(table)} not found`, { code: "internal", table: tableKey(table) });
       return { index, sql: quoteIdent(name), cast: column.sqlType };
     });

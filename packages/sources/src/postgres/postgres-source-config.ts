@@ -61,6 +61,17 @@ export interface PostgresSourceOptions {
    * re-read holds; logged as a warning).
    */
   readonly resyncSnapshotWaitSeconds?: number;
+  /**
+   * Whether the source gives the values of stored generated columns, for a
+   * target that cannot compute them (the CLI sets it unless the sink declares
+   * `generatedColumns: "computed"`, as the PostgreSQL sink does): the
+   * snapshot reads them, and for streamed inserts and updates, whose values
+   * pgoutput does not send, the source evaluates each column's generation
+   * expression over the rows of a batch (see `createGeneratedColumnEvaluator`).
+   * Default false: the columns carry no values and a PostgreSQL target
+   * generates them itself.
+   */
+  readonly computeGenerated?: boolean;
   readonly logger?: Logger;
 }
 
@@ -83,6 +94,7 @@ export interface PostgresSourceConfig {
   readonly partitions: PartitionMode;
   readonly fetchUnchangedFor: ((ref: TableRef) => boolean) | undefined;
   readonly resyncSnapshotWaitSeconds: number;
+  readonly computeGenerated: boolean;
   readonly logger: Logger;
 }
 
@@ -118,6 +130,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
   if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) throw new ConfigError("source.snapshot.parallelism", "an integer from 1 to 64");
   const partitions = options.partitions ?? "root";
   if (options.fetchUnchangedFor !== undefined && typeof options.fetchUnchangedFor !== "function") throw new ConfigError("source.fetchUnchangedFor", "a predicate (ref) => boolean");
+  if (options.computeGenerated !== undefined && typeof options.computeGenerated !== "boolean") throw new ConfigError("source.computeGenerated", "true or false");
   if (partitions !== "root" && partitions !== "leaves") throw new ConfigError("source.partitions", '"root" or "leaves"');
   let includes: (ref: TableRef) => boolean;
   let tableList: readonly TableRef[] | undefined;
@@ -164,6 +177,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
     partitions,
     fetchUnchangedFor: options.fetchUnchangedFor,
     resyncSnapshotWaitSeconds: resyncWait,
+    computeGenerated: options.computeGenerated ?? false,
     logger: options.logger ?? silentLogger,
   });
 }

@@ -28,6 +28,7 @@ import { resolvePostgresSourceConfig, type PostgresSourceConfig, type PostgresSo
 import { PgoutputChangeBuilder } from "./pgoutput-change-builder.js";
 import { RelationChangeDetector } from "./pg-relation-change-detector.js";
 import { PublicationGuard } from "./postgres-publication-guard.js";
+import { createGeneratedColumnEvaluator } from "./postgres-generated-evaluator.js";
 import { createUnchangedFetcher } from "./postgres-unchanged-fetcher.js";
 import { ReplicationStream } from "./replication-stream.js";
 
@@ -205,6 +206,8 @@ class PostgresSource implements Source {
       const isPartitionRelation = createPartitionRelationCheck(admin, config.partitions);
       const fetchUnchanged =
         config.fetchUnchangedFor === undefined ? undefined : createUnchangedFetcher({ client: admin, types: this.types, tables: config.fetchUnchangedFor, known: plan.published });
+      // stored generated columns for a target that cannot compute them, after the unchanged values they may read
+      const evaluateGenerated = config.computeGenerated ? createGeneratedColumnEvaluator({ client: admin, types: this.types, known: plan.published, logger: config.logger }) : undefined;
       // after the introspection above, so that DDL from now on is compared with it
       if (atEnd) yield { events: [], checkpoint: formatLsn(start), caughtUp: true, ...(startChanges.length > 0 ? { tableChanges: startChanges } : {}) };
       else if (startChanges.length > 0) yield { events: [], checkpoint: formatLsn(start), tableChanges: startChanges };
@@ -260,12 +263,14 @@ class PostgresSource implements Source {
                 const commitPosition = formatLsn(message.commitLsn);
                 const committed = tableChanges.map((change) => (change.commitPosition === undefined ? { ...change, commitPosition } : change));
                 await fetchUnchanged?.(events);
+          await evaluateGenerated?.(events);
                 yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1, tableChanges: committed };
                 yielded = checkpoint;
                 events = [];
                 tableChanges = [];
               } else if (events.length >= BATCH_EVENTS) {
                 await fetchUnchanged?.(events);
+          await evaluateGenerated?.(events);
                 yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1 };
                 yielded = checkpoint;
                 events = [];
@@ -276,6 +281,7 @@ class PostgresSource implements Source {
               const at = item.walStart === 0n ? beginLsn : item.walStart;
               if (detector !== undefined) for (const change of await detector.observe(message, formatLsn(at))) noteTableChange(tableChanges, change, config.logger);
               await builder.relation(message, at, events);
+              evaluateGenerated?.relationSeen({ namespace: message.namespace, name: message.name });
               break;
             }
             case "insert":
@@ -285,6 +291,7 @@ class PostgresSource implements Source {
               builder.change(message, item.walStart, events);
               if (inTransaction && events.length >= BATCH_EVENTS) {
                 await fetchUnchanged?.(events);
+          await evaluateGenerated?.(events);
                 yield { events, checkpoint: formatLsn(checkpoint) };
                 yielded = checkpoint;
                 events = [];
@@ -311,6 +318,7 @@ class PostgresSource implements Source {
                   }
                   noteTableChange(tableChanges, change, config.logger);
                   builder.forget(change.table);
+                  evaluateGenerated?.forget(change.table);
                 }
               }
               break;
@@ -322,6 +330,7 @@ class PostgresSource implements Source {
         const left = await guard.check(checkpoint);
         if (left.length > 0) {
           await fetchUnchanged?.(events);
+          await evaluateGenerated?.(events);
           yield { events, checkpoint: formatLsn(checkpoint), caughtUp: true, tableChanges: left };
           yielded = checkpoint;
           events = [];
@@ -329,6 +338,7 @@ class PostgresSource implements Source {
         }
         if (events.length > 0 || checkpoint > yielded) {
           await fetchUnchanged?.(events);
+          await evaluateGenerated?.(events);
           yield { events, checkpoint: formatLsn(checkpoint), caughtUp: true };
           yielded = checkpoint;
           events = [];

@@ -8,6 +8,7 @@ const info = (name: string, extra: Partial<PostgresTableInfo> = {}): PostgresTab
   oid: 1,
   schema: { table: { namespace: "public", name }, columns: [], primaryKey: ["id"], version: 1 },
   columns: [],
+  generated: [],
   replicaIdentity: "d",
   kind: "r",
   partition: false,
