@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ConfigError, ZeroEtlError, estimateRowBytes, silentLogger, tableKey } from "@zero-etl/core";
 import type {
   ChangeBatch,
+  FlushReceipt,
   PipelineCheckpoint,
   PreflightReport,
   RejectedRecord,
@@ -25,7 +26,7 @@ import { ICEBERG_COMMIT_DEFAULTS, validateIcebergSinkOptions } from "./iceberg-s
 import type { IcebergSinkOptions } from "./iceberg-sink-options.js";
 import { readIcebergTable, rowKey } from "./iceberg-table-reader.js";
 import type { IcebergTableContents } from "./iceberg-table-reader.js";
-import { toIcebergValue } from "./iceberg-value-codec.js";
+import { fromIcebergValue, toIcebergValue } from "./iceberg-value-codec.js";
 import { createLocalObjectStore } from "./local-object-store.js";
 import { MissingTableFileError } from "./missing-table-file-error.js";
 import type { DataFileRecord } from "./manifest-codec.js";
@@ -44,6 +45,7 @@ import { compactIcebergTable, expireIcebergSnapshots, removeIcebergOrphanFiles }
 import type { ExpireSnapshotsOptions, MaintenanceResult } from "./table-maintenance.js";
 import { createTableMetadata, currentSchema, currentSnapshot, defaultSpec } from "./table-metadata.js";
 import type { PartitionField, TableMetadata } from "./table-metadata.js";
+import { findUnwritableRows, isRecordRejected } from "./unwritable-row-finder.js";
 
 /** Summary keys the sink adds to every snapshot it commits. */
 export const SUMMARY_PIPELINE = "zeroetl.pipeline";
@@ -92,10 +94,14 @@ interface PendingChange {
    * is not `key`: the row's key before a key-changing update.
    */
   unchangedFrom?: readonly unknown[];
+  /** The source position of the change, for a dead letter should the row turn out unwritable at commit. */
+  readonly position?: string;
 }
 
 interface TableState {
   readonly id: TableIdentifier;
+  /** The source table, as dead letters name it. */
+  table: TableRef;
   loaded: LoadedTable;
   fields: readonly IcebergField[];
   keyIndexes: readonly number[];
@@ -157,6 +163,8 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
   let catalog: IcebergCatalog | undefined;
   let pipeline = "default";
   let lastCheckpoint: PipelineCheckpoint | undefined;
+  /** Records found unwritable at commit, for the next `flush` or `write` to return. */
+  const lateRejected: RejectedRecord[] = [];
 
   const markerLocation = (): string => joinLocation(config.warehouse, config.namespace, "_zeroetl", `${pipeline}.checkpoint.json`);
 
@@ -247,7 +255,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
    * otherwise they are read from the committed row with that key at commit
    * ({@link resolveUnchanged}).
    */
-  const upsert = (state: TableState, encoded: { row: unknown[]; unchanged?: number[] }, from?: readonly unknown[]): void => {
+  const upsert = (state: TableState, encoded: { row: unknown[]; unchanged?: number[] }, position: string, from?: readonly unknown[]): void => {
     const key = keyOfRow(state, encoded.row);
     const k = rowKey(key);
     const source = from ?? key;
@@ -256,12 +264,12 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       // The previous image of this row is in the buffer: take the unchanged values from it.
       for (const i of encoded.unchanged) encoded.row[i] = (prior.row as EncodedRow)[i];
       const still = encoded.unchanged.filter((i) => prior.unchanged?.includes(i) ?? false);
-      if (still.length === 0) state.changes.set(k, { row: encoded.row, key });
-      else state.changes.set(k, { row: encoded.row, key, unchanged: still, unchangedFrom: prior.unchangedFrom ?? prior.key });
+      if (still.length === 0) state.changes.set(k, { row: encoded.row, key, position });
+      else state.changes.set(k, { row: encoded.row, key, unchanged: still, unchangedFrom: prior.unchangedFrom ?? prior.key, position });
       return;
     }
-    if (encoded.unchanged === undefined) state.changes.set(k, { row: encoded.row, key });
-    else state.changes.set(k, from === undefined ? { row: encoded.row, key, unchanged: encoded.unchanged } : { row: encoded.row, key, unchanged: encoded.unchanged, unchangedFrom: from });
+    if (encoded.unchanged === undefined) state.changes.set(k, { row: encoded.row, key, position });
+    else state.changes.set(k, from === undefined ? { row: encoded.row, key, unchanged: encoded.unchanged, position } : { row: encoded.row, key, unchanged: encoded.unchanged, unchangedFrom: from, position });
   };
 
   const retryConflicts = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -327,6 +335,57 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
   };
 
   /**
+   * Writes the data files of `rows`; when the Parquet writer refuses one (a
+   * value `write` could not check, such as a required column that only
+   * became null at commit), the refused rows are found, dead-lettered
+   * (their keys deleted, so no stale row stays) and the rest written. Files
+   * of the failed attempt stay unreferenced (orphans) until orphan removal.
+   */
+  const writeWritableDataFiles = async (state: TableState, rows: EncodedRow[], bytesPerRow: number, checkpoint: PipelineCheckpoint | undefined): Promise<PendingFile[]> => {
+    try {
+      return await writeDataFiles(state, rows, bytesPerRow);
+    } catch (error) {
+      if (!isRecordRejected(error)) throw error;
+      const bad = findUnwritableRows(state.fields, rows);
+      if (bad.size === 0) throw error;
+      const owners = new Map<EncodedRow, PendingChange>();
+      for (const change of state.changes.values()) if (change.row !== null) owners.set(change.row, change);
+      for (const [index, reason] of bad) {
+        const row = rows[index] as EncodedRow;
+        const owner = owners.get(row);
+        if (owner !== undefined) {
+          rejectAtCommit(state, owner, reason);
+          owner.row = null;
+        } else {
+          rejectAtCommit(state, { row, key: keyOfRow(state, row), ...(checkpoint?.position === undefined ? {} : { position: checkpoint.position }) }, reason);
+        }
+      }
+      const good = rows.filter((_row, i) => !bad.has(i));
+      return good.length === 0 ? [] : writeDataFiles(state, good, bytesPerRow);
+    }
+  };
+
+  /**
+   * Keeps a change that turned out unwritable at commit for the dead-letter
+   * queue (returned by the next `flush` or `write`), named by its table and
+   * key with the reason; its values are not kept.
+   */
+  const rejectAtCommit = (state: TableState, change: PendingChange, reason: string): void => {
+    const key: Record<string, Value> = {};
+    state.keyIndexes.forEach((fieldIndex, i) => {
+      const field = state.fields[fieldIndex] as IcebergField;
+      key[field.name] = typeof field.type === "string" ? fromIcebergValue(field.type, change.key[i]) : null;
+    });
+    const position = change.position ?? "";
+    const event = state.keyIndexes.length === 0 ? { op: "insert" as const, table: state.table, position, after: {} } : { op: "update" as const, table: state.table, position, key, after: key };
+    lateRejected.push({ event, reason });
+    logger.warn("a record could not be written at commit; dead-lettered", { table: tableKey(state.table), reason });
+  };
+
+  /** Takes the records rejected at commit so far. */
+  const takeLateRejected = (): RejectedRecord[] => lateRejected.splice(0, lateRejected.length);
+
+  /**
    * Reads a table's committed rows (only `keys`, when given). Metadata this
    * sink loaded earlier may name files that snapshot expiry has removed since
    * (`zeroetl maintain` beside the pipeline): then the table is reloaded and
@@ -360,6 +419,18 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       const row = change?.row;
       if (change === undefined || row === null || row === undefined) continue;
       const existing = byKey.get(from);
+      const required = existing === undefined ? (change.unchanged ?? []).find((i) => (state.fields[i] as IcebergField).required) : undefined;
+      if (required !== undefined) {
+        // No value to keep and null is not allowed: the row cannot be written.
+        // Its key is deleted (the source changed it; a stale row must not stay)
+        // and the change goes to the dead-letter queue.
+        const name = (state.fields[required] as IcebergField).name;
+        rejectAtCommit(state, change, `column ${name} is required, but the source did not send its unchanged (TOAST) value and the table holds no row of this key to keep it from`);
+        change.row = null;
+        delete change.unchanged;
+        delete change.unchangedFrom;
+        continue;
+      }
       for (const i of change.unchanged ?? []) {
         const field = state.fields[i] as IcebergField;
         (row as unknown[])[i] = existing === undefined ? null : encodeValue(field.type, existing[field.name] ?? null);
@@ -420,7 +491,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       if (change.row !== null) rows.push(change.row);
     }
     const bytesPerRow = rows.length === 0 ? 1 : state.pendingBytes / Math.max(1, state.pendingRows);
-    const dataFiles = rows.length === 0 ? [] : await writeDataFiles(state, rows, bytesPerRow);
+    const dataFiles = rows.length === 0 ? [] : await writeWritableDataFiles(state, rows, bytesPerRow, checkpoint);
     const deleteFiles: PendingFile[] = [];
     const hasOlderData = !state.truncated && Number(snapshot?.summary["total-data-files"] ?? "0") > 0;
     if (hasOlderData && keys.length > 0) {
@@ -484,7 +555,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       logger.info("iceberg schema evolved", { table: key, schemaId: evolved.schema["schema-id"] });
       return commitCurrentSchema(id, current, evolved.schema, evolved.lastColumnId);
     });
-    track(key, id, loaded);
+    track(key, schema.table, id, loaded);
   };
 
   /** Commits `schema` as the table's new current schema, guarded against concurrent schema changes. */
@@ -513,9 +584,10 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
   };
 
   /** Binds a table's state to its committed metadata, creating the state on first sight. */
-  const track = (key: string, id: TableIdentifier, loaded: LoadedTable): void => {
+  const track = (key: string, table: TableRef, id: TableIdentifier, loaded: LoadedTable): void => {
     const state: TableState = tables.get(key) ?? {
       id,
+      table,
       loaded,
       fields: [],
       keyIndexes: [],
@@ -527,6 +599,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       pendingBytes: 0,
       columnDeletes: [],
     };
+    state.table = table;
     bind(state, loaded);
     tables.set(key, state);
   };
@@ -558,7 +631,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     });
     if (loaded === undefined) return prepare(schema);
     logger.warn("iceberg table given a replacing schema for a resync", { table: key });
-    track(key, id, loaded);
+    track(key, schema.table, id, loaded);
   };
 
   const reject = (rejected: RejectedRecord[], event: RejectedRecord["event"], error: unknown): void => {
@@ -650,7 +723,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
         try {
           const encoded = encodeRow(state, row);
           if (state.keyIndexes.length === 0) state.appends.push(encoded.row);
-          else upsert(state, encoded);
+          else upsert(state, encoded, `snapshot:${chunk.chunk}`);
           accepted++;
           state.pendingRows++;
           state.pendingBytes += estimateRowBytes(row);
@@ -659,6 +732,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
         }
       }
       await maybeCommitEarly(state);
+      rejected.push(...takeLateRejected());
       return { accepted, rejected };
     },
 
@@ -679,7 +753,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
             case "insert": {
               const encoded = encodeRow(state, event.after);
               if (state.keyIndexes.length === 0) state.appends.push(encoded.row);
-              else upsert(state, encoded);
+              else upsert(state, encoded, event.position);
               state.pendingBytes += estimateRowBytes(event.after);
               break;
             }
@@ -688,10 +762,10 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
               const encoded = encodeRow(state, event.after, event.unchanged);
               const oldKey = encodeKey(state, event.key);
               const newKey = keyOfRow(state, encoded.row);
-              if (rowKey(oldKey) === rowKey(newKey)) upsert(state, encoded);
+              if (rowKey(oldKey) === rowKey(newKey)) upsert(state, encoded, event.position);
               else {
                 // the unchanged values are those of the row under its old key: take them before that key is deleted
-                upsert(state, encoded, oldKey);
+                upsert(state, encoded, event.position, oldKey);
                 state.changes.set(rowKey(oldKey), { row: null, key: oldKey });
               }
               state.pendingBytes += estimateRowBytes(event.after);
@@ -721,15 +795,23 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
         }
       }
       for (const state of touched) await maybeCommitEarly(state);
+      rejected.push(...takeLateRejected());
       return { accepted, rejected };
     },
 
-    async flush(checkpoint) {
+    async flush(checkpoint): Promise<FlushReceipt> {
       const { store: s } = ready();
-      for (const state of tables.values()) await commitTable(state, checkpoint);
+      try {
+        for (const state of tables.values()) await commitTable(state, checkpoint);
+      } catch (error) {
+        // the runtime replays what this flush held, and the replay rejects those records again
+        takeLateRejected();
+        throw error;
+      }
       // Written after every table commit: it is the resume point only once all tables hold the data.
       await s.put(markerLocation(), Buffer.from(JSON.stringify(checkpoint)));
       lastCheckpoint = checkpoint;
+      return { rejected: takeLateRejected() };
     },
 
     async close() {
