@@ -26,7 +26,7 @@ import { ICEBERG_COMMIT_DEFAULTS, validateIcebergSinkOptions } from "./iceberg-s
 import type { IcebergSinkOptions } from "./iceberg-sink-options.js";
 import { readIcebergTable, rowKey } from "./iceberg-table-reader.js";
 import type { IcebergTableContents } from "./iceberg-table-reader.js";
-import { fromIcebergValue, toIcebergValue } from "./iceberg-value-codec.js";
+import { fromIcebergValue, mapEntries, toIcebergValue } from "./iceberg-value-codec.js";
 import { createLocalObjectStore } from "./local-object-store.js";
 import { MissingTableFileError } from "./missing-table-file-error.js";
 import type { DataFileRecord } from "./manifest-codec.js";
@@ -208,9 +208,15 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       if (!Array.isArray(value)) throw new RangeError("a list column needs an array");
       return (value as readonly Value[]).map((v) => encodeValue(type.element, v));
     }
+    if (type.type === "map") return mapEntries(value).map(([k, v]) => ({ key: encodeValue(type.key, k), value: encodeValue(type.value, v) }));
+    if (typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) throw new RangeError(`a ${Array.isArray(value) ? "list" : typeof value} where a struct belongs`);
     const obj = value as Readonly<Record<string, Value>>;
     const out: Record<string, unknown> = {};
-    for (const f of type.fields) out[f.name] = encodeValue(f.type, obj[f.name] ?? null);
+    for (const f of type.fields) {
+      const v = encodeValue(f.type, obj[f.name] ?? null);
+      if (v === null && f.required) throw new RangeError(`struct field ${f.name} is required but null`);
+      out[f.name] = v;
+    }
     return out;
   };
 

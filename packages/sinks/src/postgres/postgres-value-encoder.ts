@@ -184,8 +184,8 @@ export function jsonToHstore(text: string): string {
  * `jsonb` column.
  */
 export function hasNestedJson(type: LogicalType): boolean {
-  if (type.kind === "list") return type.element.kind === "json" || hasNestedJson(type.element);
-  if (type.kind === "struct") return type.fields.some((f) => f.type.kind === "json" || hasNestedJson(f.type));
+  if (type.kind === "list") return type.element.kind === "json" || type.element.kind === "map" || hasNestedJson(type.element);
+  if (type.kind === "struct") return type.fields.some((f) => f.type.kind === "json" || f.type.kind === "map" || hasNestedJson(f.type));
   return false;
 }
 
@@ -200,7 +200,7 @@ export function createTypedJsonEncoder(type: LogicalType): PgParameterEncoder {
 }
 
 function writeTypedJson(value: Value | undefined, type: LogicalType | undefined, out: string[]): void {
-  if (typeof value === "string" && type?.kind === "json") {
+  if (typeof value === "string" && (type?.kind === "json" || type?.kind === "map")) {
     out.push(value);
     return;
   }
