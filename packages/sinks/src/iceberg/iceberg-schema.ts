@@ -213,6 +213,12 @@ function evolveType(existing: IcebergType, next: LogicalType, context: EvolveCon
     return changed ? { ...existing, fields } : undefined;
   }
   if (typeof existing !== "string" && existing.type === "list" && next.kind === "list") {
+    // A PostgreSQL array column typed deeper by its values (array-dimensions.ts) keeps its
+    // levels when the source's type (which cannot say dimensions) comes again with fewer.
+    if (typeof existing.element !== "string" && existing.element.type === "list" && next.element.kind !== "list" && next.native?.name.endsWith("[]") === true) {
+      const inner = evolveType(existing.element, next, { ...context, where: `${context.where}.element` });
+      return inner === undefined ? undefined : { ...existing, element: inner };
+    }
     const element = evolveType(existing.element, next.element, { ...context, where: `${context.where}.element` });
     return element === undefined ? undefined : { ...existing, element };
   }

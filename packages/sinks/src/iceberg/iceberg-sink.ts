@@ -46,6 +46,7 @@ import type { ExpireSnapshotsOptions, MaintenanceResult } from "./table-maintena
 import { createTableMetadata, currentSchema, currentSnapshot, defaultSpec } from "./table-metadata.js";
 import type { PartitionField, TableMetadata } from "./table-metadata.js";
 import { findUnwritableRows, isRecordRejected } from "./unwritable-row-finder.js";
+import { deepenListColumn, listDepth, untypedDimensionColumns, valueDimensions } from "./array-dimensions.js";
 
 /** Summary keys the sink adds to every snapshot it commits. */
 export const SUMMARY_PIPELINE = "zeroetl.pipeline";
@@ -113,6 +114,10 @@ interface TableState {
   pendingBytes: number;
   /** Deletes by a subset of columns (`match: "columns"`), resolved against the committed rows at commit. */
   columnDeletes: ColumnDelete[];
+  /** PostgreSQL array columns, whose dimensions the first non-empty value decides (see `array-dimensions.ts`). */
+  untypedArrays: ReadonlySet<string>;
+  /** Those of them that already took a non-empty value in this sink: their type is settled. */
+  arraysSeen: Set<string>;
 }
 
 /** "Delete every row whose columns `indexes` equal `values`" (values encoded, compared by `rowKey`). */
@@ -233,14 +238,65 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       try {
         out[i] = encodeValue(field.type, row[field.name] ?? null);
       } catch (error) {
-        throw new RangeError(`column ${field.name}: ${(error as Error).message}`);
+        throw new RangeError(`column ${field.name}: ${(error as Error).message}${arrayHint(state, field, row[field.name])}`);
       }
+      if (typeof field.type !== "string" && state.untypedArrays.has(field.name) && !state.arraysSeen.has(field.name) && valueDimensions(out[i]) > 0) state.arraysSeen.add(field.name);
       if (field.required && out[i] === null) {
         const given = row[field.name];
         throw new RangeError(given === null || given === undefined ? `column ${field.name} is required but null` : `column ${field.name}: NaN and infinity have no iceberg decimal value and the column is required`);
       }
     }
     return skipped === undefined ? { row: out } : { row: out, unchanged: skipped };
+  };
+
+  /** Why an array value did not fit its column, when its dimensions are the reason. */
+  const arrayHint = (state: TableState, field: IcebergField, value: Value | undefined): string => {
+    if (!state.untypedArrays.has(field.name)) return "";
+    const dims = valueDimensions(value);
+    const depth = listDepth(field.type);
+    if (dims === depth || dims === 0) return "";
+    return ` (a ${dims}-dimensional array in a column typed with ${depth} list level${depth === 1 ? "" : "s"}: its dimensions were settled by its first non-empty value)`;
+  };
+
+  /**
+   * Encodes a row; when it does not fit only because a PostgreSQL array
+   * column's first non-empty value has more dimensions than the column, and
+   * the table holds no rows yet (or is being replaced), the column becomes a
+   * list of lists that deep first (a schema commit; see `array-dimensions.ts`).
+   */
+  const encodeRowTyped = (state: TableState, row: Row, unchanged?: readonly string[]): { row: unknown[]; unchanged?: number[] } | Promise<{ row: unknown[]; unchanged?: number[] }> => {
+    try {
+      // synchronous on the common path: no promise per row
+      return encodeRow(state, row, unchanged);
+    } catch (error) {
+      if (!(error instanceof RangeError) || state.untypedArrays.size === 0) throw error;
+      return deepenArrays(state, row).then((deepened) => {
+        if (!deepened) throw error;
+        return encodeRow(state, row, unchanged);
+      });
+    }
+  };
+
+  const deepenArrays = async (state: TableState, row: Row): Promise<boolean> => {
+    const committedRows = Number(currentSnapshot(state.loaded.metadata)?.summary["total-records"] ?? "0");
+    if (!state.truncated && committedRows > 0) return false;
+    const deeper = state.fields
+      .filter((f) => state.untypedArrays.has(f.name) && !state.arraysSeen.has(f.name))
+      .map((f) => ({ name: f.name, depth: valueDimensions(row[f.name]), has: listDepth(f.type) }))
+      .filter((c) => c.depth > c.has);
+    if (deeper.length === 0) return false;
+    const loaded = await retryConflicts(`deepen arrays of ${tableKey(state.table)}`, async () => {
+      const current = (await ready().catalog.loadTable(state.id)) ?? state.loaded;
+      const base = current.metadata;
+      let next = { schema: currentSchema(base), lastColumnId: base["last-column-id"] };
+      for (const c of deeper) next = deepenListColumn(next.schema, next.lastColumnId, c.name, c.depth);
+      const schemaId = Math.max(...base.schemas.map((x) => x["schema-id"])) + 1;
+      return commitCurrentSchema(state.id, current, { ...next.schema, "schema-id": schemaId }, next.lastColumnId);
+    });
+    bind(state, loaded);
+    for (const c of deeper) state.arraysSeen.add(c.name);
+    logger.info("iceberg array columns typed by their first value's dimensions", { table: tableKey(state.table), columns: deeper.map((c) => `${c.name}: ${c.depth}`) });
+    return true;
   };
 
   const encodeKey = (state: TableState, key: Row): unknown[] =>
@@ -561,7 +617,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       logger.info("iceberg schema evolved", { table: key, schemaId: evolved.schema["schema-id"] });
       return commitCurrentSchema(id, current, evolved.schema, evolved.lastColumnId);
     });
-    track(key, schema.table, id, loaded);
+    track(key, schema, id, loaded);
   };
 
   /** Commits `schema` as the table's new current schema, guarded against concurrent schema changes. */
@@ -590,7 +646,8 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
   };
 
   /** Binds a table's state to its committed metadata, creating the state on first sight. */
-  const track = (key: string, table: TableRef, id: TableIdentifier, loaded: LoadedTable): void => {
+  const track = (key: string, schema: TableSchema, id: TableIdentifier, loaded: LoadedTable): void => {
+    const table = schema.table;
     const state: TableState = tables.get(key) ?? {
       id,
       table,
@@ -604,8 +661,11 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       pendingRows: 0,
       pendingBytes: 0,
       columnDeletes: [],
+      untypedArrays: new Set(),
+      arraysSeen: new Set(),
     };
     state.table = table;
+    state.untypedArrays = untypedDimensionColumns(schema);
     bind(state, loaded);
     tables.set(key, state);
   };
@@ -637,7 +697,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     });
     if (loaded === undefined) return prepare(schema);
     logger.warn("iceberg table given a replacing schema for a resync", { table: key });
-    track(key, schema.table, id, loaded);
+    track(key, schema, id, loaded);
   };
 
   const reject = (rejected: RejectedRecord[], event: RejectedRecord["event"], error: unknown): void => {
@@ -727,7 +787,8 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       let accepted = 0;
       for (const row of chunk.rows) {
         try {
-          const encoded = encodeRow(state, row);
+          const typed = encodeRowTyped(state, row);
+          const encoded = typed instanceof Promise ? await typed : typed;
           if (state.keyIndexes.length === 0) state.appends.push(encoded.row);
           else upsert(state, encoded, `snapshot:${chunk.chunk}`);
           accepted++;
@@ -757,7 +818,8 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
         try {
           switch (event.op) {
             case "insert": {
-              const encoded = encodeRow(state, event.after);
+              const typed = encodeRowTyped(state, event.after);
+              const encoded = typed instanceof Promise ? await typed : typed;
               if (state.keyIndexes.length === 0) state.appends.push(encoded.row);
               else upsert(state, encoded, event.position);
               state.pendingBytes += estimateRowBytes(event.after);
@@ -765,7 +827,8 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
             }
             case "update": {
               if (state.keyIndexes.length === 0) throw new RangeError("updates need a primary key on an iceberg table");
-              const encoded = encodeRow(state, event.after, event.unchanged);
+              const typed = encodeRowTyped(state, event.after, event.unchanged);
+              const encoded = typed instanceof Promise ? await typed : typed;
               const oldKey = encodeKey(state, event.key);
               const newKey = keyOfRow(state, encoded.row);
               if (rowKey(oldKey) === rowKey(newKey)) upsert(state, encoded, event.position);
