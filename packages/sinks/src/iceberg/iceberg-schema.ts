@@ -231,6 +231,8 @@ function evolveType(existing: IcebergType, next: LogicalType, context: EvolveCon
   }
   const wanted = mapLogicalType(next, { last: 0 }, context.options, `${context.table}.${context.where}`);
   if (sameShape(existing, wanted)) return undefined;
+  // a table written before maps existed keeps hstore as the JSON text string it had (the sink writes a map's JSON text into a string column)
+  if (next.kind === "map" && existing === "string") return undefined;
   // a table created under decimal(38,10) keeps its column when the mapping option (or its default) says string
   if (next.kind === "decimal" && next.precision === undefined && typeof existing === "string" && DECIMAL.test(existing)) return undefined;
   const promoted = promote(existing, wanted);
