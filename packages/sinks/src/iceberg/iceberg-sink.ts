@@ -779,6 +779,8 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       const state = stateOf(table);
       clearPending(state);
       state.truncated = true;
+      // the table's rows are replaced: its array columns' first values decide again
+      state.arraysSeen.clear();
     },
 
     async writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt> {
