@@ -309,7 +309,9 @@ export class PipelineTarget {
    * streaming checkpoint, with `acknowledge`) the source.
    */
   async flush(checkpoint: PipelineCheckpoint, acknowledge?: (position: string) => Promise<void>): Promise<void> {
-    await this.#o.retrying("flush sink", () => this.#o.sink.flush(checkpoint));
+    const receipt = await this.#o.retrying("flush sink", () => this.#o.sink.flush(checkpoint));
+    // before the checkpoint: a crash in between replays the records, and the sink rejects them again
+    if (receipt !== undefined && receipt.rejected.length > 0) await this.deadLetter({ accepted: 0, rejected: receipt.rejected });
     await this.#o.retrying("save checkpoint", () => this.#o.checkpoints.save(checkpoint));
     this.durable = checkpoint;
     // only once durable: a replay within this run still starts before it

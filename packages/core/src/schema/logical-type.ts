@@ -35,6 +35,14 @@ export type LogicalType = (
   | { readonly kind: "json" }
   /** Homogeneous list. Values: arrays (elements may be null). */
   | { readonly kind: "list"; readonly element: LogicalType }
+  /**
+   * Key/value map (PostgreSQL `hstore` is `map<string, string>`). Values: the
+   * JSON text of an object, one member per entry in the source's order, the
+   * key as its JSON string and the value in the value type's JSON form (a
+   * string for `string`, `null` for a null value): the same text a `json`
+   * value would be, so JSON targets take it as it is. Keys are never null.
+   */
+  | { readonly kind: "map"; readonly key: LogicalType; readonly value: LogicalType }
   /** Record with named fields. Values: plain objects. */
   | { readonly kind: "struct"; readonly fields: readonly StructField[] }
   /** Geometry as well-known binary. Values: `Uint8Array`. */
@@ -96,6 +104,8 @@ export function formatLogicalType(type: LogicalType): string {
       return `timestamp(${type.precision})${type.withZone ? " with zone" : ""}`;
     case "list":
       return `list<${formatLogicalType(type.element)}>`;
+    case "map":
+      return `map<${formatLogicalType(type.key)}, ${formatLogicalType(type.value)}>`;
     case "struct":
       return `struct<${type.fields.map((f) => `${f.name}: ${formatLogicalType(f.type)}`).join(", ")}>`;
     default:

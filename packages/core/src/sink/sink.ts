@@ -70,6 +70,16 @@ export interface RejectedRecord {
   readonly reason: string;
 }
 
+/**
+ * What a `flush` could not make durable although `write` accepted it: records
+ * that turned out unwritable only at commit (an Iceberg row whose unchanged
+ * TOAST value is nowhere in the table, so a required column would be null).
+ * The runtime dead-letters them before it saves the checkpoint.
+ */
+export interface FlushReceipt {
+  readonly rejected: readonly RejectedRecord[];
+}
+
 /** What `write` accepted. Accepted is not durable: only `flush` makes it so. */
 export interface WriteReceipt {
   readonly accepted: number;
@@ -211,9 +221,12 @@ export interface Sink {
    * flush is durable and everything accepted since the last successful flush
    * is discarded (the runtime replays it from the last checkpoint); an error
    * caused by one table's changes names it in `ZeroEtlError.table`, so the
-   * runtime can set that table aside and let the others go on.
+   * runtime can set that table aside and let the others go on. A sink that
+   * can only tell at commit that an accepted record cannot be written leaves
+   * it out, commits the rest, and returns it in a {@link FlushReceipt} (the
+   * runtime dead-letters it); returning nothing means none.
    */
-  flush(checkpoint: PipelineCheckpoint): Promise<void>;
+  flush(checkpoint: PipelineCheckpoint): Promise<FlushReceipt | void>;
 
   close(): Promise<void>;
 }

@@ -72,7 +72,7 @@ function isTemporal(type: LogicalType): boolean {
 
 function transformFits(transform: string, type: LogicalType): string | undefined {
   if (transform === "identity") {
-    return type.kind === "json" || type.kind === "list" || type.kind === "struct" || type.kind === "geometry" || type.kind === "interval" ? "a primitive column" : undefined;
+    return type.kind === "json" || type.kind === "list" || type.kind === "map" || type.kind === "struct" || type.kind === "geometry" || type.kind === "interval" ? "a primitive column" : undefined;
   }
   const bucket = /^bucket\[(-?\d+)\]$/.exec(transform);
   if (bucket !== null) {

@@ -82,6 +82,8 @@ export function fromPostgresType(name: string, typmod = -1): LogicalType {
       if (length === undefined || Number.isNaN(length)) return base === "bpchar" || base.startsWith("char") ? { kind: "string", maxLength: 1 } : { kind: "string" };
       return { kind: "string", maxLength: length };
     }
+    case "hstore":
+      return { kind: "map", key: { kind: "string" }, value: { kind: "string" } };
     case "bit":
     case "varbit":
     case "bit varying":

@@ -85,6 +85,15 @@ export function toIcebergType(type: LogicalType, options: ToIcebergTypeOptions =
         const element = map(t.element);
         return typeMapping({ type: "list", "element-id": id, element: element.type, "element-required": false }, element.decision, element.note);
       }
+      case "map": {
+        const keyId = nextId();
+        const valueId = nextId();
+        const key = map(t.key);
+        const value = map(t.value);
+        const decision = worseDecision(key.decision, value.decision);
+        const notes = [key.decision === "exact" ? undefined : key.note, value.decision === "exact" ? undefined : value.note].filter((n) => n !== undefined);
+        return typeMapping({ type: "map", "key-id": keyId, key: key.type, "value-id": valueId, value: value.type, "value-required": false }, decision, notes.length === 0 ? undefined : notes.join("; "));
+      }
       case "struct": {
         let decision: TypeMappingDecision = "exact";
         const notes: string[] = [];

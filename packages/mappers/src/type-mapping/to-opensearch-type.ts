@@ -59,6 +59,9 @@ export function toOpenSearchType(type: LogicalType): TargetTypeMapping<OpenSearc
       return typeMapping({ type: "binary" }, "exact", "well-known binary, not indexed as a shape");
     case "list":
       return toOpenSearchType(type.element);
+    case "map":
+      // keys are data (hstore keys are whatever the rows hold): an `object` would add a mapped field per distinct key
+      return typeMapping({ type: "flat_object" }, "widened", "flat_object: one field for every key, values indexed as text");
     case "struct": {
       let decision: TypeMappingDecision = "exact";
       const properties: Record<string, OpenSearchFieldMapping> = {};

@@ -65,6 +65,8 @@ export function toPostgresType(type: LogicalType): TargetTypeMapping {
     }
     case "struct":
       return typeMapping("jsonb", "widened", "struct stored as a JSON object");
+    case "map":
+      return typeMapping("jsonb", "widened", "map stored as a JSON object (an hstore source column keeps its native type)");
     case "geometry":
       return typeMapping("bytea", "exact", "well-known binary");
   }

@@ -71,6 +71,7 @@ export function toRedshiftType(type: LogicalType): TargetTypeMapping {
     case "json":
     case "list":
     case "struct":
+    case "map":
       return typeMapping("SUPER", "dead-letter", "SUPER values over 16 MB are dead-lettered");
     case "geometry":
       return typeMapping("GEOMETRY", "exact");

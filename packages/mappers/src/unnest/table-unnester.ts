@@ -177,7 +177,12 @@ export interface PendingChildRow {
 }
 
 function isUnnestable(type: LogicalType): boolean {
-  return type.kind === "json" || type.kind === "struct";
+  return isJsonText(type) || type.kind === "struct";
+}
+
+/** A column whose values are JSON text: `json`, and `map` (hstore), whose value is the JSON text of an object. */
+function isJsonText(type: LogicalType): boolean {
+  return type.kind === "json" || type.kind === "map";
 }
 
 /**
@@ -283,7 +288,7 @@ export class TableUnnester {
       if (this.#passthrough.includes(column.name)) continue;
       const old = keyChanged ? undefined : previous?.unnested.find((u) => u.name === column.name);
       if (old !== undefined) {
-        this.unnested.push({ ...old, json: column.type.kind === "json" });
+        this.unnested.push({ ...old, json: isJsonText(column.type) });
         for (const node of old.nodes) {
           if (node.column !== undefined) this.root.ids.reserve(node.column);
           this.root.flat.push(node);
@@ -293,10 +298,10 @@ export class TableUnnester {
       }
       const node = new PathNode(column.name === "" || !options.prefix ? [] : [column.name], 0);
       if (!options.prefix && column.name !== "") node.ownName = column.name;
-      const entry: UnnestedColumn = { name: column.name, json: column.type.kind === "json", node, nodes: [] };
+      const entry: UnnestedColumn = { name: column.name, json: isJsonText(column.type), node, nodes: [] };
       this.unnested.push(entry);
       if (column.type.kind === "struct") this.#declareStruct(node, column.type.fields, this.root, entry.nodes);
-      else if (column.type.kind === "json" && this.#maxDepth === 0) this.#addColumn(node, this.root, "json", entry.nodes);
+      else if (isJsonText(column.type) && this.#maxDepth === 0) this.#addColumn(node, this.root, "json", entry.nodes);
     }
     if (this.#childTables && this.unnested.length > 0 && this.#keyColumns.length === 0) {
       throw new ZeroEtlError(`unnest: table ${tableKey(source.table)} has no primary key, so lists cannot become child tables (use lists: "json")`, {

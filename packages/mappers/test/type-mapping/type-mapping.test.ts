@@ -167,6 +167,19 @@ function typeName(mapping: TargetTypeMapping<unknown>): string {
 
 const targets = { postgres: toPostgresType, redshift: toRedshiftType, iceberg: (t: LogicalType) => toIcebergType(t), opensearch: toOpenSearchType } as const;
 
+describe("maps (hstore) on every target", () => {
+  it("maps hstore to map<string, string> and that to each target's map or JSON type", () => {
+    const hstore = fromPostgresType("hstore");
+    expect(hstore).toEqual({ kind: "map", key: { kind: "string" }, value: { kind: "string" } });
+    expect(toIcebergType(hstore).type).toEqual({ type: "map", "key-id": 1, key: "string", "value-id": 2, value: "string", "value-required": false });
+    expect(toIcebergType(hstore).decision).toBe("exact");
+    expect(toOpenSearchType(hstore)).toMatchObject({ type: { type: "flat_object" }, decision: "widened" });
+    expect(toRedshiftType(hstore).type).toBe("SUPER");
+    expect(toPostgresType(hstore).type).toBe("jsonb");
+    expect(toPostgresType({ ...hstore, native: { dialect: "postgres", name: "hstore" } })).toMatchObject({ type: "hstore", decision: "exact" });
+  });
+});
+
 describe("property: mapping never loses precision without saying so", () => {
   for (const [target, map] of Object.entries(targets)) {
     it(`${target}`, () => {

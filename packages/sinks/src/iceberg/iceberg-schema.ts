@@ -9,6 +9,16 @@ export interface IcebergListType {
   readonly element: IcebergType;
 }
 
+/** An Iceberg map type (Appendix C): keys are always required, values optional unless `value-required`. */
+export interface IcebergMapType {
+  readonly type: "map";
+  readonly "key-id": number;
+  readonly key: IcebergType;
+  readonly "value-id": number;
+  readonly value: IcebergType;
+  readonly "value-required": boolean;
+}
+
 /** An Iceberg struct type (Appendix C). */
 export interface IcebergStructType {
   readonly type: "struct";
@@ -16,7 +26,7 @@ export interface IcebergStructType {
 }
 
 /** A primitive type string (`long`, `decimal(38,10)`, `timestamptz`) or a nested type. */
-export type IcebergType = string | IcebergListType | IcebergStructType;
+export type IcebergType = string | IcebergListType | IcebergMapType | IcebergStructType;
 
 /** One field of a struct or schema, identified by its field id. */
 export interface IcebergField {
@@ -203,11 +213,26 @@ function evolveType(existing: IcebergType, next: LogicalType, context: EvolveCon
     return changed ? { ...existing, fields } : undefined;
   }
   if (typeof existing !== "string" && existing.type === "list" && next.kind === "list") {
+    // A PostgreSQL array column typed deeper by its values (array-dimensions.ts) keeps its
+    // levels when the source's type (which cannot say dimensions) comes again with fewer.
+    if (typeof existing.element !== "string" && existing.element.type === "list" && next.element.kind !== "list" && next.native?.name.endsWith("[]") === true) {
+      const inner = evolveType(existing.element, next, { ...context, where: `${context.where}.element` });
+      return inner === undefined ? undefined : { ...existing, element: inner };
+    }
     const element = evolveType(existing.element, next.element, { ...context, where: `${context.where}.element` });
     return element === undefined ? undefined : { ...existing, element };
   }
+  if (typeof existing !== "string" && existing.type === "map" && next.kind === "map") {
+    // a key cannot change (the spec promotes none inside a map key); the value evolves like a field
+    const key = evolveType(existing.key, next.key, { ...context, where: `${context.where}.key` });
+    if (key !== undefined) throw refused(context.table, `column ${context.where}: a map key cannot change type`);
+    const value = evolveType(existing.value, next.value, { ...context, where: `${context.where}.value` });
+    return value === undefined ? undefined : { ...existing, value };
+  }
   const wanted = mapLogicalType(next, { last: 0 }, context.options, `${context.table}.${context.where}`);
   if (sameShape(existing, wanted)) return undefined;
+  // a table written before maps existed keeps hstore as the JSON text string it had (the sink writes a map's JSON text into a string column)
+  if (next.kind === "map" && existing === "string") return undefined;
   // a table created under decimal(38,10) keeps its column when the mapping option (or its default) says string
   if (next.kind === "decimal" && next.precision === undefined && typeof existing === "string" && DECIMAL.test(existing)) return undefined;
   const promoted = promote(existing, wanted);
@@ -229,6 +254,7 @@ function describe(type: IcebergType): string {
 function sameShape(a: IcebergType, b: IcebergType): boolean {
   if (typeof a === "string" || typeof b === "string") return a === b;
   if (a.type === "list" && b.type === "list") return a["element-required"] === b["element-required"] && sameShape(a.element, b.element);
+  if (a.type === "map" && b.type === "map") return a["value-required"] === b["value-required"] && sameShape(a.key, b.key) && sameShape(a.value, b.value);
   if (a.type === "struct" && b.type === "struct") {
     return a.fields.length === b.fields.length && a.fields.every((f, i) => {
       const g = b.fields[i];
@@ -288,6 +314,13 @@ function mapLogicalType(type: LogicalType, ids: { last: number }, options: Icebe
       const elementId = ++ids.last;
       return { type: "list", "element-id": elementId, "element-required": false, element: mapLogicalType(type.element, ids, options, `${where}.element`) };
     }
+    case "map": {
+      const keyId = ++ids.last;
+      const valueId = ++ids.last;
+      const key = mapLogicalType(type.key, ids, options, `${where}.key`);
+      if (typeof key !== "string") throw new ZeroEtlError(`iceberg column ${where}: a map key must be a primitive type, not ${formatLogicalType(type.key)}`, { code: "schema-unsupported" });
+      return { type: "map", "key-id": keyId, key, "value-id": valueId, value: mapLogicalType(type.value, ids, options, `${where}.value`), "value-required": false };
+    }
     case "struct": {
       const fieldIds = type.fields.map(() => ++ids.last);
       return {
@@ -316,6 +349,7 @@ export function offsetIcebergFieldIds(schema: IcebergSchema, offset: number, sch
   const shiftType = (type: IcebergType): IcebergType => {
     if (typeof type === "string") return type;
     if (type.type === "list") return { ...type, "element-id": type["element-id"] + offset, element: shiftType(type.element) };
+    if (type.type === "map") return { ...type, "key-id": type["key-id"] + offset, key: shiftType(type.key), "value-id": type["value-id"] + offset, value: shiftType(type.value) };
     return { ...type, fields: type.fields.map(shiftField) };
   };
   const shiftField = (field: IcebergField): IcebergField => ({ ...field, id: field.id + offset, type: shiftType(field.type) });

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { ConfigError, ZeroEtlError, estimateRowBytes, silentLogger, tableKey } from "@zero-etl/core";
 import type {
   ChangeBatch,
+  FlushReceipt,
   PipelineCheckpoint,
   PreflightReport,
   RejectedRecord,
@@ -25,7 +26,7 @@ import { ICEBERG_COMMIT_DEFAULTS, validateIcebergSinkOptions } from "./iceberg-s
 import type { IcebergSinkOptions } from "./iceberg-sink-options.js";
 import { readIcebergTable, rowKey } from "./iceberg-table-reader.js";
 import type { IcebergTableContents } from "./iceberg-table-reader.js";
-import { toIcebergValue } from "./iceberg-value-codec.js";
+import { fromIcebergValue, mapEntries, toIcebergValue } from "./iceberg-value-codec.js";
 import { createLocalObjectStore } from "./local-object-store.js";
 import { MissingTableFileError } from "./missing-table-file-error.js";
 import type { DataFileRecord } from "./manifest-codec.js";
@@ -44,6 +45,8 @@ import { compactIcebergTable, expireIcebergSnapshots, removeIcebergOrphanFiles }
 import type { ExpireSnapshotsOptions, MaintenanceResult } from "./table-maintenance.js";
 import { createTableMetadata, currentSchema, currentSnapshot, defaultSpec } from "./table-metadata.js";
 import type { PartitionField, TableMetadata } from "./table-metadata.js";
+import { findUnwritableRows, isRecordRejected } from "./unwritable-row-finder.js";
+import { deepenListColumn, listDepth, untypedDimensionColumns, valueDimensions } from "./array-dimensions.js";
 
 /** Summary keys the sink adds to every snapshot it commits. */
 export const SUMMARY_PIPELINE = "zeroetl.pipeline";
@@ -92,10 +95,14 @@ interface PendingChange {
    * is not `key`: the row's key before a key-changing update.
    */
   unchangedFrom?: readonly unknown[];
+  /** The source position of the change, for a dead letter should the row turn out unwritable at commit. */
+  readonly position?: string;
 }
 
 interface TableState {
   readonly id: TableIdentifier;
+  /** The source table, as dead letters name it. */
+  table: TableRef;
   loaded: LoadedTable;
   fields: readonly IcebergField[];
   keyIndexes: readonly number[];
@@ -107,6 +114,10 @@ interface TableState {
   pendingBytes: number;
   /** Deletes by a subset of columns (`match: "columns"`), resolved against the committed rows at commit. */
   columnDeletes: ColumnDelete[];
+  /** PostgreSQL array columns, whose dimensions the first non-empty value decides (see `array-dimensions.ts`). */
+  untypedArrays: ReadonlySet<string>;
+  /** Those of them that already took a non-empty value in this sink: their type is settled. */
+  arraysSeen: Set<string>;
 }
 
 /** "Delete every row whose columns `indexes` equal `values`" (values encoded, compared by `rowKey`). */
@@ -157,6 +168,8 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
   let catalog: IcebergCatalog | undefined;
   let pipeline = "default";
   let lastCheckpoint: PipelineCheckpoint | undefined;
+  /** Records found unwritable at commit, for the next `flush` or `write` to return. */
+  const lateRejected: RejectedRecord[] = [];
 
   const markerLocation = (): string => joinLocation(config.warehouse, config.namespace, "_zeroetl", `${pipeline}.checkpoint.json`);
 
@@ -200,9 +213,15 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       if (!Array.isArray(value)) throw new RangeError("a list column needs an array");
       return (value as readonly Value[]).map((v) => encodeValue(type.element, v));
     }
+    if (type.type === "map") return mapEntries(value).map(([k, v]) => ({ key: encodeValue(type.key, k), value: encodeValue(type.value, v) }));
+    if (typeof value !== "object" || Array.isArray(value) || value instanceof Uint8Array) throw new RangeError(`a ${Array.isArray(value) ? "list" : typeof value} where a struct belongs`);
     const obj = value as Readonly<Record<string, Value>>;
     const out: Record<string, unknown> = {};
-    for (const f of type.fields) out[f.name] = encodeValue(f.type, obj[f.name] ?? null);
+    for (const f of type.fields) {
+      const v = encodeValue(f.type, obj[f.name] ?? null);
+      if (v === null && f.required) throw new RangeError(`struct field ${f.name} is required but null`);
+      out[f.name] = v;
+    }
     return out;
   };
 
@@ -219,14 +238,65 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       try {
         out[i] = encodeValue(field.type, row[field.name] ?? null);
       } catch (error) {
-        throw new RangeError(`column ${field.name}: ${(error as Error).message}`);
+        throw new RangeError(`column ${field.name}: ${(error as Error).message}${arrayHint(state, field, row[field.name])}`);
       }
+      if (typeof field.type !== "string" && state.untypedArrays.has(field.name) && !state.arraysSeen.has(field.name) && valueDimensions(out[i]) > 0) state.arraysSeen.add(field.name);
       if (field.required && out[i] === null) {
         const given = row[field.name];
         throw new RangeError(given === null || given === undefined ? `column ${field.name} is required but null` : `column ${field.name}: NaN and infinity have no iceberg decimal value and the column is required`);
       }
     }
     return skipped === undefined ? { row: out } : { row: out, unchanged: skipped };
+  };
+
+  /** Why an array value did not fit its column, when its dimensions are the reason. */
+  const arrayHint = (state: TableState, field: IcebergField, value: Value | undefined): string => {
+    if (!state.untypedArrays.has(field.name)) return "";
+    const dims = valueDimensions(value);
+    const depth = listDepth(field.type);
+    if (dims === depth || dims === 0) return "";
+    return ` (a ${dims}-dimensional array in a column typed with ${depth} list level${depth === 1 ? "" : "s"}: its dimensions were settled by its first non-empty value)`;
+  };
+
+  /**
+   * Encodes a row; when it does not fit only because a PostgreSQL array
+   * column's first non-empty value has more dimensions than the column, and
+   * the table holds no rows yet (or is being replaced), the column becomes a
+   * list of lists that deep first (a schema commit; see `array-dimensions.ts`).
+   */
+  const encodeRowTyped = (state: TableState, row: Row, unchanged?: readonly string[]): { row: unknown[]; unchanged?: number[] } | Promise<{ row: unknown[]; unchanged?: number[] }> => {
+    try {
+      // synchronous on the common path: no promise per row
+      return encodeRow(state, row, unchanged);
+    } catch (error) {
+      if (!(error instanceof RangeError) || state.untypedArrays.size === 0) throw error;
+      return deepenArrays(state, row).then((deepened) => {
+        if (!deepened) throw error;
+        return encodeRow(state, row, unchanged);
+      });
+    }
+  };
+
+  const deepenArrays = async (state: TableState, row: Row): Promise<boolean> => {
+    const committedRows = Number(currentSnapshot(state.loaded.metadata)?.summary["total-records"] ?? "0");
+    if (!state.truncated && committedRows > 0) return false;
+    const deeper = state.fields
+      .filter((f) => state.untypedArrays.has(f.name) && !state.arraysSeen.has(f.name))
+      .map((f) => ({ name: f.name, depth: valueDimensions(row[f.name]), has: listDepth(f.type) }))
+      .filter((c) => c.depth > c.has);
+    if (deeper.length === 0) return false;
+    const loaded = await retryConflicts(`deepen arrays of ${tableKey(state.table)}`, async () => {
+      const current = (await ready().catalog.loadTable(state.id)) ?? state.loaded;
+      const base = current.metadata;
+      let next = { schema: currentSchema(base), lastColumnId: base["last-column-id"] };
+      for (const c of deeper) next = deepenListColumn(next.schema, next.lastColumnId, c.name, c.depth);
+      const schemaId = Math.max(...base.schemas.map((x) => x["schema-id"])) + 1;
+      return commitCurrentSchema(state.id, current, { ...next.schema, "schema-id": schemaId }, next.lastColumnId);
+    });
+    bind(state, loaded);
+    for (const c of deeper) state.arraysSeen.add(c.name);
+    logger.info("iceberg array columns typed by their first value's dimensions", { table: tableKey(state.table), columns: deeper.map((c) => `${c.name}: ${c.depth}`) });
+    return true;
   };
 
   const encodeKey = (state: TableState, key: Row): unknown[] =>
@@ -247,7 +317,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
    * otherwise they are read from the committed row with that key at commit
    * ({@link resolveUnchanged}).
    */
-  const upsert = (state: TableState, encoded: { row: unknown[]; unchanged?: number[] }, from?: readonly unknown[]): void => {
+  const upsert = (state: TableState, encoded: { row: unknown[]; unchanged?: number[] }, position: string, from?: readonly unknown[]): void => {
     const key = keyOfRow(state, encoded.row);
     const k = rowKey(key);
     const source = from ?? key;
@@ -256,12 +326,12 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       // The previous image of this row is in the buffer: take the unchanged values from it.
       for (const i of encoded.unchanged) encoded.row[i] = (prior.row as EncodedRow)[i];
       const still = encoded.unchanged.filter((i) => prior.unchanged?.includes(i) ?? false);
-      if (still.length === 0) state.changes.set(k, { row: encoded.row, key });
-      else state.changes.set(k, { row: encoded.row, key, unchanged: still, unchangedFrom: prior.unchangedFrom ?? prior.key });
+      if (still.length === 0) state.changes.set(k, { row: encoded.row, key, position });
+      else state.changes.set(k, { row: encoded.row, key, unchanged: still, unchangedFrom: prior.unchangedFrom ?? prior.key, position });
       return;
     }
-    if (encoded.unchanged === undefined) state.changes.set(k, { row: encoded.row, key });
-    else state.changes.set(k, from === undefined ? { row: encoded.row, key, unchanged: encoded.unchanged } : { row: encoded.row, key, unchanged: encoded.unchanged, unchangedFrom: from });
+    if (encoded.unchanged === undefined) state.changes.set(k, { row: encoded.row, key, position });
+    else state.changes.set(k, from === undefined ? { row: encoded.row, key, unchanged: encoded.unchanged, position } : { row: encoded.row, key, unchanged: encoded.unchanged, unchangedFrom: from, position });
   };
 
   const retryConflicts = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
@@ -327,6 +397,57 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
   };
 
   /**
+   * Writes the data files of `rows`; when the Parquet writer refuses one (a
+   * value `write` could not check, such as a required column that only
+   * became null at commit), the refused rows are found, dead-lettered
+   * (their keys deleted, so no stale row stays) and the rest written. Files
+   * of the failed attempt stay unreferenced (orphans) until orphan removal.
+   */
+  const writeWritableDataFiles = async (state: TableState, rows: EncodedRow[], bytesPerRow: number, checkpoint: PipelineCheckpoint | undefined): Promise<PendingFile[]> => {
+    try {
+      return await writeDataFiles(state, rows, bytesPerRow);
+    } catch (error) {
+      if (!isRecordRejected(error)) throw error;
+      const bad = findUnwritableRows(state.fields, rows);
+      if (bad.size === 0) throw error;
+      const owners = new Map<EncodedRow, PendingChange>();
+      for (const change of state.changes.values()) if (change.row !== null) owners.set(change.row, change);
+      for (const [index, reason] of bad) {
+        const row = rows[index] as EncodedRow;
+        const owner = owners.get(row);
+        if (owner !== undefined) {
+          rejectAtCommit(state, owner, reason);
+          owner.row = null;
+        } else {
+          rejectAtCommit(state, { row, key: keyOfRow(state, row), ...(checkpoint?.position === undefined ? {} : { position: checkpoint.position }) }, reason);
+        }
+      }
+      const good = rows.filter((_row, i) => !bad.has(i));
+      return good.length === 0 ? [] : writeDataFiles(state, good, bytesPerRow);
+    }
+  };
+
+  /**
+   * Keeps a change that turned out unwritable at commit for the dead-letter
+   * queue (returned by the next `flush` or `write`), named by its table and
+   * key with the reason; its values are not kept.
+   */
+  const rejectAtCommit = (state: TableState, change: PendingChange, reason: string): void => {
+    const key: Record<string, Value> = {};
+    state.keyIndexes.forEach((fieldIndex, i) => {
+      const field = state.fields[fieldIndex] as IcebergField;
+      key[field.name] = typeof field.type === "string" ? fromIcebergValue(field.type, change.key[i]) : null;
+    });
+    const position = change.position ?? "";
+    const event = state.keyIndexes.length === 0 ? { op: "insert" as const, table: state.table, position, after: {} } : { op: "update" as const, table: state.table, position, key, after: key };
+    lateRejected.push({ event, reason });
+    logger.warn("a record could not be written at commit; dead-lettered", { table: tableKey(state.table), reason });
+  };
+
+  /** Takes the records rejected at commit so far. */
+  const takeLateRejected = (): RejectedRecord[] => lateRejected.splice(0, lateRejected.length);
+
+  /**
    * Reads a table's committed rows (only `keys`, when given). Metadata this
    * sink loaded earlier may name files that snapshot expiry has removed since
    * (`zeroetl maintain` beside the pipeline): then the table is reloaded and
@@ -360,6 +481,18 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       const row = change?.row;
       if (change === undefined || row === null || row === undefined) continue;
       const existing = byKey.get(from);
+      const required = existing === undefined ? (change.unchanged ?? []).find((i) => (state.fields[i] as IcebergField).required) : undefined;
+      if (required !== undefined) {
+        // No value to keep and null is not allowed: the row cannot be written.
+        // Its key is deleted (the source changed it; a stale row must not stay)
+        // and the change goes to the dead-letter queue.
+        const name = (state.fields[required] as IcebergField).name;
+        rejectAtCommit(state, change, `column ${name} is required, but the source did not send its unchanged (TOAST) value and the table holds no row of this key to keep it from`);
+        change.row = null;
+        delete change.unchanged;
+        delete change.unchangedFrom;
+        continue;
+      }
       for (const i of change.unchanged ?? []) {
         const field = state.fields[i] as IcebergField;
         (row as unknown[])[i] = existing === undefined ? null : encodeValue(field.type, existing[field.name] ?? null);
@@ -420,7 +553,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       if (change.row !== null) rows.push(change.row);
     }
     const bytesPerRow = rows.length === 0 ? 1 : state.pendingBytes / Math.max(1, state.pendingRows);
-    const dataFiles = rows.length === 0 ? [] : await writeDataFiles(state, rows, bytesPerRow);
+    const dataFiles = rows.length === 0 ? [] : await writeWritableDataFiles(state, rows, bytesPerRow, checkpoint);
     const deleteFiles: PendingFile[] = [];
     const hasOlderData = !state.truncated && Number(snapshot?.summary["total-data-files"] ?? "0") > 0;
     if (hasOlderData && keys.length > 0) {
@@ -484,7 +617,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       logger.info("iceberg schema evolved", { table: key, schemaId: evolved.schema["schema-id"] });
       return commitCurrentSchema(id, current, evolved.schema, evolved.lastColumnId);
     });
-    track(key, id, loaded);
+    track(key, schema, id, loaded);
   };
 
   /** Commits `schema` as the table's new current schema, guarded against concurrent schema changes. */
@@ -513,9 +646,11 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
   };
 
   /** Binds a table's state to its committed metadata, creating the state on first sight. */
-  const track = (key: string, id: TableIdentifier, loaded: LoadedTable): void => {
+  const track = (key: string, schema: TableSchema, id: TableIdentifier, loaded: LoadedTable): void => {
+    const table = schema.table;
     const state: TableState = tables.get(key) ?? {
       id,
+      table,
       loaded,
       fields: [],
       keyIndexes: [],
@@ -526,7 +661,11 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       pendingRows: 0,
       pendingBytes: 0,
       columnDeletes: [],
+      untypedArrays: new Set(),
+      arraysSeen: new Set(),
     };
+    state.table = table;
+    state.untypedArrays = untypedDimensionColumns(schema);
     bind(state, loaded);
     tables.set(key, state);
   };
@@ -558,7 +697,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
     });
     if (loaded === undefined) return prepare(schema);
     logger.warn("iceberg table given a replacing schema for a resync", { table: key });
-    track(key, id, loaded);
+    track(key, schema, id, loaded);
   };
 
   const reject = (rejected: RejectedRecord[], event: RejectedRecord["event"], error: unknown): void => {
@@ -649,6 +788,8 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       const state = stateOf(table);
       clearPending(state);
       state.truncated = true;
+      // the table's rows are replaced: its array columns' first values decide again
+      state.arraysSeen.clear();
     },
 
     async writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt> {
@@ -657,9 +798,10 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
       let accepted = 0;
       for (const row of chunk.rows) {
         try {
-          const encoded = encodeRow(state, row);
+          const typed = encodeRowTyped(state, row);
+          const encoded = typed instanceof Promise ? await typed : typed;
           if (state.keyIndexes.length === 0) state.appends.push(encoded.row);
-          else upsert(state, encoded);
+          else upsert(state, encoded, `snapshot:${chunk.chunk}`);
           accepted++;
           state.pendingRows++;
           state.pendingBytes += estimateRowBytes(row);
@@ -668,6 +810,7 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
         }
       }
       await maybeCommitEarly(state);
+      rejected.push(...takeLateRejected());
       return { accepted, rejected };
     },
 
@@ -686,21 +829,23 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
         try {
           switch (event.op) {
             case "insert": {
-              const encoded = encodeRow(state, event.after);
+              const typed = encodeRowTyped(state, event.after);
+              const encoded = typed instanceof Promise ? await typed : typed;
               if (state.keyIndexes.length === 0) state.appends.push(encoded.row);
-              else upsert(state, encoded);
+              else upsert(state, encoded, event.position);
               state.pendingBytes += estimateRowBytes(event.after);
               break;
             }
             case "update": {
               if (state.keyIndexes.length === 0) throw new RangeError("updates need a primary key on an iceberg table");
-              const encoded = encodeRow(state, event.after, event.unchanged);
+              const typed = encodeRowTyped(state, event.after, event.unchanged);
+              const encoded = typed instanceof Promise ? await typed : typed;
               const oldKey = encodeKey(state, event.key);
               const newKey = keyOfRow(state, encoded.row);
-              if (rowKey(oldKey) === rowKey(newKey)) upsert(state, encoded);
+              if (rowKey(oldKey) === rowKey(newKey)) upsert(state, encoded, event.position);
               else {
                 // the unchanged values are those of the row under its old key: take them before that key is deleted
-                upsert(state, encoded, oldKey);
+                upsert(state, encoded, event.position, oldKey);
                 state.changes.set(rowKey(oldKey), { row: null, key: oldKey });
               }
               state.pendingBytes += estimateRowBytes(event.after);
@@ -730,15 +875,23 @@ export function createIcebergSink(options: IcebergSinkOptions): IcebergSink {
         }
       }
       for (const state of touched) await maybeCommitEarly(state);
+      rejected.push(...takeLateRejected());
       return { accepted, rejected };
     },
 
-    async flush(checkpoint) {
+    async flush(checkpoint): Promise<FlushReceipt> {
       const { store: s } = ready();
-      for (const state of tables.values()) await commitTable(state, checkpoint);
+      try {
+        for (const state of tables.values()) await commitTable(state, checkpoint);
+      } catch (error) {
+        // the runtime replays what this flush held, and the replay rejects those records again
+        takeLateRejected();
+        throw error;
+      }
       // Written after every table commit: it is the resume point only once all tables hold the data.
       await s.put(markerLocation(), Buffer.from(JSON.stringify(checkpoint)));
       lastCheckpoint = checkpoint;
+      return { rejected: takeLateRejected() };
     },
 
     async close() {

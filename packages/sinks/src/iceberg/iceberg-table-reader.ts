@@ -2,7 +2,7 @@ import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import type { FileMetaData, SchemaElement } from "hyparquet";
 import { ZeroEtlError } from "@zero-etl/core";
 import type { Row, Value } from "@zero-etl/core";
-import type { IcebergField, IcebergSchema, IcebergType } from "./iceberg-schema.js";
+import type { IcebergField, IcebergMapType, IcebergSchema, IcebergType } from "./iceberg-schema.js";
 import { bytesToBigInt, fromIcebergValue } from "./iceberg-value-codec.js";
 import { MissingTableFileError } from "./missing-table-file-error.js";
 import { joinLocation } from "./object-store.js";
@@ -104,7 +104,25 @@ function skipSubtree(schema: readonly SchemaElement[], index: number): number {
   return next;
 }
 
-/** Converts a raw nested value (list/struct) read from Parquet to its logical value. */
+/**
+ * A map read from Parquet (hyparquet gives an object for string keys, or
+ * key/value entries) as its logical value: the JSON text of an object.
+ */
+function mapToJsonText(type: IcebergMapType, raw: unknown): string {
+  const entries: [unknown, unknown][] = Array.isArray(raw)
+    ? (raw as { key: unknown; value: unknown }[]).map((e) => [e.key, e.value])
+    : raw instanceof Map
+      ? [...(raw as Map<unknown, unknown>)]
+      : Object.entries(raw as Record<string, unknown>);
+  const parts = entries.map(([k, v]) => {
+    const key = rawToLogical(type.key, k);
+    const value = rawToLogical(type.value, v);
+    return `${JSON.stringify(String(key))}:${value === null ? "null" : JSON.stringify(typeof value === "bigint" ? value.toString() : value)}`;
+  });
+  return `{${parts.join(",")}}`;
+}
+
+/** Converts a raw nested value (list/map/struct) read from Parquet to its logical value. */
 export function rawToLogical(type: IcebergType, raw: unknown): Value {
   if (raw === null || raw === undefined) return null;
   if (typeof type === "string") {
@@ -112,6 +130,7 @@ export function rawToLogical(type: IcebergType, raw: unknown): Value {
     return fromIcebergValue(type, raw);
   }
   if (type.type === "list") return (raw as unknown[]).map((v) => rawToLogical(type.element, v));
+  if (type.type === "map") return mapToJsonText(type, raw);
   const out: Record<string, Value> = {};
   const obj = raw as Record<string, unknown>;
   for (const f of type.fields) out[f.name] = rawToLogical(f.type, obj[f.name]);

@@ -567,3 +567,23 @@ function formatUuid(bytes: Uint8Array): string {
   const h = Buffer.from(bytes).toString("hex");
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
+
+/**
+ * The entries of a logical map value (`LogicalType` kind `map`): the JSON
+ * text of an object (as the PostgreSQL source gives `hstore`), or a plain
+ * object. Values that are JSON strings or null come back as such; any other
+ * JSON value comes back as its JSON text (a string-valued map then holds it
+ * as text). Throws a `RangeError` for anything else.
+ */
+export function mapEntries(value: Value): [string, Value][] {
+  let object: unknown = value;
+  if (typeof value === "string") {
+    try {
+      object = JSON.parse(value);
+    } catch {
+      throw new RangeError("a map value is not the JSON text of an object");
+    }
+  }
+  if (typeof object !== "object" || object === null || Array.isArray(object) || object instanceof Uint8Array) throw new RangeError("a map value is not an object");
+  return Object.entries(object as Record<string, unknown>).map(([k, v]): [string, Value] => [k, v === null || v === undefined || typeof v === "string" ? (v ?? null) : JSON.stringify(v)]);
+}

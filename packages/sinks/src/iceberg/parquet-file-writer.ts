@@ -1,3 +1,4 @@
+import { ZeroEtlError } from "@zero-etl/core";
 import { ByteWriter, ParquetWriter } from "hyparquet-writer";
 import type { SchemaElement } from "hyparquet";
 import type { IcebergField, IcebergType } from "./iceberg-schema.js";
@@ -252,6 +253,7 @@ function appendType(schema: SchemaElement[], node: TypedNode, path: readonly str
     for (const f of type.fields) appendField(schema, f, here, leafIds);
     return;
   }
+  if (type.type === "map") throw new ZeroEtlError(`field ${node.name}: the hyparquet encoder writes no maps (use the columnar encoder)`, { code: "schema-unsupported" });
   schema.push({ name: node.name, field_id: node.id, repetition_type: node.repetition, num_children: 1, converted_type: "LIST", logical_type: { type: "LIST" } });
   schema.push({ name: "list", repetition_type: "REPEATED", num_children: 1 });
   appendType(

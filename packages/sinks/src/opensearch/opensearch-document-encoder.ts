@@ -21,7 +21,7 @@ export class DocumentEncoder {
   readonly #columns: readonly EncodedColumn[];
 
   constructor(schema: TableSchema) {
-    this.#columns = schema.columns.map((c) => ({ key: `${JSON.stringify(c.name)}:`, name: c.name, rawJson: c.type.kind === "json" }));
+    this.#columns = schema.columns.map((c) => ({ key: `${JSON.stringify(c.name)}:`, name: c.name, rawJson: c.type.kind === "json" || c.type.kind === "map" }));
   }
 
   /** The document of a row; columns absent from the row are left out. */

@@ -78,6 +78,7 @@ export function toPgColumnType(type: LogicalType, nativeTypes?: ReadonlySet<stri
     case "json":
     case "list":
     case "struct":
+    case "map":
       return { name: "jsonb" };
   }
 }

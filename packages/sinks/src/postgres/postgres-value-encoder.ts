@@ -191,7 +191,7 @@ export function needsTypedJson(type: LogicalType): boolean {
 }
 
 function isTypedJsonLeaf(type: LogicalType): boolean {
-  return type.kind === "json" || type.kind === "decimal";
+  return type.kind === "json" || type.kind === "map" || type.kind === "decimal";
 }
 
 /**
@@ -213,7 +213,7 @@ export function createTypedJsonEncoder(type: LogicalType): PgParameterEncoder {
 
 function writeTypedJson(value: Value | undefined, type: LogicalType | undefined, out: string[]): void {
   if (typeof value === "string" && type !== undefined) {
-    if (type.kind === "json") {
+    if (type.kind === "json" || type.kind === "map") {
       out.push(value);
       return;
     }

@@ -77,4 +77,39 @@ describe("iceberg sink read by PyIceberg", () => {
       { seq: 3, new_name: "c", day: 1, p: { x: 3, label: "three" } },
     ]);
   });
+
+  it("reads a map (hstore) and a PostgreSQL array column typed by its two-dimensional first value", async () => {
+    const nested: TableSchema = {
+      table: { namespace: "public", name: "nested" },
+      version: 1,
+      primaryKey: [],
+      columns: [
+        { name: "seq", type: { kind: "int", bits: 64, signed: true }, nullable: false },
+        { name: "attrs", type: { kind: "map", key: { kind: "string" }, value: { kind: "string" }, native: { dialect: "postgres", name: "hstore" } }, nullable: true },
+        { name: "grid", type: { kind: "list", element: { kind: "int", bits: 32, signed: true }, native: { dialect: "postgres", name: "integer[]" } }, nullable: true },
+      ],
+    };
+    const ref = nested.table;
+    const own = createIcebergSink({ warehouse, namespace: "lake" });
+    await own.open({ pipeline: "py2" });
+    await own.prepare(nested);
+    const receipt = await own.write({
+      events: [
+        { op: "insert", table: ref, position: "1", after: { seq: 1n, attrs: '{"a":"1","b":null}', grid: [[1, 2], [3, null]] } },
+        { op: "insert", table: ref, position: "1", after: { seq: 2n, attrs: "{}", grid: [] } },
+        { op: "insert", table: ref, position: "1", after: { seq: 3n, attrs: null, grid: null } },
+      ],
+    });
+    expect(receipt.rejected).toEqual([]);
+    await own.flush(checkpoint("1"));
+    const metadata = (await own.describeTable(ref))?.metadataLocation ?? "";
+    await own.close();
+    const { stdout } = await run("python3", [script, metadata]);
+    const read = JSON.parse(stdout) as { columns: string[]; rows: Record<string, unknown>[] };
+    expect(read.rows.sort((a, b) => Number(a.seq) - Number(b.seq))).toEqual([
+      { seq: 1, attrs: [["a", "1"], ["b", null]], grid: [[1, 2], [3, null]] },
+      { seq: 2, attrs: [], grid: [] },
+      { seq: 3, attrs: null, grid: null },
+    ]);
+  });
 });

@@ -80,3 +80,36 @@ describe("iceberg schema evolution: unconstrained decimals", () => {
     expect(evolveIcebergSchema(old.schema, old.lastColumnId, numeric, { unconstrainedDecimal: "string" })).toBeUndefined();
   });
 });
+
+describe("iceberg schema evolution: types of issue 19", () => {
+  const base: TableSchema = {
+    table: { namespace: "public", name: "t" },
+    columns: [
+      { name: "id", type: { kind: "int", bits: 32, signed: true }, nullable: false },
+      { name: "h", type: { kind: "json", native: { dialect: "postgres", name: "hstore" } }, nullable: true },
+      { name: "arr", type: { kind: "list", element: { kind: "int", bits: 32, signed: true }, native: { dialect: "postgres", name: "integer[]" } }, nullable: true },
+    ],
+    primaryKey: ["id"],
+    version: 1,
+  };
+  const mapType = { kind: "map", key: { kind: "string" }, value: { kind: "string" }, native: { dialect: "postgres", name: "hstore" } } as const;
+  const options = { unconstrainedDecimal: "string" } as const;
+
+  it("keeps an hstore column written as a JSON string before maps existed", () => {
+    const start = toIcebergSchema(base, options);
+    expect(start.schema.fields[1]?.type).toBe("string");
+    const next: TableSchema = { ...base, columns: base.columns.map((c) => (c.name === "h" ? { ...c, type: mapType } : c)) };
+    expect(evolveIcebergSchema(start.schema, start.lastColumnId, next, options)).toBeUndefined();
+  });
+
+  it("maps a map with key and value ids, and keeps a list deepened by its values when the one-level source type comes again", () => {
+    const withMap: TableSchema = { ...base, columns: base.columns.map((c) => (c.name === "h" ? { ...c, type: mapType } : c)) };
+    const start = toIcebergSchema(withMap, options);
+    expect(start.schema.fields[1]?.type).toEqual({ type: "map", "key-id": 4, key: "string", "value-id": 5, value: "string", "value-required": false });
+    const deep = {
+      ...start.schema,
+      fields: start.schema.fields.map((f) => (f.name === "arr" ? { ...f, type: { type: "list" as const, "element-id": 7, "element-required": false, element: { type: "list" as const, "element-id": 8, "element-required": false, element: "int" } } } : f)),
+    };
+    expect(evolveIcebergSchema(deep, 8, withMap, options)).toBeUndefined();
+  });
+});

@@ -124,13 +124,17 @@ export function builtinTypeDescriptor(oid: number): PgTypeDescriptor | undefined
  * (`-1` when none): precision/scale of numeric, length of varchar/bpchar,
  * fractional digits of time/timestamp; `native` names the PostgreSQL type
  * where the kind alone would lose it (see `pgNativeType`). Composite types
- * are structs; `hstore` is a JSON object of strings.
+ * are structs; `hstore` is `map<string, string>` (values: the JSON text of
+ * an object of strings and nulls, which a PostgreSQL target turns back into
+ * hstore).
  */
 export function pgLogicalType(type: PgTypeDescriptor, typeMod: number): LogicalType {
   const logical = neutralLogicalType(type, typeMod);
   const native = pgNativeType(type, typeMod);
   return native === undefined ? logical : { ...logical, native };
 }
+
+const HSTORE_TYPE: LogicalType = Object.freeze({ kind: "map", key: Object.freeze({ kind: "string" }), value: Object.freeze({ kind: "string" }) });
 
 function neutralLogicalType(type: PgTypeDescriptor, typeMod: number): LogicalType {
   switch (type.kind) {
@@ -143,7 +147,7 @@ function neutralLogicalType(type: PgTypeDescriptor, typeMod: number): LogicalTyp
     case "composite":
       return { kind: "struct", fields: type.fields.map((f) => ({ name: f.name, type: pgLogicalType(f.type, f.typeMod), nullable: true })) };
     case "other":
-      return isHstore(type) ? { kind: "json" } : { kind: "string" };
+      return isHstore(type) ? HSTORE_TYPE : { kind: "string" };
     case "builtin":
       return builtinLogicalType(type.oid, typeMod);
   }

@@ -75,7 +75,7 @@ describe("pg value decoders (pure)", () => {
     const hstore: PgTypeDescriptor = { kind: "other", oid: 16500, name: "hstore" };
     expect(createPgValueDecoder(hstore)('"b"=>"1", "a"=>NULL, "c\\"q"=>"x\\\\y", "1"=>""')).toBe('{"b":"1","a":null,"c\\"q":"x\\\\y","1":""}');
     expect(createPgValueDecoder(hstore)("")).toBe("{}");
-    expect(pgLogicalType(hstore, -1)).toEqual({ kind: "json", native: { dialect: "postgres", name: "hstore" } });
+    expect(pgLogicalType(hstore, -1)).toEqual({ kind: "map", key: { kind: "string" }, value: { kind: "string" }, native: { dialect: "postgres", name: "hstore" } });
   });
 
   it("decodes composite values into objects of typed fields", () => {

@@ -453,6 +453,10 @@ function writeSchemaElement(t: ThriftCompactWriter, element: SchemaElement): voi
         t.beginStruct(3);
         t.endStruct();
         break;
+      case "MAP":
+        t.beginStruct(2);
+        t.endStruct();
+        break;
       case "DECIMAL":
         t.beginStruct(5);
         t.i32(1, logical.scale);

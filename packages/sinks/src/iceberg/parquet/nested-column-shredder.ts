@@ -33,8 +33,9 @@ type ShredNode =
   | { readonly kind: "list"; readonly optional: boolean; readonly name: string; readonly repetition: number; readonly element: ShredNode };
 
 /**
- * Shreds the values of one top-level list/struct field into Dremel
+ * Shreds the values of one top-level list/map/struct field into Dremel
  * repetition/definition levels and PLAIN values per leaf (3-level lists,
+ * maps as a repeated `key_value` group of `{ key, value }` entries,
  * optional levels counted from the root), and describes its Parquet schema
  * subtree with field ids. Throws a `ZeroEtlError` naming the field and row
  * when a value does not fit (never the value).
@@ -89,6 +90,17 @@ export class NestedColumnShredder {
       this.elements.push({ name, repetition_type: repetitionType, num_children: type.fields.length, ...(id === undefined ? {} : { field_id: id }) });
       const children = type.fields.map((f) => ({ key: f.name, node: this.build(f.name, f.id, !f.required, f.type, path, def, repetition) }));
       return { kind: "struct", optional, name, children };
+    }
+    if (type.type === "map") {
+      // The spec's MAP layout: a repeated `key_value` group of a required key and the value
+      // (entries arrive as `{ key, value }` objects, so the group is shredded as a struct).
+      this.elements.push({ name, repetition_type: repetitionType, num_children: 1, converted_type: "MAP", logical_type: { type: "MAP" }, ...(id === undefined ? {} : { field_id: id }) });
+      this.elements.push({ name: "key_value", repetition_type: "REPEATED", num_children: 2 });
+      const entryPath = [...path, "key_value"];
+      const key = this.build("key", type["key-id"], false, type.key, entryPath, def + 1, repetition + 1);
+      const value = this.build("value", type["value-id"], !type["value-required"], type.value, entryPath, def + 1, repetition + 1);
+      const entry: ShredNode = { kind: "struct", optional: false, name: "key_value", children: [{ key: "key", node: key }, { key: "value", node: value }] };
+      return { kind: "list", optional, name, repetition: repetition + 1, element: entry };
     }
     this.elements.push({ name, repetition_type: repetitionType, num_children: 1, converted_type: "LIST", logical_type: { type: "LIST" }, ...(id === undefined ? {} : { field_id: id }) });
     this.elements.push({ name: "list", repetition_type: "REPEATED", num_children: 1 });
