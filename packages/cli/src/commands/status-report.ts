@@ -35,6 +35,7 @@ export interface StatusReport {
   readonly logLag: string | null;
   /** True when the checkpoint is at the source's position and every table is synced. */
   readonly caughtUp: boolean;
+  /** By table name. */
   readonly tables: readonly TableStatusReport[];
 }
 
@@ -61,7 +62,9 @@ export async function collectStatus(parts: StatusParts, pipeline: string): Promi
   }
   const position = checkpoint?.position;
   const lag = position === undefined || sourcePosition === null ? null : logLag(position, sourcePosition);
-  const tables = Object.entries(checkpoint?.tables ?? {}).map(
+  const tables = Object.entries(checkpoint?.tables ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(
     ([table, s]): TableStatusReport => ({
       table,
       state: s.state,
