@@ -91,3 +91,6 @@ export function runExample(file: string, env: NodeJS.ProcessEnv = {}, timeoutMs 
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
+
+/** DynamoDB Local from the repository's test support (a JVM on a free port, in memory). */
+export { startDynamoDbLocal, type DynamoDbLocal } from "../../../test-support/dynamodb-local.js";
