@@ -11,7 +11,7 @@
 import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { freshPostgresDatabase, heading, repositoryRoot, timed, waitFor, withPostgres } from "@zero-etl/example-harness";
+import { freshPostgresDatabase, heading, postgresServerUrl, repositoryRoot, timed, waitFor, withPostgres } from "@zero-etl/example-harness";
 
 const pipeline = "embedded_demo";
 const orders = Number(process.env.ZETL_DEMO_ORDERS ?? 20_000);
@@ -110,6 +110,8 @@ async function main(): Promise<void> {
     }),
   );
   console.log(`\n${counts.join("\n")}`);
+  // a demo's pipeline is not started again: its replication slot must not keep WAL on the server
+  await withPostgres(postgresServerUrl, (admin) => admin.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active`, [`zeroetl_${pipeline}`]));
   if (code !== 0 || checkpoint?.covers !== true || counts.some((l) => l.includes("DIFFERENT"))) process.exitCode = 1;
 }
 
