@@ -65,7 +65,8 @@ export function runLiveView(options: LiveViewOptions): Promise<void> {
         do {
           again = false;
           const { columns, rows } = size();
-          const lines = await options.render({ columns, rows });
+          // a frame that cannot be made says why and the view goes on (the next one may work)
+          const lines = await options.render({ columns, rows }).catch((error: unknown) => [`cannot draw the view: ${(error as Error).message}`]);
           if (stopped) return;
           if (tty) {
             const shown = lines.slice(0, rows).map((l) => `${fitLine(l, columns)}\x1b[K`);
