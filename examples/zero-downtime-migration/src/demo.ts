@@ -81,15 +81,16 @@ async function main(): Promise<void> {
     if (runner.exitCode !== null) throw new Error(`zeroetl run ended (${runner.exitCode}): ${runner.output()}`);
   };
   let report: StatusReport | undefined;
+  // the table states the sink keeps in the new database (docs/monitoring.md), cheaper to poll than the CLI
   const snapshotSeconds = await waitFor(
     "the snapshot",
     async () => {
       alive();
-      report = await status(config);
-      return report.tables.length === 2 && report.tables.every((t) => t.state === "synced");
+      const states = await withPostgres(newUrl, async (db) => (await db.query<{ state: string }>(`SELECT state FROM public._zeroetl_table_state WHERE pipeline = $1`, [pipeline])).rows);
+      return states.length === 2 && states.every((t) => t.state === "synced");
     },
     300_000,
-    250,
+    100,
   );
   console.log(`snapshot done, streaming: ${snapshotSeconds.toFixed(1)} s (while the application wrote ${app.writes()} transactions)`);
 
