@@ -29,6 +29,8 @@ install_packages() {
   command -v mvn >/dev/null 2>&1 || missing+=(maven)
   command -v unzip >/dev/null 2>&1 || missing+=(unzip)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # `zeroetl status --watch` is tested as a person sees it, inside tmux
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   if [ ${#missing[@]} -gt 0 ]; then
     echo "installing ${missing[*]} from Debian" >&2
     as_root apt-get update -qq

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import { ConfigError, ZeroEtlError, redactText } from "@zero-etl/core";
 import { checkCommand } from "./commands/check-command.js";
 import { runCommand } from "./commands/run-command.js";
@@ -9,15 +9,22 @@ import { statusCommand } from "./commands/status-command.js";
 
 // commander: a maintained argument parser with help, subcommands and usage
 // errors, instead of hand-written argv handling
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError("a port number from 0 to 65535");
+  return port;
+}
+
 const program = new Command("zeroetl").description("Continuous replication from operational databases to analytics targets").showHelpAfterError();
 
 program
   .command("run")
   .argument("<config>", "pipeline config file (JSON or YAML)")
   .option("--until-caught-up", "exit 0 once the target holds everything committed at the source when the command started")
+  .option("--metrics-port <port>", "serve Prometheus metrics at http://<host>:<port>/metrics (0: a free port, printed)", parsePort)
   .description("snapshot if needed, then stream changes into the target")
-  .action(async (config: string, options: { untilCaughtUp?: boolean }) => {
-    await runCommand(config, { untilCaughtUp: options.untilCaughtUp === true });
+  .action(async (config: string, options: { untilCaughtUp?: boolean; metricsPort?: number }) => {
+    await runCommand(config, { untilCaughtUp: options.untilCaughtUp === true, ...(options.metricsPort === undefined ? {} : { metricsPort: options.metricsPort }) });
   });
 
 program
@@ -33,9 +40,14 @@ program
 program
   .command("status")
   .argument("<config>", "pipeline config file")
+  .option("--json", "print one JSON object (schema in docs/monitoring.md) for scripts")
+  .option("--watch", "redraw a live view per table until Ctrl-C")
+  .option("--interval <seconds>", "seconds between redraws with --watch", "1")
   .description("show the checkpoint and every table's state")
-  .action(async (config: string) => {
-    await statusCommand(config);
+  .action(async (config: string, options: { json?: boolean; watch?: boolean; interval: string }) => {
+    const seconds = Number(options.interval);
+    if (!(seconds > 0)) throw new InvalidArgumentError("--interval: a positive number of seconds");
+    await statusCommand(config, { json: options.json === true, watch: options.watch === true, intervalMs: seconds * 1000 });
   });
 
 program

@@ -1,8 +1,10 @@
 import { mkdir } from "node:fs/promises";
-import { DEFAULT_RETRY_POLICY, createLogger, createPipelineMetrics, runPipeline, type PipelineResult } from "@zero-etl/core";
+import { DEFAULT_RETRY_POLICY, createLogger, createPipelineMetrics, createPrometheusMetrics, runPipeline, type CloudWatchPublisher, type PipelineResult } from "@zero-etl/core";
 import { buildPipeline, withoutUndefined } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { assertDistinctTargetNames } from "../config/target-naming.js";
+import { startCloudWatch } from "../observability/cloudwatch-client.js";
+import { startMetricsServer, type MetricsServer } from "../observability/metrics-server.js";
 import { formatTable } from "../terminal/format-table.js";
 import { showSnapshotProgress } from "../terminal/snapshot-progress.js";
 import { trackRunStatus } from "./run-status-file.js";
@@ -19,6 +21,8 @@ export function tablesSetAside(result: PipelineResult): string[] {
 /** Options of `zeroetl run`. */
 export interface RunCommandOptions {
   readonly untilCaughtUp: boolean;
+  /** Serve Prometheus metrics on this port (0: a free one, printed on stderr). */
+  readonly metricsPort?: number;
 }
 
 /**
@@ -53,7 +57,15 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   process.once("SIGTERM", stop);
   const stopProgress = showSnapshotProgress(metrics, process.stderr);
   const stopStatus = trackRunStatus({ stateDir: parts.stateDir, pipeline: config.name, metrics });
+  let metricsServer: MetricsServer | undefined;
+  let cloudWatch: CloudWatchPublisher | undefined;
   try {
+    if (options.metricsPort !== undefined) {
+      metricsServer = await startMetricsServer(createPrometheusMetrics(metrics, { pipeline: config.name }), options.metricsPort);
+      process.stderr.write(`zeroetl: metrics on http://localhost:${metricsServer.port}/metrics\n`);
+    }
+    const cloudWatchConfig = config.observability?.cloudwatch;
+    if (cloudWatchConfig !== undefined) cloudWatch = await startCloudWatch(metrics, config.name, cloudWatchConfig, logger);
     // refuse before anything is written: two source tables must never share a target table
     assertDistinctTargetNames(await parts.source.introspect(controller.signal), parts.naming);
     const result = await runPipeline({
@@ -91,6 +103,9 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   } finally {
     stopProgress();
     await stopStatus();
+    // the last figures (the final checkpoint) still go out
+    await cloudWatch?.stop();
+    await metricsServer?.close();
     await releaseLock?.();
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);

@@ -2,8 +2,20 @@ import { createLogger, parseTableKey } from "@zero-etl/core";
 import { buildPipeline } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { formatTable } from "../terminal/format-table.js";
+import { runLiveView } from "../terminal/live-view.js";
+import { renderStatusView } from "../terminal/status-view.js";
 import { logLag } from "./log-lag-formatter.js";
 import { readRunStatus } from "./run-status-file.js";
+import { collectStatus } from "./status-report.js";
+
+/** Options of `zeroetl status`. */
+export interface StatusCommandOptions {
+  /** Print one JSON object ({@link StatusReport}) instead of text. */
+  readonly json?: boolean;
+  /** Redraw a live view every `intervalMs` until Ctrl-C. */
+  readonly watch?: boolean;
+  readonly intervalMs?: number;
+}
 
 /**
  * `zeroetl status <config>`: the pipeline's checkpoint (from the target when
@@ -11,12 +23,33 @@ import { readRunStatus } from "./run-status-file.js";
  * state, rows, last applied position, last error and update time; for a
  * sink that can count what it holds (`describeTargets`), each table's target,
  * its rows or documents now, and the lag (the source log between the
- * checkpoint and the source's position, for streaming tables).
+ * checkpoint and the source's position, for streaming tables). With
+ * `json`, the same as one JSON object ({@link collectStatus}); with `watch`,
+ * a view redrawn in place every interval until Ctrl-C.
  */
-export async function statusCommand(file: string): Promise<void> {
+export async function statusCommand(file: string, options: StatusCommandOptions = {}): Promise<void> {
   const config = await loadPipelineConfig(file);
-  const logger = createLogger({ level: config.log?.level ?? "warn" });
+  // the view owns the terminal: connector warnings would scroll it
+  const logger = createLogger({ level: options.watch === true ? "silent" : (config.log?.level ?? "warn") });
   const parts = await buildPipeline(config, logger);
+  if (options.json === true || options.watch === true) {
+    try {
+      if (options.watch === true) {
+        const intervalMs = options.intervalMs ?? 1000;
+        const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
+        await runLiveView({
+          out: process.stdout,
+          intervalMs,
+          render: async ({ rows }) => renderStatusView(await collectStatus(parts, config.name), { intervalMs, height: rows, colour }),
+        });
+      } else {
+        process.stdout.write(`${JSON.stringify(await collectStatus(parts, config.name), null, 2)}\n`);
+      }
+    } finally {
+      await Promise.allSettled([parts.source.close(), parts.sink.close()]);
+    }
+    return;
+  }
   // what a live run says of itself first: it is readable while the target is down
   const run = await readRunStatus(parts.stateDir, config.name);
   if (run !== undefined) {

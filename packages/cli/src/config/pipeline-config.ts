@@ -199,6 +199,19 @@ export const pipelineConfigSchema = z.strictObject({
   onLostPosition: z.enum(["fail", "resnapshot"]).optional(),
   autoResync: z.boolean().optional(),
   log: z.strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]) }).optional(),
+  observability: z
+    .strictObject({
+      cloudwatch: z
+        .strictObject({
+          namespace: z.string().min(1).max(255),
+          region: z.string().min(1),
+          /** Another endpoint than the region's (a VPC endpoint; tests). */
+          endpoint: z.url().optional(),
+          intervalSeconds: z.number().positive().optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 /** A validated pipeline config. */

@@ -1,10 +1,12 @@
 import type { ChangeOp } from "../change/change-event.js";
+import type { TableStatus } from "../state/table-state.js";
 
 /** Events a pipeline emits; subscribe with {@link PipelineMetrics.subscribe}. */
 export type MetricEvent =
   | { readonly type: "rows"; readonly table: string; readonly op: ChangeOp | "snapshot"; readonly rows: number; readonly bytes: number }
   | { readonly type: "lag"; readonly seconds: number }
-  | { readonly type: "checkpoint"; readonly position: string }
+  /** A checkpoint became durable; `tables` is its per-table state (what `zeroetl status` and the exporters show). */
+  | { readonly type: "checkpoint"; readonly position: string; readonly tables?: Readonly<Record<string, TableStatus>> }
   | { readonly type: "error"; readonly code: string; readonly retryable: boolean; readonly table?: string }
   | { readonly type: "dead-letter"; readonly table: string; readonly count: number }
   | { readonly type: "snapshot-progress"; readonly table: string; readonly rowsRead: number; readonly rowsEstimated?: number; readonly done: boolean }

@@ -320,7 +320,7 @@ export class PipelineTarget {
       const position = checkpoint.position;
       await this.#o.retrying("acknowledge source", () => acknowledge(position));
     }
-    this.#o.metrics.emit({ type: "checkpoint", position: checkpoint.position ?? "" });
+    this.#o.metrics.emit({ type: "checkpoint", position: checkpoint.position ?? "", tables: checkpoint.tables });
     // lag: how old the newest applied change is, or 0 when the source had nothing newer
     const lag = this.caughtUp || this.lastCommitTime === undefined ? 0 : Math.max(0, (Date.now() - this.lastCommitTime) / 1000);
     this.#o.metrics.emit({ type: "lag", seconds: lag });
