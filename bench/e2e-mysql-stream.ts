@@ -52,6 +52,7 @@ try {
 
   const load = await loadAverage();
   const ours = await timedCli(["run", file, "--until-caught-up"]);
+  if (process.env.ZETL_BENCH_STAGES === "1") console.log(ours.stderr.split("\n").filter((l) => l.startsWith("ST ")).pop());
   const base = new URL(process.env.ZETL_MYSQL_URL ?? "mysql://root@127.0.0.1:53306/");
   const reference = await timedTool("mariadb-binlog", [
     "--no-defaults", "-v", "--base64-output=DECODE-ROWS", "-R", `-h${base.hostname}`, `-P${base.port || "3306"}`, `-u${decodeURIComponent(base.username) || "root"}`,

@@ -58,6 +58,7 @@ try {
 
   const load = await loadAverage();
   const ours = await timedCli(["run", file, "--until-caught-up"]);
+  if (process.env.ZETL_BENCH_STAGES === "1") console.log(ours.stderr.split("\n").filter((l) => l.startsWith("ST ")).pop());
   const reference = await timedTool(RECVLOGICAL, [
     "-d", source.url, "--slot", refSlot, "--start", `--endpos=${endpos}`, "-o", "proto_version=1", "-o", `publication_names=${publication}`, "-f", "/dev/null", "--no-loop",
   ]);

@@ -105,6 +105,14 @@ class PipelineRun {
   readonly #acknowledge: (position: string) => Promise<void>;
   /** The newest batch checkpoint the current stream delivered (applied, maybe not yet durable). */
   #latest: string | undefined;
+  /**
+   * Sink work started and not awaited yet (a batch's write, then maybe the
+   * durable part of a flush), so that the source decodes the next batch
+   * meanwhile. At most one batch's work is in flight: the next write waits
+   * for it ({@link PipelineRun.#settle}), and so does everything else that
+   * touches the sink or the checkpoint.
+   */
+  #inFlight: Promise<void> | undefined;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -132,7 +140,7 @@ class PipelineRun {
       target: this.#target,
       sink: options.sink,
       positions: source.positions,
-      flushAt: (previous, position) => this.#target.flushAt(previous, position, this.#acknowledge),
+      flushAt: (previous, position) => this.#flushAt(previous, position),
       retrying: this.#retrying,
       metrics: this.#metrics,
       log: this.#log,
@@ -327,8 +335,45 @@ class PipelineRun {
     return checkpoint;
   }
 
-  #flushAt(previous: PipelineCheckpoint, position: string): Promise<PipelineCheckpoint> {
+  /** Waits for the sink work in flight, then makes everything applied durable at `position`. */
+  async #flushAt(previous: PipelineCheckpoint, position: string): Promise<PipelineCheckpoint> {
+    await this.#settle();
     return this.#target.flushAt(previous, position, this.#acknowledge);
+  }
+
+  /**
+   * Starts making everything applied so far durable at `position` and
+   * returns that checkpoint at once: the commit runs after the write in
+   * flight while the source decodes the next batch, and the order stays
+   * sink flush, then checkpoint store, then the source's acknowledgement.
+   */
+  #flushLater(previous: PipelineCheckpoint, position: string): PipelineCheckpoint {
+    const target = this.#target;
+    const checkpoint = target.checkpointAt(previous, position);
+    // what comes next counts towards the next flush
+    target.dropPending();
+    this.#defer(() => target.makeDurable(checkpoint, this.#acknowledge));
+    return checkpoint;
+  }
+
+  /** Queues sink work behind the work in flight; a failure surfaces at the next {@link PipelineRun.#settle}. */
+  #defer(work: () => Promise<void>): void {
+    const previous = this.#inFlight;
+    const next = previous === undefined ? work() : previous.then(work);
+    // observed by #settle; without this handler a failure would be an unhandled rejection until then
+    next.catch(() => undefined);
+    this.#inFlight = next;
+  }
+
+  /** Waits for the sink work in flight, rethrowing its failure. */
+  async #settle(): Promise<void> {
+    const inFlight = this.#inFlight;
+    if (inFlight === undefined) return;
+    try {
+      await inFlight;
+    } finally {
+      if (this.#inFlight === inFlight) this.#inFlight = undefined;
+    }
   }
 
   async #streamOnce(start: PipelineCheckpoint, target: string | undefined): Promise<PipelineCheckpoint> {
@@ -346,9 +391,8 @@ class PipelineRun {
         next ??= iterator.next().catch((error: unknown) => {
           throw new SourceStreamFailure(error);
         });
-        const remaining = Math.max(0, sinkSide.pendingSince + this.#policy.maxWaitMs - Date.now());
         // a timed flush needs a position to checkpoint; without one, wait for the source
-        const waitMs = sinkSide.pendingRows > 0 && latest !== undefined ? (sinkSide.caughtUp ? Math.min(remaining, this.#policy.lingerMs) : remaining) : undefined;
+        const waitMs = sinkSide.pendingRows > 0 && latest !== undefined ? this.#untilDue() : undefined;
         const result = await raceTimeout(next, waitMs, signal);
         if (result === "timeout" || result === "aborted") {
           if (latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
@@ -361,11 +405,15 @@ class PipelineRun {
         this.#outage.recovered();
         await this.#apply(batch, checkpoint, latest);
         if (batch.checkpoint !== undefined) latest = this.#latest = batch.checkpoint;
-        if (batch.tableChanges !== undefined && batch.tableChanges.length > 0) checkpoint = await this.#tableChanges.apply(batch.tableChanges, checkpoint, latest);
+        if (batch.tableChanges !== undefined && batch.tableChanges.length > 0) {
+          await this.#settle();
+          checkpoint = await this.#tableChanges.apply(batch.tableChanges, checkpoint, latest);
+        }
         sinkSide.caughtUp = batch.caughtUp === true;
         const reachedTarget = target !== undefined && latest !== undefined && this.#reached(latest, target);
         const idleAdvance = sinkSide.pendingRows === 0 && latest !== undefined && latest !== checkpoint.position && batch.events.length === 0;
-        if ((sinkSide.full || reachedTarget || idleAdvance) && latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
+        if ((reachedTarget || idleAdvance) && latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
+        else if (latest !== undefined && !sinkSide.resyncDue && sinkSide.pendingRows > 0 && (sinkSide.full || this.#untilDue() === 0)) checkpoint = this.#flushLater(checkpoint, latest);
         if (reachedTarget) break;
         if (sinkSide.resyncDue && latest !== undefined) {
           checkpoint = await this.#flushAt(checkpoint, latest);
@@ -374,9 +422,27 @@ class PipelineRun {
       }
       if (latest !== undefined && latest !== checkpoint.position) checkpoint = await this.#flushAt(checkpoint, latest);
     } finally {
-      await iterator.return?.();
+      try {
+        // a failed write or commit in flight wins over what ended the loop: the run replays from the last durable checkpoint either way
+        await this.#settle();
+      } finally {
+        await iterator.return?.();
+      }
     }
     return checkpoint;
+  }
+
+  /**
+   * Milliseconds until the pending changes are due to be flushed (0: now):
+   * `maxWaitMs` after the first of them, or `lingerMs` after it once the
+   * source has caught up, so that a steady stream of small transactions at
+   * the head of the log lands within tens of milliseconds instead of waiting
+   * for a full batch or a pause (which a steady stream never makes).
+   */
+  #untilDue(): number {
+    const target = this.#target;
+    const wait = target.caughtUp ? Math.min(this.#policy.lingerMs, this.#policy.maxWaitMs) : this.#policy.maxWaitMs;
+    return Math.max(0, target.pendingSince + wait - Date.now());
   }
 
   async #apply(batch: ChangeBatch, checkpoint: PipelineCheckpoint, latest: string | undefined): Promise<void> {
@@ -390,6 +456,7 @@ class PipelineRun {
       if (state === "dropped-at-source" || this.#tableChanges.isReplaced(key, event.commitPosition ?? event.position)) continue;
       if (event.op === "schema") {
         // flush what came before so DDL never races rows of the older shape
+        await this.#settle();
         await target.write(run);
         run = [];
         if (latest !== undefined && target.pendingRows > 0) await this.#flushAt(checkpoint, latest);
@@ -414,9 +481,15 @@ class PipelineRun {
       tracker.addRows(key, 1, event.position);
       if (event.commitTime !== undefined) target.lastCommitTime = event.commitTime;
     }
-    await target.write(run);
-    // records the source could not decode: dead letters, like records a sink refuses
-    if (batch.rejected !== undefined && batch.rejected.length > 0) await target.deadLetter({ accepted: 0, rejected: batch.rejected });
+    const rejected = batch.rejected;
+    if (run.length === 0 && (rejected === undefined || rejected.length === 0)) return;
+    // one batch in flight at most: the previous one's write (and commit) first
+    await this.#settle();
+    this.#defer(async () => {
+      await target.write(run);
+      // records the source could not decode: dead letters, like records a sink refuses
+      if (rejected !== undefined && rejected.length > 0) await target.deadLetter({ accepted: 0, rejected });
+    });
   }
 
   #reached(position: string, target: string): boolean {
