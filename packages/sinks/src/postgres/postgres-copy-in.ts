@@ -21,15 +21,15 @@ export function copyIn(client: pg.Client, text: string, chunks: readonly Buffer[
     let rows = 0;
     let failed: unknown;
     let settled = false;
-    const settle = (error: unknown) => {
-      if (settled) return;
-      settled = true;
-      if (error === undefined) resolve(rows);
-      else reject(error);
-    };
     const submittable = {
       text,
-      callback: undefined as unknown,
+      // pg wraps this to clear its query timeout, and calls it when the timeout fires
+      callback: (error: unknown): void => {
+        if (settled) return;
+        settled = true;
+        if (error === undefined || error === null) resolve(rows);
+        else reject(error);
+      },
       submit(connection: CopyConnection): void {
         connection.query(text);
       },
@@ -44,10 +44,10 @@ export function copyIn(client: pg.Client, text: string, chunks: readonly Buffer[
       handleError(error: unknown): void {
         // the client drops this query as its active one on an error: settle now
         failed = error;
-        settle(error);
+        submittable.callback(error);
       },
       handleReadyForQuery(): void {
-        settle(failed);
+        submittable.callback(failed);
       },
       // a COPY FROM never produces rows; these keep the client's dispatch total
       handleRowDescription(): void {},
