@@ -13,7 +13,7 @@
 import { writeConfig } from "../test-support/cli.js";
 import { createTestMysqlDatabase } from "../test-support/mysql.js";
 import { createTestDatabase } from "../test-support/postgres.js";
-import { QUICK, loadAverage, timedCli, timedTool } from "./lib/bench-cli.js";
+import { QUICK, loadAverage, stageLines, timedCli, timedTool } from "./lib/bench-cli.js";
 
 const SCALE = QUICK ? 10 : 1;
 const UPDATED = 100_000 / SCALE;
@@ -34,7 +34,7 @@ try {
     `INSERT INTO bench SELECT seq, seq % 1000, CONCAT('customer-', seq), (seq % 100000) / 100, '2024-01-01 00:00:00' + INTERVAL seq SECOND FROM seq_1_to_${UPDATED}`,
   );
   const name = `e2emy_${Math.random().toString(36).slice(2, 8)}`;
-  const { file } = await writeConfig({ name, source: { type: "mysql", url: source.url }, target: { type: "postgres", url: target.url, schema: "dw" } });
+  const { file } = await writeConfig({ name, source: { type: "mysql", url: source.url }, target: { type: "postgres", url: target.url, schema: "dw" }, log: { level: "info" } });
   const idle = await timedCli(["run", file, "--until-caught-up"]);
   console.log(`snapshot of ${UPDATED} rows (not timed against anything): ${idle.seconds.toFixed(1)} s`);
 
@@ -52,7 +52,6 @@ try {
 
   const load = await loadAverage();
   const ours = await timedCli(["run", file, "--until-caught-up"]);
-  if (process.env.ZETL_BENCH_STAGES === "1") console.log(ours.stderr.split("\n").filter((l) => l.startsWith("ST ")).pop());
   const base = new URL(process.env.ZETL_MYSQL_URL ?? "mysql://root@127.0.0.1:53306/");
   const reference = await timedTool("mariadb-binlog", [
     "--no-defaults", "-v", "--base64-output=DECODE-ROWS", "-R", `-h${base.hostname}`, `-P${base.port || "3306"}`, `-u${decodeURIComponent(base.username) || "root"}`,
@@ -66,6 +65,7 @@ try {
 
   console.log(`load average: ${load}`);
   console.log(`ours (zeroetl run --until-caught-up, process start included): ${ours.seconds.toFixed(2)} s = ${Math.round(changes / ours.seconds)} changes/s`);
+  for (const line of stageLines(ours.stdout + ours.stderr)) console.log(line);
   console.log(`  of which a run with nothing to do takes ${startup.seconds.toFixed(2)} s (process start, connect, introspect)`);
   console.log(`mariadb-binlog -v (decode the same binlog to /dev/null): ${reference.toFixed(2)} s = ${Math.round(changes / reference)} changes/s`);
   console.log(`target matches the source (${b?.n} rows)`);

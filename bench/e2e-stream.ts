@@ -15,7 +15,7 @@
 import pg from "pg";
 import { writeConfig } from "../test-support/cli.js";
 import { createTestDatabase } from "../test-support/postgres.js";
-import { QUICK, loadAverage, timedCli, timedTool } from "./lib/bench-cli.js";
+import { QUICK, loadAverage, stageLines, timedCli, timedTool } from "./lib/bench-cli.js";
 
 const SCALE = QUICK ? 10 : 1;
 const UPDATED = 100_000 / SCALE;
@@ -32,7 +32,7 @@ try {
     [UPDATED],
   );
   const name = `e2e_${Math.random().toString(36).slice(2, 8)}`;
-  const { file } = await writeConfig({ name, source: { type: "postgres", url: source.url }, target: { type: "postgres", url: target.url, schema: "dw" } });
+  const { file } = await writeConfig({ name, source: { type: "postgres", url: source.url }, target: { type: "postgres", url: target.url, schema: "dw" }, log: { level: "info" } });
   await timedCli(["check", file, "--fix"]);
   const idle = await timedCli(["run", file, "--until-caught-up"]);
   console.log(`snapshot of ${UPDATED} rows (not timed against anything): ${idle.seconds.toFixed(1)} s`);
@@ -58,7 +58,6 @@ try {
 
   const load = await loadAverage();
   const ours = await timedCli(["run", file, "--until-caught-up"]);
-  if (process.env.ZETL_BENCH_STAGES === "1") console.log(ours.stderr.split("\n").filter((l) => l.startsWith("ST ")).pop());
   const reference = await timedTool(RECVLOGICAL, [
     "-d", source.url, "--slot", refSlot, "--start", `--endpos=${endpos}`, "-o", "proto_version=1", "-o", `publication_names=${publication}`, "-f", "/dev/null", "--no-loop",
   ]);
@@ -71,6 +70,7 @@ try {
 
   console.log(`load average: ${load}`);
   console.log(`ours (zeroetl run --until-caught-up, process start included): ${ours.seconds.toFixed(2)} s = ${Math.round(changes / ours.seconds)} changes/s`);
+  for (const line of stageLines(ours.stdout + ours.stderr)) console.log(line);
   console.log(`  of which a run with nothing to do takes ${startup.seconds.toFixed(2)} s (process start, connect, introspect)`);
   console.log(`pg_recvlogical (drain the same WAL to /dev/null): ${reference.toFixed(2)} s = ${Math.round(changes / reference)} changes/s`);
   console.log(`target matches the source (${b?.n} rows, md5 ${b?.h})`);

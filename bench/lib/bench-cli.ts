@@ -34,3 +34,19 @@ export async function loadAverage(): Promise<string> {
   const { loadavg } = await import("node:os");
   return loadavg().map((l) => l.toFixed(2)).join(" ");
 }
+
+/** The `stream stages` and `staged apply stages` log lines of a CLI run at log level info, as printed figures. */
+export function stageLines(output: string): string[] {
+  const out: string[] = [];
+  for (const line of output.split("\n")) {
+    if (!line.includes("stream stages") && !line.includes("staged apply stages")) continue;
+    try {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      const { level: _l, time: _t, pid: _p, hostname: _h, pipeline: _n, msg, ...rest } = parsed;
+      out.push(`  ${String(msg)}: ${Object.entries(rest).map(([k, v]) => `${k} ${String(v)}`).join(", ")}`);
+    } catch {
+      out.push(`  ${line}`);
+    }
+  }
+  return out;
+}

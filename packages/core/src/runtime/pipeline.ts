@@ -113,6 +113,8 @@ class PipelineRun {
    * touches the sink or the checkpoint.
    */
   #inFlight: Promise<void> | undefined;
+  /** Where the current stream's time went (logged when it ends): see {@link StreamStages}. */
+  #stages = newStages();
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -338,7 +340,11 @@ class PipelineRun {
   /** Waits for the sink work in flight, then makes everything applied durable at `position`. */
   async #flushAt(previous: PipelineCheckpoint, position: string): Promise<PipelineCheckpoint> {
     await this.#settle();
-    return this.#target.flushAt(previous, position, this.#acknowledge);
+    const began = performance.now();
+    const checkpoint = await this.#target.flushAt(previous, position, this.#acknowledge);
+    this.#stages.commitMs += performance.now() - began;
+    this.#stages.commits += 1;
+    return checkpoint;
   }
 
   /**
@@ -352,7 +358,13 @@ class PipelineRun {
     const checkpoint = target.checkpointAt(previous, position);
     // what comes next counts towards the next flush
     target.dropPending();
-    this.#defer(() => target.makeDurable(checkpoint, this.#acknowledge));
+    const stages = this.#stages;
+    this.#defer(async () => {
+      const began = performance.now();
+      await target.makeDurable(checkpoint, this.#acknowledge);
+      stages.commitMs += performance.now() - began;
+      stages.commits += 1;
+    });
     return checkpoint;
   }
 
@@ -369,10 +381,12 @@ class PipelineRun {
   async #settle(): Promise<void> {
     const inFlight = this.#inFlight;
     if (inFlight === undefined) return;
+    const began = performance.now();
     try {
       await inFlight;
     } finally {
       if (this.#inFlight === inFlight) this.#inFlight = undefined;
+      this.#stages.sinkWaitMs += performance.now() - began;
     }
   }
 
@@ -384,6 +398,8 @@ class PipelineRun {
     const iterator = source.stream(start.position ?? "", signal === undefined ? {} : { signal })[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<ChangeBatch>> | undefined;
     this.#latest = undefined;
+    const stages = (this.#stages = newStages());
+    const began = performance.now();
     try {
       for (;;) {
         if (signal?.aborted) break;
@@ -393,7 +409,9 @@ class PipelineRun {
         });
         // a timed flush needs a position to checkpoint; without one, wait for the source
         const waitMs = sinkSide.pendingRows > 0 && latest !== undefined ? this.#untilDue() : undefined;
+        const asked = performance.now();
         const result = await raceTimeout(next, waitMs, signal);
+        stages.sourceWaitMs += performance.now() - asked;
         if (result === "timeout" || result === "aborted") {
           if (latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
           if (result === "aborted") break;
@@ -402,6 +420,8 @@ class PipelineRun {
         next = undefined;
         if (result.done) break;
         const batch = result.value;
+        stages.batches += 1;
+        stages.events += batch.events.length;
         this.#outage.recovered();
         await this.#apply(batch, checkpoint, latest);
         if (batch.checkpoint !== undefined) latest = this.#latest = batch.checkpoint;
@@ -427,6 +447,8 @@ class PipelineRun {
         await this.#settle();
       } finally {
         await iterator.return?.();
+        stages.wallMs = performance.now() - began;
+        if (stages.events > 0) this.#log.info("stream stages", roundStages(stages));
       }
     }
     return checkpoint;
@@ -485,8 +507,11 @@ class PipelineRun {
     if (run.length === 0 && (rejected === undefined || rejected.length === 0)) return;
     // one batch in flight at most: the previous one's write (and commit) first
     await this.#settle();
+    const stages = this.#stages;
     this.#defer(async () => {
+      const began = performance.now();
       await target.write(run);
+      stages.writeMs += performance.now() - began;
       // records the source could not decode: dead letters, like records a sink refuses
       if (rejected !== undefined && rejected.length > 0) await target.deadLetter({ accepted: 0, rejected });
     });
@@ -508,6 +533,34 @@ export function markForResync(checkpoint: PipelineCheckpoint, tables: readonly s
   const updated: Record<string, TableStatus> = { ...checkpoint.tables };
   for (const table of tables) updated[table] = { ...(updated[table] ?? { rows: 0 }), state: "resync-required", resyncRequested: true, updatedAt: now };
   return Object.freeze({ ...checkpoint, tables: Object.freeze(updated), savedAt: now });
+}
+
+/**
+ * Where one stream's time went, in milliseconds. The loop waits on the
+ * source (`sourceWaitMs`: reading and decoding what the sink's work did not
+ * hide) or on the sink (`sinkWaitMs`); the sink's work is `writeMs` (map,
+ * fold, encode and apply) and `commitMs` (flush, checkpoint,
+ * acknowledgement), which overlap with reading the source.
+ */
+interface StreamStages {
+  wallMs: number;
+  sourceWaitMs: number;
+  sinkWaitMs: number;
+  writeMs: number;
+  commitMs: number;
+  batches: number;
+  events: number;
+  commits: number;
+}
+
+function newStages(): StreamStages {
+  return { wallMs: 0, sourceWaitMs: 0, sinkWaitMs: 0, writeMs: 0, commitMs: 0, batches: 0, events: 0, commits: 0 };
+}
+
+function roundStages(stages: StreamStages): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(stages)) out[key] = Math.round(value);
+  return out;
 }
 
 /** The table a non-retryable error is about, if it names one. */

@@ -75,6 +75,11 @@ export class ChangeApplier {
     this.#staged = new StagedApply(context.compile);
   }
 
+  /** Where the staged (COPY) path's time went so far. */
+  get stagedTimes(): Readonly<StagedApply["times"]> {
+    return this.#staged.times;
+  }
+
   /** Forgets cached statement texts; call whenever a target table's columns may have changed. */
   forgetStatements(): void {
     this.#texts.clear();
