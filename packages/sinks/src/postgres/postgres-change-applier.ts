@@ -154,7 +154,7 @@ export class ChangeApplier {
 
   async #upsert(session: PostgresSession, target: TargetTable, signature: string, group: UpsertGroup, mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {
     const columns = group.columns;
-    if (mode === "fast" && group.rows.length >= STAGED_MIN_ROWS) {
+    if (mode === "fast" && group.rows.length >= STAGED_MIN_ROWS && (await this.#staged.available(session))) {
       // set-based: COPY into a staging table, one statement; a record's fault fails it, and careful mode takes the rows one by one
       for (let start = 0; start < group.rows.length; start += ROWS_PER_STAGE) {
         const rows = start === 0 && group.rows.length <= ROWS_PER_STAGE ? group.rows : group.rows.slice(start, start + ROWS_PER_STAGE);
@@ -186,7 +186,7 @@ export class ChangeApplier {
 
   async #deleteByKey(session: PostgresSession, target: TargetTable, deletes: readonly PendingRow[], mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {
     const pk = target.primaryKey;
-    if (mode === "fast" && deletes.length >= STAGED_MIN_ROWS) {
+    if (mode === "fast" && deletes.length >= STAGED_MIN_ROWS && (await this.#staged.available(session))) {
       for (let start = 0; start < deletes.length; start += ROWS_PER_STAGE) await this.#staged.deleteKeys(session, target, deletes.slice(start, start + ROWS_PER_STAGE));
       return;
     }

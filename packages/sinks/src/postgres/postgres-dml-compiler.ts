@@ -202,6 +202,11 @@ export function compileTruncate(compile: PgSqlCompiler, table: PgTableName): str
   return compile(sql`TRUNCATE TABLE ${pgTableRef(table)}`);
 }
 
+/** A staging table, always in the session's own temporary schema (`pg_temp`), whatever the search path holds. */
+function stageRef(stage: string): RawBuilder<unknown> {
+  return sql.id("pg_temp", stage);
+}
+
 /**
  * `CREATE TEMPORARY TABLE stage (cols) ON COMMIT DROP`: a session staging
  * table for one batch's rows of one target table. Its columns take the
@@ -213,17 +218,17 @@ export function compileTruncate(compile: PgSqlCompiler, table: PgTableName): str
  */
 export function compileCreateStage(compile: PgSqlCompiler, stage: string, columns: readonly string[], baseTypes: readonly string[]): string {
   const defs = columns.map((c, i) => sql`${sql.id(c)} ${sql.raw(unnestElementType(baseTypes[i] ?? "text"))}`);
-  return compile(sql`CREATE TEMPORARY TABLE ${sql.id(stage)} (${sql.join(defs)}) ON COMMIT DROP`);
+  return compile(sql`CREATE TEMPORARY TABLE ${stageRef(stage)} (${sql.join(defs)}) ON COMMIT DROP`);
 }
 
 /** `COPY stage (cols) FROM STDIN`: text format, tab-separated, `\N` for NULL. */
 export function compileCopyIntoStage(compile: PgSqlCompiler, stage: string, columns: readonly string[]): string {
-  return compile(sql`COPY ${sql.id(stage)} (${sql.join(columns.map((c) => sql.id(c)))}) FROM STDIN`);
+  return compile(sql`COPY ${stageRef(stage)} (${sql.join(columns.map((c) => sql.id(c)))}) FROM STDIN`);
 }
 
 /** `DROP TABLE stage`: the staging table goes right after its statement (it would at commit anyway). */
 export function compileDropStage(compile: PgSqlCompiler, stage: string): string {
-  return compile(sql`DROP TABLE ${sql.id(stage)}`);
+  return compile(sql`DROP TABLE ${stageRef(stage)}`);
 }
 
 /**
@@ -235,7 +240,7 @@ export function compileDropStage(compile: PgSqlCompiler, stage: string): string 
 export function compileStagedUpsert(compile: PgSqlCompiler, options: { readonly table: PgTableName; readonly columns: readonly string[]; readonly primaryKey: readonly string[]; readonly stage: string }): string {
   const { table, columns, primaryKey, stage } = options;
   const ids = sql.join(columns.map((c) => sql.id(c)));
-  const insert = sql`INSERT INTO ${pgTableRef(table)} (${ids}) SELECT ${ids} FROM ${sql.id(stage)}`;
+  const insert = sql`INSERT INTO ${pgTableRef(table)} (${ids}) SELECT ${ids} FROM ${stageRef(stage)}`;
   if (primaryKey.length === 0) return compile(insert);
   const key = new Set(primaryKey);
   const updates = columns.filter((c) => !key.has(c));
@@ -258,7 +263,7 @@ export function compileStagedPartialUpsert(compile: PgSqlCompiler, options: { re
   if (primaryKey.length === 0 || updates.length === 0) return compileStagedUpsert(compile, options);
   const ids = sql.join(columns.map((c) => sql.id(c)));
   const target = sql.id("zetl_target");
-  const rows = sql.id(stage);
+  const rows = stageRef(stage);
   const updated = sql.id("zetl_updated");
   const matchTarget = sql.join(primaryKey.map((k) => sql`${target}.${sql.id(k)} = ${rows}.${sql.id(k)}`), sql` AND `);
   const matchUpdated = sql.join(primaryKey.map((k) => sql`${updated}.${sql.id(k)} = ${rows}.${sql.id(k)}`), sql` AND `);
@@ -269,7 +274,7 @@ INSERT INTO ${pgTableRef(table)} (${ids}) SELECT ${ids} FROM ${rows} WHERE NOT E
 /** `DELETE FROM t USING stage WHERE t.k = stage.k AND …`: the keys staged. */
 export function compileStagedDelete(compile: PgSqlCompiler, table: PgTableName, primaryKey: readonly string[], stage: string): string {
   const target = sql.id("zetl_target");
-  const rows = sql.id(stage);
+  const rows = stageRef(stage);
   const match = sql.join(primaryKey.map((k) => sql`${target}.${sql.id(k)} = ${rows}.${sql.id(k)}`), sql` AND `);
   return compile(sql`DELETE FROM ${pgTableRef(table)} AS ${target} USING ${rows} WHERE ${match}`);
 }

@@ -26,11 +26,27 @@ export class StagedApply {
   readonly #compile: PgSqlCompiler;
   readonly #texts = new Map<string, string>();
   #serial = 0;
+  readonly #allowed = new WeakMap<PostgresSession, boolean>();
   /** Where the staged path's time went (milliseconds), for the performance breakdown. */
   readonly times = { rows: 0, encodeMs: 0, loadMs: 0, applyMs: 0 };
 
   constructor(compile: PgSqlCompiler) {
     this.#compile = compile;
+  }
+
+  /**
+   * Whether the session may create temporary tables (the `TEMPORARY`
+   * privilege on the database, PUBLIC's by default but revocable); asked
+   * once per session. Without it the caller keeps the parameter statements.
+   */
+  async available(session: PostgresSession): Promise<boolean> {
+    let allowed = this.#allowed.get(session);
+    if (allowed === undefined) {
+      const rows = await session.query<{ ok: boolean }>("SELECT has_database_privilege(current_database(), 'TEMPORARY') AS ok");
+      allowed = rows[0]?.ok === true;
+      this.#allowed.set(session, allowed);
+    }
+    return allowed;
   }
 
   /** Forgets cached statement texts (a target table's columns may have changed). */

@@ -188,4 +188,28 @@ describe("postgres sink: staged (COPY) apply equals the parameter statements", (
     expect(await count("staged.things")).toBe(ROWS * 2 - 1);
     expect(await differences("things")).toBe(0);
   });
+
+  it("keeps the parameter statements for a role that may not create temporary tables", async () => {
+    const role = `zetl_notemp_${Math.random().toString(36).slice(2, 8)}`;
+    await reader.query(`CREATE ROLE ${role} LOGIN`);
+    await reader.query(`REVOKE TEMPORARY ON DATABASE ${db.name} FROM PUBLIC`);
+    await reader.query(`GRANT CONNECT, CREATE ON DATABASE ${db.name} TO ${role}`);
+    const url = new URL(db.url);
+    url.username = role;
+    const sink = createPostgresSink({ url: url.toString(), schema: "no_temp" });
+    sinks.push(sink);
+    try {
+      await sink.open({ pipeline: "no_temp" });
+      await sink.prepare(schema);
+      const events: ChangeEvent[] = [];
+      for (let i = 1; i <= ROWS; i++) events.push({ op: "insert", table, position: String(i), after: thing(i, 0) });
+      expect(await apply(sink, "no_temp", events, ROWS, "1")).toEqual([]);
+      expect(await count("no_temp.things")).toBe(ROWS);
+    } finally {
+      await sink.close();
+      await reader.query(`GRANT TEMPORARY ON DATABASE ${db.name} TO PUBLIC`);
+      await reader.query(`DROP OWNED BY ${role}`);
+      await reader.query(`DROP ROLE ${role}`);
+    }
+  });
 });
