@@ -2,8 +2,9 @@
  * `pnpm bench`: runs every benchmark in this folder (or those named on the
  * command line) one after another, each in its own process so one cannot
  * warm or pollute the other, then repeats their `RATIO <name> <value>` lines
- * together at the end. Each benchmark measures its reference tool in the same
- * run and prints the ratio ours/reference (higher is better).
+ * together at the end (and `LAG p50=… p99=…` lines, which have no reference
+ * tool). Each benchmark measures its reference tool in the same run and
+ * prints the ratio ours/reference (higher is better).
  */
 import { spawn } from "node:child_process";
 import { readdir } from "node:fs/promises";
@@ -31,10 +32,10 @@ for (const name of chosen) {
       buffered += chunk.toString();
       const lines = buffered.split("\n");
       buffered = lines.pop() ?? "";
-      for (const line of lines) if (line.startsWith("RATIO ")) ratios.push(line);
+      for (const line of lines) if (line.startsWith("RATIO ") || line.startsWith("LAG ")) ratios.push(line);
     });
     child.on("exit", (c) => {
-      if (buffered.startsWith("RATIO ")) ratios.push(buffered);
+      if (buffered.startsWith("RATIO ") || buffered.startsWith("LAG ")) ratios.push(buffered);
       resolve(c ?? 1);
     });
   });

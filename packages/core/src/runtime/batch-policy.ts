@@ -8,14 +8,18 @@ export interface BatchPolicy {
   readonly maxWaitMs: number;
   /**
    * Once the source says it is caught up (nothing more to read right now),
-   * flush after this many milliseconds without new changes instead of
-   * waiting for `maxWaitMs`: low latency when idle, full batches under load.
+   * flush this many milliseconds after the first pending change instead of
+   * after `maxWaitMs`: at the head of the log a change lands within tens of
+   * milliseconds, also under a steady stream of small transactions that
+   * never pauses for this long; while the source has a backlog, batches
+   * still fill up to `maxRows`/`maxBytes`. The commit overlaps with reading
+   * the next changes, so frequent small flushes cost little throughput.
    */
   readonly lingerMs: number;
 }
 
 /**
- * 10,000 rows, 32 MiB or 1 s, and 50 ms of linger when the source is idle.
+ * 10,000 rows, 32 MiB or 1 s, and 50 ms of linger once the source caught up.
  * One second bounds latency under steady load; 10,000 rows keeps one
  * transaction or data file large enough to be efficient at high rates and
  * small enough to bound memory; the linger makes a lone change land in well

@@ -289,26 +289,47 @@ export class PipelineTarget {
    * to the source through `acknowledge`.
    */
   async flushAt(previous: PipelineCheckpoint, position: string, acknowledge: (position: string) => Promise<void>): Promise<PipelineCheckpoint> {
-    const checkpoint: PipelineCheckpoint = Object.freeze({
+    const checkpoint = this.checkpointAt(previous, position);
+    await this.flush(checkpoint, acknowledge);
+    return checkpoint;
+  }
+
+  /**
+   * The streaming checkpoint at `position` for what was accepted so far (the
+   * tables' state as of now); throws when `position` is before
+   * `previous`'s. Pure apart from reading the tracker: making it durable is
+   * {@link makeDurable}'s job.
+   */
+  checkpointAt(previous: PipelineCheckpoint, position: string): PipelineCheckpoint {
+    const codec = this.#o.positions;
+    if (previous.position !== undefined && codec.compare(codec.parse(position), codec.parse(previous.position)) < 0) {
+      throw new ZeroEtlError(`checkpoint would move backwards from ${previous.position} to ${position}`, { code: "position-regressed" });
+    }
+    return Object.freeze({
       pipeline: this.#o.name,
       phase: "streaming",
       position,
       tables: this.#tablesAt(position),
       savedAt: new Date().toISOString(),
     });
-    const codec = this.#o.positions;
-    if (previous.position !== undefined && codec.compare(codec.parse(position), codec.parse(previous.position)) < 0) {
-      throw new ZeroEtlError(`checkpoint would move backwards from ${previous.position} to ${position}`, { code: "position-regressed" });
-    }
-    await this.flush(checkpoint, acknowledge);
-    return checkpoint;
   }
 
   /**
    * `sink.flush(checkpoint)`, then the checkpoint store, then (for a
-   * streaming checkpoint, with `acknowledge`) the source.
+   * streaming checkpoint, with `acknowledge`) the source; the pending counts
+   * start again from zero.
    */
   async flush(checkpoint: PipelineCheckpoint, acknowledge?: (position: string) => Promise<void>): Promise<void> {
+    await this.makeDurable(checkpoint, acknowledge);
+    this.dropPending();
+  }
+
+  /**
+   * {@link flush} without touching the pending counts: for a flush that runs
+   * while the next changes are already being accepted (the caller dropped
+   * the counts of what this checkpoint covers when it started it).
+   */
+  async makeDurable(checkpoint: PipelineCheckpoint, acknowledge?: (position: string) => Promise<void>): Promise<void> {
     const receipt = await this.#o.retrying("flush sink", () => this.#o.sink.flush(checkpoint));
     // before the checkpoint: a crash in between replays the records, and the sink rejects them again
     if (receipt !== undefined && receipt.rejected.length > 0) await this.deadLetter({ accepted: 0, rejected: receipt.rejected });
@@ -325,7 +346,6 @@ export class PipelineTarget {
     const lag = this.caughtUp || this.lastCommitTime === undefined ? 0 : Math.max(0, (Date.now() - this.lastCommitTime) / 1000);
     this.#o.metrics.emit({ type: "lag", seconds: lag });
     this.#o.log.debug("checkpoint saved", { position: checkpoint.position, rows: this.pendingRows });
-    this.dropPending();
   }
 
   /**

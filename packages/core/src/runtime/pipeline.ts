@@ -105,6 +105,16 @@ class PipelineRun {
   readonly #acknowledge: (position: string) => Promise<void>;
   /** The newest batch checkpoint the current stream delivered (applied, maybe not yet durable). */
   #latest: string | undefined;
+  /**
+   * Sink work started and not awaited yet (a batch's write, then maybe the
+   * durable part of a flush), so that the source decodes the next batch
+   * meanwhile. At most one batch's work is in flight: the next write waits
+   * for it ({@link PipelineRun.#settle}), and so does everything else that
+   * touches the sink or the checkpoint.
+   */
+  #inFlight: Promise<void> | undefined;
+  /** Where the current stream's time went (logged when it ends): see {@link StreamStages}. */
+  #stages = newStages();
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -132,7 +142,7 @@ class PipelineRun {
       target: this.#target,
       sink: options.sink,
       positions: source.positions,
-      flushAt: (previous, position) => this.#target.flushAt(previous, position, this.#acknowledge),
+      flushAt: (previous, position) => this.#flushAt(previous, position),
       retrying: this.#retrying,
       metrics: this.#metrics,
       log: this.#log,
@@ -364,8 +374,57 @@ class PipelineRun {
     return checkpoint;
   }
 
-  #flushAt(previous: PipelineCheckpoint, position: string): Promise<PipelineCheckpoint> {
-    return this.#target.flushAt(previous, position, this.#acknowledge);
+  /** Waits for the sink work in flight, then makes everything applied durable at `position`. */
+  async #flushAt(previous: PipelineCheckpoint, position: string): Promise<PipelineCheckpoint> {
+    await this.#settle();
+    const began = performance.now();
+    const checkpoint = await this.#target.flushAt(previous, position, this.#acknowledge);
+    this.#stages.commitMs += performance.now() - began;
+    this.#stages.commits += 1;
+    return checkpoint;
+  }
+
+  /**
+   * Starts making everything applied so far durable at `position` and
+   * returns that checkpoint at once: the commit runs after the write in
+   * flight while the source decodes the next batch, and the order stays
+   * sink flush, then checkpoint store, then the source's acknowledgement.
+   */
+  #flushLater(previous: PipelineCheckpoint, position: string): PipelineCheckpoint {
+    const target = this.#target;
+    const checkpoint = target.checkpointAt(previous, position);
+    // what comes next counts towards the next flush
+    target.dropPending();
+    const stages = this.#stages;
+    this.#defer(async () => {
+      const began = performance.now();
+      await target.makeDurable(checkpoint, this.#acknowledge);
+      stages.commitMs += performance.now() - began;
+      stages.commits += 1;
+    });
+    return checkpoint;
+  }
+
+  /** Queues sink work behind the work in flight; a failure surfaces at the next {@link PipelineRun.#settle}. */
+  #defer(work: () => Promise<void>): void {
+    const previous = this.#inFlight;
+    const next = previous === undefined ? work() : previous.then(work);
+    // observed by #settle; without this handler a failure would be an unhandled rejection until then
+    next.catch(() => undefined);
+    this.#inFlight = next;
+  }
+
+  /** Waits for the sink work in flight, rethrowing its failure. */
+  async #settle(): Promise<void> {
+    const inFlight = this.#inFlight;
+    if (inFlight === undefined) return;
+    const began = performance.now();
+    try {
+      await inFlight;
+    } finally {
+      if (this.#inFlight === inFlight) this.#inFlight = undefined;
+      this.#stages.sinkWaitMs += performance.now() - began;
+    }
   }
 
   async #streamOnce(start: PipelineCheckpoint, target: string | undefined): Promise<PipelineCheckpoint> {
@@ -376,6 +435,8 @@ class PipelineRun {
     const iterator = source.stream(start.position ?? "", signal === undefined ? {} : { signal })[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<ChangeBatch>> | undefined;
     this.#latest = undefined;
+    const stages = (this.#stages = newStages());
+    const began = performance.now();
     try {
       for (;;) {
         if (signal?.aborted) break;
@@ -383,10 +444,11 @@ class PipelineRun {
         next ??= iterator.next().catch((error: unknown) => {
           throw new SourceStreamFailure(error);
         });
-        const remaining = Math.max(0, sinkSide.pendingSince + this.#policy.maxWaitMs - Date.now());
         // a timed flush needs a position to checkpoint; without one, wait for the source
-        const waitMs = sinkSide.pendingRows > 0 && latest !== undefined ? (sinkSide.caughtUp ? Math.min(remaining, this.#policy.lingerMs) : remaining) : undefined;
+        const waitMs = sinkSide.pendingRows > 0 && latest !== undefined ? this.#untilDue() : undefined;
+        const asked = performance.now();
         const result = await raceTimeout(next, waitMs, signal);
+        stages.sourceWaitMs += performance.now() - asked;
         if (result === "timeout" || result === "aborted") {
           if (latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
           if (result === "aborted") break;
@@ -395,14 +457,20 @@ class PipelineRun {
         next = undefined;
         if (result.done) break;
         const batch = result.value;
+        stages.batches += 1;
+        stages.events += batch.events.length;
         this.#outage.recovered();
         await this.#apply(batch, checkpoint, latest);
         if (batch.checkpoint !== undefined) latest = this.#latest = batch.checkpoint;
-        if (batch.tableChanges !== undefined && batch.tableChanges.length > 0) checkpoint = await this.#tableChanges.apply(batch.tableChanges, checkpoint, latest);
+        if (batch.tableChanges !== undefined && batch.tableChanges.length > 0) {
+          await this.#settle();
+          checkpoint = await this.#tableChanges.apply(batch.tableChanges, checkpoint, latest);
+        }
         sinkSide.caughtUp = batch.caughtUp === true;
         const reachedTarget = target !== undefined && latest !== undefined && this.#reached(latest, target);
         const idleAdvance = sinkSide.pendingRows === 0 && latest !== undefined && latest !== checkpoint.position && batch.events.length === 0;
-        if ((sinkSide.full || reachedTarget || idleAdvance) && latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
+        if ((reachedTarget || idleAdvance) && latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
+        else if (latest !== undefined && !sinkSide.resyncDue && sinkSide.pendingRows > 0 && (sinkSide.full || this.#untilDue() === 0)) checkpoint = this.#flushLater(checkpoint, latest);
         if (reachedTarget) break;
         if (sinkSide.resyncDue && latest !== undefined) {
           checkpoint = await this.#flushAt(checkpoint, latest);
@@ -411,9 +479,29 @@ class PipelineRun {
       }
       if (latest !== undefined && latest !== checkpoint.position) checkpoint = await this.#flushAt(checkpoint, latest);
     } finally {
-      await iterator.return?.();
+      try {
+        // a failed write or commit in flight wins over what ended the loop: the run replays from the last durable checkpoint either way
+        await this.#settle();
+      } finally {
+        await iterator.return?.();
+        stages.wallMs = performance.now() - began;
+        if (stages.events > 0) this.#log.info("stream stages", roundStages(stages));
+      }
     }
     return checkpoint;
+  }
+
+  /**
+   * Milliseconds until the pending changes are due to be flushed (0: now):
+   * `maxWaitMs` after the first of them, or `lingerMs` after it once the
+   * source has caught up, so that a steady stream of small transactions at
+   * the head of the log lands within tens of milliseconds instead of waiting
+   * for a full batch or a pause (which a steady stream never makes).
+   */
+  #untilDue(): number {
+    const target = this.#target;
+    const wait = target.caughtUp ? Math.min(this.#policy.lingerMs, this.#policy.maxWaitMs) : this.#policy.maxWaitMs;
+    return Math.max(0, target.pendingSince + wait - Date.now());
   }
 
   async #apply(batch: ChangeBatch, checkpoint: PipelineCheckpoint, latest: string | undefined): Promise<void> {
@@ -427,6 +515,7 @@ class PipelineRun {
       if (state === "dropped-at-source" || this.#tableChanges.isReplaced(key, event.commitPosition ?? event.position)) continue;
       if (event.op === "schema") {
         // flush what came before so DDL never races rows of the older shape
+        await this.#settle();
         await target.write(run);
         run = [];
         if (latest !== undefined && target.pendingRows > 0) await this.#flushAt(checkpoint, latest);
@@ -451,9 +540,18 @@ class PipelineRun {
       tracker.addRows(key, 1, event.position);
       if (event.commitTime !== undefined) target.lastCommitTime = event.commitTime;
     }
-    await target.write(run);
-    // records the source could not decode: dead letters, like records a sink refuses
-    if (batch.rejected !== undefined && batch.rejected.length > 0) await target.deadLetter({ accepted: 0, rejected: batch.rejected });
+    const rejected = batch.rejected;
+    if (run.length === 0 && (rejected === undefined || rejected.length === 0)) return;
+    // one batch in flight at most: the previous one's write (and commit) first
+    await this.#settle();
+    const stages = this.#stages;
+    this.#defer(async () => {
+      const began = performance.now();
+      await target.write(run);
+      stages.writeMs += performance.now() - began;
+      // records the source could not decode: dead letters, like records a sink refuses
+      if (rejected !== undefined && rejected.length > 0) await target.deadLetter({ accepted: 0, rejected });
+    });
   }
 
   #reached(position: string, target: string): boolean {
@@ -472,6 +570,34 @@ export function markForResync(checkpoint: PipelineCheckpoint, tables: readonly s
   const updated: Record<string, TableStatus> = { ...checkpoint.tables };
   for (const table of tables) updated[table] = { ...(updated[table] ?? { rows: 0 }), state: "resync-required", resyncRequested: true, updatedAt: now };
   return Object.freeze({ ...checkpoint, tables: Object.freeze(updated), savedAt: now });
+}
+
+/**
+ * Where one stream's time went, in milliseconds. The loop waits on the
+ * source (`sourceWaitMs`: reading and decoding what the sink's work did not
+ * hide) or on the sink (`sinkWaitMs`); the sink's work is `writeMs` (map,
+ * fold, encode and apply) and `commitMs` (flush, checkpoint,
+ * acknowledgement), which overlap with reading the source.
+ */
+interface StreamStages {
+  wallMs: number;
+  sourceWaitMs: number;
+  sinkWaitMs: number;
+  writeMs: number;
+  commitMs: number;
+  batches: number;
+  events: number;
+  commits: number;
+}
+
+function newStages(): StreamStages {
+  return { wallMs: 0, sourceWaitMs: 0, sinkWaitMs: 0, writeMs: 0, commitMs: 0, batches: 0, events: 0, commits: 0 };
+}
+
+function roundStages(stages: StreamStages): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(stages)) out[key] = Math.round(value);
+  return out;
 }
 
 /** The table a non-retryable error is about, if it names one. */

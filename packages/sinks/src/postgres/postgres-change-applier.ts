@@ -22,6 +22,7 @@ import type { TargetTable } from "./postgres-table-syncer.js";
 import { toPgParameter, type PgParameterEncoder } from "./postgres-value-encoder.js";
 import type { GuardedRunner } from "./postgres-history-applier.js";
 import { HistoryApplier } from "./postgres-history-applier.js";
+import { STAGED_MIN_ROWS, StagedApply } from "./postgres-staged-apply.js";
 
 /** PostgreSQL's limit on bind parameters per statement. */
 const MAX_PARAMETERS = 65_535;
@@ -29,6 +30,8 @@ const MAX_PARAMETERS = 65_535;
 const MAX_ROWS_PER_STATEMENT = 1_000;
 /** Rows per array-parameter statement: bounds the size of one message and of one row-by-row retry. */
 const ROWS_PER_ARRAY_STATEMENT = 5_000;
+/** Rows per staging table load: bounds the COPY text held in memory at once. */
+const ROWS_PER_STAGE = 50_000;
 const FULL_ROW = "*";
 
 /** What the applier needs from the sink. */
@@ -64,16 +67,24 @@ export class ChangeApplier {
   readonly #texts = new Map<string, string>();
   /** Applies history-mode tables' events and snapshot versions. */
   readonly history: HistoryApplier;
+  readonly #staged: StagedApply;
 
   constructor(context: ChangeApplierContext) {
     this.#context = context;
     this.history = new HistoryApplier(context.compile, context.schema);
+    this.#staged = new StagedApply(context.compile);
+  }
+
+  /** Where the staged (COPY) path's time went so far. */
+  get stagedTimes(): Readonly<StagedApply["times"]> {
+    return this.#staged.times;
   }
 
   /** Forgets cached statement texts; call whenever a target table's columns may have changed. */
   forgetStatements(): void {
     this.#texts.clear();
     this.history.forgetStatements();
+    this.#staged.forgetStatements();
   }
 
   /** Applies the steps in order and returns the records rejected (always none in `fast` mode: it throws instead). */
@@ -143,6 +154,14 @@ export class ChangeApplier {
 
   async #upsert(session: PostgresSession, target: TargetTable, signature: string, group: UpsertGroup, mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {
     const columns = group.columns;
+    if (mode === "fast" && group.rows.length >= STAGED_MIN_ROWS && (await this.#staged.available(session))) {
+      // set-based: COPY into a staging table, one statement; a record's fault fails it, and careful mode takes the rows one by one
+      for (let start = 0; start < group.rows.length; start += ROWS_PER_STAGE) {
+        const rows = start === 0 && group.rows.length <= ROWS_PER_STAGE ? group.rows : group.rows.slice(start, start + ROWS_PER_STAGE);
+        await this.#staged.upsert(session, target, signature, columns, signature === FULL_ROW, rows);
+      }
+      return;
+    }
     const text = this.#text(`upsert\u0000${target.name.schema}\u0000${target.name.table}\u0000${signature}`, () =>
       (signature === FULL_ROW ? compileUnnestUpsert : compileUnnestPartialUpsert)(this.#context.compile, {
         table: target.name,
@@ -167,6 +186,10 @@ export class ChangeApplier {
 
   async #deleteByKey(session: PostgresSession, target: TargetTable, deletes: readonly PendingRow[], mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {
     const pk = target.primaryKey;
+    if (mode === "fast" && deletes.length >= STAGED_MIN_ROWS && (await this.#staged.available(session))) {
+      for (let start = 0; start < deletes.length; start += ROWS_PER_STAGE) await this.#staged.deleteKeys(session, target, deletes.slice(start, start + ROWS_PER_STAGE));
+      return;
+    }
     if (pk.length === 1) {
       const column = pk[0] as string;
       const text = this.#text(`delete-any\u0000${target.name.schema}\u0000${target.name.table}`, () => compileDeleteByAnyKey(this.#context.compile, target.name, column));

@@ -201,3 +201,81 @@ export function compileKeyMove(compile: PgSqlCompiler, table: PgTableName, setCo
 export function compileTruncate(compile: PgSqlCompiler, table: PgTableName): string {
   return compile(sql`TRUNCATE TABLE ${pgTableRef(table)}`);
 }
+
+/** A staging table, always in the session's own temporary schema (`pg_temp`), whatever the search path holds. */
+function stageRef(stage: string): RawBuilder<unknown> {
+  return sql.id("pg_temp", stage);
+}
+
+/**
+ * `CREATE TEMPORARY TABLE stage (cols) ON COMMIT DROP`: a session staging
+ * table for one batch's rows of one target table. Its columns take the
+ * target columns' types without modifiers (as the array casts of
+ * {@link unnestRows} do, `bit`/`character` unbounded), so loading never
+ * truncates or rounds and the assignment to the target column checks
+ * lengths and ranges, exactly as the parameter path does; no constraints,
+ * so an absent NOT NULL column fails only where the target row needs it.
+ */
+export function compileCreateStage(compile: PgSqlCompiler, stage: string, columns: readonly string[], baseTypes: readonly string[]): string {
+  const defs = columns.map((c, i) => sql`${sql.id(c)} ${sql.raw(unnestElementType(baseTypes[i] ?? "text"))}`);
+  return compile(sql`CREATE TEMPORARY TABLE ${stageRef(stage)} (${sql.join(defs)}) ON COMMIT DROP`);
+}
+
+/** `COPY stage (cols) FROM STDIN`: text format, tab-separated, `\N` for NULL. */
+export function compileCopyIntoStage(compile: PgSqlCompiler, stage: string, columns: readonly string[]): string {
+  return compile(sql`COPY ${stageRef(stage)} (${sql.join(columns.map((c) => sql.id(c)))}) FROM STDIN`);
+}
+
+/** `DROP TABLE stage`: the staging table goes right after its statement (it would at commit anyway). */
+export function compileDropStage(compile: PgSqlCompiler, stage: string): string {
+  return compile(sql`DROP TABLE ${stageRef(stage)}`);
+}
+
+/**
+ * The staged form of {@link compileUnnestUpsert}: `INSERT INTO t (cols)
+ * SELECT cols FROM stage ON CONFLICT (pk) DO UPDATE SET c = EXCLUDED.c` for
+ * the non-key columns present (`DO NOTHING` when only key columns are, no
+ * conflict clause for a keyless table).
+ */
+export function compileStagedUpsert(compile: PgSqlCompiler, options: { readonly table: PgTableName; readonly columns: readonly string[]; readonly primaryKey: readonly string[]; readonly stage: string }): string {
+  const { table, columns, primaryKey, stage } = options;
+  const ids = sql.join(columns.map((c) => sql.id(c)));
+  const insert = sql`INSERT INTO ${pgTableRef(table)} (${ids}) SELECT ${ids} FROM ${stageRef(stage)}`;
+  if (primaryKey.length === 0) return compile(insert);
+  const key = new Set(primaryKey);
+  const updates = columns.filter((c) => !key.has(c));
+  const conflict = sql.join(primaryKey.map((k) => sql.id(k)));
+  if (updates.length === 0) return compile(sql`${insert} ON CONFLICT (${conflict}) DO NOTHING`);
+  return compile(sql`${insert} ON CONFLICT (${conflict}) DO UPDATE SET ${sql.join(updates.map((c) => sql`${sql.id(c)} = EXCLUDED.${sql.id(c)}`))}`);
+}
+
+/**
+ * The staged form of {@link compileUnnestPartialUpsert}, for rows that lack
+ * some target columns (unchanged TOAST values): the existing rows are
+ * changed by `UPDATE … FROM stage` (only the columns present), and only the
+ * keys it did not find are inserted, because `INSERT … ON CONFLICT` would
+ * check NOT NULL on the proposed row before resolving the conflict.
+ */
+export function compileStagedPartialUpsert(compile: PgSqlCompiler, options: { readonly table: PgTableName; readonly columns: readonly string[]; readonly primaryKey: readonly string[]; readonly stage: string }): string {
+  const { table, columns, primaryKey, stage } = options;
+  const key = new Set(primaryKey);
+  const updates = columns.filter((c) => !key.has(c));
+  if (primaryKey.length === 0 || updates.length === 0) return compileStagedUpsert(compile, options);
+  const ids = sql.join(columns.map((c) => sql.id(c)));
+  const target = sql.id("zetl_target");
+  const rows = stageRef(stage);
+  const updated = sql.id("zetl_updated");
+  const matchTarget = sql.join(primaryKey.map((k) => sql`${target}.${sql.id(k)} = ${rows}.${sql.id(k)}`), sql` AND `);
+  const matchUpdated = sql.join(primaryKey.map((k) => sql`${updated}.${sql.id(k)} = ${rows}.${sql.id(k)}`), sql` AND `);
+  return compile(sql`WITH ${updated} AS (UPDATE ${pgTableRef(table)} AS ${target} SET ${sql.join(updates.map((c) => sql`${sql.id(c)} = ${rows}.${sql.id(c)}`))} FROM ${rows} WHERE ${matchTarget} RETURNING ${sql.join(primaryKey.map((k) => sql`${target}.${sql.id(k)}`))})
+INSERT INTO ${pgTableRef(table)} (${ids}) SELECT ${ids} FROM ${rows} WHERE NOT EXISTS (SELECT 1 FROM ${updated} WHERE ${matchUpdated})`);
+}
+
+/** `DELETE FROM t USING stage WHERE t.k = stage.k AND …`: the keys staged. */
+export function compileStagedDelete(compile: PgSqlCompiler, table: PgTableName, primaryKey: readonly string[], stage: string): string {
+  const target = sql.id("zetl_target");
+  const rows = stageRef(stage);
+  const match = sql.join(primaryKey.map((k) => sql`${target}.${sql.id(k)} = ${rows}.${sql.id(k)}`), sql` AND `);
+  return compile(sql`DELETE FROM ${pgTableRef(table)} AS ${target} USING ${rows} WHERE ${match}`);
+}
+

@@ -3,6 +3,7 @@ import { CompiledQuery, Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { ZeroEtlError, redactText } from "@zero-etl/core";
 import type { PostgresSinkConfig } from "./postgres-sink-config.js";
+import { copyIn } from "./postgres-copy-in.js";
 import { classifyPgError, describePgError } from "./postgres-error-classifier.js";
 
 /**
@@ -71,6 +72,16 @@ export class PostgresSession {
     try {
       const result = await this.db.executeQuery<R>(CompiledQuery.raw(text, parameters as unknown[]));
       return result.rows as R[];
+    } catch (error) {
+      if (classifyPgError(error) === "transient") this.#broken = true;
+      throw error;
+    }
+  }
+
+  /** Runs `COPY … FROM STDIN` with the given data messages; returns the rows copied. */
+  async copyIn(text: string, chunks: readonly Buffer[]): Promise<number> {
+    try {
+      return await copyIn(this.#client, text, chunks);
     } catch (error) {
       if (classifyPgError(error) === "transient") this.#broken = true;
       throw error;

@@ -272,6 +272,10 @@ class PostgresSinkImpl implements PostgresSink {
   }
 
   async close(): Promise<void> {
+    const staged = this.#applier.stagedTimes;
+    if (staged.rows > 0) {
+      this.#config.logger.info("staged apply stages", { rows: staged.rows, encodeMs: Math.round(staged.encodeMs), loadMs: Math.round(staged.loadMs), applyMs: Math.round(staged.applyMs) });
+    }
     const session = this.#session;
     this.#session = undefined;
     this.#inTransaction = false;

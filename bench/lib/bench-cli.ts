@@ -1,0 +1,52 @@
+/**
+ * Shared helpers of the end-to-end benchmarks (not a benchmark itself: only
+ * `bench/*.ts` are run by `pnpm bench`): timed CLI runs and reference tools.
+ */
+import { spawn } from "node:child_process";
+import { startCli, type CliResult } from "../../test-support/cli.js";
+
+/** Whether `ZETL_BENCH_QUICK=1` asks for the small sizes (a tenth). */
+export const QUICK = process.env.ZETL_BENCH_QUICK === "1";
+
+/** Runs `zeroetl <args>` to completion and returns its result with the wall time; throws when it fails. */
+export async function timedCli(args: readonly string[]): Promise<CliResult & { seconds: number }> {
+  const began = performance.now();
+  const result = await startCli(args).result;
+  const seconds = (performance.now() - began) / 1000;
+  if (result.code !== 0) throw new Error(`zeroetl ${args.join(" ")} exited ${result.code}: ${result.stderr.slice(-2000)}`);
+  return { ...result, seconds };
+}
+
+/** Runs a reference tool with its output discarded and returns its wall time in seconds; throws when it fails. */
+export function timedTool(command: string, args: readonly string[]): Promise<number> {
+  const began = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve((performance.now() - began) / 1000) : reject(new Error(`${command} exited ${code}: ${err}`))));
+  });
+}
+
+/** The 1-minute load average, printed beside every figure (the machine is shared). */
+export async function loadAverage(): Promise<string> {
+  const { loadavg } = await import("node:os");
+  return loadavg().map((l) => l.toFixed(2)).join(" ");
+}
+
+/** The `stream stages` and `staged apply stages` log lines of a CLI run at log level info, as printed figures. */
+export function stageLines(output: string): string[] {
+  const out: string[] = [];
+  for (const line of output.split("\n")) {
+    if (!line.includes("stream stages") && !line.includes("staged apply stages")) continue;
+    try {
+      const parsed = JSON.parse(line) as Record<string, unknown>;
+      const { level: _l, time: _t, pid: _p, hostname: _h, pipeline: _n, msg, ...rest } = parsed;
+      out.push(`  ${String(msg)}: ${Object.entries(rest).map(([k, v]) => `${k} ${String(v)}`).join(", ")}`);
+    } catch {
+      out.push(`  ${line}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+import type { Row } from "@zero-etl/core";
+import type { PgSqlCompiler } from "./postgres-dml-compiler.js";
+import { compileCopyIntoStage, compileCreateStage, compileDropStage, compileStagedDelete, compileStagedPartialUpsert, compileStagedUpsert } from "./postgres-dml-compiler.js";
+import { copyTextCell } from "./postgres-copy-text.js";
+import type { PostgresSession } from "./postgres-session.js";
+import type { TargetTable } from "./postgres-table-syncer.js";
+import { toPgParameter, type PgParameterEncoder } from "./postgres-value-encoder.js";
+
+/** Rows below which the parameter statements win: staging costs three more round trips (create, copy, drop). */
+export const STAGED_MIN_ROWS = 500;
+/** Bytes of COPY text per CopyData message. */
+const COPY_CHUNK_BYTES = 256 * 1024;
+
+/**
+ * Set-based apply of one table's folded rows through a session staging
+ * table: the rows are loaded with `COPY … FROM STDIN` (text format) into a
+ * temporary table created for the statement, then applied with one
+ * statement (`INSERT … SELECT … ON CONFLICT DO UPDATE`, the `UPDATE … FROM`
+ * form for rows lacking columns, or `DELETE … USING`), and the staging table
+ * is dropped. Same semantics as the parameter statements: only the columns
+ * present are set, absent ones keep the target's value. Runs inside the
+ * sink's open transaction; a failure for a record's fault fails the whole
+ * statement, and the caller then applies the batch row by row its careful way.
+ */
+export class StagedApply {
+  readonly #compile: PgSqlCompiler;
+  readonly #texts = new Map<string, string>();
+  #serial = 0;
+  readonly #allowed = new WeakMap<PostgresSession, boolean>();
+  /** Where the staged path's time went (milliseconds), for the performance breakdown. */
+  readonly times = { rows: 0, encodeMs: 0, loadMs: 0, applyMs: 0 };
+
+  constructor(compile: PgSqlCompiler) {
+    this.#compile = compile;
+  }
+
+  /**
+   * Whether the session may create temporary tables (the `TEMPORARY`
+   * privilege on the database, PUBLIC's by default but revocable); asked
+   * once per session. Without it the caller keeps the parameter statements.
+   */
+  async available(session: PostgresSession): Promise<boolean> {
+    let allowed = this.#allowed.get(session);
+    if (allowed === undefined) {
+      const rows = await session.query<{ ok: boolean }>("SELECT has_database_privilege(current_database(), 'TEMPORARY') AS ok");
+      allowed = rows[0]?.ok === true;
+      this.#allowed.set(session, allowed);
+    }
+    return allowed;
+  }
+
+  /** Forgets cached statement texts (a target table's columns may have changed). */
+  forgetStatements(): void {
+    this.#texts.clear();
+  }
+
+  /**
+   * Upserts `rows` (each holding at least every column of `columns`, which
+   * `signature` names) into `target`; `full` when `columns` are all the
+   * target's columns.
+   */
+  async upsert(session: PostgresSession, target: TargetTable, signature: string, columns: readonly string[], full: boolean, rows: readonly { readonly row: Row }[]): Promise<number> {
+    const stage = this.#stageName();
+    const apply = this.#text(`staged-upsert\u0000${target.name.schema}\u0000${target.name.table}\u0000${signature}\u0000${stage}`, () =>
+      (full ? compileStagedUpsert : compileStagedPartialUpsert)(this.#compile, { table: target.name, columns, primaryKey: target.primaryKey, stage }),
+    );
+    return this.#viaStage(session, target, stage, columns, rows, apply);
+  }
+
+  /** Deletes the keys of `rows` (key images) from `target`. */
+  async deleteKeys(session: PostgresSession, target: TargetTable, rows: readonly { readonly row: Row }[]): Promise<number> {
+    const stage = this.#stageName();
+    const pk = target.primaryKey;
+    const apply = this.#text(`staged-delete\u0000${target.name.schema}\u0000${target.name.table}\u0000${stage}`, () => compileStagedDelete(this.#compile, target.name, pk, stage));
+    return this.#viaStage(session, target, stage, pk, rows, apply);
+  }
+
+  async #viaStage(session: PostgresSession, target: TargetTable, stage: string, columns: readonly string[], rows: readonly { readonly row: Row }[], apply: string): Promise<number> {
+    const create = compileCreateStage(
+      this.#compile,
+      stage,
+      columns,
+      columns.map((c) => target.baseTypes.get(c) ?? "text"),
+    );
+    const times = this.times;
+    const began = performance.now();
+    const text = encodeCopyText(target, columns, rows);
+    const encoded = performance.now();
+    await session.run(create);
+    await session.copyIn(compileCopyIntoStage(this.#compile, stage, columns), text);
+    const loaded = performance.now();
+    const affected = await session.run(apply);
+    await session.run(compileDropStage(this.#compile, stage));
+    times.rows += rows.length;
+    times.encodeMs += encoded - began;
+    times.loadMs += loaded - encoded;
+    times.applyMs += performance.now() - loaded;
+    return affected;
+  }
+
+  /** A fresh name per use: a staging table created under a savepoint that was rolled back is gone, so names are never reused. */
+  #stageName(): string {
+    this.#serial = (this.#serial + 1) % 1_000_000_000;
+    return `zetl_stage_${this.#serial}`;
+  }
+
+  #text(key: string, build: () => string): string {
+    const cached = this.#texts.get(key);
+    if (cached !== undefined) return cached;
+    const text = build();
+    if (this.#texts.size > 2_000) this.#texts.clear();
+    this.#texts.set(key, text);
+    return text;
+  }
+}
+
+/** The rows' `columns` as COPY text, one line per row, in messages of about {@link COPY_CHUNK_BYTES}. */
+function encodeCopyText(target: TargetTable, columns: readonly string[], rows: readonly { readonly row: Row }[]): Buffer[] {
+  const width = columns.length;
+  const encoders: PgParameterEncoder[] = columns.map((c) => target.encoders.get(c) ?? toPgParameter);
+  const chunks: Buffer[] = [];
+  let text = "";
+  for (let r = 0; r < rows.length; r++) {
+    const row = (rows[r] as { readonly row: Row }).row;
+    for (let c = 0; c < width; c++) {
+      if (c > 0) text += "\t";
+      text += copyTextCell((encoders[c] as PgParameterEncoder)(row[columns[c] as string]));
+    }
+    text += "\n";
+    if (text.length >= COPY_CHUNK_BYTES) {
+      chunks.push(Buffer.from(text, "utf8"));
+      text = "";
+    }
+  }
+  if (text.length > 0) chunks.push(Buffer.from(text, "utf8"));
+  return chunks;
+}
