@@ -214,14 +214,16 @@ export class PipelineTarget {
     const key = tableKey(chunk.table);
     const load = this.#o.sink.copySnapshot;
     if (load === undefined) throw new ZeroEtlError(`a COPY snapshot of ${key} reached a sink that cannot load one`, { code: "internal", table: key });
-    const marked: SnapshotCopy = { ...copy, parts: copy.parts.map((part) => ({ read: (signal?: AbortSignal) => failuresMarked(part.read(signal)) })) };
+    const counted = { bytes: 0 };
+    const marked: SnapshotCopy = { ...copy, parts: copy.parts.map((part) => ({ read: (signal?: AbortSignal) => bytesCounted(failuresMarked(part.read(signal)), counted) })) };
     const progress = (rowsRead: number): void => {
       this.#o.metrics.emit({ type: "snapshot-progress", table: key, rowsRead, ...(chunk.rowsEstimated === undefined ? {} : { rowsEstimated: Math.max(chunk.rowsEstimated, rowsRead) }), done: false });
     };
     const rows = await load.call(this.#o.sink, chunk.schema, marked, { progress, ...(signal === undefined ? {} : { signal }) });
     // committed already: counted for the run's totals and metrics, not towards the next flush
     this.rowsThisRun[key] = (this.rowsThisRun[key] ?? 0) + rows;
-    this.#o.metrics.emit({ type: "rows", table: key, op: "snapshot", rows, bytes: 0 });
+    // the COPY stream's own bytes: the closest to the row bytes the other paths estimate
+    this.#o.metrics.emit({ type: "rows", table: key, op: "snapshot", rows, bytes: counted.bytes });
     this.tracker.addRows(key, rows);
     this.#o.metrics.emit({ type: "snapshot-progress", table: key, rowsRead: rows, ...(chunk.rowsEstimated === undefined ? {} : { rowsEstimated: Math.max(chunk.rowsEstimated, rows) }), done: true });
   }
@@ -388,4 +390,12 @@ function renamesFor(target: TableSchema, renamed: Readonly<Record<string, string
     (out ??= {})[to] = from;
   }
   return out;
+}
+
+/** Passes a COPY part's blocks through, adding their sizes to `counter.bytes`. */
+async function* bytesCounted(blocks: AsyncIterable<Uint8Array>, counter: { bytes: number }): AsyncIterable<Uint8Array> {
+  for await (const block of blocks) {
+    counter.bytes += block.byteLength;
+    yield block;
+  }
 }
