@@ -5,6 +5,7 @@ import { writeValue } from "./debezium-value-writer.js";
 /** Parameters of an envelope's row struct (`…Value`) that let a zero-etl Kafka source restore the table schema. */
 export const ZEROETL_VERSION_PARAMETER = "__zeroetl.version";
 export const ZEROETL_RENAMED_PARAMETER = "__zeroetl.renamed";
+export const ZEROETL_PRIMARY_KEY_PARAMETER = "__zeroetl.primaryKey";
 
 /** Debezium's operation codes: create, update, delete, read (snapshot), truncate. */
 export type DebeziumOp = "c" | "u" | "d" | "r" | "t";
@@ -67,7 +68,10 @@ export class DebeziumTableEncoder {
       optional: false,
       fields: this.#keyColumns.map((c) => connectSchemaOf(c.type, false, c.name)),
     };
-    const rowParameters: Record<string, string> = { [ZEROETL_VERSION_PARAMETER]: String(schema.version) };
+    const rowParameters: Record<string, string> = {
+      [ZEROETL_VERSION_PARAMETER]: String(schema.version),
+      [ZEROETL_PRIMARY_KEY_PARAMETER]: JSON.stringify(schema.primaryKey),
+    };
     if (renamed !== undefined && Object.keys(renamed).length > 0) rowParameters[ZEROETL_RENAMED_PARAMETER] = JSON.stringify(renamed);
     const rowFields = schema.columns.map((c) => {
       const field = connectSchemaOf(c.type, c.nullable, c.name);

@@ -162,11 +162,9 @@ export class KafkaSink implements Sink {
     });
   }
 
-  async resetTable(table: TableRef): Promise<void> {
-    // a topic cannot forget records: a truncate event tells consumers to empty the table before the new snapshot rows
-    const encoder = this.#encoder(table);
-    const now = Date.now();
-    this.#push({ topic: this.#topicOf(table), partition: 0, value: encoder.value("t", undefined, undefined, { tsMs: now, snapshot: true, txId: undefined, position: undefined }, now) });
+  async resetTable(_table: TableRef): Promise<void> {
+    // Nothing to write. A topic cannot forget records, and a truncate event would race the snapshot rows
+    // of the table's other partitions in the consumers; the new snapshot's rows are upserts by key.
   }
 
   async writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt> {

@@ -15,6 +15,7 @@ export interface ConnectSchemaJson {
 const ZEROETL_TYPE = "__zeroetl.type";
 const ZEROETL_VERSION = "__zeroetl.version";
 const ZEROETL_RENAMED = "__zeroetl.renamed";
+const ZEROETL_PRIMARY_KEY = "__zeroetl.primaryKey";
 const SOURCE_TYPE = "__debezium.source.column.type";
 
 /**
@@ -95,7 +96,10 @@ export class DebeziumTableDecoder {
     const version = Number(row?.parameters?.[ZEROETL_VERSION] ?? fallbackVersion);
     const renamed = row?.parameters?.[ZEROETL_RENAMED];
     this.renamed = renamed === undefined ? undefined : (JSON.parse(renamed) as Record<string, string>);
-    this.schema = { table, columns: this.#columns, primaryKey: keyFields, version };
+    const recordedKey = row?.parameters?.[ZEROETL_PRIMARY_KEY];
+    // the producer's own record of the key wins: a record without a Kafka key (a truncate) has no key schema
+    const primaryKey = recordedKey === undefined ? keyFields : (JSON.parse(recordedKey) as string[]);
+    this.schema = { table, columns: this.#columns, primaryKey, version };
   }
 
   /** A payload's row image, or undefined for `null`; `skip` names columns to leave out (unchanged at the source). */
