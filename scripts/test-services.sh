@@ -182,30 +182,31 @@ start_kafka() {
   install_kafka
   local dir="$STATE/kafka"
   mkdir -p "$dir"
+  {
+    echo "process.roles=broker,controller"
+    echo "node.id=1"
+    echo "controller.quorum.voters=1@127.0.0.1:$((KAFKA_PORT + 1))"
+    echo "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$((KAFKA_PORT + 1))"
+    echo "advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT"
+    echo "controller.listener.names=CONTROLLER"
+    echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    echo "log.dirs=$dir/data"
+    # one broker: internal topics with one replica, and no wait for more group members
+    echo "offsets.topic.replication.factor=1"
+    echo "offsets.topic.num.partitions=4"
+    echo "transaction.state.log.replication.factor=1"
+    echo "transaction.state.log.min.isr=1"
+    echo "transaction.state.log.num.partitions=4"
+    echo "group.initial.rebalance.delay.ms=0"
+    # tests kill consumers: a dead member leaves its group after 6 s, not 45
+    echo "group.consumer.min.session.timeout.ms=3000"
+    echo "group.consumer.session.timeout.ms=6000"
+    echo "group.consumer.min.heartbeat.interval.ms=1000"
+    echo "group.consumer.heartbeat.interval.ms=1000"
+    echo "group.classic.min.session.timeout.ms=3000"
+    echo "auto.create.topics.enable=false"
+  } > "$dir/server.properties"
   if [ ! -f "$dir/data/meta.properties" ]; then
-    {
-      echo "process.roles=broker,controller"
-      echo "node.id=1"
-      echo "controller.quorum.voters=1@127.0.0.1:$((KAFKA_PORT + 1))"
-      echo "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$((KAFKA_PORT + 1))"
-      echo "advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT"
-      echo "controller.listener.names=CONTROLLER"
-      echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
-      echo "log.dirs=$dir/data"
-      # one broker: internal topics with one replica, and no wait for more group members
-      echo "offsets.topic.replication.factor=1"
-      echo "offsets.topic.num.partitions=4"
-      echo "transaction.state.log.replication.factor=1"
-      echo "transaction.state.log.min.isr=1"
-      echo "transaction.state.log.num.partitions=4"
-      echo "group.initial.rebalance.delay.ms=0"
-      # tests kill consumers: a dead member leaves its group after 6 s, not 45
-      echo "group.consumer.min.session.timeout.ms=3000"
-      echo "group.consumer.session.timeout.ms=6000"
-      echo "group.classic.min.session.timeout.ms=3000"
-      echo "auto.create.topics.enable=false"
-      echo "log.flush.interval.messages=9223372036854775807"
-    } > "$dir/server.properties"
     java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format --ignore-formatted -c "$dir/server.properties" \
       -t "$(java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)" >/dev/null 2>&1
   fi

@@ -91,9 +91,18 @@ describe("PostgreSQL -> Kafka -> three workers -> PostgreSQL", () => {
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
     producer = startCli(["run", producerConfig]);
     await source.query("ALTER TABLE accounts REPLICA IDENTITY FULL");
-    const [w1, w2] = [await startWorker(1), await startWorker(2), await startWorker(3)];
-
     let round = 0;
+    // the first worker creates the target's state tables; workers opening at once would race on CREATE TABLE
+    const w1 = await startWorker(1);
+    for (let waited = 0; waited < 240; waited++) {
+      const found = await target.query("SELECT 1 FROM pg_tables WHERE tablename = 'notes'");
+      if (found.rowCount === 1) break;
+      await churn(round++, false);
+      await sleep(250);
+    }
+    const w2 = await startWorker(2);
+    await startWorker(3);
+
     // until the workers apply (the snapshot's 300 rows are in the topics), keep changes coming
     for (let waited = 0; (await targetRows()) < 300 && waited < 120; waited++) {
       await churn(round++, false);

@@ -63,8 +63,8 @@ const kafkaSource = z
     topicPrefix: kafkaTopicPrefix.optional(),
     group: z.string().min(1, "a consumer group name"),
     clientId: z.string().min(1).optional(),
-    sessionTimeoutMs: z.number().int().min(1000).optional(),
     maxBatchRecords: z.number().int().positive().optional(),
+    handoverGraceMs: z.number().int().nonnegative().optional(),
   })
   .refine((s) => (s.topics === undefined) !== (s.topicPrefix === undefined), { error: "either topics or topicPrefix (not both)", path: ["topics"] });
 

@@ -23,15 +23,19 @@ export function quoteLongIntegers(text: string): string {
       continue;
     }
     if (c === 45 || (c >= 48 && c <= 57)) {
+      // the whole number token: sign, digits, fraction, exponent
       let j = i + 1;
+      let integer = true;
       while (j < text.length) {
         const d = text.charCodeAt(j);
-        if (d < 48 || d > 57) break;
-        j++;
+        if (d >= 48 && d <= 57) j++;
+        else if (d === 46 || d === 101 || d === 69 || d === 43 || d === 45) {
+          integer = false;
+          j++;
+        } else break;
       }
-      const next = text.charCodeAt(j);
-      // an integer (no fraction or exponent) long enough to lose digits as a double
-      if (j - i >= 16 && next !== 46 && next !== 101 && next !== 69) {
+      // an integer long enough to lose digits as a double
+      if (integer && j - i >= 16) {
         out += `${text.slice(from, i)}"${text.slice(i, j)}"`;
         from = j;
       }

@@ -12,10 +12,15 @@ export interface KafkaSourceOptions {
   /** The consumer group: workers of one group share the topics' partitions. */
   readonly group: string;
   readonly clientId?: string;
-  /** Milliseconds without a heartbeat after which the group gives a worker's partitions to the others (default 10,000). */
-  readonly sessionTimeoutMs?: number;
   /** Most records in one batch handed to the runtime (default 5,000). */
   readonly maxBatchRecords?: number;
+  /**
+   * Milliseconds a partition newly assigned to this worker is held back
+   * before its records are applied (default 5,000): time for its previous
+   * owner to flush what it took before the partition was revoked. Longer
+   * than the batch policy's `maxWaitMs` plus a flush.
+   */
+  readonly handoverGraceMs?: number;
   readonly logger?: Logger;
 }
 
@@ -26,8 +31,8 @@ export interface KafkaSourceConfig {
   readonly topicPrefix: string | undefined;
   readonly group: string;
   readonly clientId: string;
-  readonly sessionTimeoutMs: number;
   readonly maxBatchRecords: number;
+  readonly handoverGraceMs: number;
   readonly logger: Logger;
 }
 
@@ -38,17 +43,17 @@ export function resolveKafkaSourceConfig(options: KafkaSourceOptions): KafkaSour
   if ((options.topics === undefined) === (options.topicPrefix === undefined)) throw new ConfigError("source.topics", "either topics or topicPrefix (not both)");
   if (options.topics !== undefined && options.topics.length === 0) throw new ConfigError("source.topics", "at least one topic");
   if (options.group.length === 0) throw new ConfigError("source.group", "a consumer group name");
-  const sessionTimeoutMs = options.sessionTimeoutMs ?? 10_000;
-  if (!Number.isInteger(sessionTimeoutMs) || sessionTimeoutMs < 1000) throw new ConfigError("source.sessionTimeoutMs", "an integer of at least 1000");
   const maxBatchRecords = options.maxBatchRecords ?? 5000;
   if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) throw new ConfigError("source.maxBatchRecords", "a positive integer");
+  const handoverGraceMs = options.handoverGraceMs ?? 5000;
+  if (!Number.isInteger(handoverGraceMs) || handoverGraceMs < 0) throw new ConfigError("source.handoverGraceMs", "a non-negative integer");
   return {
+    handoverGraceMs,
     brokers: options.brokers,
     topics: options.topics,
     topicPrefix: options.topicPrefix,
     group: options.group,
     clientId: options.clientId ?? "zeroetl",
-    sessionTimeoutMs,
     maxBatchRecords,
     logger: options.logger ?? silentLogger,
   };

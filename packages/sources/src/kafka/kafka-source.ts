@@ -40,6 +40,18 @@ function closeConsumer(consumer: Consumer<string, string, string, string>): Prom
   return new Promise((resolve) => consumer.close(true, () => resolve()));
 }
 
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
 const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /**
@@ -68,6 +80,11 @@ export class KafkaSource implements Source {
   readonly #next = new Map<string, bigint>();
   #seq = 0n;
   #consumer: Consumer<string, string, string, string> | undefined;
+  /** The assignment the ownership below was computed from (the client replaces the array on every change). */
+  #assignmentSeen: unknown;
+  #ownedNow = new Set<string>();
+  /** Partitions newly given to this worker, held back until this time (ms): see `handoverGraceMs`. */
+  readonly #heldUntil = new Map<string, number>();
 
   constructor(options: KafkaSourceOptions) {
     this.#config = resolveKafkaSourceConfig(options);
@@ -145,15 +162,6 @@ export class KafkaSource implements Source {
       wake = undefined;
       w?.();
     };
-    consumer.on("consumer:group:join", () => {
-      // partitions given to another worker: forget their offsets and the records not yet delivered
-      const owned = this.#owned();
-      for (const partition of [...this.#next.keys()]) if (!owned.has(partition)) this.#next.delete(partition);
-      for (let i = queue.length - 1; i >= 0; i--) {
-        const m = queue[i];
-        if (m !== undefined && !owned.has(`${m.topic}:${m.partition}`)) queue.splice(i, 1);
-      }
-    });
     let stream: MessagesStream<string, string, string, string>;
     try {
       stream = await consumer.consume({ topics, mode: "committed", fallbackMode: "earliest", autocommit: false });
@@ -192,8 +200,15 @@ export class KafkaSource implements Source {
           }
         }
         if (failure !== undefined) throw new ZeroEtlError(`kafka: consuming failed: ${errorText(failure)}`, { code: "source-failed", retryable: true, cause: failure });
-        const taken = queue.splice(0, max);
+        const now = Date.now();
+        this.#refreshOwnership(now);
+        const taken = this.#deliverable(queue, max, now);
         if (stream.isPaused() && queue.length < max) stream.resume();
+        if (taken.length === 0 && queue.length > 0) {
+          // only records of partitions still held back: wait for their hand-over to pass
+          await sleep(Math.min(IDLE_MS, Math.max(10, this.#nextRelease(now) - now)), options.signal);
+          continue;
+        }
         if (taken.length === 0) continue;
         const events: ChangeEvent[] = [];
         const rejected: RejectedRecord[] = [];
@@ -208,6 +223,55 @@ export class KafkaSource implements Source {
       await closeConsumer(consumer);
       if (this.#consumer === consumer) this.#consumer = undefined;
     }
+  }
+
+  /**
+   * Follows the group's assignment. A partition newly assigned is held back
+   * for `handoverGraceMs`: its previous owner may still be flushing records
+   * of it that it took before the revocation, and applying newer records of
+   * the same keys before that flush lands would let the older flush win. A
+   * partition taken away is forgotten, with its records not yet delivered.
+   */
+  #refreshOwnership(now: number): void {
+    const assignments = this.#consumer?.assignments;
+    if (assignments === this.#assignmentSeen) return;
+    this.#assignmentSeen = assignments;
+    const owned = this.#owned();
+    for (const partition of owned) if (!this.#ownedNow.has(partition)) this.#heldUntil.set(partition, now + this.#config.handoverGraceMs);
+    for (const partition of this.#ownedNow) {
+      if (owned.has(partition)) continue;
+      this.#next.delete(partition);
+      this.#heldUntil.delete(partition);
+    }
+    this.#ownedNow = owned;
+    this.#config.logger.info("kafka: partitions assigned", { partitions: [...owned].sort() });
+  }
+
+  /** Takes up to `max` records of owned partitions not held back from `queue`, in order; records of partitions no longer owned are dropped. */
+  #deliverable(queue: KafkaMessage[], max: number, now: number): KafkaMessage[] {
+    const taken: KafkaMessage[] = [];
+    let kept = 0;
+    for (let i = 0; i < queue.length; i++) {
+      const m = queue[i];
+      if (m === undefined) continue;
+      const partition = `${m.topic}:${m.partition}`;
+      if (!this.#ownedNow.has(partition)) continue;
+      const held = this.#heldUntil.get(partition);
+      if (taken.length >= max || (held !== undefined && held > now)) {
+        queue[kept++] = m;
+        continue;
+      }
+      if (held !== undefined) this.#heldUntil.delete(partition);
+      taken.push(m);
+    }
+    queue.length = kept;
+    return taken;
+  }
+
+  #nextRelease(now: number): number {
+    let next = now + IDLE_MS;
+    for (const until of this.#heldUntil.values()) if (until < next) next = until;
+    return next;
   }
 
   #owned(): Set<string> {
@@ -320,7 +384,7 @@ export class KafkaSource implements Source {
     const consumer = this.#consumer;
     const position = kafkaPositionCodec.parse(checkpoint);
     if (consumer === undefined || position.kind !== "checkpoint") return;
-    const owned = this.#owned();
+    const owned = this.#ownedNow;
     const offsets = Object.entries(position.offsets)
       .filter(([partition]) => owned.has(partition))
       .map(([partition, offset]) => {
