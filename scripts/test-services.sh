@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Brings up (or tears down) the throwaway servers the test suite talks to:
-# PostgreSQL 15 with logical decoding, MariaDB with a ROW binlog and a
-# single-node OpenSearch, all on 127.0.0.1 in a temporary state directory. Installs the Debian packages when
+# PostgreSQL 15 with logical decoding, MariaDB with a ROW binlog, a
+# single-node OpenSearch and a single-node Apache Kafka (KRaft), all on 127.0.0.1 in a temporary state directory. Installs the Debian packages when
 # they are missing. Idempotent: a second `start` finds the servers running.
 #
-#   scripts/test-services.sh start|stop|env|oracle-debezium (prints the Debezium harness classpath)
+#   scripts/test-services.sh start|stop|env|oracle-debezium (prints the Debezium harness classpath)|kafka-classpath
 set -euo pipefail
 
 STATE=${ZETL_STATE_DIR:-/tmp/zero-etl-test-services}
@@ -13,6 +13,9 @@ MY_PORT=${ZETL_MY_PORT:-53306}
 OS_PORT=${ZETL_OS_PORT:-59200}
 OS_VERSION=${ZETL_OS_VERSION:-2.19.1}
 OS_CACHE=${ZETL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/zero-etl}
+KAFKA_PORT=${ZETL_KAFKA_PORT:-59092}
+KAFKA_VERSION=${ZETL_KAFKA_VERSION:-4.1.1}
+KAFKA_LIBS="$OS_CACHE/kafka-$KAFKA_VERSION/libs"
 PG_BIN=/usr/lib/postgresql/15/bin
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -149,6 +152,80 @@ start_opensearch() {
   exit 1
 }
 
+# Apache Kafka in KRaft mode (one process that is both broker and controller),
+# from the jars its project publishes on Maven Central: kafka_2.13 (the
+# broker) and kafka-tools (kafka-console-consumer, ProducerPerformance) with
+# their runtime dependencies, copied once by Maven into the cache dir. The
+# storage is formatted on first start; the classpath is `$KAFKA_LIBS/*`.
+kafka_up() { (exec 3<>"/dev/tcp/127.0.0.1/$KAFKA_PORT") 2>/dev/null; }
+
+install_kafka() {
+  if [ -f "$KAFKA_LIBS/.complete" ]; then return; fi
+  local work="$OS_CACHE/kafka-$KAFKA_VERSION"
+  mkdir -p "$work"
+  cat > "$work/pom.xml" <<POM
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>zero-etl.test</groupId><artifactId>kafka-broker</artifactId><version>1</version><packaging>pom</packaging>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>2.24.3</version></dependency>
+  </dependencies>
+</project>
+POM
+  rm -rf "$KAFKA_LIBS"
+  mvn -q -B -f "$work/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_LIBS" >&2
+  touch "$KAFKA_LIBS/.complete"
+}
+
+start_kafka() {
+  if kafka_up; then return; fi
+  install_kafka
+  local dir="$STATE/kafka"
+  mkdir -p "$dir"
+  {
+    echo "process.roles=broker,controller"
+    echo "node.id=1"
+    echo "controller.quorum.voters=1@127.0.0.1:$((KAFKA_PORT + 1))"
+    echo "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$((KAFKA_PORT + 1))"
+    echo "advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT"
+    echo "controller.listener.names=CONTROLLER"
+    echo "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    echo "log.dirs=$dir/data"
+    # one broker: internal topics with one replica, and no wait for more group members
+    echo "offsets.topic.replication.factor=1"
+    echo "offsets.topic.num.partitions=4"
+    echo "transaction.state.log.replication.factor=1"
+    echo "transaction.state.log.min.isr=1"
+    echo "transaction.state.log.num.partitions=4"
+    echo "group.initial.rebalance.delay.ms=0"
+    # tests kill consumers: a dead member leaves its group after 6 s, not 45
+    echo "group.consumer.min.session.timeout.ms=3000"
+    echo "group.consumer.session.timeout.ms=6000"
+    echo "group.consumer.min.heartbeat.interval.ms=1000"
+    echo "group.consumer.heartbeat.interval.ms=1000"
+    echo "group.classic.min.session.timeout.ms=3000"
+    echo "auto.create.topics.enable=false"
+  } > "$dir/server.properties"
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    # the cluster id is a random UUID in URL-safe base64 (what `kafka-storage random-uuid` prints), made here to spare a JVM start
+    local cluster_id
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22)
+    java -cp "$KAFKA_LIBS/*" kafka.tools.StorageTool format --ignore-formatted -c "$dir/server.properties" -t "$cluster_id" >/dev/null 2>&1
+  fi
+  setsid java -Xms256m -Xmx256m -XX:+UseSerialGC -cp "$KAFKA_LIBS/*" kafka.Kafka "$dir/server.properties" \
+    </dev/null >"$dir/stdout.log" 2>&1 &
+  echo $! > "$dir/pid"
+  for _ in $(seq 1 600); do
+    kafka_up && return
+    sleep 0.2
+  done
+  echo "kafka did not start; see $dir/stdout.log" >&2
+  tail -20 "$dir/stdout.log" >&2 || true
+  exit 1
+}
+
 # The Oracle SQL_REDO differential test and the oracle-parse bench run Debezium's
 # parser: its jars are fetched and the harness compiled once into the cache dir.
 build_oracle_debezium() { bash "$(dirname "$0")/../test-support/oracle-debezium/build.sh"; }
@@ -164,12 +241,16 @@ stop_all() {
   if [ -f "$STATE/os/pid" ]; then
     as_root kill "$(cat "$STATE/os/pid")" 2>/dev/null || true
   fi
+  if [ -f "$STATE/kafka/pid" ]; then
+    kill "$(cat "$STATE/kafka/pid")" 2>/dev/null || true
+  fi
 }
 
 running() {
   "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" 2>/dev/null \
     && mariadb-admin --no-defaults -h127.0.0.1 -P"$MY_PORT" -uroot ping >/dev/null 2>&1 \
-    && os_up
+    && os_up \
+    && kafka_up
 }
 
 case "${1:-start}" in
@@ -179,10 +260,12 @@ case "${1:-start}" in
     start_postgres & pg=$!
     start_mariadb & my=$!
     start_opensearch & os=$!
+    start_kafka & kf=$!
     { build_oracle_debezium >/dev/null || echo "oracle-debezium harness not built (its test builds it again)" >&2; } & od=$!
     wait $pg
     wait $my
     wait $os
+    wait $kf
     wait $od
     mariadb --no-defaults -h127.0.0.1 -P"$MY_PORT" -uroot -e "
       CREATE USER IF NOT EXISTS 'cdc'@'127.0.0.1' IDENTIFIED BY 'cdc';
@@ -190,11 +273,14 @@ case "${1:-start}" in
     ;;
   stop) stop_all ;;
   oracle-debezium) build_oracle_debezium ;;
+  kafka-classpath) install_kafka; echo "$KAFKA_LIBS/*" ;;
   env)
     echo "export ZETL_PG_URL=postgres://postgres@127.0.0.1:$PG_PORT/postgres"
     echo "export ZETL_MYSQL_URL=mysql://root@127.0.0.1:$MY_PORT/"
     echo "export ZETL_PG_BIN=$PG_BIN"
     echo "export ZETL_OPENSEARCH_URL=http://127.0.0.1:$OS_PORT"
+    echo "export ZEROETL_TEST_KAFKA=127.0.0.1:$KAFKA_PORT"
+    echo "export ZETL_KAFKA_CLASSPATH='$KAFKA_LIBS/*'"
     ;;
-  *) echo "usage: $0 start|stop|env|running|oracle-debezium" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|env|running|oracle-debezium|kafka-classpath" >&2; exit 2 ;;
 esac

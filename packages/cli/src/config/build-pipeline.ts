@@ -104,6 +104,11 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
       const { include: tables, ...rest } = common;
       return createOracleSource({ ...rest, ...(tables === undefined ? {} : { tables }), ...timeoutsOf(config), ...withoutUndefined(options) });
     }
+    case "kafka": {
+      const { createKafkaSource } = await import("@zero-etl/sources/kafka");
+      const { type: _type, ...options } = source;
+      return createKafkaSource({ logger: common.logger, ...withoutUndefined(options) });
+    }
   }
 }
 
@@ -127,6 +132,11 @@ async function buildSink(config: PipelineConfig, logger: Logger, naming: TargetN
       const { createOpenSearchSink } = await import("@zero-etl/sinks/opensearch");
       const { type: _type, auth, ...options } = target;
       return createOpenSearchSink({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...(auth === undefined ? {} : { auth: withoutUndefined(auth) }) });
+    }
+    case "kafka": {
+      const { createKafkaSink } = await import("@zero-etl/sinks/kafka");
+      const { type: _type, ...options } = target;
+      return createKafkaSink({ ...common, ...withoutUndefined(options) });
     }
     case "redshift": {
       const { createRedshiftSink } = await import("@zero-etl/sinks/redshift");

@@ -55,6 +55,20 @@ const oracleSource = z.strictObject({
   snapshotChunkRows: z.number().int().positive().optional(),
   snapshotParallelism: z.number().int().positive().optional(),
 });
+const kafkaBrokers = z.array(z.string().regex(/^[^\s:/]+:\d+$/, "host:port")).min(1, "at least one host:port");
+const kafkaTopicPrefix = z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, "1-200 of A-Z a-z 0-9 . _ -");
+const kafkaSource = z
+  .strictObject({
+    type: z.literal("kafka"),
+    brokers: kafkaBrokers,
+    topics: z.array(z.string().min(1, "a topic name")).min(1, "at least one topic").optional(),
+    topicPrefix: kafkaTopicPrefix.optional(),
+    group: z.string().min(1, "a consumer group name"),
+    clientId: z.string().min(1).optional(),
+    maxBatchRecords: z.number().int().positive().optional(),
+    handoverGraceMs: z.number().int().nonnegative().optional(),
+  })
+  .refine((s) => (s.topics === undefined) !== (s.topicPrefix === undefined), { error: "either topics or topicPrefix (not both)", path: ["topics"] });
 
 const postgresTarget = z.strictObject({
   type: z.literal("postgres"),
@@ -136,17 +150,28 @@ const opensearchTarget = z.strictObject({
   shards: z.number().int().positive().optional(),
   replicas: z.number().int().nonnegative().optional(),
 });
+const kafkaTarget = z.strictObject({
+  type: z.literal("kafka"),
+  brokers: kafkaBrokers,
+  topicPrefix: kafkaTopicPrefix,
+  format: z.literal("debezium-json", { error: '"debezium-json"' }).optional(),
+  partitions: z.number().int().positive().optional(),
+  replicationFactor: z.number().int().positive().optional(),
+  transactionalId: z.string().min(1).optional(),
+  clientId: z.string().min(1).optional(),
+  maxRequestBytes: z.number().int().positive().optional(),
+});
 
 const unnestMode = z.enum(["none", "top-level", "all", "NO_UNNEST", "NOUNNEST", "TOP_LEVEL", "TOPLEVEL", "FULL"]);
 
 /** The config file's schema. Field docs live in docs/configuration.md. */
 export const pipelineConfigSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,48}$/, "1-48 letters, digits, '_' or '-'"),
-  source: z.discriminatedUnion("type", [postgresSource, mysqlSource, dynamodbSource, oracleSource], {
-    error: "an object whose type is one of postgres, mysql, dynamodb, oracle",
+  source: z.discriminatedUnion("type", [postgresSource, mysqlSource, dynamodbSource, oracleSource, kafkaSource], {
+    error: "an object whose type is one of postgres, mysql, dynamodb, oracle, kafka",
   }),
-  target: z.discriminatedUnion("type", [postgresTarget, icebergTarget, redshiftTarget, opensearchTarget], {
-    error: "an object whose type is one of postgres, redshift, iceberg, opensearch",
+  target: z.discriminatedUnion("type", [postgresTarget, icebergTarget, redshiftTarget, opensearchTarget, kafkaTarget], {
+    error: "an object whose type is one of postgres, redshift, iceberg, opensearch, kafka",
   }),
   filter: z
     .strictObject({

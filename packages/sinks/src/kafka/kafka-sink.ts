@@ -1,0 +1,290 @@
+import type {
+  ChangeBatch,
+  ChangeEvent,
+  PipelineCheckpoint,
+  PreflightOptions,
+  PreflightReport,
+  PrepareChange,
+  RejectedRecord,
+
+  Sink,
+  SinkCapabilities,
+  SinkOpenContext,
+  SnapshotChunk,
+  TableRef,
+  TableSchema,
+  WriteReceipt,
+} from "@zero-etl/core";
+import { tableKey, ZeroEtlError } from "@zero-etl/core";
+import { Admin, compatibilityPartitioner, Producer, stringSerializers, type MessageToProduce } from "@platformatic/kafka";
+import { resolveKafkaSinkConfig, kafkaTopicName, type KafkaSinkConfig, type KafkaSinkOptions } from "./kafka-sink-options.js";
+import { DebeziumTableEncoder, type DebeziumSourceInfo } from "./debezium-table-encoder.js";
+import { schemaChangeEvent, schemaChangeKey } from "./debezium-schema-change.js";
+import { readCheckpoint } from "./kafka-checkpoint-reader.js";
+
+/** A record waiting for the next flush; `value` undefined is a tombstone. */
+interface Record_ {
+  readonly topic: string;
+  readonly key?: string | undefined;
+  readonly value?: string | undefined;
+  readonly partition?: number;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Header listing (JSON array) the columns of an update whose new value the source did not send. */
+export const UNCHANGED_HEADER = "zeroetl.unchanged";
+
+const CAPABILITIES: SinkCapabilities = {
+  nestedData: "native",
+  maxIdentifierLength: 249,
+  upsert: true,
+  transactionalDdl: true,
+  checkpointsInTarget: true,
+  keylessTables: false,
+  renames: true,
+};
+
+function kafkaError(action: string, cause: unknown, retryable = true): ZeroEtlError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new ZeroEtlError(`kafka: ${action} failed: ${reason}`, { code: "sink-failed", retryable, cause });
+}
+
+function alreadyExists(error: unknown): boolean {
+  const text = error instanceof Error ? `${error.message} ${JSON.stringify((error as { errors?: unknown }).errors ?? "")} ${String((error as { cause?: unknown }).cause ?? "")}` : String(error);
+  return /already exists|TOPIC_ALREADY_EXISTS|TopicExists/i.test(text);
+}
+
+/**
+ * Writes changes to Kafka as Debezium JSON change events, one topic per
+ * table, keyed by primary key; schema changes go to `<prefix>.schema-changes`
+ * in order. Each `flush` is one Kafka transaction of an idempotent
+ * transactional producer holding the batch's records and the pipeline
+ * checkpoint (in the compacted `<prefix>.zeroetl-checkpoints` topic), so a
+ * `read_committed` consumer sees a batch whole or not at all and a restart
+ * resumes from the checkpoint committed with the last batch it sees.
+ */
+export class KafkaSink implements Sink {
+  readonly kind = "kafka";
+  readonly capabilities = CAPABILITIES;
+  readonly #config: KafkaSinkConfig;
+  readonly #encoders = new Map<string, DebeziumTableEncoder>();
+  readonly #topics = new Set<string>();
+  #pending: Record_[] = [];
+  #pendingBytes = 0;
+  #admin: Admin | undefined;
+  #producer: Producer<string, string, string, string> | undefined;
+  #pipeline = "";
+
+  constructor(options: KafkaSinkOptions) {
+    this.#config = resolveKafkaSinkConfig(options);
+  }
+
+  get #checkpointTopic(): string {
+    return `${this.#config.topicPrefix}.zeroetl-checkpoints`;
+  }
+
+  get #schemaTopic(): string {
+    return `${this.#config.topicPrefix}.schema-changes`;
+  }
+
+  #newAdmin(): Admin {
+    return new Admin({ clientId: this.#config.clientId, bootstrapBrokers: [...this.#config.brokers] });
+  }
+
+  async preflight(_options: PreflightOptions): Promise<PreflightReport> {
+    const admin = this.#newAdmin();
+    try {
+      const metadata = await admin.metadata({ topics: [] });
+      return { component: "kafka", checks: [{ id: "kafka.brokers", ok: true, message: `reached ${metadata.brokers.size} broker(s)` }] };
+    } catch (error) {
+      return {
+        component: "kafka",
+        checks: [{ id: "kafka.brokers", ok: false, message: `no broker of ${this.#config.brokers.join(",")} answered: ${error instanceof Error ? error.message : String(error)}`, remedy: "check target.brokers" }],
+      };
+    } finally {
+      await admin.close();
+    }
+  }
+
+  async open(context: SinkOpenContext): Promise<PipelineCheckpoint | undefined> {
+    this.#pipeline = context.pipeline;
+    const admin = this.#newAdmin();
+    this.#admin = admin;
+    try {
+      await this.#createTopic(this.#checkpointTopic, 1, [
+        { name: "cleanup.policy", value: "compact" },
+      ]);
+      await this.#createTopic(this.#schemaTopic, 1, []);
+      this.#producer = new Producer<string, string, string, string>({
+        clientId: this.#config.clientId,
+        bootstrapBrokers: [...this.#config.brokers],
+        idempotent: true,
+        transactionalId: this.#config.transactionalId ?? `zeroetl-${context.pipeline}`,
+        serializers: stringSerializers,
+        partitioner: compatibilityPartitioner,
+      });
+      return await readCheckpoint({ brokers: this.#config.brokers, clientId: this.#config.clientId, topic: this.#checkpointTopic }, admin, context.pipeline);
+    } catch (error) {
+      throw error instanceof ZeroEtlError ? error : kafkaError("open", error);
+    }
+  }
+
+  async #createTopic(topic: string, partitions: number, configs: { name: string; value: string }[]): Promise<void> {
+    if (this.#topics.has(topic)) return;
+    const admin = this.#admin ?? this.#newAdmin();
+    try {
+      await admin.createTopics({ topics: [topic], partitions, replicas: this.#config.replicationFactor, configs });
+    } catch (error) {
+      if (!alreadyExists(error)) throw kafkaError(`creating topic ${topic}`, error);
+    }
+    this.#topics.add(topic);
+  }
+
+  targetSchema(table: TableRef): TableSchema | undefined {
+    return this.#encoders.get(tableKey(table))?.schema;
+  }
+
+  async prepare(schema: TableSchema, change?: PrepareChange): Promise<void> {
+    const key = tableKey(schema.table);
+    if (schema.primaryKey.length === 0) {
+      throw new ZeroEtlError(`kafka: table ${key} has no primary key; Kafka topics are keyed by it`, { code: "schema-unsupported", table: key });
+    }
+    const previous = this.#encoders.get(key);
+    const renamed = change?.renamed;
+    if (previous !== undefined && renamed === undefined && JSON.stringify(previous.schema) === JSON.stringify(schema)) return;
+    await this.#createTopic(kafkaTopicName(this.#config.topicPrefix, schema.table.namespace, schema.table.name), this.#config.partitions, []);
+    this.#encoders.set(key, new DebeziumTableEncoder(schema, this.#config.topicPrefix, renamed));
+    this.#push({
+      topic: this.#schemaTopic,
+      partition: 0,
+      key: schemaChangeKey(schema.table.namespace),
+      value: schemaChangeEvent(this.#config.topicPrefix, schema, previous === undefined ? "CREATE" : "ALTER", renamed, Date.now()),
+    });
+  }
+
+  async resetTable(_table: TableRef): Promise<void> {
+    // Nothing to write. A topic cannot forget records, and a truncate event would race the snapshot rows
+    // of the table's other partitions in the consumers; the new snapshot's rows are upserts by key.
+  }
+
+  async writeSnapshot(chunk: SnapshotChunk): Promise<WriteReceipt> {
+    const encoder = this.#encoder(chunk.table);
+    const topic = this.#topicOf(chunk.table);
+    const now = Date.now();
+    const info: DebeziumSourceInfo = { tsMs: now, snapshot: true, txId: undefined, position: undefined };
+    const rejected: RejectedRecord[] = [];
+    for (const row of chunk.rows) {
+      try {
+        this.#push({ topic, key: encoder.key(row), value: encoder.value("r", undefined, row, info, now) });
+      } catch (error) {
+        rejected.push({ event: { op: "insert", table: chunk.table, position: "snapshot", after: row }, reason: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return { accepted: chunk.rows.length - rejected.length, rejected };
+  }
+
+  async write(batch: ChangeBatch): Promise<WriteReceipt> {
+    const now = Date.now();
+    const rejected: RejectedRecord[] = [];
+    for (const event of batch.events) {
+      try {
+        this.#writeEvent(event, now);
+      } catch (error) {
+        rejected.push({ event, reason: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return { accepted: batch.events.length - rejected.length, rejected };
+  }
+
+  #writeEvent(event: ChangeEvent, now: number): void {
+    if (event.op === "schema") return; // the runtime prepares the new schema; prepare writes the schema-change event
+    const encoder = this.#encoder(event.table);
+    const topic = this.#topicOf(event.table);
+    const info: DebeziumSourceInfo = { tsMs: event.commitTime ?? now, snapshot: false, txId: event.transactionId, position: event.position };
+    switch (event.op) {
+      case "insert":
+        this.#push({ topic, key: encoder.key(event.after), value: encoder.value("c", undefined, event.after, info, now) });
+        return;
+      case "update": {
+        const oldKey = encoder.key(event.key);
+        const newKey = encoder.key(event.after);
+        const headers = event.unchanged !== undefined && event.unchanged.length > 0 ? { [UNCHANGED_HEADER]: JSON.stringify(event.unchanged) } : undefined;
+        if (oldKey !== newKey) {
+          // as Debezium does for a key change: delete + tombstone under the old key, create under the new one
+          this.#push({ topic, key: oldKey, value: encoder.value("d", event.before ?? event.key, undefined, info, now) });
+          this.#push({ topic, key: oldKey, value: undefined });
+          this.#push({ topic, key: newKey, value: encoder.value("c", undefined, event.after, info, now), ...(headers === undefined ? {} : { headers }) });
+          return;
+        }
+        this.#push({ topic, key: newKey, value: encoder.value("u", event.before, event.after, info, now), ...(headers === undefined ? {} : { headers }) });
+        return;
+      }
+      case "delete": {
+        if (event.match === "columns") throw new ZeroEtlError("kafka: a delete by some of the key columns has no Kafka key", { code: "record-rejected" });
+        const key = encoder.key(event.key);
+        this.#push({ topic, key, value: encoder.value("d", event.before ?? event.key, undefined, info, now) });
+        this.#push({ topic, key, value: undefined });
+        return;
+      }
+      case "truncate":
+        this.#push({ topic, partition: 0, value: encoder.value("t", undefined, undefined, info, now) });
+        return;
+    }
+  }
+
+  #encoder(table: TableRef): DebeziumTableEncoder {
+    const encoder = this.#encoders.get(tableKey(table));
+    if (encoder === undefined) throw new ZeroEtlError(`kafka: ${tableKey(table)} was written before it was prepared`, { code: "internal", table: tableKey(table) });
+    return encoder;
+  }
+
+  #topicOf(table: TableRef): string {
+    return kafkaTopicName(this.#config.topicPrefix, table.namespace, table.name);
+  }
+
+  #push(record: Record_): void {
+    this.#pending.push(record);
+    this.#pendingBytes += (record.value?.length ?? 0) + (record.key?.length ?? 0);
+  }
+
+  async flush(checkpoint: PipelineCheckpoint): Promise<void> {
+    const producer = this.#producer;
+    if (producer === undefined) throw new ZeroEtlError("kafka: flush before open", { code: "internal" });
+    const records = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    records.push({ topic: this.#checkpointTopic, partition: 0, key: this.#pipeline, value: JSON.stringify(checkpoint) });
+    let transaction;
+    try {
+      transaction = await producer.beginTransaction();
+      let start = 0;
+      let bytes = 0;
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i];
+        bytes += (r?.value?.length ?? 0) + (r?.key?.length ?? 0) + 64;
+        if (bytes >= this.#config.maxRequestBytes || i === records.length - 1) {
+          await transaction.send({ messages: records.slice(start, i + 1) as MessageToProduce<string, string, string, string>[] });
+          start = i + 1;
+          bytes = 0;
+        }
+      }
+      await transaction.commit();
+    } catch (error) {
+      if (transaction !== undefined && !transaction.completed) await transaction.abort().catch(() => undefined);
+      throw kafkaError("committing the batch's transaction", error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#producer?.close().catch(() => undefined);
+    await this.#admin?.close().catch(() => undefined);
+    this.#producer = undefined;
+    this.#admin = undefined;
+  }
+}
+
+/** Creates a {@link KafkaSink}; options are checked here (a {@link ConfigError} names the field). */
+export function createKafkaSink(options: KafkaSinkOptions): KafkaSink {
+  return new KafkaSink(options);
+}
+
