@@ -74,6 +74,7 @@ export class KafkaSink implements Sink {
   #admin: Admin | undefined;
   #producer: Producer<string, string, string, string> | undefined;
   #pipeline = "";
+  #transactionalId = "";
 
   constructor(options: KafkaSinkOptions) {
     this.#config = resolveKafkaSinkConfig(options);
@@ -115,14 +116,7 @@ export class KafkaSink implements Sink {
         { name: "cleanup.policy", value: "compact" },
       ]);
       await this.#createTopic(this.#schemaTopic, 1, []);
-      this.#producer = new Producer<string, string, string, string>({
-        clientId: this.#config.clientId,
-        bootstrapBrokers: [...this.#config.brokers],
-        idempotent: true,
-        transactionalId: this.#config.transactionalId ?? `zeroetl-${context.pipeline}`,
-        serializers: stringSerializers,
-        partitioner: compatibilityPartitioner,
-      });
+      this.#transactionalId = this.#config.transactionalId ?? `zeroetl-${context.pipeline}`;
       return await readCheckpoint({ brokers: this.#config.brokers, clientId: this.#config.clientId, topic: this.#checkpointTopic }, admin, context.pipeline);
     } catch (error) {
       throw error instanceof ZeroEtlError ? error : kafkaError("open", error);
@@ -247,9 +241,31 @@ export class KafkaSink implements Sink {
     this.#pendingBytes += (record.value?.length ?? 0) + (record.key?.length ?? 0);
   }
 
+  /**
+   * The transactional producer, created on first use and again after a
+   * failed flush: a producer whose transaction failed half-way (say, while
+   * the broker still aborts the transaction of a killed predecessor with the
+   * same transactional id) is not reusable, so it is closed and replaced.
+   */
+  #producerNow(): Producer<string, string, string, string> {
+    if (this.#transactionalId === "") throw new ZeroEtlError("kafka: flush before open", { code: "internal" });
+    this.#producer ??= new Producer<string, string, string, string>({
+      clientId: this.#config.clientId,
+      bootstrapBrokers: [...this.#config.brokers],
+      idempotent: true,
+      transactionalId: this.#transactionalId,
+      // InitProducerId as a new producer (-1/-1): the client's default (0/0) names an old producer and is
+      // answered PRODUCER_FENCED once the transactional id exists, e.g. after a crash of the previous run
+      producerId: -1n,
+      producerEpoch: -1,
+      serializers: stringSerializers,
+      partitioner: compatibilityPartitioner,
+    });
+    return this.#producer;
+  }
+
   async flush(checkpoint: PipelineCheckpoint): Promise<void> {
-    const producer = this.#producer;
-    if (producer === undefined) throw new ZeroEtlError("kafka: flush before open", { code: "internal" });
+    const producer = this.#producerNow();
     const records = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
@@ -271,6 +287,8 @@ export class KafkaSink implements Sink {
       await transaction.commit();
     } catch (error) {
       if (transaction !== undefined && !transaction.completed) await transaction.abort().catch(() => undefined);
+      this.#producer = undefined;
+      await producer.close().catch(() => undefined);
       throw kafkaError("committing the batch's transaction", error);
     }
   }
