@@ -2,7 +2,7 @@ import pg from "pg";
 import type { SnapshotCopy, SnapshotCopyColumn } from "@zero-etl/core";
 import type { PgTableName } from "./postgres-ddl-compiler.js";
 import { CopyInStream } from "./postgres-copy-in-stream.js";
-import { connectionError } from "./postgres-session.js";
+import { connectSinkClient } from "./postgres-session.js";
 import type { PostgresSinkConfig } from "./postgres-sink-config.js";
 import type { TargetTable } from "./postgres-table-syncer.js";
 
@@ -94,23 +94,8 @@ export async function loadBinaryCopy(load: BinaryCopyLoad): Promise<number> {
   return rows;
 }
 
-async function connect(config: PostgresSinkConfig): Promise<pg.Client> {
-  const client = new pg.Client({
-    connectionString: config.url,
-    ...(config.ssl === undefined ? {} : { ssl: config.ssl }),
-    application_name: "zero-etl-sink bulk load",
-    connectionTimeoutMillis: config.timeouts.connectMs,
-    ...(config.timeouts.queryMs === 0 ? {} : { query_timeout: config.timeouts.queryMs }),
-    keepAlive: true,
-  });
-  client.on("error", () => {});
-  try {
-    await client.connect();
-  } catch (cause) {
-    await client.end().catch(() => {});
-    throw connectionError(config, cause);
-  }
-  return client;
+function connect(config: PostgresSinkConfig): Promise<pg.Client> {
+  return connectSinkClient(config, "zero-etl-sink bulk load");
 }
 
 function quote(name: string): string {

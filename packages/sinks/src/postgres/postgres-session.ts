@@ -32,23 +32,7 @@ export class PostgresSession {
 
   /** Connects; failures become `connection-failed` errors naming host, port and database, never the password. */
   static async connect(config: PostgresSinkConfig): Promise<PostgresSession> {
-    const client = new pg.Client({
-      connectionString: config.url,
-      ...(config.ssl === undefined ? {} : { ssl: config.ssl }),
-      application_name: "zero-etl-sink",
-      // a server that accepts TCP but never answers must not hang the run: both limits fail retryably
-      connectionTimeoutMillis: config.timeouts.connectMs,
-      ...(config.timeouts.queryMs === 0 ? {} : { query_timeout: config.timeouts.queryMs }),
-      keepAlive: true,
-    });
-    client.on("error", () => {});
-    try {
-      await client.connect();
-    } catch (cause) {
-      await client.end().catch(() => {});
-      throw connectionError(config, cause);
-    }
-    return new PostgresSession(client);
+    return new PostgresSession(await connectSinkClient(config, "zero-etl-sink"));
   }
 
   /** True once the connection failed; the session must then be destroyed. */
@@ -96,6 +80,31 @@ export class PostgresSession {
 }
 
 /** A `connection-failed` error for a failed connect, retryable when the failure is transient. */
+/**
+ * A connected `pg.Client` for the target with the sink's TLS and timeouts;
+ * failures become `connection-failed` errors naming host, port and database,
+ * never the password.
+ */
+export async function connectSinkClient(config: PostgresSinkConfig, applicationName: string): Promise<pg.Client> {
+  const client = new pg.Client({
+    connectionString: config.url,
+    ...(config.ssl === undefined ? {} : { ssl: config.ssl }),
+    application_name: applicationName,
+    // a server that accepts TCP but never answers must not hang the run: both limits fail retryably
+    connectionTimeoutMillis: config.timeouts.connectMs,
+    ...(config.timeouts.queryMs === 0 ? {} : { query_timeout: config.timeouts.queryMs }),
+    keepAlive: true,
+  });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (cause) {
+    await client.end().catch(() => {});
+    throw connectionError(config, cause);
+  }
+  return client;
+}
+
 export function connectionError(config: PostgresSinkConfig, cause: unknown): ZeroEtlError {
   const reason = /connection timeout|timeout expired/i.test(describePgError(cause)) ? `no answer within ${config.timeouts.connectMs} ms (timeouts.connectMs)` : redactText(describePgError(cause));
   return new ZeroEtlError(`cannot connect to postgresql target ${config.displayTarget}: ${reason}`, {
