@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -60,9 +60,15 @@ describe("zeroetl status --watch, driven under tmux as a person would", () => {
       const command = [process.execPath, "--conditions=zero-etl-source", "--import", "tsx", join(root, "packages/cli/src/bin.ts"), "status", file, "--watch", "--interval", "0.5"]
         .map((a) => `'${a}'`)
         .join(" ");
-      tmux("new-session", "-d", "-s", "watch", "-x", "120", "-y", "30", "-c", root, `bash -c "${command.replace(/"/g, '\\"')}; echo exit=\\$?; sleep 120"`);
+      // the view starts only once the pane's output is piped to a file, so every frame it draws is in that file
+      const piped = join(dir, "piped");
+      const gate = `while [ ! -e '${piped}' ]; do sleep 0.05; done`;
+      tmux("new-session", "-d", "-s", "watch", "-x", "120", "-y", "30", "-c", root, `bash -c "${gate}; ${command.replace(/"/g, '\\"')}; echo exit=\\$?; sleep 120"`);
       // every byte the view writes, to check how it draws
       tmux("pipe-pane", "-o", "-t", "watch", `cat >> '${raw}'`);
+      await writeFile(piped, "");
+      // frames drawn so far: each starts at the top left
+      const frames = async (): Promise<number> => (await readFile(raw, "latin1").catch(() => "")).split("\x1b[H").length - 1;
 
       const first = await waitFor("both tables synced in the view", () => {
         const lines = pane();
@@ -83,8 +89,11 @@ describe("zeroetl status --watch, driven under tmux as a person would", () => {
       expect(updated.filter((l) => l.startsWith("public.orders")).length).toBe(1);
 
       // narrower: lines are cut to the new width at once, the table stays readable
+      // (tmux itself cuts the old frame's lines on a resize, so wait for a frame drawn after it)
+      const framesBeforeResize = await frames();
       tmux("resize-window", "-t", "watch", "-x", "44", "-y", "16");
-      const narrow = await waitFor("a redraw at 44 columns", () => {
+      const narrow = await waitFor("a redraw at 44 columns", async () => {
+        if ((await frames()) <= framesBeforeResize) return undefined;
         const lines = pane();
         return lines.some((l) => /^public\.orders\s+synced\s+345/.test(l)) && lines[0]?.length === 44 ? lines : undefined;
       });
@@ -101,6 +110,7 @@ describe("zeroetl status --watch, driven under tmux as a person would", () => {
 
       // drawn in place: every frame starts at the top left and the screen is never cleared whole
       const bytes = await readFile(raw, "latin1");
+      // (at least the frame with 300 rows, the one with 345, the one after the resize)
       expect(bytes).toContain("\x1b[?1049h");
       expect(bytes).toContain("\x1b[?1049l");
       expect(bytes).not.toContain("\x1b[2J");
