@@ -49,9 +49,17 @@ describe("PostgreSQL -> PostgreSQL through the CLI, killed with SIGKILL and rest
 
     let seed = 7;
     const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const landedRows = async (): Promise<number> =>
+      (await target.query(`SELECT count(*)::int AS n FROM replica.accounts`).catch(() => ({ rows: [{ n: 0 }] }))).rows[0]?.n ?? 0;
     for (let kill = 0; kill < 4; kill++) {
+      const before = await landedRows();
       const runner = startCli(["run", config]);
-      await new Promise((r) => setTimeout(r, 1500 + random() * 2500));
+      // each run is killed after it has landed something (so at a point inside its work, however slow the
+      // machine is), at a random moment up to 2.5 s later
+      for (const deadline = Date.now() + 60_000; (await landedRows()) <= before && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await new Promise((r) => setTimeout(r, random() * 2500));
       runner.kill("SIGKILL");
       const result = await runner.result;
       expect(result.signal, result.stderr).toBe("SIGKILL");
