@@ -37,6 +37,7 @@ import { PostgresStateTables } from "./postgres-state-tables.js";
 import type { TableSyncResult, TargetTable } from "./postgres-table-syncer.js";
 import { syncPgTable } from "./postgres-table-syncer.js";
 import type { WriterLockKey } from "./postgres-writer-lock.js";
+import { lockSchemaDdl } from "./postgres-ddl-lock.js";
 import { takeWriterLock, writerLockKey } from "./postgres-writer-lock.js";
 
 /** What the sink knows of one target table after its last `prepare` or schema change. */
@@ -131,6 +132,8 @@ class PostgresSinkImpl implements PostgresSink {
   async open(context: SinkOpenContext): Promise<PipelineCheckpoint | undefined> {
     const session = await this.#connected();
     try {
+      await session.run("BEGIN");
+      await lockSchemaDdl(session.db, this.#config.schema);
       const found = await sql<{ n: number }>`SELECT count(*)::int AS n FROM pg_namespace WHERE nspname = ${this.#config.schema}`.execute(session.db);
       if ((found.rows[0]?.n ?? 0) === 0) {
         // creating the target schema is as safe as creating its tables, which the sink does anyway
@@ -139,8 +142,10 @@ class PostgresSinkImpl implements PostgresSink {
         });
       }
       await this.#state.ensure(session.db);
+      await session.run("COMMIT");
       return await this.#state.load(session.db, context.pipeline);
     } catch (error) {
+      await this.#abandon();
       throw this.#wrap(error, "open");
     }
   }
@@ -156,6 +161,7 @@ class PostgresSinkImpl implements PostgresSink {
     } else {
       try {
         await session.run("BEGIN");
+        await lockSchemaDdl(session.db, this.#config.schema);
         result = await this.#sync(session, schema, true, renamed);
         await session.run("COMMIT");
       } catch (error) {
