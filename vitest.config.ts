@@ -11,6 +11,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // Two test files at a time even on a 2-core machine (vitest's default there is one): most of a file's
+    // time is spent waiting on the servers and the CLI processes it starts, not on this process's CPU.
+    maxWorkers: 2,
     reporters: ["default"],
   },
 });
