@@ -8,7 +8,7 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["zero-etl-source"] } },
   test: {
     include: ["packages/*/test/**/*.test.ts", "examples/*/test/**/*.test.ts"],
-    testTimeout: 60_000,
+    testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
     // Two test files at a time even on a 2-core machine (vitest's default there is one): most of a file's

@@ -31,7 +31,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: a bad record is dead-lettered, the
       INSERT INTO s SELECT g, 0, time '10:00', repeat(md5(g::text), 420) FROM generate_series(1, 12) g;
       UPDATE s SET t = time '24:00:00' WHERE id = 5;`);
     ({ file: config, dir } = await writeConfig({
-      name: "lake",
+      name: "lake_bad_records",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
     }));
@@ -50,7 +50,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: a bad record is dead-lettered, the
       .map((r): Record<string, string | null> => ({ ...r, t: r.t === null || r.t === undefined ? null : String(r.t).slice(0, 8) }))
       .sort((a, b) => Number(a.id) - Number(b.id));
   const deadLetters = async () =>
-    (await readFile(join(dir, "state", "lake.dead-letters.jsonl"), "utf8").catch(() => ""))
+    (await readFile(join(dir, "state", "lake_bad_records.dead-letters.jsonl"), "utf8").catch(() => ""))
       .split("\n")
       .filter((l) => l !== "")
       .map((l) => JSON.parse(l) as { table: string; op: string; key: { id: string }; reason: string });

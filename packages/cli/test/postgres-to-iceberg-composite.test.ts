@@ -25,7 +25,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: composite types", () => {
       CREATE TABLE homes (id bigint PRIMARY KEY, addr address);
       INSERT INTO homes VALUES (1, ROW('main st', 1, 12.5)), (2, ROW('x "y", z', NULL, NULL)), (3, NULL);`);
     ({ file: config } = await writeConfig({
-      name: "lake",
+      name: "lake_composite",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
     }));

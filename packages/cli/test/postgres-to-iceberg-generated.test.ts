@@ -41,7 +41,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: stored generated columns", () => {
           FROM generate_series(1, 4) i;
       INSERT INTO g (id, gbase, tags, at, body) VALUES (5, NULL, NULL, NULL, NULL);`);
     ({ file: config } = await writeConfig({
-      name: "lake",
+      name: "lake_generated",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
     }));

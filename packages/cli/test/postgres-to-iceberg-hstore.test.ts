@@ -27,7 +27,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: hstore as a map", () => {
     await source.query(`CREATE TABLE h (id int PRIMARY KEY, attrs hstore, tags hstore NOT NULL DEFAULT '')`);
     for (const [i, v] of values.entries()) await source.query(`INSERT INTO h (id, attrs, tags) VALUES (${i + 1}, ${v}, '"n"=>"${i}"')`);
     ({ file: config, dir } = await writeConfig({
-      name: "lake",
+      name: "lake_hstore",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
     }));
@@ -80,7 +80,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: hstore as a map", () => {
     }
 
     expect(await lakeRows()).toEqual(await sourceRows());
-    const deadLetters = await readFile(join(dir, "state", "lake.dead-letters.jsonl"), "utf8").catch(() => "");
+    const deadLetters = await readFile(join(dir, "state", "lake_hstore.dead-letters.jsonl"), "utf8").catch(() => "");
     expect(deadLetters).toBe("");
   });
 });

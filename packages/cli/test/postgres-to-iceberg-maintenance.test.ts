@@ -26,7 +26,7 @@ describe("zeroetl maintain beside a running PostgreSQL -> Iceberg pipeline", () 
       CREATE TABLE events (id bigint PRIMARY KEY, v text NOT NULL);
       INSERT INTO events SELECT g, 'seed' FROM generate_series(1, 20) g;`);
     ({ file: config } = await writeConfig({
-      name: "lake",
+      name: "lake_maintenance",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
       // a commit per few changes: many snapshots for maintenance to race with

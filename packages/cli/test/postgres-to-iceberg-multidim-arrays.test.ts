@@ -33,7 +33,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: multidimensional arrays", () => {
         (4, NULL, NULL, '{{-99999999.99,0}}', '{{{NULL}}}', '{7}'),
         (5, '[0:1][1:2]={{7,8},{9,10}}', '{{"é","😀"},{"",""}}', '{}', '{{{1}},{{2}}}', '{8,9}');`);
     ({ file: config, dir } = await writeConfig({
-      name: "lake",
+      name: "lake_multidim_arrays",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
     }));
@@ -56,7 +56,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: multidimensional arrays", () => {
       .map((r) => Object.fromEntries([["id", r.id], ...columns.map((c) => [c, parse(r[c])])]))
       .sort((a, b) => Number(a.id) - Number(b.id));
   const deadLetters = async () =>
-    (await readFile(join(dir, "state", "lake.dead-letters.jsonl"), "utf8").catch(() => ""))
+    (await readFile(join(dir, "state", "lake_multidim_arrays.dead-letters.jsonl"), "utf8").catch(() => ""))
       .split("\n")
       .filter((l) => l !== "")
       .map((l) => JSON.parse(l) as { key: { id: string }; reason: string });

@@ -33,7 +33,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: numbers without a declared precisi
     warehouse = await mkdtemp(join(tmpdir(), "zetl-cli-lake-"));
     await source.query(`CREATE TABLE nums (id int PRIMARY KEY, n numeric, doc jsonb)`);
     ({ file: config, dir } = await writeConfig({
-      name: "lake",
+      name: "lake_numeric",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
       mapping: { unnest: { mode: "top-level", columns: ["doc"] } },
@@ -75,7 +75,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: numbers without a declared precisi
     await insert(100);
     const second = await runCli(["run", config, "--until-caught-up"]);
     expect(second.code, second.stderr).toBe(0);
-    const letters = await readFile(join(dir, "state", "lake.dead-letters.jsonl"), "utf8").catch(() => "");
+    const letters = await readFile(join(dir, "state", "lake_numeric.dead-letters.jsonl"), "utf8").catch(() => "");
     expect(letters).toBe("");
     expect(await lakeRows()).toEqual(await sourceRows());
   });

@@ -24,7 +24,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: a column renamed mid-stream", () =
       CREATE TABLE s (id bigint PRIMARY KEY, old_name text, n int);
       INSERT INTO s SELECT g, 'v' || g, g FROM generate_series(1, 5) g;`);
     ({ file: config } = await writeConfig({
-      name: "lake",
+      name: "lake_rename",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
     }));

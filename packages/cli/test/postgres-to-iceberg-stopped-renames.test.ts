@@ -35,7 +35,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: tables changed while the pipeline 
       CREATE TABLE m_p1 PARTITION OF m FOR VALUES WITH (MODULUS 2, REMAINDER 1);
       INSERT INTO m SELECT g, 'm' || g, g FROM generate_series(1, 4) g;`);
     ({ file: config } = await writeConfig({
-      name: "lake",
+      name: "lake_stopped_renames",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
       filter: { include: ["public.*", "s2.*"] },

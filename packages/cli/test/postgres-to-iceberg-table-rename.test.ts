@@ -27,7 +27,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: a table renamed", () => {
       INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 5) g;
       INSERT INTO u SELECT g, 'u' || g FROM generate_series(1, 3) g;`);
     ({ file: config } = await writeConfig({
-      name: "lake",
+      name: "lake_table_rename",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
     }));

@@ -29,7 +29,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: key changes beside an unchanged TO
       ALTER TABLE s ALTER COLUMN body SET STORAGE EXTERNAL;
       INSERT INTO s SELECT g, 0, repeat(md5(g::text), 420) FROM generate_series(1, 10) g;`);
     ({ file: config, dir } = await writeConfig({
-      name: "lake",
+      name: "lake_toast_key_update",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
     }));
@@ -61,7 +61,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: key changes beside an unchanged TO
     expect(second.code, second.stderr).toBe(0);
     expect(await lakeRows()).toEqual(await sourceRows());
 
-    const deadLetters = await readFile(join(dir, "state", "lake.dead-letters.jsonl"), "utf8").catch(() => "");
+    const deadLetters = await readFile(join(dir, "state", "lake_toast_key_update.dead-letters.jsonl"), "utf8").catch(() => "");
     expect(deadLetters).toBe("");
   });
 });

@@ -40,7 +40,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: edge values", () => {
     warehouse = await mkdtemp(join(tmpdir(), "zetl-cli-lake-"));
     await source.query(`CREATE TABLE edge (id int PRIMARY KEY, d date, ts timestamp, tstz timestamptz, n numeric(10,2), t time, arr int[])`);
     ({ file: config, dir } = await writeConfig({
-      name: "lake",
+      name: "lake_values",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
     }));
@@ -89,7 +89,7 @@ describe("zeroetl with PostgreSQL -> Iceberg: edge values", () => {
   };
 
   const deadLetters = async () =>
-    (await readFile(join(dir, "state", "lake.dead-letters.jsonl"), "utf8").catch(() => ""))
+    (await readFile(join(dir, "state", "lake_values.dead-letters.jsonl"), "utf8").catch(() => ""))
       .split("\n")
       .filter((l) => l !== "")
       .map((l) => JSON.parse(l) as { key: { id: string }; reason: string });

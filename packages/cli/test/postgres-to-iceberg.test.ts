@@ -26,7 +26,7 @@ describe("zeroetl with PostgreSQL -> Iceberg", () => {
       INSERT INTO orders SELECT g, 'c' || (g % 17), g * 1.25, timestamptz '2026-05-01 00:00:00.000001+00' + g * interval '1 hour', g * 1000000000000.0001
         FROM generate_series(1, 3000) g;`);
     ({ file: config } = await writeConfig({
-      name: "lake",
+      name: "lake_main",
       source: { type: "postgres", url: source.url },
       target: { type: "iceberg", warehouse, namespace: "lake" },
     }));
