@@ -5,7 +5,8 @@
  * timestamptz (~180 bytes a row) is generated once in a throwaway database,
  * then in the same run:
  *   (a) the reference: `pg_dump -t bench <src> | psql <empty db>`;
- *   (b) ours: `zeroetl run <config> --until-caught-up` into an empty database,
+ *   (b) ours: `zeroetl run <config> --until-caught-up` (compiled, as `pnpm
+ *       zeroetl` and users run it) into an empty database,
  *       at the default parallelism, and again at parallelism 1, 2 and 4 (NOTE
  *       lines, to show how it scales).
  * Prints `RATIO e2e-snapshot <reference time / our time>` (higher is better).
@@ -22,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { CopyOutStream } from "../packages/sources/src/postgres/pg-copy-out-stream.js";
 import { connectPostgres } from "../packages/sources/src/postgres/postgres-connection.js";
+import { compiledCli, ensureCliBuilt } from "./lib/bench-cli.js";
 
 const BASE_URL = process.env.ZETL_PG_URL ?? "postgres://postgres@127.0.0.1:55432/postgres";
 const ROWS = Number(process.env.ZETL_BENCH_ROWS ?? (process.env.ZETL_BENCH_QUICK === "1" ? 200_000 : 1_000_000));
@@ -118,7 +120,8 @@ try {
   if ((await fingerprint(refDb, "public.bench")) !== expected) throw new Error("reference copy differs from the source");
   console.log(`NOTE e2e-snapshot pg_dump|psql ${(refMs / 1000).toFixed(2)} s`);
 
-  // (b) ours: a fresh pipeline (slot, publication, target database) each time
+  // (b) ours, compiled as users run it (built before timing), a fresh pipeline (slot, publication, target database) each time
+  await ensureCliBuilt();
   const dir = await mkdtemp(join(tmpdir(), "zetl-bench-e2esnap-"));
   const ours = async (label: string, parallelism: number | undefined, check = true): Promise<number> => {
     const target = await createDb(`dst_${label}`);
@@ -137,7 +140,7 @@ try {
       }),
     );
     try {
-      const ms = await run(process.execPath, ["--conditions=zero-etl-source", "--import", "tsx", join(root, "packages/cli/src/bin.ts"), "run", config, "--until-caught-up"]);
+      const ms = await run(...compiledCli(["run", config, "--until-caught-up"]));
       if (check && (await fingerprint(target, "dw.bench")) !== expected) throw new Error(`our copy (${label}) differs from the source`);
       return ms;
     } finally {
