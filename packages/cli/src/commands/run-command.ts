@@ -1,10 +1,10 @@
 import { mkdir } from "node:fs/promises";
-import { DEFAULT_RETRY_POLICY, createLogger, createPipelineMetrics, runPipeline, type CloudWatchPublisher, type PipelineResult } from "@zero-etl/core";
+import { DEFAULT_RETRY_POLICY, createLogger, createPipelineMetrics, createPrometheusMetrics, runPipeline, type CloudWatchPublisher, type PipelineResult } from "@zero-etl/core";
 import { buildPipeline, withoutUndefined } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { assertDistinctTargetNames } from "../config/target-naming.js";
 import { startCloudWatch } from "../observability/cloudwatch-client.js";
-import type { MetricsServer } from "../observability/metrics-server.js";
+import { startMetricsServer, type MetricsServer } from "../observability/metrics-server.js";
 import { formatTable } from "../terminal/format-table.js";
 import { showSnapshotProgress } from "../terminal/snapshot-progress.js";
 import { trackRunStatus } from "./run-status-file.js";
@@ -61,9 +61,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   let cloudWatch: CloudWatchPublisher | undefined;
   try {
     if (options.metricsPort !== undefined) {
-      // loaded only here: a run without metrics never loads the Prometheus client
-      const { servePipelineMetrics } = await import("../observability/prometheus-endpoint.js");
-      metricsServer = await servePipelineMetrics(metrics, config.name, options.metricsPort);
+      metricsServer = await startMetricsServer(createPrometheusMetrics(metrics, { pipeline: config.name }), options.metricsPort);
       process.stderr.write(`zeroetl: metrics on http://localhost:${metricsServer.port}/metrics\n`);
     }
     const cloudWatchConfig = config.observability?.cloudwatch;
