@@ -18,7 +18,7 @@
  * usual. The bundle is for this checkout only (it names local paths); the
  * published packages are built by `pnpm build` (`tsc`).
  *
- * Usage: node scripts/build-cli.mjs [--quiet] [--clean] [--outdir <dir>]
+ * Usage: node scripts/build-cli.mjs [--quiet] [--clean] [--no-fail] [--outdir <dir>]
  */
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { createRequire, isBuiltin } from "node:module";
@@ -106,6 +106,12 @@ if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(
   const args = process.argv.slice(2);
   const at = args.indexOf("--outdir");
   const outdir = at >= 0 && args[at + 1] !== undefined ? resolve(args[at + 1]) : DEFAULT_OUTDIR;
-  const ms = await buildCli({ outdir, clean: args.includes("--clean") });
-  if (!args.includes("--quiet")) process.stdout.write(`zeroetl built into ${relative(process.cwd(), outdir) || "."} in ${Math.round(ms)} ms\n`);
+  try {
+    const ms = await buildCli({ outdir, clean: args.includes("--clean") });
+    if (!args.includes("--quiet")) process.stdout.write(`zeroetl built into ${relative(process.cwd(), outdir) || "."} in ${Math.round(ms)} ms\n`);
+  } catch (error) {
+    // --no-fail (pnpm install): a source that does not compile must not fail the install; `pnpm zeroetl` tries again and shows the error
+    if (!args.includes("--no-fail")) throw error;
+    process.stderr.write(`zeroetl not built (pnpm zeroetl builds it): ${error instanceof Error ? error.message.split("\n")[0] : String(error)}\n`);
+  }
 }
