@@ -27,9 +27,14 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 
-// esbuild as tsx (a dev dependency) pins it: no second copy in the lockfile,
-// and no new peer for vite to pick up
-const esbuild = createRequire(createRequire(join(root, "package.json")).resolve("tsx"))("esbuild");
+/**
+ * esbuild as tsx (a dev dependency) pins it: no second copy in the lockfile,
+ * and no new peer for vite to pick up. Loaded on the first build only:
+ * `scripts/zeroetl.mjs` imports this module at every start.
+ */
+function loadEsbuild() {
+  return createRequire(createRequire(join(root, "package.json")).resolve("tsx"))("esbuild");
+}
 
 /** Where the bundle goes unless told otherwise. */
 export const DEFAULT_OUTDIR = join(root, "packages/cli/bundle");
@@ -71,7 +76,7 @@ const externalByResolvedPath = {
 export async function buildCli({ outdir = DEFAULT_OUTDIR, clean = false } = {}) {
   const began = performance.now();
   if (clean) await rm(outdir, { recursive: true, force: true });
-  const result = await esbuild.build({
+  const result = await loadEsbuild().build({
     entryPoints: { zeroetl: join(root, "packages/cli/src/bin.ts") },
     outdir,
     bundle: true,
