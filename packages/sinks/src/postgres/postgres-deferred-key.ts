@@ -6,6 +6,9 @@ import type { PgTableName } from "./postgres-ddl-compiler.js";
  */
 export const DEFERRED_KEYS_TABLE = "_zeroetl_deferred_keys";
 
+/** How long setting a key aside waits for the table's lock before it gives up (and the load keeps the key). */
+export const LOCK_WAIT_MS = 5000;
+
 /** Runs one SQL statement with parameters and returns its rows. */
 export type SqlQuery = <R>(text: string, values?: readonly unknown[]) => Promise<R[]>;
 
@@ -13,7 +16,7 @@ export type SqlQuery = <R>(text: string, values?: readonly unknown[]) => Promise
 export interface DeferredKey {
   readonly table: PgTableName;
   readonly constraint: string;
-  /** `pg_get_constraintdef`: `PRIMARY KEY (…)` with its options (INCLUDE, WITH, USING INDEX TABLESPACE). */
+  /** `PRIMARY KEY (…)` with its options: `pg_get_constraintdef` (with INCLUDE) plus the index's WITH and USING INDEX TABLESPACE. */
   readonly definition: string;
 }
 
@@ -31,10 +34,11 @@ export interface DeferredKey {
  * and is taken again, and adds the key back first.
  *
  * Returns undefined, changing nothing, when the table has no primary key,
- * holds rows, is not a plain table, or its key is referenced by a foreign key
- * or serves as its replica identity.
+ * holds rows, is not a plain table, its key is deferrable, referenced by a foreign key
+ * or serves as its replica identity, or another session holds a lock on it
+ * for more than `options.lockWaitMs` ({@link LOCK_WAIT_MS} by default).
  */
-export async function deferPrimaryKey(query: SqlQuery, table: PgTableName): Promise<DeferredKey | undefined> {
+export async function deferPrimaryKey(query: SqlQuery, table: PgTableName, options: { readonly lockWaitMs?: number } = {}): Promise<DeferredKey | undefined> {
   const relation = qualified(table);
   await query("BEGIN");
   try {
@@ -44,15 +48,29 @@ export async function deferPrimaryKey(query: SqlQuery, table: PgTableName): Prom
       definition text NOT NULL,
       deferred_at timestamptz NOT NULL DEFAULT now()
     )`);
-    // the lock first: nothing may write the table between the checks and the drop
-    await query(`LOCK TABLE ${relation} IN ACCESS EXCLUSIVE MODE`);
+    // the lock first: nothing may write the table between the checks and the drop; a reader
+    // holding it (a long query on the target) is not waited for long: the load keeps the key instead
+    await query(`SET LOCAL lock_timeout = '${Math.max(1, Math.trunc(options.lockWaitMs ?? LOCK_WAIT_MS))}ms'`);
+    try {
+      await query(`LOCK TABLE ${relation} IN ACCESS EXCLUSIVE MODE`);
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== "55P03") throw error;
+      await query("ROLLBACK");
+      return undefined;
+    }
+    await query("SET LOCAL lock_timeout = 0");
     const found = await query<{ conname: string; definition: string; deferrable: boolean }>(
-      `SELECT c.conname::text AS conname, pg_get_constraintdef(c.oid) AS definition,
-              (t.relkind = 'r'
+      // pg_get_constraintdef leaves out the index's storage options and tablespace: added here
+      `SELECT c.conname::text AS conname,
+              pg_get_constraintdef(c.oid)
+                || coalesce(' WITH (' || array_to_string(x.reloptions, ', ') || ')', '')
+                || coalesce(' USING INDEX TABLESPACE ' || quote_ident(ts.spcname), '') AS definition,
+              (t.relkind = 'r' AND NOT c.condeferrable
                AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.confrelid = t.oid AND f.contype = 'f')
                AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indexrelid = c.conindid AND i.indisreplident)
                AND NOT EXISTS (SELECT 1 FROM ${relation})) AS deferrable
-         FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+         FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class x ON x.oid = c.conindid
+         LEFT JOIN pg_tablespace ts ON ts.oid = x.reltablespace
         WHERE c.conrelid = $1::regclass AND c.contype = 'p'`,
       [relation],
     );
