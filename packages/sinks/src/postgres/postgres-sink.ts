@@ -249,10 +249,11 @@ class PostgresSinkImpl implements PostgresSink {
   }
 
   /**
-   * Loads the table by binary COPY. Unless the source estimates it below
-   * {@link DEFER_KEY_MIN_ROWS} rows, its primary key is set aside for the
-   * load and built once afterwards (crash-safe: see `deferPrimaryKey`); a
-   * failed load empties the table and puts the key back before it throws.
+   * Loads the table by binary COPY. When the source estimates it at
+   * {@link DEFER_KEY_MIN_ROWS} rows or more (or, without an estimate, cut it
+   * into several parts), its primary key is set aside for the load and built
+   * once afterwards (crash-safe: see `deferPrimaryKey`); a failed load
+   * empties the table and puts the key back before it throws.
    */
   async copySnapshot(schema: TableSchema, copy: SnapshotCopy, options: SnapshotCopyOptions = {}): Promise<number> {
     const table = this.#targetName(schema.table);
@@ -260,7 +261,8 @@ class PostgresSinkImpl implements PostgresSink {
     let ddl: pg.Client | undefined;
     let deferred: DeferredKey | undefined;
     try {
-      if (rowsEstimated === undefined || rowsEstimated >= DEFER_KEY_MIN_ROWS) {
+      // without an estimate (a table never analyzed: tiny ones never are), a table the source cut into several ranges is big enough
+      if (rowsEstimated === undefined ? copy.parts.length > 1 : rowsEstimated >= DEFER_KEY_MIN_ROWS) {
         // no statement timeout: the key's index build grows with the table
         ddl = await connectSinkClient({ ...this.#config, timeouts: { ...this.#config.timeouts, queryMs: 0 } }, "zero-etl-sink bulk load");
         deferred = await deferPrimaryKey(queryOf(ddl), table);
