@@ -14,7 +14,11 @@ export interface CliResult {
   readonly stderr: string;
 }
 
-/** Starts `zeroetl <args>` as a child process, exactly as `pnpm zeroetl` runs it. */
+/**
+ * Starts `zeroetl <args>` as a child process from the TypeScript sources
+ * through `tsx` (as `pnpm zeroetl:ts` runs it; `pnpm zeroetl` runs the compiled
+ * bundle), so a stale build never decides a test.
+ */
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): ChildProcess & { result: Promise<CliResult> } {
   const child = spawn(process.execPath, ["--conditions=zero-etl-source", "--import", "tsx", join(root, "packages/cli/src/bin.ts"), ...args], {
     cwd: root,

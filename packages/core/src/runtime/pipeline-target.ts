@@ -219,7 +219,11 @@ export class PipelineTarget {
     const progress = (rowsRead: number): void => {
       this.#o.metrics.emit({ type: "snapshot-progress", table: key, rowsRead, ...(chunk.rowsEstimated === undefined ? {} : { rowsEstimated: Math.max(chunk.rowsEstimated, rowsRead) }), done: false });
     };
-    const rows = await load.call(this.#o.sink, chunk.schema, marked, { progress, ...(signal === undefined ? {} : { signal }) });
+    const rows = await load.call(this.#o.sink, chunk.schema, marked, {
+      progress,
+      ...(signal === undefined ? {} : { signal }),
+      ...(chunk.rowsEstimated === undefined ? {} : { rowsEstimated: chunk.rowsEstimated }),
+    });
     // committed already: counted for the run's totals and metrics, not towards the next flush
     this.rowsThisRun[key] = (this.rowsThisRun[key] ?? 0) + rows;
     // the COPY stream's own bytes: the closest to the row bytes the other paths estimate

@@ -152,11 +152,15 @@ class PipelineRun {
 
   async run(): Promise<PipelineResult> {
     const { source, sink, name, signal } = this.#o;
-    const target = this.#o.untilCaughtUp ? await this.#retrying("read source position", () => source.currentPosition()) : undefined;
-    // one writer per pipeline: refuse before anything is written or snapshotted (reading the position above changes nothing)
+    // the source's position and the target's lock and open go on at once (two servers, two round-trip chains at start)
+    const reading = this.#o.untilCaughtUp ? this.#retrying("read source position", () => source.currentPosition()) : Promise.resolve(undefined);
+    // one writer per pipeline: refuse before anything is written or snapshotted (reading the position changes nothing)
     const lock = sink.lock?.bind(sink);
-    if (lock !== undefined) await this.#retrying("lock target", () => lock(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
-    const stored = await this.#retrying("open sink", () => sink.open(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
+    const opening = (async () => {
+      if (lock !== undefined) await this.#retrying("lock target", () => lock(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
+      return this.#retrying("open sink", () => sink.open(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
+    })();
+    const [target, stored] = await Promise.all([reading, opening]);
     let checkpoint = sink.capabilities.checkpointsInTarget ? stored : await this.#o.checkpoints.load(name);
     let snapshotted = false;
     if (checkpoint?.phase !== "streaming" || checkpoint.position === undefined) {

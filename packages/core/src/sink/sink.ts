@@ -62,6 +62,8 @@ export interface PrepareChange {
 export interface SnapshotCopyOptions {
   readonly progress?: (rows: number) => void;
   readonly signal?: AbortSignal;
+  /** The source's estimate of the table's rows, when it has one (a sink may load a small table differently). */
+  readonly rowsEstimated?: number;
 }
 
 /** A record the sink refused, with the reason; it goes to the dead-letter queue. */

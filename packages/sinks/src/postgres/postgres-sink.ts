@@ -1,4 +1,5 @@
 import { sql } from "kysely";
+import type pg from "pg";
 import type {
   ChangeBatch,
   PipelineCheckpoint,
@@ -31,8 +32,9 @@ import { resolvePostgresSinkConfig } from "./postgres-sink-config.js";
 import { runPostgresSinkPreflight } from "./postgres-sink-preflight.js";
 import { compileHistoryTruncatesTable } from "./postgres-history-applier.js";
 import { compileHistoryIndexes, toHistorySchema } from "./postgres-history-table.js";
-import { PostgresSession } from "./postgres-session.js";
+import { PostgresSession, connectSinkClient } from "./postgres-session.js";
 import { acceptsBinaryCopy, loadBinaryCopy } from "./postgres-bulk-loader.js";
+import { deferPrimaryKey, recoverDeferredKeys, restoreDeferredKey, type DeferredKey, type SqlQuery } from "./postgres-deferred-key.js";
 import { PostgresStateTables } from "./postgres-state-tables.js";
 import type { TableSyncResult, TargetTable } from "./postgres-table-syncer.js";
 import { syncPgTable } from "./postgres-table-syncer.js";
@@ -53,6 +55,18 @@ export interface PostgresTableReport {
 export interface PostgresSink extends Sink {
   /** The target table and the schema changes left undone, for a source table; undefined before `prepare`. */
   describeTable(table: TableRef): PostgresTableReport | undefined;
+}
+
+/**
+ * Below this many rows (the source's estimate) a COPY load keeps its primary
+ * key: dropping and building it costs two more transactions, which only a
+ * table of some size wins back.
+ */
+export const DEFER_KEY_MIN_ROWS = 10_000;
+
+/** A `pg.Client`'s rows, as {@link SqlQuery}. */
+function queryOf(client: pg.Client): SqlQuery {
+  return async <R>(text: string, values?: readonly unknown[]) => (await client.query(text, values === undefined ? undefined : [...values])).rows as R[];
 }
 
 const CAPABILITIES: SinkCapabilities = Object.freeze({
@@ -96,6 +110,8 @@ class PostgresSinkImpl implements PostgresSink {
   #retained: ApplyStep[] = [];
   /** Set by `lock`: every session takes the pipeline's writer lock before it is used. */
   #lockKey: WriterLockKey | undefined;
+  /** The pipeline `open` was called for (deferred-key records are scoped by it). */
+  #pipeline: string | undefined;
   /** Whether a session of this sink held the lock already (a later take follows a lost connection). */
   #locked = false;
 
@@ -143,6 +159,10 @@ class PostgresSinkImpl implements PostgresSink {
       }
       await this.#state.ensure(session.db);
       await session.run("COMMIT");
+      // a run of this pipeline that died while a table's key was set aside for its COPY: empty that table (its snapshot is taken again) and key it
+      const recovered = await recoverDeferredKeys((text, values) => session.query(text, values), this.#config.schema, context.pipeline);
+      if (recovered.length > 0) this.#config.logger.warn("primary keys put back on tables whose snapshot load did not finish (emptied, their snapshot is taken again)", { tables: recovered });
+      this.#pipeline = context.pipeline;
       return await this.#state.load(session.db, context.pipeline);
     } catch (error) {
       await this.#abandon();
@@ -237,15 +257,48 @@ class PostgresSinkImpl implements PostgresSink {
     return target !== undefined && acceptsBinaryCopy(target, columns);
   }
 
+  /**
+   * Loads the table by binary COPY. When the source estimates it at
+   * {@link DEFER_KEY_MIN_ROWS} rows or more (or, without an estimate, cut it
+   * into several parts), its primary key is set aside for the load and built
+   * once afterwards (crash-safe: see `deferPrimaryKey`); a failed load
+   * empties the table and puts the key back before it throws.
+   */
   async copySnapshot(schema: TableSchema, copy: SnapshotCopy, options: SnapshotCopyOptions = {}): Promise<number> {
     const table = this.#targetName(schema.table);
+    const { rowsEstimated, ...load } = options;
+    let ddl: pg.Client | undefined;
+    let deferred: DeferredKey | undefined;
+    const pipeline = this.#pipeline;
     try {
-      return await loadBinaryCopy({ config: this.#config, table, copy, ...options });
+      // without an estimate (a table never analyzed: tiny ones never are), a table the source cut into several ranges is big enough;
+      // a sink not opened for a pipeline keeps the key (the record of a deferred key names its pipeline, for the recovery)
+      if (pipeline !== undefined && (rowsEstimated === undefined ? copy.parts.length > 1 : rowsEstimated >= DEFER_KEY_MIN_ROWS)) {
+        // no statement timeout: the key's index build grows with the table
+        ddl = await connectSinkClient({ ...this.#config, timeouts: { ...this.#config.timeouts, queryMs: 0 } }, "zero-etl-sink bulk load");
+        deferred = await deferPrimaryKey(queryOf(ddl), table, { pipeline });
+      }
+      const rows = await loadBinaryCopy({ config: this.#config, table, copy, ...load });
+      if (deferred !== undefined && ddl !== undefined) {
+        const began = performance.now();
+        await restoreDeferredKey(queryOf(ddl), deferred, { truncate: false });
+        this.#config.logger.debug("primary key built after the COPY", { table: tableKey(schema.table), rows, ms: Math.round(performance.now() - began) });
+        deferred = undefined;
+      }
+      return rows;
     } catch (error) {
+      if (deferred !== undefined && ddl !== undefined) {
+        // the runtime takes the table again (by rows, which need the key): never leave it keyless; failing that, the next open does it
+        await restoreDeferredKey(queryOf(ddl), deferred, { truncate: true }).catch((cause: unknown) => {
+          this.#config.logger.warn("could not put a deferred primary key back after a failed load; the next run does", { table: tableKey(schema.table), error: redactText(String(cause)) });
+        });
+      }
       // a failure of the source's read goes on as it is: the runtime tells it apart
       if (!isPgServerError(error)) throw error;
       const wrapped = this.#wrap(error, `copy into ${tableKey(schema.table)}`);
       throw new ZeroEtlError(wrapped.message, { code: wrapped.code, retryable: wrapped.retryable, cause: error, table: tableKey(schema.table) });
+    } finally {
+      await ddl?.end().catch(() => {});
     }
   }
 
