@@ -223,6 +223,17 @@ export const pipelineConfigSchema = z.strictObject({
     .optional(),
   onLostPosition: z.enum(["fail", "resnapshot"]).optional(),
   autoResync: z.boolean().optional(),
+  /**
+   * How tables are (re-)read: `blocking` (default) before the stream
+   * (re)starts; `incremental` in primary-key chunks bracketed by watermarks
+   * written through the change stream, while it goes on (PostgreSQL source).
+   */
+  snapshot: z
+    .strictObject({
+      mode: z.enum(["blocking", "incremental"]).optional(),
+      chunkRows: z.number().int().positive().max(1_000_000).optional(),
+    })
+    .optional(),
   log: z.strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]) }).optional(),
   observability: z
     .strictObject({
