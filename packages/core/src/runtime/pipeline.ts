@@ -591,7 +591,8 @@ class PipelineRun {
         }
         sinkSide.caughtUp = batch.caughtUp === true;
         const reachedTarget = target !== undefined && latest !== undefined && this.#reached(latest, target) && this.#incremental?.busy !== true;
-        const idleAdvance = sinkSide.pendingRows === 0 && latest !== undefined && latest !== checkpoint.position && batch.events.length === 0;
+        // (a watermark's batch is no idle source: a chunk's rows follow, and a commit per marker would slow the chunks down)
+        const idleAdvance = sinkSide.pendingRows === 0 && latest !== undefined && latest !== checkpoint.position && batch.events.length === 0 && batch.markers === undefined;
         if ((reachedTarget || idleAdvance) && latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
         else if (latest !== undefined && !sinkSide.resyncDue && sinkSide.pendingRows > 0 && (sinkSide.full || this.#untilDue() === 0)) checkpoint = this.#flushLater(checkpoint, latest);
         if (reachedTarget) break;
