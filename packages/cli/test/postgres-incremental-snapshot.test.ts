@@ -172,4 +172,17 @@ describe("incremental snapshots (PostgreSQL -> PostgreSQL, through the CLI)", ()
     const progress = await tableProgress(target, "incr_crash", "public.crash");
     expect(progress.state).toBe("synced");
   });
+
+  it("names snapshot.mode in the error when the config asks for what cannot be done", async () => {
+    const { file: unknownMode } = await writeConfig({ name: "incr_bad", source: { type: "postgres", url: source.url }, target: { type: "postgres", url: target.url }, snapshot: { mode: "fast" } });
+    const bad = await runCli(["run", unknownMode]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/snapshot\.mode: expected one of "blocking"\|"incremental"/);
+    // a source without incremental snapshots (MySQL/MariaDB today); refused before it connects anywhere
+    const { file: mysql } = await writeConfig({ name: "incr_mysql", source: { type: "mysql", url: "mysql://u:secret@127.0.0.1:1/db" }, target: { type: "postgres", url: target.url }, snapshot: { mode: "incremental" } });
+    const refused = await runCli(["run", mysql]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/snapshot\.mode: expected "blocking" \(the mysql source cannot take incremental snapshots\), got "incremental"/);
+    expect(refused.stderr).not.toMatch(/secret/);
+  });
 });

@@ -46,6 +46,14 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   const config = await loadPipelineConfig(file);
   const logger = createLogger({ level: config.log?.level ?? "info" });
   const parts = await buildPipeline(config, logger);
+  let snapshotOptions: ReturnType<typeof incrementalOptions>;
+  try {
+    // before anything connects: a source that cannot take incremental snapshots is a config error
+    snapshotOptions = incrementalOptions(config, parts.source);
+  } catch (error) {
+    await Promise.allSettled([parts.source.close(), parts.sink.close()]);
+    throw error;
+  }
   // a target without a writer lock of its own gets one in the state directory (one host)
   let releaseLock: (() => Promise<void>) | undefined;
   try {
@@ -88,7 +96,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
       ...(config.retry === undefined ? {} : { retry: { ...DEFAULT_RETRY_POLICY, ...withoutUndefined(config.retry) } }),
       ...(config.onLostPosition === undefined ? {} : { onLostPosition: config.onLostPosition }),
       ...(config.autoResync === undefined ? {} : { autoResync: config.autoResync }),
-      ...incrementalOptions(config, parts.source),
+      ...snapshotOptions,
     });
     stopProgress();
     const totals = metrics.totals();

@@ -265,7 +265,7 @@ export function validatePipelineConfig(value: unknown): PipelineConfig {
     throw new ConfigError(`${prefix}${issue.keys[0] ?? "?"}`, "no such field (check the spelling; see docs/configuration.md)");
   }
   if (issue.code === "invalid_type" && issue.input === undefined) throw new ConfigError(path, `${expectedOf(issue)} (the field is required)`);
-  throw new ConfigError(path, issue.message.replace(/^Invalid input: expected /, ""));
+  throw new ConfigError(path, issue.message.replace(/^Invalid (input|option): expected /, ""));
 }
 
 function expectedOf(issue: z.core.$ZodIssue): string {
