@@ -118,7 +118,7 @@ export interface Source {
    * markers it writes in `ChangeBatch.markers`. Its methods may run while
    * `stream` does.
    */
-  readonly incremental?: IncrementalSnapshotSource;
+  readonly incremental?: IncrementalSnapshotSource | undefined;
 
   close(): Promise<void>;
 }
