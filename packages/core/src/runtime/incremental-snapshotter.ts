@@ -81,9 +81,16 @@ export class IncrementalSnapshotter {
     return this.#queue.some((key) => tracker.incremental(key) !== undefined && isTableApplying(tracker.state(key) ?? "failed"));
   }
 
-  /** The failure that ended the reading task, if one did; the run rethrows it. */
-  get failure(): unknown {
-    return this.#failure;
+  /**
+   * The failure that ended the reading task, if one did, handed over once:
+   * the run rethrows it (a table-level one sets that table aside, then
+   * calls {@link restart}, which starts the task again for the other queued
+   * tables).
+   */
+  takeFailure(): unknown {
+    const failure = this.#failure;
+    this.#failure = undefined;
+    return failure;
   }
 
   /** Queues a table (its `TableStatus.incremental` is set) and starts the reading task if it is idle. */
@@ -194,6 +201,9 @@ export class IncrementalSnapshotter {
       const progress = durable[key]?.incremental;
       if (progress !== undefined) tracker.setIncremental(key, progress);
     }
+    // the task may have ended on a failure the run just handled: go on with the tables still queued
+    const next = this.#queue[0];
+    if (next !== undefined && this.#task === undefined && !this.#stopped) this.enqueue(next);
   }
 
   /** Stops the reading task (the run ends); what was not applied is read by the next run. */

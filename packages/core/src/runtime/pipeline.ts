@@ -456,9 +456,9 @@ class PipelineRun {
         const failure = tableFailure(error);
         const tracker = this.#target.tracker;
         if (failure === undefined || tracker.state(failure.table) === "failed") throw error;
+        tracker.setState(failure.table, "failed", failure.message);
         // what was applied after the last durable checkpoint is replayed: so are the chunks applied since
         this.#incremental?.restart(this.#lastDurable(checkpoint).tables);
-        tracker.setState(failure.table, "failed", failure.message);
         this.#metrics.emit({ type: "table-state", table: failure.table, state: "failed", reason: failure.message });
         this.#metrics.emit({ type: "error", code: failure.code, retryable: false, table: failure.table });
         this.#log.error("table set aside after an error; the other tables go on", { table: failure.table, error: failure.message });
@@ -580,7 +580,8 @@ class PipelineRun {
         stages.events += batch.events.length;
         this.#outage.recovered();
         const incremental = this.#incremental;
-        if (incremental?.failure !== undefined) throw incremental.failure;
+        const failed = incremental?.takeFailure();
+        if (failed !== undefined) throw failed;
         incremental?.observeAll(batch.events);
         await this.#apply(batch, checkpoint, latest);
         if (batch.checkpoint !== undefined) latest = this.#latest = batch.checkpoint;
