@@ -320,7 +320,8 @@ class PostgresSource implements Source {
                 markers.push(Buffer.from(message.content).toString("utf8"));
                 break;
               }
-              if (message.prefix === DDL_MESSAGE_PREFIX && message.transactional && inTransaction) {
+              // (DDL messages only when this stream captures DDL: messages may be on for markers alone)
+              if (capture && message.prefix === DDL_MESSAGE_PREFIX && message.transactional && inTransaction) {
                 const ddl = parseDdlMessage(message.content);
                 for (const interpreted of interpretDdlMessage(ddl, formatLsn(message.lsn), replicated)) {
                   let change: TableChange;
