@@ -61,6 +61,20 @@ describe("WatermarkWindow", () => {
   });
 });
 
+describe("WatermarkWindow and updates without some values", () => {
+  it("asks for the chunk again when an update of one of its rows lacked values (unchanged TOAST), not when it was of another row", () => {
+    const partial = (id: number): ChangeEvent => ({ op: "update", table, key: { id }, after: { id, v: "u" }, unchanged: ["body"], position: "0/1" });
+    const inChunk = new WatermarkWindow(["id"]);
+    inChunk.open();
+    inChunk.observe(partial(2));
+    expect(inChunk.close(rows(1, 2, 3))).toBeUndefined();
+    const elsewhere = new WatermarkWindow(["id"]);
+    elsewhere.open();
+    elsewhere.observe(partial(9));
+    expect(ids(elsewhere.close(rows(1, 2, 3)))).toEqual([1, 2, 3]);
+  });
+});
+
 describe("stream markers", () => {
   it("round-trip for their pipeline and are ignored for another or for foreign text", () => {
     const low = encodeMarker({ pipeline: "p", kind: "low", id: "a1" });

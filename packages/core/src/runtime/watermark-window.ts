@@ -14,11 +14,15 @@ import type { Row, Value } from "../schema/value.js";
  * moment inside the window; if no event in the window touched its key, that
  * value is still the latest at the high watermark, where it is emitted. A
  * truncate or a schema change of the table inside the window spoils the
- * chunk (its rows may predate either): it is read again.
+ * chunk (its rows may predate either): it is read again. So does an update
+ * of one of the chunk's rows that lacks some values (PostgreSQL's unchanged
+ * TOAST): the target may not hold the row to complete it from.
  */
 export class WatermarkWindow {
   readonly #primaryKey: readonly string[];
   readonly #touched = new Set<string>();
+  /** Keys of updates that lacked some values (`unchanged`): the target may not have had the row to complete them from. */
+  readonly #partial = new Set<string>();
   #open = false;
   #spoiled = false;
 
@@ -44,11 +48,14 @@ export class WatermarkWindow {
       case "insert":
         this.#touched.add(rowKey(event.after, this.#primaryKey));
         return;
-      case "update":
+      case "update": {
         // the old key and the new one: a key-changing update deletes one and writes the other
+        const after = rowKey(event.after, this.#primaryKey);
         this.#touched.add(rowKey(event.key, this.#primaryKey));
-        this.#touched.add(rowKey(event.after, this.#primaryKey));
+        this.#touched.add(after);
+        if (event.unchanged !== undefined && event.unchanged.length > 0) this.#partial.add(after);
         return;
+      }
       case "delete":
         if (event.match === "columns") this.#spoiled = true;
         else this.#touched.add(rowKey(event.key, this.#primaryKey));
@@ -63,11 +70,16 @@ export class WatermarkWindow {
   /**
    * The stream met the high watermark: the rows of the chunk to emit now, in
    * their order, or undefined when the chunk must be read again (the low
-   * watermark was not met in this stream, or the window was spoiled).
+   * watermark was not met in this stream, the window was spoiled, or an
+   * update without some values touched one of its rows).
    */
   close(rows: readonly Row[]): readonly Row[] | undefined {
     if (!this.#open || this.#spoiled) return undefined;
     if (this.#touched.size === 0) return rows;
+    // an update without some values (unchanged TOAST) of a row of this chunk: the target had no row to take them
+    // from unless an earlier chunk or change wrote it, so neither the update nor the chunk's older row can be
+    // trusted for it; a read after this window has the row whole
+    if (this.#partial.size > 0 && rows.some((row) => this.#partial.has(rowKey(row, this.#primaryKey)))) return undefined;
     return rows.filter((row) => !this.#touched.has(rowKey(row, this.#primaryKey)));
   }
 
