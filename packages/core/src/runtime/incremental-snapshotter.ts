@@ -69,7 +69,8 @@ export class IncrementalSnapshotter {
   #task: Promise<void> | undefined;
   #failure: unknown;
   #stopped = false;
-  #wake: (() => void) | undefined;
+  /** What {@link #announce} last told the source. */
+  #announced: string | undefined;
 
   constructor(options: IncrementalSnapshotterOptions) {
     this.#o = options;
@@ -93,15 +94,27 @@ export class IncrementalSnapshotter {
     return failure;
   }
 
+  /** Tells the source which tables are being read (`IncrementalSnapshotSource.reading`) when that changed. */
+  #announce(): void {
+    const reading = this.#o.source.reading;
+    if (reading === undefined) return;
+    const tracker = this.#o.tracker();
+    const keys = this.#queue.filter((key) => tracker.incremental(key) !== undefined && isTableApplying(tracker.state(key) ?? "failed"));
+    const text = keys.join("\u0000");
+    if (text === this.#announced) return;
+    this.#announced = text;
+    reading.call(this.#o.source, keys.map((key) => this.#o.schemaOf(key)?.table ?? parseTableKey(key)));
+  }
+
   /** Queues a table (its `TableStatus.incremental` is set) and starts the reading task if it is idle. */
   enqueue(key: string): void {
     if (!this.#queue.includes(key)) this.#queue.push(key);
+    this.#announce();
     if (this.#task === undefined) {
       this.#task = this.#run().catch((error: unknown) => {
         if (!this.#stopped) this.#failure = error;
       });
     }
-    this.#wake?.();
   }
 
   /** An event of the stream, in stream order (before it is applied). */
@@ -178,6 +191,7 @@ export class IncrementalSnapshotter {
         if (chunk.last) {
           tracker.setIncremental(open.table, undefined);
           tracker.setState(open.table, "synced");
+          this.#announce();
           this.#o.log.info("incremental snapshot finished", { table: open.table, chunks, rowsRead });
         } else tracker.setIncremental(open.table, progress);
         open.settle("applied");
@@ -211,7 +225,6 @@ export class IncrementalSnapshotter {
     this.#stopped = true;
     this.#open?.settle("again");
     this.#open = undefined;
-    this.#wake?.();
     await this.#task;
   }
 
@@ -227,6 +240,7 @@ export class IncrementalSnapshotter {
         if (progress === undefined || schema === undefined || !isTableApplying(tracker.state(key) ?? "failed")) {
           // finished, set aside or gone meanwhile
           this.#queue.shift();
+          this.#announce();
           continue;
         }
         if (progress.chunks === 0 && progress.rowsEstimated === undefined && source.estimateRows !== undefined) {

@@ -1,5 +1,5 @@
 import type { Row } from "../schema/value.js";
-import type { TableSchema } from "../schema/table-schema.js";
+import type { TableRef, TableSchema } from "../schema/table-schema.js";
 
 /**
  * A marker a source saw in its change stream: a message the runtime wrote
@@ -66,4 +66,13 @@ export interface IncrementalSnapshotSource {
   readChunk(options: ReadChunkOptions): Promise<IncrementalChunk>;
   /** The source's estimate of a table's row count, for progress; undefined when unknown. */
   estimateRows?(schema: TableSchema, signal?: AbortSignal): Promise<number | undefined>;
+  /**
+   * Optional. The tables whose incremental snapshot is under way now (all of
+   * them, each call): their target copies may lack rows the stream's changes
+   * refer to, so a source whose updates can lack some values (PostgreSQL's
+   * unchanged TOAST) should deliver those tables' updates whole from now on
+   * (until a call without them), as an update of a row the target does not
+   * hold yet cannot be completed there.
+   */
+  reading?(tables: readonly TableRef[]): void;
 }

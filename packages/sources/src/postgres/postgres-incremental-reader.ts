@@ -1,5 +1,5 @@
 import type pg from "pg";
-import type { IncrementalChunk, IncrementalSnapshotSource, ReadChunkOptions, Row, TableSchema, Value } from "@zero-etl/core";
+import type { IncrementalChunk, IncrementalSnapshotSource, ReadChunkOptions, Row, TableRef, TableSchema, Value } from "@zero-etl/core";
 import { ZeroEtlError, isTransientError, tableKey } from "@zero-etl/core";
 import type { PgTypeCatalog } from "./pg-type-catalog.js";
 import type { PgValueDecoder } from "./pg-value-decoder.js";
@@ -48,6 +48,7 @@ export class PostgresIncrementalReader implements IncrementalSnapshotSource {
   readonly #types: PgTypeCatalog;
   #client: pg.Client | undefined;
   readonly #plans = new Map<string, ChunkPlan>();
+  #reading: ReadonlySet<string> = new Set();
 
   constructor(config: PostgresSourceConfig, types: PgTypeCatalog) {
     this.#config = config;
@@ -93,6 +94,15 @@ export class PostgresIncrementalReader implements IncrementalSnapshotSource {
       if (lastRaw !== undefined) chunk.cursor = JSON.stringify(plan.key.map((k) => lastRaw[k.index]));
       return chunk;
     });
+  }
+
+  reading(tables: readonly TableRef[]): void {
+    this.#reading = new Set(tables.map(tableKey));
+  }
+
+  /** Whether an incremental snapshot is reading the table now: the stream then completes its updates that lack unchanged TOAST values. */
+  isReading(ref: TableRef): boolean {
+    return this.#reading.size > 0 && this.#reading.has(tableKey(ref));
   }
 
   async estimateRows(schema: TableSchema, signal?: AbortSignal): Promise<number | undefined> {

@@ -213,8 +213,10 @@ class PostgresSource implements Source {
         ? undefined
         : new RelationChangeDetector({ tables: plan.published, includes: replicated, columnsWithMissing: (oid, names) => columnsWithMissing(admin, oid, names) });
       const isPartitionRelation = createPartitionRelationCheck(admin, config.partitions);
-      const fetchUnchanged =
-        config.fetchUnchangedFor === undefined ? undefined : createUnchangedFetcher({ client: admin, types: this.types, tables: config.fetchUnchangedFor, known: plan.published });
+      // also for tables an incremental snapshot is reading: the target may not hold the row to complete the update from
+      const fetchFor = config.fetchUnchangedFor;
+      const incremental = this.incremental;
+      const fetchUnchanged = createUnchangedFetcher({ client: admin, types: this.types, tables: (ref) => fetchFor?.(ref) === true || incremental.isReading(ref), known: plan.published });
       // stored generated columns for a target that cannot compute them, after the unchanged values they may read
       const evaluateGenerated = config.computeGenerated ? createGeneratedColumnEvaluator({ client: admin, types: this.types, known: plan.published, logger: config.logger }) : undefined;
       // after the introspection above, so that DDL from now on is compared with it
