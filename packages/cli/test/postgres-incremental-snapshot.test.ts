@@ -141,15 +141,18 @@ describe("incremental snapshots (PostgreSQL -> PostgreSQL, through the CLI)", ()
       source: { type: "postgres", url: source.url, publication: "incr_crash" }, filter: { include: ["public.crash"] },
       target: { type: "postgres", url: target.url, schema: "dw" },
       snapshot: { mode: "incremental", chunkRows: 200 },
+      // a flush per chunk (200 rows > maxRows), so that the kill below finds the snapshot unfinished however fast it runs
+      batch: { maxRows: 100 },
       log: { level: "info" },
     });
-    // killed right after the checkpoint that follows the third chunk
+    // killed at the first checkpoint saved after the third chunk was applied (that flush may have begun before it)
     const killed = await runCli(["run", file, "--until-caught-up"], { ZEROETL_TEST_KILL_AFTER: "snapshot-progress:table=public.crash,rowsRead=600>checkpoint" });
     expect(killed.signal).toBe("SIGKILL");
     const durable = await tableProgress(target, "incr_crash", "public.crash");
     expect(durable.state).toBe("snapshotting");
     const chunksDone = durable.incremental?.chunks ?? 0;
-    expect(chunksDone).toBeGreaterThanOrEqual(3);
+    expect(chunksDone).toBeGreaterThanOrEqual(2);
+    expect(chunksDone).toBeLessThan(15);
     // the progress is visible while the pipeline is down, from the checkpoint
     const status = await runCli(["status", file]);
     expect(status.stdout).toMatch(new RegExp(`public\\.crash\\s+snapshotting \\(chunk ${chunksDone} of ~15\\)`));
@@ -198,10 +201,13 @@ describe("incremental snapshots (PostgreSQL -> PostgreSQL, through the CLI)", ()
       filter: { include: ["public.toasty"] },
       target: { type: "postgres", url: target.url, schema: "dw" },
       snapshot: { mode: "incremental", chunkRows: 100 },
+      // a flush per chunk, so that the kill finds the snapshot unfinished however fast it runs
+      batch: { maxRows: 50 },
     });
     // stopped after two chunks are durable, so that the updates below reach the stream while their rows are not in the target
     const killed = await runCli(["run", file, "--until-caught-up"], { ZEROETL_TEST_KILL_AFTER: "snapshot-progress:table=public.toasty,rowsRead=200>checkpoint" });
     expect(killed.signal).toBe("SIGKILL");
+    expect((await tableProgress(target, "incr_toast", "public.toasty")).state).toBe("snapshotting");
     await source.query(`UPDATE toasty SET n = n + 1 WHERE id > 400`);
     const resumed = await runCli(["run", file, "--until-caught-up"]);
     expect(resumed.code, resumed.stderr).toBe(0);
