@@ -18,6 +18,8 @@ export interface SeedOptions {
   readonly outDir?: string;
   /** How long one `run --until-caught-up` may take before it counts as hung (default 120 s). */
   readonly runTimeoutMs?: number;
+  /** Top-level config fields added to every seed's pipeline config (`pnpm fuzz --incremental`: incremental snapshots with tiny chunks). */
+  readonly configExtra?: Readonly<Record<string, unknown>>;
   /** Whether gates turned on in `gates` are weighted up (default true; `pnpm fuzz --no-focus`). */
   readonly focus?: boolean;
   /** Called after the final run, before comparing, with the pipeline config (tests use it to tamper with the target and prove the comparator sees it). */
@@ -86,7 +88,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
   const features = [...workload.usedFeatures].map((f) => `${driver.prefix}.${f}`).sort();
   const label = `${driver.pair.replace("-", "")}_${seed}_${Math.random().toString(36).slice(2, 6)}`;
   const opened = await driver.open(label, workload, on);
-  const { file, dir } = await writeConfig({ name: `fz_${label}`, ...opened.config });
+  const { file, dir } = await writeConfig({ name: `fz_${label}`, ...opened.config, ...options.configExtra });
   const executed: { step: Step; marker?: string }[] = [];
   let events = 0;
   let phase = "setup";
@@ -108,7 +110,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
       `pair ${driver.pair}, seed ${seed}, failed in ${phase}: ${message}`,
       `rerun: pnpm fuzz --pair ${driver.pair} --seed ${seed}${Object.entries(options.gates ?? {}).map(([g, v]) => ` --gate ${v ? "" : "-"}${g}`).join("")}${options.focus === false ? " --no-focus" : ""}`,
       `features: ${features.join(", ")}`,
-      `pipeline config: ${JSON.stringify(opened.config)}`,
+      `pipeline config: ${JSON.stringify({ ...opened.config, ...options.configExtra })}`,
     ];
     const show = (v: string | null) => (v === null ? "null" : JSON.stringify(v.length > 160 ? `${v.slice(0, 120)}…(${v.length} chars)` : v));
     const diffLines = differences.slice(0, 12).map((d) => `  ${d.table} key ${d.key} column ${d.column}: source ${show(d.source)}, target ${show(d.target)}`);

@@ -3,7 +3,7 @@ import { runSeed, type SeedResult } from "./fidelity-harness.js";
 import { PAIRS, type PairName } from "./pair-driver.js";
 import { startPairDriver } from "./pair-drivers.js";
 
-// `pnpm fuzz --seeds N [--pair P] [--seed S] [--gate name] [--gate -name] [--all-gates] [--no-focus] [--verbose] [--out dir]`
+// `pnpm fuzz --seeds N [--pair P] [--seed S] [--gate name] [--gate -name] [--all-gates] [--no-focus] [--verbose] [--out dir] [--incremental]`
 function parseArgs(argv: readonly string[]) {
   let seeds = 1;
   let first = 1;
@@ -13,6 +13,7 @@ function parseArgs(argv: readonly string[]) {
   let outDir: string | undefined;
   let verbose = false;
   let focus = true;
+  let incremental = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -37,10 +38,11 @@ function parseArgs(argv: readonly string[]) {
     else if (arg === "--out") outDir = value();
     else if (arg === "--verbose") verbose = true;
     else if (arg === "--no-focus") focus = false;
+    else if (arg === "--incremental") incremental = true;
     else if (arg !== "--") throw new Error(`unknown argument ${arg}`);
   }
   if (!Number.isInteger(seeds) || seeds < 1) throw new Error("--seeds: expected a positive integer");
-  return { seeds, first, pairs, gates, allOn, outDir, verbose, focus };
+  return { seeds, first, pairs, gates, allOn, outDir, verbose, focus, incremental };
 }
 
 async function main(): Promise<number> {
@@ -54,7 +56,7 @@ async function main(): Promise<number> {
       if (args.allOn) for (const g of allGates(running.driver.prefix)) gates[g] = true;
       Object.assign(gates, args.gates);
       for (let seed = args.first; seed < args.first + args.seeds; seed++) {
-        const result = await runSeed({ driver: running.driver, seed, gates, focus: args.focus, ...(args.outDir === undefined ? {} : { outDir: args.outDir }) });
+        const result = await runSeed({ driver: running.driver, seed, gates, focus: args.focus, ...(args.incremental ? { configExtra: { snapshot: { mode: "incremental", chunkRows: 7 } } } : {}), ...(args.outDir === undefined ? {} : { outDir: args.outDir }) });
         results.push(result);
         const status = result.failure === undefined ? "ok" : `FAILED in ${result.failure.phase}`;
         process.stdout.write(`${pair} seed ${seed}: ${status}, ${result.events} events, ${(result.elapsedMs / 1000).toFixed(1)} s\n`);

@@ -4,9 +4,12 @@ import { canonicalValue, type CanonicalRow, type TableRows, type ValueKind } fro
 
 const q = (name: string) => `\`${name.replace(/`/g, "``")}\``;
 
-/** Base tables of the connection's database, by name. */
+/** Base tables of the connection's database, by name, but the pipeline's own marker table (incremental snapshots), which is never replicated. */
 export async function listMysqlTables(conn: Connection, database: string): Promise<string[]> {
-  const [rows] = await conn.query(`SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' ORDER BY 1`, [database]);
+  const [rows] = await conn.query(
+    `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE' AND TABLE_NAME <> '_zeroetl_watermarks' ORDER BY 1`,
+    [database],
+  );
   return (rows as { name: string }[]).map((r) => r.name);
 }
 

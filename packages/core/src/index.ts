@@ -28,7 +28,7 @@ export type { SnapshotOptions, SnapshotSession, Source, SourceCapabilities, Stre
 export type { FlushReceipt, PrepareChange, RejectedRecord, Sink, SnapshotCopyOptions, SinkCapabilities, SinkOpenContext, SinkTargetStats, WriteReceipt } from "./sink/sink.js";
 export type { Mapper, MapperContext } from "./mapper/mapper.js";
 export { composeMappers, mapChunkWith } from "./mapper/compose-mappers.js";
-export type { TableState, TableStatus } from "./state/table-state.js";
+export type { IncrementalProgress, TableState, TableStatus } from "./state/table-state.js";
 export { isTableApplying } from "./state/table-state.js";
 export type { CheckpointStore, PipelineCheckpoint } from "./checkpoint/pipeline-checkpoint.js";
 export { createMemoryCheckpointStore } from "./checkpoint/memory-checkpoint-store.js";
@@ -53,3 +53,8 @@ export type { ConnectionTimeouts } from "./runtime/connection-timeouts.js";
 export { DEFAULT_CONNECTION_TIMEOUTS, resolveConnectionTimeouts } from "./runtime/connection-timeouts.js";
 export type { PipelineOptions, PipelineResult } from "./runtime/pipeline.js";
 export { markForResync, runPipeline } from "./runtime/pipeline.js";
+export type { IncrementalChunk, IncrementalSnapshotSource, ReadChunkOptions, StreamMarker } from "./source/incremental-snapshot-source.js";
+export type { MarkerContent } from "./runtime/stream-marker.js";
+export { decodeMarker, encodeMarker } from "./runtime/stream-marker.js";
+export { DEFAULT_INCREMENTAL_CHUNK_ROWS } from "./runtime/incremental-snapshotter.js";
+export { WatermarkWindow, rowKey } from "./runtime/watermark-window.js";

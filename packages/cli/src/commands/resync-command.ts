@@ -1,4 +1,6 @@
-import { ConfigError, createLogger, markForResync } from "@zero-etl/core";
+import { ConfigError, ZeroEtlError, createLogger, encodeMarker, markForResync, tableKey } from "@zero-etl/core";
+import type { PipelineConfig } from "../config/pipeline-config.js";
+import type { PipelineParts } from "../config/build-pipeline.js";
 import { buildPipeline } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { runCommand } from "./run-command.js";
@@ -14,15 +16,24 @@ import { takeStateDirLock } from "./state-dir-lock.js";
  * It takes the pipeline's writer lock before it reads or marks anything: while
  * a `zeroetl run` of the same pipeline holds it, resync refuses with a
  * `pipeline-locked` error and leaves the target untouched (stop the run,
- * resync, start it again).
+ * resync, start it again) — unless the config says `snapshot.mode:
+ * "incremental"`: then the request goes to the running pipeline through the
+ * source's change stream (a `resync` marker), which it meets in order and
+ * answers with incremental snapshots of the tables while the others stream.
  */
 export async function resyncCommand(file: string, tables: readonly string[]): Promise<void> {
   const config = await loadPipelineConfig(file);
   const logger = createLogger({ level: config.log?.level ?? "warn" });
   const parts = await buildPipeline(config, logger);
   try {
-    if (parts.sink.lock !== undefined) await parts.sink.lock({ pipeline: config.name });
-    else await (await takeStateDirLock(parts.stateDir, config.name))();
+    try {
+      if (parts.sink.lock !== undefined) await parts.sink.lock({ pipeline: config.name });
+      else await (await takeStateDirLock(parts.stateDir, config.name))();
+    } catch (error) {
+      if (!(error instanceof ZeroEtlError && error.code === "pipeline-locked") || config.snapshot?.mode !== "incremental") throw error;
+      await signalRunningPipeline(config, parts, tables);
+      return;
+    }
     const inTarget = parts.sink.capabilities.checkpointsInTarget;
     const stored = inTarget ? await parts.sink.open({ pipeline: config.name }) : await parts.checkpoints.load(config.name);
     if (stored === undefined) {
@@ -41,4 +52,16 @@ export async function resyncCommand(file: string, tables: readonly string[]): Pr
     await Promise.allSettled([parts.source.close(), parts.sink.close()]);
   }
   await runCommand(file, { untilCaughtUp: true });
+}
+
+/** Asks the running pipeline (which holds the writer lock) to resync `tables`, through the source's stream. */
+async function signalRunningPipeline(config: PipelineConfig, parts: PipelineParts, tables: readonly string[]): Promise<void> {
+  const incremental = parts.source.incremental;
+  if (incremental === undefined) throw new ConfigError("snapshot.mode", `"blocking" (the ${parts.source.kind} source cannot take incremental snapshots)`, '"incremental"');
+  const selected = (await parts.source.introspect()).map((schema) => tableKey(schema.table));
+  for (const [index, table] of tables.entries()) {
+    if (!selected.includes(table)) throw new ConfigError(`tables[${index}]`, `one of the pipeline's tables (${selected.join(", ")})`, table);
+  }
+  await incremental.emitMarker(encodeMarker({ pipeline: config.name, kind: "resync", tables }));
+  process.stdout.write(`asked the running pipeline ${config.name} to resync: ${tables.join(", ")} (incremental; see zeroetl status)\n`);
 }

@@ -1,7 +1,8 @@
 import { mkdir } from "node:fs/promises";
+import { ConfigError, type PipelineOptions, type Source } from "@zero-etl/core";
 import { DEFAULT_RETRY_POLICY, createLogger, createPipelineMetrics, createPrometheusMetrics, runPipeline, type CloudWatchPublisher, type PipelineResult } from "@zero-etl/core";
 import { buildPipeline, withoutUndefined } from "../config/build-pipeline.js";
-import { loadPipelineConfig } from "../config/pipeline-config.js";
+import { loadPipelineConfig, type PipelineConfig } from "../config/pipeline-config.js";
 import { assertDistinctTargetNames } from "../config/target-naming.js";
 import { startCloudWatch } from "../observability/cloudwatch-client.js";
 import { startMetricsServer, type MetricsServer } from "../observability/metrics-server.js";
@@ -16,6 +17,14 @@ export function tablesSetAside(result: PipelineResult): string[] {
   return Object.entries(result.checkpoint.tables)
     .filter(([, status]) => status.state === "failed" || status.state === "resync-required")
     .map(([table, status]) => `${table} (${status.state})`);
+}
+
+/** The runtime's snapshot options from the config's `snapshot`; a source without incremental snapshots is a config error naming the field. */
+export function incrementalOptions(config: PipelineConfig, source: Source): Pick<PipelineOptions, "snapshotMode" | "incrementalChunkRows"> {
+  const snapshot = config.snapshot;
+  if (snapshot?.mode !== "incremental") return {};
+  if (source.incremental === undefined) throw new ConfigError("snapshot.mode", `"blocking" (the ${source.kind} source cannot take incremental snapshots)`, '"incremental"');
+  return { snapshotMode: "incremental", ...(snapshot.chunkRows === undefined ? {} : { incrementalChunkRows: snapshot.chunkRows }) };
 }
 
 /** Options of `zeroetl run`. */
@@ -37,6 +46,14 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   const config = await loadPipelineConfig(file);
   const logger = createLogger({ level: config.log?.level ?? "info" });
   const parts = await buildPipeline(config, logger);
+  let snapshotOptions: ReturnType<typeof incrementalOptions>;
+  try {
+    // before anything connects: a source that cannot take incremental snapshots is a config error
+    snapshotOptions = incrementalOptions(config, parts.source);
+  } catch (error) {
+    await Promise.allSettled([parts.source.close(), parts.sink.close()]);
+    throw error;
+  }
   // a target without a writer lock of its own gets one in the state directory (one host)
   let releaseLock: (() => Promise<void>) | undefined;
   try {
@@ -79,6 +96,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
       ...(config.retry === undefined ? {} : { retry: { ...DEFAULT_RETRY_POLICY, ...withoutUndefined(config.retry) } }),
       ...(config.onLostPosition === undefined ? {} : { onLostPosition: config.onLostPosition }),
       ...(config.autoResync === undefined ? {} : { autoResync: config.autoResync }),
+      ...snapshotOptions,
     });
     stopProgress();
     const totals = metrics.totals();

@@ -6,7 +6,7 @@ import { runLiveView } from "../terminal/live-view.js";
 import { renderStatusView } from "../terminal/status-view.js";
 import { logLag } from "./log-lag-formatter.js";
 import { readRunStatus } from "./run-status-file.js";
-import { collectStatus } from "./status-report.js";
+import { collectStatus, describeTableState } from "./status-report.js";
 
 /** Options of `zeroetl status`. */
 export interface StatusCommandOptions {
@@ -69,7 +69,7 @@ export async function statusCommand(file: string, options: StatusCommandOptions 
       return;
     }
     process.stdout.write(`phase ${checkpoint.phase}, checkpoint ${checkpoint.position ?? "-"} saved ${checkpoint.savedAt}\nsource position ${current}\n\n`);
-    const rows = Object.entries(checkpoint.tables).map(([table, s]) => [table, s.state, String(s.rows), s.lastPosition ?? "-", s.updatedAt, s.lastError ?? ""]);
+    const rows = Object.entries(checkpoint.tables).map(([table, s]) => [table, describeTableState(s), String(s.rows), s.lastPosition ?? "-", s.updatedAt, s.lastError ?? ""]);
     process.stdout.write(`${formatTable(["table", "state", "rows", "last position", "updated", "error"], rows)}\n`);
     if (parts.sink.describeTargets !== undefined) {
       // what the target holds now, and how much of the source's log the checkpoint has not covered yet

@@ -1,4 +1,4 @@
-import type { PipelineCheckpoint } from "@zero-etl/core";
+import type { PipelineCheckpoint, TableStatus } from "@zero-etl/core";
 import type { PipelineParts } from "../config/build-pipeline.js";
 import { logLag } from "./log-lag-formatter.js";
 import { readRunStatus, type RunStatus } from "./run-status-file.js";
@@ -15,6 +15,15 @@ export interface TableStatusReport {
   readonly lastError: string | null;
   /** For a `synced` table, the source log not yet covered (`caught up`, `1234 bytes of WAL`, `-` when not measurable); else null. */
   readonly lag: string | null;
+  /** An incremental snapshot under way (`snapshot.mode: "incremental"`): chunks applied, estimated in all (null when unknown), rows read; else null. */
+  readonly incremental: { readonly chunksDone: number; readonly chunksEstimated: number | null; readonly rowsRead: number } | null;
+}
+
+/** A table's state for people: with an incremental snapshot's progress, `resyncing (chunk 3 of ~10)`. */
+export function describeTableState(status: TableStatus): string {
+  const progress = status.incremental;
+  if (progress === undefined) return status.state;
+  return `${status.state} (chunk ${progress.chunks}${progress.chunksEstimated === undefined ? "" : ` of ~${progress.chunksEstimated}`})`;
 }
 
 /**
@@ -73,6 +82,7 @@ export async function collectStatus(parts: StatusParts, pipeline: string): Promi
       updatedAt: s.updatedAt,
       lastError: s.lastError ?? null,
       lag: s.state === "synced" ? lag : null,
+      incremental: s.incremental === undefined ? null : { chunksDone: s.incremental.chunks, chunksEstimated: s.incremental.chunksEstimated ?? null, rowsRead: s.incremental.rowsRead },
     }),
   );
   return {

@@ -222,6 +222,17 @@ export const pipelineConfigSchema = z.strictObject({
     .optional(),
   onLostPosition: z.enum(["fail", "resnapshot"]).optional(),
   autoResync: z.boolean().optional(),
+  /**
+   * How tables are (re-)read: `blocking` (default) before the stream
+   * (re)starts; `incremental` in primary-key chunks bracketed by watermarks
+   * written through the change stream, while it goes on (PostgreSQL source).
+   */
+  snapshot: z
+    .strictObject({
+      mode: z.enum(["blocking", "incremental"]).optional(),
+      chunkRows: z.number().int().positive().max(1_000_000).optional(),
+    })
+    .optional(),
   log: z.strictObject({ level: z.enum(["debug", "info", "warn", "error", "silent"]) }).optional(),
   observability: z
     .strictObject({
@@ -253,7 +264,7 @@ export function validatePipelineConfig(value: unknown): PipelineConfig {
     throw new ConfigError(`${prefix}${issue.keys[0] ?? "?"}`, "no such field (check the spelling; see docs/configuration.md)");
   }
   if (issue.code === "invalid_type" && issue.input === undefined) throw new ConfigError(path, `${expectedOf(issue)} (the field is required)`);
-  throw new ConfigError(path, issue.message.replace(/^Invalid input: expected /, ""));
+  throw new ConfigError(path, issue.message.replace(/^Invalid (input|option): expected /, ""));
 }
 
 function expectedOf(issue: z.core.$ZodIssue): string {

@@ -4,6 +4,7 @@ import type { ChangeEvent } from "./change-event.js";
 import type { TableChange } from "./table-change.js";
 import type { RejectedRecord } from "../sink/sink.js";
 import type { SnapshotCopy } from "./snapshot-copy.js";
+import type { StreamMarker } from "../source/incremental-snapshot-source.js";
 
 /**
  * Changes in source order, delivered by {@link Source.stream}.
@@ -39,6 +40,14 @@ export interface ChangeBatch {
    * (`key`, or the key columns in `after`) and its position, nothing else.
    */
   readonly rejected?: readonly RejectedRecord[];
+  /**
+   * Markers written with `IncrementalSnapshotSource.emitMarker` (watermarks,
+   * signals), in source order, after every event of `events`: a source ends
+   * a batch right after a marker's unit, and `checkpoint` of that batch is at
+   * or after the marker, so a checkpoint saved after the runtime handled a
+   * marker never replays the changes before it.
+   */
+  readonly markers?: readonly StreamMarker[];
 }
 
 /**

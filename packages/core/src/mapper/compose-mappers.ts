@@ -26,6 +26,9 @@ export function composeMappers(mappers: readonly Mapper[]): Mapper {
     passesRowsThrough(schema, context) {
       return mappers.every((m) => m.passesRowsThrough?.(schema, context) === true);
     },
+    resetTable(table) {
+      for (const mapper of mappers) mapper.resetTable?.(table);
+    },
     mapChunk(chunk, context) {
       let chunks: readonly SnapshotChunk[] = [chunk];
       for (const mapper of mappers) chunks = chunks.flatMap((c) => mapChunkWith(mapper, c, context));

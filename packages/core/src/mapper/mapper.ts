@@ -41,4 +41,12 @@ export interface Mapper {
    * no.
    */
   passesRowsThrough?(schema: TableSchema, context: MapperContext): boolean;
+  /**
+   * Optional. The table is being read again from the source (a resync) into
+   * a replaced or emptied target table: forget what was learned from its
+   * earlier rows (shapes derived from data, counters), as for a table never
+   * seen. Called before the re-read's first row reaches `mapEvents` or
+   * `mapChunk`. A mapper without per-table state needs none.
+   */
+  resetTable?(table: TableRef): void;
 }

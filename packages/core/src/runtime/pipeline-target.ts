@@ -9,7 +9,7 @@ import type { Mapper, MapperContext } from "../mapper/mapper.js";
 import type { Logger } from "../observability/logger.js";
 import type { PipelineMetrics } from "../observability/metrics.js";
 import type { PositionCodec } from "../position/position-codec.js";
-import type { TableSchema } from "../schema/table-schema.js";
+import type { TableRef, TableSchema } from "../schema/table-schema.js";
 import { tableKey } from "../schema/table-schema.js";
 import { estimateRowBytes } from "../schema/value.js";
 import type { Sink, WriteReceipt } from "../sink/sink.js";
@@ -145,6 +145,11 @@ export class PipelineTarget {
   /** Empties a target table before its rows are read (again). */
   async reset(target: TableSchema): Promise<void> {
     await this.#o.retrying("reset table", () => this.#o.sink.resetTable(target.table));
+  }
+
+  /** A resync reads the table again: the mappers forget their state of it (`Mapper.resetTable`). */
+  resetMapperState(table: TableRef): void {
+    this.#o.mapper.resetTable?.(table);
   }
 
   /** Whether a table's rows are skipped until a resync (set aside by a refusal or an error). */

@@ -14,6 +14,8 @@ import { parseTableKey, tableKey } from "../schema/table-schema.js";
 import { estimateRowBytes } from "../schema/value.js";
 import type { Sink } from "../sink/sink.js";
 import type { Source } from "../source/source.js";
+import type { StreamMarker } from "../source/incremental-snapshot-source.js";
+import { isTableApplying } from "../state/table-state.js";
 import type { BatchPolicy } from "./batch-policy.js";
 import { DEFAULT_BATCH_POLICY } from "./batch-policy.js";
 import { isTransientError } from "./error-classification.js";
@@ -25,6 +27,9 @@ import { createRetryingOperation } from "./retrying-operation.js";
 import { SourceOutage, SourceStreamFailure, failuresMarked, reportSourceRetry } from "./source-outage.js";
 import { TableChangeApplier } from "./table-change-applier.js";
 import { resyncTables } from "./table-resync.js";
+import { startIncrementalSnapshots } from "./incremental-resync.js";
+import { DEFAULT_INCREMENTAL_CHUNK_ROWS, IncrementalSnapshotter } from "./incremental-snapshotter.js";
+import type { TableSchema } from "../schema/table-schema.js";
 import { TableTracker } from "./table-tracker.js";
 
 /** Everything a pipeline run needs. */
@@ -69,6 +74,18 @@ export interface PipelineOptions {
    * `markForResync`. Default false: a person decides.
    */
   readonly autoResync?: boolean;
+  /**
+   * `blocking` (default): the first snapshot and every resync read their
+   * tables before the stream (re)starts. `incremental`: tables with a primary
+   * key are read in chunks bracketed by watermarks written through the
+   * change stream, while the stream goes on (the source must offer
+   * `Source.incremental`); a resync can then also be asked of the running
+   * pipeline through the stream (a `resync` marker). Tables without a key
+   * are still read the blocking way.
+   */
+  readonly snapshotMode?: "blocking" | "incremental";
+  /** Rows per incremental chunk; default {@link DEFAULT_INCREMENTAL_CHUNK_ROWS}. */
+  readonly incrementalChunkRows?: number;
 }
 
 /** What a finished run did. */
@@ -115,6 +132,8 @@ class PipelineRun {
   #inFlight: Promise<void> | undefined;
   /** Where the current stream's time went (logged when it ends): see {@link StreamStages}. */
   #stages = newStages();
+  /** Incremental snapshots beside the stream (`snapshotMode: "incremental"`). */
+  readonly #incremental: IncrementalSnapshotter | undefined;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -148,9 +167,32 @@ class PipelineRun {
       log: this.#log,
     });
     this.#outage = new SourceOutage(this.#retry, this.#metrics, this.#log);
+    const incremental = source.incremental;
+    if (options.snapshotMode === "incremental") {
+      if (incremental === undefined) throw new ZeroEtlError(`snapshot.mode "incremental": the ${source.kind} source cannot take incremental snapshots; use "blocking"`, { code: "config-invalid" });
+      this.#incremental = new IncrementalSnapshotter({
+        pipeline: options.name,
+        source: incremental,
+        tracker: () => this.#target.tracker,
+        schemaOf: (key) => this.#target.schemaOf(key),
+        chunkRows: options.incrementalChunkRows ?? DEFAULT_INCREMENTAL_CHUNK_ROWS,
+        retrying: this.#retrying,
+        metrics: this.#metrics,
+        log: this.#log,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      });
+    }
   }
 
   async run(): Promise<PipelineResult> {
+    try {
+      return await this.#run();
+    } finally {
+      await this.#incremental?.stop();
+    }
+  }
+
+  async #run(): Promise<PipelineResult> {
     const { source, sink, name, signal } = this.#o;
     // the source's position and the target's lock and open go on at once (two servers, two round-trip chains at start)
     const reading = this.#o.untilCaughtUp ? this.#retrying("read source position", () => source.currentPosition()) : Promise.resolve(undefined);
@@ -163,7 +205,11 @@ class PipelineRun {
     const [target, stored] = await Promise.all([reading, opening]);
     let checkpoint = sink.capabilities.checkpointsInTarget ? stored : await this.#o.checkpoints.load(name);
     let snapshotted = false;
-    if (checkpoint?.phase !== "streaming" || checkpoint.position === undefined) {
+    if ((checkpoint?.phase !== "streaming" || checkpoint.position === undefined) && this.#incremental !== undefined) {
+      checkpoint = await this.#beginIncrementalSnapshot();
+      snapshotted = true;
+      checkpoint = await this.#resync(checkpoint);
+    } else if (checkpoint?.phase !== "streaming" || checkpoint.position === undefined) {
       checkpoint = await this.#snapshotRidingOutages();
       snapshotted = true;
     } else {
@@ -174,9 +220,11 @@ class PipelineRun {
         checkpoint = Object.freeze({ ...checkpoint, tables: this.#target.tracker.snapshot(), savedAt: new Date().toISOString() });
         await this.#target.flush(checkpoint);
       }
+      this.#resumeIncremental();
       checkpoint = await this.#resync(checkpoint);
     }
-    if (!(target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) && !signal?.aborted) {
+    const busy = this.#incremental?.busy === true;
+    if (!(target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target) && !busy) && !signal?.aborted) {
       try {
         checkpoint = await this.#stream(checkpoint, target);
       } catch (error) {
@@ -315,12 +363,79 @@ class PipelineRun {
     return done;
   }
 
-  #resync(checkpoint: PipelineCheckpoint): Promise<PipelineCheckpoint> {
+  async #resync(checkpoint: PipelineCheckpoint): Promise<PipelineCheckpoint> {
     const { source, sink, signal } = this.#o;
-    return resyncTables(
-      { source, sink, target: this.#target, retrying: this.#retrying, log: this.#log, autoResync: this.#o.autoResync === true, ...(signal === undefined ? {} : { signal }) },
-      checkpoint,
-    );
+    const context = { source, sink, target: this.#target, retrying: this.#retrying, log: this.#log, autoResync: this.#o.autoResync === true, ...(signal === undefined ? {} : { signal }) };
+    let current = checkpoint;
+    const incremental = this.#incremental;
+    if (incremental !== undefined) {
+      // tables with a key are read beside the stream; the others below, before it resumes
+      const tracker = this.#target.tracker;
+      const wanted = new Set(
+        tracker.tables().filter((key) => {
+          const state = tracker.state(key);
+          return tracker.incremental(key) === undefined && (state === "resyncing" || (state === "resync-required" && (context.autoResync || tracker.isResyncRequested(key))));
+        }),
+      );
+      if (wanted.size > 0) {
+        const schemas = (await this.#retrying("introspect source", () => source.introspect(signal))).filter((s) => wanted.has(tableKey(s.table)) && s.primaryKey.length > 0);
+        if (schemas.length > 0) {
+          const started = await startIncrementalSnapshots(context, current, schemas, "resyncing");
+          current = started.checkpoint;
+          for (const key of started.tables) incremental.enqueue(key);
+        }
+      }
+    }
+    return resyncTables(context, current);
+  }
+
+  /**
+   * The first snapshot, incremental: the source's snapshot of no table gives
+   * the stream's start (for PostgreSQL it creates the slot); every selected
+   * table with a key is emptied and queued for chunks read beside the
+   * stream, and every table without one is marked for the blocking re-read
+   * that runs before the stream starts.
+   */
+  async #beginIncrementalSnapshot(): Promise<PipelineCheckpoint> {
+    const { source, sink, name, signal } = this.#o;
+    const session = await this.#retrying("start snapshot", () => source.snapshot({ tables: [], ...(signal === undefined ? {} : { signal }) }));
+    // nothing to read: ending the iteration releases what the session holds
+    for await (const chunk of session.chunks) void chunk;
+    const schemas = await this.#retrying("introspect source", () => source.introspect(signal));
+    this.#target.tracker = new TableTracker();
+    const tracker = this.#target.tracker;
+    const keyed: TableSchema[] = [];
+    for (const schema of schemas) {
+      if (schema.primaryKey.length > 0) keyed.push(schema);
+      else {
+        await this.#target.prepare(schema);
+        tracker.requestRefresh(tableKey(schema.table), "no primary key: read before the stream starts");
+      }
+    }
+    const start: PipelineCheckpoint = Object.freeze({ pipeline: name, phase: "streaming", position: session.position, tables: tracker.snapshot(), savedAt: new Date().toISOString() });
+    this.#log.info("incremental snapshot started", { tables: keyed.length, blocking: schemas.length - keyed.length, position: session.position });
+    const context = { source, sink, target: this.#target, retrying: this.#retrying, log: this.#log, autoResync: false, ...(signal === undefined ? {} : { signal }) };
+    const started = await startIncrementalSnapshots(context, start, keyed, "snapshotting");
+    for (const key of started.tables) this.#incremental?.enqueue(key);
+    return started.checkpoint;
+  }
+
+  /** On resume: the tables whose incremental snapshot a previous run did not finish read on from their last chunk. */
+  #resumeIncremental(): void {
+    const tracker = this.#target.tracker;
+    for (const key of tracker.tables()) {
+      const progress = tracker.incremental(key);
+      const state = tracker.state(key);
+      if (progress === undefined || state === undefined || !isTableApplying(state)) continue;
+      if (this.#incremental === undefined) {
+        // the config went back to blocking snapshots: read the table again the blocking way
+        tracker.setIncremental(key, undefined);
+        tracker.requestRefresh(key, "its incremental snapshot was not finished");
+        continue;
+      }
+      this.#log.info("incremental snapshot resumed", { table: key, chunksDone: progress.chunks, rowsRead: progress.rowsRead, ...(progress.chunksEstimated === undefined ? {} : { chunksEstimated: progress.chunksEstimated }) });
+      this.#incremental.enqueue(key);
+    }
   }
 
   /**
@@ -346,6 +461,8 @@ class PipelineRun {
         const tracker = this.#target.tracker;
         if (failure === undefined || tracker.state(failure.table) === "failed") throw error;
         tracker.setState(failure.table, "failed", failure.message);
+        // what was applied after the last durable checkpoint is replayed: so are the chunks applied since
+        this.#incremental?.restart(this.#lastDurable(checkpoint).tables);
         this.#metrics.emit({ type: "table-state", table: failure.table, state: "failed", reason: failure.message });
         this.#metrics.emit({ type: "error", code: failure.code, retryable: false, table: failure.table });
         this.#log.error("table set aside after an error; the other tables go on", { table: failure.table, error: failure.message });
@@ -439,6 +556,8 @@ class PipelineRun {
     const iterator = source.stream(start.position ?? "", signal === undefined ? {} : { signal })[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<ChangeBatch>> | undefined;
     this.#latest = undefined;
+    // a chunk between its watermarks when the stream stopped is read again (its window was not seen whole)
+    this.#incremental?.restart();
     const stages = (this.#stages = newStages());
     const began = performance.now();
     try {
@@ -464,15 +583,21 @@ class PipelineRun {
         stages.batches += 1;
         stages.events += batch.events.length;
         this.#outage.recovered();
+        const incremental = this.#incremental;
+        const failed = incremental?.takeFailure();
+        if (failed !== undefined) throw failed;
+        incremental?.observeAll(batch.events);
         await this.#apply(batch, checkpoint, latest);
         if (batch.checkpoint !== undefined) latest = this.#latest = batch.checkpoint;
+        if (batch.markers !== undefined && batch.markers.length > 0 && incremental !== undefined) await this.#markers(batch.markers, incremental, checkpoint, latest);
         if (batch.tableChanges !== undefined && batch.tableChanges.length > 0) {
           await this.#settle();
           checkpoint = await this.#tableChanges.apply(batch.tableChanges, checkpoint, latest);
         }
         sinkSide.caughtUp = batch.caughtUp === true;
-        const reachedTarget = target !== undefined && latest !== undefined && this.#reached(latest, target);
-        const idleAdvance = sinkSide.pendingRows === 0 && latest !== undefined && latest !== checkpoint.position && batch.events.length === 0;
+        const reachedTarget = target !== undefined && latest !== undefined && this.#reached(latest, target) && this.#incremental?.busy !== true;
+        // (a watermark's batch is no idle source: a chunk's rows follow, and a commit per marker would slow the chunks down)
+        const idleAdvance = sinkSide.pendingRows === 0 && latest !== undefined && latest !== checkpoint.position && batch.events.length === 0 && batch.markers === undefined;
         if ((reachedTarget || idleAdvance) && latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
         else if (latest !== undefined && !sinkSide.resyncDue && sinkSide.pendingRows > 0 && (sinkSide.full || this.#untilDue() === 0)) checkpoint = this.#flushLater(checkpoint, latest);
         if (reachedTarget) break;
@@ -556,6 +681,37 @@ class PipelineRun {
       // records the source could not decode: dead letters, like records a sink refuses
       if (rejected !== undefined && rejected.length > 0) await target.deadLetter({ accepted: 0, rejected });
     });
+  }
+
+  /**
+   * Markers the stream met (after the batch's events were applied): a high
+   * watermark's chunk is applied here, in stream order, and its progress
+   * recorded (any checkpoint saved from now on is at or after the marker); a
+   * resync asked of the running pipeline marks its tables, and the stream
+   * stops at the next checkpoint to start their incremental snapshots.
+   */
+  async #markers(markers: readonly StreamMarker[], incremental: IncrementalSnapshotter, checkpoint: PipelineCheckpoint, latest: string | undefined): Promise<void> {
+    for (const marker of markers) {
+      const action = incremental.onMarker(marker);
+      if (action === undefined) continue;
+      if (action.kind === "rows") {
+        if (action.events.length > 0) await this.#apply({ events: action.events }, checkpoint, latest);
+        action.applied();
+        continue;
+      }
+      const tracker = this.#target.tracker;
+      const known = action.tables.filter((key) => tracker.state(key) !== undefined);
+      const unknown = action.tables.filter((key) => tracker.state(key) === undefined);
+      if (unknown.length > 0) this.#log.warn("resync signal names tables this pipeline does not replicate; ignored", { tables: unknown });
+      if (known.length === 0) continue;
+      this.#log.info("resync asked of the running pipeline", { tables: known, position: marker.position });
+      for (const key of known) {
+        tracker.setIncremental(key, undefined);
+        tracker.setState(key, "resync-required", "resync requested");
+        tracker.requestRefresh(key, "resync requested");
+      }
+      this.#target.resyncDue = true;
+    }
   }
 
   #reached(position: string, target: string): boolean {

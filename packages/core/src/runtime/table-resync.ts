@@ -8,6 +8,7 @@ import type { Source } from "../source/source.js";
 import type { PipelineTarget } from "./pipeline-target.js";
 import { isRefusal } from "./pipeline-target.js";
 import type { RetryingOperation } from "./retrying-operation.js";
+import { isTableApplying } from "../state/table-state.js";
 
 /** What {@link resyncTables} works with. */
 export interface TableResyncContext {
@@ -38,6 +39,8 @@ export async function resyncTables(context: TableResyncContext, checkpoint: Pipe
   const tracker = target.tracker;
   const wanted = tracker.tables().filter((key) => {
     const state = tracker.state(key);
+    // an incremental snapshot reads its tables beside the stream (IncrementalSnapshotter)
+    if (tracker.incremental(key) !== undefined && isTableApplying(state ?? "failed")) return false;
     return state === "resyncing" || (state === "resync-required" && (context.autoResync || tracker.isResyncRequested(key)));
   });
   if (wanted.length === 0) {
@@ -69,6 +72,7 @@ export async function resyncTables(context: TableResyncContext, checkpoint: Pipe
   for (const schema of session.schemas) {
     const key = tableKey(schema.table);
     target.remember(schema);
+    target.resetMapperState(schema.table);
     try {
       // a table set aside for a refused schema change gets a new target table where the sink can make one
       const targets = replace === undefined ? await target.prepare(schema) : target.targetsOf(schema);

@@ -1,11 +1,11 @@
-import type { TableState, TableStatus } from "../state/table-state.js";
+import type { IncrementalProgress, TableState, TableStatus } from "../state/table-state.js";
 
 /**
  * Mutable per-table bookkeeping inside one pipeline run; `snapshot()` turns
  * it into the immutable records a checkpoint stores.
  */
 export class TableTracker {
-  readonly #tables = new Map<string, { state: TableState; rows: number; lastPosition?: string; lastError?: string; updatedAt: string; resyncRequested?: boolean; replacedAt?: string; dropPending?: boolean }>();
+  readonly #tables = new Map<string, { state: TableState; rows: number; lastPosition?: string; lastError?: string; updatedAt: string; resyncRequested?: boolean; replacedAt?: string; dropPending?: boolean; incremental?: IncrementalProgress }>();
 
   constructor(initial: Readonly<Record<string, TableStatus>> = {}) {
     for (const [key, status] of Object.entries(initial)) this.#tables.set(key, { ...status });
@@ -80,6 +80,19 @@ export class TableTracker {
   clearReplacedAt(table: string): void {
     const entry = this.#tables.get(table);
     if (entry !== undefined) delete entry.replacedAt;
+  }
+
+  /** The table's incremental snapshot progress, when one is under way. */
+  incremental(table: string): IncrementalProgress | undefined {
+    return this.#tables.get(table)?.incremental;
+  }
+
+  /** Records (or, with undefined, ends) the table's incremental snapshot progress. */
+  setIncremental(table: string, progress: IncrementalProgress | undefined): void {
+    const entry = this.#entry(table);
+    if (progress === undefined) delete entry.incremental;
+    else entry.incremental = Object.freeze({ ...progress });
+    entry.updatedAt = new Date().toISOString();
   }
 
   /** Forgets a table entirely (it left the selected tables). */

@@ -3,6 +3,7 @@ import type { PositionCodec } from "../position/position-codec.js";
 import type { PreflightOptions, PreflightReport } from "../preflight/preflight-report.js";
 import type { TableRef, TableSchema } from "../schema/table-schema.js";
 import type { SnapshotCopyPredicate } from "../change/snapshot-copy.js";
+import type { IncrementalSnapshotSource } from "./incremental-snapshot-source.js";
 
 /** What a source can promise, as data; the runtime and mappers read it, never the class. */
 export interface SourceCapabilities {
@@ -76,7 +77,7 @@ export interface StreamOptions {
  * run) followed by `stream` from the snapshot's position, or `stream` from a
  * stored checkpoint. `acknowledge` tells the source that everything up to a
  * checkpoint is durable in the target, so it may release the log behind it.
- * Methods are not called concurrently except `acknowledge` during `stream`.
+ * Methods are not called concurrently except `acknowledge` and `incremental`'s during `stream`.
  */
 export interface Source {
   /** A short name for logs and metrics, e.g. `postgres`. */
@@ -110,6 +111,14 @@ export interface Source {
    * delivered a checkpoint at or after this position.
    */
   currentPosition(): Promise<string>;
+
+  /**
+   * Optional: incremental snapshots (chunks bracketed by watermarks written
+   * through the change stream itself). A source that has it delivers the
+   * markers it writes in `ChangeBatch.markers`. Its methods may run while
+   * `stream` does.
+   */
+  readonly incremental?: IncrementalSnapshotSource | undefined;
 
   close(): Promise<void>;
 }

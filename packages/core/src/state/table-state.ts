@@ -36,6 +36,27 @@ export interface TableStatus {
    * from it removes them (dropping is idempotent), then clears this.
    */
   readonly dropPending?: boolean;
+  /**
+   * The table is being read by an incremental snapshot (chunks bracketed by
+   * watermarks, while the stream goes on): how far it got. Saved with the
+   * checkpoint only once the chunks it counts are durable in the target, so
+   * a run resuming from it reads on from `cursor`.
+   */
+  readonly incremental?: IncrementalProgress;
+}
+
+/** Progress of a table's incremental snapshot (see {@link TableStatus.incremental}). */
+export interface IncrementalProgress {
+  /** The source's cursor after the last chunk applied (`IncrementalChunk.cursor`); absent before the first. */
+  readonly cursor?: string;
+  /** Chunks applied. */
+  readonly chunks: number;
+  /** Rows read by those chunks. */
+  readonly rowsRead: number;
+  /** The source's estimate of the table's rows when the snapshot began, if known. */
+  readonly rowsEstimated?: number;
+  /** Estimated chunks in all (rows estimated / chunk size), if known. */
+  readonly chunksEstimated?: number;
 }
 
 /** True for states in which the table's changes are applied. */

@@ -288,6 +288,10 @@ export function createUnnestMapper(options: UnnestMapperOptions): Mapper {
 
   return {
     name: "unnest",
+    // a resync re-reads the table into a replaced target table: its columns are learned again from there
+    resetTable(table) {
+      states.delete(tableKey(table));
+    },
     mapSchema(schema, context) {
       if (base.mode === "none") return [schema];
       return ensure(schema, context).schemas();

@@ -266,4 +266,17 @@ describe("createUnnestMapper (lists as child tables)", () => {
     const mapper = createUnnestMapper({ mode: "all", lists: "child-tables" });
     expect(() => mapper.mapSchema({ ...source, primaryKey: [] }, context)).toThrow(/no primary key/);
   });
+
+  it("forgets a table's learned columns on resetTable (a resync into a replaced target table) and learns them again", () => {
+    const mapper = createUnnestMapper({ mode: "all" });
+    mapper.mapSchema(source, context);
+    const row = { id: 1n, doc: '{"a": 1}', note: null };
+    expect(summary(mapper.mapEvents([{ op: "insert", ...at(1), after: row }], context))[0]).toEqual(["schema", "orders", "id:int,doc__a:int,note:string"]);
+    // known now: no schema event for the same shape
+    expect(summary(mapper.mapEvents([{ op: "insert", ...at(2), after: row }], context)).map((e) => e[0])).toEqual(["insert"]);
+    // the replaced target table has only the source's columns again: the flattened column must be announced anew
+    mapper.resetTable?.(table);
+    mapper.mapSchema(source, context);
+    expect(summary(mapper.mapEvents([{ op: "insert", ...at(3), after: row }], context))[0]).toEqual(["schema", "orders", "id:int,doc__a:int,note:string"]);
+  });
 });

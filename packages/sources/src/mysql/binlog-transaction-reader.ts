@@ -1,4 +1,4 @@
-import type { ChangeBatch, ChangeEvent, Row, TableChange, TableRef, Value } from "@zero-etl/core";
+import type { ChangeBatch, ChangeEvent, Row, StreamMarker, TableChange, TableRef, Value } from "@zero-etl/core";
 import { tableKey } from "@zero-etl/core";
 import type { BinlogClient } from "./binlog-client.js";
 import type { BinlogEvent, BinlogEventDecoder } from "./binlog-event-decoder.js";
@@ -23,6 +23,11 @@ export interface BinlogTransactionReaderOptions {
   readonly hasDeclaredPrimaryKey?: (table: TableRef) => boolean;
   /** Whether a table is replicated (the decoder's selection); DDL of other tables is ignored. */
   readonly isSelected: (database: string, table: string) => boolean;
+  /**
+   * The table the runtime's markers are inserted into (`IncrementalSnapshotSource.emitMarker`):
+   * its inserts become `ChangeBatch.markers` (the batch ends at their transaction's commit), never row events.
+   */
+  readonly markerTable?: TableRef;
   readonly logger?: { warn(message: string, fields?: Record<string, unknown>): void; info(message: string, fields?: Record<string, unknown>): void };
 }
 
@@ -68,6 +73,10 @@ export class BinlogTransactionReader {
   private readonly droppedColumns = new Map<string, Set<string>>();
   /** Columns added in place per table (key) by ALTERs this reader saw: their type came with the statement, not from introspection. */
   private readonly addedColumns = new Map<string, Set<string>>();
+  /** Markers of the open transaction; committed ones move to {@link markers}. */
+  private txMarkers: string[] = [];
+  /** Markers of committed transactions, not yet yielded (with the position after their commit). */
+  private markers: StreamMarker[] = [];
   private committed: string;
   private lastYielded: string | undefined;
   private inTx = false;
@@ -92,7 +101,7 @@ export class BinlogTransactionReader {
       if (buffers === null) return;
       for (const buf of buffers) {
         this.handle(decoder.decode(buf, 0, buf.length));
-        if (this.changes.length > 0 || this.pending.length >= this.o.maxBatchEvents) yield this.flush(false);
+        if (this.changes.length > 0 || this.markers.length > 0 || this.pending.length >= this.o.maxBatchEvents) yield this.flush(false);
       }
       // caught up: a heartbeat came, or everything the server sent so far is decoded (outside a transaction)
       const caughtUp = !this.inTx && (this.heartbeat || client.queuedBytes === 0);
@@ -107,10 +116,12 @@ export class BinlogTransactionReader {
     const events = this.pending;
     this.pending = [];
     this.lastYielded = this.committed;
-    if (this.changes.length === 0) return { events, checkpoint: this.committed, caughtUp };
+    const markers = this.markers;
+    if (markers.length > 0) this.markers = [];
+    if (this.changes.length === 0) return { events, checkpoint: this.committed, caughtUp, ...(markers.length > 0 ? { markers } : {}) };
     const tableChanges = this.changes;
     this.changes = [];
-    return { events, checkpoint: this.committed, caughtUp, tableChanges };
+    return { events, checkpoint: this.committed, caughtUp, tableChanges, ...(markers.length > 0 ? { markers } : {}) };
   }
 
   private position(event: BinlogEvent): string {
@@ -134,6 +145,8 @@ export class BinlogTransactionReader {
       this.changes.push(change.kind === "refresh" ? { kind: "refresh", table: change.table, position: this.committed, reason: change.reason } : change);
     }
     this.txChanges = [];
+    for (const content of this.txMarkers) this.markers.push({ content, position: this.committed });
+    this.txMarkers = [];
     this.refreshing.clear();
     this.inTx = false;
     this.explicitTx = false;
@@ -164,6 +177,7 @@ export class BinlogTransactionReader {
         this.commit(event);
         return;
       case "table-map":
+        if (this.isMarkerTable(event.map.database, event.map.table)) return;
         if (event.map.selected) {
           if (!this.inTx) this.begin(event, undefined);
           const seen = this.o.history.observe(event.map);
@@ -193,7 +207,8 @@ export class BinlogTransactionReader {
         }
         return;
       case "rows":
-        if (event.map.selected) this.onRows(event);
+        if (this.isMarkerTable(event.map.database, event.map.table)) this.onMarkerRows(event);
+        else if (event.map.selected) this.onRows(event);
         return;
       case "heartbeat":
         this.heartbeat = true;
@@ -296,6 +311,22 @@ export class BinlogTransactionReader {
     this.refreshing.add(key);
     this.pending = this.pending.filter((e) => tableKey(e.table) !== key || e.transactionId !== this.txId);
     this.txChanges.push({ kind: "refresh", table, reason });
+  }
+
+  private isMarkerTable(database: string, table: string): boolean {
+    const marker = this.o.markerTable;
+    return marker !== undefined && marker.name === table && marker.namespace === database;
+  }
+
+  /** Inserts into the marker table are markers; its deletes (of older markers) are nothing. */
+  private onMarkerRows(event: Extract<BinlogEvent, { kind: "rows" }>): void {
+    if (event.op !== "insert") return;
+    if (!this.inTx) this.begin(event, undefined);
+    for (const row of event.rows) {
+      const content = (row as Row)["content"];
+      if (typeof content === "string") this.txMarkers.push(content);
+      else if (content instanceof Uint8Array) this.txMarkers.push(Buffer.from(content).toString("utf8"));
+    }
   }
 
   private onRows(event: Extract<BinlogEvent, { kind: "rows" }>): void {

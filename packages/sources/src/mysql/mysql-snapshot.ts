@@ -151,9 +151,9 @@ async function* readChunks(conn: mysql.Connection, tables: readonly Introspected
   }
 }
 
-type Converter = (raw: unknown) => Value;
+export type Converter = (raw: unknown) => Value;
 
-function quote(identifier: string): string {
+export function quote(identifier: string): string {
   return `\`${identifier.replace(/`/g, "``")}\``;
 }
 
@@ -164,7 +164,7 @@ function quote(identifier: string): string {
  * (`1.7976931348623157e308` becomes the next smaller double); the server's
  * text is the shortest round-trip form, which `Number()` reads exactly.
  */
-function selectExpression(column: ColumnDescriptor): string {
+export function selectExpression(column: ColumnDescriptor): string {
   const name = quote(column.name);
   if (column.type === MysqlType.FLOAT) return `CAST(CAST(${name} AS DOUBLE) AS CHAR)`;
   if (column.type === MysqlType.DOUBLE) return `CAST(${name} AS CHAR)`;
@@ -175,7 +175,7 @@ function selectExpression(column: ColumnDescriptor): string {
 const identity: Converter = (raw) => (raw === undefined ? null : (raw as Value));
 const toBytes: Converter = (raw) => (raw === null || raw === undefined ? null : new Uint8Array(raw as Buffer));
 
-function converterOf(column: ColumnDescriptor): Converter {
+export function converterOf(column: ColumnDescriptor): Converter {
   switch (column.type) {
     case MysqlType.LONGLONG:
       return (raw) => (raw === null || raw === undefined ? null : BigInt(raw as string));

@@ -5,6 +5,7 @@ import { openBinlogClient } from "./binlog-client.js";
 import { mysqlConnectionError } from "./mysql-connection-error.js";
 import { BinlogEventDecoder } from "./binlog-event-decoder.js";
 import { BinlogTransactionReader } from "./binlog-transaction-reader.js";
+import { MARKER_TABLE, MysqlIncrementalReader } from "./mysql-incremental-reader.js";
 import { introspectMysqlTables, type IntrospectedTable, type TableSelection } from "./mysql-introspector.js";
 import { mysqlPositionCodec, type MysqlPosition } from "./mysql-position.js";
 import { runMysqlPreflight } from "./mysql-preflight.js";
@@ -40,6 +41,9 @@ class MysqlSource implements Source {
   readonly positions = mysqlPositionCodec;
   private readonly options: ResolvedMysqlSourceOptions;
   private admin: Promise<mysql.Connection> | undefined;
+  private incrementalConn: Promise<mysql.Connection> | undefined;
+  /** Incremental snapshots: markers as rows of `_zeroetl_watermarks` in the binlog, chunks by keyset reads; absent without a database to hold the marker table. */
+  readonly incremental: MysqlIncrementalReader | undefined;
   private acknowledged: MysqlPosition | undefined;
   /** Per table key, where its latest resync snapshot was taken; the stream leaves older rows of it to that snapshot. */
   private readonly rereadAt = new Map<string, MysqlPosition>();
@@ -48,10 +52,28 @@ class MysqlSource implements Source {
 
   constructor(options: ResolvedMysqlSourceOptions) {
     this.options = options;
+    const database = options.database ?? options.tables?.[0]?.namespace;
+    this.incremental = database === undefined ? undefined : new MysqlIncrementalReader({ connect: () => this.connectShared("incrementalConn"), database });
+    this.markerDatabase = database;
+  }
+
+  /** Where the marker table lives (see {@link MARKER_TABLE}). */
+  private readonly markerDatabase: string | undefined;
+
+  /** Whether `database.table` is the marker table, which is never replicated as a table. */
+  private isMarkerTable(database: string, table: string): boolean {
+    return table === MARKER_TABLE && database === this.markerDatabase;
   }
 
   private connectAdmin(): Promise<mysql.Connection> {
-    if (this.admin === undefined) {
+    return this.connectShared("admin");
+  }
+
+  /** The connection kept in `slot` (the admin one, or the incremental snapshots' own, which runs beside the stream), opened on first use and again after it broke. */
+  private connectShared(slot: "admin" | "incrementalConn"): Promise<mysql.Connection> {
+    const held = this[slot];
+    if (held !== undefined) return held;
+    {
       const pending = mysql
         .createConnection({
           uri: this.options.url,
@@ -64,28 +86,29 @@ class MysqlSource implements Source {
         .then((conn) => {
           // a connection the server dropped (a restart) is opened anew by the next caller
           const forget = (): void => {
-            if (this.admin === pending) this.admin = undefined;
+            if (this[slot] === pending) this[slot] = undefined;
           };
           conn.on("error", forget);
           conn.on("end", forget);
           return conn;
         })
         .catch((error: unknown) => {
-          if (this.admin === pending) this.admin = undefined;
+          if (this[slot] === pending) this[slot] = undefined;
           throw mysqlConnectionError(this.options.url, error);
         });
-      this.admin = pending;
+      this[slot] = pending;
+      return pending;
     }
-    return this.admin;
   }
 
   private selection(tables?: readonly TableRef[]): TableSelection {
     const o = this.options;
     if (tables !== undefined) return { databases: [], tables };
+    const include = o.include;
     return {
       databases: o.database === undefined ? [] : [o.database],
       ...(o.tables === undefined ? {} : { tables: o.tables }),
-      ...(o.include === undefined ? {} : { include: o.include }),
+      include: (ref) => !this.isMarkerTable(ref.namespace, ref.name) && (include === undefined || include(ref)),
     };
   }
 
@@ -96,7 +119,7 @@ class MysqlSource implements Source {
       return (database, table) => keys.has(`${database}.${table}`);
     }
     const include = o.include;
-    return (database, table) => database === o.database && (include === undefined || include({ namespace: database, name: table }));
+    return (database, table) => database === o.database && !this.isMarkerTable(database, table) && (include === undefined || include({ namespace: database, name: table }));
   }
 
   /** Keeps the column hints of tables introspected (at stream start, or by a snapshot that re-reads a table created or changed later). */
@@ -164,9 +187,10 @@ class MysqlSource implements Source {
   }
 
   async close(): Promise<void> {
-    const admin = this.admin;
+    const held = [this.admin, this.incrementalConn];
     this.admin = undefined;
-    if (admin !== undefined) await (await admin.catch(() => undefined))?.end().catch(() => undefined);
+    this.incrementalConn = undefined;
+    for (const conn of held) if (conn !== undefined) await (await conn.catch(() => undefined))?.end().catch(() => undefined);
   }
 
   stream(from: string, options: StreamOptions): AsyncIterable<ChangeBatch> {
@@ -211,6 +235,7 @@ class MysqlSource implements Source {
     try {
       const reader = new BinlogTransactionReader({
         isSelected,
+        ...(this.markerDatabase === undefined ? {} : { markerTable: { namespace: this.markerDatabase, name: MARKER_TABLE } }),
         rereadAt: this.rereadAt,
         hasDeclaredPrimaryKey: (table) => hints.get(tableKey(table))?.declaredPrimaryKey === true,
         start,
@@ -221,8 +246,10 @@ class MysqlSource implements Source {
           checksum: client.info.checksum,
           flavor: client.info.flavor,
           collations: client.info.collations,
-          isSelected,
+          // the marker table's rows are decoded too: the reader turns them into markers
+          isSelected: (database, table) => isSelected(database, table) || this.isMarkerTable(database, table),
           columnHints: (database, table) => {
+            if (this.isMarkerTable(database, table)) return { names: ["id", "content"] };
             const t = hints.get(`${database}.${table}`);
             return t === undefined ? undefined : { names: t.columns.map((c) => c.name), json: t.json };
           },

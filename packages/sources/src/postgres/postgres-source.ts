@@ -24,6 +24,7 @@ import { introspectPostgres } from "./postgres-introspector.js";
 import { preflightPostgres } from "./postgres-preflight.js";
 import { createPartitionRelationCheck, ensurePublication, readPublicationPlan, type SkippedTable } from "./postgres-publication.js";
 import { startPostgresSnapshot, type PostgresSnapshotSession } from "./postgres-snapshot.js";
+import { MARKER_MESSAGE_PREFIX, PostgresIncrementalReader } from "./postgres-incremental-reader.js";
 import { resolvePostgresSourceConfig, type PostgresSourceConfig, type PostgresSourceOptions } from "./postgres-source-config.js";
 import { PgoutputChangeBuilder } from "./pgoutput-change-builder.js";
 import { RelationChangeDetector } from "./pg-relation-change-detector.js";
@@ -66,8 +67,12 @@ class PostgresSource implements Source {
   private active: ReplicationStream | undefined;
   private pendingAck: bigint | undefined;
   private readonly warned = new Set<string>();
+  /** Incremental snapshots: markers through logical decoding messages, chunks by keyset reads. */
+  readonly incremental: PostgresIncrementalReader;
 
-  constructor(private readonly config: PostgresSourceConfig) {}
+  constructor(private readonly config: PostgresSourceConfig) {
+    this.incremental = new PostgresIncrementalReader(config, this.types);
+  }
 
   async introspect(signal?: AbortSignal): Promise<readonly TableSchema[]> {
     signal?.throwIfAborted();
@@ -119,6 +124,7 @@ class PostgresSource implements Source {
 
   async close(): Promise<void> {
     await this.active?.close();
+    await this.incremental.close();
     await Promise.all([...this.snapshots].map((s) => s.close()));
     this.snapshots.clear();
   }
@@ -189,6 +195,9 @@ class PostgresSource implements Source {
       const flushed = await admin.query<{ lsn: string }>("SELECT pg_current_wal_flush_lsn()::text AS lsn");
       const atEnd = start >= parseLsn(flushed.rows[0]?.lsn ?? "0/0");
       const capture = config.ddlCapture && (await tryEnsureDdlCapture(admin, config.logger));
+      // the runtime's markers (incremental snapshot watermarks, signals) come as logical decoding messages (PostgreSQL 14+)
+      const version = await admin.query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+      const messages = capture || Number(version.rows[0]?.v ?? "0") >= 140000;
       const skipped = new Set(plan.skipped.map((s) => tableKey(s.info.schema.table)));
       const guard = new PublicationGuard({ client: admin, config, types: this.types, published: plan.published.map((t) => tableKey(t.schema.table)) });
       // what this stream replicates: selected, publishable, and not taken out of the publication since
@@ -204,8 +213,10 @@ class PostgresSource implements Source {
         ? undefined
         : new RelationChangeDetector({ tables: plan.published, includes: replicated, columnsWithMissing: (oid, names) => columnsWithMissing(admin, oid, names) });
       const isPartitionRelation = createPartitionRelationCheck(admin, config.partitions);
-      const fetchUnchanged =
-        config.fetchUnchangedFor === undefined ? undefined : createUnchangedFetcher({ client: admin, types: this.types, tables: config.fetchUnchangedFor, known: plan.published });
+      // also for tables an incremental snapshot is reading: the target may not hold the row to complete the update from
+      const fetchFor = config.fetchUnchangedFor;
+      const incremental = this.incremental;
+      const fetchUnchanged = createUnchangedFetcher({ client: admin, types: this.types, tables: (ref) => fetchFor?.(ref) === true || incremental.isReading(ref), known: plan.published });
       // stored generated columns for a target that cannot compute them, after the unchanged values they may read
       const evaluateGenerated = config.computeGenerated ? createGeneratedColumnEvaluator({ client: admin, types: this.types, known: plan.published, logger: config.logger }) : undefined;
       // after the introspection above, so that DDL from now on is compared with it
@@ -221,7 +232,7 @@ class PostgresSource implements Source {
         acknowledged,
         keepaliveTimeoutMs: config.timeouts.keepaliveMs,
         server: `postgres source ${describeServer(config.url)}`,
-        messages: capture,
+        messages,
         ...(signal === undefined ? {} : { signal }),
       });
       this.active = stream;
@@ -231,6 +242,8 @@ class PostgresSource implements Source {
       let events: ChangeEvent[] = [];
       // table changes of the open transaction, emitted with the batch that ends at its commit
       let tableChanges: TableChange[] = [];
+      // markers of the open transaction: the batch ends at its commit, with them
+      let markers: string[] = [];
       let checkpoint = start;
       let yielded = start;
       let inTransaction = false;
@@ -257,17 +270,24 @@ class PostgresSource implements Source {
               inTransaction = false;
               builder.commit();
               if (message.endLsn > checkpoint) checkpoint = message.endLsn;
-              if (tableChanges.length > 0) {
+              if (tableChanges.length > 0 || markers.length > 0) {
                 // the runtime re-reads or drops these tables before anything later is applied;
                 // the commit's position tells it whether an exact re-read already holds a change
                 const commitPosition = formatLsn(message.commitLsn);
                 const committed = tableChanges.map((change) => (change.commitPosition === undefined ? { ...change, commitPosition } : change));
                 await fetchUnchanged?.(events);
-          await evaluateGenerated?.(events);
-                yield { events, checkpoint: formatLsn(checkpoint), caughtUp: i === items.length - 1, tableChanges: committed };
+                await evaluateGenerated?.(events);
+                yield {
+                  events,
+                  checkpoint: formatLsn(checkpoint),
+                  caughtUp: i === items.length - 1,
+                  ...(committed.length > 0 ? { tableChanges: committed } : {}),
+                  ...(markers.length > 0 ? { markers: markers.map((content) => ({ content, position: commitPosition })) } : {}),
+                };
                 yielded = checkpoint;
                 events = [];
                 tableChanges = [];
+                markers = [];
               } else if (events.length >= BATCH_EVENTS) {
                 await fetchUnchanged?.(events);
           await evaluateGenerated?.(events);
@@ -298,7 +318,12 @@ class PostgresSource implements Source {
               }
               break;
             case "message":
-              if (message.prefix === DDL_MESSAGE_PREFIX && message.transactional && inTransaction) {
+              if (message.prefix === MARKER_MESSAGE_PREFIX && message.transactional && inTransaction) {
+                markers.push(Buffer.from(message.content).toString("utf8"));
+                break;
+              }
+              // (DDL messages only when this stream captures DDL: messages may be on for markers alone)
+              if (capture && message.prefix === DDL_MESSAGE_PREFIX && message.transactional && inTransaction) {
                 const ddl = parseDdlMessage(message.content);
                 for (const interpreted of interpretDdlMessage(ddl, formatLsn(message.lsn), replicated)) {
                   let change: TableChange;
