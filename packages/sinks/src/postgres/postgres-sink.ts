@@ -273,8 +273,16 @@ class PostgresSinkImpl implements PostgresSink {
 
   async close(): Promise<void> {
     const staged = this.#applier.stagedTimes;
-    if (staged.rows > 0) {
-      this.#config.logger.info("staged apply stages", { rows: staged.rows, encodeMs: Math.round(staged.encodeMs), loadMs: Math.round(staged.loadMs), applyMs: Math.round(staged.applyMs) });
+    if (staged.rows > 0 || staged.insertRows > 0) {
+      this.#config.logger.info("staged apply stages", {
+        rows: staged.rows,
+        encodeMs: Math.round(staged.encodeMs),
+        loadMs: Math.round(staged.loadMs),
+        applyMs: Math.round(staged.applyMs),
+        insertRows: staged.insertRows,
+        insertMs: Math.round(staged.insertMs),
+        insertFallbacks: staged.insertFallbacks,
+      });
     }
     const session = this.#session;
     this.#session = undefined;

@@ -1,7 +1,8 @@
 import type { Row } from "@zero-etl/core";
 import type { PgSqlCompiler } from "./postgres-dml-compiler.js";
-import { compileCopyIntoStage, compileCreateStage, compileDropStage, compileStagedDelete, compileStagedPartialUpsert, compileStagedUpsert } from "./postgres-dml-compiler.js";
+import { compileCopyIntoStage, compileCopyIntoTable, compileCreateStage, compileDropStage, compileStagedDelete, compileStagedPartialUpsert, compileStagedUpsert } from "./postgres-dml-compiler.js";
 import { copyTextCell } from "./postgres-copy-text.js";
+import { classifyPgError } from "./postgres-error-classifier.js";
 import type { PostgresSession } from "./postgres-session.js";
 import type { TargetTable } from "./postgres-table-syncer.js";
 import { toPgParameter, type PgParameterEncoder } from "./postgres-value-encoder.js";
@@ -27,8 +28,13 @@ export class StagedApply {
   readonly #texts = new Map<string, string>();
   #serial = 0;
   readonly #allowed = new WeakMap<PostgresSession, boolean>();
-  /** Where the staged path's time went (milliseconds), for the performance breakdown. */
-  readonly times = { rows: 0, encodeMs: 0, loadMs: 0, applyMs: 0 };
+  /**
+   * Where the staged path's time went (milliseconds), for the performance
+   * breakdown: `rows` staged, and `insertRows` copied straight into their
+   * tables by {@link insert} (`insertMs`, encoding included), which fell back
+   * to the staged upsert `insertFallbacks` times.
+   */
+  readonly times = { rows: 0, encodeMs: 0, loadMs: 0, applyMs: 0, insertRows: 0, insertMs: 0, insertFallbacks: 0 };
 
   constructor(compile: PgSqlCompiler) {
     this.#compile = compile;
@@ -57,14 +63,48 @@ export class StagedApply {
   /**
    * Upserts `rows` (each holding at least every column of `columns`, which
    * `signature` names) into `target`; `full` when `columns` are all the
-   * target's columns.
+   * target's columns. `encoded`: the rows' `columns` as COPY text already
+   * (an {@link insert} that fell back).
    */
-  async upsert(session: PostgresSession, target: TargetTable, signature: string, columns: readonly string[], full: boolean, rows: readonly { readonly row: Row }[]): Promise<number> {
+  async upsert(session: PostgresSession, target: TargetTable, signature: string, columns: readonly string[], full: boolean, rows: readonly { readonly row: Row }[], encoded?: Buffer[]): Promise<number> {
     const stage = this.#stageName();
     const apply = this.#text(`staged-upsert\u0000${target.name.schema}\u0000${target.name.table}\u0000${signature}\u0000${stage}`, () =>
       (full ? compileStagedUpsert : compileStagedPartialUpsert)(this.#compile, { table: target.name, columns, primaryKey: target.primaryKey, stage }),
     );
     return this.#viaStage(session, target, stage, columns, rows, apply);
+  }
+
+  /**
+   * Inserts `rows`, each new at the source (its insert is the first change
+   * of its key in the batch), with one `COPY … FROM STDIN` straight into
+   * `target`, under a savepoint: no staging table and no conflict check per
+   * row. When that fails for a record's fault — a key that is there already
+   * (a replay after a crash, a table read again while its changes stream),
+   * or a value a column refuses — it rolls back to the savepoint and
+   * upserts the same rows the staged way ({@link upsert}), so the effect is
+   * the same as an upsert's in every case.
+   */
+  async insert(session: PostgresSession, target: TargetTable, signature: string, columns: readonly string[], full: boolean, rows: readonly { readonly row: Row }[]): Promise<number> {
+    const times = this.times;
+    const began = performance.now();
+    const text = encodeCopyText(target, columns, rows);
+    const copy = this.#text(`copy-into\u0000${target.name.schema}\u0000${target.name.table}\u0000${signature}`, () => compileCopyIntoTable(this.#compile, target.name, columns));
+    await session.run("SAVEPOINT zetl_insert");
+    let copied: number;
+    try {
+      copied = await session.copyIn(copy, text);
+    } catch (error) {
+      if (session.broken || classifyPgError(error) !== "record") throw error;
+      await session.run("ROLLBACK TO SAVEPOINT zetl_insert");
+      await session.run("RELEASE SAVEPOINT zetl_insert");
+      times.insertFallbacks += 1;
+      times.insertMs += performance.now() - began;
+      return this.upsert(session, target, signature, columns, full, rows, text);
+    }
+    await session.run("RELEASE SAVEPOINT zetl_insert");
+    times.insertRows += rows.length;
+    times.insertMs += performance.now() - began;
+    return copied;
   }
 
   /** Deletes the keys of `rows` (key images) from `target`. */
@@ -75,7 +115,7 @@ export class StagedApply {
     return this.#viaStage(session, target, stage, pk, rows, apply);
   }
 
-  async #viaStage(session: PostgresSession, target: TargetTable, stage: string, columns: readonly string[], rows: readonly { readonly row: Row }[], apply: string): Promise<number> {
+  async #viaStage(session: PostgresSession, target: TargetTable, stage: string, columns: readonly string[], rows: readonly { readonly row: Row }[], apply: string, encoded?: Buffer[]): Promise<number> {
     const create = compileCreateStage(
       this.#compile,
       stage,
@@ -84,16 +124,16 @@ export class StagedApply {
     );
     const times = this.times;
     const began = performance.now();
-    const text = encodeCopyText(target, columns, rows);
-    const encoded = performance.now();
+    const text = encoded ?? encodeCopyText(target, columns, rows);
+    const ready = performance.now();
     await session.run(create);
     await session.copyIn(compileCopyIntoStage(this.#compile, stage, columns), text);
     const loaded = performance.now();
     const affected = await session.run(apply);
     await session.run(compileDropStage(this.#compile, stage));
     times.rows += rows.length;
-    times.encodeMs += encoded - began;
-    times.loadMs += loaded - encoded;
+    times.encodeMs += ready - began;
+    times.loadMs += loaded - ready;
     times.applyMs += performance.now() - loaded;
     return affected;
   }
