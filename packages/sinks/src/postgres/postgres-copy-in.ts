@@ -13,8 +13,10 @@ interface CopyConnection {
  * query (what `client.query` accepts besides text): the statement goes as a
  * simple query, the server answers CopyInResponse, the chunks go as CopyData
  * and CopyDone, and the promise settles at ReadyForQuery with the row count
- * of the CommandComplete (or with the server's error, which then names the
- * line). No dependency beyond `pg` itself.
+ * of the last CommandComplete (or with the server's error, which then names
+ * the line). `text` may put statements without results before the COPY
+ * (`SAVEPOINT …; COPY …`), which then cost no round trip of their own; the
+ * first failing statement ends the query. No dependency beyond `pg` itself.
  */
 export function copyIn(client: pg.Client, text: string, chunks: readonly Buffer[]): Promise<number> {
   return new Promise<number>((resolve, reject) => {
