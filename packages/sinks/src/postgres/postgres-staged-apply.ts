@@ -9,8 +9,8 @@ import { toPgParameter, type PgParameterEncoder } from "./postgres-value-encoder
 
 /** Rows below which the parameter statements win: staging costs three more round trips (create, copy, drop). */
 export const STAGED_MIN_ROWS = 500;
-/** Bytes of COPY text per CopyData message. */
-const COPY_CHUNK_BYTES = 256 * 1024;
+/** Characters of COPY text per CopyData message: small enough that the server reads one while the next is made. */
+const COPY_CHUNK_BYTES = 64 * 1024;
 
 /**
  * Set-based apply of one table's folded rows through a session staging
@@ -28,6 +28,8 @@ export class StagedApply {
   readonly #texts = new Map<string, string>();
   #serial = 0;
   readonly #allowed = new WeakMap<PostgresSession, boolean>();
+  /** Milliseconds spent making COPY text, which now overlaps with the COPY itself. */
+  readonly #encodeClock = { ms: 0 };
   /**
    * Where the staged path's time went (milliseconds), for the performance
    * breakdown: `rows` staged, and `insertRows` copied straight into their
@@ -63,10 +65,9 @@ export class StagedApply {
   /**
    * Upserts `rows` (each holding at least every column of `columns`, which
    * `signature` names) into `target`; `full` when `columns` are all the
-   * target's columns. `encoded`: the rows' `columns` as COPY text already
-   * (an {@link insert} that fell back).
+   * target's columns.
    */
-  async upsert(session: PostgresSession, target: TargetTable, signature: string, columns: readonly string[], full: boolean, rows: readonly { readonly row: Row }[], encoded?: Buffer[]): Promise<number> {
+  async upsert(session: PostgresSession, target: TargetTable, signature: string, columns: readonly string[], full: boolean, rows: readonly { readonly row: Row }[]): Promise<number> {
     const stage = this.#stageName();
     const apply = this.#text(`staged-upsert\u0000${target.name.schema}\u0000${target.name.table}\u0000${signature}\u0000${stage}`, () =>
       (full ? compileStagedUpsert : compileStagedPartialUpsert)(this.#compile, { table: target.name, columns, primaryKey: target.primaryKey, stage }),
@@ -87,19 +88,18 @@ export class StagedApply {
   async insert(session: PostgresSession, target: TargetTable, signature: string, columns: readonly string[], full: boolean, rows: readonly { readonly row: Row }[]): Promise<number> {
     const times = this.times;
     const began = performance.now();
-    const text = encodeCopyText(target, columns, rows);
     const copy = this.#text(`copy-into\u0000${target.name.schema}\u0000${target.name.table}\u0000${signature}`, () => compileCopyIntoTable(this.#compile, target.name, columns));
     let copied: number;
     try {
       // one simple query for both statements: a round trip less per batch (the COPY's failure leaves the savepoint made)
-      copied = await session.copyIn(`SAVEPOINT zetl_insert; ${copy}`, text);
+      copied = await session.copyInFrom(`SAVEPOINT zetl_insert; ${copy}`, copyTextChunks(target, columns, rows, this.#encodeClock));
     } catch (error) {
       if (session.broken || classifyPgError(error) !== "record") throw error;
       await session.run("ROLLBACK TO SAVEPOINT zetl_insert");
       await session.run("RELEASE SAVEPOINT zetl_insert");
       times.insertFallbacks += 1;
       times.insertMs += performance.now() - began;
-      return this.upsert(session, target, signature, columns, full, rows, text);
+      return this.upsert(session, target, signature, columns, full, rows);
     }
     await session.run("RELEASE SAVEPOINT zetl_insert");
     times.insertRows += rows.length;
@@ -115,7 +115,7 @@ export class StagedApply {
     return this.#viaStage(session, target, stage, pk, rows, apply);
   }
 
-  async #viaStage(session: PostgresSession, target: TargetTable, stage: string, columns: readonly string[], rows: readonly { readonly row: Row }[], apply: string, encoded?: Buffer[]): Promise<number> {
+  async #viaStage(session: PostgresSession, target: TargetTable, stage: string, columns: readonly string[], rows: readonly { readonly row: Row }[], apply: string): Promise<number> {
     const create = compileCreateStage(
       this.#compile,
       stage,
@@ -123,17 +123,18 @@ export class StagedApply {
       columns.map((c) => target.baseTypes.get(c) ?? "text"),
     );
     const times = this.times;
+    const clock = this.#encodeClock;
     const began = performance.now();
-    const text = encoded ?? encodeCopyText(target, columns, rows);
-    const ready = performance.now();
-    // one simple query, one round trip: creating the table and the COPY into it
-    await session.copyIn(`${create}; ${compileCopyIntoStage(this.#compile, stage, columns)}`, text);
+    const encodedBefore = clock.ms;
+    // one simple query, one round trip: creating the table and the COPY into it, the rows encoded as they go
+    await session.copyInFrom(`${create}; ${compileCopyIntoStage(this.#compile, stage, columns)}`, copyTextChunks(target, columns, rows, clock));
     const loaded = performance.now();
     const affected = await session.run(apply);
     await session.run(compileDropStage(this.#compile, stage));
+    const encodeMs = clock.ms - encodedBefore;
     times.rows += rows.length;
-    times.encodeMs += ready - began;
-    times.loadMs += loaded - ready;
+    times.encodeMs += encodeMs;
+    times.loadMs += loaded - began - encodeMs;
     times.applyMs += performance.now() - loaded;
     return affected;
   }
@@ -154,12 +155,17 @@ export class StagedApply {
   }
 }
 
-/** The rows' `columns` as COPY text, one line per row, in messages of about {@link COPY_CHUNK_BYTES}. */
-function encodeCopyText(target: TargetTable, columns: readonly string[], rows: readonly { readonly row: Row }[]): Buffer[] {
+/**
+ * The rows' `columns` as COPY text, one line per row, in messages of about
+ * {@link COPY_CHUNK_BYTES}, made one at a time as the COPY takes them (the
+ * server reads one while the next is made); the time spent making them is
+ * added to `clock`.
+ */
+function* copyTextChunks(target: TargetTable, columns: readonly string[], rows: readonly { readonly row: Row }[], clock: { ms: number }): Generator<Buffer> {
   const width = columns.length;
   const encoders: PgParameterEncoder[] = columns.map((c) => target.encoders.get(c) ?? toPgParameter);
-  const chunks: Buffer[] = [];
   let text = "";
+  let began = performance.now();
   for (let r = 0; r < rows.length; r++) {
     const row = (rows[r] as { readonly row: Row }).row;
     for (let c = 0; c < width; c++) {
@@ -168,10 +174,16 @@ function encodeCopyText(target: TargetTable, columns: readonly string[], rows: r
     }
     text += "\n";
     if (text.length >= COPY_CHUNK_BYTES) {
-      chunks.push(Buffer.from(text, "utf8"));
+      const chunk = Buffer.from(text, "utf8");
       text = "";
+      clock.ms += performance.now() - began;
+      yield chunk;
+      began = performance.now();
     }
   }
-  if (text.length > 0) chunks.push(Buffer.from(text, "utf8"));
-  return chunks;
+  if (text.length > 0) {
+    const chunk = Buffer.from(text, "utf8");
+    clock.ms += performance.now() - began;
+    yield chunk;
+  } else clock.ms += performance.now() - began;
 }

@@ -238,6 +238,25 @@ describe("postgres sink: staged (COPY) apply equals the parameter statements", (
     expect(await differences("things")).toBe(0);
   });
 
+  it("aborts a COPY whose data fails to be made, leaving the session usable", async () => {
+    const session = await PostgresSession.connect(resolvePostgresSinkConfig({ url: db.url, schema: "staged" }));
+    try {
+      await session.run("BEGIN");
+      await session.run("SAVEPOINT before_copy");
+      function* chunks(): Generator<Buffer> {
+        yield Buffer.from("1\tone\n2\ttwo\n");
+        throw new Error("could not make the next chunk");
+      }
+      await expect(session.copyInFrom("CREATE TEMPORARY TABLE zetl_abort (a int, b text); COPY zetl_abort FROM STDIN", chunks())).rejects.toThrow("could not make the next chunk");
+      expect(session.broken).toBe(false);
+      await session.run("ROLLBACK TO SAVEPOINT before_copy");
+      expect(await session.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_class WHERE relname = 'zetl_abort'")).toEqual([{ n: 0 }]);
+      await session.run("COMMIT");
+    } finally {
+      await session.destroy();
+    }
+  });
+
   it("keeps the parameter statements for a role that may not create temporary tables", async () => {
     const role = `zetl_notemp_${Math.random().toString(36).slice(2, 8)}`;
     await reader.query(`CREATE ROLE ${role} LOGIN`);
