@@ -7,7 +7,7 @@ import type { PostgresSession } from "./postgres-session.js";
 import type { TargetTable } from "./postgres-table-syncer.js";
 import { toPgParameter, type PgParameterEncoder } from "./postgres-value-encoder.js";
 
-/** Rows below which the parameter statements win: staging costs three more round trips (create, copy, drop). */
+/** Rows below which the parameter statements win: staging costs two more round trips (create with the COPY, drop). */
 export const STAGED_MIN_ROWS = 500;
 /** Characters of COPY text per CopyData message: small enough that the server reads one while the next is made. */
 const COPY_CHUNK_BYTES = 64 * 1024;
