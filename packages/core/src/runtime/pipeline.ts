@@ -31,6 +31,7 @@ import { startIncrementalSnapshots } from "./incremental-resync.js";
 import { DEFAULT_INCREMENTAL_CHUNK_ROWS, IncrementalSnapshotter } from "./incremental-snapshotter.js";
 import type { TableSchema } from "../schema/table-schema.js";
 import { TableTracker } from "./table-tracker.js";
+import { BatchTally } from "./batch-tally.js";
 
 /** Everything a pipeline run needs. */
 export interface PipelineOptions {
@@ -637,12 +638,21 @@ class PipelineRun {
     const target = this.#target;
     const tracker = target.tracker;
     let run: ChangeEvent[] = [];
+    // per-table counts, handed to the target once per batch rather than once per event
+    const tally = new BatchTally();
+    // events of one table come in runs, each with the same table object: its key is made once per run
+    let lastTable: ChangeEvent["table"] | undefined;
+    let key = "";
     for (const event of batch.events) {
-      const key = tableKey(event.table);
+      if (event.table !== lastTable) {
+        lastTable = event.table;
+        key = tableKey(event.table);
+      }
       const state = tracker.state(key);
       // a transaction committed before the table change is in the re-read; one committed after is applied again, by key
       if (state === "dropped-at-source" || this.#tableChanges.isReplaced(key, event.commitPosition ?? event.position)) continue;
       if (event.op === "schema") {
+        tally.flushTo(target);
         // flush what came before so DDL never races rows of the older shape
         await this.#settle();
         await target.write(run);
@@ -664,11 +674,10 @@ class PipelineRun {
       }
       if (state === "failed" || state === "resync-required") continue;
       run.push(event);
-      const bytes = event.op === "insert" || event.op === "update" ? estimateRowBytes(event.after) : 16;
-      target.count(key, 1, bytes, event.op);
-      tracker.addRows(key, 1, event.position);
+      tally.add(key, event.op, event.op === "insert" || event.op === "update" ? estimateRowBytes(event.after) : 16, event.position);
       if (event.commitTime !== undefined) target.lastCommitTime = event.commitTime;
     }
+    tally.flushTo(target);
     const rejected = batch.rejected;
     if (run.length === 0 && (rejected === undefined || rejected.length === 0)) return;
     // one batch in flight at most: the previous one's write (and commit) first

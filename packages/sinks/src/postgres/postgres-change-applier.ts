@@ -49,8 +49,12 @@ export interface ChangeApplierContext {
 export type ApplyMode = "fast" | "careful";
 
 interface UpsertGroup {
+  /** {@link rowSignature} of the rows. */
+  readonly signature: string;
   readonly columns: readonly string[];
   readonly rows: PendingRow[];
+  /** Every row is new at the source in this batch: it may go the insert fast path. */
+  readonly inserts: boolean;
 }
 
 /**
@@ -139,26 +143,30 @@ export class ChangeApplier {
           continue;
         }
         const signature = rowSignature(entry.row, target, fold.table);
-        let group = groups.get(signature);
+        const inserts = isInsertion(entry.origin);
+        const groupKey = inserts ? `+${signature}` : signature;
+        let group = groups.get(groupKey);
         if (group === undefined) {
-          group = { columns: signature === FULL_ROW ? target.columns : target.columns.filter((c) => entry.row[c] !== undefined), rows: [] };
-          groups.set(signature, group);
+          group = { signature, columns: signature === FULL_ROW ? target.columns : target.columns.filter((c) => entry.row[c] !== undefined), rows: [], inserts };
+          groups.set(groupKey, group);
         }
         group.rows.push(entry);
       }
       if (deletes.length > 0) await this.#deleteByKey(session, target, deletes, mode, reject);
-      for (const [signature, group] of groups) await this.#upsert(session, target, signature, group, mode, reject);
+      for (const group of groups.values()) await this.#upsert(session, target, group, mode, reject);
     }
     if (fold.keyless.length > 0) await this.#applyKeyless(session, fold, target, mode, rejected);
   }
 
-  async #upsert(session: PostgresSession, target: TargetTable, signature: string, group: UpsertGroup, mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {
-    const columns = group.columns;
+  async #upsert(session: PostgresSession, target: TargetTable, group: UpsertGroup, mode: ApplyMode, reject: (entry: PendingRow, reason: string) => void): Promise<void> {
+    const { columns, signature } = group;
     if (mode === "fast" && group.rows.length >= STAGED_MIN_ROWS && (await this.#staged.available(session))) {
       // set-based: COPY into a staging table, one statement; a record's fault fails it, and careful mode takes the rows one by one
       for (let start = 0; start < group.rows.length; start += ROWS_PER_STAGE) {
         const rows = start === 0 && group.rows.length <= ROWS_PER_STAGE ? group.rows : group.rows.slice(start, start + ROWS_PER_STAGE);
-        await this.#staged.upsert(session, target, signature, columns, signature === FULL_ROW, rows);
+        // rows new at the source: COPY straight into the table, which falls back to the staged upsert when a key is there already
+        if (group.inserts) await this.#staged.insert(session, target, signature, columns, signature === FULL_ROW, rows);
+        else await this.#staged.upsert(session, target, signature, columns, signature === FULL_ROW, rows);
       }
       return;
     }
@@ -223,7 +231,8 @@ export class ChangeApplier {
           i++;
         }
         const columns = signature === FULL_ROW ? target.columns : target.columns.filter((c) => op.row[c] !== undefined);
-        await this.#upsert(session, target, signature, { columns, rows: run }, mode, (entry, reason) => {
+        // a keyless table has no conflict to check: its inserts are plain inserts whichever path they take
+        await this.#upsert(session, target, { signature, columns, rows: run, inserts: true }, mode, (entry, reason) => {
           for (const event of originEvents(entry, fold.table)) rejected.push({ event, reason });
         });
         continue;
@@ -366,6 +375,17 @@ function rowSignature(row: Row, target: TargetTable, table: TableRef): string {
 /** The parameter encoder of a target column (by its type), the generic one for a column the catalog did not list. */
 function encoderOf(target: TargetTable, column: string): PgParameterEncoder {
   return target.encoders.get(column) ?? toPgParameter;
+}
+
+/**
+ * Whether a folded row is new at the source within its batch: its first
+ * change there is an insert (what follows it merged in). Snapshot rows are
+ * not (a resumed or repeated read meets its own rows).
+ */
+function isInsertion(origin: PendingRow["origin"]): boolean {
+  if (origin === undefined) return false;
+  const first = Array.isArray(origin) ? (origin as readonly RowChangeEvent[])[0] : (origin as RowChangeEvent);
+  return first?.op === "insert";
 }
 
 function originEvents(entry: PendingRow, table: TableRef): readonly ChangeEvent[] {

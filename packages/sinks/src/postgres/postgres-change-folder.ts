@@ -68,6 +68,10 @@ export class ChangeFolder {
   readonly #isHistory: (table: TableRef) => boolean;
   #fold: Map<string, TableFold> | undefined;
   #owned = new WeakSet<object>();
+  /** The table of the previous event and its key and fold: events come in runs of one table, each with the same table object. */
+  #lastTable: TableRef | undefined;
+  #lastKey: readonly string[] = [];
+  #lastFold: TableFold | undefined;
 
   /** `isHistory` selects tables whose events are kept in order as versions instead of folded. */
   constructor(primaryKey: PrimaryKeyLookup, isHistory: (table: TableRef) => boolean = () => false) {
@@ -170,17 +174,30 @@ export class ChangeFolder {
   }
 
   #key(table: TableRef): readonly string[] {
+    // the key as of the events' arrival: a schema barrier in the same batch changes the target only when applied
+    if (table === this.#lastTable) return this.#lastKey;
     const pk = this.#primaryKey(table);
     if (pk === undefined) throw new Error(`table ${tableKey(table)} was not prepared`);
+    this.#lastTable = table;
+    this.#lastKey = pk;
+    this.#lastFold = undefined;
     return pk;
   }
 
   #barrier(step: ApplyStep): void {
     this.#fold = undefined;
+    this.#lastFold = undefined;
     this.#steps.push(step);
   }
 
   #tableFold(table: TableRef): TableFold {
+    if (table === this.#lastTable && this.#lastFold !== undefined) return this.#lastFold;
+    const fold = this.#findFold(table);
+    if (table === this.#lastTable) this.#lastFold = fold;
+    return fold;
+  }
+
+  #findFold(table: TableRef): TableFold {
     if (this.#fold === undefined) {
       this.#fold = new Map();
       this.#steps.push({ kind: "fold", tables: this.#fold });

@@ -13,7 +13,10 @@ const COPY_DONE = Buffer.from([0x63, 0, 0, 0, 4]);
  * come (each call one CopyData message, the bytes themselves not copied),
  * waiting while the socket's buffer is full; {@link end} finishes and
  * resolves to the server's row count; {@link fail} aborts the COPY (the
- * server rolls it back) and resolves once the server has answered.
+ * server rolls it back) and resolves once the server has answered. `text`
+ * may put statements without results before the COPY (`SAVEPOINT …; COPY
+ * …`, one simple query): {@link start} then rejects with the first one's
+ * failure, and the row count is the COPY's.
  */
 export class CopyInStream {
   readonly #client: pg.Client;

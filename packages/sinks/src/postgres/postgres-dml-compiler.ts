@@ -226,6 +226,15 @@ export function compileCopyIntoStage(compile: PgSqlCompiler, stage: string, colu
   return compile(sql`COPY ${stageRef(stage)} (${sql.join(columns.map((c) => sql.id(c)))}) FROM STDIN`);
 }
 
+/**
+ * `COPY t (cols) FROM STDIN` straight into a target table (text format): the
+ * insert fast path, for rows that are new at the source; a key already
+ * present fails it with a unique violation.
+ */
+export function compileCopyIntoTable(compile: PgSqlCompiler, table: PgTableName, columns: readonly string[]): string {
+  return compile(sql`COPY ${pgTableRef(table)} (${sql.join(columns.map((c) => sql.id(c)))}) FROM STDIN`);
+}
+
 /** `DROP TABLE stage`: the staging table goes right after its statement (it would at commit anyway). */
 export function compileDropStage(compile: PgSqlCompiler, stage: string): string {
   return compile(sql`DROP TABLE ${stageRef(stage)}`);

@@ -3,7 +3,7 @@ import { CompiledQuery, Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { ZeroEtlError, redactText } from "@zero-etl/core";
 import type { PostgresSinkConfig } from "./postgres-sink-config.js";
-import { copyIn } from "./postgres-copy-in.js";
+import { CopyInStream } from "./postgres-copy-in-stream.js";
 import { classifyPgError, describePgError } from "./postgres-error-classifier.js";
 
 /**
@@ -62,12 +62,30 @@ export class PostgresSession {
     }
   }
 
-  /** Runs `COPY … FROM STDIN` with the given data messages; returns the rows copied. */
-  async copyIn(text: string, chunks: readonly Buffer[]): Promise<number> {
+  /**
+   * Runs `COPY … FROM STDIN` (after any statements before it in `text`)
+   * with data messages made as they are sent: each chunk `chunks` yields goes
+   * out at once, so the server reads one while the next is made. When
+   * making a chunk throws, the COPY is aborted (the server rolls it back)
+   * and that error is thrown. Returns the rows copied.
+   */
+  async copyInFrom(text: string, chunks: Iterable<Buffer>): Promise<number> {
+    const stream = new CopyInStream(this.#client, text);
     try {
-      return await copyIn(this.#client, text, chunks);
+      await stream.start();
     } catch (error) {
       if (classifyPgError(error) === "transient") this.#broken = true;
+      throw error;
+    }
+    let sent = false;
+    try {
+      for (const chunk of chunks) await stream.write(chunk);
+      sent = true;
+      return await stream.end();
+    } catch (error) {
+      if (classifyPgError(error) === "transient") this.#broken = true;
+      // our own failure (making a chunk) leaves the server waiting for data: abort the COPY
+      if (!sent) await stream.fail("aborted by the client");
       throw error;
     }
   }

@@ -189,6 +189,74 @@ describe("postgres sink: staged (COPY) apply equals the parameter statements", (
     expect(await differences("things")).toBe(0);
   });
 
+  it("copies rows new at the source straight into the table; a replay of them falls back to the upsert, each row once, and keeps the transaction's earlier work", async () => {
+    const sink = createPostgresSink({ url: db.url, schema: "fast" });
+    sinks.push(sink);
+    await sink.open({ pipeline: "fast" });
+    await sink.prepare(schema);
+    const target = sink.describeTable(table)?.target;
+    if (target === undefined) throw new Error("fast table not prepared");
+    const staged = new StagedApply(createPgSqlCompiler());
+    const rows = (from: number, version: number) => Array.from({ length: ROWS }, (_, i) => ({ row: thing(from + i, version) }));
+    const session = await PostgresSession.connect(resolvePostgresSinkConfig({ url: db.url, schema: "fast" }));
+    try {
+      await session.run("BEGIN");
+      expect(await staged.insert(session, target, "*", target.columns, true, rows(1, 0))).toBe(ROWS);
+      await session.run("COMMIT");
+      expect(staged.times).toMatchObject({ insertRows: ROWS, insertFallbacks: 0, rows: 0 });
+
+      // the same keys again (a replay after a crash), after new rows in the same transaction
+      await session.run("BEGIN");
+      expect(await staged.insert(session, target, "*", target.columns, true, rows(ROWS + 1, 0))).toBe(ROWS);
+      expect(await staged.insert(session, target, "*", target.columns, true, rows(1, 3))).toBe(ROWS);
+      await session.run("COMMIT");
+      expect(staged.times).toMatchObject({ insertRows: 2 * ROWS, insertFallbacks: 1, rows: ROWS });
+    } finally {
+      await session.destroy();
+    }
+    expect(await count("fast.things")).toBe(2 * ROWS);
+    const replayed = await reader.query<{ n: number }>("SELECT count(*)::int AS n FROM fast.things WHERE id <= $1 AND req = 'req ' || id || ' v3'", [ROWS]);
+    expect(replayed.rows[0]?.n).toBe(ROWS);
+    const kept = await reader.query<{ n: number }>("SELECT count(*)::int AS n FROM fast.things WHERE id > $1 AND req = 'req ' || id || ' v0'", [ROWS]);
+    expect(kept.rows[0]?.n).toBe(ROWS);
+  });
+
+  it("a sink replaying a committed batch of inserts (a restart from an older position) leaves each row once, as the parameter statements do", async () => {
+    const events: ChangeEvent[] = [];
+    for (let i = 1; i <= ROWS; i++) events.push({ op: "insert", table, position: String(2000 + i), after: thing(3 * ROWS + i, 4) });
+    for (const { name, sink, size } of both) expect(await apply(sink, name, events, size, "6")).toEqual([]);
+    for (const name of ["staged", "params"]) {
+      const again = createPostgresSink({ url: db.url, schema: name });
+      sinks.push(again);
+      await again.open({ pipeline: name });
+      await again.prepare(schema);
+      await again.prepare(pairSchema);
+      expect(await apply(again, name, events, name === "staged" ? ROWS : SMALL, "6")).toEqual([]);
+      await again.close();
+    }
+    expect(await count("staged.things")).toBe(ROWS * 3 - 1);
+    expect(await differences("things")).toBe(0);
+  });
+
+  it("aborts a COPY whose data fails to be made, leaving the session usable", async () => {
+    const session = await PostgresSession.connect(resolvePostgresSinkConfig({ url: db.url, schema: "staged" }));
+    try {
+      await session.run("BEGIN");
+      await session.run("SAVEPOINT before_copy");
+      function* chunks(): Generator<Buffer> {
+        yield Buffer.from("1\tone\n2\ttwo\n");
+        throw new Error("could not make the next chunk");
+      }
+      await expect(session.copyInFrom("CREATE TEMPORARY TABLE zetl_abort (a int, b text); COPY zetl_abort FROM STDIN", chunks())).rejects.toThrow("could not make the next chunk");
+      expect(session.broken).toBe(false);
+      await session.run("ROLLBACK TO SAVEPOINT before_copy");
+      expect(await session.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_class WHERE relname = 'zetl_abort'")).toEqual([{ n: 0 }]);
+      await session.run("COMMIT");
+    } finally {
+      await session.destroy();
+    }
+  });
+
   it("keeps the parameter statements for a role that may not create temporary tables", async () => {
     const role = `zetl_notemp_${Math.random().toString(36).slice(2, 8)}`;
     await reader.query(`CREATE ROLE ${role} LOGIN`);
