@@ -1,0 +1,131 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
+import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
+
+const KAFKA = process.env.ZEROETL_TEST_KAFKA ?? "127.0.0.1:59092";
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+type Run = ReturnType<typeof startCli>;
+
+/** Collects a process's stderr (JSON log lines) as it comes. */
+function logOf(run: Run): { text: () => string } {
+  let text = "";
+  run.stderr?.on("data", (d: Buffer) => (text += d.toString()));
+  return { text: () => text };
+}
+
+async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Lines of a JSON log with the given message. */
+function lines(log: string, msg: string): Record<string, unknown>[] {
+  return log
+    .split("\n")
+    .filter((l) => l.includes(msg))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg === msg);
+}
+
+/**
+ * PostgreSQL -> Kafka with the initial snapshot handed out as work items
+ * (CTID ranges of the exported snapshot) to three PostgreSQL-applying
+ * workers, all through the CLI. The first worker is killed with SIGKILL
+ * after it applied its first chunk, the others take its work over; changes
+ * made during and after the snapshot stream afterwards. The target must
+ * equal the source by SQL on both sides.
+ */
+describe("PostgreSQL -> Kafka distributed snapshot -> three workers -> PostgreSQL", () => {
+  const id = randomBytes(4).toString("hex");
+  const prefix = `zd${id}`;
+  let source: TestDatabase;
+  let target: TestDatabase;
+  const runs: Run[] = [];
+
+  beforeAll(async () => {
+    source = await createTestDatabase("kds_src");
+    target = await createTestDatabase("kds_dst");
+    await source.query(`
+      CREATE TABLE big (id int PRIMARY KEY, n bigint NOT NULL, label text, amount numeric(12,2), at timestamptz(6));
+      INSERT INTO big SELECT g, g * 7, 'row ' || g, g / 3.0, '2026-01-01 00:00:00+00'::timestamptz + g * interval '1 second'
+        FROM generate_series(1, 60000) g;
+      ANALYZE big;`);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const r of runs) if (r.exitCode === null && r.signalCode === null) r.kill("SIGKILL");
+    await source?.drop();
+    await target?.drop();
+  });
+
+  async function start(config: Record<string, unknown>): Promise<{ run: Run; log: { text: () => string } }> {
+    const { file } = await writeConfig({ ...config, log: { level: "info" } });
+    const run = startCli(["run", file]);
+    runs.push(run);
+    return { run, log: logOf(run) };
+  }
+
+  const worker = (n: number): Promise<{ run: Run; log: { text: () => string } }> =>
+    start({
+      name: `kdw${n}_${id}`,
+      source: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, group: `gd${id}`, handoverGraceMs: 2000, maxBatchRecords: 500, distributedSnapshot: { sourceUrl: source.url } },
+      target: { type: "postgres", url: target.url },
+    });
+
+  const BIG = "SELECT id, n::text, label, amount::text, at::text FROM big ORDER BY id";
+
+  it("spreads the snapshot over the workers, survives a SIGKILL of one, then streams; target equals source", async () => {
+    const { file: captureConfig } = await writeConfig({
+      name: `kdc_${id}`,
+      source: { type: "postgres", url: source.url },
+      target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 4, replicationFactor: 1, distributedSnapshot: { chunkBlocks: 8, workPartitions: 6 } },
+    });
+    const fixed = await runCli(["check", captureConfig, "--fix"]);
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    const capture = await start({
+      name: `kdc_${id}`,
+      source: { type: "postgres", url: source.url },
+      target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 4, replicationFactor: 1, distributedSnapshot: { chunkBlocks: 8, workPartitions: 6 } },
+    });
+    await until("the capture run to publish the chunks", () => lines(capture.log.text(), "kafka: snapshot chunks published").length > 0);
+    const published = lines(capture.log.text(), "kafka: snapshot chunks published")[0];
+    expect(Number(published?.items)).toBeGreaterThan(10);
+    // changes after the exported snapshot: the stream brings them once the chunks are done
+    await source.query("UPDATE big SET label = 'during ' || id WHERE id % 100 = 1; DELETE FROM big WHERE id % 1000 = 2; INSERT INTO big VALUES (70001, 1, 'new during', 1.5, now())");
+
+    // the first worker alone (it creates the target's state tables), killed after its first chunk
+    const first = await worker(1);
+    await until("worker 1 to apply a chunk", () => lines(first.log.text(), "kafka: snapshot chunk applied").length > 0);
+    first.run.kill("SIGKILL");
+    const rowsAtKill = Number((await target.query("SELECT count(*)::int AS n FROM big")).rows[0]?.n);
+    expect(rowsAtKill).toBeLessThan(60000);
+    const others = [await worker(2), await worker(3)];
+
+    await until("the capture run to finish its snapshot", () => capture.log.text().includes('"msg":"snapshot finished"'), 180_000);
+    await source.query("UPDATE big SET n = n + 1 WHERE id % 7 = 0; DELETE FROM big WHERE id BETWEEN 100 AND 150; INSERT INTO big SELECT g, g, 'after', 2.25, now() FROM generate_series(80001, 80100) g");
+    await source.query("UPDATE big SET id = id + 200000 WHERE id = 5000");
+
+    const expected = JSON.stringify((await source.query(BIG)).rows);
+    let actual = "";
+    for (let i = 0; i < 240; i++) {
+      actual = JSON.stringify((await target.query(BIG).catch((error: unknown) => ({ rows: String(error) }))).rows);
+      if (actual === expected) break;
+      await sleep(500);
+    }
+    expect(JSON.parse(actual)).toEqual(JSON.parse(expected));
+    const counts = await target.query("SELECT count(*)::int AS n, count(DISTINCT id)::int AS d FROM big");
+    expect(counts.rows[0]?.n).toBe(counts.rows[0]?.d);
+
+    // more than one worker applied chunks, every chunk of the capture's batch was completed
+    const appliedBy = [first, ...others].map((w) => lines(w.log.text(), "kafka: snapshot chunk applied").length);
+    expect(appliedBy.filter((n) => n > 0).length).toBeGreaterThan(1);
+    const done = lines(capture.log.text(), "kafka: snapshot chunks done")[0];
+    expect(done?.items).toBe(published?.items);
+    expect(capture.run.exitCode).toBeNull();
+  }, 300_000);
+});
