@@ -69,7 +69,11 @@ const kafkaSource = z
     handoverGraceMs: z.number().int().nonnegative().optional(),
     distributedSnapshot: z.strictObject({ sourceUrl: url("postgres"), ssl }).optional(),
   })
-  .refine((s) => (s.topics === undefined) !== (s.topicPrefix === undefined), { error: "either topics or topicPrefix (not both)", path: ["topics"] });
+  .refine((s) => (s.topics === undefined) !== (s.topicPrefix === undefined), { error: "either topics or topicPrefix (not both)", path: ["topics"] })
+  .refine((s) => s.distributedSnapshot === undefined || s.topicPrefix !== undefined, {
+    error: "topicPrefix set (the work topic is <topicPrefix>.zeroetl-snapshot-work)",
+    path: ["distributedSnapshot"],
+  });
 
 const postgresTarget = z.strictObject({
   type: z.literal("postgres"),
