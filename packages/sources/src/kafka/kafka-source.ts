@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type {
   ChangeBatch,
   ChangeEvent,
@@ -13,7 +14,6 @@ import type {
   TableRef,
   TableSchema,
 } from "@zero-etl/core";
-import { hostname } from "node:os";
 import { tableKey, ZeroEtlError } from "@zero-etl/core";
 import { Admin, Consumer, FetchIsolationLevels, stringDeserializers, type Message, type MessagesStream } from "@platformatic/kafka";
 import { resolveKafkaSourceConfig, type KafkaSourceConfig, type KafkaSourceOptions } from "./kafka-source-options.js";
