@@ -23,7 +23,7 @@ import { resolveKafkaSinkConfig, kafkaTopicName, type KafkaSinkConfig, type Kafk
 import { DebeziumTableEncoder, type DebeziumSourceInfo } from "./debezium-table-encoder.js";
 import { schemaChangeEvent, schemaChangeKey } from "./debezium-schema-change.js";
 import { readCheckpoint } from "./kafka-checkpoint-reader.js";
-import { distributeSnapshot, type WorkRecord } from "./kafka-snapshot-distributor.js";
+import { SnapshotDoneWatcher, distributeSnapshot, type WorkRecord } from "./kafka-snapshot-distributor.js";
 
 /** A record waiting for the next flush; `value` undefined is a tombstone. */
 interface Record_ {
@@ -80,6 +80,8 @@ export class KafkaSink implements Sink {
   #transactionalId = "";
   /** Snapshots handed out in this run whose range readers must be gone before the streaming checkpoint is committed. */
   #readersOf: SnapshotCopy["exported"][] = [];
+  /** Completions of the distributed snapshot, read by one consumer for the run. */
+  #watcher: SnapshotDoneWatcher | undefined;
 
   constructor(options: KafkaSinkOptions) {
     this.#config = resolveKafkaSinkConfig(options);
@@ -222,11 +224,10 @@ export class KafkaSink implements Sink {
     });
     const workPartitions = metadata.topics.get(this.#workTopic)?.partitionsCount ?? distributed.workPartitions;
     this.#readersOf.push(exported);
+    this.#watcher ??= new SnapshotDoneWatcher({ brokers: this.#config.brokers, clientId: this.#config.clientId, topic: this.#doneTopic });
     return distributeSnapshot(encoder.schema, exported, {
-      brokers: this.#config.brokers,
-      clientId: this.#config.clientId,
+      watcher: this.#watcher,
       workTopic: this.#workTopic,
-      doneTopic: this.#doneTopic,
       workPartitions,
       chunkBlocks: distributed.chunkBlocks,
       publish: (records) => this.#commitRecords(records.map((r: WorkRecord) => ({ ...r }))),
@@ -328,6 +329,8 @@ export class KafkaSink implements Sink {
       // the snapshot is over (no worker can import it any more); a range read before must land before the stream does
       for (const exported of this.#readersOf) await exported?.readersGone();
       this.#readersOf = [];
+      await this.#watcher?.close();
+      this.#watcher = undefined;
     }
     const records = this.#pending;
     this.#pending = [];
@@ -363,6 +366,8 @@ export class KafkaSink implements Sink {
   }
 
   async close(): Promise<void> {
+    await this.#watcher?.close();
+    this.#watcher = undefined;
     await this.#producer?.close().catch(() => undefined);
     await this.#admin?.close().catch(() => undefined);
     this.#producer = undefined;

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Logger, SnapshotCopyExport, TableSchema } from "@zero-etl/core";
 import { ZeroEtlError, tableKey } from "@zero-etl/core";
-import { Consumer, FetchIsolationLevels, stringDeserializers } from "@platformatic/kafka";
+import { Consumer, FetchIsolationLevels, stringDeserializers, type MessagesStream } from "@platformatic/kafka";
 
 /** A record to publish: value JSON, to an explicit partition. */
 export interface WorkRecord {
@@ -11,28 +11,136 @@ export interface WorkRecord {
   readonly value: string;
 }
 
-/** Options of {@link distributeSnapshot}. */
-export interface DistributeOptions {
-  readonly brokers: readonly string[];
-  readonly clientId: string;
-  readonly workTopic: string;
-  readonly doneTopic: string;
-  readonly workPartitions: number;
-  /** Blocks (8 KiB pages) per work item. */
-  readonly chunkBlocks: number;
-  /** Publishes the items, all or none (one Kafka transaction). */
-  readonly publish: (records: readonly WorkRecord[]) => Promise<void>;
-  readonly logger: Logger;
-  readonly progress?: (rows: number) => void;
-  readonly signal?: AbortSignal;
-}
-
 /** The CTID ranges `[from, to)` of a distributed table: `chunkBlocks` each, the last one open-ended (rows in blocks added later). */
 export function planWorkRanges(blocks: number, chunkBlocks: number): { readonly from: number; readonly to: number | undefined }[] {
   const ranges: { from: number; to: number | undefined }[] = [];
   for (let from = 0; from + chunkBlocks < blocks; from += chunkBlocks) ranges.push({ from, to: from + chunkBlocks });
   ranges.push({ from: ranges.length * chunkBlocks, to: undefined });
   return ranges;
+}
+
+/** What the completions of one batch said so far. */
+export interface BatchState {
+  readonly done: Set<number>;
+  rows: number;
+  failure: Error | undefined;
+  wake: (() => void) | undefined;
+  readonly progress: ((rows: number) => void) | undefined;
+}
+
+/** How to reach the completion topic. */
+export interface CompletionTopicAccess {
+  readonly brokers: readonly string[];
+  readonly clientId: string;
+  readonly topic: string;
+}
+
+/**
+ * Reads `<prefix>.zeroetl-snapshot-done` for the whole run (one consumer,
+ * joined once, from the topic's start, so no completion published before a
+ * batch was watched is missed) and routes each completion to the batch it
+ * names; completions of other batches (earlier runs) are ignored.
+ */
+export class SnapshotDoneWatcher {
+  readonly #access: CompletionTopicAccess;
+  readonly #batches = new Map<string, BatchState>();
+  #consumer: Consumer<string, string, string, string> | undefined;
+  #stream: MessagesStream<string, string, string, string> | undefined;
+  #failure: Error | undefined;
+
+  constructor(access: CompletionTopicAccess) {
+    this.#access = access;
+  }
+
+  async #started(): Promise<void> {
+    if (this.#stream !== undefined) return;
+    const consumer = new Consumer<string, string, string, string>({
+      clientId: this.#access.clientId,
+      groupId: `zeroetl-snapshot-done-${randomBytes(8).toString("hex")}`,
+      bootstrapBrokers: [...this.#access.brokers],
+      deserializers: stringDeserializers,
+      isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+      maxWaitTime: 200,
+    });
+    this.#consumer = consumer;
+    const stream = await consumer.consume({ topics: [this.#access.topic], mode: "earliest", autocommit: false });
+    this.#stream = stream;
+    stream.on("data", (message: { key: string | undefined; value: string | undefined }) => {
+      const state = message.key === undefined ? undefined : this.#batches.get(message.key);
+      if (state === undefined || message.value === undefined) return;
+      try {
+        const record = JSON.parse(message.value) as { item?: unknown; status?: unknown; rows?: unknown; worker?: unknown };
+        if (typeof record.item !== "number" || state.done.has(record.item)) return;
+        if (record.status === "stale") {
+          state.failure = new Error(`worker ${String(record.worker)} could not import the snapshot`);
+        } else {
+          state.done.add(record.item);
+          state.rows += typeof record.rows === "number" ? record.rows : 0;
+          state.progress?.(state.rows);
+        }
+      } catch {
+        return; // not a completion record
+      }
+      state.wake?.();
+    });
+    stream.on("error", (error: unknown) => {
+      this.#failure = error instanceof Error ? error : new Error(String(error));
+      for (const state of this.#batches.values()) state.wake?.();
+    });
+  }
+
+  /** Starts following `batch` (before its items are published). */
+  async watch(batch: string, progress?: (rows: number) => void): Promise<BatchState> {
+    await this.#started();
+    const state: BatchState = { done: new Set(), rows: 0, failure: undefined, wake: undefined, progress };
+    this.#batches.set(batch, state);
+    return state;
+  }
+
+  /** Resolves when `items` items of the batch are done; rejects on a `stale` completion of it, a consumer failure, or `signal`. */
+  async until(batch: string, state: BatchState, items: number, onWait: () => void, signal?: AbortSignal): Promise<number> {
+    try {
+      while (state.done.size < items) {
+        if (state.failure !== undefined) throw state.failure;
+        if (this.#failure !== undefined) throw this.#failure;
+        if (signal?.aborted === true) throw new ZeroEtlError("aborted while waiting for snapshot chunks", { code: "aborted" });
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 1000);
+          state.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        state.wake = undefined;
+        onWait();
+      }
+      return state.rows;
+    } finally {
+      this.#batches.delete(batch);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#stream?.close().catch(() => undefined);
+    const consumer = this.#consumer;
+    this.#stream = undefined;
+    this.#consumer = undefined;
+    if (consumer !== undefined) await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
+  }
+}
+
+/** Options of {@link distributeSnapshot}. */
+export interface DistributeOptions {
+  readonly workTopic: string;
+  readonly workPartitions: number;
+  /** Blocks (8 KiB pages) per work item. */
+  readonly chunkBlocks: number;
+  readonly watcher: SnapshotDoneWatcher;
+  /** Publishes the items, all or none (one Kafka transaction). */
+  readonly publish: (records: readonly WorkRecord[]) => Promise<void>;
+  readonly logger: Logger;
+  readonly progress?: (rows: number) => void;
+  readonly signal?: AbortSignal;
 }
 
 const WAIT_LOG_MS = 10_000;
@@ -52,45 +160,8 @@ export async function distributeSnapshot(schema: TableSchema, exported: Snapshot
   const key = tableKey(schema.table);
   const batch = randomBytes(8).toString("hex");
   const ranges = planWorkRanges(exported.blocks, options.chunkBlocks);
-  const consumer = new Consumer<string, string, string, string>({
-    clientId: options.clientId,
-    groupId: `zeroetl-snapshot-done-${batch}`,
-    bootstrapBrokers: [...options.brokers],
-    deserializers: stringDeserializers,
-    isolationLevel: FetchIsolationLevels.READ_COMMITTED,
-    maxWaitTime: 200,
-  });
   try {
-    // reading completions from the topic's start, filtered by this batch's id, cannot miss one published early
-    const stream = await consumer.consume({ topics: [options.doneTopic], mode: "earliest", autocommit: false });
-    const done = new Set<number>();
-    let rows = 0;
-    let failure: Error | undefined;
-    let wake: (() => void) | undefined;
-    stream.on("data", (message: { key: string | undefined; value: string | undefined }) => {
-      if (message.key !== batch || message.value === undefined) return;
-      try {
-        const record = JSON.parse(message.value) as { item?: unknown; status?: unknown; rows?: unknown; worker?: unknown };
-        if (typeof record.item !== "number" || done.has(record.item)) return;
-        if (record.status === "stale") {
-          failure = new ZeroEtlError(
-            `kafka: worker ${String(record.worker)} could not import snapshot ${exported.snapshot} of ${key} although this run holds it: check that its source.distributedSnapshot.sourceUrl points at this run's source database`,
-            { code: "config-invalid", table: key },
-          );
-        } else {
-          done.add(record.item);
-          rows += typeof record.rows === "number" ? record.rows : 0;
-          options.progress?.(rows);
-        }
-      } catch {
-        // not a completion of ours
-      }
-      wake?.();
-    });
-    stream.on("error", (error: unknown) => {
-      failure = error instanceof Error ? error : new Error(String(error));
-      wake?.();
-    });
+    const state = await options.watcher.watch(batch, options.progress);
     const records = ranges.map((range, item) => ({
       topic: options.workTopic,
       partition: item % options.workPartitions,
@@ -100,28 +171,28 @@ export async function distributeSnapshot(schema: TableSchema, exported: Snapshot
     await options.publish(records);
     options.logger.info("kafka: snapshot chunks published", { table: key, batch, items: records.length, blocks: exported.blocks });
     let lastLog = Date.now();
-    while (done.size < records.length) {
-      if (failure !== undefined) throw failure;
-      if (options.signal?.aborted === true) throw new ZeroEtlError("aborted while waiting for snapshot chunks", { code: "aborted", table: key });
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 1000);
-        wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
+    const rows = await options.watcher
+      .until(
+        batch,
+        state,
+        records.length,
+        () => {
+          if (Date.now() - lastLog < WAIT_LOG_MS) return;
+          lastLog = Date.now();
+          options.logger.info("kafka: waiting for snapshot chunks; workers need source.distributedSnapshot", { table: key, batch, done: state.done.size, items: records.length });
+        },
+        options.signal,
+      )
+      .catch((error: unknown) => {
+        if (error instanceof ZeroEtlError || !(error instanceof Error) || !error.message.includes("could not import")) throw error;
+        throw new ZeroEtlError(
+          `kafka: ${error.message} ${exported.snapshot} of ${key} although this run holds it: check that its source.distributedSnapshot.sourceUrl points at this run's source database`,
+          { code: "config-invalid", table: key },
+        );
       });
-      wake = undefined;
-      if (Date.now() - lastLog >= WAIT_LOG_MS) {
-        lastLog = Date.now();
-        options.logger.info("kafka: waiting for snapshot chunks; workers need source.distributedSnapshot", { table: key, batch, done: done.size, items: records.length });
-      }
-    }
-    await stream.close();
     options.logger.info("kafka: snapshot chunks done", { table: key, batch, items: records.length, rows });
     return rows;
   } catch (error) {
     throw error instanceof ZeroEtlError ? error : new ZeroEtlError(`kafka: distributing the snapshot of ${key} failed: ${error instanceof Error ? error.message : String(error)}`, { code: "sink-failed", retryable: true, cause: error });
-  } finally {
-    await new Promise<void>((resolve) => consumer.close(true, () => resolve()));
   }
 }
