@@ -292,8 +292,9 @@ export class KafkaSource implements Source {
       columns: item.schema.columns.map((c) => c.name),
       pageRows: this.#config.maxBatchRecords,
     });
-    if (reader === undefined) {
-      this.#config.logger.info("kafka: snapshot chunk skipped: its snapshot is over", { table: tableKey(table), batch: item.batch, item: item.item });
+    if ("notImportable" in reader) {
+      // usually the capture run finished or abandoned the snapshot; while it still waits, the URL is wrong (it says so)
+      this.#config.logger.info("kafka: snapshot chunk skipped: its snapshot is over", { table: tableKey(table), batch: item.batch, item: item.item, reason: reader.notImportable });
       this.#next.set(partition, message.offset + 1n);
       this.#seq += 1n;
       completions.finished({ partition, offset: message.offset, item, rows: 0, status: "stale", reader: undefined });

@@ -33,14 +33,24 @@ export interface SnapshotRangeReader {
   close(): Promise<void>;
 }
 
-/** SQLSTATEs of `SET TRANSACTION SNAPSHOT` for a snapshot whose exporting transaction has ended. */
-const SNAPSHOT_GONE = new Set(["22023", "55000"]);
+/** A snapshot this session cannot import, and why (the server's message). */
+export interface SnapshotNotImportable {
+  readonly notImportable: string;
+}
+
+/**
+ * SQLSTATEs of `SET TRANSACTION SNAPSHOT` for a snapshot that cannot be
+ * imported here: its exporting transaction ended (22023 no such snapshot,
+ * 55000 source process gone), or it was exported in another database
+ * (0A000): the URL names another database than the exporter's.
+ */
+const NOT_IMPORTABLE = new Set(["22023", "55000", "0A000"]);
 
 /**
  * Opens a session that reads one CTID range of a table inside a snapshot
  * another process exported (the Kafka target's distributed snapshot), or
- * undefined when the snapshot cannot be imported any more (its exporter
- * ended: the snapshot was finished or abandoned).
+ * says why the snapshot cannot be imported: its exporter ended (the snapshot
+ * was finished or abandoned), or it belongs to another database.
  *
  * The session names itself `zero-etl chunk <snapshot>` (the exporter waits
  * for such sessions to end before its stream starts) and takes a transaction
@@ -50,7 +60,7 @@ const SNAPSHOT_GONE = new Set(["22023", "55000"]);
  * while this range may still land in a target. Keep the reader open until
  * what it read is durable, then {@link SnapshotRangeReader.close} it.
  */
-export async function openSnapshotRange(options: SnapshotRangeOptions): Promise<SnapshotRangeReader | undefined> {
+export async function openSnapshotRange(options: SnapshotRangeOptions): Promise<SnapshotRangeReader | SnapshotNotImportable> {
   if (!/^[0-9A-Fa-f-]+$/.test(options.snapshot)) throw new ZeroEtlError(`not an exported snapshot name: ${options.snapshot.slice(0, 40)}`, { code: "record-rejected" });
   const client = await connectPostgres(options.connection, { applicationName: snapshotReaderApplicationName(options.snapshot) });
   try {
@@ -58,9 +68,9 @@ export async function openSnapshotRange(options: SnapshotRangeOptions): Promise<
     try {
       await client.query(`SET TRANSACTION SNAPSHOT '${options.snapshot}'`);
     } catch (error) {
-      if (SNAPSHOT_GONE.has((error as { code?: string }).code ?? "")) {
+      if (NOT_IMPORTABLE.has((error as { code?: string }).code ?? "")) {
         await client.end().catch(() => {});
-        return undefined;
+        return { notImportable: (error as Error).message };
       }
       throw error;
     }

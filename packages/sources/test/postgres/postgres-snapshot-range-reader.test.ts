@@ -60,8 +60,7 @@ describe("openSnapshotRange", () => {
       let last: SnapshotRangeReader | undefined;
       for (let from = 0; from < blocks; from += step) {
         const reader = await openSnapshotRange(options(snapshot, from, from + step < blocks ? from + step : undefined));
-        expect(reader).toBeDefined();
-        if (reader === undefined) return;
+        if ("notImportable" in reader) throw new Error(reader.notImportable);
         seen.push(...(await readAll(reader)));
         if (from + step >= blocks) last = reader;
         else await reader.close();
@@ -73,9 +72,18 @@ describe("openSnapshotRange", () => {
       expect(seen.find((r) => r.id === 9001)).toBeUndefined();
       expect(seen.find((r) => r.id === 7)?.at).toBe("2026-01-01T00:00:07Z");
 
+      // a reader pointed at another database (a wrong sourceUrl) cannot import it, and says why
+      const other = await createTestDatabase("pgsrc_range_other");
+      try {
+        const wrong = await openSnapshotRange({ ...options(snapshot, 0, undefined), connection: { url: other.url, ssl: undefined } });
+        expect(wrong).toMatchObject({ notImportable: expect.stringMatching(/different database/) });
+      } finally {
+        await other.drop();
+      }
+
       // the exporter ends (a crashed capture run); the last reader is still open
       await exporter.end();
-      expect(await openSnapshotRange(options(snapshot, 0, undefined))).toBeUndefined();
+      expect(await openSnapshotRange(options(snapshot, 0, undefined))).toMatchObject({ notImportable: expect.stringMatching(/snapshot/) });
       creator = await connectPostgres({ url: db.url, ssl: undefined }, { replication: true });
       const pid = Number((await creator.query("SELECT pg_backend_pid() AS pid")).rows[0]?.pid);
       let done = false;
