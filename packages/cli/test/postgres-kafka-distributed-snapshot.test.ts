@@ -224,3 +224,64 @@ describe("PostgreSQL -> Kafka distributed snapshot: the capture run killed mid-s
     expect(again.run.exitCode).toBeNull();
   }, 300_000);
 });
+
+/**
+ * A worker whose `distributedSnapshot.sourceUrl` names another database
+ * than the capture run's source cannot import the snapshot: the capture run
+ * says which field to check and reads the table by rows itself, so the
+ * target still ends equal to the source.
+ */
+describe("PostgreSQL -> Kafka distributed snapshot: a worker reading the wrong database", () => {
+  const id = randomBytes(4).toString("hex");
+  const prefix = `zw${id}`;
+  let source: TestDatabase;
+  let elsewhere: TestDatabase;
+  let target: TestDatabase;
+  const runs: Run[] = [];
+
+  beforeAll(async () => {
+    source = await createTestDatabase("kdw_src");
+    elsewhere = await createTestDatabase("kdw_other");
+    target = await createTestDatabase("kdw_dst");
+    await source.query("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 3000) g;");
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const r of runs) if (r.exitCode === null && r.signalCode === null) r.kill("SIGKILL");
+    await source?.drop();
+    await elsewhere?.drop();
+    await target?.drop();
+  });
+
+  it("names source.distributedSnapshot.sourceUrl and loads the table by rows instead", async () => {
+    const start = async (config: Record<string, unknown>): Promise<{ run: Run; log: { text: () => string } }> => {
+      const { file } = await writeConfig({ ...config, log: { level: "info" } });
+      const run = startCli(["run", file]);
+      runs.push(run);
+      return { run, log: logOf(run) };
+    };
+    const capture = await start({
+      name: `kwc_${id}`,
+      source: { type: "postgres", url: source.url },
+      target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 2, replicationFactor: 1, distributedSnapshot: { chunkBlocks: 4, workPartitions: 2 } },
+    });
+    await start({
+      name: `kww_${id}`,
+      source: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, group: `gw${id}`, handoverGraceMs: 1000, distributedSnapshot: { sourceUrl: elsewhere.url } },
+      target: { type: "postgres", url: target.url },
+    });
+    await until("the capture run to finish its snapshot", () => capture.log.text().includes('"msg":"snapshot finished"'), 180_000);
+    const refused = capture.log.text().split("\n").find((l) => l.includes("refused a table's COPY load"));
+    expect(refused).toContain("source.distributedSnapshot.sourceUrl");
+    await source.query("UPDATE t SET v = 'after' WHERE id % 10 = 0");
+    const T = "SELECT id, v FROM t ORDER BY id";
+    const expected = JSON.stringify((await source.query(T)).rows);
+    let actual = "";
+    for (let i = 0; i < 240; i++) {
+      actual = JSON.stringify((await target.query(T).catch((error: unknown) => ({ rows: String(error) }))).rows);
+      if (actual === expected) break;
+      await sleep(500);
+    }
+    expect(JSON.parse(actual)).toEqual(JSON.parse(expected));
+  }, 240_000);
+});
