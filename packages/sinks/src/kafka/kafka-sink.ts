@@ -83,8 +83,17 @@ export class KafkaSink implements Sink {
   /** Completions of the distributed snapshot, read by one consumer for the run. */
   #watcher: SnapshotDoneWatcher | undefined;
 
+  /** With `distributedSnapshot` only: every table may come as COPY streams, which `copySnapshot` hands out to the workers instead of reading them. */
+  readonly acceptsCopy?: () => boolean;
+  readonly copySnapshot?: (schema: TableSchema, copy: SnapshotCopy, options?: SnapshotCopyOptions) => Promise<number>;
+
   constructor(options: KafkaSinkOptions) {
     this.#config = resolveKafkaSinkConfig(options);
+    if (this.#config.distributedSnapshot !== undefined) {
+      // without it the sink offers no COPY load at all, so the runtime never asks the source for one
+      this.acceptsCopy = () => true;
+      this.copySnapshot = (schema, copy, options) => this.#distribute(schema, copy, options);
+    }
   }
 
   get #checkpointTopic(): string {
@@ -197,19 +206,15 @@ export class KafkaSink implements Sink {
     return { accepted: chunk.rows.length - rejected.length, rejected };
   }
 
-  /** With `distributedSnapshot`: every table may come as COPY streams, which {@link copySnapshot} hands out to the workers instead of reading them. */
-  acceptsCopy(): boolean {
-    return this.#config.distributedSnapshot !== undefined;
-  }
-
   /**
-   * The distributed snapshot of one table: publishes its CTID ranges as work
-   * items and resolves when the workers applied all of them (see
-   * `distributeSnapshot`). A table the source cannot export for other
-   * readers (a partitioned table, a server before PostgreSQL 14) is refused,
-   * so the runtime reads it by rows here.
+   * The distributed snapshot of one table (`copySnapshot`, present only with
+   * `distributedSnapshot`): publishes its CTID ranges as work items and
+   * resolves when the workers applied all of them (see `distributeSnapshot`).
+   * A table the source cannot export for other readers (a partitioned table,
+   * a server before PostgreSQL 14) is refused, so the runtime reads it by
+   * rows here.
    */
-  async copySnapshot(schema: TableSchema, copy: SnapshotCopy, options?: SnapshotCopyOptions): Promise<number> {
+  async #distribute(schema: TableSchema, copy: SnapshotCopy, options?: SnapshotCopyOptions): Promise<number> {
     const distributed = this.#config.distributedSnapshot;
     const exported = copy.exported;
     if (distributed === undefined || exported === undefined) {
