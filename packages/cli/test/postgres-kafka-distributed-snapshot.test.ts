@@ -87,7 +87,7 @@ describe("PostgreSQL -> Kafka distributed snapshot -> two workers -> PostgreSQL"
     const capture = await start({
       name: `kdc_${id}`,
       source: { type: "postgres", url: source.url },
-      target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 4, replicationFactor: 1, distributedSnapshot: { chunkBlocks: 4, workPartitions: 6 } },
+      target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 4, replicationFactor: 1, distributedSnapshot: { chunkBlocks: 8, workPartitions: 6 } },
     });
     // the first worker opens the target first (workers opening a fresh target at once race on its state tables)
     const first = await worker(1);
@@ -182,7 +182,7 @@ describe("PostgreSQL -> Kafka distributed snapshot: the capture run killed mid-s
     const captureConfig = {
       name: `kcc_${id}`,
       source: { type: "postgres", url: source.url },
-      target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 2, replicationFactor: 1, distributedSnapshot: { chunkBlocks: 2, workPartitions: 2 } },
+      target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 2, replicationFactor: 1, distributedSnapshot: { chunkBlocks: 8, workPartitions: 2 } },
     };
     const crashed = await start(captureConfig);
     const workers = [await start(workerConfig(1))];
