@@ -20,7 +20,8 @@ import { resolveKafkaSourceConfig, type KafkaSourceConfig, type KafkaSourceOptio
 import { kafkaPositionCodec } from "./kafka-position-codec.js";
 import { quoteLongIntegers, splitEnvelope } from "./debezium-json-text.js";
 import { DebeziumTableDecoder, type ConnectSchemaJson } from "./debezium-table-decoder.js";
-import { SnapshotCompletions, parseSnapshotWorkItem, snapshotWorkTopics, tableTopicOf, unsubscribedTopicError, type SnapshotWorkItem } from "./kafka-snapshot-work.js";
+import { parseSnapshotWorkItem, snapshotWorkTopics, tableTopicOf, unsubscribedTopicError, type SnapshotWorkItem } from "./kafka-snapshot-work.js";
+import { SnapshotCompletions } from "./kafka-snapshot-completions.js";
 
 type KafkaMessage = Message<string, string, string, string>;
 
