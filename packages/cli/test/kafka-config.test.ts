@@ -42,9 +42,14 @@ describe("source.type and target.type kafka in the pipeline config", () => {
     expect(source.source.positions.serialize(source.source.positions.parse("shop.public.t:3:42"))).toBe("shop.public.t:3:42");
     await source.source.close();
     await source.sink.close();
-    const target = await buildPipeline(validatePipelineConfig(capture({ partitions: 12, replicationFactor: 3, format: "debezium-json" })), silentLogger);
+    const distributed = await buildPipeline(validatePipelineConfig(worker({ distributedSnapshot: { sourceUrl: "postgres://app@db/shop" } })), silentLogger);
+    expect(distributed.source.kind).toBe("kafka");
+    await distributed.source.close();
+    await distributed.sink.close();
+    const target = await buildPipeline(validatePipelineConfig(capture({ partitions: 12, replicationFactor: 3, format: "debezium-json", distributedSnapshot: { chunkBlocks: 64 } })), silentLogger);
     expect(target.sink.kind).toBe("kafka");
     expect(target.sink.capabilities.checkpointsInTarget).toBe(true);
+    expect(target.sink.acceptsCopy?.({ table: { namespace: "public", name: "t" }, columns: [], primaryKey: ["id"], version: 1 }, [])).toBe(true);
     await target.source.close();
     await target.sink.close();
   });
@@ -58,5 +63,10 @@ describe("source.type and target.type kafka in the pipeline config", () => {
     expect(error(capture({ topicPrefix: "bad prefix" })).path).toBe("target.topicPrefix");
     expect(error(capture({ partitions: 0 })).path).toBe("target.partitions");
     expect(error(capture({ acks: 1 })).path).toBe("target.acks");
+    expect(error(worker({ distributedSnapshot: { sourceUrl: "mysql://db/shop" } })).path).toBe("source.distributedSnapshot.sourceUrl");
+    expect(error(worker({ distributedSnapshot: {} })).path).toBe("source.distributedSnapshot.sourceUrl");
+    expect(error(worker({ topicPrefix: undefined, topics: ["shop.public.t"], distributedSnapshot: { sourceUrl: "postgres://app@db/shop" } })).path).toBe("source.distributedSnapshot");
+    expect(error(capture({ distributedSnapshot: { chunkBlocks: 0 } })).path).toMatch(/^target\.distributedSnapshot/);
+    expect(error(capture({ distributedSnapshot: { chunks: 4 } })).path).toMatch(/^target\.distributedSnapshot/);
   });
 });

@@ -16,7 +16,8 @@ export type {
 } from "./change/change-event.js";
 export { CHANGE_OPS, isRowChange } from "./change/change-event.js";
 export type { ChangeBatch, SnapshotChunk } from "./change/change-batch.js";
-export type { SnapshotCopy, SnapshotCopyColumn, SnapshotCopyPart, SnapshotCopyPredicate } from "./change/snapshot-copy.js";
+export type { SnapshotCopy, SnapshotCopyColumn, SnapshotCopyExport, SnapshotCopyPart, SnapshotCopyPredicate } from "./change/snapshot-copy.js";
+export { snapshotReaderApplicationName } from "./change/snapshot-copy.js";
 export type { TableChange, TableDrop, TableRefresh } from "./change/table-change.js";
 export type { PositionCodec } from "./position/position-codec.js";
 export { compareSerialized } from "./position/position-codec.js";

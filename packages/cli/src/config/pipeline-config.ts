@@ -66,8 +66,13 @@ const kafkaSource = z
     clientId: z.string().min(1).optional(),
     maxBatchRecords: z.number().int().positive().optional(),
     handoverGraceMs: z.number().int().nonnegative().optional(),
+    distributedSnapshot: z.strictObject({ sourceUrl: url("postgres"), ssl }).optional(),
   })
-  .refine((s) => (s.topics === undefined) !== (s.topicPrefix === undefined), { error: "either topics or topicPrefix (not both)", path: ["topics"] });
+  .refine((s) => (s.topics === undefined) !== (s.topicPrefix === undefined), { error: "either topics or topicPrefix (not both)", path: ["topics"] })
+  .refine((s) => s.distributedSnapshot === undefined || s.topicPrefix !== undefined, {
+    error: "topicPrefix set (the work topic is <topicPrefix>.zeroetl-snapshot-work)",
+    path: ["distributedSnapshot"],
+  });
 
 const postgresTarget = z.strictObject({
   type: z.literal("postgres"),
@@ -159,6 +164,9 @@ const kafkaTarget = z.strictObject({
   transactionalId: z.string().min(1).optional(),
   clientId: z.string().min(1).optional(),
   maxRequestBytes: z.number().int().positive().optional(),
+  distributedSnapshot: z
+    .union([z.boolean(), z.strictObject({ chunkBlocks: z.number().int().positive().optional(), workPartitions: z.number().int().positive().optional() })])
+    .optional(),
 });
 
 const unnestMode = z.enum(["none", "top-level", "all", "NO_UNNEST", "NOUNNEST", "TOP_LEVEL", "TOPLEVEL", "FULL"]);

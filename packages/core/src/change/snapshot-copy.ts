@@ -25,6 +25,34 @@ export interface SnapshotCopyPart {
 }
 
 /**
+ * Where a {@link SnapshotCopy} can be read by other processes: the source's
+ * exported snapshot and the relation's storage, so that a sink that hands
+ * ranges of the table out as work items (the Kafka target's distributed
+ * snapshot) can have other machines read them inside the same snapshot.
+ */
+export interface SnapshotCopyExport {
+  /** The exported snapshot's name (`SET TRANSACTION SNAPSHOT`), valid while the source holds it: until the snapshot's chunks end. */
+  readonly snapshot: string;
+  /** The relation's OID at the source (`pg_class.oid`), a plain table read by CTID ranges. */
+  readonly relationOid: number;
+  /** The relation's size in blocks when the snapshot began; rows in blocks added later are in the open-ended last range. */
+  readonly blocks: number;
+  /**
+   * Resolves once no session that imported the snapshot to read a range is
+   * connected any more (readers name themselves with
+   * {@link snapshotReaderApplicationName}). Called after the snapshot's
+   * chunks ended (the snapshot can no longer be imported), so that no range
+   * read before can land in a target after the stream that follows.
+   */
+  readersGone(signal?: AbortSignal): Promise<void>;
+}
+
+/** The `application_name` a process reading a range of an exported snapshot connects with (see {@link SnapshotCopyExport.readersGone}). */
+export function snapshotReaderApplicationName(snapshot: string): string {
+  return `zero-etl chunk ${snapshot}`;
+}
+
+/**
  * A whole table's snapshot rows as PostgreSQL binary COPY streams instead of
  * decoded rows (`SnapshotChunk.copy`), so a PostgreSQL target can load them
  * with `COPY … FROM STDIN (FORMAT binary)` without decoding them.
@@ -38,6 +66,8 @@ export interface SnapshotCopy {
   readonly parts: readonly SnapshotCopyPart[];
   /** How many parts the source serves at once (its connections); a loader reads at most this many together. */
   readonly parallelism: number;
+  /** Optional: how other processes can read the table inside the same snapshot (plain PostgreSQL tables with TID range scans). */
+  readonly exported?: SnapshotCopyExport;
 }
 
 /**

@@ -19,7 +19,21 @@ export interface KafkaSinkOptions {
   readonly clientId?: string;
   /** Most bytes of records sent in one produce request inside a transaction (default 512 KiB, under the broker's default `message.max.bytes`). */
   readonly maxRequestBytes?: number;
+  /**
+   * Hand the initial snapshot of plain PostgreSQL tables out to the workers
+   * (Kafka sources with `distributedSnapshot`) as work items, one per CTID
+   * range, instead of reading it here; `true` takes the defaults.
+   */
+  readonly distributedSnapshot?: boolean | DistributedSnapshotOptions;
   readonly logger?: Logger;
+}
+
+/** Options of the distributed snapshot ({@link KafkaSinkOptions.distributedSnapshot}). */
+export interface DistributedSnapshotOptions {
+  /** Blocks (8 KiB pages) of the table per work item (default 1,024, about 8 MB). */
+  readonly chunkBlocks?: number | undefined;
+  /** Partitions of the work topic the sink creates (default: `partitions`); the most workers that read at once. */
+  readonly workPartitions?: number | undefined;
 }
 
 /** {@link KafkaSinkOptions} with defaults applied and checked. */
@@ -31,6 +45,7 @@ export interface KafkaSinkConfig {
   readonly transactionalId: string | undefined;
   readonly clientId: string;
   readonly maxRequestBytes: number;
+  readonly distributedSnapshot: { readonly chunkBlocks: number; readonly workPartitions: number } | undefined;
   readonly logger: Logger;
 }
 
@@ -46,7 +61,18 @@ export function resolveKafkaSinkConfig(options: KafkaSinkOptions): KafkaSinkConf
   if (!Number.isInteger(partitions) || partitions < 1) throw new ConfigError("target.partitions", "a positive integer");
   const replicationFactor = options.replicationFactor ?? -1;
   if (!Number.isInteger(replicationFactor) || (replicationFactor < 1 && replicationFactor !== -1)) throw new ConfigError("target.replicationFactor", "a positive integer");
+  let distributedSnapshot: KafkaSinkConfig["distributedSnapshot"];
+  const distributed = options.distributedSnapshot;
+  if (distributed !== undefined && distributed !== false) {
+    const given = distributed === true ? {} : distributed;
+    const chunkBlocks = given.chunkBlocks ?? 1024;
+    if (!Number.isInteger(chunkBlocks) || chunkBlocks < 1) throw new ConfigError("target.distributedSnapshot.chunkBlocks", "a positive integer");
+    const workPartitions = given.workPartitions ?? partitions;
+    if (!Number.isInteger(workPartitions) || workPartitions < 1) throw new ConfigError("target.distributedSnapshot.workPartitions", "a positive integer");
+    distributedSnapshot = { chunkBlocks, workPartitions };
+  }
   return {
+    distributedSnapshot,
     brokers: options.brokers,
     topicPrefix: options.topicPrefix,
     partitions,

@@ -11,6 +11,8 @@ import type {
   SinkCapabilities,
   SinkOpenContext,
   SnapshotChunk,
+  SnapshotCopy,
+  SnapshotCopyOptions,
   TableRef,
   TableSchema,
   WriteReceipt,
@@ -21,6 +23,7 @@ import { resolveKafkaSinkConfig, kafkaTopicName, type KafkaSinkConfig, type Kafk
 import { DebeziumTableEncoder, type DebeziumSourceInfo } from "./debezium-table-encoder.js";
 import { schemaChangeEvent, schemaChangeKey } from "./debezium-schema-change.js";
 import { readCheckpoint } from "./kafka-checkpoint-reader.js";
+import { SnapshotDoneWatcher, distributeSnapshot, type WorkRecord } from "./kafka-snapshot-distributor.js";
 
 /** A record waiting for the next flush; `value` undefined is a tombstone. */
 interface Record_ {
@@ -75,9 +78,22 @@ export class KafkaSink implements Sink {
   #producer: Producer<string, string, string, string> | undefined;
   #pipeline = "";
   #transactionalId = "";
+  /** Snapshots handed out in this run whose range readers must be gone before the streaming checkpoint is committed. */
+  #readersOf: SnapshotCopy["exported"][] = [];
+  /** Completions of the distributed snapshot, read by one consumer for the run. */
+  #watcher: SnapshotDoneWatcher | undefined;
+
+  /** With `distributedSnapshot` only: every table may come as COPY streams, which `copySnapshot` hands out to the workers instead of reading them. */
+  readonly acceptsCopy?: () => boolean;
+  readonly copySnapshot?: (schema: TableSchema, copy: SnapshotCopy, options?: SnapshotCopyOptions) => Promise<number>;
 
   constructor(options: KafkaSinkOptions) {
     this.#config = resolveKafkaSinkConfig(options);
+    if (this.#config.distributedSnapshot !== undefined) {
+      // without it the sink offers no COPY load at all, so the runtime never asks the source for one
+      this.acceptsCopy = () => true;
+      this.copySnapshot = (schema, copy, options) => this.#distribute(schema, copy, options);
+    }
   }
 
   get #checkpointTopic(): string {
@@ -86,6 +102,14 @@ export class KafkaSink implements Sink {
 
   get #schemaTopic(): string {
     return `${this.#config.topicPrefix}.schema-changes`;
+  }
+
+  get #workTopic(): string {
+    return `${this.#config.topicPrefix}.zeroetl-snapshot-work`;
+  }
+
+  get #doneTopic(): string {
+    return `${this.#config.topicPrefix}.zeroetl-snapshot-done`;
   }
 
   #newAdmin(): Admin {
@@ -116,6 +140,11 @@ export class KafkaSink implements Sink {
         { name: "cleanup.policy", value: "compact" },
       ]);
       await this.#createTopic(this.#schemaTopic, 1, []);
+      const distributed = this.#config.distributedSnapshot;
+      if (distributed !== undefined) {
+        await this.#createTopic(this.#workTopic, distributed.workPartitions, []);
+        await this.#createTopic(this.#doneTopic, 1, []);
+      }
       this.#transactionalId = this.#config.transactionalId ?? `zeroetl-${context.pipeline}`;
       return await readCheckpoint({ brokers: this.#config.brokers, clientId: this.#config.clientId, topic: this.#checkpointTopic }, admin, context.pipeline);
     } catch (error) {
@@ -175,6 +204,42 @@ export class KafkaSink implements Sink {
       }
     }
     return { accepted: chunk.rows.length - rejected.length, rejected };
+  }
+
+  /**
+   * The distributed snapshot of one table (`copySnapshot`, present only with
+   * `distributedSnapshot`): publishes its CTID ranges as work items and
+   * resolves when the workers applied all of them (see `distributeSnapshot`).
+   * A table the source cannot export for other readers (a partitioned table,
+   * a server before PostgreSQL 14) is refused, so the runtime reads it by
+   * rows here.
+   */
+  async #distribute(schema: TableSchema, copy: SnapshotCopy, options?: SnapshotCopyOptions): Promise<number> {
+    const distributed = this.#config.distributedSnapshot;
+    const exported = copy.exported;
+    if (distributed === undefined || exported === undefined) {
+      throw new ZeroEtlError(`kafka: ${tableKey(schema.table)} cannot be read by other processes (not a plain PostgreSQL 14+ table); it is read here`, { code: "sink-failed", table: tableKey(schema.table) });
+    }
+    const encoder = this.#encoder(schema.table);
+    // the topic may exist with another partition count than configured (created by an earlier run)
+    const admin = this.#admin ?? this.#newAdmin();
+    this.#admin = admin;
+    const metadata = await admin.metadata({ topics: [this.#workTopic] }).catch((error: unknown) => {
+      throw kafkaError(`reading the metadata of ${this.#workTopic}`, error);
+    });
+    const workPartitions = metadata.topics.get(this.#workTopic)?.partitionsCount ?? distributed.workPartitions;
+    this.#readersOf.push(exported);
+    this.#watcher ??= new SnapshotDoneWatcher({ brokers: this.#config.brokers, clientId: this.#config.clientId, topic: this.#doneTopic });
+    return distributeSnapshot(encoder.schema, exported, {
+      watcher: this.#watcher,
+      workTopic: this.#workTopic,
+      workPartitions,
+      chunkBlocks: distributed.chunkBlocks,
+      publish: (records) => this.#commitRecords(records.map((r: WorkRecord) => ({ ...r }))),
+      logger: this.#config.logger,
+      ...(options?.progress === undefined ? {} : { progress: options.progress }),
+      ...(options?.signal === undefined ? {} : { signal: options.signal }),
+    });
   }
 
   async write(batch: ChangeBatch): Promise<WriteReceipt> {
@@ -265,11 +330,23 @@ export class KafkaSink implements Sink {
   }
 
   async flush(checkpoint: PipelineCheckpoint): Promise<void> {
-    const producer = this.#producerNow();
+    if (checkpoint.phase === "streaming" && this.#readersOf.length > 0) {
+      // the snapshot is over (no worker can import it any more); a range read before must land before the stream does
+      for (const exported of this.#readersOf) await exported?.readersGone();
+      this.#readersOf = [];
+      await this.#watcher?.close();
+      this.#watcher = undefined;
+    }
     const records = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
     records.push({ topic: this.#checkpointTopic, partition: 0, key: this.#pipeline, value: JSON.stringify(checkpoint) });
+    await this.#commitRecords(records);
+  }
+
+  /** Sends `records` in one Kafka transaction. */
+  async #commitRecords(records: Record_[]): Promise<void> {
+    const producer = this.#producerNow();
     let transaction;
     try {
       transaction = await producer.beginTransaction();
@@ -294,6 +371,8 @@ export class KafkaSink implements Sink {
   }
 
   async close(): Promise<void> {
+    await this.#watcher?.close();
+    this.#watcher = undefined;
     await this.#producer?.close().catch(() => undefined);
     await this.#admin?.close().catch(() => undefined);
     this.#producer = undefined;

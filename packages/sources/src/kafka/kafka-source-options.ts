@@ -21,7 +21,22 @@ export interface KafkaSourceOptions {
    * than the batch policy's `maxWaitMs` plus a flush.
    */
   readonly handoverGraceMs?: number;
+  /**
+   * Take part in distributed snapshots (the Kafka target's
+   * `distributedSnapshot`): claim work items of `<topicPrefix>.zeroetl-snapshot-work`
+   * and read their ranges from the capture run's source database, inside its
+   * exported snapshot. Needs `topicPrefix`.
+   */
+  readonly distributedSnapshot?: DistributedSnapshotWorkerOptions;
   readonly logger?: Logger;
+}
+
+/** Where a worker reads the ranges of a distributed snapshot. */
+export interface DistributedSnapshotWorkerOptions {
+  /** The capture run's source database (`postgres://…`), the one its snapshot was exported in. */
+  readonly sourceUrl: string;
+  /** TLS options for that connection, as the PostgreSQL source's `ssl`. */
+  readonly ssl?: boolean | Readonly<Record<string, unknown>> | undefined;
 }
 
 /** {@link KafkaSourceOptions} with defaults applied. */
@@ -33,6 +48,7 @@ export interface KafkaSourceConfig {
   readonly clientId: string;
   readonly maxBatchRecords: number;
   readonly handoverGraceMs: number;
+  readonly distributedSnapshot: DistributedSnapshotWorkerOptions | undefined;
   readonly logger: Logger;
 }
 
@@ -47,8 +63,14 @@ export function resolveKafkaSourceConfig(options: KafkaSourceOptions): KafkaSour
   if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) throw new ConfigError("source.maxBatchRecords", "a positive integer");
   const handoverGraceMs = options.handoverGraceMs ?? 5000;
   if (!Number.isInteger(handoverGraceMs) || handoverGraceMs < 0) throw new ConfigError("source.handoverGraceMs", "a non-negative integer");
+  const distributed = options.distributedSnapshot;
+  if (distributed !== undefined) {
+    if (options.topicPrefix === undefined) throw new ConfigError("source.distributedSnapshot", "source.topicPrefix set (the work topic is <topicPrefix>.zeroetl-snapshot-work)");
+    if (typeof distributed.sourceUrl !== "string" || !/^postgres(ql)?:\/\//.test(distributed.sourceUrl)) throw new ConfigError("source.distributedSnapshot.sourceUrl", "a postgres:// URL of the capture run's source database");
+  }
   return {
     handoverGraceMs,
+    distributedSnapshot: distributed,
     brokers: options.brokers,
     topics: options.topics,
     topicPrefix: options.topicPrefix,

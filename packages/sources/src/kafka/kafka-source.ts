@@ -1,3 +1,4 @@
+import { hostname } from "node:os";
 import type {
   ChangeBatch,
   ChangeEvent,
@@ -19,6 +20,8 @@ import { resolveKafkaSourceConfig, type KafkaSourceConfig, type KafkaSourceOptio
 import { kafkaPositionCodec } from "./kafka-position-codec.js";
 import { quoteLongIntegers, splitEnvelope } from "./debezium-json-text.js";
 import { DebeziumTableDecoder, type ConnectSchemaJson } from "./debezium-table-decoder.js";
+import { parseSnapshotWorkItem, snapshotWorkTopics, tableTopicOf, unsubscribedTopicError, type SnapshotWorkItem } from "./kafka-snapshot-work.js";
+import { SnapshotCompletions } from "./kafka-snapshot-completions.js";
 
 type KafkaMessage = Message<string, string, string, string>;
 
@@ -85,9 +88,24 @@ export class KafkaSource implements Source {
   #ownedNow = new Set<string>();
   /** Partitions newly given to this worker, held back until this time (ms): see `handoverGraceMs`. */
   readonly #heldUntil = new Map<string, number>();
+  /** The distributed snapshot's work topic, when this worker takes part. */
+  readonly #workTopic: string | undefined;
+  readonly #completions: SnapshotCompletions | undefined;
 
   constructor(options: KafkaSourceOptions) {
     this.#config = resolveKafkaSourceConfig(options);
+    const prefix = this.#config.topicPrefix;
+    if (this.#config.distributedSnapshot !== undefined && prefix !== undefined) {
+      const topics = snapshotWorkTopics(prefix);
+      this.#workTopic = topics.work;
+      this.#completions = new SnapshotCompletions({
+        brokers: this.#config.brokers,
+        clientId: this.#config.clientId,
+        topic: topics.done,
+        worker: `${hostname()}:${process.pid}`,
+        logger: this.#config.logger,
+      });
+    }
   }
 
   #admin(): Admin {
@@ -118,7 +136,11 @@ export class KafkaSource implements Source {
     if (this.#config.topics !== undefined) return [...this.#config.topics];
     const prefix = `${this.#config.topicPrefix ?? ""}.`;
     const all = await admin.listTopics();
-    return all.filter((t) => t.startsWith(prefix) && t !== `${prefix}schema-changes` && t !== `${prefix}zeroetl-checkpoints`).sort();
+    const own = new Set(["schema-changes", "zeroetl-checkpoints", "zeroetl-snapshot-work", "zeroetl-snapshot-done"].map((t) => `${prefix}${t}`));
+    const tables = all.filter((t) => t.startsWith(prefix) && !own.has(t)).sort();
+    // the work topic is read like the others, so that work items are claimed by partition assignment
+    if (this.#workTopic !== undefined && all.includes(this.#workTopic)) tables.push(this.#workTopic);
+    return tables;
   }
 
   async snapshot(_options: SnapshotOptions): Promise<SnapshotSession> {
@@ -210,18 +232,102 @@ export class KafkaSource implements Source {
           continue;
         }
         if (taken.length === 0) continue;
-        const events: ChangeEvent[] = [];
-        const rejected: RejectedRecord[] = [];
-        for (const message of taken) this.#decode(message, events, rejected);
-        this.#seq += 1n;
-        const batch: ChangeBatch = { events, checkpoint: this.#checkpoint(), caughtUp: queue.length === 0 };
-        yield rejected.length > 0 ? { ...batch, rejected } : batch;
+        const work = this.#workTopic === undefined ? [] : taken.filter((m) => m.topic === this.#workTopic);
+        const records = work.length === 0 ? taken : taken.filter((m) => m.topic !== this.#workTopic);
+        if (records.length > 0) {
+          const events: ChangeEvent[] = [];
+          const rejected: RejectedRecord[] = [];
+          for (const message of records) this.#decode(message, events, rejected);
+          this.#seq += 1n;
+          const batch: ChangeBatch = { events, checkpoint: this.#checkpoint(), caughtUp: queue.length === 0 && work.length === 0 };
+          yield rejected.length > 0 ? { ...batch, rejected } : batch;
+        }
+        for (const message of work) yield* this.#readWorkItem(message, new Set(topics));
       }
     } finally {
       options.signal?.removeEventListener("abort", onAbort);
       await stream.close().catch(() => undefined);
       await closeConsumer(consumer);
       if (this.#consumer === consumer) this.#consumer = undefined;
+    }
+  }
+
+  /**
+   * Reads one work item of a distributed snapshot: its range of the table,
+   * inside the capture run's exported snapshot, as insert events (upserts by
+   * key in every sink, so a range read again after a crash converges), in
+   * batches whose checkpoints keep the work partition's offset before the
+   * item until its last rows; the item's completion is published once that
+   * offset is acknowledged, that is once its rows are durable. An item whose
+   * snapshot can no longer be imported (its capture run finished or
+   * abandoned it) is acknowledged without rows, as `stale`.
+   */
+  async *#readWorkItem(message: KafkaMessage, subscribed: ReadonlySet<string>): AsyncGenerator<ChangeBatch> {
+    const partition = `${message.topic}:${message.partition}`;
+    const position = `${partition}:${message.offset}`;
+    const distributed = this.#config.distributedSnapshot;
+    const completions = this.#completions;
+    if (distributed === undefined || completions === undefined) return;
+    let item: SnapshotWorkItem;
+    try {
+      item = parseSnapshotWorkItem(message.value);
+    } catch (error) {
+      this.#next.set(partition, message.offset + 1n);
+      this.#seq += 1n;
+      const table = { namespace: "kafka", name: message.topic };
+      yield { events: [], checkpoint: this.#checkpoint(), rejected: [{ event: { op: "insert", table, position, after: {} }, reason: `kafka record ${position}: ${errorText(error)}` }] };
+      return;
+    }
+    const table = item.schema.table;
+    const topic = tableTopicOf(this.#config.topicPrefix ?? "", table);
+    // the table's changes follow its snapshot in its topic: a worker that applies the rows must read the topic too
+    if (!subscribed.has(topic)) throw unsubscribedTopicError(topic);
+    const { openSnapshotRange } = await import("../postgres/postgres-snapshot-range-reader.js");
+    const reader = await openSnapshotRange({
+      connection: { url: distributed.sourceUrl, ssl: distributed.ssl },
+      snapshot: item.snapshot,
+      relationOid: item.relationOid,
+      table,
+      fromBlock: item.fromBlock,
+      toBlock: item.toBlock,
+      columns: item.schema.columns.map((c) => c.name),
+      pageRows: this.#config.maxBatchRecords,
+    });
+    if ("notImportable" in reader) {
+      // usually the capture run finished or abandoned the snapshot; while it still waits, the URL is wrong (it says so)
+      this.#config.logger.info("kafka: snapshot chunk skipped: its snapshot is over", { table: tableKey(table), batch: item.batch, item: item.item, reason: reader.notImportable });
+      this.#next.set(partition, message.offset + 1n);
+      this.#seq += 1n;
+      completions.finished({ partition, offset: message.offset, item, rows: 0, status: "stale", reader: undefined });
+      yield { events: [], checkpoint: this.#checkpoint() };
+      return;
+    }
+    let handed = false;
+    try {
+      const key = tableKey(table);
+      const applied = this.#applied.get(key);
+      let events: ChangeEvent[] = [];
+      if (applied === undefined || item.schema.version > applied.version) {
+        this.#applied.set(key, item.schema);
+        events.push({ op: "schema", table, position, schema: item.schema, ...(applied === undefined ? {} : { previous: applied }) });
+      }
+      let rows = 0;
+      for await (const page of reader.pages()) {
+        for (const after of page) events.push({ op: "insert", table, position, after });
+        rows += page.length;
+        this.#seq += 1n;
+        yield { events, checkpoint: this.#checkpoint(), caughtUp: false };
+        events = [];
+      }
+      this.#next.set(partition, message.offset + 1n);
+      this.#seq += 1n;
+      completions.finished({ partition, offset: message.offset, item, rows, status: "done", reader });
+      handed = true;
+      this.#config.logger.info("kafka: snapshot chunk read", { table: key, batch: item.batch, item: item.item, rows });
+      yield { events, checkpoint: this.#checkpoint() };
+    } finally {
+      // a range broken off is read again by whoever owns the partition next
+      if (!handed) await reader.close();
     }
   }
 
@@ -385,6 +491,12 @@ export class KafkaSource implements Source {
     const position = kafkaPositionCodec.parse(checkpoint);
     if (consumer === undefined || position.kind !== "checkpoint") return;
     const owned = this.#ownedNow;
+    if (this.#completions !== undefined) {
+      // the items below these offsets are durable in the target, whether or not the partition is still ours
+      const next = new Map<string, bigint>();
+      for (const [partition, offset] of Object.entries(position.offsets)) if (partition.startsWith(`${this.#workTopic ?? ""}:`)) next.set(partition, BigInt(offset));
+      if (next.size > 0) await this.#completions.acknowledged(next);
+    }
     const offsets = Object.entries(position.offsets)
       .filter(([partition]) => owned.has(partition))
       .map(([partition, offset]) => {
@@ -405,6 +517,7 @@ export class KafkaSource implements Source {
   }
 
   async close(): Promise<void> {
+    await this.#completions?.close();
     if (this.#consumer !== undefined) await closeConsumer(this.#consumer);
     this.#consumer = undefined;
   }

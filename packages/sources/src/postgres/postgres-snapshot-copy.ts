@@ -1,10 +1,11 @@
 import type pg from "pg";
-import type { SnapshotCopy, SnapshotCopyColumn, SnapshotCopyPart } from "@zero-etl/core";
+import type { SnapshotCopy, SnapshotCopyColumn, SnapshotCopyExport, SnapshotCopyPart } from "@zero-etl/core";
 import { ZeroEtlError, tableKey } from "@zero-etl/core";
 import { CopyOutStream } from "./pg-copy-out-stream.js";
 import { connectPostgres, quoteIdent } from "./postgres-connection.js";
 import type { PostgresTableInfo } from "./postgres-introspector.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
+import { waitForSnapshotReaders } from "./postgres-snapshot-readers.js";
 
 /** Blocks (8 KiB pages) of a table below which one stream reads it: a split would cost more than it saves. */
 const MIN_BLOCKS_PER_PART = 1024;
@@ -95,6 +96,14 @@ export function copyColumnsOf(info: PostgresTableInfo, catalog: CopyCatalog): re
 export class SnapshotReaderPool {
   readonly #config: PostgresSourceConfig;
   readonly #snapshotName: string;
+  /** The exported snapshot the connections read in. */
+  get snapshotName(): string {
+    return this.#snapshotName;
+  }
+  /** The source's settings the connections were opened with. */
+  get config(): PostgresSourceConfig {
+    return this.#config;
+  }
   readonly size: number;
   readonly #idle: pg.Client[] = [];
   readonly #all = new Set<pg.Client>();
@@ -203,6 +212,17 @@ export function copyOfTable(info: PostgresTableInfo, columns: readonly SnapshotC
   else parts = [part(from, undefined)];
   // a partitioned root without partitions still has its (empty) stream, so the table's load is one like any other
   if (parts.length === 0) parts = [part(from, undefined)];
+  if (catalog.tidRangeScans && facts !== undefined && facts.leaves === undefined && facts.relkind === "r") {
+    // other processes may read CTID ranges of a plain table inside the same snapshot (the Kafka target's distributed snapshot)
+    const { snapshotName, config } = pool;
+    const exported: SnapshotCopyExport = {
+      snapshot: snapshotName,
+      relationOid: info.oid,
+      blocks: facts.blocks,
+      readersGone: (signal) => waitForSnapshotReaders(config, snapshotName, signal),
+    };
+    return { format: "postgresql-binary", columns, parts, parallelism: pool.size, exported };
+  }
   return { format: "postgresql-binary", columns, parts, parallelism: pool.size };
 }
 
