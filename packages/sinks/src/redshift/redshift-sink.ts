@@ -373,21 +373,21 @@ class RedshiftSinkImpl implements RedshiftSink {
             const location = await put(`${n}-delete.${ext}`, model.keys.file(segment.deletes.values()));
             groups.push(compileDeleteByKeys(model.load, `zetl_d_${n}`, { location, iamRole: this.#config.staging.iamRole, format: model.keys.format }));
           }
-          const partialGroups = new Map<string, { keep: readonly number[]; rows: unknown[][] }>();
+          const partialGroups = new Map<string, { keep: readonly number[]; rows: number[] }>();
           for (const partial of segment.partial.values()) {
             const id = partial.keep.join(",");
             let group = partialGroups.get(id);
             if (group === undefined) partialGroups.set(id, (group = { keep: partial.keep, rows: [] }));
-            group.rows.push(partial.cells);
+            group.rows.push(partial.row);
           }
           let p = 0;
           for (const group of partialGroups.values()) {
-            const location = await put(`${n}-keep${p++}.${ext}`, model.rows.file(group.rows));
+            const location = await put(`${n}-keep${p++}.${ext}`, folder.batch.file(Int32Array.from(group.rows)));
             const keep = group.keep.map((i) => model.rows.columns[i]?.name ?? "");
             groups.push(compileUpsertKeeping(model.load, `zetl_p_${n}_${p}`, { location, iamRole: this.#config.staging.iamRole, format: model.rows.format }, keep));
           }
           if (segment.upserts.size > 0) {
-            const location = await put(`${n}-upsert.${ext}`, model.rows.file(segment.upserts.values()));
+            const location = await put(`${n}-upsert.${ext}`, folder.batch.file(Int32Array.from(segment.upserts.values())));
             groups.push(compileUpsert(model.load, `zetl_u_${n}`, { location, iamRole: this.#config.staging.iamRole, format: model.rows.format }));
           }
         }

@@ -185,7 +185,8 @@ export class StageRowEncoder {
   }
 }
 
-type Converter = (value: Value) => unknown;
+/** Converts one non-null source value to its staged Parquet value; throws a RangeError naming what does not fit. */
+export type Converter = (value: Value) => unknown;
 
 /** Staged Parquet types whose common source values the row loop converts itself. */
 const enum FastKind {
@@ -223,7 +224,7 @@ function fastKindOf(type: string): FastKind {
  * rest go through the Iceberg value codec (which throws a RangeError naming
  * what does not fit).
  */
-function converterOf(type: string, limit: number | undefined): Converter {
+export function converterOf(type: string, limit: number | undefined): Converter {
   const general = (value: Value): unknown => {
     const v = toIcebergValue(type, value);
     return typeof v === "string" ? cutToBytes(v, limit) : v;
@@ -358,7 +359,7 @@ export function shortUnscaled(text: string, precision: number, scale: number): n
 }
 
 /** One JSON value for `COPY ... FORMAT AS JSON 'auto'`: VARBYTE and GEOMETRY as hex, SUPER as a document. */
-function jsonCell(type: string, value: Value, limit: number | undefined): string {
+export function jsonCell(type: string, value: Value, limit: number | undefined): string {
   if (type === "SUPER") {
     // a json column holds its document as text: embed it as is, so numbers keep every digit
     if (typeof value === "string") {
@@ -388,13 +389,14 @@ function jsonCell(type: string, value: Value, limit: number | undefined): string
   return JSON.stringify(JSON.stringify(value));
 }
 
-function byteLimit(type: string): number | undefined {
+/** The byte limit of a VARCHAR/CHAR type, undefined for any other type. */
+export function byteLimit(type: string): number | undefined {
   const m = VARCHAR_BYTES.exec(type);
   return m === null ? undefined : Number(m[1]);
 }
 
 /** Text cut to at most `limit` UTF-8 bytes at a character boundary. */
-function cutToBytes(text: string, limit: number | undefined): string {
+export function cutToBytes(text: string, limit: number | undefined): string {
   // a UTF-16 unit is at most 3 UTF-8 bytes: short text needs no count
   if (limit === undefined || text.length * 3 <= limit) return text;
   const bytes = Buffer.from(text, "utf8");
