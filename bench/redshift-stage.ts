@@ -55,7 +55,7 @@ async function main(): Promise<void> {
   const duck = await instance.connect();
   await duck.run("SET threads=1");
   await duck.run(DUCK_TABLE);
-  const encoder = new StageRowEncoder(columns);
+  const batch = new StageColumns(new StageRowEncoder(columns));
   const ours: number[] = [];
   const theirs: number[] = [];
   // CPU time of the process per side (DuckDB runs on one in-process thread): steadier than wall time on a loaded machine
@@ -71,8 +71,8 @@ async function main(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       let t = performance.now();
       let cpu = process.cpuUsage();
-      // as the sink stages a batch: each row converted once into the table's column buffers, the file encoded from them
-      const batch = new StageColumns(encoder);
+      // as the sink stages a batch: each row converted once into the table's column buffers (the previous batch's, as the sink reuses them), the file encoded from them
+      batch.reset();
       for (const row of rows) {
         const index = batch.append(row);
         if (typeof index === "string") throw new Error(index);

@@ -37,6 +37,8 @@ export interface FoldTarget {
   readonly keys: StageRowEncoder;
   /** Positions of the key columns in `rows.columns`. */
   readonly keyIndexes: readonly number[];
+  /** Column buffers of `rows` a finished batch no longer uses, to stage this one in (emptied first); else new ones. */
+  readonly spare?: StageColumns | undefined;
 }
 
 /**
@@ -58,7 +60,11 @@ export class RedshiftChangeFolder {
 
   constructor(target: FoldTarget) {
     this.#target = target;
-    this.batch = new StageColumns(target.rows);
+    const spare = target.spare;
+    if (spare !== undefined && spare.columns === target.rows.columns) {
+      spare.reset();
+      this.batch = spare;
+    } else this.batch = new StageColumns(target.rows);
   }
 
   /** Adds snapshot rows as upserts. Returns the rows it could not stage, as insert events for the dead-letter queue. */

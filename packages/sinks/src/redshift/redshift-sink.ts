@@ -30,6 +30,7 @@ import type { RedshiftSinkConfig, RedshiftSinkOptions } from "./redshift-sink-co
 import { resolveRedshiftSinkConfig } from "./redshift-sink-config.js";
 import type { RedshiftStatementRunner } from "./redshift-statement-runner.js";
 import { createRedshiftWireRunner } from "./redshift-wire-runner.js";
+import type { StageColumns } from "./redshift-stage-columns.js";
 import type { StageColumn } from "./redshift-stage-encoder.js";
 import { StageRowEncoder } from "./redshift-stage-encoder.js";
 import { RedshiftStateTables } from "./redshift-state-tables.js";
@@ -78,6 +79,8 @@ interface TableModel {
   readonly keyIndexes: readonly number[];
   /** Set for a history-mode table. */
   readonly history: HistoryModel | undefined;
+  /** Column buffers of a flushed batch, reused by the table's next batch (so a steady stream allocates none). */
+  spare: StageColumns | undefined;
 }
 
 /** The staging parts of a history-mode table. */
@@ -391,6 +394,8 @@ class RedshiftSinkImpl implements RedshiftSink {
             groups.push(compileUpsert(model.load, `zetl_u_${n}`, { location, iamRole: this.#config.staging.iamRole, format: model.rows.format }));
           }
         }
+        // every file of the batch is built: its buffers can take the table's next batch
+        model.spare = folder.batch;
       }
       const state: string[] = [];
       for (const file of this.#state.stage(checkpoint)) {
@@ -526,7 +531,8 @@ class RedshiftSinkImpl implements RedshiftSink {
     const found = this.#pending.get(key);
     if (found instanceof RedshiftChangeFolder) return found;
     const model = this.#model(table);
-    const folder = new RedshiftChangeFolder({ rows: model.rows, keys: model.keys, keyIndexes: model.keyIndexes });
+    const folder = new RedshiftChangeFolder({ rows: model.rows, keys: model.keys, keyIndexes: model.keyIndexes, spare: model.spare });
+    model.spare = undefined;
     this.#pending.set(key, folder);
     return folder;
   }
@@ -579,6 +585,7 @@ class RedshiftSinkImpl implements RedshiftSink {
       keys,
       keyIndexes,
       history: historyModel,
+      spare: undefined,
     });
   }
 

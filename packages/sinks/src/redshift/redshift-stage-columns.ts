@@ -219,11 +219,12 @@ export class StageColumns {
     if (state === 2 && wide !== undefined) b.wide.set(to, wide);
   }
 
-  /** Forgets every row, keeping the buffers for the next batch. */
+  /** Forgets every row, keeping the buffers (and their capacity) for the next batch. */
   reset(): void {
     this.length = 0;
     for (const b of this.buffers) {
-      b.refs.length = 0;
+      // nulls rather than a shorter array: the strings go, the array's capacity stays
+      b.refs.fill(null);
       b.wide.clear();
     }
   }

@@ -178,6 +178,19 @@ describe("columnar staging (StageColumns)", () => {
     expect(Number(pages[0]?.["u"])).toBeGreaterThan(1 << 20);
   });
 
+  it("a reset batch reuses its buffers: the next batch's file holds only its own rows", async () => {
+    const batch = new StageColumns(new StageRowEncoder(columns), 16);
+    appendAll(batch, Array.from({ length: 40 }, (_, i) => ({ id: BigInt(i), label: `old${i}`, body: `old body ${i}`, d38: "7", flag: true, x: i })));
+    batch.reset();
+    appendAll(batch, [{ id: 100n, label: "new" }, { id: 9007199254740993n, x: 1.5 }]);
+    expect(batch.length).toBe(2);
+    const back = await readBack(save(batch.file()));
+    expect(back.map((r) => [r["id"], r["label"], r["body"], r["d38"], r["flag"], r["x"]])).toEqual([
+      ["100", "new", null, null, null, null],
+      ["9007199254740993", null, null, null, null, "1.5"],
+    ]);
+  });
+
   it("refuses a value its column cannot hold with the column's name and appends nothing of that row", () => {
     const batch = new StageColumns(new StageRowEncoder(columns.slice(0, 6)));
     expect(batch.append({ id: 1n, n: 1.5 })).toBe("column n (INTEGER): not a 32-bit integer");
