@@ -116,6 +116,8 @@ export class StageRowEncoder {
           break;
         case FastKind.Number:
           if (typeof value === "number") {
+            // refused with the row, as StageColumns does, rather than by the file's encoder at the flush
+            if (this.#types[i] === "int" && (value | 0) !== value) return `column ${(columns[i] as StageColumn).name} (${(columns[i] as StageColumn).type}): not a 32-bit integer`;
             out[i] = value;
             size += 8;
             continue;

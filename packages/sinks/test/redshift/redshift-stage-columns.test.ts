@@ -195,6 +195,8 @@ describe("columnar staging (StageColumns)", () => {
     const batch = new StageColumns(new StageRowEncoder(columns.slice(0, 6)));
     expect(batch.append({ id: 1n, n: 1.5 })).toBe("column n (INTEGER): not a 32-bit integer");
     expect(batch.append({ id: 1n, n: 2 ** 31 })).toBe("column n (INTEGER): not a 32-bit integer");
+    // the row encoder (history tables) refuses the same
+    expect(new StageRowEncoder(columns).encode({ id: 1n, n: 1.5 })).toBe("column n (INTEGER): not a 32-bit integer");
     expect(batch.append({ id: 1n << 64n })).toMatch(/^column id \(BIGINT\): /);
     expect(batch.append({ id: 1n, d18: "1.234" })).toMatch(/^column d18 \(DECIMAL\(18,2\)\): /);
     expect(batch.length).toBe(0);
