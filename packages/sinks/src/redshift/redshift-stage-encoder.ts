@@ -278,12 +278,16 @@ const MICROS_PER_DAY = 86_400_000_000;
 export function utcIsoMicros(text: string): number | undefined {
   const n = text.length;
   if (n < 20 || n > 27 || text.charCodeAt(n - 1) !== 90 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
-  const year = digits(text, 0, 4);
-  const month = digits(text, 5, 2);
-  const day = digits(text, 8, 2);
-  const hour = digits(text, 11, 2);
-  const minute = digits(text, 14, 2);
-  const second = digits(text, 17, 2);
+  const century = twoDigits(text, 0);
+  const yy = twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  // any field not two digits is negative
+  if ((century | yy | month | day | hour | minute | second) < 0) return undefined;
+  const year = century * 100 + yy;
   if (year < 1970 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
   let fraction = 0;
   if (n > 20) {
@@ -293,16 +297,35 @@ export function utcIsoMicros(text: string): number | undefined {
     if (fraction < 0) return undefined;
     for (let w = width; w < 6; w++) fraction *= 10;
   }
-  // days from the civil date (proleptic Gregorian), as in Howard Hinnant's algorithm
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  const days = era * 146097 + doe - 719468;
-  const daysInMonth = month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-  if (day > daysInMonth) return undefined;
+  let days: number;
+  if (year === lastYear && month === lastMonth) days = lastMonthDays + day - 1;
+  else {
+    // days from the civil date (proleptic Gregorian), as in Howard Hinnant's algorithm; kept per month, as a batch's timestamps mostly share one
+    const y = month <= 2 ? year - 1 : year;
+    const era = Math.floor(y / 400);
+    const yoe = y - era * 400;
+    const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5);
+    lastMonthDays = era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+    lastYear = year;
+    lastMonth = month;
+    lastMonthLength = month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+    days = lastMonthDays + day - 1;
+  }
+  if (day > lastMonthLength) return undefined;
   return days * MICROS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1_000_000 + fraction;
+}
+
+/** The month {@link utcIsoMicros} saw last: its year, month, first day (days since the epoch) and length. */
+let lastYear = 0;
+let lastMonth = 0;
+let lastMonthDays = 0;
+let lastMonthLength = 0;
+
+/** The two decimal digits at `at` as a number, or -1 when either is not a digit. */
+function twoDigits(text: string, at: number): number {
+  const a = text.charCodeAt(at) - 48;
+  const b = text.charCodeAt(at + 1) - 48;
+  return a >>> 0 > 9 || b >>> 0 > 9 ? -1 : a * 10 + b;
 }
 
 /** The decimal digits `text[at, at+count)` as a number, or -1 when one is not a digit. */

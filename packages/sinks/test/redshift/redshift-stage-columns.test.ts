@@ -7,6 +7,7 @@ import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Row } from "@zero-etl/core";
 import { StageColumns, StageRowEncoder } from "../../src/redshift/index.js";
 import type { StageColumn } from "../../src/redshift/index.js";
+import { utcIsoMicros } from "../../src/redshift/redshift-stage-encoder.js";
 
 const dir = mkdtempSync(join(tmpdir(), "zetl-rs-columns-"));
 let instance: DuckDBInstance;
@@ -189,6 +190,23 @@ describe("columnar staging (StageColumns)", () => {
       ["100", "new", null, null, null, null],
       ["9007199254740993", null, null, null, null, "1.5"],
     ]);
+  });
+
+  it("parses ISO UTC timestamps to the microseconds Date.parse gives, across months and years, and leaves invalid dates to the general parser", () => {
+    let seed = 11;
+    const next = (): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    for (let k = 0; k < 20_000; k++) {
+      const ms = Math.floor(next() * 7.2e12);
+      const micros = Math.floor(next() * 1000);
+      const text = `${new Date(ms).toISOString().slice(0, 23)}${String(micros).padStart(3, "0")}Z`;
+      expect(utcIsoMicros(text)).toBe(ms * 1000 + micros);
+      expect(utcIsoMicros(`${text.slice(0, 19)}Z`)).toBe(Math.floor(ms / 1000) * 1_000_000);
+    }
+    for (const text of ["2023-02-29T00:00:00Z", "2024-02-30T00:00:00Z", "2024-04-31T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z", "2024-0x-01T00:00:00Z", "1969-12-31T23:59:59Z"]) expect(utcIsoMicros(text)).toBeUndefined();
+    expect(utcIsoMicros("2024-02-29T00:00:00Z")).toBe(Date.parse("2024-02-29T00:00:00Z") * 1000);
   });
 
   it("refuses a value its column cannot hold with the column's name and appends nothing of that row", () => {
