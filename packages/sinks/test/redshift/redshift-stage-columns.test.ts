@@ -8,6 +8,7 @@ import type { Row } from "@zero-etl/core";
 import { StageColumns, StageRowEncoder } from "../../src/redshift/index.js";
 import type { StageColumn } from "../../src/redshift/index.js";
 import { utcIsoMicros } from "../../src/redshift/redshift-stage-encoder.js";
+import { RedshiftChangeFolder } from "../../src/redshift/redshift-change-folder.js";
 
 const dir = mkdtempSync(join(tmpdir(), "zetl-rs-columns-"));
 let instance: DuckDBInstance;
@@ -207,6 +208,35 @@ describe("columnar staging (StageColumns)", () => {
     }
     for (const text of ["2023-02-29T00:00:00Z", "2024-02-30T00:00:00Z", "2024-04-31T00:00:00Z", "2024-13-01T00:00:00Z", "2024-01-01T24:00:00Z", "2024-0x-01T00:00:00Z", "1969-12-31T23:59:59Z"]) expect(utcIsoMicros(text)).toBeUndefined();
     expect(utcIsoMicros("2024-02-29T00:00:00Z")).toBe(Date.parse("2024-02-29T00:00:00Z") * 1000);
+  });
+
+  it("the change folder matches a row's key (read from the columns) with the same key from the key encoder, whatever form each value came in", () => {
+    const keyed: StageColumn[] = [
+      { name: "a", type: "BIGINT", source: "a" },
+      { name: "b", type: "DECIMAL(18,2)", source: "b" },
+      { name: "c", type: "TIMESTAMPTZ", source: "c" },
+      { name: "d", type: "BOOLEAN", source: "d" },
+      { name: "e", type: "DECIMAL(38,6)", source: "e" },
+      { name: "f", type: "DATE", source: "f" },
+      { name: "g", type: "VARCHAR(4)", source: "g" },
+      { name: "v", type: "VARCHAR(10)", source: "v" },
+    ];
+    const rows = new StageRowEncoder(keyed);
+    const keyIndexes = [0, 1, 2, 3, 4, 5, 6];
+    const folder = new RedshiftChangeFolder({ rows, keys: new StageRowEncoder(keyIndexes.map((i) => keyed[i] as StageColumn), rows.format), keyIndexes });
+    const table = { namespace: "s", name: "t" };
+    const rejected: unknown[] = [];
+    const pairs: [Row, Row][] = [
+      [{ a: 1n, b: "1.5", c: "2024-01-01T00:00:00Z", d: true, e: "2", f: "2024-01-01", g: "abcdef" }, { a: 1, b: "1.50", c: "2024-01-01T01:00:00+01:00", d: true, e: "2.000000", f: "2024-01-01", g: "abcd" }],
+      [{ a: 9007199254740993n, b: "-0.01", c: "1969-12-31T23:59:59.5Z", d: false, e: "1e-6", f: "1970-01-01", g: "" }, { a: 9007199254740993n, b: "-1e-2", c: "1969-12-31T23:59:59.500Z", d: false, e: "0.000001", f: "1970-01-01", g: "" }],
+    ];
+    for (const [row] of pairs) folder.add({ op: "insert", table, position: "1", after: { ...row, v: "x" } }, rejected as never);
+    const segment = folder.segments[0];
+    expect(segment?.kind === "rows" ? segment.upserts.size : -1).toBe(2);
+    for (const [, key] of pairs) folder.add({ op: "delete", table, position: "2", key }, rejected as never);
+    expect(rejected).toEqual([]);
+    expect(segment?.kind === "rows" ? [segment.upserts.size, segment.deletes.size] : []).toEqual([0, 2]);
+    expect(folder.staged).toBe(2);
   });
 
   it("refuses a value its column cannot hold with the column's name and appends nothing of that row", () => {
