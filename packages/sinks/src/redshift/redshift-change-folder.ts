@@ -2,19 +2,27 @@ import type { ChangeEvent, RejectedRecord, Row, SnapshotChunk } from "@zero-etl/
 import { StageColumns } from "./redshift-stage-columns.js";
 import type { StagedRow, StageRowEncoder } from "./redshift-stage-encoder.js";
 
+/**
+ * A row's key in the folder's maps: a one-column key held as a number is the
+ * number itself (no string per row), any other key its text (each cell's
+ * text, then U+0001). The same key gives the same form whichever encoder
+ * staged it (a safe bigint is its number).
+ */
+export type FoldKey = string | number;
+
 /** Rows of one table between two truncates: the last image per key, or its deletion. */
 export interface RowsSegment {
   readonly kind: "rows";
-  /** Key text -> the staged row (every target column), by its index in the folder's {@link RedshiftChangeFolder.batch}. */
-  readonly upserts: Map<string, number>;
-  /** Key text -> staged key cells. */
-  readonly deletes: Map<string, StagedRow>;
+  /** Key -> the staged row (every target column), by its index in the folder's {@link RedshiftChangeFolder.batch}. */
+  readonly upserts: Map<FoldKey, number>;
+  /** Key -> staged key cells. */
+  readonly deletes: Map<FoldKey, StagedRow>;
   /**
    * Key text -> an update whose `unchanged` columns (PostgreSQL unchanged
    * TOAST) were not sent and had no earlier image in the batch: the load
    * takes those columns from the target's current row.
    */
-  readonly partial: Map<string, PartialRow>;
+  readonly partial: Map<FoldKey, PartialRow>;
 }
 
 /** A staged row (its index in the folder's batch) some of whose cells (by column index, ascending) are to be kept from the target. */
@@ -138,7 +146,7 @@ export class RedshiftChangeFolder {
       const old = this.#target.keys.encode(oldKey);
       if (typeof old !== "string") {
         const oldText = keyText(old);
-        if (oldText !== this.#keyOf(index)) {
+        if (!sameKey(oldText, this.#keyOf(index))) {
           if (segment.upserts.delete(oldText)) this.staged--;
           if (!segment.deletes.has(oldText)) this.staged++;
           segment.deletes.set(oldText, old);
@@ -157,7 +165,7 @@ export class RedshiftChangeFolder {
     const segment = this.#rows();
     const old = this.#target.keys.encode(oldKey);
     const text = this.#keyOf(index);
-    if (typeof old !== "string" && keyText(old) !== text) {
+    if (typeof old !== "string" && !sameKey(keyText(old), text)) {
       // a key change without the full row: the old row's kept values cannot follow it
       this.#putRow(index, oldKey);
       return;
@@ -181,11 +189,13 @@ export class RedshiftChangeFolder {
   }
 
   #upsert(segment: RowsSegment, index: number): void {
-    const text = this.#keyOf(index);
-    if (segment.partial.delete(text)) this.staged--;
-    if (segment.deletes.delete(text)) this.staged--;
-    if (!segment.upserts.has(text)) this.staged++;
-    segment.upserts.set(text, index);
+    const key = this.#keyOf(index);
+    // a snapshot has neither partial rows nor deletes: one map operation per row
+    if (segment.partial.size > 0 && segment.partial.delete(key)) this.staged--;
+    if (segment.deletes.size > 0 && segment.deletes.delete(key)) this.staged--;
+    const before = segment.upserts.size;
+    segment.upserts.set(key, index);
+    if (segment.upserts.size !== before) this.staged++;
   }
 
   /** Copies the cells of unchanged columns from the key's earlier image in the open segment; false when there is none. */
@@ -203,10 +213,15 @@ export class RedshiftChangeFolder {
     return true;
   }
 
-  /** The key text of a staged row; as {@link keyText} of the same key's cells from the key encoder (same digits, whether a number or a bigint holds them). */
-  #keyOf(index: number): string {
+  /** The key of a staged row; as {@link keyText} of the same key's cells from the key encoder (same digits, whether a number or a bigint holds them). */
+  #keyOf(index: number): FoldKey {
+    const indexes = this.#target.keyIndexes;
+    if (indexes.length === 1) {
+      const cell = this.batch.cell(index, indexes[0] as number);
+      return numberKey(cell) ?? `${cellText(cell)}\u0001`;
+    }
     let text = "";
-    for (const i of this.#target.keyIndexes) text += `${cellText(this.batch.cell(index, i))}\u0001`;
+    for (const i of indexes) text += `${cellText(this.batch.cell(index, i))}\u0001`;
     return text;
   }
 
@@ -219,10 +234,28 @@ export class RedshiftChangeFolder {
   }
 }
 
-function keyText(cells: StagedRow): string {
+function keyText(cells: StagedRow): FoldKey {
+  if (cells.length === 1) {
+    const cell = cells[0];
+    return numberKey(cell) ?? `${cellText(cell)}\u0001`;
+  }
   let text = "";
   for (const cell of cells) text += `${cellText(cell)}\u0001`;
   return text;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A one-column key's number form: a number as it is, a bigint in the safe range as its number; undefined for anything else. */
+function numberKey(cell: unknown): number | undefined {
+  if (typeof cell === "number") return cell;
+  if (typeof cell === "bigint" && cell >= -MAX_SAFE && cell <= MAX_SAFE) return Number(cell);
+  return undefined;
+}
+
+/** Equal keys as the maps compare them (SameValueZero: NaN equals NaN, -0 equals 0). */
+function sameKey(a: FoldKey, b: FoldKey): boolean {
+  return a === b || (a !== a && b !== b);
 }
 
 function cellText(cell: unknown): string {

@@ -237,6 +237,22 @@ describe("columnar staging (StageColumns)", () => {
     expect(rejected).toEqual([]);
     expect(segment?.kind === "rows" ? [segment.upserts.size, segment.deletes.size] : []).toEqual([0, 2]);
     expect(folder.staged).toBe(2);
+
+    // one-column keys are kept as numbers: a bigint and a number of the same value, -0 and 0, NaN, a key change
+    for (const type of ["BIGINT", "DOUBLE PRECISION"]) {
+      const one: StageColumn[] = [{ name: "k", type, source: "k" }, { name: "v", type: "VARCHAR(10)", source: "v" }];
+      const oneRows = new StageRowEncoder(one);
+      const single = new RedshiftChangeFolder({ rows: oneRows, keys: new StageRowEncoder([one[0] as StageColumn], oneRows.format), keyIndexes: [0] });
+      const big = type === "BIGINT";
+      const keys: [unknown, unknown][] = big ? [[7n, 7], [9007199254740993n, 9007199254740993n], [-3, -3n]] : [[-0, 0], [Number.NaN, Number.NaN], [1.5, 1.5]];
+      for (const [k] of keys) single.add({ op: "insert", table, position: "1", after: { k, v: "a" } as Row }, rejected as never);
+      single.add({ op: "update", table, position: "2", key: { k: (keys[2] as unknown[])[1] } as Row, after: { k: big ? 100n : 100, v: "moved" } as Row }, rejected as never);
+      for (const [, k] of keys.slice(0, 2)) single.add({ op: "delete", table, position: "3", key: { k } as Row }, rejected as never);
+      const seg = single.segments[0];
+      expect(rejected).toEqual([]);
+      expect(seg?.kind === "rows" ? [[...seg.upserts.values()].map((i) => single.batch.cell(i, 1)), seg.deletes.size] : []).toEqual([["moved"], 3]);
+      expect(single.staged).toBe(4);
+    }
   });
 
   it("refuses a value its column cannot hold with the column's name and appends nothing of that row", () => {
