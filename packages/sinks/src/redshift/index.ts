@@ -11,3 +11,4 @@ export { compileCreateTable, compileCreateTableStatements, fitRedshiftColumn, pl
 export { foldRedshiftIdentifier, REDSHIFT_MAX_IDENTIFIER_BYTES } from "./redshift-identifier.js";
 export { StageRowEncoder, stageFormatOf, parquetTypeOf, REDSHIFT_MAX_COPY_ROW_BYTES, REDSHIFT_MAX_SUPER_BYTES } from "./redshift-stage-encoder.js";
 export type { StageColumn, StageFormat } from "./redshift-stage-encoder.js";
+export { StageColumns } from "./redshift-stage-columns.js";

@@ -30,6 +30,7 @@ import type { RedshiftSinkConfig, RedshiftSinkOptions } from "./redshift-sink-co
 import { resolveRedshiftSinkConfig } from "./redshift-sink-config.js";
 import type { RedshiftStatementRunner } from "./redshift-statement-runner.js";
 import { createRedshiftWireRunner } from "./redshift-wire-runner.js";
+import type { StageColumns } from "./redshift-stage-columns.js";
 import type { StageColumn } from "./redshift-stage-encoder.js";
 import { StageRowEncoder } from "./redshift-stage-encoder.js";
 import { RedshiftStateTables } from "./redshift-state-tables.js";
@@ -78,6 +79,8 @@ interface TableModel {
   readonly keyIndexes: readonly number[];
   /** Set for a history-mode table. */
   readonly history: HistoryModel | undefined;
+  /** Column buffers of a flushed batch, reused by the table's next batch (so a steady stream allocates none). */
+  spare: StageColumns | undefined;
 }
 
 /** The staging parts of a history-mode table. */
@@ -373,24 +376,26 @@ class RedshiftSinkImpl implements RedshiftSink {
             const location = await put(`${n}-delete.${ext}`, model.keys.file(segment.deletes.values()));
             groups.push(compileDeleteByKeys(model.load, `zetl_d_${n}`, { location, iamRole: this.#config.staging.iamRole, format: model.keys.format }));
           }
-          const partialGroups = new Map<string, { keep: readonly number[]; rows: unknown[][] }>();
+          const partialGroups = new Map<string, { keep: readonly number[]; rows: number[] }>();
           for (const partial of segment.partial.values()) {
             const id = partial.keep.join(",");
             let group = partialGroups.get(id);
             if (group === undefined) partialGroups.set(id, (group = { keep: partial.keep, rows: [] }));
-            group.rows.push(partial.cells);
+            group.rows.push(partial.row);
           }
           let p = 0;
           for (const group of partialGroups.values()) {
-            const location = await put(`${n}-keep${p++}.${ext}`, model.rows.file(group.rows));
+            const location = await put(`${n}-keep${p++}.${ext}`, folder.batch.file(Int32Array.from(group.rows)));
             const keep = group.keep.map((i) => model.rows.columns[i]?.name ?? "");
             groups.push(compileUpsertKeeping(model.load, `zetl_p_${n}_${p}`, { location, iamRole: this.#config.staging.iamRole, format: model.rows.format }, keep));
           }
           if (segment.upserts.size > 0) {
-            const location = await put(`${n}-upsert.${ext}`, model.rows.file(segment.upserts.values()));
+            const location = await put(`${n}-upsert.${ext}`, folder.batch.file(Int32Array.from(segment.upserts.values())));
             groups.push(compileUpsert(model.load, `zetl_u_${n}`, { location, iamRole: this.#config.staging.iamRole, format: model.rows.format }));
           }
         }
+        // every file of the batch is built: its buffers can take the table's next batch
+        model.spare = folder.batch;
       }
       const state: string[] = [];
       for (const file of this.#state.stage(checkpoint)) {
@@ -526,7 +531,8 @@ class RedshiftSinkImpl implements RedshiftSink {
     const found = this.#pending.get(key);
     if (found instanceof RedshiftChangeFolder) return found;
     const model = this.#model(table);
-    const folder = new RedshiftChangeFolder({ rows: model.rows, keys: model.keys, keyIndexes: model.keyIndexes });
+    const folder = new RedshiftChangeFolder({ rows: model.rows, keys: model.keys, keyIndexes: model.keyIndexes, spare: model.spare });
+    model.spare = undefined;
     this.#pending.set(key, folder);
     return folder;
   }
@@ -579,6 +585,7 @@ class RedshiftSinkImpl implements RedshiftSink {
       keys,
       keyIndexes,
       history: historyModel,
+      spare: undefined,
     });
   }
 

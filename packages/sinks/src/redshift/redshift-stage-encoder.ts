@@ -116,6 +116,8 @@ export class StageRowEncoder {
           break;
         case FastKind.Number:
           if (typeof value === "number") {
+            // refused with the row, as StageColumns does, rather than by the file's encoder at the flush
+            if (this.#types[i] === "int" && (value | 0) !== value) return `column ${(columns[i] as StageColumn).name} (${(columns[i] as StageColumn).type}): not a 32-bit integer`;
             out[i] = value;
             size += 8;
             continue;
@@ -185,7 +187,8 @@ export class StageRowEncoder {
   }
 }
 
-type Converter = (value: Value) => unknown;
+/** Converts one non-null source value to its staged Parquet value; throws a RangeError naming what does not fit. */
+export type Converter = (value: Value) => unknown;
 
 /** Staged Parquet types whose common source values the row loop converts itself. */
 const enum FastKind {
@@ -223,7 +226,7 @@ function fastKindOf(type: string): FastKind {
  * rest go through the Iceberg value codec (which throws a RangeError naming
  * what does not fit).
  */
-function converterOf(type: string, limit: number | undefined): Converter {
+export function converterOf(type: string, limit: number | undefined): Converter {
   const general = (value: Value): unknown => {
     const v = toIcebergValue(type, value);
     return typeof v === "string" ? cutToBytes(v, limit) : v;
@@ -275,12 +278,16 @@ const MICROS_PER_DAY = 86_400_000_000;
 export function utcIsoMicros(text: string): number | undefined {
   const n = text.length;
   if (n < 20 || n > 27 || text.charCodeAt(n - 1) !== 90 || text.charCodeAt(4) !== 45 || text.charCodeAt(7) !== 45 || text.charCodeAt(10) !== 84 || text.charCodeAt(13) !== 58 || text.charCodeAt(16) !== 58) return undefined;
-  const year = digits(text, 0, 4);
-  const month = digits(text, 5, 2);
-  const day = digits(text, 8, 2);
-  const hour = digits(text, 11, 2);
-  const minute = digits(text, 14, 2);
-  const second = digits(text, 17, 2);
+  const century = twoDigits(text, 0);
+  const yy = twoDigits(text, 2);
+  const month = twoDigits(text, 5);
+  const day = twoDigits(text, 8);
+  const hour = twoDigits(text, 11);
+  const minute = twoDigits(text, 14);
+  const second = twoDigits(text, 17);
+  // any field not two digits is negative
+  if ((century | yy | month | day | hour | minute | second) < 0) return undefined;
+  const year = century * 100 + yy;
   if (year < 1970 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) return undefined;
   let fraction = 0;
   if (n > 20) {
@@ -290,16 +297,35 @@ export function utcIsoMicros(text: string): number | undefined {
     if (fraction < 0) return undefined;
     for (let w = width; w < 6; w++) fraction *= 10;
   }
-  // days from the civil date (proleptic Gregorian), as in Howard Hinnant's algorithm
-  const y = month <= 2 ? year - 1 : year;
-  const era = Math.floor(y / 400);
-  const yoe = y - era * 400;
-  const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5) + day - 1;
-  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
-  const days = era * 146097 + doe - 719468;
-  const daysInMonth = month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
-  if (day > daysInMonth) return undefined;
+  let days: number;
+  if (year === lastYear && month === lastMonth) days = lastMonthDays + day - 1;
+  else {
+    // days from the civil date (proleptic Gregorian), as in Howard Hinnant's algorithm; kept per month, as a batch's timestamps mostly share one
+    const y = month <= 2 ? year - 1 : year;
+    const era = Math.floor(y / 400);
+    const yoe = y - era * 400;
+    const doy = Math.floor((153 * (month + (month > 2 ? -3 : 9)) + 2) / 5);
+    lastMonthDays = era * 146097 + yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy - 719468;
+    lastYear = year;
+    lastMonth = month;
+    lastMonthLength = month === 2 ? (year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+    days = lastMonthDays + day - 1;
+  }
+  if (day > lastMonthLength) return undefined;
   return days * MICROS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1_000_000 + fraction;
+}
+
+/** The month {@link utcIsoMicros} saw last: its year, month, first day (days since the epoch) and length. */
+let lastYear = 0;
+let lastMonth = 0;
+let lastMonthDays = 0;
+let lastMonthLength = 0;
+
+/** The two decimal digits at `at` as a number, or -1 when either is not a digit. */
+function twoDigits(text: string, at: number): number {
+  const a = text.charCodeAt(at) - 48;
+  const b = text.charCodeAt(at + 1) - 48;
+  return a >>> 0 > 9 || b >>> 0 > 9 ? -1 : a * 10 + b;
 }
 
 /** The decimal digits `text[at, at+count)` as a number, or -1 when one is not a digit. */
@@ -358,7 +384,7 @@ export function shortUnscaled(text: string, precision: number, scale: number): n
 }
 
 /** One JSON value for `COPY ... FORMAT AS JSON 'auto'`: VARBYTE and GEOMETRY as hex, SUPER as a document. */
-function jsonCell(type: string, value: Value, limit: number | undefined): string {
+export function jsonCell(type: string, value: Value, limit: number | undefined): string {
   if (type === "SUPER") {
     // a json column holds its document as text: embed it as is, so numbers keep every digit
     if (typeof value === "string") {
@@ -388,13 +414,14 @@ function jsonCell(type: string, value: Value, limit: number | undefined): string
   return JSON.stringify(JSON.stringify(value));
 }
 
-function byteLimit(type: string): number | undefined {
+/** The byte limit of a VARCHAR/CHAR type, undefined for any other type. */
+export function byteLimit(type: string): number | undefined {
   const m = VARCHAR_BYTES.exec(type);
   return m === null ? undefined : Number(m[1]);
 }
 
 /** Text cut to at most `limit` UTF-8 bytes at a character boundary. */
-function cutToBytes(text: string, limit: number | undefined): string {
+export function cutToBytes(text: string, limit: number | undefined): string {
   // a UTF-16 unit is at most 3 UTF-8 bytes: short text needs no count
   if (limit === undefined || text.length * 3 <= limit) return text;
   const bytes = Buffer.from(text, "utf8");

@@ -184,10 +184,14 @@ describe("redshift sink on PostgreSQL through the translating runner", () => {
     const receipt = await sink.write({ events: [
       { op: "insert", table: narrow.table, position: "1", after: { id: 1, d: "123456.7" } },
       { op: "insert", table: narrow.table, position: "2", after: { id: 2, d: "1.5" } },
+      // numbers an INTEGER column cannot hold: refused with the row, not at the flush (which failed the whole batch before)
+      { op: "insert", table: narrow.table, position: "3", after: { id: 2 ** 31, d: null } },
+      { op: "insert", table: narrow.table, position: "4", after: { id: 3.5, d: null } },
     ] });
     expect(receipt.accepted).toBe(1);
     expect(receipt.rejected[0]?.reason).toMatch(/^column d \(DECIMAL\(5,2\)\)/);
     expect(receipt.rejected[0]?.reason).not.toContain("123456");
+    expect(receipt.rejected.slice(1).map((r) => r.reason)).toEqual(["column id (INTEGER): not a 32-bit integer", "column id (INTEGER): not a 32-bit integer"]);
     await sink.flush({ pipeline: "rs-bad", phase: "streaming", position: "2", tables: {}, savedAt: "2026-01-01T00:00:00.000Z" } as PipelineCheckpoint);
     expect((await db.query("SELECT id, d::text AS d FROM warehouse.narrow")).rows).toEqual([{ id: 2, d: "1.50" }]);
   });

@@ -49,15 +49,20 @@ export interface ColumnarParquetFile {
 const TYPES = ["BOOLEAN", "INT32", "INT64", "INT96", "FLOAT", "DOUBLE", "BYTE_ARRAY", "FIXED_LEN_BYTE_ARRAY"];
 const CONVERTED = ["UTF8", "MAP", "MAP_KEY_VALUE", "LIST", "ENUM", "DECIMAL", "DATE", "TIME_MILLIS", "TIME_MICROS", "TIMESTAMP_MILLIS", "TIMESTAMP_MICROS"];
 const REPETITIONS = ["REQUIRED", "OPTIONAL", "REPEATED"];
-const ENCODING_PLAIN = 0;
+/** Parquet `Encoding` ids used by the writers. */
+export const ENCODING_PLAIN = 0;
 const ENCODING_RLE = 3;
-const ENCODING_RLE_DICTIONARY = 8;
+/** Parquet `Encoding` id of dictionary indices. */
+export const ENCODING_RLE_DICTIONARY = 8;
 const PAGE_DATA = 0;
 const PAGE_DICTIONARY = 2;
-const CODEC_IDS: Readonly<Record<ParquetCodec, number>> = { uncompressed: 0, snappy: 1 };
-const MAGIC = Uint8Array.of(0x50, 0x41, 0x52, 0x31);
+/** Parquet `CompressionCodec` ids. */
+export const CODEC_IDS: Readonly<Record<ParquetCodec, number>> = { uncompressed: 0, snappy: 1 };
+/** The leading and trailing magic of a Parquet file. */
+export const MAGIC = Uint8Array.of(0x50, 0x41, 0x52, 0x31);
 
-interface ChunkMeta {
+/** One column chunk as the footer describes it. */
+export interface ChunkMeta {
   readonly field: number;
   /** The leaf of a list/struct field, undefined for a primitive field. */
   readonly leaf: NestedLeaf | undefined;
@@ -88,7 +93,8 @@ interface ChunkState {
 /** Rows per block of the row-major to column-major transposition (a few hundred KiB of row arrays). */
 const BLOCK_ROWS = 2048;
 
-interface RowGroupMeta {
+/** One row group as the footer describes it. */
+export interface RowGroupMeta {
   readonly rows: number;
   readonly chunks: readonly ChunkMeta[];
 }
@@ -271,8 +277,10 @@ export function encodeColumnarParquet(options: EncodeColumnarParquetOptions): Co
   return { bytes, statistics, columnSizes, splitOffsets };
 }
 
-/** Max definition level 1: one RLE run when the page has no nulls, else one bit-packed run (the presence bitmap). */
-function writeDefinitionLevels(body: GrowableByteBuffer, page: FlatPage): void {
+/**
+ * Writes a flat optional column page's definition levels (length-prefixed).
+ * Max definition level 1: one RLE run when the page has no nulls, else one bit-packed run (the presence bitmap). */
+export function writeDefinitionLevels(body: GrowableByteBuffer, page: FlatPage): void {
   const at = body.length;
   body.writeUint32(0);
   if (page.nulls === 0) {
@@ -286,8 +294,8 @@ function writeDefinitionLevels(body: GrowableByteBuffer, page: FlatPage): void {
   body.view.setUint32(at, body.length - at - 4, true);
 }
 
-/** DictionaryPageHeader (field 7): num_values, encoding PLAIN. */
-function dictionaryPageHeader(entries: number, uncompressed: number, compressed: number): Uint8Array {
+/** A dictionary page's PageHeader; DictionaryPageHeader (field 7): num_values, encoding PLAIN. */
+export function dictionaryPageHeader(entries: number, uncompressed: number, compressed: number): Uint8Array {
   const t = new ThriftCompactWriter(new GrowableByteBuffer(64));
   t.i32(1, PAGE_DICTIONARY);
   t.i32(2, uncompressed);
@@ -299,7 +307,8 @@ function dictionaryPageHeader(entries: number, uncompressed: number, compressed:
   return t.finish();
 }
 
-function pageHeader(rows: number, uncompressed: number, compressed: number, encoding: number): Uint8Array {
+/** A data page v1's PageHeader: `rows` level entries, value `encoding`, RLE levels. */
+export function pageHeader(rows: number, uncompressed: number, compressed: number, encoding: number): Uint8Array {
   const t = new ThriftCompactWriter(new GrowableByteBuffer(64));
   t.i32(1, PAGE_DATA);
   t.i32(2, uncompressed);
@@ -321,7 +330,8 @@ function mergeStatistics(into: ColumnStatistics, from: ColumnStatistics): void {
   if (into.max === undefined || compareIcebergValues(from.max, into.max) > 0) into.max = from.max;
 }
 
-interface FooterInput {
+/** What {@link writeFooter} describes. */
+export interface FooterInput {
   readonly fields: readonly IcebergField[];
   readonly encoders: readonly (FlatColumnEncoder | undefined)[];
   readonly shredders: readonly (NestedColumnShredder | undefined)[];
@@ -333,7 +343,7 @@ interface FooterInput {
 }
 
 /** FileMetaData (parquet.thrift): version, schema, num_rows, row_groups, key_value_metadata, created_by, column_orders. */
-function writeFooter(input: FooterInput): Uint8Array {
+export function writeFooter(input: FooterInput): Uint8Array {
   const { fields, encoders, groups } = input;
   const t = new ThriftCompactWriter(new GrowableByteBuffer(1024));
   const elements: SchemaElement[] = [];
