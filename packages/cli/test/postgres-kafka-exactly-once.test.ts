@@ -37,6 +37,8 @@ describe("PostgreSQL -> Kafka, exactly once across a SIGKILL", () => {
       target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 3, replicationFactor: 1 },
       // small batches: many Kafka transactions, so the kill lands between some of them
       batch: { maxRows: 25, maxWaitMs: 100 },
+      // info: the test waits for the "snapshot finished" line
+      log: { level: "info" },
     });
     const fixed = await runCli(["check", file, "--fix"]);
     expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
@@ -46,8 +48,18 @@ describe("PostgreSQL -> Kafka, exactly once across a SIGKILL", () => {
       await source.query(`INSERT INTO items SELECT g, 1 FROM generate_series(${next}, ${next + 9}) g`);
       next += 10;
     };
-    // until the snapshot is in and streaming runs (the state file has the streaming checkpoint)
-    for (let i = 0; i < 60; i++) {
+    // until the snapshot is in and streaming runs (its log says so, however slow the machine), then for
+    // 2 s more: the kill lands among streaming transactions
+    let snapshotDone = false;
+    first.stderr?.on("data", (d: Buffer) => {
+      if (d.toString().includes("snapshot finished")) snapshotDone = true;
+    });
+    for (let i = 0; i < 900 && !snapshotDone; i++) {
+      await insert();
+      await sleep(100);
+    }
+    expect(snapshotDone).toBe(true);
+    for (let i = 0; i < 20; i++) {
       await insert();
       await sleep(100);
     }
