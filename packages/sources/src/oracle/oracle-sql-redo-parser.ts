@@ -24,6 +24,7 @@ const NO_SLOTS: OracleRedoSlots = Object.freeze([]);
 const ROWID = "ROWID";
 
 const QUOTE = 0x27; // '
+const SPACE = 0x20;
 const DQUOTE = 0x22; // "
 const LPAREN = 0x28;
 const RPAREN = 0x29;
@@ -226,10 +227,12 @@ abstract class RedoScanner<Result> {
     }
     this.beginClause(VALUES);
     for (;;) {
-      this.readColumnRef();
-      const slot = this.column();
-      this.expectChar(EQUALS, "'=' after a column name");
-      this.put(VALUES, slot, this.parseValue());
+      if (!this.tryQuotedEquals()) {
+        this.readColumnRef();
+        const slot = this.column();
+        this.expectChar(EQUALS, "'=' after a column name");
+        this.put(VALUES, slot, this.parseValue());
+      } else this.put(VALUES, this.column(), this.parseValue());
       if (!this.tryChar(COMMA)) break;
     }
     if (this.tryKeyword("where")) this.parseConditions();
@@ -247,22 +250,63 @@ abstract class RedoScanner<Result> {
   private parseConditions(): void {
     this.beginClause(WHERE);
     for (;;) {
+      if (this.tryQuotedEquals()) {
+        this.put(WHERE, this.column(), this.parseValue());
+        if (!this.tryAnd()) break;
+        continue;
+      }
       this.skipSpace();
       this.readColumnRef();
       // a quoted name ends with its closing quote; only the unquoted ROWID is the pseudo-column
       const pseudo = !this.idQuoted && this.isRowId();
       const slot = pseudo ? -1 : this.column();
       let literal: OracleRedoLiteral;
-      if (this.tryKeyword("is")) {
+      this.skipSpace();
+      // `=` is by far the most common: tested first, in place
+      if (this.peek() === EQUALS) {
+        this.pos++;
+        literal = this.parseValue();
+      } else if (this.tryKeyword("is")) {
         this.expectKeyword("null");
         literal = NULL_LITERAL;
-      } else {
-        this.expectChar(EQUALS, "'=' or IS NULL after a column name");
-        literal = this.parseValue();
-      }
+      } else throw this.fail("'=' or IS NULL after a column name");
       if (!pseudo) this.put(WHERE, slot, literal);
-      if (!this.tryKeyword("and")) break;
+      if (!this.tryAnd()) break;
     }
+  }
+
+  /**
+   * The common form of a set or where term, `"NAME" =` after at most one
+   * blank: reads the name as the identifier and moves past the `=`. Any other
+   * form (an alias, an unquoted name, IS NULL, other blanks) is left to the
+   * full path.
+   */
+  private tryQuotedEquals(): boolean {
+    const sql = this.sql;
+    let at = this.pos;
+    if (sql.charCodeAt(at) === SPACE) at++;
+    if (sql.charCodeAt(at) !== DQUOTE) return false;
+    let close = at + 1;
+    const length = sql.length;
+    while (close < length && sql.charCodeAt(close) !== DQUOTE) close++;
+    if (close >= length || sql.charCodeAt(close + 1) !== SPACE || sql.charCodeAt(close + 2) !== EQUALS) return false;
+    this.idStart = at + 1;
+    this.idEnd = close;
+    this.idQuoted = true;
+    this.idLower = false;
+    this.pos = close + 3;
+    return true;
+  }
+
+  /** `tryKeyword("and")`, small enough to be inlined in the where loop. */
+  private tryAnd(): boolean {
+    this.skipSpace();
+    const sql = this.sql;
+    const at = this.pos;
+    if ((sql.charCodeAt(at) | 0x20) !== 0x61 || (sql.charCodeAt(at + 1) | 0x20) !== 0x6e || (sql.charCodeAt(at + 2) | 0x20) !== 0x64) return false;
+    if (isWordChar(sql.charCodeAt(at + 3))) return false;
+    this.pos = at + 3;
+    return true;
   }
 
   /** Whether the (unquoted) identifier just read is `ROWID`, in any case. */
@@ -307,6 +351,32 @@ abstract class RedoScanner<Result> {
 
   /** A value, with `||` concatenations of strings joined into one string. */
   protected parseValue(): OracleRedoLiteral {
+    // Fast path for the two most common values, a quoted string without '' and NULL, when
+    // no || follows: the same result as parseConcatenation, read with local variables.
+    const sql = this.sql;
+    let at = this.pos;
+    let c = sql.charCodeAt(at);
+    if (c === SPACE) c = sql.charCodeAt(++at);
+    let end = -1;
+    if (c === QUOTE) {
+      const close = sql.indexOf("'", at + 1);
+      if (close > 0 && sql.charCodeAt(close + 1) !== QUOTE) end = close + 1;
+    } else if ((c | 0x20) === 0x6e && isWordAt(sql, at, "NULL") && !isWordChar(sql.charCodeAt(at + 4))) end = at + 4;
+    if (end > 0) {
+      // what follows must be neither a blank run, a comment nor a || (those take the full path)
+      let next = end;
+      let d = sql.charCodeAt(next);
+      if (d === SPACE) d = sql.charCodeAt(++next);
+      if (d > 0x20 && d !== PIPE && d !== SLASH) {
+        this.pos = next;
+        return c === QUOTE ? { kind: "string", value: sql.slice(at + 1, end - 1) } : NULL_LITERAL;
+      }
+    }
+    return this.parseConcatenation();
+  }
+
+  /** A value, with `||` concatenations of strings joined into one string. */
+  private parseConcatenation(): OracleRedoLiteral {
     const first = this.parseTerm();
     this.skipSpace();
     if (!this.isConcat()) return first;
@@ -337,7 +407,7 @@ abstract class RedoScanner<Result> {
     if (isDigit(c) || c === MINUS || c === PLUS || c === DOT) return { kind: "number", text: this.parseNumber() };
     if (!isWordChar(c)) throw this.fail("a value");
     // NULL is the most frequent word: matched in place, without slicing it out
-    if (this.tryKeyword("null")) return NULL_LITERAL;
+    if ((c | 0x20) === 0x6e && this.tryKeyword("null")) return NULL_LITERAL;
     const start = this.pos;
     this.skipWord();
     let upper = knownWord(this.sql, start, this.pos);
@@ -502,8 +572,11 @@ abstract class RedoScanner<Result> {
     const sql = this.sql;
     const at = this.pos;
     if (sql.charCodeAt(at) === DQUOTE) {
-      const close = sql.indexOf('"', at + 1);
-      if (close < 0) throw this.fail("a closing double quote");
+      // names are short: a loop here is cheaper than a call to indexOf
+      let close = at + 1;
+      const length = sql.length;
+      while (close < length && sql.charCodeAt(close) !== DQUOTE) close++;
+      if (close >= length) throw this.fail("a closing double quote");
       this.idStart = at + 1;
       this.idEnd = close;
       this.idQuoted = true;
