@@ -19,10 +19,11 @@ function sameText(sql: string, start: number, name: string): boolean {
  * column names against them: position `i` is the table's `i`-th column (as
  * stored in the dictionary), so values come back in arrays indexed by
  * position instead of maps keyed by freshly sliced names. Build one per
- * table model and keep it: it also remembers the last insert header
- * (`insert into "O"."T"("A","B") values (`) it saw, which most inserts into
- * a table repeat, so that header is matched in one comparison. Not safe to
- * share across threads (there are none).
+ * table model and keep it: it also remembers the last statement headers it
+ * saw (`insert into "O"."T"("A","B") values (`, `update "O"."T" set`,
+ * `delete from "O"."T" where`), which most statements on a table repeat, so
+ * a header is matched in one comparison. Not safe to share across threads
+ * (there are none).
  */
 export class OracleRedoTable {
   /** Column names in table order. */
@@ -32,6 +33,10 @@ export class OracleRedoTable {
   /** The text of the last insert's header, up to and including `values (`, and its column positions. */
   insertHeader = "";
   insertSlots: readonly number[] = [];
+  /** The text of the last update's header, up to and including `set`. */
+  updateHeader = "";
+  /** The text of the last delete's header, up to and including `where`. */
+  deleteHeader = "";
 
   /**
    * @param names the table's columns in order.

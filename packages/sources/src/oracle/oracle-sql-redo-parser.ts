@@ -147,9 +147,15 @@ abstract class RedoScanner<Result> {
   protected scan(sql: string): Result {
     this.sql = sql;
     this.pos = 0;
-    this.skipSpace();
     let kind: "insert" | "update" | "delete";
-    if (this.tryKeyword("insert")) {
+    const cached = this.cachedHeader();
+    if (cached === "update") {
+      this.parseUpdateClauses();
+      kind = cached;
+    } else if (cached === "delete") {
+      this.parseConditions();
+      kind = cached;
+    } else if (this.skipSpace(), this.tryKeyword("insert")) {
       this.parseInsert();
       kind = "insert";
     } else if (this.tryKeyword("update")) {
@@ -162,6 +168,18 @@ abstract class RedoScanner<Result> {
     this.finishStatement();
     return this.result(kind);
   }
+
+  /**
+   * When the statement starts with a header seen before for this table (an
+   * update up to `set`, a delete up to `where`), moves past it and says
+   * which; else undefined and the cursor stays at 0.
+   */
+  protected cachedHeader(): "update" | "delete" | undefined {
+    return undefined;
+  }
+
+  /** Called when an update's header (up to `set`) or a delete's (up to `where`) has been read, the cursor after it. */
+  protected headerRead(_kind: "update" | "delete"): void {}
 
   private finishStatement(): void {
     this.skipSpace();
@@ -225,6 +243,12 @@ abstract class RedoScanner<Result> {
       this.skipAlias();
       this.expectKeyword("set");
     }
+    this.headerRead("update");
+    this.parseUpdateClauses();
+  }
+
+  /** The set clause and the where clause, if any. */
+  private parseUpdateClauses(): void {
     this.beginClause(VALUES);
     for (;;) {
       if (!this.tryQuotedEquals()) {
@@ -243,7 +267,10 @@ abstract class RedoScanner<Result> {
     this.parseTableName();
     this.skipSpace();
     if (this.pos < this.sql.length && this.peek() !== SEMICOLON && !this.tryKeyword("where", false)) this.skipAlias();
-    if (this.tryKeyword("where")) this.parseConditions();
+    if (this.tryKeyword("where")) {
+      this.headerRead("delete");
+      this.parseConditions();
+    }
   }
 
   /** `"C" = value`, `"C" IS NULL`, joined by `and`; the `ROWID = '…'` term is skipped. */
@@ -781,6 +808,23 @@ class RowScanner extends RedoScanner<OracleRedoRow> {
       columns.insertSlots = slots;
     }
     this.parseInsertValues(slots);
+  }
+
+  protected override cachedHeader(): "update" | "delete" | undefined {
+    const sql = this.sql;
+    const columns = this.columns;
+    const c = sql.charCodeAt(0);
+    const header = c === 0x75 ? columns.updateHeader : c === 0x64 ? columns.deleteHeader : "";
+    // the header ends with a keyword: the text after it must not go on with the word
+    if (header === "" || !sql.startsWith(header) || isWordChar(sql.charCodeAt(header.length))) return undefined;
+    this.pos = header.length;
+    return c === 0x75 ? "update" : "delete";
+  }
+
+  protected override headerRead(kind: "update" | "delete"): void {
+    const header = this.sql.slice(0, this.pos);
+    if (kind === "update") this.columns.updateHeader = header;
+    else this.columns.deleteHeader = header;
   }
 
   protected beginClause(clause: Clause): void {

@@ -79,6 +79,25 @@ describe("parseSqlRedoRow", () => {
     expect(failure(() => parseSqlRedoRow(short, table))?.message).toContain("2 values (one per listed column), got 1");
   });
 
+  it("reads cached update and delete headers only when the keyword ends there", () => {
+    const table = new OracleRedoTable(["ID", "NAME"]);
+    parseSqlRedoRow(`update "A"."T" set "NAME" = 'a' where "ID" = 1`, table);
+    parseSqlRedoRow(`delete from "A"."T" where "ID" = 1`, table);
+    expect(table.updateHeader).toBe(`update "A"."T" set`);
+    expect(table.deleteHeader).toBe(`delete from "A"."T" where`);
+    const update = parseSqlRedoRow(`update "A"."T" set "NAME" = NULL where "ID" = 2`, table);
+    expect(Array.from(update.values)).toEqual([undefined, { kind: "null" }]);
+    expect(Array.from(update.where)).toEqual([{ kind: "number", text: "2" }, undefined]);
+    const remove = parseSqlRedoRow(`delete from "A"."T" where "NAME" IS NULL`, table);
+    expect(Array.from(remove.where)).toEqual([undefined, { kind: "null" }]);
+    // the cached text followed by more of a word is not that header
+    for (const sql of [`delete from "A"."T" wherever where "ID" = 1`, `update "A"."T" settle set "ID" = 1`, `delete from "A"."T" where_x = 1`]) {
+      expect(failure(() => parseSqlRedoRow(sql, table)), sql).toEqual(failure(() => parseSqlRedo(sql)));
+    }
+    const aliased = parseSqlRedoRow(`delete from "A"."T" wherever where wherever."ID" = 3`, table);
+    expect(Array.from(aliased.where)).toEqual([{ kind: "number", text: "3" }, undefined]);
+  });
+
   it("drops skipped columns, names the first unknown one, and does not cache a header naming it", () => {
     const table = new OracleRedoTable(["ID", "NAME"], new Set(["GEOM"]));
     const sql = `insert into "A"."T"("ID","GEOM","X","Y") values (1,NULL,'x','y');`;
