@@ -71,45 +71,45 @@ function isWordAt(sql: string, start: number, upper: string): boolean {
 }
 
 /**
- * The word `sql[start, end)` upper-cased when it is one of the words LogMiner
- * prints as a value (the constant itself, so no string is made), else "".
+ * The word at `start` upper-cased when it is one of the words LogMiner prints
+ * as a value and ends there (the constant itself, so no string is made),
+ * else "". One or two characters pick the candidate, one comparison checks it.
  */
-function knownWord(sql: string, start: number, end: number): string {
+function knownWordAt(sql: string, start: number): string {
   let word: string;
-  switch (end - start) {
-    case 4:
-      word = "NULL";
+  // letters upper-cased; nothing else is tested
+  switch (sql.charCodeAt(start) & ~0x20) {
+    case 0x54: // T
+      switch (sql.charCodeAt(start + 3) & ~0x20) {
+        case 0x54:
+          word = sql.charCodeAt(start + 12) === 0x5f ? "TO_TIMESTAMP_TZ" : "TO_TIMESTAMP";
+          break;
+        case 0x44:
+          word = (sql.charCodeAt(start + 4) & ~0x20) === 0x41 ? "TO_DATE" : "TO_DSINTERVAL";
+          break;
+        case 0x59:
+          word = "TO_YMINTERVAL";
+          break;
+        default:
+          return "";
+      }
       break;
-    case 6:
-      word = "UNISTR";
-      break;
-    case 7:
-      word = "TO_DATE";
-      break;
-    case 8:
+    case 0x48: // H
       word = "HEXTORAW";
       break;
-    case 10:
-      if (isWordAt(sql, start, "EMPTY_CLOB")) return "EMPTY_CLOB";
-      word = "EMPTY_BLOB";
+    case 0x55: // U
+      word = (sql.charCodeAt(start + 2) & ~0x20) === 0x49 ? "UNISTR" : "UNSUPPORTED";
       break;
-    case 11:
-      word = "UNSUPPORTED";
+    case 0x45: // E
+      word = (sql.charCodeAt(start + 6) & ~0x20) === 0x43 ? "EMPTY_CLOB" : "EMPTY_BLOB";
       break;
-    case 12:
-      word = "TO_TIMESTAMP";
-      break;
-    case 13:
-      if (isWordAt(sql, start, "TO_DSINTERVAL")) return "TO_DSINTERVAL";
-      word = "TO_YMINTERVAL";
-      break;
-    case 15:
-      word = "TO_TIMESTAMP_TZ";
+    case 0x4e: // N
+      word = "NULL";
       break;
     default:
       return "";
   }
-  return isWordAt(sql, start, word) ? word : "";
+  return isWordAt(sql, start, word) && !isWordChar(sql.charCodeAt(start + word.length)) ? word : "";
 }
 
 /** Which result a literal goes to: an insert's values or an update's set clause, or a where clause. */
@@ -133,6 +133,7 @@ abstract class RedoScanner<Result> {
   protected idEnd = 0;
   protected idQuoted = false;
   protected idLower = false;
+  private slotBuffer = new Int32Array(64);
 
   /** Called with the identifier just read as the first (`second` false) or second part of the table name. */
   protected abstract tablePart(second: boolean): void;
@@ -195,18 +196,27 @@ abstract class RedoScanner<Result> {
     this.expectKeyword("into");
     this.parseTableName();
     this.skipSpace();
-    const slots: number[] = [];
+    // collected in a buffer kept across statements, then copied once at the exact size
+    let buffer = this.slotBuffer;
+    let count = 0;
     if (this.peek() === LPAREN) {
       this.pos++;
       for (;;) {
         this.readIdentifier();
-        slots.push(this.column());
+        if (count === buffer.length) {
+          const grown = new Int32Array(buffer.length * 2);
+          grown.set(buffer);
+          buffer = this.slotBuffer = grown;
+        }
+        buffer[count++] = this.column();
         if (!this.tryChar(COMMA)) break;
       }
       this.expectChar(RPAREN, "',' or ')' after a column name");
     }
     this.expectKeyword("values");
     this.expectChar(LPAREN, "'(' after values");
+    const slots = new Array<number>(count);
+    for (let i = 0; i < count; i++) slots[i] = buffer[i] as number;
     return slots;
   }
 
@@ -436,9 +446,10 @@ abstract class RedoScanner<Result> {
     // NULL is the most frequent word: matched in place, without slicing it out
     if ((c | 0x20) === 0x6e && this.tryKeyword("null")) return NULL_LITERAL;
     const start = this.pos;
-    this.skipWord();
-    let upper = knownWord(this.sql, start, this.pos);
-    if (upper === "") {
+    let upper = knownWordAt(this.sql, start);
+    if (upper !== "") this.pos = start + upper.length;
+    else {
+      this.skipWord();
       const word = this.sql.slice(start, this.pos);
       upper = this.lowerInWord ? word.toUpperCase() : word;
     }
