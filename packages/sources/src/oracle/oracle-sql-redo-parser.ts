@@ -202,7 +202,8 @@ abstract class RedoScanner<Result> {
     if (this.peek() === LPAREN) {
       this.pos++;
       for (;;) {
-        this.readIdentifier();
+        // LogMiner's form `"A","B"`: a quoted name right at the cursor, read in place
+        if (!this.tryQuotedName()) this.readIdentifier();
         if (count === buffer.length) {
           const grown = new Int32Array(buffer.length * 2);
           grown.set(buffer);
@@ -332,6 +333,23 @@ abstract class RedoScanner<Result> {
     this.idQuoted = true;
     this.idLower = false;
     this.pos = close + 3;
+    return true;
+  }
+
+  /** A quoted name right at the cursor (no blank before it), read as the identifier; else false and nothing moves. */
+  private tryQuotedName(): boolean {
+    const sql = this.sql;
+    const at = this.pos;
+    if (sql.charCodeAt(at) !== DQUOTE) return false;
+    let close = at + 1;
+    const length = sql.length;
+    while (close < length && sql.charCodeAt(close) !== DQUOTE) close++;
+    if (close >= length) return false;
+    this.idStart = at + 1;
+    this.idEnd = close;
+    this.idQuoted = true;
+    this.idLower = false;
+    this.pos = close + 1;
     return true;
   }
 
