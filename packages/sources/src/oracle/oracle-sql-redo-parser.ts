@@ -156,7 +156,7 @@ abstract class RedoScanner<Result> {
     } else if (cached === "delete") {
       this.parseConditions();
       kind = cached;
-    } else if (this.skipSpace(), this.tryKeyword("insert")) {
+    } else if (this.tryKeyword("insert")) {
       this.parseInsert();
       kind = "insert";
     } else if (this.tryKeyword("update")) {
