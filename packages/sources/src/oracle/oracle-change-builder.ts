@@ -1,10 +1,11 @@
 import type { ChangeEvent, RejectedRecord, Row, TableRef, Value } from "@zero-etl/core";
 import { ZeroEtlError } from "@zero-etl/core";
-import type { OracleTableModel } from "./oracle-introspector.js";
+import type { OracleColumn, OracleTableModel } from "./oracle-introspector.js";
 import { LobValue, parseLobStatement } from "./oracle-lob-statement.js";
-import type { OracleRedoColumns } from "./oracle-redo-statement.js";
+import type { OracleRedoRow, OracleRedoSlots } from "./oracle-redo-statement.js";
+import { OracleRedoTable } from "./oracle-redo-table.js";
 import { OracleOperation } from "./oracle-sql.js";
-import { parseSqlRedo } from "./oracle-sql-redo-parser.js";
+import { parseSqlRedoRow } from "./oracle-sql-redo-parser.js";
 import type { BufferedTransaction, RedoRecord } from "./oracle-transaction-buffer.js";
 import { decodeOracleLiteralAs } from "./oracle-value-decoder.js";
 
@@ -109,9 +110,10 @@ export async function* buildTransactionChanges(tx: BufferedTransaction, ctx: Tra
             if (model.skipped.has(locator.column)) break;
             throw new ZeroEtlError(`LOB column ${locator.column} is not in the table`, { code: "record-rejected" });
           }
-          const statement = parseSqlRedo(`delete from "${locator.owner.replace(/"/g, '""')}"."${locator.table.replace(/"/g, '""')}" where ${locator.where}`);
+          const redo = redoColumnsOf(model);
+          const statement = parseRow(`delete from "${locator.owner.replace(/"/g, '""')}"."${locator.table.replace(/"/g, '""')}" where ${locator.where}`, redo);
           if (statement.kind !== "delete") throw new ZeroEtlError("unreadable SELECT_LOB_LOCATOR where clause", { code: "record-rejected" });
-          lob = { model, where: decodeColumns(statement.where, model), column: locator.column, value: new LobValue(column.logical.kind === "bytes"), rowId: record.rowId };
+          lob = { model, where: decodeSlots(statement.where, redo), column: locator.column, value: new LobValue(column.logical.kind === "bytes"), rowId: record.rowId };
           break;
         }
         default: {
@@ -158,35 +160,64 @@ function rowKey(r: RedoRecord): string {
   return `${r.owner}\u0000${r.table}\u0000${r.rowId}`;
 }
 
+/** A table model's columns as the redo parser resolves them, with the column types by the same position. */
+interface RedoColumns {
+  readonly table: OracleRedoTable;
+  readonly columns: readonly OracleColumn[];
+}
+
+// One per table model (a DDL makes a new model): built on its first redo record.
+const redoColumns = new WeakMap<OracleTableModel, RedoColumns>();
+
+function redoColumnsOf(model: OracleTableModel): RedoColumns {
+  let found = redoColumns.get(model);
+  if (found === undefined) {
+    found = { table: new OracleRedoTable([...model.columns.keys()], model.skipped), columns: [...model.columns.values()] };
+    redoColumns.set(model, found);
+  }
+  return found;
+}
+
+/** Parses a statement against the table's columns; a column the table does not have rejects the record. */
+function parseRow(sql: string, redo: RedoColumns): OracleRedoRow {
+  const row = parseSqlRedoRow(sql, redo.table);
+  if (row.unknownColumn !== undefined) {
+    throw new ZeroEtlError(`column ${row.unknownColumn} is not in the table (a DDL not seen yet?)`, { code: "record-rejected" });
+  }
+  return row;
+}
+
 function buildRow(record: RedoRecord, model: OracleTableModel): OpenEvent {
-  const statement = parseSqlRedo(record.redo);
+  const redo = redoColumnsOf(model);
+  const statement = parseRow(record.redo, redo);
   switch (statement.kind) {
     case "insert": {
       const after: MutableRow = {};
-      for (const name of model.columns.keys()) after[name] = null;
-      Object.assign(after, decodeColumns(statement.values, model));
+      for (const name of redo.table.names) after[name] = null;
+      Object.assign(after, decodeSlots(statement.values, redo));
       return { op: "insert", model, key: keyOf(model, after), after };
     }
     case "update": {
-      const before = decodeColumns(statement.where, model);
-      const after = { ...before, ...decodeColumns(statement.set, model) };
+      const before = decodeSlots(statement.where, redo);
+      const after = { ...before, ...decodeSlots(statement.values, redo) };
       return { op: "update", model, key: requireKey(model, before), after };
     }
     case "delete": {
-      const before = decodeColumns(statement.where, model);
+      const before = decodeSlots(statement.where, redo);
       return { op: "delete", model, key: requireKey(model, before), after: before };
     }
   }
 }
 
-function decodeColumns(columns: OracleRedoColumns, model: OracleTableModel): MutableRow {
+/** The columns a statement names, decoded with their types, in table order. */
+function decodeSlots(slots: OracleRedoSlots, redo: RedoColumns): MutableRow {
   const row: MutableRow = {};
-  for (const [name, literal] of columns) {
-    const column = model.columns.get(name);
-    if (column === undefined) {
-      if (model.skipped.has(name)) continue;
-      throw new ZeroEtlError(`column ${name} is not in the table (a DDL not seen yet?)`, { code: "record-rejected" });
-    }
+  const names = redo.table.names;
+  for (let i = 0; i < slots.length; i++) {
+    const literal = slots[i];
+    const column = redo.columns[i];
+    const name = names[i];
+    if (literal === undefined || column === undefined || name === undefined) continue;
     try {
       row[name] = decodeOracleLiteralAs(literal, column.logical, column.type.dataType);
     } catch (error) {

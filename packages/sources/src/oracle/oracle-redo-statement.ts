@@ -43,3 +43,21 @@ export type OracleRedoStatement =
       readonly where: OracleRedoColumns;
     }
   | { readonly kind: "delete"; readonly owner: string; readonly table: string; readonly where: OracleRedoColumns };
+
+/** Literals by column position (see `OracleRedoTable`); `undefined` where the statement does not name the column. */
+export type OracleRedoSlots = readonly (OracleRedoLiteral | undefined)[];
+
+/**
+ * A parsed `SQL_REDO` statement resolved against its table's columns
+ * (`parseSqlRedoRow`): the same literals as {@link OracleRedoStatement}, in
+ * arrays indexed by column position instead of maps keyed by name.
+ */
+export interface OracleRedoRow {
+  readonly kind: "insert" | "update" | "delete";
+  /** An insert's values or an update's set clause; empty for a delete. */
+  readonly values: OracleRedoSlots;
+  /** The before image of an update or delete (`IS NULL` as a `null` literal, `ROWID` left out); empty for an insert. */
+  readonly where: OracleRedoSlots;
+  /** The first column name the table neither has nor skips (a DDL not seen yet?), or `undefined`. */
+  readonly unknownColumn: string | undefined;
+}

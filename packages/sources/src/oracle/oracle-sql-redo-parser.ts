@@ -1,5 +1,6 @@
 import { ZeroEtlError } from "@zero-etl/core";
-import type { OracleRedoColumns, OracleRedoLiteral, OracleRedoStatement } from "./oracle-redo-statement.js";
+import type { OracleRedoLiteral, OracleRedoRow, OracleRedoSlots, OracleRedoStatement } from "./oracle-redo-statement.js";
+import { OracleRedoTable, REDO_SLOT_UNKNOWN } from "./oracle-redo-table.js";
 
 /** A `SQL_REDO` text that is not an insert, update or delete LogMiner prints. */
 export class OracleRedoParseError extends ZeroEtlError {
@@ -18,9 +19,12 @@ const NULL_LITERAL: OracleRedoLiteral = Object.freeze({ kind: "null" });
 const UNSUPPORTED_LITERAL: OracleRedoLiteral = Object.freeze({ kind: "unsupported" });
 const EMPTY_CLOB_LITERAL: OracleRedoLiteral = Object.freeze({ kind: "empty-lob", lob: "clob" });
 const EMPTY_BLOB_LITERAL: OracleRedoLiteral = Object.freeze({ kind: "empty-lob", lob: "blob" });
-const NO_COLUMNS: OracleRedoColumns = new Map();
+const NO_COLUMNS: ReadonlyMap<string, OracleRedoLiteral> = new Map();
+const NO_SLOTS: OracleRedoSlots = Object.freeze([]);
+const ROWID = "ROWID";
 
 const QUOTE = 0x27; // '
+const SPACE = 0x20;
 const DQUOTE = 0x22; // "
 const LPAREN = 0x28;
 const RPAREN = 0x29;
@@ -56,153 +60,378 @@ function hexValue(c: number): number {
   return -1;
 }
 
+/** Whether `sql[start, start + upper.length)` is `upper`, ignoring the case of letters. */
+function isWordAt(sql: string, start: number, upper: string): boolean {
+  for (let k = 0; k < upper.length; k++) {
+    let c = sql.charCodeAt(start + k);
+    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
+    if (c !== upper.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
 /**
- * A single-pass scanner over one statement. It reads char codes and slices
- * tokens straight out of the input, so the only allocations are the parsed
- * names, literals and maps themselves.
+ * The word at `start` upper-cased when it is one of the words LogMiner prints
+ * as a value and ends there (the constant itself, so no string is made),
+ * else "". One or two characters pick the candidate, one comparison checks it.
  */
-class RedoScanner {
-  private pos = 0;
-  private owner = "";
-  private table = "";
+function knownWordAt(sql: string, start: number): string {
+  let word: string;
+  // letters upper-cased; nothing else is tested
+  switch (sql.charCodeAt(start) & ~0x20) {
+    case 0x54: // T
+      switch (sql.charCodeAt(start + 3) & ~0x20) {
+        case 0x54:
+          word = sql.charCodeAt(start + 12) === 0x5f ? "TO_TIMESTAMP_TZ" : "TO_TIMESTAMP";
+          break;
+        case 0x44:
+          word = (sql.charCodeAt(start + 4) & ~0x20) === 0x41 ? "TO_DATE" : "TO_DSINTERVAL";
+          break;
+        case 0x59:
+          word = "TO_YMINTERVAL";
+          break;
+        default:
+          return "";
+      }
+      break;
+    case 0x48: // H
+      word = "HEXTORAW";
+      break;
+    case 0x55: // U
+      word = (sql.charCodeAt(start + 2) & ~0x20) === 0x49 ? "UNISTR" : "UNSUPPORTED";
+      break;
+    case 0x45: // E
+      word = (sql.charCodeAt(start + 6) & ~0x20) === 0x43 ? "EMPTY_CLOB" : "EMPTY_BLOB";
+      break;
+    case 0x4e: // N
+      word = "NULL";
+      break;
+    default:
+      return "";
+  }
+  return isWordAt(sql, start, word) && !isWordChar(sql.charCodeAt(start + word.length)) ? word : "";
+}
 
-  constructor(private readonly sql: string) {}
+/** Which result a literal goes to: an insert's values or an update's set clause, or a where clause. */
+const VALUES = 0;
+const WHERE = 1;
+type Clause = typeof VALUES | typeof WHERE;
 
-  parse(): OracleRedoStatement {
-    this.skipSpace();
-    let statement: OracleRedoStatement;
-    if (this.tryKeyword("insert")) statement = this.parseInsert();
-    else if (this.tryKeyword("update")) statement = this.parseUpdate();
-    else if (this.tryKeyword("delete")) statement = this.parseDelete();
-    else throw this.fail("insert, update or delete");
+/**
+ * A single-pass scanner over one statement. It reads char codes and never
+ * slices syntax out of the input: identifiers are kept as spans
+ * (`idStart`..`idEnd`) that the subclass resolves, by name for
+ * {@link parseSqlRedo}, by in-place comparison with the table's columns for
+ * {@link parseSqlRedoRow}. The only allocations are the literals and what
+ * the subclass builds.
+ */
+abstract class RedoScanner<Result> {
+  protected sql = "";
+  protected pos = 0;
+  /** The identifier just read: `sql[idStart, idEnd)`, whether it was quoted and (unquoted) whether it has lower-case letters. */
+  protected idStart = 0;
+  protected idEnd = 0;
+  protected idQuoted = false;
+  protected idLower = false;
+  private slotBuffer = new Int32Array(64);
+
+  /** Called with the identifier just read as the first (`second` false) or second part of the table name. */
+  protected abstract tablePart(second: boolean): void;
+  /** Starts the insert values, set or where clause (called once per clause, before its first {@link put}). */
+  protected abstract beginClause(clause: Clause): void;
+  /** The slot of the column named by the identifier just read; a negative slot is not stored. */
+  protected abstract column(): number;
+  protected abstract put(clause: Clause, slot: number, literal: OracleRedoLiteral): void;
+  /** The result once the whole statement is read. */
+  protected abstract result(kind: "insert" | "update" | "delete"): Result;
+
+  protected scan(sql: string): Result {
+    this.sql = sql;
+    this.pos = 0;
+    let kind: "insert" | "update" | "delete";
+    const cached = this.cachedHeader();
+    if (cached === "update") {
+      this.parseUpdateClauses();
+      kind = cached;
+    } else if (cached === "delete") {
+      this.parseConditions();
+      kind = cached;
+    } else if (this.tryKeyword("insert")) {
+      this.parseInsert();
+      kind = "insert";
+    } else if (this.tryKeyword("update")) {
+      this.parseUpdate();
+      kind = "update";
+    } else if (this.tryKeyword("delete")) {
+      this.parseDelete();
+      kind = "delete";
+    } else throw this.fail("insert, update or delete");
+    this.finishStatement();
+    return this.result(kind);
+  }
+
+  /**
+   * When the statement starts with a header seen before for this table (an
+   * update up to `set`, a delete up to `where`), moves past it and says
+   * which; else undefined and the cursor stays at 0.
+   */
+  protected cachedHeader(): "update" | "delete" | undefined {
+    return undefined;
+  }
+
+  /** Called when an update's header (up to `set`) or a delete's (up to `where`) has been read, the cursor after it. */
+  protected headerRead(_kind: "update" | "delete"): void {}
+
+  private finishStatement(): void {
     this.skipSpace();
     if (this.peek() === SEMICOLON) {
       this.pos++;
       this.skipSpace();
     }
     if (this.pos < this.sql.length) throw this.fail("the end of the statement");
-    return statement;
   }
 
-  private parseInsert(): OracleRedoStatement {
+  /** `insert into "O"."T"("A","B") values (`: the slots of the listed columns; the cursor is after the `(`. */
+  protected parseInsertHeader(): number[] {
     this.expectKeyword("into");
     this.parseTableName();
-    const { owner, table } = this;
     this.skipSpace();
-    const names: string[] = [];
-    const values = new Map<string, OracleRedoLiteral>();
+    // collected in a buffer kept across statements, then copied once at the exact size
+    let buffer = this.slotBuffer;
+    let count = 0;
     if (this.peek() === LPAREN) {
       this.pos++;
       for (;;) {
-        names.push(this.parseIdentifier());
+        // LogMiner's form `"A","B"`: a quoted name right at the cursor, read in place
+        if (!this.tryQuotedName()) this.readIdentifier();
+        if (count === buffer.length) {
+          const grown = new Int32Array(buffer.length * 2);
+          grown.set(buffer);
+          buffer = this.slotBuffer = grown;
+        }
+        buffer[count++] = this.column();
         if (!this.tryChar(COMMA)) break;
       }
       this.expectChar(RPAREN, "',' or ')' after a column name");
     }
     this.expectKeyword("values");
     this.expectChar(LPAREN, "'(' after values");
+    const slots = new Array<number>(count);
+    for (let i = 0; i < count; i++) slots[i] = buffer[i] as number;
+    return slots;
+  }
+
+  protected parseInsert(): void {
+    this.parseInsertValues(this.parseInsertHeader());
+  }
+
+  /** The values after `values (`, one per listed column. */
+  protected parseInsertValues(slots: readonly number[]): void {
+    this.beginClause(VALUES);
     let index = 0;
     this.skipSpace();
     if (this.peek() !== RPAREN) {
       for (;;) {
         const at = this.pos;
         const literal = this.parseValue();
-        const name = names[index];
-        if (name === undefined) {
+        const slot = slots[index];
+        if (slot === undefined) {
           this.pos = at;
-          throw this.fail(`no more than ${names.length} values (one per listed column)`);
+          throw this.fail(`no more than ${slots.length} values (one per listed column)`);
         }
-        values.set(name, literal);
+        this.put(VALUES, slot, literal);
         index++;
         if (!this.tryChar(COMMA)) break;
       }
     }
     this.expectChar(RPAREN, "',' or ')' after a value");
-    if (index !== names.length) throw this.fail(`${names.length} values (one per listed column), got ${index}`);
-    return { kind: "insert", owner, table, values };
+    if (index !== slots.length) throw this.fail(`${slots.length} values (one per listed column), got ${index}`);
   }
 
-  private parseUpdate(): OracleRedoStatement {
+  private parseUpdate(): void {
     this.parseTableName();
-    const { owner, table } = this;
     if (!this.tryKeyword("set")) {
       this.skipAlias();
       this.expectKeyword("set");
     }
-    const set = new Map<string, OracleRedoLiteral>();
-    for (;;) {
-      const name = this.parseColumnRef();
-      this.expectChar(EQUALS, "'=' after a column name");
-      set.set(name, this.parseValue());
-      if (!this.tryChar(COMMA)) break;
-    }
-    const where = this.tryKeyword("where") ? this.parseConditions() : NO_COLUMNS;
-    return { kind: "update", owner, table, set, where };
+    this.headerRead("update");
+    this.parseUpdateClauses();
   }
 
-  private parseDelete(): OracleRedoStatement {
+  /** The set clause and the where clause, if any. */
+  private parseUpdateClauses(): void {
+    this.beginClause(VALUES);
+    for (;;) {
+      if (!this.tryQuotedEquals()) {
+        this.readColumnRef();
+        const slot = this.column();
+        this.expectChar(EQUALS, "'=' after a column name");
+        this.put(VALUES, slot, this.parseValue());
+      } else this.put(VALUES, this.column(), this.parseValue());
+      if (!this.tryChar(COMMA)) break;
+    }
+    if (this.tryKeyword("where")) this.parseConditions();
+  }
+
+  private parseDelete(): void {
     this.expectKeyword("from");
     this.parseTableName();
-    const { owner, table } = this;
     this.skipSpace();
     if (this.pos < this.sql.length && this.peek() !== SEMICOLON && !this.tryKeyword("where", false)) this.skipAlias();
-    const where = this.tryKeyword("where") ? this.parseConditions() : NO_COLUMNS;
-    return { kind: "delete", owner, table, where };
+    if (this.tryKeyword("where")) {
+      this.headerRead("delete");
+      this.parseConditions();
+    }
   }
 
   /** `"C" = value`, `"C" IS NULL`, joined by `and`; the `ROWID = '…'` term is skipped. */
-  private parseConditions(): OracleRedoColumns {
-    const where = new Map<string, OracleRedoLiteral>();
+  private parseConditions(): void {
+    this.beginClause(WHERE);
     for (;;) {
+      if (this.tryQuotedEquals()) {
+        this.put(WHERE, this.column(), this.parseValue());
+        if (!this.tryAnd()) break;
+        continue;
+      }
       this.skipSpace();
-      const name = this.parseColumnRef();
+      this.readColumnRef();
       // a quoted name ends with its closing quote; only the unquoted ROWID is the pseudo-column
-      const quoted = this.sql.charCodeAt(this.pos - 1) === DQUOTE;
+      const pseudo = !this.idQuoted && this.isRowId();
+      const slot = pseudo ? -1 : this.column();
       let literal: OracleRedoLiteral;
-      if (this.tryKeyword("is")) {
+      this.skipSpace();
+      // `=` is by far the most common: tested first, in place
+      if (this.peek() === EQUALS) {
+        this.pos++;
+        literal = this.parseValue();
+      } else if (this.tryKeyword("is")) {
         this.expectKeyword("null");
         literal = NULL_LITERAL;
-      } else {
-        this.expectChar(EQUALS, "'=' or IS NULL after a column name");
-        literal = this.parseValue();
-      }
-      if (quoted || name !== "ROWID") where.set(name, literal);
-      if (!this.tryKeyword("and")) break;
+      } else throw this.fail("'=' or IS NULL after a column name");
+      if (!pseudo) this.put(WHERE, slot, literal);
+      if (!this.tryAnd()) break;
     }
-    return where;
+  }
+
+  /**
+   * The common form of a set or where term, `"NAME" =` after at most one
+   * blank: reads the name as the identifier and moves past the `=`. Any other
+   * form (an alias, an unquoted name, IS NULL, other blanks) is left to the
+   * full path.
+   */
+  private tryQuotedEquals(): boolean {
+    const sql = this.sql;
+    let at = this.pos;
+    if (sql.charCodeAt(at) === SPACE) at++;
+    if (sql.charCodeAt(at) !== DQUOTE) return false;
+    let close = at + 1;
+    const length = sql.length;
+    while (close < length && sql.charCodeAt(close) !== DQUOTE) close++;
+    if (close >= length || sql.charCodeAt(close + 1) !== SPACE || sql.charCodeAt(close + 2) !== EQUALS) return false;
+    this.idStart = at + 1;
+    this.idEnd = close;
+    this.idQuoted = true;
+    this.idLower = false;
+    this.pos = close + 3;
+    return true;
+  }
+
+  /** A quoted name right at the cursor (no blank before it), read as the identifier; else false and nothing moves. */
+  private tryQuotedName(): boolean {
+    const sql = this.sql;
+    const at = this.pos;
+    if (sql.charCodeAt(at) !== DQUOTE) return false;
+    let close = at + 1;
+    const length = sql.length;
+    while (close < length && sql.charCodeAt(close) !== DQUOTE) close++;
+    if (close >= length) return false;
+    this.idStart = at + 1;
+    this.idEnd = close;
+    this.idQuoted = true;
+    this.idLower = false;
+    this.pos = close + 1;
+    return true;
+  }
+
+  /** `tryKeyword("and")`, small enough to be inlined in the where loop. */
+  private tryAnd(): boolean {
+    this.skipSpace();
+    const sql = this.sql;
+    const at = this.pos;
+    if ((sql.charCodeAt(at) | 0x20) !== 0x61 || (sql.charCodeAt(at + 1) | 0x20) !== 0x6e || (sql.charCodeAt(at + 2) | 0x20) !== 0x64) return false;
+    if (isWordChar(sql.charCodeAt(at + 3))) return false;
+    this.pos = at + 3;
+    return true;
+  }
+
+  /** Whether the (unquoted) identifier just read is `ROWID`, in any case. */
+  private isRowId(): boolean {
+    const start = this.idStart;
+    if (this.idEnd - start !== ROWID.length) return false;
+    for (let k = 0; k < ROWID.length; k++) if ((this.sql.charCodeAt(start + k) & ~0x20) !== ROWID.charCodeAt(k)) return false;
+    return true;
   }
 
   /** A table alias LogMiner may print after the table name (`update "O"."T" a set a."C" = …`). */
   private skipAlias(): void {
     this.skipSpace();
     if (!isWordChar(this.peek()) && this.peek() !== DQUOTE) throw this.fail("SET, WHERE or a table alias");
-    this.parseIdentifier();
+    this.readIdentifier();
   }
 
   /** A column name, possibly qualified by the table alias (`a."C"`): the alias is dropped. */
-  private parseColumnRef(): string {
-    const name = this.parseIdentifier();
-    if (this.peek() !== DOT) return name;
+  private readColumnRef(): void {
+    this.readIdentifier();
+    if (this.peek() !== DOT) return;
     this.pos++;
-    return this.parseIdentifier();
+    this.readIdentifier();
   }
 
   /** `"OWNER"."TABLE"`; LogMiner always qualifies, an unqualified name gets the owner "". */
   private parseTableName(): void {
-    const first = this.parseIdentifier();
+    this.readIdentifier();
+    this.tablePart(false);
     this.skipSpace();
-    if (this.peek() !== DOT) {
-      this.owner = "";
-      this.table = first;
-      return;
-    }
+    if (this.peek() !== DOT) return;
     this.pos++;
-    this.owner = first;
-    this.table = this.parseIdentifier();
+    this.readIdentifier();
+    this.tablePart(true);
+  }
+
+  /** The identifier just read as the dictionary stores it: quoted as is, unquoted upper-cased. */
+  protected identifierText(): string {
+    const text = this.sql.slice(this.idStart, this.idEnd);
+    return this.idLower ? text.toUpperCase() : text;
   }
 
   /** A value, with `||` concatenations of strings joined into one string. */
-  private parseValue(): OracleRedoLiteral {
+  protected parseValue(): OracleRedoLiteral {
+    // Fast path for the two most common values, a quoted string without '' and NULL, when
+    // no || follows: the same result as parseConcatenation, read with local variables.
+    const sql = this.sql;
+    let at = this.pos;
+    let c = sql.charCodeAt(at);
+    if (c === SPACE) c = sql.charCodeAt(++at);
+    let end = -1;
+    if (c === QUOTE) {
+      const close = sql.indexOf("'", at + 1);
+      if (close > 0 && sql.charCodeAt(close + 1) !== QUOTE) end = close + 1;
+    } else if ((c | 0x20) === 0x6e && isWordAt(sql, at, "NULL") && !isWordChar(sql.charCodeAt(at + 4))) end = at + 4;
+    if (end > 0) {
+      // what follows must be neither a blank run, a comment nor a || (those take the full path)
+      let next = end;
+      let d = sql.charCodeAt(next);
+      if (d === SPACE) d = sql.charCodeAt(++next);
+      if (d > 0x20 && d !== PIPE && d !== SLASH) {
+        this.pos = next;
+        return c === QUOTE ? { kind: "string", value: sql.slice(at + 1, end - 1) } : NULL_LITERAL;
+      }
+    }
+    return this.parseConcatenation();
+  }
+
+  /** A value, with `||` concatenations of strings joined into one string. */
+  private parseConcatenation(): OracleRedoLiteral {
     const first = this.parseTerm();
     this.skipSpace();
     if (!this.isConcat()) return first;
@@ -233,10 +462,15 @@ class RedoScanner {
     if (isDigit(c) || c === MINUS || c === PLUS || c === DOT) return { kind: "number", text: this.parseNumber() };
     if (!isWordChar(c)) throw this.fail("a value");
     // NULL is the most frequent word: matched in place, without slicing it out
-    if (this.tryKeyword("null")) return NULL_LITERAL;
+    if ((c | 0x20) === 0x6e && this.tryKeyword("null")) return NULL_LITERAL;
     const start = this.pos;
-    const word = this.readWord();
-    const upper = this.lowerInWord ? word.toUpperCase() : word;
+    let upper = knownWordAt(this.sql, start);
+    if (upper !== "") this.pos = start + upper.length;
+    else {
+      this.skipWord();
+      const word = this.sql.slice(start, this.pos);
+      upper = this.lowerInWord ? word.toUpperCase() : word;
+    }
     switch (upper) {
       case "NULL":
         return NULL_LITERAL;
@@ -245,8 +479,9 @@ class RedoScanner {
         return UNSUPPORTED_LITERAL;
       case "EMPTY_CLOB":
       case "EMPTY_BLOB":
-        this.expectChar(LPAREN, "'(' after " + upper);
-        this.expectChar(RPAREN, "')' after " + upper + "(");
+        // the messages are built only on failure: this is the hot path
+        if (!this.tryChar(LPAREN)) throw this.fail("'(' after " + upper);
+        if (!this.tryChar(RPAREN)) throw this.fail("')' after " + upper + "(");
         return upper === "EMPTY_CLOB" ? EMPTY_CLOB_LITERAL : EMPTY_BLOB_LITERAL;
       case "UNISTR": {
         this.expectChar(LPAREN, "'(' after UNISTR");
@@ -265,32 +500,38 @@ class RedoScanner {
       throw this.fail("a value");
     }
     this.pos++;
-    const args: string[] = [];
+    // arrays of the exact size: an empty array grown by push reserves room for 17
+    let args: string[];
     this.skipSpace();
-    if (this.peek() !== RPAREN) {
-      for (;;) {
-        this.skipSpace();
-        if (this.peek() === QUOTE) {
-          const at = this.pos;
-          const text = this.parseQuoted();
-          this.skipSpace();
-          if (!this.isConcat()) {
-            args.push(text);
-            if (!this.tryChar(COMMA)) break;
-            continue;
-          }
-          // a concatenation: parsed again as a whole value
-          this.pos = at;
-        }
-        const arg = this.parseValue();
-        if (arg.kind === "string") args.push(arg.value);
-        else if (arg.kind === "number") args.push(arg.text);
-        else throw this.fail(`a string or number argument of ${upper}`);
-        if (!this.tryChar(COMMA)) break;
+    if (this.peek() === RPAREN) args = [];
+    else {
+      const first = this.parseArgument(upper);
+      if (!this.tryChar(COMMA)) args = [first];
+      else {
+        const second = this.parseArgument(upper);
+        args = [first, second];
+        while (this.tryChar(COMMA)) args.push(this.parseArgument(upper));
       }
     }
-    this.expectChar(RPAREN, `',' or ')' in the arguments of ${upper}`);
+    if (!this.tryChar(RPAREN)) throw this.fail(`',' or ')' in the arguments of ${upper}`);
     return { kind: "call", fn: upper, args };
+  }
+
+  /** One argument of the call `fn`: a string (possibly a concatenation) or a number, as text. */
+  private parseArgument(fn: string): string {
+    this.skipSpace();
+    if (this.peek() === QUOTE) {
+      const at = this.pos;
+      const text = this.parseQuoted();
+      this.skipSpace();
+      if (!this.isConcat()) return text;
+      // a concatenation: parsed again as a whole value
+      this.pos = at;
+    }
+    const arg = this.parseValue();
+    if (arg.kind === "string") return arg.value;
+    if (arg.kind === "number") return arg.text;
+    throw this.fail(`a string or number argument of ${fn}`);
   }
 
   /** A `'…'` literal at the cursor with `''` unescaped. */
@@ -381,27 +622,39 @@ class RedoScanner {
     return sql.slice(start, i);
   }
 
-  private parseIdentifier(): string {
+  /** An identifier at the cursor (after blanks), kept as a span: see {@link idStart}. */
+  protected readIdentifier(): void {
     this.skipSpace();
-    if (this.peek() === DQUOTE) {
-      const close = this.sql.indexOf('"', this.pos + 1);
-      if (close < 0) throw this.fail("a closing double quote");
-      const name = this.sql.slice(this.pos + 1, close);
+    const sql = this.sql;
+    const at = this.pos;
+    if (sql.charCodeAt(at) === DQUOTE) {
+      // names are short: a loop here is cheaper than a call to indexOf
+      let close = at + 1;
+      const length = sql.length;
+      while (close < length && sql.charCodeAt(close) !== DQUOTE) close++;
+      if (close >= length) throw this.fail("a closing double quote");
+      this.idStart = at + 1;
+      this.idEnd = close;
+      this.idQuoted = true;
+      this.idLower = false;
       this.pos = close + 1;
-      return name;
+      return;
     }
-    if (!isWordChar(this.peek())) throw this.fail("an identifier");
-    const word = this.readWord();
-    return this.lowerInWord ? word.toUpperCase() : word;
+    if (!isWordChar(sql.charCodeAt(at))) throw this.fail("an identifier");
+    this.skipWord();
+    this.idStart = at;
+    this.idEnd = this.pos;
+    this.idQuoted = false;
+    this.idLower = this.lowerInWord;
   }
 
   /** Whether the last {@link readWord} saw a lower-case letter (else it needs no upper-casing). */
   private lowerInWord = false;
 
-  private readWord(): string {
-    const start = this.pos;
+  /** Moves past the word at the cursor, noting in {@link lowerInWord} whether it has lower-case letters. */
+  private skipWord(): void {
     const sql = this.sql;
-    let i = start;
+    let i = this.pos;
     let lower = false;
     for (; i < sql.length; i++) {
       const c = sql.charCodeAt(i);
@@ -410,7 +663,6 @@ class RedoScanner {
     }
     this.lowerInWord = lower;
     this.pos = i;
-    return sql.slice(start, i);
   }
 
   private peek(): number {
@@ -490,6 +742,150 @@ class RedoScanner {
   }
 }
 
+
+/** {@link parseSqlRedo}: names sliced out of the statement, literals in maps keyed by name, in statement order. */
+class NamedScanner extends RedoScanner<OracleRedoStatement> {
+  private owner = "";
+  private table = "";
+  /** Every column name read so far; a slot is an index in it. */
+  private names: string[] = [];
+  private values: Map<string, OracleRedoLiteral> | undefined;
+  private where: Map<string, OracleRedoLiteral> | undefined;
+
+  parse(sql: string): OracleRedoStatement {
+    this.owner = "";
+    this.table = "";
+    this.names = [];
+    this.values = undefined;
+    this.where = undefined;
+    return this.scan(sql);
+  }
+
+  protected tablePart(second: boolean): void {
+    if (second) this.owner = this.table;
+    this.table = this.identifierText();
+  }
+
+  protected beginClause(clause: Clause): void {
+    if (clause === VALUES) this.values = new Map();
+    else this.where = new Map();
+  }
+
+  protected column(): number {
+    this.names.push(this.identifierText());
+    return this.names.length - 1;
+  }
+
+  protected put(clause: Clause, slot: number, literal: OracleRedoLiteral): void {
+    const name = this.names[slot] as string;
+    (clause === VALUES ? this.values : this.where)?.set(name, literal);
+  }
+
+  protected result(kind: "insert" | "update" | "delete"): OracleRedoStatement {
+    const { owner, table } = this;
+    const values = this.values ?? NO_COLUMNS;
+    const where = this.where ?? NO_COLUMNS;
+    switch (kind) {
+      case "insert":
+        return { kind, owner, table, values };
+      case "update":
+        return { kind, owner, table, set: values, where };
+      case "delete":
+        return { kind, owner, table, where };
+    }
+  }
+}
+
+/**
+ * {@link parseSqlRedoRow}: column names compared in place with the table's
+ * columns, literals in arrays by column position. One instance is reused for
+ * every statement (parsing is synchronous and never re-entered).
+ */
+class RowScanner extends RedoScanner<OracleRedoRow> {
+  private columns: OracleRedoTable = new OracleRedoTable([]);
+  /** The slot tried first for the next column: the one after the last found. */
+  private hint = 0;
+  private values: (OracleRedoLiteral | undefined)[] | undefined;
+  private where: (OracleRedoLiteral | undefined)[] | undefined;
+  private unknownColumn: string | undefined;
+
+  parse(sql: string, columns: OracleRedoTable): OracleRedoRow {
+    this.columns = columns;
+    this.hint = 0;
+    this.values = undefined;
+    this.where = undefined;
+    this.unknownColumn = undefined;
+    return this.scan(sql);
+  }
+
+  // the table is known already: its name is read over, not kept
+  protected tablePart(): void {}
+
+  /** An insert whose header (`insert into … values (`) repeats the table's last one skips to its values. */
+  protected override parseInsert(): void {
+    const columns = this.columns;
+    const header = columns.insertHeader;
+    if (header !== "" && this.sql.startsWith(header)) {
+      this.pos = header.length;
+      this.parseInsertValues(columns.insertSlots);
+      return;
+    }
+    const slots = this.parseInsertHeader();
+    // a header naming an unknown column is not kept: the next statement must report it too
+    if (this.unknownColumn === undefined) {
+      columns.insertHeader = this.sql.slice(0, this.pos);
+      columns.insertSlots = slots;
+    }
+    this.parseInsertValues(slots);
+  }
+
+  protected override cachedHeader(): "update" | "delete" | undefined {
+    const sql = this.sql;
+    const columns = this.columns;
+    const c = sql.charCodeAt(0);
+    const header = c === 0x75 ? columns.updateHeader : c === 0x64 ? columns.deleteHeader : "";
+    // the header ends with a keyword: the text after it must not go on with the word
+    if (header === "" || !sql.startsWith(header) || isWordChar(sql.charCodeAt(header.length))) return undefined;
+    this.pos = header.length;
+    return c === 0x75 ? "update" : "delete";
+  }
+
+  protected override headerRead(kind: "update" | "delete"): void {
+    const header = this.sql.slice(0, this.pos);
+    if (kind === "update") this.columns.updateHeader = header;
+    else this.columns.deleteHeader = header;
+  }
+
+  protected beginClause(clause: Clause): void {
+    this.hint = 0;
+    const slots = new Array<OracleRedoLiteral | undefined>(this.columns.names.length);
+    if (clause === VALUES) this.values = slots;
+    else this.where = slots;
+  }
+
+  protected column(): number {
+    const columns = this.columns;
+    const slot =
+      !this.idQuoted && this.idLower ? columns.slotOf(this.identifierText()) : columns.slotAt(this.sql, this.idStart, this.idEnd, this.hint);
+    if (slot >= 0) this.hint = slot + 1;
+    else if (slot === REDO_SLOT_UNKNOWN && this.unknownColumn === undefined) this.unknownColumn = this.identifierText();
+    return slot;
+  }
+
+  protected put(clause: Clause, slot: number, literal: OracleRedoLiteral): void {
+    if (slot < 0) return;
+    const slots = clause === VALUES ? this.values : this.where;
+    if (slots !== undefined) slots[slot] = literal;
+  }
+
+  protected result(kind: "insert" | "update" | "delete"): OracleRedoRow {
+    return { kind, values: this.values ?? NO_SLOTS, where: this.where ?? NO_SLOTS, unknownColumn: this.unknownColumn };
+  }
+}
+
+const namedScanner = new NamedScanner();
+const rowScanner = new RowScanner();
+
 /**
  * Parses one LogMiner `SQL_REDO` insert, update or delete (the whole text of
  * a row, continuation rows already joined) into its table and column
@@ -500,5 +896,20 @@ class RedoScanner {
  * the text is not a statement of that shape.
  */
 export function parseSqlRedo(sql: string): OracleRedoStatement {
-  return new RedoScanner(sql).parse();
+  return namedScanner.parse(sql);
+}
+
+/**
+ * {@link parseSqlRedo} for a statement of a known table, the source's hot
+ * path: the same grammar, literals and errors, but column names are resolved
+ * against `columns` in place and the literals come back in arrays by column
+ * position, so no name is sliced out and no map is built. The owner and
+ * table in the text are read over, not checked (the caller knows the table
+ * from `V$LOGMNR_CONTENTS`). A column `columns` skips is dropped; the first
+ * one it does not have is named in `unknownColumn`.
+ *
+ * @throws OracleRedoParseError as {@link parseSqlRedo} does.
+ */
+export function parseSqlRedoRow(sql: string, columns: OracleRedoTable): OracleRedoRow {
+  return rowScanner.parse(sql, columns);
 }
