@@ -11,4 +11,5 @@ export const CI_SEEDS: Readonly<Record<PairName, readonly number[]>> = {
   "mysql-pg": [197, 291],
   "pg-iceberg": [40, 187],
   "dynamodb-pg": [97, 117],
+  "pg-opensearch": [1, 2],
 };
