@@ -154,9 +154,14 @@ export async function readOpenSearchRows(node: string, index: string, wanted: re
   if (fields === undefined) return undefined;
   const present: ColumnInfo[] = wanted.filter((w) => fields.has(w.name)).map((w) => ({ name: w.name, kind: w.kind, type: "opensearch field" }));
   const documents = await readOpenSearchDocuments(node, index);
+  // a float4 is written as its shortest float32 text (`4.1864835e-20`): widened exactly to the double the source reads (`::float8`)
+  const float32 = new Set(wanted.filter((w) => w.kind === "float" && w.type === "real").map((w) => w.name));
   const rows: CanonicalRow[] = documents.map((d) => {
     const row: Record<string, string | null> = {};
-    for (const p of present) row[p.name] = canonicalDocumentValue(p.kind, d.get(p.name));
+    for (const p of present) {
+      const value = canonicalDocumentValue(p.kind, d.get(p.name));
+      row[p.name] = value !== null && float32.has(p.name) && !value.startsWith("!") ? canonicalFloat(Math.fround(Number(value))) : value;
+    }
     return row;
   });
   return { present, rows };

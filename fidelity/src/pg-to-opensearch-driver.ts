@@ -22,11 +22,13 @@ function loosenJsonColumns(rows: TableRows): TableRows {
 
 /**
  * PostgreSQL -> OpenSearch: a fresh source database per seed, one index
- * (an alias) per table named `<prefix>.<table>` with a unique prefix per
- * seed, read back with plain HTTP (`opensearch-index-reader.ts`). Tables
- * keep their source names (no same-named tables of two schemas: the index
- * template has no schema). `autoResync` is on: OpenSearch cannot change a
- * field's type, so a retyped column rebuilds the index (the documented path).
+ * (an alias) per table named `<prefix>.<schema>.<table>` with a unique
+ * prefix per seed, read back with plain HTTP (`opensearch-index-reader.ts`).
+ * The schema is in the index name, so a table moved between the included
+ * schemas lands in another index (without it, the moved table's new index
+ * would be the old one's name, which the drop of the old table deletes).
+ * `autoResync` is on: OpenSearch cannot change a field's type, so a
+ * retyped column rebuilds the index (the documented path).
  */
 export const pgToOpenSearchDriver: PairDriver = {
   pair: "pg-opensearch",
@@ -41,7 +43,7 @@ export const pgToOpenSearchDriver: PairDriver = {
     return {
       config: {
         source: { type: "postgres", url: sourceDb.url },
-        target: { type: "opensearch", node, index: `${prefix}.{table}` },
+        target: { type: "opensearch", node, index: `${prefix}.{namespace}.{table}` },
         autoResync: true,
         ...pgLayoutOf(workload).config,
       },
@@ -59,7 +61,7 @@ export const pgToOpenSearchDriver: PairDriver = {
               const read = await readPgSourceTable(source, schema, table, false);
               if (read === undefined) continue;
               const rows = loosenJsonColumns(read);
-              const index = `${prefix}.${targetTableName(layout, schema, table)}`.toLowerCase();
+              const index = `${prefix}.${schema}.${targetTableName(layout, schema, table)}`.toLowerCase();
               expected.add(index);
               const target = await readOpenSearchRows(node, index, rows.columns);
               if (schema === "public") landed.set(table, target);

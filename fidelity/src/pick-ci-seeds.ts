@@ -17,6 +17,7 @@ const GENERATORS: Record<PairName, { prefix: string; generate: (rng: Rng, on: Fe
   "pg-iceberg": { prefix: "iceberg", generate: (rng, on) => generatePgWorkload({ rng, on, maxNumericPrecision: 38, qualifiedNames: false }) },
   "dynamodb-pg": { prefix: "dynamodb", generate: (rng, on) => generateDynamoWorkload({ rng, on }) },
   "pg-opensearch": { prefix: "opensearch", generate: (rng, on) => generatePgWorkload({ rng, on, qualifiedNames: false }) },
+  "pg-kafka-pg": { prefix: "kafka", generate: (rng, on) => generatePgWorkload({ rng, on, qualifiedNames: false }) },
 };
 
 const maxSeed = Number(process.argv[2] ?? "300");
