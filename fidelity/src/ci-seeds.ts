@@ -11,4 +11,6 @@ export const CI_SEEDS: Readonly<Record<PairName, readonly number[]>> = {
   "mysql-pg": [197, 291],
   "pg-iceberg": [40, 187],
   "dynamodb-pg": [97, 117],
+  "pg-opensearch": [46, 86],
+  "pg-kafka-pg": [20, 34],
 };

@@ -89,6 +89,10 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
   const label = `${driver.pair.replace("-", "")}_${seed}_${Math.random().toString(36).slice(2, 6)}`;
   const opened = await driver.open(label, workload, on);
   const { file, dir } = await writeConfig({ name: `fz_${label}`, ...opened.config, ...options.configExtra });
+  const downstream = opened.downstream === undefined ? undefined : await writeConfig({ name: `fz_${label}_w`, ...opened.downstream.config });
+  const readDeadLetters = async () =>
+    (await readFile(join(dir, "state", `fz_${label}.dead-letters.jsonl`), "utf8").catch(() => "")) +
+    (downstream === undefined ? "" : await readFile(join(downstream.dir, "state", `fz_${label}_w.dead-letters.jsonl`), "utf8").catch(() => ""));
   const executed: { step: Step; marker?: string }[] = [];
   let events = 0;
   let phase = "setup";
@@ -105,12 +109,13 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
     const outDir = options.outDir ?? join(process.env.TMPDIR ?? "/tmp", "zero-etl-fidelity");
     await mkdir(outDir, { recursive: true });
     const reproFile = join(outDir, `${driver.pair}-seed${seed}.repro.txt`);
-    const deadLetters = await readFile(join(dir, "state", `fz_${label}.dead-letters.jsonl`), "utf8").catch(() => "");
+    const deadLetters = await readDeadLetters();
     const header = [
       `pair ${driver.pair}, seed ${seed}, failed in ${phase}: ${message}`,
       `rerun: pnpm fuzz --pair ${driver.pair} --seed ${seed}${Object.entries(options.gates ?? {}).map(([g, v]) => ` --gate ${v ? "" : "-"}${g}`).join("")}${options.focus === false ? " --no-focus" : ""}`,
       `features: ${features.join(", ")}`,
       `pipeline config: ${JSON.stringify({ ...opened.config, ...options.configExtra })}`,
+      ...(opened.downstream === undefined ? [] : [`downstream pipeline config: ${JSON.stringify(opened.downstream.config)}`]),
     ];
     const show = (v: string | null) => (v === null ? "null" : JSON.stringify(v.length > 160 ? `${v.slice(0, 120)}…(${v.length} chars)` : v));
     const diffLines = differences.slice(0, 12).map((d) => `  ${d.table} key ${d.key} column ${d.column}: source ${show(d.source)}, target ${show(d.target)}`);
@@ -120,7 +125,7 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
     const report = [
       `FIDELITY FAILURE ${header[0] ?? ""}`,
       ...diffLines,
-      ...(stderr === "" ? [] : [`  cli stderr (tail): ${stderr.slice(-1500)}`]),
+      ...(stderr === "" ? [] : [`  cli stderr (tail): ${stderr.slice(-3100)}`]),
       ...(deadLetters === "" ? [] : [`  dead letters (first 3): ${deadLetters.split("\n").slice(0, 3).join("\n    ")}`]),
       `  ${header[1] ?? ""}`,
       `  reproduction (the DDL+DML it ran, filtered to the differing tables; full workload below it): ${reproFile}`,
@@ -129,12 +134,43 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
     return { pair: driver.pair, seed, events, elapsedMs: Date.now() - started, features, failure: { phase, message, differences, reproFile, report } };
   };
 
+  // The downstream pipeline (a Kafka worker) after the first one caught up:
+  // run it until the target equals the source, then stop it with SIGTERM.
+  // Returns a failure message, or undefined when it settled.
+  const settleDownstream = async (): Promise<{ message: string; differences: readonly Difference[]; stderr: string } | undefined> => {
+    if (downstream === undefined) return undefined;
+    marker("zeroetl run <downstream>   (until the target equals the source, then SIGTERM)");
+    const child = startCli(["run", downstream.file], opened.env);
+    const exited = child.result.then((r) => r);
+    const deadline = Date.now() + timeout;
+    let differences: readonly Difference[] = [];
+    let early: CliResult | undefined;
+    for (;;) {
+      early = await Promise.race([exited, sleep(1000).then(() => undefined)]);
+      if (early !== undefined) break;
+      differences = await opened.compare({ twins: false });
+      if (differences.length === 0 || Date.now() > deadline) break;
+    }
+    if (early === undefined) child.kill("SIGTERM");
+    const stopTimer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const result = await exited;
+    clearTimeout(stopTimer);
+    const stderr = result.stderr.length > 3000 ? `${result.stderr.slice(0, 1500)}\n…\n` + result.stderr.slice(-1500) : result.stderr;
+    if (early !== undefined) return { message: `downstream run exited ${result.code ?? result.signal} by itself`, differences: [], stderr };
+    if (differences.length > 0) return { message: `downstream did not make the target equal the source within ${timeout / 1000} s`, differences, stderr };
+    // a SIGTERM before the CLI installed its handler ends it by the signal: still our stop, not a failure
+    if (result.code !== 0 && result.signal !== "SIGTERM") return { message: `downstream run exited ${result.code ?? result.signal} after SIGTERM`, differences: [], stderr };
+    return undefined;
+  };
+
   try {
     for (const step of workload.setup) await exec(step);
     phase = "snapshot";
     marker("zeroetl run --until-caught-up   (snapshot)");
     let run = await runUntilCaughtUp(file, opened.env, timeout);
     if (run.code !== 0) return await fail(run.timedOut ? "run hung" : `run exited ${run.code}`, [], run.stderr);
+    let settled = await settleDownstream();
+    if (settled !== undefined) return await fail(settled.message, settled.differences, settled.stderr);
     for (const [i, p] of workload.phases.entries()) {
       phase = `phase ${i + 1} (${p.end.kind})`;
       if (p.end.kind === "restart") {
@@ -142,35 +178,41 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
         marker("zeroetl run --until-caught-up   (restart)");
         run = await runUntilCaughtUp(file, opened.env, timeout);
         if (run.code !== 0) return await fail(run.timedOut ? "run hung" : `run exited ${run.code}`, [], run.stderr);
+        settled = await settleDownstream();
+        if (settled !== undefined) return await fail(settled.message, settled.differences, settled.stderr);
         continue;
       }
-      marker("zeroetl run   (started in the background)");
-      const child = startCli(["run", file], opened.env);
+      marker(downstream === undefined ? "zeroetl run   (started in the background)" : "zeroetl run and zeroetl run <downstream>   (both started in the background)");
+      const children = [startCli(["run", file], opened.env), ...(downstream === undefined ? [] : [startCli(["run", downstream.file], opened.env)])];
+      const killAll = () => {
+        marker(downstream === undefined ? "kill -9 of the running zeroetl" : "kill -9 of both running zeroetl processes");
+        for (const child of children) child.kill("SIGKILL");
+      };
       await sleep(p.end.delayMs);
       let killed = false;
       for (const [j, step] of p.steps.entries()) {
         if (j === p.end.afterStep) {
-          marker("kill -9 of the running zeroetl");
-          child.kill("SIGKILL");
+          killAll();
           killed = true;
         }
         await exec(step);
       }
       if (!killed) {
         await sleep(p.end.delayMs);
-        marker("kill -9 of the running zeroetl");
-        child.kill("SIGKILL");
+        killAll();
       }
-      await child.result;
+      for (const child of children) await child.result;
     }
     phase = "final";
     marker("zeroetl run --until-caught-up   (final)");
     run = await runUntilCaughtUp(file, opened.env, timeout);
     if (run.code !== 0) return await fail(run.timedOut ? "run hung" : `run exited ${run.code}`, [], run.stderr);
+    settled = await settleDownstream();
+    if (settled !== undefined) return await fail(settled.message, settled.differences, settled.stderr);
     phase = "compare";
     await options.beforeCompare?.(opened.config);
     const differences = await opened.compare();
-    const deadLetters = await readFile(join(dir, "state", `fz_${label}.dead-letters.jsonl`), "utf8").catch(() => "");
+    const deadLetters = await readDeadLetters();
     if (differences.length > 0) return await fail(`${differences.length} difference(s) between source and target`, differences);
     if (deadLetters.trim() !== "") return await fail("records went to the dead-letter queue", []);
   } catch (error) {

@@ -2,7 +2,9 @@ import { startDynamoDbLocal } from "../../test-support/dynamodb-local.js";
 import { createDynamoDbDriver } from "./dynamodb-to-pg-driver.js";
 import type { PairDriver, PairName } from "./pair-driver.js";
 import { mysqlToPgDriver } from "./mysql-to-pg-driver.js";
+import { pgKafkaPgDriver } from "./pg-kafka-pg-driver.js";
 import { pgToIcebergDriver } from "./pg-to-iceberg-driver.js";
+import { pgToOpenSearchDriver } from "./pg-to-opensearch-driver.js";
 import { pgToPgDriver } from "./pg-to-pg-driver.js";
 
 /** A driver and how to stop what it started (DynamoDB Local, a fetch shim). */
@@ -20,6 +22,10 @@ export async function startPairDriver(pair: PairName): Promise<RunningDriver> {
       return { driver: mysqlToPgDriver, stop: async () => undefined };
     case "pg-iceberg":
       return { driver: pgToIcebergDriver, stop: async () => undefined };
+    case "pg-opensearch":
+      return { driver: pgToOpenSearchDriver, stop: async () => undefined };
+    case "pg-kafka-pg":
+      return { driver: pgKafkaPgDriver, stop: async () => undefined };
     case "dynamodb-pg": {
       const local = await startDynamoDbLocal();
       return { driver: createDynamoDbDriver(local), stop: () => local.stop() };

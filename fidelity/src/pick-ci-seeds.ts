@@ -16,6 +16,8 @@ const GENERATORS: Record<PairName, { prefix: string; generate: (rng: Rng, on: Fe
   "mysql-pg": { prefix: "mysql", generate: (rng, on) => generateMysqlWorkload({ rng, on }) },
   "pg-iceberg": { prefix: "iceberg", generate: (rng, on) => generatePgWorkload({ rng, on, maxNumericPrecision: 38, qualifiedNames: false }) },
   "dynamodb-pg": { prefix: "dynamodb", generate: (rng, on) => generateDynamoWorkload({ rng, on }) },
+  "pg-opensearch": { prefix: "opensearch", generate: (rng, on) => generatePgWorkload({ rng, on, qualifiedNames: false }) },
+  "pg-kafka-pg": { prefix: "kafka", generate: (rng, on) => generatePgWorkload({ rng, on, qualifiedNames: false }) },
 };
 
 const maxSeed = Number(process.argv[2] ?? "300");

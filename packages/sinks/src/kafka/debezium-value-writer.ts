@@ -72,7 +72,9 @@ export function writeValue(type: LogicalType, value: Value): string {
     case "int":
       return type.bits === 64 && !type.signed ? JSON.stringify(String(value)) : String(value);
     case "float":
-      return typeof value === "number" && Number.isFinite(value) ? String(value) : JSON.stringify(String(value));
+      // String(-0) is "0": a negative zero is written as Debezium's JsonConverter writes it
+      if (typeof value === "number" && Number.isFinite(value)) return Object.is(value, -0) ? "-0.0" : String(value);
+      return JSON.stringify(String(value));
     case "decimal":
     case "string":
     case "interval":

@@ -20,6 +20,12 @@ export interface SinkFieldMapping extends Omit<OpenSearchFieldMapping, "fields" 
  * Strings other than enums are `text` with a `keyword` sub-field whatever
  * their declared length, as OpenSearch maps strings itself: a VARCHAR(200)
  * title must answer a full-text `match`, and `<col>.keyword` answers terms.
+ * Dates and timestamps get `ignore_malformed`: a `date_nanos` field holds
+ * only 1970-2262 and a `date` field no `infinity`, yet the source has such
+ * values; the document keeps them in `_source` with the field unindexed
+ * (as a decimal beyond a double's range), rather than the row being refused.
+ * Only the field `type` is compared with a live index, so indices made
+ * without the flag stay as they are.
  */
 export function sinkFieldMapping(type: LogicalType): SinkFieldMapping {
   switch (type.kind) {
@@ -30,6 +36,9 @@ export function sinkFieldMapping(type: LogicalType): SinkFieldMapping {
       return { type: "text", fields: { keyword: { type: "keyword", ignore_above: 256 } } };
     case "list":
       return sinkFieldMapping(type.element);
+    case "date":
+    case "timestamp":
+      return { ...toOpenSearchType(type).type, ignore_malformed: true };
     case "struct": {
       const properties: Record<string, SinkFieldMapping> = {};
       for (const field of type.fields) properties[field.name] = sinkFieldMapping(field.type);
