@@ -40,7 +40,17 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
           `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`,
           [name],
         );
-        await client.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1`, [name]);
+        // pg_terminate_backend only signals: a walsender still exiting keeps its slot active (55006) for a moment
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await client.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1`, [name]);
+            break;
+          } catch (error) {
+            if ((error as { code?: string }).code !== "55006" || attempt >= 100) throw error;
+            await client.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, [name]);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
         await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       } finally {
         await client.end();
