@@ -82,9 +82,14 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
     case "postgres": {
       const { createPostgresSource } = await import("@zero-etl/sources/postgres");
       const { type: _type, ...options } = source;
-      // a row can enter a row filter through an update that leaves a TOAST value out: read it from the source
+      // a row can enter a row filter through an update that leaves a TOAST value out: read it from the source.
+      // Into Kafka every update goes whole: a key-changing update becomes a delete under the old key and a
+      // create under the new one, which land in different partitions and may be applied by different
+      // workers, so no consumer can take the unsent value from the old row (and Debezium consumers expect
+      // full rows anyway)
       const filtered = new Set(Object.keys(config.filter?.rows ?? {}));
-      const fetch = filtered.size === 0 ? {} : { fetchUnchangedFor: (ref: TableRef) => filtered.has(tableKey(ref)) };
+      const whole = config.target.type === "kafka";
+      const fetch = whole ? { fetchUnchangedFor: () => true } : filtered.size === 0 ? {} : { fetchUnchangedFor: (ref: TableRef) => filtered.has(tableKey(ref)) };
       return createPostgresSource({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...fetch, computeGenerated });
     }
     case "mysql": {

@@ -23,6 +23,7 @@ import { resolveKafkaSinkConfig, kafkaTopicName, type KafkaSinkConfig, type Kafk
 import { DebeziumTableEncoder, type DebeziumSourceInfo } from "./debezium-table-encoder.js";
 import { schemaChangeEvent, schemaChangeKey } from "./debezium-schema-change.js";
 import { readCheckpoint } from "./kafka-checkpoint-reader.js";
+import { completeFromBefore } from "./update-from-before.js";
 import { SnapshotDoneWatcher, distributeSnapshot, type WorkRecord } from "./kafka-snapshot-distributor.js";
 
 /** A record waiting for the next flush; `value` undefined is a tombstone. */
@@ -266,16 +267,17 @@ export class KafkaSink implements Sink {
         return;
       case "update": {
         const oldKey = encoder.key(event.key);
-        const newKey = encoder.key(event.after);
-        const headers = event.unchanged !== undefined && event.unchanged.length > 0 ? { [UNCHANGED_HEADER]: JSON.stringify(event.unchanged) } : undefined;
+        const { after, unchanged } = completeFromBefore(event.after, event.unchanged, event.before);
+        const newKey = encoder.key(after);
+        const headers = unchanged !== undefined ? { [UNCHANGED_HEADER]: JSON.stringify(unchanged) } : undefined;
         if (oldKey !== newKey) {
           // as Debezium does for a key change: delete + tombstone under the old key, create under the new one
           this.#push({ topic, key: oldKey, value: encoder.value("d", event.before ?? event.key, undefined, info, now) });
           this.#push({ topic, key: oldKey, value: undefined });
-          this.#push({ topic, key: newKey, value: encoder.value("c", undefined, event.after, info, now), ...(headers === undefined ? {} : { headers }) });
+          this.#push({ topic, key: newKey, value: encoder.value("c", undefined, after, info, now), ...(headers === undefined ? {} : { headers }) });
           return;
         }
-        this.#push({ topic, key: newKey, value: encoder.value("u", event.before, event.after, info, now), ...(headers === undefined ? {} : { headers }) });
+        this.#push({ topic, key: newKey, value: encoder.value("u", event.before, after, info, now), ...(headers === undefined ? {} : { headers }) });
         return;
       }
       case "delete": {
