@@ -76,3 +76,32 @@ describe("preflight with a FOR ALL TABLES publication of the user", () => {
     expect(publication.rows).toEqual([{ puballtables: true }]);
   });
 });
+
+describe("an incremental snapshot of a table the publication does not cover yet", () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase("pubincr");
+    await db.query("CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY, v text); INSERT INTO b SELECT g, 'v' || g FROM generate_series(1, 5) g; CREATE PUBLICATION p_incr FOR TABLE a");
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("puts the table into the publication before its first chunk is read (a change after the read must reach the stream)", async () => {
+    // b newly selected (a filter change): the stream has not restarted, so nothing has added it yet
+    const source = createPostgresSource({ url: db.url, pipeline: "pubincr", publication: "p_incr" });
+    try {
+      const schema = (await source.introspect()).find((s) => s.table.name === "b");
+      expect(schema).toBeDefined();
+      if (schema === undefined || source.incremental === undefined) throw new Error("no schema of b, or no incremental reader");
+      const chunk = await source.incremental.readChunk({ schema, limit: 3 });
+      expect(chunk.rows).toHaveLength(3);
+      const published = await db.query<{ tablename: string }>("SELECT tablename::text FROM pg_publication_tables WHERE pubname = 'p_incr' ORDER BY tablename");
+      expect(published.rows.map((r) => r.tablename)).toEqual(["a", "b"]);
+    } finally {
+      await source.close();
+    }
+  });
+});
