@@ -6,7 +6,7 @@ import type { PgValueDecoder } from "./pg-value-decoder.js";
 import { RAW_TEXT_TYPES, connectPostgres, connectionError, quoteIdent } from "./postgres-connection.js";
 import { introspectPostgres, type PostgresColumnInfo } from "./postgres-introspector.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
-import { inspectPublication, planPublication, publicationDdl } from "./postgres-publication.js";
+import { inspectPublication, planPublication, publicationDdl, runPublicationDdl } from "./postgres-publication.js";
 
 /**
  * The prefix of the logical decoding messages that carry the runtime's
@@ -140,7 +140,7 @@ export class PostgresIncrementalReader implements IncrementalSnapshotSource {
       const coverage = await inspectPublication(client, config.publication, plan, config.partitions);
       if (!coverage.exists) throw new ZeroEtlError(`publication ${config.publication} does not exist; run preflight with fix or create it`, { code: "source-failed" });
       const statements = publicationDdl(config.publication, { ...coverage, harmful: [], viaRootWrong: false });
-      for (const statement of statements) await client.query(statement);
+      await runPublicationDdl(client, statements);
       if (statements.length > 0) config.logger.info("publication updated for an incremental snapshot", { publication: config.publication, table: key, statements });
     }
     this.#published.add(key);

@@ -1,8 +1,9 @@
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createPostgresSource } from "@zero-etl/sources/postgres";
 import { createTestDatabase, type TestDatabase } from "../../../../test-support/postgres.js";
 import type { PostgresTableInfo } from "../../src/postgres/postgres-introspector.js";
-import { planPublication, publicationDdl } from "../../src/postgres/postgres-publication.js";
+import { planPublication, publicationDdl, runPublicationDdl } from "../../src/postgres/postgres-publication.js";
 
 const info = (name: string, extra: Partial<PostgresTableInfo> = {}): PostgresTableInfo => ({
   oid: 1,
@@ -103,5 +104,36 @@ describe("an incremental snapshot of a table the publication does not cover yet"
     } finally {
       await source.close();
     }
+  });
+});
+
+describe("two connections of one source changing the publication at once", () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase("pubrace");
+    await db.query("CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY); CREATE TABLE c (id int PRIMARY KEY); CREATE PUBLICATION p_race FOR TABLE a");
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("takes a table another connection added (or removed) since the inspection as done, and still adds the others", async () => {
+    const table = (name: string) => ({ namespace: "public", name });
+    const base = { exists: true, allTables: false, viaRootWrong: false, partitions: "root" as const };
+    // inspected while b was missing and a was to leave; then another connection added b and dropped a
+    const statements = publicationDdl("p_race", { ...base, missing: [table("b"), table("c")], harmful: [table("a")] });
+    await db.query("ALTER PUBLICATION p_race ADD TABLE b");
+    await db.query("ALTER PUBLICATION p_race DROP TABLE a");
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await runPublicationDdl(client, statements);
+    } finally {
+      await client.end();
+    }
+    const published = await db.query<{ tablename: string }>("SELECT tablename::text FROM pg_publication_tables WHERE pubname = 'p_race' ORDER BY tablename");
+    expect(published.rows.map((r) => r.tablename)).toEqual(["b", "c"]);
   });
 });
