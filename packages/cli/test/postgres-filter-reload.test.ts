@@ -1,7 +1,7 @@
 import { rename, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
-import { startCli, writeConfig } from "../../../test-support/cli.js";
+import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
 
 /** Polls `check` until it returns true (generous: the suite runs in parallel on 2 cores); no timing is asserted. */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
@@ -48,7 +48,12 @@ describe("a running pipeline takes a changed filter from its config file (Postgr
       INSERT INTO a SELECT g, 'a' || g FROM generate_series(1, 50) g;
       CREATE TABLE b (id int PRIMARY KEY, v text NOT NULL);
       INSERT INTO b SELECT g, 'b' || g FROM generate_series(1, 2000) g;
-      ANALYZE b;`);
+      ANALYZE b;
+      CREATE TABLE c (id int PRIMARY KEY, v text NOT NULL);
+      INSERT INTO c SELECT g, 'c' || g FROM generate_series(1, 3000) g;
+      CREATE TABLE d (id int PRIMARY KEY, v text NOT NULL);
+      INSERT INTO d VALUES (1, 'd1');
+      ANALYZE c;`);
   });
 
   afterAll(async () => {
@@ -148,5 +153,36 @@ describe("a running pipeline takes a changed filter from its config file (Postgr
     }
     expect(stderr).toMatch(/"msg":"filter changed"/);
     expect(stderr).toMatch(/"table":"public\.b"[^\n]*"msg":"incremental snapshot chunk applied"/);
+  }, 180_000);
+
+  it("survives a kill -9 in the middle of the background snapshot of a table added live: the restarted run reads the file and resumes from the last durable chunk", async () => {
+    const base = {
+      name: "freload_crash",
+      source: { type: "postgres", url: source.url, publication: "freload_crash" },
+      target: { type: "postgres", url: target.url, schema: "dw" },
+      snapshot: { mode: "incremental", chunkRows: 50 },
+      log: { level: "info" },
+    };
+    const { file, dir } = await writeConfig({ ...base, filter: { include: ["public.d"] } });
+    const state = { dir: `${dir}/state` };
+    const first = startCli(["run", file]);
+    try {
+      await until("the first snapshot of d", async () => (await tableStatus(target, "freload_crash", "public.d")).state === "synced");
+      await saveConfig(file, { ...base, state, filter: { include: ["public.d", "public.c"] } });
+      await until("three chunks of c to be durable", async () => ((await tableStatus(target, "freload_crash", "public.c")).incremental?.chunks ?? 0) >= 3);
+    } finally {
+      first.kill("SIGKILL");
+      await first.result;
+    }
+    const killed = await tableStatus(target, "freload_crash", "public.c");
+    expect(killed.incremental?.chunks).toBeGreaterThanOrEqual(3);
+    // changes while the pipeline is down, before and after the durable cursor
+    await source.query("UPDATE c SET v = v || '!' WHERE id % 10 = 0; DELETE FROM c WHERE id % 17 = 0; INSERT INTO c VALUES (5000, 'late')");
+    const second = await runCli(["run", "--until-caught-up", file]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr).toMatch(/"table":"public\.c"[^\n]*"msg":"incremental snapshot resumed"/);
+    expect((await tableStatus(target, "freload_crash", "public.c")).state).toBe("synced");
+    expect(await rowsOf(target, "dw.c")).toEqual(await rowsOf(source, "public.c"));
+    expect(await rowsOf(target, "dw.d")).toEqual(await rowsOf(source, "public.d"));
   }, 180_000);
 });
