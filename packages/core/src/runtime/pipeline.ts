@@ -584,7 +584,12 @@ class PipelineRun {
     const sinkSide = this.#target;
     let checkpoint = start;
     let latest: string | undefined;
-    const iterator = source.stream(start.position ?? "", signal === undefined ? {} : { signal })[Symbol.asyncIterator]();
+    // this stream alone can be stopped too (a new table selection), whether or not the source is delivering
+    const own = new AbortController();
+    const stopOwn = (): void => own.abort();
+    if (signal?.aborted === true) own.abort();
+    else signal?.addEventListener("abort", stopOwn, { once: true });
+    const iterator = source.stream(start.position ?? "", { signal: own.signal })[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<ChangeBatch>> | undefined;
     this.#latest = undefined;
     // a chunk between its watermarks when the stream stopped is read again (its window was not seen whole)
@@ -598,6 +603,10 @@ class PipelineRun {
         // a new table selection: stop at a checkpoint (not inside a transaction's pending rows without one)
         if (selection?.pending === true && (latest !== undefined || sinkSide.pendingRows === 0)) {
           this.#reselectDue = true;
+          // a read in flight would hold the iterator's end until the source delivers something: end it now
+          // (what it would have delivered is read again from the checkpoint)
+          next?.catch(() => undefined);
+          own.abort();
           break;
         }
         // a failure of the source's stream is told apart from the sink's, which the retrying operation already rode out
@@ -649,6 +658,7 @@ class PipelineRun {
         // a failed write or commit in flight wins over what ended the loop: the run replays from the last durable checkpoint either way
         await this.#settle();
       } finally {
+        signal?.removeEventListener("abort", stopOwn);
         await iterator.return?.();
         stages.wallMs = performance.now() - began;
         if (stages.events > 0) this.#log.info("stream stages", roundStages(stages));
