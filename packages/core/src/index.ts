@@ -54,6 +54,8 @@ export type { ConnectionTimeouts } from "./runtime/connection-timeouts.js";
 export { DEFAULT_CONNECTION_TIMEOUTS, resolveConnectionTimeouts } from "./runtime/connection-timeouts.js";
 export type { PipelineOptions, PipelineResult } from "./runtime/pipeline.js";
 export { markForResync, runPipeline } from "./runtime/pipeline.js";
+export type { SelectionChange } from "./runtime/selection-changes.js";
+export { SelectionChanges } from "./runtime/selection-changes.js";
 export type { IncrementalChunk, IncrementalSnapshotSource, ReadChunkOptions, StreamMarker } from "./source/incremental-snapshot-source.js";
 export type { MarkerContent } from "./runtime/stream-marker.js";
 export { decodeMarker, encodeMarker } from "./runtime/stream-marker.js";

@@ -16,6 +16,7 @@ import {
   tableKey,
 } from "@zero-etl/core";
 import type { PipelineConfig } from "./pipeline-config.js";
+import { LiveTableFilter } from "./live-table-filter.js";
 import { resolveTargetNaming, type TargetNaming } from "./target-naming.js";
 
 /** The parts a config describes, connected and ready for `runPipeline`. */
@@ -28,7 +29,16 @@ export interface PipelineParts {
   readonly stateDir: string;
   /** How source tables are named in the target; check it with `assertDistinctTargetNames` before running. */
   readonly naming: TargetNaming;
+  /**
+   * The table filter the source and the filter mapper select with, when the
+   * source can take a new one while it runs (PostgreSQL, MySQL/MariaDB: see
+   * `LiveTableFilter`); absent for the other sources.
+   */
+  readonly liveFilter?: LiveTableFilter;
 }
+
+/** Source types whose table selection a running pipeline can change (a config reload of `filter`). */
+export const LIVE_FILTER_SOURCES: ReadonlySet<string> = new Set(["postgres", "mysql"]);
 
 /** Where local state lives when the config does not say. */
 export const DEFAULT_STATE_DIR = ".zero-etl/state";
@@ -42,15 +52,17 @@ export async function buildPipeline(config: PipelineConfig, logger: Logger): Pro
   const mappers: Mapper[] = [];
   let include: ((ref: TableRef) => boolean) | undefined;
   let includeNamespaces: readonly (string | undefined)[] | undefined;
-  if (config.filter !== undefined) {
+  let liveFilter: LiveTableFilter | undefined;
+  if (config.filter !== undefined || LIVE_FILTER_SOURCES.has(config.source.type)) {
     const { createFilterMapper, parseTableFilter } = await import("@zero-etl/mappers");
-    const tables = parseTableFilter({
-      ...(config.filter.include === undefined ? {} : { include: config.filter.include }),
-      ...(config.filter.exclude === undefined ? {} : { exclude: config.filter.exclude }),
-    });
-    include = (ref) => tables.matchesTable(ref);
-    includeNamespaces = tables.includeNamespaces;
-    mappers.push(createFilterMapper({ tables, ...(config.filter.rows === undefined ? {} : { rows: config.filter.rows }) }));
+    const parsed = config.filter === undefined ? undefined : parseTableFilter(tableFilterOptions(config));
+    // where the source can take a new selection while it runs, source and mapper ask the live filter
+    const tables = LIVE_FILTER_SOURCES.has(config.source.type) ? (liveFilter = new LiveTableFilter(parsed)) : parsed;
+    if (tables !== undefined) {
+      include = (ref) => tables.matchesTable(ref);
+      includeNamespaces = tables.includeNamespaces;
+    }
+    if (config.filter !== undefined) mappers.push(createFilterMapper({ tables, ...(config.filter.rows === undefined ? {} : { rows: config.filter.rows }) }));
   }
   if (config.mapping?.unnest !== undefined) {
     const { createUnnestMapper } = await import("@zero-etl/mappers");
@@ -72,6 +84,16 @@ export async function buildPipeline(config: PipelineConfig, logger: Logger): Pro
     checkpoints: createFileCheckpointStore(stateDir),
     deadLetters: createFileDeadLetterQueue(join(stateDir, `${config.name}.dead-letters.jsonl`)),
     stateDir,
+    ...(liveFilter === undefined ? {} : { liveFilter }),
+  };
+}
+
+/** The config's `filter.include`/`exclude` as `parseTableFilter` takes them. */
+export function tableFilterOptions(config: PipelineConfig): { include?: readonly string[]; exclude?: readonly string[] } {
+  const filter = config.filter;
+  return {
+    ...(filter?.include === undefined ? {} : { include: filter.include }),
+    ...(filter?.exclude === undefined ? {} : { exclude: filter.exclude }),
   };
 }
 

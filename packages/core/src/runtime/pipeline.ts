@@ -31,6 +31,7 @@ import { startIncrementalSnapshots } from "./incremental-resync.js";
 import { DEFAULT_INCREMENTAL_CHUNK_ROWS, IncrementalSnapshotter } from "./incremental-snapshotter.js";
 import type { TableSchema } from "../schema/table-schema.js";
 import { TableTracker } from "./table-tracker.js";
+import type { SelectionChanges } from "./selection-changes.js";
 import { BatchTally } from "./batch-tally.js";
 
 /** Everything a pipeline run needs. */
@@ -87,6 +88,14 @@ export interface PipelineOptions {
   readonly snapshotMode?: "blocking" | "incremental";
   /** Rows per incremental chunk; default {@link DEFAULT_INCREMENTAL_CHUNK_ROWS}. */
   readonly incrementalChunkRows?: number;
+  /**
+   * Where the caller asks the running pipeline to take a new table selection
+   * (a config reload): the stream stops at the next checkpoint, the change is
+   * applied, the tables are reconciled as on a restart (new ones read, with
+   * `snapshotMode: "incremental"` beside the stream; dropped ones forgotten,
+   * their target copies left as they are), and the stream resumes.
+   */
+  readonly selectionChanges?: SelectionChanges;
 }
 
 /** What a finished run did. */
@@ -135,6 +144,8 @@ class PipelineRun {
   #stages = newStages();
   /** Incremental snapshots beside the stream (`snapshotMode: "incremental"`). */
   readonly #incremental: IncrementalSnapshotter | undefined;
+  /** The current stream stopped to take a new table selection (`PipelineOptions.selectionChanges`). */
+  #reselectDue = false;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
@@ -450,7 +461,10 @@ class PipelineRun {
     for (;;) {
       try {
         checkpoint = await this.#streamOnce(checkpoint, target);
-        if (!this.#target.resyncDue || this.#o.signal?.aborted) return checkpoint;
+        const reselect = this.#reselectDue;
+        this.#reselectDue = false;
+        if ((!this.#target.resyncDue && !reselect) || this.#o.signal?.aborted) return checkpoint;
+        if (reselect) checkpoint = await this.#reselect(checkpoint);
         checkpoint = await this.#resync(checkpoint);
         if (target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) return checkpoint;
       } catch (error) {
@@ -473,6 +487,22 @@ class PipelineRun {
         await this.#target.flush(checkpoint);
       }
     }
+  }
+
+  /**
+   * The stream stopped (everything applied is durable) to take a new table
+   * selection: applies it, then reconciles the tables as a resuming run
+   * does ({@link PipelineRun.#prepareTables}); the resync that follows reads
+   * the tables newly selected.
+   */
+  async #reselect(checkpoint: PipelineCheckpoint): Promise<PipelineCheckpoint> {
+    const change = this.#o.selectionChanges?.take();
+    if (change === undefined || !(await change.apply())) return checkpoint;
+    this.#log.info("table selection changed; reconciling the tables as a restart would");
+    if (!(await this.#prepareTables())) return checkpoint;
+    const reconciled = Object.freeze({ ...checkpoint, tables: this.#target.tracker.snapshot(), savedAt: new Date().toISOString() });
+    await this.#target.flush(reconciled);
+    return reconciled;
   }
 
   #lastDurable(fallback: PipelineCheckpoint): PipelineCheckpoint {
@@ -554,7 +584,12 @@ class PipelineRun {
     const sinkSide = this.#target;
     let checkpoint = start;
     let latest: string | undefined;
-    const iterator = source.stream(start.position ?? "", signal === undefined ? {} : { signal })[Symbol.asyncIterator]();
+    // this stream alone can be stopped too (a new table selection), whether or not the source is delivering
+    const own = new AbortController();
+    const stopOwn = (): void => own.abort();
+    if (signal?.aborted === true) own.abort();
+    else signal?.addEventListener("abort", stopOwn, { once: true });
+    const iterator = source.stream(start.position ?? "", { signal: own.signal })[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<ChangeBatch>> | undefined;
     this.#latest = undefined;
     // a chunk between its watermarks when the stream stopped is read again (its window was not seen whole)
@@ -562,8 +597,18 @@ class PipelineRun {
     const stages = (this.#stages = newStages());
     const began = performance.now();
     try {
+      const selection = this.#o.selectionChanges;
       for (;;) {
         if (signal?.aborted) break;
+        // a new table selection: stop at a checkpoint (not inside a transaction's pending rows without one)
+        if (selection?.pending === true && (latest !== undefined || sinkSide.pendingRows === 0)) {
+          this.#reselectDue = true;
+          // a read in flight would hold the iterator's end until the source delivers something: end it now
+          // (what it would have delivered is read again from the checkpoint)
+          next?.catch(() => undefined);
+          own.abort();
+          break;
+        }
         // a failure of the source's stream is told apart from the sink's, which the retrying operation already rode out
         next ??= iterator.next().catch((error: unknown) => {
           throw new SourceStreamFailure(error);
@@ -571,7 +616,7 @@ class PipelineRun {
         // a timed flush needs a position to checkpoint; without one, wait for the source
         const waitMs = sinkSide.pendingRows > 0 && latest !== undefined ? this.#untilDue() : undefined;
         const asked = performance.now();
-        const result = await raceTimeout(next, waitMs, signal);
+        const result = await raceTimeout(next, waitMs, signal, selection);
         stages.sourceWaitMs += performance.now() - asked;
         if (result === "timeout" || result === "aborted") {
           if (latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
@@ -613,6 +658,7 @@ class PipelineRun {
         // a failed write or commit in flight wins over what ended the loop: the run replays from the last durable checkpoint either way
         await this.#settle();
       } finally {
+        signal?.removeEventListener("abort", stopOwn);
         await iterator.return?.();
         stages.wallMs = performance.now() - began;
         if (stages.events > 0) this.#log.info("stream stages", roundStages(stages));
@@ -775,13 +821,20 @@ function tableFailure(error: unknown): { table: string; message: string; code: s
   return { table: error.table, message: error.message, code: error.code };
 }
 
-/** Waits for `promise`, at most `ms` (no limit when undefined), or until the signal aborts. */
-async function raceTimeout<T>(promise: Promise<T>, ms: number | undefined, signal: AbortSignal | undefined): Promise<T | "timeout" | "aborted"> {
-  if (ms === undefined && signal === undefined) return promise;
+/** Waits for `promise`, at most `ms` (no limit when undefined), until the signal aborts, or until `wake` calls (a "timeout"). */
+async function raceTimeout<T>(
+  promise: Promise<T>,
+  ms: number | undefined,
+  signal: AbortSignal | undefined,
+  wake?: { listen(listener: () => void): () => void },
+): Promise<T | "timeout" | "aborted"> {
+  if (ms === undefined && signal === undefined && wake === undefined) return promise;
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
+  let unlisten: (() => void) | undefined;
   const contenders: Promise<T | "timeout" | "aborted">[] = [promise];
   if (ms !== undefined) contenders.push(new Promise((resolve) => (timer = setTimeout(() => resolve("timeout"), ms))));
+  if (wake !== undefined) contenders.push(new Promise((resolve) => (unlisten = wake.listen(() => resolve("timeout")))));
   if (signal !== undefined) {
     if (signal.aborted) return "aborted";
     contenders.push(new Promise((resolve) => signal.addEventListener("abort", (onAbort = () => resolve("aborted")), { once: true })));
@@ -791,6 +844,7 @@ async function raceTimeout<T>(promise: Promise<T>, ms: number | undefined, signa
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+    unlisten?.();
   }
 }
 
