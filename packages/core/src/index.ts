@@ -47,6 +47,8 @@ export { createCloudWatchPublisher } from "./observability/cloudwatch-metrics.js
 export { redactSecrets, redactText } from "./observability/redact.js";
 export type { BatchPolicy } from "./runtime/batch-policy.js";
 export { DEFAULT_BATCH_POLICY } from "./runtime/batch-policy.js";
+export type { CopyParallelismInputs } from "./runtime/copy-parallelism.js";
+export { MAX_DEFAULT_COPY_PARALLELISM, defaultCopyParallelism, isOnThisHost } from "./runtime/copy-parallelism.js";
 export type { BackOff, RetryAttempt, RetryPolicy, WithRetryOptions } from "./runtime/retry.js";
 export { DEFAULT_RETRY_POLICY, createBackOff, sleep, withRetry } from "./runtime/retry.js";
 export { isTransientError } from "./runtime/error-classification.js";
