@@ -52,6 +52,19 @@ export async function timedCli(args: readonly string[]): Promise<CliResult & { s
   return { ...result, seconds };
 }
 
+/**
+ * For an A/B in the same minutes: runs `zeroetl <args>` from the bundle
+ * entry `ZETL_BENCH_BASE_CLI` names (an older build: `node
+ * scripts/build-cli.mjs --outdir <dir>` at the old commit, then
+ * `<dir>/zeroetl.js`) and returns its wall time in seconds; undefined when
+ * the variable is not set.
+ */
+export async function timedBaseCli(args: readonly string[]): Promise<number | undefined> {
+  const entry = process.env.ZETL_BENCH_BASE_CLI;
+  if (entry === undefined || entry === "") return undefined;
+  return timedTool(process.execPath, [entry, ...args]);
+}
+
 /** Runs a reference tool with its output discarded and returns its wall time in seconds; throws when it fails. */
 export function timedTool(command: string, args: readonly string[]): Promise<number> {
   const began = performance.now();
