@@ -26,7 +26,7 @@ export { ConfigError, ZeroEtlError, isRetryable } from "./errors/zero-etl-error.
 export type { PreflightCheck, PreflightOptions, PreflightReport } from "./preflight/preflight-report.js";
 export { isPreflightPassing } from "./preflight/preflight-report.js";
 export type { SnapshotOptions, SnapshotSession, Source, SourceCapabilities, StreamOptions } from "./source/source.js";
-export type { FlushReceipt, PrepareChange, RejectedRecord, Sink, SnapshotCopyOptions, SinkCapabilities, SinkOpenContext, SinkTargetStats, WriteReceipt } from "./sink/sink.js";
+export type { FlushReceipt, PrepareChange, PreparedWrite, RejectedRecord, Sink, SnapshotCopyOptions, SinkCapabilities, SinkOpenContext, SinkTargetStats, WriteReceipt } from "./sink/sink.js";
 export type { Mapper, MapperContext } from "./mapper/mapper.js";
 export { composeMappers, mapChunkWith } from "./mapper/compose-mappers.js";
 export type { IncrementalProgress, TableState, TableStatus } from "./state/table-state.js";

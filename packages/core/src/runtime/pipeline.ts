@@ -142,6 +142,8 @@ class PipelineRun {
   #inFlight: Promise<void> | undefined;
   /** Where the current stream's time went (logged when it ends): see {@link StreamStages}. */
   #stages = newStages();
+  /** Whether the last batch prepared had schemas made by the mappers (see {@link PipelineTarget.prepareWrite}). */
+  #lastMadeSchemas = false;
   /** Incremental snapshots beside the stream (`snapshotMode: "incremental"`). */
   readonly #incremental: IncrementalSnapshotter | undefined;
 
@@ -698,12 +700,19 @@ class PipelineRun {
     tally.flushTo(target);
     const rejected = batch.rejected;
     if (run.length === 0 && (rejected === undefined || rejected.length === 0)) return;
+    // a batch whose mappers made schemas changes the target when it is written: map the next one after that
+    if (this.#lastMadeSchemas) await this.#settle();
+    // the CPU part of this write (mapping, the sink's folding) while the previous batch's write and commit are in flight
+    const preparing = performance.now();
+    const pending = target.prepareWrite(run);
+    this.#lastMadeSchemas = pending.madeSchemas;
+    const stages = this.#stages;
+    stages.prepareMs += performance.now() - preparing;
     // one batch in flight at most: the previous one's write (and commit) first
     await this.#settle();
-    const stages = this.#stages;
     this.#defer(async () => {
       const began = performance.now();
-      await target.write(run);
+      await target.writePrepared(pending);
       stages.writeMs += performance.now() - began;
       // records the source could not decode: dead letters, like records a sink refuses
       if (rejected !== undefined && rejected.length > 0) await target.deadLetter({ accepted: 0, rejected });
@@ -771,6 +780,8 @@ interface StreamStages {
   sourceWaitMs: number;
   sinkWaitMs: number;
   writeMs: number;
+  /** Mapping and the sink's preparation of batches (`Sink.prepareWrite`), done while the previous batch's write was in flight. */
+  prepareMs: number;
   commitMs: number;
   batches: number;
   events: number;
@@ -778,7 +789,7 @@ interface StreamStages {
 }
 
 function newStages(): StreamStages {
-  return { wallMs: 0, sourceWaitMs: 0, sinkWaitMs: 0, writeMs: 0, commitMs: 0, batches: 0, events: 0, commits: 0 };
+  return { wallMs: 0, sourceWaitMs: 0, sinkWaitMs: 0, writeMs: 0, prepareMs: 0, commitMs: 0, batches: 0, events: 0, commits: 0 };
 }
 
 function roundStages(stages: StreamStages): Record<string, number> {

@@ -16,6 +16,7 @@ import type {
   SnapshotCopyOptions,
   TableRef,
   TableSchema,
+  PreparedWrite,
   WriteReceipt,
 } from "@zero-etl/core";
 import { ZeroEtlError, redactText, tableKey } from "@zero-etl/core";
@@ -306,11 +307,27 @@ class PostgresSinkImpl implements PostgresSink {
   }
 
   async write(batch: ChangeBatch): Promise<WriteReceipt> {
-    if (batch.events.length === 0) return { accepted: 0, rejected: [] };
+    return this.prepareWrite(batch).write();
+  }
+
+  /**
+   * Folds the batch by key now (CPU only: the target tables' keys as the
+   * last `prepare` left them); the statements run when the result's `write`
+   * is called. The folded steps are not changed by applying them, so a
+   * retried `write` applies the same steps again.
+   */
+  prepareWrite(batch: ChangeBatch): PreparedWrite {
+    const total = batch.events.length;
+    if (total === 0) return { write: async () => ({ accepted: 0, rejected: [] }) };
     const folder = this.#folder();
     folder.addEvents(batch.events);
-    const rejected = await this.#accept(folder.finish());
-    return { accepted: batch.events.length - new Set(rejected.map((r) => r.event)).size, rejected };
+    const steps = folder.finish();
+    return {
+      write: async () => {
+        const rejected = await this.#accept(steps);
+        return { accepted: total - new Set(rejected.map((r) => r.event)).size, rejected };
+      },
+    };
   }
 
   async flush(checkpoint: PipelineCheckpoint): Promise<void> {
