@@ -65,6 +65,14 @@ export interface PostgresSink extends Sink {
  */
 export const DEFER_KEY_MIN_ROWS = 10_000;
 
+/**
+ * Without a row estimate (a table never analyzed), a table of at least this
+ * many blocks (8 MiB of heap: the size from which the PostgreSQL source cuts
+ * a table into several ranges) loads without its key, even when one stream
+ * reads it in one part.
+ */
+const DEFER_KEY_MIN_BLOCKS = 1024;
+
 /** A `pg.Client`'s rows, as {@link SqlQuery}. */
 function queryOf(client: pg.Client): SqlQuery {
   return async <R>(text: string, values?: readonly unknown[]) => (await client.query(text, values === undefined ? undefined : [...values])).rows as R[];
@@ -275,9 +283,11 @@ class PostgresSinkImpl implements PostgresSink {
     let deferred: DeferredKey | undefined;
     const pipeline = this.#pipeline;
     try {
-      // without an estimate (a table never analyzed: tiny ones never are), a table the source cut into several ranges is big enough;
-      // a sink not opened for a pipeline keeps the key (the record of a deferred key names its pipeline, for the recovery)
-      if (pipeline !== undefined && (rowsEstimated === undefined ? copy.parts.length > 1 : rowsEstimated >= DEFER_KEY_MIN_ROWS)) {
+      // without an estimate (a table never analyzed: tiny ones never are), a table the source cut into several ranges, or one
+      // of some size read in one (one stream), is big enough; a sink not opened for a pipeline keeps the key (the record of a
+      // deferred key names its pipeline, for the recovery)
+      const big = rowsEstimated === undefined ? copy.parts.length > 1 || (copy.exported?.blocks ?? 0) >= DEFER_KEY_MIN_BLOCKS : rowsEstimated >= DEFER_KEY_MIN_ROWS;
+      if (pipeline !== undefined && big) {
         // no statement timeout: the key's index build grows with the table
         ddl = await connectSinkClient({ ...this.#config, timeouts: { ...this.#config.timeouts, queryMs: 0 } }, "zero-etl-sink bulk load");
         deferred = await deferPrimaryKey(queryOf(ddl), table, { pipeline });
