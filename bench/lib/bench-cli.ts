@@ -18,6 +18,9 @@ export const QUICK = process.env.ZETL_BENCH_QUICK === "1";
  * the TypeScript sources through `tsx` as the tests run them.
  */
 export function compiledCli(args: readonly string[]): [string, string[]] {
+  // ZETL_BENCH_CLI: a bundle entry to run instead (an older build, for a before/after pair)
+  const entry = process.env.ZETL_BENCH_CLI;
+  if (entry !== undefined && entry !== "") return [process.execPath, [entry, ...args]];
   return [process.execPath, [join(root, "scripts/zeroetl.mjs"), ...args]];
 }
 
