@@ -96,10 +96,13 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     const cloudWatchConfig = config.observability?.cloudwatch;
     if (cloudWatchConfig !== undefined) cloudWatch = await startCloudWatch(metrics, config.name, cloudWatchConfig, logger);
     // refuse before anything is written: two source tables must never share a target table
-    assertDistinctTargetNames(await parts.source.introspect(controller.signal), parts.naming);
+    const introspected = await parts.source.introspect(controller.signal);
+    assertDistinctTargetNames(introspected, parts.naming);
     const result = await runPipeline({
       name: config.name,
       ...parts,
+      // a resuming run starts from this look at the source's tables instead of reading its catalog again
+      introspected,
       metrics,
       logger,
       untilCaughtUp: options.untilCaughtUp,

@@ -1,9 +1,12 @@
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { RedshiftSinkOptions } from "@zero-etl/sinks/redshift";
 import {
   ConfigError,
   createFileCheckpointStore,
+  defaultCopyParallelism,
+  isOnThisHost,
   createFileDeadLetterQueue,
   type CheckpointStore,
   type ConnectionTimeouts,
@@ -112,7 +115,7 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
       const filtered = new Set(Object.keys(config.filter?.rows ?? {}));
       const whole = config.target.type === "kafka";
       const fetch = whole ? { fetchUnchangedFor: () => true } : filtered.size === 0 ? {} : { fetchUnchangedFor: (ref: TableRef) => filtered.has(tableKey(ref)) };
-      return createPostgresSource({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...fetch, computeGenerated });
+      return createPostgresSource({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...fetch, computeGenerated, snapshot: { parallelism: snapshotParallelism(config, source.snapshot?.parallelism) } });
     }
     case "mysql": {
       const { createMysqlSource } = await import("@zero-etl/sources/mysql");
@@ -189,4 +192,16 @@ function timeoutsOf(config: PipelineConfig): { timeouts?: Partial<ConnectionTime
 /** Drops undefined fields, for options typed with exactOptionalPropertyTypes. */
 export function withoutUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/**
+ * `source.snapshot.parallelism`, or by default as many COPY streams as this
+ * host's cores allow with the servers of the load that run here counted
+ * (`defaultCopyParallelism`): each stream keeps a backend busy on both.
+ */
+export function snapshotParallelism(config: PipelineConfig, configured: number | undefined, cores: number = availableParallelism()): number {
+  if (configured !== undefined) return configured;
+  const urls = [config.source, config.target].map((endpoint) => ("url" in endpoint && typeof endpoint.url === "string" ? endpoint.url : undefined));
+  const serversOnThisHost = urls.filter((url) => url !== undefined && isOnThisHost(url)).length;
+  return defaultCopyParallelism({ cores, serversOnThisHost });
 }

@@ -96,6 +96,15 @@ export interface PipelineOptions {
    * their target copies left as they are), and the stream resumes.
    */
   readonly selectionChanges?: SelectionChanges;
+  /**
+   * What `source.introspect()` returned just before the run (the CLI reads it
+   * to check target names before anything is written): a run that resumes
+   * takes it as its first look at the source's tables instead of reading the
+   * catalog again (one connection and a few round trips less at start). Every
+   * later look asks the source; the stream compares what it decodes with the
+   * source's own catalog as always.
+   */
+  readonly introspected?: readonly TableSchema[];
 }
 
 /** What a finished run did. */
@@ -142,13 +151,18 @@ class PipelineRun {
   #inFlight: Promise<void> | undefined;
   /** Where the current stream's time went (logged when it ends): see {@link StreamStages}. */
   #stages = newStages();
+  /** Whether the last batch prepared had schemas made by the mappers (see {@link PipelineTarget.prepareWrite}). */
+  #lastMadeSchemas = false;
   /** Incremental snapshots beside the stream (`snapshotMode: "incremental"`). */
   readonly #incremental: IncrementalSnapshotter | undefined;
   /** The current stream stopped to take a new table selection (`PipelineOptions.selectionChanges`). */
   #reselectDue = false;
+  /** `PipelineOptions.introspected`, until the first look at the source's tables takes it: a later look (a new selection) asks the source. */
+  #introspected: readonly TableSchema[] | undefined;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
+    this.#introspected = options.introspected;
     this.#log = (options.logger ?? silentLogger).child({ pipeline: options.name });
     this.#metrics = options.metrics ?? createPipelineMetrics();
     this.#policy = { ...DEFAULT_BATCH_POLICY, ...options.sink.capabilities.defaultBatch, ...options.batch };
@@ -206,6 +220,8 @@ class PipelineRun {
 
   async #run(): Promise<PipelineResult> {
     const { source, sink, name, signal } = this.#o;
+    const began = performance.now();
+    const step = (what: string): void => this.#log.debug("run start step", { step: what, ms: Math.round(performance.now() - began) });
     // the source's position and the target's lock and open go on at once (two servers, two round-trip chains at start)
     const reading = this.#o.untilCaughtUp ? this.#retrying("read source position", () => source.currentPosition()) : Promise.resolve(undefined);
     // one writer per pipeline: refuse before anything is written or snapshotted (reading the position changes nothing)
@@ -215,7 +231,9 @@ class PipelineRun {
       return this.#retrying("open sink", () => sink.open(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
     })();
     const [target, stored] = await Promise.all([reading, opening]);
+    step("target locked and opened, source position read");
     let checkpoint = sink.capabilities.checkpointsInTarget ? stored : await this.#o.checkpoints.load(name);
+    step("checkpoint loaded");
     let snapshotted = false;
     if ((checkpoint?.phase !== "streaming" || checkpoint.position === undefined) && this.#incremental !== undefined) {
       checkpoint = await this.#beginIncrementalSnapshot();
@@ -232,9 +250,11 @@ class PipelineRun {
         checkpoint = Object.freeze({ ...checkpoint, tables: this.#target.tracker.snapshot(), savedAt: new Date().toISOString() });
         await this.#target.flush(checkpoint);
       }
+      step("tables prepared");
       this.#resumeIncremental();
       checkpoint = await this.#resync(checkpoint);
     }
+    step(snapshotted ? "snapshot done" : "ready to stream");
     const busy = this.#incremental?.busy === true;
     if (!(target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target) && !busy) && !signal?.aborted) {
       try {
@@ -260,7 +280,13 @@ class PipelineRun {
    * instead of merging stale rows with its present ones.
    */
   async #prepareTables(): Promise<boolean> {
-    const schemas = await this.#retrying("introspect source", () => this.#o.source.introspect(this.#o.signal));
+    const startup = this.#introspected;
+    this.#introspected = undefined;
+    const schemas = startup ?? (await this.#retrying("introspect source", () => this.#o.source.introspect(this.#o.signal)));
+    // read after the selection: whatever a table left behind did is before it (asked now, it overlaps the target's work below)
+    const reading = this.#retrying("read source position", () => this.#o.source.currentPosition());
+    // observed below; without this a failure while preparing would leave it unhandled
+    reading.catch(() => undefined);
     const tracker = this.#target.tracker;
     const selected = new Set<string>();
     for (const schema of schemas) {
@@ -276,8 +302,7 @@ class PipelineRun {
       }
       await this.#target.prepare(schema);
     }
-    // read after the selection: whatever a table left behind did is before it
-    const position = await this.#retrying("read source position", () => this.#o.source.currentPosition());
+    const position = await reading;
     this.#tableChanges.resumedWith(selected, position);
     let forgot = false;
     let keep: Set<string> | undefined;
@@ -726,12 +751,19 @@ class PipelineRun {
     tally.flushTo(target);
     const rejected = batch.rejected;
     if (run.length === 0 && (rejected === undefined || rejected.length === 0)) return;
+    // a batch whose mappers made schemas changes the target when it is written: map the next one after that
+    if (this.#lastMadeSchemas) await this.#settle();
+    // the CPU part of this write (mapping, the sink's folding) while the previous batch's write and commit are in flight
+    const preparing = performance.now();
+    const pending = target.prepareWrite(run);
+    this.#lastMadeSchemas = pending.madeSchemas;
+    const stages = this.#stages;
+    stages.prepareMs += performance.now() - preparing;
     // one batch in flight at most: the previous one's write (and commit) first
     await this.#settle();
-    const stages = this.#stages;
     this.#defer(async () => {
       const began = performance.now();
-      await target.write(run);
+      await target.writePrepared(pending);
       stages.writeMs += performance.now() - began;
       // records the source could not decode: dead letters, like records a sink refuses
       if (rejected !== undefined && rejected.length > 0) await target.deadLetter({ accepted: 0, rejected });
@@ -799,6 +831,8 @@ interface StreamStages {
   sourceWaitMs: number;
   sinkWaitMs: number;
   writeMs: number;
+  /** Mapping and the sink's preparation of batches (`Sink.prepareWrite`), done while the previous batch's write was in flight. */
+  prepareMs: number;
   commitMs: number;
   batches: number;
   events: number;
@@ -806,7 +840,7 @@ interface StreamStages {
 }
 
 function newStages(): StreamStages {
-  return { wallMs: 0, sourceWaitMs: 0, sinkWaitMs: 0, writeMs: 0, commitMs: 0, batches: 0, events: 0, commits: 0 };
+  return { wallMs: 0, sourceWaitMs: 0, sinkWaitMs: 0, writeMs: 0, prepareMs: 0, commitMs: 0, batches: 0, events: 0, commits: 0 };
 }
 
 function roundStages(stages: StreamStages): Record<string, number> {
