@@ -8,6 +8,7 @@ import {
   toEpochSeconds,
   type OracleDatetimeFields,
 } from "./oracle-datetime-mask.js";
+import { REDO_NULL, REDO_NUMBER, REDO_STRING, type OracleRedoSlots } from "./oracle-redo-slots.js";
 import type { OracleRedoLiteral } from "./oracle-redo-statement.js";
 
 const EMPTY_BYTES = new Uint8Array(0);
@@ -81,6 +82,40 @@ export function decodeOracleLiteralAs(literal: OracleRedoLiteral, type: LogicalT
     if (error instanceof ZeroEtlError) throw error;
     throw reject(dataType, type, error instanceof Error ? error.message : String(error), error);
   }
+}
+
+/**
+ * {@link decodeOracleLiteralAs} on the literal at `slot` of a parsed row
+ * (`parseSqlRedoRow`), with the same values and errors: a string, number or
+ * NULL (nearly every value) is decoded from the slot's text without making a
+ * literal object. `slot` must hold a literal (`kinds[slot]` not absent).
+ */
+export function decodeOracleSlotAs(slots: OracleRedoSlots, slot: number, type: LogicalType, dataType: string): Value {
+  const kind = slots.kinds[slot];
+  if (kind === REDO_NULL) return null;
+  if (kind === REDO_STRING || kind === REDO_NUMBER) {
+    const text = slots.texts[slot] ?? "";
+    try {
+      switch (type.kind) {
+        case "string":
+        case "json":
+          return text;
+        case "int":
+          return decodeInteger(text, type.bits);
+        case "decimal":
+          return decodeDecimal(text, type.precision, type.scale);
+        case "float":
+          return decodeFloat(text, type.bits);
+        default:
+          break;
+      }
+    } catch (error) {
+      throw reject(dataType, type, error instanceof Error ? error.message : String(error), error);
+    }
+  }
+  const literal = slots.literal(slot);
+  if (literal === undefined) throw new Error(`slot ${slot} holds no literal`);
+  return decodeOracleLiteralAs(literal, type, dataType);
 }
 
 function reject(dataType: string, type: LogicalType, reason: string, cause?: unknown): ZeroEtlError {

@@ -23,10 +23,8 @@ function expectSameAsMaps(row: OracleRedoRow, statement: OracleRedoStatement, na
   expect(row.unknownColumn, sql).toBeUndefined();
   const values = statement.kind === "insert" ? statement.values : statement.kind === "update" ? statement.set : undefined;
   const where = statement.kind === "insert" ? undefined : statement.where;
-  if (values === undefined) expect(row.values, sql).toHaveLength(0);
-  else expect(Array.from(row.values), sql).toEqual(byPosition(values, names));
-  if (where === undefined || (where.size === 0 && row.where.length === 0)) expect(row.where, sql).toHaveLength(0);
-  else expect(Array.from(row.where), sql).toEqual(byPosition(where, names));
+  expect(row.values.toLiterals(), sql).toEqual(byPosition(values ?? new Map(), names));
+  expect(row.where.toLiterals(), sql).toEqual(byPosition(where ?? new Map(), names));
 }
 
 function failure(parse: () => unknown): { position: number; message: string } | undefined {
@@ -67,12 +65,13 @@ describe("parseSqlRedoRow", () => {
 
   it("reads a cached insert header only for the same text, with each statement's own values", () => {
     const table = new OracleRedoTable(["ID", "NAME", "NOTE"]);
-    const first = parseSqlRedoRow(`insert into "A"."T"("ID","NAME") values ('1','a');`, table);
-    const second = parseSqlRedoRow(`insert into "A"."T"("ID","NAME") values ('2',NULL);`, table);
-    const other = parseSqlRedoRow(`insert into "A"."T"("NAME","NOTE") values ('b','c');`, table);
-    expect(Array.from(first.values)).toEqual([{ kind: "string", value: "1" }, { kind: "string", value: "a" }, undefined]);
-    expect(Array.from(second.values)).toEqual([{ kind: "string", value: "2" }, { kind: "null" }, undefined]);
-    expect(Array.from(other.values)).toEqual([undefined, { kind: "string", value: "b" }, { kind: "string", value: "c" }]);
+    // the row is the table's, refilled by each statement: each one is read before the next
+    const first = parseSqlRedoRow(`insert into "A"."T"("ID","NAME") values ('1','a');`, table).values.toLiterals();
+    const second = parseSqlRedoRow(`insert into "A"."T"("ID","NAME") values ('2',NULL);`, table).values.toLiterals();
+    const other = parseSqlRedoRow(`insert into "A"."T"("NAME","NOTE") values ('b','c');`, table).values.toLiterals();
+    expect(first).toEqual([{ kind: "string", value: "1" }, { kind: "string", value: "a" }, undefined]);
+    expect(second).toEqual([{ kind: "string", value: "2" }, { kind: "null" }, undefined]);
+    expect(other).toEqual([undefined, { kind: "string", value: "b" }, { kind: "string", value: "c" }]);
     // a cached header with too few values fails where parseSqlRedo fails
     const short = `insert into "A"."T"("NAME","NOTE") values ('b');`;
     expect(failure(() => parseSqlRedoRow(short, table))).toEqual(failure(() => parseSqlRedo(short)));
@@ -86,16 +85,16 @@ describe("parseSqlRedoRow", () => {
     expect(table.updateHeader).toBe(`update "A"."T" set`);
     expect(table.deleteHeader).toBe(`delete from "A"."T" where`);
     const update = parseSqlRedoRow(`update "A"."T" set "NAME" = NULL where "ID" = 2`, table);
-    expect(Array.from(update.values)).toEqual([undefined, { kind: "null" }]);
-    expect(Array.from(update.where)).toEqual([{ kind: "number", text: "2" }, undefined]);
+    expect(update.values.toLiterals()).toEqual([undefined, { kind: "null" }]);
+    expect(update.where.toLiterals()).toEqual([{ kind: "number", text: "2" }, undefined]);
     const remove = parseSqlRedoRow(`delete from "A"."T" where "NAME" IS NULL`, table);
-    expect(Array.from(remove.where)).toEqual([undefined, { kind: "null" }]);
+    expect(remove.where.toLiterals()).toEqual([undefined, { kind: "null" }]);
     // the cached text followed by more of a word is not that header
     for (const sql of [`delete from "A"."T" wherever where "ID" = 1`, `update "A"."T" settle set "ID" = 1`, `delete from "A"."T" where_x = 1`]) {
       expect(failure(() => parseSqlRedoRow(sql, table)), sql).toEqual(failure(() => parseSqlRedo(sql)));
     }
     const aliased = parseSqlRedoRow(`delete from "A"."T" wherever where wherever."ID" = 3`, table);
-    expect(Array.from(aliased.where)).toEqual([{ kind: "number", text: "3" }, undefined]);
+    expect(aliased.where.toLiterals()).toEqual([{ kind: "number", text: "3" }, undefined]);
   });
 
   it("drops skipped columns, names the first unknown one, and does not cache a header naming it", () => {
@@ -104,21 +103,21 @@ describe("parseSqlRedoRow", () => {
     for (let i = 0; i < 2; i++) {
       const row = parseSqlRedoRow(sql, table);
       expect(row.unknownColumn).toBe("X");
-      expect(Array.from(row.values)).toEqual([{ kind: "number", text: "1" }, undefined]);
+      expect(row.values.toLiterals()).toEqual([{ kind: "number", text: "1" }, undefined]);
     }
     expect(table.insertHeader).toBe("");
     const update = parseSqlRedoRow(`update "A"."T" set "GEOM" = NULL, "NAME" = 'n' where "ID" = 1 and "Z" IS NULL`, table);
     expect(update.unknownColumn).toBe("Z");
-    expect(Array.from(update.values)).toEqual([undefined, { kind: "string", value: "n" }]);
-    expect(Array.from(update.where)).toEqual([{ kind: "number", text: "1" }, undefined]);
+    expect(update.values.toLiterals()).toEqual([undefined, { kind: "string", value: "n" }]);
+    expect(update.where.toLiterals()).toEqual([{ kind: "number", text: "1" }, undefined]);
   });
 
   it("resolves unquoted and aliased names, leaves out the ROWID pseudo-column but not a column named ROWID", () => {
     const table = new OracleRedoTable(["ID", "NAME", "ROWID"]);
     const row = parseSqlRedoRow(`update app.t a set a.name = 'x' where a.Id = 1 and "ROWID" = 'r' and rowid = 'AAAR1AAEAAAAAAAAAA'`, table);
     expect(row.unknownColumn).toBeUndefined();
-    expect(Array.from(row.values)).toEqual([undefined, { kind: "string", value: "x" }, undefined]);
-    expect(Array.from(row.where)).toEqual([{ kind: "number", text: "1" }, undefined, { kind: "string", value: "r" }]);
+    expect(row.values.toLiterals()).toEqual([undefined, { kind: "string", value: "x" }, undefined]);
+    expect(row.where.toLiterals()).toEqual([{ kind: "number", text: "1" }, undefined, { kind: "string", value: "r" }]);
     // a lower-case quoted name is another column
     expect(parseSqlRedoRow(`delete from "A"."T" where "id" = 1`, table).unknownColumn).toBe("id");
   });
@@ -128,12 +127,12 @@ describe("parseSqlRedoRow", () => {
     const table = new OracleRedoTable(names);
     const row = parseSqlRedoRow(`update "A"."W" set "C39" = '39', "C0" = '0', "C17" = '17' where "C5" = '5' and "C4" = '4'`, table);
     expect(row.unknownColumn).toBeUndefined();
-    expect(row.values[39]).toEqual({ kind: "string", value: "39" });
-    expect(row.values[0]).toEqual({ kind: "string", value: "0" });
-    expect(row.values[17]).toEqual({ kind: "string", value: "17" });
-    expect(row.where[5]).toEqual({ kind: "string", value: "5" });
-    expect(row.where[4]).toEqual({ kind: "string", value: "4" });
-    expect(Array.from(row.values).filter((v) => v !== undefined)).toHaveLength(3);
+    expect(row.values.literal(39)).toEqual({ kind: "string", value: "39" });
+    expect(row.values.literal(0)).toEqual({ kind: "string", value: "0" });
+    expect(row.values.literal(17)).toEqual({ kind: "string", value: "17" });
+    expect(row.where.literal(5)).toEqual({ kind: "string", value: "5" });
+    expect(row.where.literal(4)).toEqual({ kind: "string", value: "4" });
+    expect(row.values.toLiterals().filter((v) => v !== undefined)).toHaveLength(3);
     expect(parseSqlRedoRow(`delete from "A"."W" where "C40" = 1`, table).unknownColumn).toBe("C40");
   });
 
