@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { OracleRedoLiteral, OracleRedoRow, OracleRedoStatement } from "../../src/oracle/oracle-redo-statement.js";
+import { scanRedoRow } from "../../src/oracle/oracle-redo-row-scanner.js";
 import { OracleRedoTable } from "../../src/oracle/oracle-redo-table.js";
 import { OracleRedoParseError, parseSqlRedo, parseSqlRedoRow } from "../../src/oracle/oracle-sql-redo-parser.js";
 import { generateStatements } from "../../../../test-support/oracle-debezium/oracle-redo-generator.js";
@@ -42,7 +43,9 @@ describe("parseSqlRedoRow", () => {
   it.each([23, 2301, 230_017])("gives parseSqlRedo's literals by column position on %i-seeded random statements, cached headers included", (seed) => {
     const statements = generateStatements(seed, 2000);
     const tables = new Map<unknown, OracleRedoTable>();
+    const fastTables = new Map<unknown, OracleRedoTable>();
     let inserts = 0;
+    let fast = 0;
     for (const { table, sql } of statements) {
       let redo = tables.get(table);
       if (redo === undefined) {
@@ -50,6 +53,13 @@ describe("parseSqlRedoRow", () => {
         tables.set(table, redo);
       }
       const names = redo.names;
+      // the generator prints as LogMiner does: the fast path must read (nearly) all of it, else this test would not cover it
+      let fastTable = fastTables.get(table);
+      if (fastTable === undefined) {
+        fastTable = new OracleRedoTable(names);
+        fastTables.set(table, fastTable);
+      }
+      if (scanRedoRow(sql, fastTable)) fast++;
       const statement = parseSqlRedo(sql);
       expectSameAsMaps(parseSqlRedoRow(sql, redo), statement, names, sql);
       if (statement.kind === "insert") {
@@ -61,6 +71,41 @@ describe("parseSqlRedoRow", () => {
       }
     }
     expect(inserts).toBeGreaterThan(500);
+    expect(fast).toBeGreaterThan(statements.length * 0.99);
+  });
+
+  // Each form the fast path reads, and forms it leaves to the full scanner: either way the literals must be parseSqlRedo's.
+  it.each<[string, boolean]>([
+    [`insert into "A"."T"("ID","NAME") values ('it''s','''''');`, true],
+    [`insert into "A"."T"("ID","NAME") values ('a'' || ''b','x''');`, true],
+    [`insert into "A"."T"("ID","NAME") values (-1.5E+10,.5);`, true],
+    [`insert into "A"."T"("ID","NAME","NOTE") values (TO_DATE('2020-01-02 03:04:05', 'YYYY-MM-DD HH24:MI:SS'),TO_TIMESTAMP('2020-01-02 03:04:05.123'),TO_TIMESTAMP_TZ('2020-01-02 03:04:05.1 +01:00'));`, true],
+    [`insert into "A"."T"("ID","NAME","NOTE") values (HEXTORAW('0a0B'),EMPTY_CLOB(),EMPTY_BLOB());`, true],
+    [`insert into "A"."T"("ID","NAME","NOTE") values (TO_DSINTERVAL('+01 02:03:04.5'),TO_YMINTERVAL('-01-02'),Unsupported Type);`, true],
+    [`insert into "A"."T"("ID","NAME") values (UNISTR('\\00e9\\\\x'),'a' || UNISTR('\\20AC') || NULL || 'b');`, true],
+    [`insert into "A"."T"("ID","NAME") values (NULL || 'x',NULL);`, true],
+    [`insert into "A"."T"("ID","NAME") values (TO_DATE('a''b', 'c'),TO_DATE('x','y','z'));`, true],
+    [`update "A"."T" set "NAME" = 'n', "NOTE" = NULL where "ID" = '1' and "NAME" IS NULL and ROWID = 'AAAR1AAEAAAAAAAAAA';`, true],
+    [`update "A"."T" set "NAME" = 'n' WHERE "ID" = 1 AND "NOTE" is null`, true],
+    [`delete from "A"."T" where "NOTE" IS NULL and "ID" = TO_DATE('2020-01-02', 'YYYY-MM-DD');`, true],
+    [`delete from "A"."T" where "ID" = 'x' and "NAME" = UNISTR('\\0041') || 'b';`, true],
+    // left to the full scanner
+    [`insert into "A"."T" ("ID") values ('1');`, false],
+    [`insert into "A"."T"("ID","NAME") values ('1' , '2');`, false],
+    [`update "A"."T" set "NAME" = TO_NUMBER('5') where "ID" = 1;`, false],
+    [`update "A"."T" set "NAME" = 'a'  ||  'b' where "ID" = 1;`, false],
+    [`update "A"."T" set "NAME" = 'a' where "ID" = 1 ;`, false],
+    [`delete from "A"."T" where "ID" = /* JSON */ '1';`, false],
+    [`delete from "A"."T" where id = 1;`, false],
+    [`delete from "A"."T";`, false],
+    [`DELETE FROM "A"."T" WHERE "ID" = 1;`, false],
+  ])("reads %s like parseSqlRedo (fast path: %s)", (sql, fastForm) => {
+    const table = new OracleRedoTable(["ID", "NAME", "NOTE"]);
+    expect(scanRedoRow(sql, new OracleRedoTable(table.names))).toBe(fastForm);
+    const statement = parseSqlRedo(sql);
+    // twice: the second time with the headers the first one kept
+    expectSameAsMaps(parseSqlRedoRow(sql, table), statement, table.names, sql);
+    expectSameAsMaps(parseSqlRedoRow(sql, table), statement, table.names, sql);
   });
 
   it("reads a cached insert header only for the same text, with each statement's own values", () => {
@@ -148,6 +193,18 @@ describe("parseSqlRedoRow", () => {
     `update "A"."B" set "C" = TO_DATE('2020-01-01', 'YYYY-MM-DD' where "C" = 1`,
     `update "A"."B" set "C" = EMPTY_CLOB( where "C" = 1`,
     `delete from "A"."B" where "C" = /* JSON`,
+    `insert into "A"."B"("C") values ('x' || 5);`,
+    `insert into "A"."B"("C") values ('x' |);`,
+    `insert into "A"."B"("C") values (UNISTR('\\00G1') || 'x');`,
+    `insert into "A"."B"("C") values (TO_DATE('x', 'y');`,
+    `insert into "A"."B"("C") values (EMPTY_CLOB();`,
+    `insert into "A"."B"("C") values (Unsupported);`,
+    `insert into "A"."B"("C") values (1.2.3);`,
+    `insert into "A"."B"("C") values (1E);`,
+    `update "A"."B" set "C" = 'x' where "C" IS 'y';`,
+    `update "A"."B" set "C" = 'x' where ROWID IS NOT NULL;`,
+    `delete from "A"."B" where "C" = 'x' and;`,
+    `delete from "A"."B" where "C" = 'it''s;`,
   ])("fails where parseSqlRedo fails: %s", (sql) => {
     const table = new OracleRedoTable(["C", "D", "COL1", "ID"]);
     const expected = failure(() => parseSqlRedo(sql));
