@@ -785,6 +785,8 @@ class RowScanner extends RedoScanner<OracleRedoRow> {
 }
 
 const namedScanner = new NamedScanner();
+// read once: run through tsx, a function imported from another module costs a getter call on every use
+const scanRow = scanRedoRow;
 const rowScanner = new RowScanner();
 
 /**
@@ -812,6 +814,6 @@ export function parseSqlRedo(sql: string): OracleRedoStatement {
  * @throws OracleRedoParseError as {@link parseSqlRedo} does.
  */
 export function parseSqlRedoRow(sql: string, columns: OracleRedoTable): OracleRedoRow {
-  if (scanRedoRow(sql, columns)) return columns.row;
+  if (scanRow(sql, columns)) return columns.row;
   return rowScanner.parse(sql, columns);
 }

@@ -50,6 +50,17 @@ describe("fromOracleType", () => {
 });
 
 const DECODES: [OracleRedoLiteral, OracleColumnType, unknown][] = [
+  // plain digits are read without the regular expression: the same values as the general form
+  [str("-0"), { dataType: "NUMBER", precision: 5, scale: 0 }, 0],
+  [str("-0"), { dataType: "NUMBER", precision: 18, scale: 0 }, 0n],
+  [str("007"), { dataType: "NUMBER", precision: 5, scale: 0 }, 7],
+  [str("+5"), { dataType: "NUMBER", precision: 5, scale: 0 }, 5],
+  [str("-2147483648"), { dataType: "NUMBER", precision: 9, scale: 0 }, -2147483648],
+  [str("123456789012345678"), { dataType: "NUMBER", precision: 18, scale: 0 }, 123456789012345678n],
+  [str("5."), { dataType: "NUMBER" }, "5"],
+  [str("-0.000"), { dataType: "NUMBER", precision: 10, scale: 2 }, "0.00"],
+  [str("0012.3400"), { dataType: "NUMBER" }, "12.34"],
+  [str("1e3"), { dataType: "NUMBER", precision: 9, scale: 0 }, 1000],
   [{ kind: "null" }, { dataType: "NUMBER" }, null],
   [str("12.5"), { dataType: "NUMBER", precision: 10, scale: 2 }, "12.50"],
   [str(".5"), { dataType: "NUMBER" }, "0.5"],
@@ -95,6 +106,10 @@ const DECODES: [OracleRedoLiteral, OracleColumnType, unknown][] = [
 ];
 
 const REJECTS: [OracleRedoLiteral, OracleColumnType, RegExp][] = [
+  [str("2147483648"), { dataType: "NUMBER", precision: 9, scale: 0 }, /beyond 32 bits/],
+  [str("-"), { dataType: "NUMBER" }, /not a number/],
+  [str("+"), { dataType: "NUMBER", precision: 5, scale: 0 }, /not a number/],
+  [str("1.5."), { dataType: "NUMBER" }, /not a number/],
   [{ kind: "unsupported" }, { dataType: "XMLTYPE" }, /Unsupported Type/],
   [str("abc"), { dataType: "NUMBER" }, /NUMBER value \(decimal\): not a number/],
   [str("123.456"), { dataType: "NUMBER", precision: 5, scale: 2 }, /more than 2 fraction digits/],
