@@ -805,11 +805,16 @@ export function parseSqlRedo(sql: string): OracleRedoStatement {
 /**
  * {@link parseSqlRedo} for a statement of a known table, the source's hot
  * path: the same grammar, literals and errors, but column names are resolved
- * against `columns` in place and the literals come back in arrays by column
- * position, so no name is sliced out and no map is built. The owner and
- * table in the text are read over, not checked (the caller knows the table
- * from `V$LOGMNR_CONTENTS`). A column `columns` skips is dropped; the first
- * one it does not have is named in `unknownColumn`.
+ * against `columns` in place and the literals come back by column position in
+ * `OracleRedoSlots` (a kind and a string per column, no object per value), so
+ * no name is sliced out and no map is built. The forms LogMiner prints are
+ * read by `scanRedoRow`; any other form, and every error, by the full scanner.
+ * The owner and table in the text are read over, not checked (the caller
+ * knows the table from `V$LOGMNR_CONTENTS`). A column `columns` skips is
+ * dropped; the first one it does not have is named in `unknownColumn`.
+ *
+ * The result is `columns.row`, refilled by the next call with the same
+ * `columns`: consume or copy it before then.
  *
  * @throws OracleRedoParseError as {@link parseSqlRedo} does.
  */
