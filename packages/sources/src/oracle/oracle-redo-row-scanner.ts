@@ -53,6 +53,8 @@ let quotedText = "";
 let columnSlot = 0;
 /** The column tried first: the one after the last found (LogMiner lists columns in table order). */
 let hint = 0;
+/** Up to this many columns a name is looked for by in-place comparison with each (as `OracleRedoTable.slotAt` does). */
+const IN_PLACE_COLUMNS = 24;
 /** Slots of an insert's column list, kept across statements. */
 let headerSlots = new Int32Array(64);
 let headerCount = 0;
@@ -113,13 +115,21 @@ function skipTableName(sql: string, at: number): number {
 function readColumn(sql: string, at: number, table: OracleRedoTable, row: OracleRedoRowBuffer): number {
   if (sql.charCodeAt(at) !== DQUOTE) return FALLBACK;
   const start = at + 1;
-  // the hinted column usually matches: compared in place, ending at the closing quote (names have no quotes)
-  const guess = table.names[hint];
-  if (guess !== undefined) {
-    const end = start + guess.length;
-    if (sql.charCodeAt(end) === DQUOTE && sameText(sql, start, guess)) {
-      columnSlot = hint;
-      hint++;
+  // Compared in place, each name ending at the closing quote (names have no
+  // quotes), from the hinted column on: LogMiner lists columns in table
+  // order, often with gaps (an update's changed columns). Wide tables try the
+  // hint only, then hash the name.
+  const names = table.names;
+  const count = names.length;
+  const tries = count <= IN_PLACE_COLUMNS ? count : 1;
+  for (let k = 0; k < tries; k++) {
+    let i = hint + k;
+    if (i >= count) i -= count;
+    const name = names[i] as string;
+    const end = start + name.length;
+    if (sql.charCodeAt(end) === DQUOTE && sameText(sql, start, name)) {
+      columnSlot = i;
+      hint = i + 1;
       return end + 1;
     }
   }

@@ -89,6 +89,8 @@ describe("parseSqlRedoRow", () => {
     [`update "A"."T" set "NAME" = 'n' WHERE "ID" = 1 AND "NOTE" is null`, true],
     [`delete from "A"."T" where "NOTE" IS NULL and "ID" = TO_DATE('2020-01-02', 'YYYY-MM-DD');`, true],
     [`delete from "A"."T" where "ID" = 'x' and "NAME" = UNISTR('\\0041') || 'b';`, true],
+    [`update "A"."T" set "NOTE" = 'c', "ID" = 'a', "NOTE" = 'd' where "NAME" = 'b' and "ID" = 1;`, true],
+    [`insert into "A"."T"("NOTE","NAME","ID") values ('c','b','a');`, true],
     // left to the full scanner
     [`insert into "A"."T" ("ID") values ('1');`, false],
     [`insert into "A"."T"("ID","NAME") values ('1' , '2');`, false],
