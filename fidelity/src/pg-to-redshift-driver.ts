@@ -64,6 +64,9 @@ export function createPgToRedshiftDriver(s3: LocalS3<S3Client>): PairDriver {
             writerLeaseSeconds: 3,
             statementRunnerModule: runnerModule,
           },
+          // Redshift alters a column's type in place only for VARCHAR: any other widening is
+          // refused and the table resynced (docs/connectors/redshift.md), as a user would configure
+          autoResync: true,
           ...pgLayoutOf(workload).config,
         },
         env: { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1", ZETL_REDSHIFT_STATEMENT_LOG: logFile },
