@@ -205,7 +205,7 @@ export const FEATURE_GATES = {
 
   "redshift.core": { ci: true, issue: "-", covers: "as pg.core, into the Redshift sink through the PostgreSQL-translating double (COPY from s3rver), compared by SQL on both sides; every statement the sink sent parses as Redshift (sqlglot + deny-list)" },
   "redshift.float": { ci: true, issue: "-", covers: "float4/float8 as REAL/DOUBLE PRECISION" },
-  "redshift.float-nonfinite": { ci: false, issue: "new (fuzzer)", covers: "float NaN, ±Infinity, -0: in a table staged as JSON lines (one with a SUPER, TIME or TIMETZ column) NaN/±Infinity are dead-lettered (`NaN has no JSON form`) and -0 lands as 0 (pg-redshift seeds 1, 2)" },
+  "redshift.float-nonfinite": { ci: false, issue: "new (fuzzer)", covers: "float NaN, ±Infinity, -0: in a table staged as JSON lines (one with a SUPER, TIME or TIMETZ column) NaN/±Infinity are dead-lettered (`NaN has no JSON form`, pg-redshift seeds 1, 2); -0 landed as 0 there too (fixed: written -0)" },
   "redshift.numeric-unconstrained": { ci: false, issue: "limitation", covers: "unconstrained numeric with up to 60 digits: Redshift's DECIMAL holds 38 digits, the sink maps it to DECIMAL(38,10) (more than 10 decimals rounded, more than 28 integer digits dead-lettered; docs/connectors/redshift.md)" },
   "redshift.numeric-nonfinite": { ci: false, issue: "limitation", covers: "numeric NaN, ±Infinity: Redshift's DECIMAL has no NaN or infinity" },
   "redshift.temporal": { ci: true, issue: "-", covers: "date, time(6), timestamp(6), timestamptz(6) (with offsets) in 1900-2100" },

@@ -402,7 +402,8 @@ export function jsonCell(type: string, value: Value, limit: number | undefined):
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new RangeError(`${value} has no JSON form`);
-    return String(value);
+    // String(-0) is "0": JSON's -0 keeps the sign a REAL/DOUBLE column holds
+    return Object.is(value, -0) ? "-0" : String(value);
   }
   if (typeof value === "string") {
     if (type.startsWith("DECIMAL")) {

@@ -10,10 +10,11 @@ const runnerModule = resolve(dirname(fileURLToPath(import.meta.url)), "../../../
 
 // 64-bit integers inside a SUPER value (a composite's int8 field, int8[]
 // elements) must land as JSON numbers with every digit, not as strings.
-// Found by the fidelity fuzzer (pg-redshift seeds 2, 4: `"x":"-580833100070"`).
+// Found by the fidelity fuzzer (pg-redshift seeds 2, 4: `"x":"-580833100070"`;
+// seeds 1, 2: a float -0 in a table staged as JSON lines landed as 0).
 // Compared with plain SQL on both sides: the source's to_jsonb, the target's
 // SUPER (jsonb on the double).
-describe("PostgreSQL -> Redshift (translated onto PostgreSQL): 64-bit integers inside SUPER", () => {
+describe("PostgreSQL -> Redshift (translated onto PostgreSQL): numbers in a table staged as JSON lines", () => {
   let source: TestDatabase;
   let target: TestDatabase;
   let s3: LocalS3<S3Client>;
@@ -26,8 +27,9 @@ describe("PostgreSQL -> Redshift (translated onto PostgreSQL): 64-bit integers i
     s3 = await startS3rver((c) => new S3Client(c));
     await s3.client.send(new CreateBucketCommand({ Bucket: "rs-superint" }));
     await source.query(`CREATE TYPE pt AS (x int8, y float8)`);
-    await source.query(`CREATE TABLE c (id int PRIMARY KEY, p pt, tags int8[])`);
-    await source.query(`INSERT INTO c VALUES (1, ROW(-580833100070, 1.5)::pt, ARRAY[9007199254740993, -9223372036854775808, NULL]), (2, ROW(NULL, 0.25)::pt, ARRAY[]::int8[])`);
+    // f: a float beside SUPER columns, so the table is staged as JSON lines
+    await source.query(`CREATE TABLE c (id int PRIMARY KEY, p pt, tags int8[], f float8)`);
+    await source.query(`INSERT INTO c VALUES (1, ROW(-580833100070, 1.5)::pt, ARRAY[9007199254740993, -9223372036854775808, NULL], '-0'), (2, ROW(NULL, 0.25)::pt, ARRAY[]::int8[], 2.5)`);
     ({ file: config } = await writeConfig({
       name: "rs_superint",
       source: { type: "postgres", url: source.url },
@@ -48,15 +50,15 @@ describe("PostgreSQL -> Redshift (translated onto PostgreSQL): 64-bit integers i
     await target?.drop();
   });
 
-  it("keeps them numbers, snapshotted and streamed", async () => {
+  it("keeps them numbers, and a float -0 beside them -0, snapshotted and streamed", async () => {
     const first = await runCli(["run", config, "--until-caught-up"], env);
     expect(first.code, first.stderr).toBe(0);
-    await source.query(`INSERT INTO c VALUES (3, ROW(9223372036854775807, -2)::pt, ARRAY[12345678901234567])`);
+    await source.query(`INSERT INTO c VALUES (3, ROW(9223372036854775807, -2)::pt, ARRAY[12345678901234567], '-0')`);
     await source.query(`UPDATE c SET p = ROW(-42, 0)::pt WHERE id = 2`);
     const second = await runCli(["run", config, "--until-caught-up"], env);
     expect(second.code, second.stderr).toBe(0);
-    const expected = (await source.query(`SELECT id, to_jsonb(p)::text AS p, to_jsonb(tags)::text AS tags FROM c ORDER BY id`)).rows;
-    const actual = (await target.query(`SELECT id, p::jsonb::text AS p, tags::jsonb::text AS tags FROM dw.c ORDER BY id`)).rows;
+    const expected = (await source.query(`SELECT id, to_jsonb(p)::text AS p, to_jsonb(tags)::text AS tags, f::text AS f FROM c ORDER BY id`)).rows;
+    const actual = (await target.query(`SELECT id, p::jsonb::text AS p, tags::jsonb::text AS tags, f::text AS f FROM dw.c ORDER BY id`)).rows;
     expect(actual).toEqual(expected);
   }, 180_000);
 });
