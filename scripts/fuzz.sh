@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the differential fidelity fuzzer: pnpm fuzz --seeds N [--pair pg-pg|mysql-pg|pg-iceberg|dynamodb-pg|pg-opensearch|pg-kafka-pg] [--seed S] [--gate name|-name] [--all-gates]
+# Runs the differential fidelity fuzzer: pnpm fuzz --seeds N [--pair pg-pg|mysql-pg|pg-iceberg|dynamodb-pg|pg-opensearch|pg-kafka-pg|pg-redshift] [--seed S] [--gate name|-name] [--all-gates]
 # See docs/fidelity.md. Needs the test servers (scripts/test-services.sh start).
 set -euo pipefail
 cd "$(dirname "$0")/.."

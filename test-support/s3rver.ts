@@ -1,6 +1,8 @@
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 // s3rver ships no type declarations
 // @ts-expect-error untyped CommonJS module
 import S3rver from "s3rver";
@@ -47,6 +49,38 @@ export async function startS3rver<C = undefined>(createClient?: (config: LocalS3
     async stop() {
       await server.close();
       rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Starts s3rver in a child process of plain Node (`s3rver-main.mjs`), for
+ * code run through tsx (the fuzzer), where s3rver cannot start in-process.
+ * The child also stops when this process exits (its stdin closes).
+ */
+export async function startS3rverProcess<C = undefined>(createClient?: (config: LocalS3ClientConfig) => C): Promise<LocalS3<C>> {
+  const child = spawn(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), "s3rver-main.mjs")], { stdio: ["pipe", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.once("exit", (code) => reject(new Error(`s3rver exited with ${code} before listening`)));
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+      const line = out.split("\n")[0];
+      if (out.includes("\n") && line !== undefined) resolve((JSON.parse(line) as { port: number }).port);
+    });
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const config: LocalS3ClientConfig = { endpoint, region: "us-east-1", forcePathStyle: true, credentials: { accessKeyId: "S3RVER", secretAccessKey: "S3RVER" } };
+  const client = (createClient === undefined ? undefined : createClient(config)) as C;
+  return {
+    endpoint,
+    config,
+    client,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
     },
   };
 }

@@ -13,4 +13,5 @@ export const CI_SEEDS: Readonly<Record<PairName, readonly number[]>> = {
   "dynamodb-pg": [97, 117],
   "pg-opensearch": [46, 86],
   "pg-kafka-pg": [20, 34],
+  "pg-redshift": [1, 43],
 };

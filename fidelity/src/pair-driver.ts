@@ -3,15 +3,15 @@ import type { Difference } from "./table-comparator.js";
 import type { FeatureCheck, Step, Workload } from "./workload.js";
 
 /** The source -> target pairs the fuzzer drives. */
-export type PairName = "pg-pg" | "mysql-pg" | "pg-iceberg" | "dynamodb-pg" | "pg-opensearch" | "pg-kafka-pg";
+export type PairName = "pg-pg" | "mysql-pg" | "pg-iceberg" | "dynamodb-pg" | "pg-opensearch" | "pg-kafka-pg" | "pg-redshift";
 
 /** Every pair, in the order CI runs them. */
-export const PAIRS: readonly PairName[] = ["pg-pg", "mysql-pg", "pg-iceberg", "dynamodb-pg", "pg-opensearch", "pg-kafka-pg"];
+export const PAIRS: readonly PairName[] = ["pg-pg", "mysql-pg", "pg-iceberg", "dynamodb-pg", "pg-opensearch", "pg-kafka-pg", "pg-redshift"];
 
 /** One pair: how to generate a workload, and how to stand up a source and target for one seed. */
 export interface PairDriver {
   readonly pair: PairName;
-  /** The gate prefix of this pair (`pg`, `mysql`, `iceberg`, `dynamodb`, `opensearch`, `kafka`). */
+  /** The gate prefix of this pair (`pg`, `mysql`, `iceberg`, `dynamodb`, `opensearch`, `kafka`, `redshift`). */
   readonly prefix: string;
   /** `focus` marks features to generate often (the gates turned on explicitly, so that one seed exercises them). */
   generate(rng: Rng, on: FeatureCheck, focus?: FeatureCheck): Workload;

@@ -18,6 +18,7 @@ const GENERATORS: Record<PairName, { prefix: string; generate: (rng: Rng, on: Fe
   "dynamodb-pg": { prefix: "dynamodb", generate: (rng, on) => generateDynamoWorkload({ rng, on }) },
   "pg-opensearch": { prefix: "opensearch", generate: (rng, on) => generatePgWorkload({ rng, on, qualifiedNames: false }) },
   "pg-kafka-pg": { prefix: "kafka", generate: (rng, on) => generatePgWorkload({ rng, on, qualifiedNames: false }) },
+  "pg-redshift": { prefix: "redshift", generate: (rng, on) => generatePgWorkload({ rng, on, maxNumericPrecision: 38, qualifiedNames: false }) },
 };
 
 const maxSeed = Number(process.argv[2] ?? "300");

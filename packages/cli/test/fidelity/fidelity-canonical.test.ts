@@ -85,11 +85,11 @@ describe("fidelity generators and gates", () => {
 
   it("names every gate with a pair prefix, an issue item and what it covers", () => {
     for (const [name, gate] of Object.entries(FEATURE_GATES)) {
-      expect(name).toMatch(/^(pg|mysql|iceberg|dynamodb|opensearch|kafka)\.[a-z-]+$/);
+      expect(name).toMatch(/^(pg|mysql|iceberg|dynamodb|opensearch|kafka|redshift)\.[a-z-]+$/);
       expect(gate.issue).not.toBe("");
       expect(gate.covers.length).toBeGreaterThan(5);
     }
-    for (const prefix of ["pg", "mysql", "iceberg", "dynamodb", "opensearch", "kafka"]) {
+    for (const prefix of ["pg", "mysql", "iceberg", "dynamodb", "opensearch", "kafka", "redshift"]) {
       expect(ciGates(prefix)).toContain(`${prefix}.core`);
       // every gate of a pair may be on in CI (all MariaDB ones are)
       expect(allGates(prefix)).toEqual(expect.arrayContaining(ciGates(prefix)));

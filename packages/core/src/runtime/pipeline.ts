@@ -728,7 +728,11 @@ class PipelineRun {
         await this.#settle();
         await target.write(run);
         run = [];
-        if (latest !== undefined && target.pendingRows > 0) await this.#flushAt(checkpoint, latest);
+        // (before this run's first batch checkpoint, at the checkpoint it resumed from: a replay of
+        // those rows applies them again by key, while a sink that staged them in the older shape
+        // would carry that shape on to the rows after the change)
+        const flushPosition = latest ?? checkpoint.position;
+        if (flushPosition !== undefined && target.pendingRows > 0) await this.#flushAt(checkpoint, flushPosition);
         this.#log.info("schema change", { table: tableKey(event.table), version: event.schema.version });
         const renamed = event.renamed !== undefined && Object.keys(event.renamed).length > 0 ? event.renamed : undefined;
         // (unless replayed after the re-read it caused)

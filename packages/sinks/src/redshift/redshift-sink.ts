@@ -309,8 +309,16 @@ class RedshiftSinkImpl implements RedshiftSink {
     }
     this.#assertNoPending("dropTable", table);
     const target = this.#targetName(table);
-    await (await this.#connected()).execute(`DROP TABLE IF EXISTS ${qualifiedRedshift(target.schema, target.table)}`);
     this.#tables.delete(tableKey(table));
+    // a table moved to another included schema keeps its name, and so its target table: when the
+    // moved table was prepared first (the move happened while the pipeline was stopped), the target
+    // table is already the new one's, and dropping it for the old name would lose its rows
+    const owner = [...this.#tables.entries()].find(([, other]) => other.load.schema === target.schema && other.load.table === target.table);
+    if (owner !== undefined) {
+      this.#config.logger.info("target table kept: another source table now writes it", { table: tableKey(table), now: owner[0] });
+      return;
+    }
+    await (await this.#connected()).execute(`DROP TABLE IF EXISTS ${qualifiedRedshift(target.schema, target.table)}`);
     this.#config.logger.warn("target table dropped: its source table is gone", { table: tableKey(table) });
   }
 

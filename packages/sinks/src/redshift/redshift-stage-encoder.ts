@@ -395,14 +395,15 @@ export function jsonCell(type: string, value: Value, limit: number | undefined):
         return JSON.stringify(value);
       }
     }
-    return JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v instanceof Uint8Array ? Buffer.from(v).toString("base64") : v));
+    return superJson(value);
   }
   if (value instanceof Uint8Array) return `"${Buffer.from(value).toString("hex")}"`;
   if (typeof value === "bigint") return value.toString();
   if (typeof value === "boolean") return value ? "true" : "false";
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new RangeError(`${value} has no JSON form`);
-    return String(value);
+    // String(-0) is "0": JSON's -0 keeps the sign a REAL/DOUBLE column holds
+    return Object.is(value, -0) ? "-0" : String(value);
   }
   if (typeof value === "string") {
     if (type.startsWith("DECIMAL")) {
@@ -412,6 +413,32 @@ export function jsonCell(type: string, value: Value, limit: number | undefined):
     return JSON.stringify(cutToBytes(value, limit));
   }
   return JSON.stringify(JSON.stringify(value));
+}
+
+/**
+ * A list or struct value as the JSON of one SUPER value: a 64-bit integer
+ * (bigint) as a JSON number with every digit (SUPER holds integers up to 64
+ * bits; a string would change its type), bytes as base64, other scalars as
+ * `JSON.stringify` writes them.
+ */
+export function superJson(value: Value | undefined): string {
+  if (value === null || value === undefined) return "null";
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Uint8Array) return JSON.stringify(Buffer.from(value).toString("base64"));
+  if (Array.isArray(value)) {
+    const parts: string[] = [];
+    for (const element of value as readonly Value[]) parts.push(superJson(element));
+    return `[${parts.join(",")}]`;
+  }
+  if (typeof value === "object") {
+    const parts: string[] = [];
+    for (const [field, v] of Object.entries(value)) {
+      // JSON.stringify leaves out an undefined field
+      if (v !== undefined) parts.push(`${JSON.stringify(field)}:${superJson(v)}`);
+    }
+    return `{${parts.join(",")}}`;
+  }
+  return JSON.stringify(value);
 }
 
 /** The byte limit of a VARCHAR/CHAR type, undefined for any other type. */

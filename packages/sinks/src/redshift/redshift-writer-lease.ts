@@ -64,7 +64,10 @@ export class RedshiftWriterLease {
   #timer: NodeJS.Timeout | undefined;
   #held = false;
   #lost = false;
-  #busy = false;
+  /** Set while a flush runs: the timer's renewals wait, the flush renews the lease itself. */
+  #flushing = false;
+  /** The renewal running now, if any. */
+  #renewing: Promise<void> | undefined;
 
   constructor(runner: RedshiftStatementRunner, options: RedshiftWriterLeaseOptions) {
     this.#runner = runner;
@@ -120,7 +123,7 @@ export class RedshiftWriterLease {
       await new Promise((resolve) => setTimeout(resolve, Math.max(50, Math.min(1000, this.#o.ttlMs / 8))));
     }
     this.#held = true;
-    this.#timer = setInterval(() => void this.#renew(), Math.max(50, this.#o.ttlMs / 4));
+    this.#timer = setInterval(() => this.#renew(), Math.max(50, this.#o.ttlMs / 4));
     this.#timer.unref();
   }
 
@@ -139,13 +142,19 @@ export class RedshiftWriterLease {
     ];
   }
 
-  /** Runs `work` (a flush) without a timer renewal beside it: the flush renews the lease itself. */
+  /**
+   * Runs `work` (a flush) without a timer renewal beside it: the flush renews
+   * the lease itself. A renewal already running is waited for first: on a
+   * runner with one connection (the wire protocol) its BEGIN … COMMIT would
+   * otherwise interleave with the flush's and commit it halfway.
+   */
   async exclusive<T>(work: () => Promise<T>): Promise<T> {
-    this.#busy = true;
+    this.#flushing = true;
     try {
+      await this.#renewing;
       return await work();
     } finally {
-      this.#busy = false;
+      this.#flushing = false;
     }
   }
 
@@ -153,6 +162,7 @@ export class RedshiftWriterLease {
   async release(): Promise<void> {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
+    await this.#renewing;
     if (!this.#held) return;
     this.#held = false;
     try {
@@ -163,9 +173,14 @@ export class RedshiftWriterLease {
     }
   }
 
-  async #renew(): Promise<void> {
-    if (this.#busy || !this.#held) return;
-    this.#busy = true;
+  #renew(): void {
+    if (this.#flushing || this.#renewing !== undefined || !this.#held) return;
+    this.#renewing = this.#renewOnce().finally(() => {
+      this.#renewing = undefined;
+    });
+  }
+
+  async #renewOnce(): Promise<void> {
     try {
       await this.#runner.transaction(this.fence());
     } catch (error) {
@@ -178,8 +193,6 @@ export class RedshiftWriterLease {
       } else {
         this.#o.logger.warn("writer lease not renewed", { error: message });
       }
-    } finally {
-      this.#busy = false;
     }
   }
 

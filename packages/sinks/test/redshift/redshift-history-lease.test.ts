@@ -75,7 +75,7 @@ beforeAll(async () => {
   db = await createTestDatabase("rs_hist");
   s3 = await startS3rver((config) => new S3Client(config));
   await s3.client.send(new CreateBucketCommand({ Bucket: "hist-bucket" }));
-}, 60_000);
+});
 
 afterAll(async () => {
   for (const sink of sinks) await sink.close();
@@ -172,8 +172,10 @@ describe("redshift sink writer lease", () => {
     await a.write({ events: [{ op: "insert", table, position: "1", after: { id: 1n, v: "a", big: null } }] });
     await a.flush(checkpoint("1", "lp"));
 
-    // a live holder renews (every half second here): the second run refuses, naming it
-    const b = newSink({ schema: "leased", history: false, leaseSeconds: 2 });
+    // a live holder renews (every half second here): the second run refuses, naming it. The
+    // watcher waits its own lease time for a renewal, so it gets a long one: under load the
+    // holder's next renewal may land seconds late, and a 2 s watch would take a live lease over
+    const b = newSink({ schema: "leased", history: false, leaseSeconds: 120 });
     const refused = await b.lock?.({ pipeline: "lp" }).then(
       () => undefined,
       (error: unknown) => error,
@@ -207,6 +209,58 @@ describe("redshift sink writer lease", () => {
     const d = newSink({ schema: "leased", history: false, leaseSeconds: 3600 });
     await d.lock?.({ pipeline: "lp" });
     await d.close();
+  });
+
+  it("never runs a flush's transaction beside a renewal still running on the one connection", async () => {
+    // The wire runner has one connection: a renewal whose BEGIN … COMMIT interleaved with a
+    // flush's would commit the flush halfway. A renewal held open here (a gate) must be over
+    // before the flush's transaction starts. No timing is asserted: only the order.
+    const order: string[] = [];
+    let renewalStarted = false;
+    let openGate: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (openGate = resolve));
+    const e = createRedshiftSink({
+      url: "redshift://unused@127.0.0.1:5439/dev",
+      schema: "gated",
+      staging: { uri: "s3://hist-bucket/zetl", iamRole: IAM_ROLE, endpoint: s3.endpoint, forcePathStyle: true },
+      writerLeaseSeconds: 1,
+      statementRunner: () => {
+        const inner = createPgTranslatingRunner({ url: db.url, s3: { endpoint: s3.endpoint }, log, maxTransactionStatements: 40 });
+        return {
+          ...inner,
+          transaction: async (statements: readonly string[]) => {
+            // a renewal is the fence alone: its lease UPDATE and the check
+            const renewal = statements.length === 2 && (statements[0] ?? "").includes("_zeroetl_writer_lease");
+            if (renewal && !renewalStarted) {
+              renewalStarted = true;
+              order.push("renewal begins");
+              await gate;
+              await inner.transaction(statements);
+              order.push("renewal ends");
+              return;
+            }
+            if (!renewal) order.push("flush begins");
+            await inner.transaction(statements);
+            if (!renewal) order.push("flush ends");
+          },
+        };
+      },
+    });
+    sinks.push(e);
+    await e.lock?.({ pipeline: "gp" });
+    await e.open({ pipeline: "gp" });
+    await e.prepare(schema);
+    await e.write({ events: [{ op: "insert", table, position: "1", after: { id: 1n, v: "g", big: null } }] });
+    for (let waited = 0; !renewalStarted && waited < 60_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    expect(renewalStarted).toBe(true);
+    const flushed = e.flush(checkpoint("1", "gp"));
+    // keep the renewal open until the flush's transaction began (before the fix) or for a while
+    for (let waited = 0; !order.includes("flush begins") && waited < 2_000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+    openGate();
+    await flushed;
+    expect(order.slice(0, 4)).toEqual(["renewal begins", "renewal ends", "flush begins", "flush ends"]);
+    expect((await db.query("SELECT id::text AS id, v FROM gated.h")).rows).toEqual([{ id: "1", v: "g" }]);
+    await e.close();
   });
 
   it("issues only statements that parse as Redshift", async () => {
