@@ -55,7 +55,7 @@ export { DEFAULT_CONNECTION_TIMEOUTS, resolveConnectionTimeouts } from "./runtim
 export type { PipelineOptions, PipelineResult } from "./runtime/pipeline.js";
 export { markForResync, runPipeline } from "./runtime/pipeline.js";
 export type { IncrementalChunk, IncrementalSnapshotSource, ReadChunkOptions, StreamMarker } from "./source/incremental-snapshot-source.js";
-export type { MarkerContent } from "./runtime/stream-marker.js";
-export { decodeMarker, encodeMarker } from "./runtime/stream-marker.js";
+export type { DecodedMarker, MarkerContent } from "./runtime/stream-marker.js";
+export { MARKER_KEY_BYTES, decodeMarker, encodeMarker } from "./runtime/stream-marker.js";
 export { DEFAULT_INCREMENTAL_CHUNK_ROWS } from "./runtime/incremental-snapshotter.js";
 export { WatermarkWindow, rowKey } from "./runtime/watermark-window.js";
