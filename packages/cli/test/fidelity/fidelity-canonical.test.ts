@@ -64,6 +64,24 @@ describe("fidelity comparator normalisation", () => {
 });
 
 describe("fidelity generators and gates", () => {
+  it("reaches the PostgreSQL sink's bulk paths with pg.bulk, and leaves the workload alone without it", () => {
+    const bulk = generatePgWorkload({ rng: createRng(3), on: (f) => f === "core" || f === "bulk" });
+    const setup = bulk.setup.find((s) => s.tables.includes("fz_bulk"));
+    // past the deferred-key threshold (10,000), analyzed so that the source estimates it
+    expect(setup?.text).toMatch(/generate_series\(1, 12000\)/);
+    expect(setup?.text).toMatch(/ANALYZE public\.fz_bulk/);
+    const first = bulk.phases[0];
+    expect(first?.steps.some((s) => /generate_series\(12001, 17600\)/.test(s.text))).toBe(true);
+    expect(first?.end).toEqual({ kind: "self-kill", plan: "rows:table=public.fz_bulk,op=insert>checkpoint" });
+    expect(bulk.usedFeatures.has("bulk")).toBe(true);
+    expect((bulk as { layout: { config: Record<string, unknown> } }).layout.config["batch"]).toEqual({ maxRows: 2000 });
+    // without the gate: the same seed's workload is the one it always was
+    const plainOn = (f: string) => f === "core";
+    const plain = generatePgWorkload({ rng: createRng(3), on: plainOn });
+    expect(JSON.stringify(plain.setup).includes("fz_bulk")).toBe(false);
+    expect(plain.phases.every((p) => p.end.kind !== "self-kill")).toBe(true);
+  });
+
   it("generates the same workload for the same seed, and another for another seed", () => {
     const on = (f: string) => f === "core" || f === "kill";
     const a = generatePgWorkload({ rng: createRng(7), on });
