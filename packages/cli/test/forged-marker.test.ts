@@ -6,11 +6,14 @@ import { createTestMysqlDatabase, type TestMysqlDatabase } from "../../../test-s
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
 import { runCli, startCli, writeConfig, type CliResult } from "../../../test-support/cli.js";
 
-/** Polls `check` until it returns true (generous: the suite runs in parallel on 2 cores); no timing is asserted. */
+/**
+ * Polls `check` until it returns true (generous: the suite runs in parallel on 2 cores); no timing is asserted.
+ * A check that throws counts as not yet: a resync replaces the target table, which is briefly not there.
+ */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 90_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (await check()) return;
+    if (await check().catch(() => false)) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
