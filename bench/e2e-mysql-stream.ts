@@ -13,7 +13,7 @@
 import { writeConfig } from "../test-support/cli.js";
 import { createTestMysqlDatabase } from "../test-support/mysql.js";
 import { createTestDatabase } from "../test-support/postgres.js";
-import { QUICK, loadAverage, stageLines, timedCli, timedTool } from "./lib/bench-cli.js";
+import { QUICK, loadAverage, stageLines, timedBaseCli, timedCli, timedTool } from "./lib/bench-cli.js";
 
 const SCALE = QUICK ? 10 : 1;
 const UPDATED = 100_000 / SCALE;
@@ -58,6 +58,10 @@ try {
     `--start-position=${start.position}`, `--stop-position=${end.position}`, start.file,
   ]);
   const startup = await timedCli(["run", file, "--until-caught-up"]);
+  // A/B of the fixed cost in the same minutes (ZETL_BENCH_BASE_CLI): an older build's run with nothing to do, alternating with ours
+  const baseIdle = await timedBaseCli(["run", file, "--until-caught-up"]);
+  const idleAgain = baseIdle === undefined ? undefined : await timedCli(["run", file, "--until-caught-up"]);
+  const baseIdleAgain = baseIdle === undefined ? undefined : await timedBaseCli(["run", file, "--until-caught-up"]);
 
   const a = ((await source.query("SELECT count(*) AS n, sum(qty) AS q, sum(price) AS p, sum(length(name)) AS l FROM bench")) as { n: number | string; q: string; p: string; l: string }[])[0];
   const b = (await target.query("SELECT count(*)::int AS n, sum(qty)::text AS q, sum(price)::text AS p, sum(length(name))::text AS l FROM dw.bench")).rows[0];
@@ -67,6 +71,9 @@ try {
   console.log(`ours (zeroetl run --until-caught-up, process start included): ${ours.seconds.toFixed(2)} s = ${Math.round(changes / ours.seconds)} changes/s`);
   for (const line of stageLines(ours.stdout + ours.stderr)) console.log(line);
   console.log(`  of which a run with nothing to do takes ${startup.seconds.toFixed(2)} s (process start, connect, introspect)`);
+  if (baseIdle !== undefined && idleAgain !== undefined && baseIdleAgain !== undefined) {
+    console.log(`  a run with nothing to do, alternating: base build ${baseIdle.toFixed(2)} s, this build ${idleAgain.seconds.toFixed(2)} s, base build ${baseIdleAgain.toFixed(2)} s`);
+  }
   console.log(`mariadb-binlog -v (decode the same binlog to /dev/null): ${reference.toFixed(2)} s = ${Math.round(changes / reference)} changes/s`);
   console.log(`target matches the source (${b?.n} rows)`);
   console.log(`RATIO e2e-mysql-stream ${(reference / ours.seconds).toFixed(3)}`);

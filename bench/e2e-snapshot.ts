@@ -133,7 +133,7 @@ try {
   // (b) ours, compiled as users run it (built before timing), a fresh pipeline (slot, publication, target database) each time
   await ensureCliBuilt();
   const dir = await mkdtemp(join(tmpdir(), "zetl-bench-e2esnap-"));
-  const ours = async (label: string, parallelism: number | undefined, check = true, throughTsx = false): Promise<number> => {
+  const ours = async (label: string, parallelism: number | undefined, check = true, throughTsx = false, bundle?: string): Promise<number> => {
     const target = await createDb(`dst_${label}`);
     const name = `bench_e2esnap_${tag}_${label}`;
     const config = join(dir, `${label}.json`);
@@ -151,15 +151,26 @@ try {
     );
     try {
       const args = ["run", config, "--until-caught-up"];
-      const ms = throughTsx ? await run(process.execPath, ["--conditions=zero-etl-source", "--import", "tsx", join(root, "packages/cli/src/bin.ts"), ...args]) : await run(...compiledCli(args));
+      const ms = throughTsx
+        ? await run(process.execPath, ["--conditions=zero-etl-source", "--import", "tsx", join(root, "packages/cli/src/bin.ts"), ...args])
+        : bundle !== undefined
+          ? await run(process.execPath, [bundle, ...args])
+          : await run(...compiledCli(args));
       if (check && (await fingerprint(target, "dw.bench")) !== expected) throw new Error(`our copy (${label}) differs from the source`);
       return ms;
     } finally {
       await admin.query("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active", [`zeroetl_${name}`]).catch(() => {});
     }
   };
+  // A/B in the same minutes: ZETL_BENCH_BASE_CLI names an older build's bundle entry (`node scripts/build-cli.mjs --outdir <dir>` at the old commit, then <dir>/zeroetl.js)
+  const base = process.env.ZETL_BENCH_BASE_CLI;
+  const baseMs = base === undefined ? undefined : await ours("base", undefined, true, false, base);
   const oursMs = await ours("default", undefined);
   console.log(`NOTE e2e-snapshot zeroetl (default parallelism) ${(oursMs / 1000).toFixed(2)} s, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  if (baseMs !== undefined) {
+    const again = await ours("base2", undefined, true, false, base);
+    console.log(`NOTE e2e-snapshot base build (default parallelism) ${(baseMs / 1000).toFixed(2)} / ${(again / 1000).toFixed(2)} s (before / after ours) ratio ${(refMs / baseMs).toFixed(2)} / ${(refMs / again).toFixed(2)}`);
+  }
   for (const p of SCALING) {
     const ms = await ours(`p${p}`, p);
     console.log(`NOTE e2e-snapshot zeroetl parallelism=${p} ${(ms / 1000).toFixed(2)} s ratio ${(refMs / ms).toFixed(2)}`);

@@ -15,7 +15,7 @@
 import pg from "pg";
 import { writeConfig } from "../test-support/cli.js";
 import { createTestDatabase } from "../test-support/postgres.js";
-import { QUICK, loadAverage, stageLines, timedCli, timedTool } from "./lib/bench-cli.js";
+import { QUICK, loadAverage, stageLines, timedBaseCli, timedCli, timedTool } from "./lib/bench-cli.js";
 
 const SCALE = QUICK ? 10 : 1;
 const UPDATED = 100_000 / SCALE;
@@ -62,6 +62,10 @@ try {
     "-d", source.url, "--slot", refSlot, "--start", `--endpos=${endpos}`, "-o", "proto_version=1", "-o", `publication_names=${publication}`, "-f", "/dev/null", "--no-loop",
   ]);
   const startup = await timedCli(["run", file, "--until-caught-up"]);
+  // A/B of the fixed cost in the same minutes (ZETL_BENCH_BASE_CLI): an older build's run with nothing to do, alternating with ours
+  const baseIdle = await timedBaseCli(["run", file, "--until-caught-up"]);
+  const idleAgain = baseIdle === undefined ? undefined : await timedCli(["run", file, "--until-caught-up"]);
+  const baseIdleAgain = baseIdle === undefined ? undefined : await timedBaseCli(["run", file, "--until-caught-up"]);
 
   const digest = "SELECT count(*)::int AS n, md5(string_agg(id || ',' || qty || ',' || coalesce(name, '') || ',' || coalesce(price::text, '') || ',' || coalesce(extract(epoch FROM at)::text, ''), ';' ORDER BY id)) AS h FROM ";
   const a = (await source.query(`${digest} bench`)).rows[0];
@@ -72,6 +76,9 @@ try {
   console.log(`ours (zeroetl run --until-caught-up, process start included): ${ours.seconds.toFixed(2)} s = ${Math.round(changes / ours.seconds)} changes/s`);
   for (const line of stageLines(ours.stdout + ours.stderr)) console.log(line);
   console.log(`  of which a run with nothing to do takes ${startup.seconds.toFixed(2)} s (process start, connect, introspect)`);
+  if (baseIdle !== undefined && idleAgain !== undefined && baseIdleAgain !== undefined) {
+    console.log(`  a run with nothing to do, alternating: base build ${baseIdle.toFixed(2)} s, this build ${idleAgain.seconds.toFixed(2)} s, base build ${baseIdleAgain.toFixed(2)} s`);
+  }
   console.log(`pg_recvlogical (drain the same WAL to /dev/null): ${reference.toFixed(2)} s = ${Math.round(changes / reference)} changes/s`);
   console.log(`target matches the source (${b?.n} rows, md5 ${b?.h})`);
   console.log(`RATIO e2e-stream ${(reference / ours.seconds).toFixed(3)}`);

@@ -13,7 +13,8 @@
  * `Table`, ours its `OracleRedoTable` (what the change builder keeps per
  * table model), each prebuilt outside the loop. Both hand back every value of
  * the statement by column position (Debezium as strings, calls as their
- * printed text; ours as literals, calls with their arguments unescaped).
+ * printed text; ours in the table's reused slots: each value's kind and its
+ * string, calls with their arguments unescaped).
  * Debezium reads the statements from a file; ours gets flat copies of the
  * generated strings, as the driver hands them to the source (the generator
  * builds them by concatenation, and a concatenated string costs V8 an

@@ -212,6 +212,9 @@ start_kafka() {
     # the compacted topics of the tests hold a few thousand keys
     echo "log.cleaner.dedupe.buffer.size=8388608"
   } > "$dir/server.properties"
+  # tests make uniquely named topics and nothing is kept between broker starts: a fresh log dir
+  # each start keeps the start fast and the heap small however many suites ran before
+  rm -rf "$dir/data"
   if [ ! -f "$dir/data/meta.properties" ]; then
     # the cluster id is a random UUID in URL-safe base64 (what `kafka-storage random-uuid` prints), made here to spare a JVM start
     local cluster_id

@@ -18,6 +18,9 @@ export const QUICK = process.env.ZETL_BENCH_QUICK === "1";
  * the TypeScript sources through `tsx` as the tests run them.
  */
 export function compiledCli(args: readonly string[]): [string, string[]] {
+  // ZETL_BENCH_CLI: a bundle entry to run instead (an older build, for a before/after pair)
+  const entry = process.env.ZETL_BENCH_CLI;
+  if (entry !== undefined && entry !== "") return [process.execPath, [entry, ...args]];
   return [process.execPath, [join(root, "scripts/zeroetl.mjs"), ...args]];
 }
 
@@ -50,6 +53,19 @@ export async function timedCli(args: readonly string[]): Promise<CliResult & { s
   const seconds = (performance.now() - began) / 1000;
   if (result.code !== 0) throw new Error(`zeroetl ${args.join(" ")} exited ${result.code}: ${result.stderr.slice(-2000)}`);
   return { ...result, seconds };
+}
+
+/**
+ * For an A/B in the same minutes: runs `zeroetl <args>` from the bundle
+ * entry `ZETL_BENCH_BASE_CLI` names (an older build: `node
+ * scripts/build-cli.mjs --outdir <dir>` at the old commit, then
+ * `<dir>/zeroetl.js`) and returns its wall time in seconds; undefined when
+ * the variable is not set.
+ */
+export async function timedBaseCli(args: readonly string[]): Promise<number | undefined> {
+  const entry = process.env.ZETL_BENCH_BASE_CLI;
+  if (entry === undefined || entry === "") return undefined;
+  return timedTool(process.execPath, [entry, ...args]);
 }
 
 /** Runs a reference tool with its output discarded and returns its wall time in seconds; throws when it fails. */

@@ -71,4 +71,25 @@ describe("PostgreSQL target: the primary key deferred during a COPY snapshot", (
     expect(again.code, again.stderr).toBe(0);
     expect(await fingerprint(target, "dw.ledger")).toEqual(await fingerprint(source, "ledger"));
   }, 120_000);
+
+  it("sets the key aside for a big never-analyzed table read in one stream (parallelism 1)", async () => {
+    // never analyzed (autovacuum off): no row estimate, and one stream reads it in one part; its size in blocks decides
+    await source.query(`
+      CREATE TABLE journal (id bigint PRIMARY KEY, amount numeric(12,2) NOT NULL, memo text) WITH (fillfactor = 10, autovacuum_enabled = false);
+      INSERT INTO journal SELECT g, g / 100.0, 'memo ' || g || repeat('j', 60) FROM generate_series(1, 20000) g;`);
+    const { file } = await writeConfig({
+      name: "dkey_one",
+      log: { level: "debug" },
+      source: { type: "postgres", url: source.url, snapshot: { parallelism: 1 } },
+      target: { type: "postgres", url: target.url, schema: "dw_one" },
+      filter: { include: ["public.journal"] },
+    });
+    const run = await runCli(["run", file, "--until-caught-up"]);
+    expect(run.code, run.stderr).toBe(0);
+    const output = run.stdout + run.stderr;
+    expect(output).toMatch(/"parts":1,/);
+    expect(output).toContain("primary key built after the COPY");
+    expect(await fingerprint(target, "dw_one.journal")).toEqual(await fingerprint(source, "journal"));
+    expect(await primaryKey(target, "dw_one.journal")).toBe("PRIMARY KEY (id)");
+  }, 120_000);
 });

@@ -26,7 +26,7 @@ export { ConfigError, ZeroEtlError, isRetryable } from "./errors/zero-etl-error.
 export type { PreflightCheck, PreflightOptions, PreflightReport } from "./preflight/preflight-report.js";
 export { isPreflightPassing } from "./preflight/preflight-report.js";
 export type { SnapshotOptions, SnapshotSession, Source, SourceCapabilities, StreamOptions } from "./source/source.js";
-export type { FlushReceipt, PrepareChange, RejectedRecord, Sink, SnapshotCopyOptions, SinkCapabilities, SinkOpenContext, SinkTargetStats, WriteReceipt } from "./sink/sink.js";
+export type { FlushReceipt, PrepareChange, PreparedWrite, RejectedRecord, Sink, SnapshotCopyOptions, SinkCapabilities, SinkOpenContext, SinkTargetStats, WriteReceipt } from "./sink/sink.js";
 export type { Mapper, MapperContext } from "./mapper/mapper.js";
 export { composeMappers, mapChunkWith } from "./mapper/compose-mappers.js";
 export type { IncrementalProgress, TableState, TableStatus } from "./state/table-state.js";
@@ -47,6 +47,8 @@ export { createCloudWatchPublisher } from "./observability/cloudwatch-metrics.js
 export { redactSecrets, redactText } from "./observability/redact.js";
 export type { BatchPolicy } from "./runtime/batch-policy.js";
 export { DEFAULT_BATCH_POLICY } from "./runtime/batch-policy.js";
+export type { CopyParallelismInputs } from "./runtime/copy-parallelism.js";
+export { MAX_DEFAULT_COPY_PARALLELISM, defaultCopyParallelism, isOnThisHost } from "./runtime/copy-parallelism.js";
 export type { BackOff, RetryAttempt, RetryPolicy, WithRetryOptions } from "./runtime/retry.js";
 export { DEFAULT_RETRY_POLICY, createBackOff, sleep, withRetry } from "./runtime/retry.js";
 export { isTransientError } from "./runtime/error-classification.js";
@@ -54,6 +56,8 @@ export type { ConnectionTimeouts } from "./runtime/connection-timeouts.js";
 export { DEFAULT_CONNECTION_TIMEOUTS, resolveConnectionTimeouts } from "./runtime/connection-timeouts.js";
 export type { PipelineOptions, PipelineResult } from "./runtime/pipeline.js";
 export { markForResync, runPipeline } from "./runtime/pipeline.js";
+export type { SelectionChange } from "./runtime/selection-changes.js";
+export { SelectionChanges } from "./runtime/selection-changes.js";
 export type { IncrementalChunk, IncrementalSnapshotSource, ReadChunkOptions, StreamMarker } from "./source/incremental-snapshot-source.js";
 export type { DecodedMarker, MarkerContent } from "./runtime/stream-marker.js";
 export { MARKER_KEY_BYTES, decodeMarker, encodeMarker } from "./runtime/stream-marker.js";

@@ -74,6 +74,48 @@ describe("runPipeline overlaps the source with the sink", () => {
     expect(writes).toBe(3);
   });
 
+  it("prepares the next batch (Sink.prepareWrite) while the previous one is written, and writes them in order", async () => {
+    const scripted = createScriptedSource({ schemas: [orders] });
+    await runPipeline({ name: "p", source: scripted, sink: createRecordingSink(), checkpoints: createMemoryCheckpointStore(), untilCaughtUp: true, retry: fastRetry });
+    for (let i = 1; i <= 3; i++) scripted.append([{ op: "insert", table, after: { id: BigInt(i), status: "new" } }]);
+
+    // each prepared write waits until the next batch was prepared; a runtime that prepares
+    // a batch only after the previous write returned never gets there, and the write fails
+    const inner = createRecordingSink();
+    const order: string[] = [];
+    let prepared = 0;
+    let wake: (() => void) | undefined;
+    const sink: Sink = Object.assign(Object.create(inner) as Sink, {
+      prepareWrite(batch: ChangeBatch) {
+        prepared += 1;
+        const n = prepared;
+        order.push(`prepare ${n}`);
+        wake?.();
+        return {
+          write: async () => {
+            // the last batch reaches the run's target position: nothing is prepared after it
+            if (n < 3 && prepared <= n) {
+              await new Promise<void>((resolve, reject) => {
+                const timer = setTimeout(() => reject(new Error(`batch ${n + 1} was not prepared while batch ${n} was written`)), 5_000);
+                wake = () => {
+                  if (prepared <= n) return;
+                  clearTimeout(timer);
+                  resolve();
+                };
+              });
+            }
+            order.push(`write ${n}`);
+            return inner.write(batch);
+          },
+        };
+      },
+    });
+    const result = await runPipeline({ name: "p", source: scripted, sink, checkpoints: createMemoryCheckpointStore(), untilCaughtUp: true, retry: fastRetry, batch: { maxRows: 100 } });
+    expect(result.checkpoint.position).toBe("3");
+    expect(inner.rows("shop.orders").map((r) => r.id)).toEqual([1n, 2n, 3n]);
+    expect(order).toEqual(["prepare 1", "prepare 2", "write 1", "prepare 3", "write 2", "write 3"]);
+  });
+
   it("acknowledges a position only after the sink flushed it and the checkpoint store saved it, with flushes in flight", async () => {
     const scripted = createScriptedSource({ schemas: [orders] });
     const order: string[] = [];

@@ -1,6 +1,6 @@
 import { mkdir } from "node:fs/promises";
 import { ConfigError, type PipelineOptions, type Source } from "@zero-etl/core";
-import { DEFAULT_RETRY_POLICY, createLogger, createPipelineMetrics, createPrometheusMetrics, runPipeline, type CloudWatchPublisher, type PipelineResult } from "@zero-etl/core";
+import { DEFAULT_RETRY_POLICY, SelectionChanges, createLogger, createPipelineMetrics, createPrometheusMetrics, runPipeline, type CloudWatchPublisher, type PipelineResult } from "@zero-etl/core";
 import { buildPipeline, withoutUndefined } from "../config/build-pipeline.js";
 import { loadPipelineConfig, type PipelineConfig } from "../config/pipeline-config.js";
 import { assertDistinctTargetNames } from "../config/target-naming.js";
@@ -12,6 +12,8 @@ import { trackRunStatus } from "./run-status-file.js";
 import { loadOrCreateMarkerKey } from "./marker-key-file.js";
 import { takeStateDirLock } from "./state-dir-lock.js";
 import { armTestKillSwitch } from "./test-kill-switch.js";
+import { watchConfigFile } from "./config-file-watcher.js";
+import { createFilterReload } from "./filter-reload.js";
 
 /** Tables whose changes are skipped (`failed` or `resync-required`), as `table (state)`. */
 export function tablesSetAside(result: PipelineResult): string[] {
@@ -38,7 +40,10 @@ export interface RunCommandOptions {
 /**
  * `zeroetl run <config>`: snapshot if needed, then stream until SIGINT or
  * SIGTERM (or, with `--until-caught-up`, until the target holds everything
- * the source had committed when the command started). Either way pending
+ * the source had committed when the command started). The config file is
+ * read again on SIGHUP and when it changes: a new `filter` applies to the
+ * running pipeline (PostgreSQL and MySQL/MariaDB sources), other changes are
+ * logged as needing a restart. Either way pending
  * changes are flushed and checkpointed before exit. Tables set aside at the
  * end (`failed`, `resync-required`) are named on stderr and, with
  * `--until-caught-up`, make the exit code 1.
@@ -79,6 +84,13 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   const stopStatus = trackRunStatus({ stateDir: parts.stateDir, pipeline: config.name, metrics });
   let metricsServer: MetricsServer | undefined;
   let cloudWatch: CloudWatchPublisher | undefined;
+  // a changed config file (SIGHUP, or the file saved): the filter applies live, other fields after a restart
+  const selectionChanges = new SelectionChanges();
+  const stopWatching = watchConfigFile({
+    file,
+    logger,
+    changed: createFilterReload({ config, source: parts.source, naming: parts.naming, liveFilter: parts.liveFilter, selectionChanges, logger }),
+  });
   try {
     if (options.metricsPort !== undefined) {
       metricsServer = await startMetricsServer(createPrometheusMetrics(metrics, { pipeline: config.name }), options.metricsPort);
@@ -87,10 +99,13 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     const cloudWatchConfig = config.observability?.cloudwatch;
     if (cloudWatchConfig !== undefined) cloudWatch = await startCloudWatch(metrics, config.name, cloudWatchConfig, logger);
     // refuse before anything is written: two source tables must never share a target table
-    assertDistinctTargetNames(await parts.source.introspect(controller.signal), parts.naming);
+    const introspected = await parts.source.introspect(controller.signal);
+    assertDistinctTargetNames(introspected, parts.naming);
     const result = await runPipeline({
       name: config.name,
       ...parts,
+      // a resuming run starts from this look at the source's tables instead of reading its catalog again
+      introspected,
       metrics,
       logger,
       untilCaughtUp: options.untilCaughtUp,
@@ -100,6 +115,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
       ...(config.onLostPosition === undefined ? {} : { onLostPosition: config.onLostPosition }),
       ...(config.autoResync === undefined ? {} : { autoResync: config.autoResync }),
       ...snapshotOptions,
+      selectionChanges,
     });
     stopProgress();
     const totals = metrics.totals();
@@ -122,6 +138,7 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
     }
     return result;
   } finally {
+    stopWatching();
     stopProgress();
     await stopStatus();
     // the last figures (the final checkpoint) still go out

@@ -1,9 +1,12 @@
+import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { RedshiftSinkOptions } from "@zero-etl/sinks/redshift";
 import {
   ConfigError,
   createFileCheckpointStore,
+  defaultCopyParallelism,
+  isOnThisHost,
   createFileDeadLetterQueue,
   type CheckpointStore,
   type ConnectionTimeouts,
@@ -16,6 +19,7 @@ import {
   tableKey,
 } from "@zero-etl/core";
 import type { PipelineConfig } from "./pipeline-config.js";
+import { LiveTableFilter } from "./live-table-filter.js";
 import { resolveTargetNaming, type TargetNaming } from "./target-naming.js";
 
 /** The parts a config describes, connected and ready for `runPipeline`. */
@@ -28,7 +32,16 @@ export interface PipelineParts {
   readonly stateDir: string;
   /** How source tables are named in the target; check it with `assertDistinctTargetNames` before running. */
   readonly naming: TargetNaming;
+  /**
+   * The table filter the source and the filter mapper select with, when the
+   * source can take a new one while it runs (PostgreSQL, MySQL/MariaDB: see
+   * `LiveTableFilter`); absent for the other sources.
+   */
+  readonly liveFilter?: LiveTableFilter;
 }
+
+/** Source types whose table selection a running pipeline can change (a config reload of `filter`). */
+export const LIVE_FILTER_SOURCES: ReadonlySet<string> = new Set(["postgres", "mysql"]);
 
 /** Where local state lives when the config does not say. */
 export const DEFAULT_STATE_DIR = ".zero-etl/state";
@@ -42,15 +55,17 @@ export async function buildPipeline(config: PipelineConfig, logger: Logger): Pro
   const mappers: Mapper[] = [];
   let include: ((ref: TableRef) => boolean) | undefined;
   let includeNamespaces: readonly (string | undefined)[] | undefined;
-  if (config.filter !== undefined) {
+  let liveFilter: LiveTableFilter | undefined;
+  if (config.filter !== undefined || LIVE_FILTER_SOURCES.has(config.source.type)) {
     const { createFilterMapper, parseTableFilter } = await import("@zero-etl/mappers");
-    const tables = parseTableFilter({
-      ...(config.filter.include === undefined ? {} : { include: config.filter.include }),
-      ...(config.filter.exclude === undefined ? {} : { exclude: config.filter.exclude }),
-    });
-    include = (ref) => tables.matchesTable(ref);
-    includeNamespaces = tables.includeNamespaces;
-    mappers.push(createFilterMapper({ tables, ...(config.filter.rows === undefined ? {} : { rows: config.filter.rows }) }));
+    const parsed = config.filter === undefined ? undefined : parseTableFilter(tableFilterOptions(config));
+    // where the source can take a new selection while it runs, source and mapper ask the live filter
+    const tables = LIVE_FILTER_SOURCES.has(config.source.type) ? (liveFilter = new LiveTableFilter(parsed)) : parsed;
+    if (tables !== undefined) {
+      include = (ref) => tables.matchesTable(ref);
+      includeNamespaces = tables.includeNamespaces;
+    }
+    if (config.filter !== undefined) mappers.push(createFilterMapper({ tables, ...(config.filter.rows === undefined ? {} : { rows: config.filter.rows }) }));
   }
   if (config.mapping?.unnest !== undefined) {
     const { createUnnestMapper } = await import("@zero-etl/mappers");
@@ -72,6 +87,16 @@ export async function buildPipeline(config: PipelineConfig, logger: Logger): Pro
     checkpoints: createFileCheckpointStore(stateDir),
     deadLetters: createFileDeadLetterQueue(join(stateDir, `${config.name}.dead-letters.jsonl`)),
     stateDir,
+    ...(liveFilter === undefined ? {} : { liveFilter }),
+  };
+}
+
+/** The config's `filter.include`/`exclude` as `parseTableFilter` takes them. */
+export function tableFilterOptions(config: PipelineConfig): { include?: readonly string[]; exclude?: readonly string[] } {
+  const filter = config.filter;
+  return {
+    ...(filter?.include === undefined ? {} : { include: filter.include }),
+    ...(filter?.exclude === undefined ? {} : { exclude: filter.exclude }),
   };
 }
 
@@ -90,7 +115,7 @@ async function buildSource(config: PipelineConfig, logger: Logger, include: ((re
       const filtered = new Set(Object.keys(config.filter?.rows ?? {}));
       const whole = config.target.type === "kafka";
       const fetch = whole ? { fetchUnchangedFor: () => true } : filtered.size === 0 ? {} : { fetchUnchangedFor: (ref: TableRef) => filtered.has(tableKey(ref)) };
-      return createPostgresSource({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...fetch, computeGenerated });
+      return createPostgresSource({ ...common, ...timeoutsOf(config), ...withoutUndefined(options), ...fetch, computeGenerated, snapshot: { parallelism: snapshotParallelism(config, source.snapshot?.parallelism) } });
     }
     case "mysql": {
       const { createMysqlSource } = await import("@zero-etl/sources/mysql");
@@ -167,4 +192,16 @@ function timeoutsOf(config: PipelineConfig): { timeouts?: Partial<ConnectionTime
 /** Drops undefined fields, for options typed with exactOptionalPropertyTypes. */
 export function withoutUndefined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/**
+ * `source.snapshot.parallelism`, or by default as many COPY streams as this
+ * host's cores allow with the servers of the load that run here counted
+ * (`defaultCopyParallelism`): each stream keeps a backend busy on both.
+ */
+export function snapshotParallelism(config: PipelineConfig, configured: number | undefined, cores: number = availableParallelism()): number {
+  if (configured !== undefined) return configured;
+  const urls = [config.source, config.target].map((endpoint) => ("url" in endpoint && typeof endpoint.url === "string" ? endpoint.url : undefined));
+  const serversOnThisHost = urls.filter((url) => url !== undefined && isOnThisHost(url)).length;
+  return defaultCopyParallelism({ cores, serversOnThisHost });
 }

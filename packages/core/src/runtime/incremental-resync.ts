@@ -2,7 +2,7 @@ import type { PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
 import type { TableSchema } from "../schema/table-schema.js";
 import { tableKey } from "../schema/table-schema.js";
 import type { TableState } from "../state/table-state.js";
-import { isRefusal } from "./pipeline-target.js";
+import { emptyTargetCopies } from "./target-copy-emptier.js";
 import type { TableResyncContext } from "./table-resync.js";
 
 /** What {@link startIncrementalSnapshots} started. */
@@ -31,44 +31,20 @@ export async function startIncrementalSnapshots(
 ): Promise<IncrementalStart> {
   const { sink, target, retrying, log } = context;
   const tracker = target.tracker;
-  const replace = sink.replaceTable?.bind(sink);
   const started: string[] = [];
-  const resets: { key: string; target: TableSchema }[] = [];
-  const refused = new Set<string>();
-  const setAside = (key: string, error: unknown): void => {
-    if (!isRefusal(error)) throw error;
-    refused.add(key);
-    tracker.setState(key, "resync-required", error.message);
-    tracker.setIncremental(key, undefined);
-    log.error("incremental snapshot refused by the target; the table stays set aside", { table: key, error: error.message });
-  };
-  // every replacement first, then the resets (a sink replaces a table only with nothing pending)
-  for (const schema of schemas) {
-    const key = tableKey(schema.table);
-    tracker.setState(key, state);
-    target.remember(schema);
-    target.resetMapperState(schema.table);
-    try {
-      const targets = replace === undefined || state === "snapshotting" ? await target.prepare(schema) : target.targetsOf(schema);
-      for (const mapped of targets) {
-        if (replace !== undefined && state === "resyncing") {
-          await retrying(`replace ${tableKey(mapped.table)}`, () => replace(mapped));
-          target.prepared(mapped);
-        }
-        resets.push({ key, target: mapped });
-      }
-    } catch (error) {
-      setAside(key, error);
-    }
-  }
-  for (const reset of resets) {
-    if (refused.has(reset.key)) continue;
-    try {
-      await target.reset(reset.target);
-    } catch (error) {
-      setAside(reset.key, error);
-    }
-  }
+  for (const schema of schemas) tracker.setState(tableKey(schema.table), state);
+  // a first snapshot's tables are new to the target: prepared and reset, never replaced
+  const refused = await emptyTargetCopies(schemas, {
+    sink,
+    target,
+    retrying,
+    replace: state === "resyncing",
+    refused: (key, error) => {
+      tracker.setState(key, "resync-required", error.message);
+      tracker.setIncremental(key, undefined);
+      log.error("incremental snapshot refused by the target; the table stays set aside", { table: key, error: error.message });
+    },
+  });
   for (const schema of schemas) {
     const key = tableKey(schema.table);
     if (refused.has(key) || target.isSetAside(key)) continue;

@@ -12,12 +12,21 @@ import type { PositionCodec } from "../position/position-codec.js";
 import type { TableRef, TableSchema } from "../schema/table-schema.js";
 import { tableKey } from "../schema/table-schema.js";
 import { estimateRowBytes } from "../schema/value.js";
-import type { Sink, WriteReceipt } from "../sink/sink.js";
+import type { PreparedWrite, Sink, WriteReceipt } from "../sink/sink.js";
 import type { TableStatus } from "../state/table-state.js";
 import type { BatchPolicy } from "./batch-policy.js";
 import type { RetryingOperation } from "./retrying-operation.js";
 import { TableTracker } from "./table-tracker.js";
 import { failuresMarked } from "./source-outage.js";
+
+/** A batch mapped (and maybe prepared by the sink) by {@link PipelineTarget.prepareWrite}, not written yet. */
+export interface PendingWrite {
+  readonly mapped: readonly ChangeEvent[];
+  /** Whether the mappers made schemas (the target changes when it is written: the next batch waits for that). */
+  readonly madeSchemas: boolean;
+  /** The sink's preparation, when it offers one and no schema came out of the mappers. */
+  readonly prepared?: PreparedWrite;
+}
 
 /** What a {@link PipelineTarget} is made of. */
 export interface PipelineTargetOptions {
@@ -240,7 +249,36 @@ export class PipelineTarget {
   /** Maps and writes change events, preparing target schemas that mappers changed on the way. */
   async write(events: readonly ChangeEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const mapped = this.#o.mapper.mapEvents(events, this.context);
+    await this.#writeWithSchemas(this.#o.mapper.mapEvents(events, this.context));
+  }
+
+  /**
+   * The first half of {@link write}, done while the previous batch's write
+   * may still be in flight: maps the events and, when the sink offers
+   * `prepareWrite` and no mapper made a schema on the way, has the sink do
+   * the CPU part of their write now. {@link writePrepared} does the rest.
+   * The caller makes sure no target schema changes in between and that a
+   * batch whose mappers made schemas is written before the next is mapped
+   * ({@link PendingWrite.madeSchemas}).
+   */
+  prepareWrite(events: readonly ChangeEvent[]): PendingWrite {
+    const mapped = events.length === 0 ? [] : this.#o.mapper.mapEvents(events, this.context);
+    let madeSchemas = false;
+    for (const event of mapped) if (event.op === "schema") madeSchemas = true;
+    const sink = this.#o.sink;
+    if (madeSchemas || mapped.length === 0 || sink.prepareWrite === undefined) return { mapped, madeSchemas };
+    return { mapped, madeSchemas, prepared: sink.prepareWrite({ events: mapped }) };
+  }
+
+  /** Writes a batch {@link prepareWrite} prepared. */
+  async writePrepared(pending: PendingWrite): Promise<void> {
+    const prepared = pending.prepared;
+    if (prepared === undefined) return this.#writeWithSchemas(pending.mapped);
+    const receipt = await this.#o.retrying("write changes", () => prepared.write());
+    await this.deadLetter(receipt);
+  }
+
+  async #writeWithSchemas(mapped: readonly ChangeEvent[]): Promise<void> {
     // mappers may change target schemas themselves (an unnested attribute
     // seen for the first time): prepare the sink before the rows that need it
     let start = 0;

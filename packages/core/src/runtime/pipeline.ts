@@ -32,6 +32,7 @@ import { startIncrementalSnapshots } from "./incremental-resync.js";
 import { DEFAULT_INCREMENTAL_CHUNK_ROWS, IncrementalSnapshotter } from "./incremental-snapshotter.js";
 import type { TableSchema } from "../schema/table-schema.js";
 import { TableTracker } from "./table-tracker.js";
+import type { SelectionChanges } from "./selection-changes.js";
 import { BatchTally } from "./batch-tally.js";
 import { MARKER_KEY_BYTES } from "./stream-marker.js";
 
@@ -90,6 +91,23 @@ export interface PipelineOptions {
   /** Rows per incremental chunk; default {@link DEFAULT_INCREMENTAL_CHUNK_ROWS}. */
   readonly incrementalChunkRows?: number;
   /**
+   * Where the caller asks the running pipeline to take a new table selection
+   * (a config reload): the stream stops at the next checkpoint, the change is
+   * applied, the tables are reconciled as on a restart (new ones read, with
+   * `snapshotMode: "incremental"` beside the stream; dropped ones forgotten,
+   * their target copies left as they are), and the stream resumes.
+   */
+  readonly selectionChanges?: SelectionChanges;
+  /**
+   * What `source.introspect()` returned just before the run (the CLI reads it
+   * to check target names before anything is written): a run that resumes
+   * takes it as its first look at the source's tables instead of reading the
+   * catalog again (one connection and a few round trips less at start). Every
+   * later look asks the source; the stream compares what it decodes with the
+   * source's own catalog as always.
+   */
+  readonly introspected?: readonly TableSchema[];
+  /**
    * The pipeline's marker key ({@link MARKER_KEY_BYTES} random bytes, kept
    * secret): with `snapshotMode: "incremental"` every marker the run writes
    * into the change stream carries an HMAC under it, and the run obeys only
@@ -145,11 +163,18 @@ class PipelineRun {
   #inFlight: Promise<void> | undefined;
   /** Where the current stream's time went (logged when it ends): see {@link StreamStages}. */
   #stages = newStages();
+  /** Whether the last batch prepared had schemas made by the mappers (see {@link PipelineTarget.prepareWrite}). */
+  #lastMadeSchemas = false;
   /** Incremental snapshots beside the stream (`snapshotMode: "incremental"`). */
   readonly #incremental: IncrementalSnapshotter | undefined;
+  /** The current stream stopped to take a new table selection (`PipelineOptions.selectionChanges`). */
+  #reselectDue = false;
+  /** `PipelineOptions.introspected`, until the first look at the source's tables takes it: a later look (a new selection) asks the source. */
+  #introspected: readonly TableSchema[] | undefined;
 
   constructor(options: PipelineOptions) {
     this.#o = options;
+    this.#introspected = options.introspected;
     this.#log = (options.logger ?? silentLogger).child({ pipeline: options.name });
     this.#metrics = options.metrics ?? createPipelineMetrics();
     this.#policy = { ...DEFAULT_BATCH_POLICY, ...options.sink.capabilities.defaultBatch, ...options.batch };
@@ -208,6 +233,8 @@ class PipelineRun {
 
   async #run(): Promise<PipelineResult> {
     const { source, sink, name, signal } = this.#o;
+    const began = performance.now();
+    const step = (what: string): void => this.#log.debug("run start step", { step: what, ms: Math.round(performance.now() - began) });
     // the source's position and the target's lock and open go on at once (two servers, two round-trip chains at start)
     const reading = this.#o.untilCaughtUp ? this.#retrying("read source position", () => source.currentPosition()) : Promise.resolve(undefined);
     // one writer per pipeline: refuse before anything is written or snapshotted (reading the position changes nothing)
@@ -217,7 +244,9 @@ class PipelineRun {
       return this.#retrying("open sink", () => sink.open(signal === undefined ? { pipeline: name } : { pipeline: name, signal }));
     })();
     const [target, stored] = await Promise.all([reading, opening]);
+    step("target locked and opened, source position read");
     let checkpoint = sink.capabilities.checkpointsInTarget ? stored : await this.#o.checkpoints.load(name);
+    step("checkpoint loaded");
     let snapshotted = false;
     if ((checkpoint?.phase !== "streaming" || checkpoint.position === undefined) && this.#incremental !== undefined) {
       checkpoint = await this.#beginIncrementalSnapshot();
@@ -234,9 +263,11 @@ class PipelineRun {
         checkpoint = Object.freeze({ ...checkpoint, tables: this.#target.tracker.snapshot(), savedAt: new Date().toISOString() });
         await this.#target.flush(checkpoint);
       }
+      step("tables prepared");
       this.#resumeIncremental();
       checkpoint = await this.#resync(checkpoint);
     }
+    step(snapshotted ? "snapshot done" : "ready to stream");
     const busy = this.#incremental?.busy === true;
     if (!(target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target) && !busy) && !signal?.aborted) {
       try {
@@ -262,7 +293,13 @@ class PipelineRun {
    * instead of merging stale rows with its present ones.
    */
   async #prepareTables(): Promise<boolean> {
-    const schemas = await this.#retrying("introspect source", () => this.#o.source.introspect(this.#o.signal));
+    const startup = this.#introspected;
+    this.#introspected = undefined;
+    const schemas = startup ?? (await this.#retrying("introspect source", () => this.#o.source.introspect(this.#o.signal)));
+    // read after the selection: whatever a table left behind did is before it (asked now, it overlaps the target's work below)
+    const reading = this.#retrying("read source position", () => this.#o.source.currentPosition());
+    // observed below; without this a failure while preparing would leave it unhandled
+    reading.catch(() => undefined);
     const tracker = this.#target.tracker;
     const selected = new Set<string>();
     for (const schema of schemas) {
@@ -278,8 +315,7 @@ class PipelineRun {
       }
       await this.#target.prepare(schema);
     }
-    // read after the selection: whatever a table left behind did is before it
-    const position = await this.#retrying("read source position", () => this.#o.source.currentPosition());
+    const position = await reading;
     this.#tableChanges.resumedWith(selected, position);
     let forgot = false;
     let keep: Set<string> | undefined;
@@ -463,7 +499,10 @@ class PipelineRun {
     for (;;) {
       try {
         checkpoint = await this.#streamOnce(checkpoint, target);
-        if (!this.#target.resyncDue || this.#o.signal?.aborted) return checkpoint;
+        const reselect = this.#reselectDue;
+        this.#reselectDue = false;
+        if ((!this.#target.resyncDue && !reselect) || this.#o.signal?.aborted) return checkpoint;
+        if (reselect) checkpoint = await this.#reselect(checkpoint);
         checkpoint = await this.#resync(checkpoint);
         if (target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) return checkpoint;
       } catch (error) {
@@ -486,6 +525,22 @@ class PipelineRun {
         await this.#target.flush(checkpoint);
       }
     }
+  }
+
+  /**
+   * The stream stopped (everything applied is durable) to take a new table
+   * selection: applies it, then reconciles the tables as a resuming run
+   * does ({@link PipelineRun.#prepareTables}); the resync that follows reads
+   * the tables newly selected.
+   */
+  async #reselect(checkpoint: PipelineCheckpoint): Promise<PipelineCheckpoint> {
+    const change = this.#o.selectionChanges?.take();
+    if (change === undefined || !(await change.apply())) return checkpoint;
+    this.#log.info("table selection changed; reconciling the tables as a restart would");
+    if (!(await this.#prepareTables())) return checkpoint;
+    const reconciled = Object.freeze({ ...checkpoint, tables: this.#target.tracker.snapshot(), savedAt: new Date().toISOString() });
+    await this.#target.flush(reconciled);
+    return reconciled;
   }
 
   #lastDurable(fallback: PipelineCheckpoint): PipelineCheckpoint {
@@ -567,7 +622,12 @@ class PipelineRun {
     const sinkSide = this.#target;
     let checkpoint = start;
     let latest: string | undefined;
-    const iterator = source.stream(start.position ?? "", signal === undefined ? {} : { signal })[Symbol.asyncIterator]();
+    // this stream alone can be stopped too (a new table selection), whether or not the source is delivering
+    const own = new AbortController();
+    const stopOwn = (): void => own.abort();
+    if (signal?.aborted === true) own.abort();
+    else signal?.addEventListener("abort", stopOwn, { once: true });
+    const iterator = source.stream(start.position ?? "", { signal: own.signal })[Symbol.asyncIterator]();
     let next: Promise<IteratorResult<ChangeBatch>> | undefined;
     this.#latest = undefined;
     // a chunk between its watermarks when the stream stopped is read again (its window was not seen whole)
@@ -575,8 +635,18 @@ class PipelineRun {
     const stages = (this.#stages = newStages());
     const began = performance.now();
     try {
+      const selection = this.#o.selectionChanges;
       for (;;) {
         if (signal?.aborted) break;
+        // a new table selection: stop at a checkpoint (not inside a transaction's pending rows without one)
+        if (selection?.pending === true && (latest !== undefined || sinkSide.pendingRows === 0)) {
+          this.#reselectDue = true;
+          // a read in flight would hold the iterator's end until the source delivers something: end it now
+          // (what it would have delivered is read again from the checkpoint)
+          next?.catch(() => undefined);
+          own.abort();
+          break;
+        }
         // a failure of the source's stream is told apart from the sink's, which the retrying operation already rode out
         next ??= iterator.next().catch((error: unknown) => {
           throw new SourceStreamFailure(error);
@@ -584,7 +654,7 @@ class PipelineRun {
         // a timed flush needs a position to checkpoint; without one, wait for the source
         const waitMs = sinkSide.pendingRows > 0 && latest !== undefined ? this.#untilDue() : undefined;
         const asked = performance.now();
-        const result = await raceTimeout(next, waitMs, signal);
+        const result = await raceTimeout(next, waitMs, signal, selection);
         stages.sourceWaitMs += performance.now() - asked;
         if (result === "timeout" || result === "aborted") {
           if (latest !== undefined) checkpoint = await this.#flushAt(checkpoint, latest);
@@ -626,6 +696,7 @@ class PipelineRun {
         // a failed write or commit in flight wins over what ended the loop: the run replays from the last durable checkpoint either way
         await this.#settle();
       } finally {
+        signal?.removeEventListener("abort", stopOwn);
         await iterator.return?.();
         stages.wallMs = performance.now() - began;
         if (stages.events > 0) this.#log.info("stream stages", roundStages(stages));
@@ -693,12 +764,19 @@ class PipelineRun {
     tally.flushTo(target);
     const rejected = batch.rejected;
     if (run.length === 0 && (rejected === undefined || rejected.length === 0)) return;
+    // a batch whose mappers made schemas changes the target when it is written: map the next one after that
+    if (this.#lastMadeSchemas) await this.#settle();
+    // the CPU part of this write (mapping, the sink's folding) while the previous batch's write and commit are in flight
+    const preparing = performance.now();
+    const pending = target.prepareWrite(run);
+    this.#lastMadeSchemas = pending.madeSchemas;
+    const stages = this.#stages;
+    stages.prepareMs += performance.now() - preparing;
     // one batch in flight at most: the previous one's write (and commit) first
     await this.#settle();
-    const stages = this.#stages;
     this.#defer(async () => {
       const began = performance.now();
-      await target.write(run);
+      await target.writePrepared(pending);
       stages.writeMs += performance.now() - began;
       // records the source could not decode: dead letters, like records a sink refuses
       if (rejected !== undefined && rejected.length > 0) await target.deadLetter({ accepted: 0, rejected });
@@ -766,6 +844,8 @@ interface StreamStages {
   sourceWaitMs: number;
   sinkWaitMs: number;
   writeMs: number;
+  /** Mapping and the sink's preparation of batches (`Sink.prepareWrite`), done while the previous batch's write was in flight. */
+  prepareMs: number;
   commitMs: number;
   batches: number;
   events: number;
@@ -773,7 +853,7 @@ interface StreamStages {
 }
 
 function newStages(): StreamStages {
-  return { wallMs: 0, sourceWaitMs: 0, sinkWaitMs: 0, writeMs: 0, commitMs: 0, batches: 0, events: 0, commits: 0 };
+  return { wallMs: 0, sourceWaitMs: 0, sinkWaitMs: 0, writeMs: 0, prepareMs: 0, commitMs: 0, batches: 0, events: 0, commits: 0 };
 }
 
 function roundStages(stages: StreamStages): Record<string, number> {
@@ -788,13 +868,20 @@ function tableFailure(error: unknown): { table: string; message: string; code: s
   return { table: error.table, message: error.message, code: error.code };
 }
 
-/** Waits for `promise`, at most `ms` (no limit when undefined), or until the signal aborts. */
-async function raceTimeout<T>(promise: Promise<T>, ms: number | undefined, signal: AbortSignal | undefined): Promise<T | "timeout" | "aborted"> {
-  if (ms === undefined && signal === undefined) return promise;
+/** Waits for `promise`, at most `ms` (no limit when undefined), until the signal aborts, or until `wake` calls (a "timeout"). */
+async function raceTimeout<T>(
+  promise: Promise<T>,
+  ms: number | undefined,
+  signal: AbortSignal | undefined,
+  wake?: { listen(listener: () => void): () => void },
+): Promise<T | "timeout" | "aborted"> {
+  if (ms === undefined && signal === undefined && wake === undefined) return promise;
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
+  let unlisten: (() => void) | undefined;
   const contenders: Promise<T | "timeout" | "aborted">[] = [promise];
   if (ms !== undefined) contenders.push(new Promise((resolve) => (timer = setTimeout(() => resolve("timeout"), ms))));
+  if (wake !== undefined) contenders.push(new Promise((resolve) => (unlisten = wake.listen(() => resolve("timeout")))));
   if (signal !== undefined) {
     if (signal.aborted) return "aborted";
     contenders.push(new Promise((resolve) => signal.addEventListener("abort", (onAbort = () => resolve("aborted")), { once: true })));
@@ -804,6 +891,7 @@ async function raceTimeout<T>(promise: Promise<T>, ms: number | undefined, signa
   } finally {
     if (timer !== undefined) clearTimeout(timer);
     if (onAbort !== undefined) signal?.removeEventListener("abort", onAbort);
+    unlisten?.();
   }
 }
 

@@ -1,12 +1,11 @@
 import type { PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
 import { ZeroEtlError } from "../errors/zero-etl-error.js";
 import type { Logger } from "../observability/logger.js";
-import type { TableSchema } from "../schema/table-schema.js";
 import { tableKey } from "../schema/table-schema.js";
 import type { Sink } from "../sink/sink.js";
 import type { Source } from "../source/source.js";
 import type { PipelineTarget } from "./pipeline-target.js";
-import { isRefusal } from "./pipeline-target.js";
+import { emptyTargetCopies } from "./target-copy-emptier.js";
 import type { RetryingOperation } from "./retrying-operation.js";
 import { isTableApplying } from "../state/table-state.js";
 
@@ -57,45 +56,20 @@ export async function resyncTables(context: TableResyncContext, checkpoint: Pipe
     if (!found.has(key)) tracker.setState(key, "dropped-at-source", "not found at the source when resyncing");
   }
   const session = await retrying("start resync snapshot", () => source.snapshot({ tables, resync: true, ...(signal === undefined ? {} : { signal }) }));
-  const refused = new Set<string>();
-  const setAside = (key: string, error: unknown): void => {
-    if (!isRefusal(error)) throw error;
-    // the target still cannot take it: the table stays set aside, the others resync
-    refused.add(key);
-    tracker.setState(key, "resync-required", error.message);
-    log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
-  };
-  // every replacement first, then the resets: a sink replaces a table only with nothing pending,
-  // and a reset is pending until the next flush
-  const resets: { key: string; target: TableSchema }[] = [];
-  const replace = sink.replaceTable?.bind(sink);
-  for (const schema of session.schemas) {
-    const key = tableKey(schema.table);
-    target.remember(schema);
-    target.resetMapperState(schema.table);
-    try {
-      // a table set aside for a refused schema change gets a new target table where the sink can make one
-      const targets = replace === undefined ? await target.prepare(schema) : target.targetsOf(schema);
+  const refused = await emptyTargetCopies(session.schemas, {
+    sink,
+    target,
+    retrying,
+    replace: true,
+    admit: (key) => {
       if (tracker.state(key) !== "resyncing") throw new ZeroEtlError(tracker.snapshot()[key]?.lastError ?? `${key} was refused`, { code: "schema-refused", table: key });
-      for (const mapped of targets) {
-        if (replace !== undefined) {
-          await retrying(`replace ${tableKey(mapped.table)}`, () => replace(mapped));
-          target.prepared(mapped);
-        }
-        resets.push({ key, target: mapped });
-      }
-    } catch (error) {
-      setAside(key, error);
-    }
-  }
-  for (const reset of resets) {
-    if (refused.has(reset.key)) continue;
-    try {
-      await target.reset(reset.target);
-    } catch (error) {
-      setAside(reset.key, error);
-    }
-  }
+    },
+    refused: (key, error) => {
+      // the target still cannot take it: the table stays set aside, the others resync
+      tracker.setState(key, "resync-required", error.message);
+      log.error("resync refused by the target; the table stays set aside", { table: key, error: error.message });
+    },
+  });
   const at = (): PipelineCheckpoint => Object.freeze({ ...checkpoint, tables: tracker.snapshot(), savedAt: new Date().toISOString() });
   for await (const chunk of session.chunks) {
     if (refused.has(tableKey(chunk.table))) continue;

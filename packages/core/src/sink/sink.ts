@@ -82,6 +82,15 @@ export interface FlushReceipt {
   readonly rejected: readonly RejectedRecord[];
 }
 
+/** A batch a sink prepared with `Sink.prepareWrite`, not accepted yet. */
+export interface PreparedWrite {
+  /**
+   * Accepts the batch, as `Sink.write(batch)` would have at this moment.
+   * May be called again after it failed (the runtime's retry).
+   */
+  write(): Promise<WriteReceipt>;
+}
+
 /** What `write` accepted. Accepted is not durable: only `flush` makes it so. */
 export interface WriteReceipt {
   readonly accepted: number;
@@ -215,6 +224,20 @@ export interface Sink {
 
   /** Accepts changes in source order. Durable only after `flush`. */
   write(batch: ChangeBatch): Promise<WriteReceipt>;
+
+  /**
+   * Optional: the CPU-only first half of `write(batch)` (the PostgreSQL sink
+   * folds the events by key), done now so that the runtime can prepare the
+   * next batch while the target still applies the previous one. No I/O and
+   * no change of the sink's state; nothing is accepted until the returned
+   * {@link PreparedWrite.write} is called. The runtime calls those in source
+   * order, each once the previous write returned, and never lets a
+   * `prepare`, `replaceTable`, `dropTable` or `resetTable` come between a
+   * batch's preparation and its write (a `flush` may: what was prepared does
+   * not depend on the open transaction). A prepared batch may be dropped
+   * unwritten (the run failed meanwhile and replays it).
+   */
+  prepareWrite?(batch: ChangeBatch): PreparedWrite;
 
   /**
    * Makes everything accepted so far durable, together with `checkpoint`

@@ -16,6 +16,7 @@ import type {
   SnapshotCopyOptions,
   TableRef,
   TableSchema,
+  PreparedWrite,
   WriteReceipt,
 } from "@zero-etl/core";
 import { ZeroEtlError, redactText, tableKey } from "@zero-etl/core";
@@ -63,6 +64,14 @@ export interface PostgresSink extends Sink {
  * table of some size wins back.
  */
 export const DEFER_KEY_MIN_ROWS = 10_000;
+
+/**
+ * Without a row estimate (a table never analyzed), a table of at least this
+ * many blocks (8 MiB of heap: the size from which the PostgreSQL source cuts
+ * a table into several ranges) loads without its key, even when one stream
+ * reads it in one part.
+ */
+const DEFER_KEY_MIN_BLOCKS = 1024;
 
 /** A `pg.Client`'s rows, as {@link SqlQuery}. */
 function queryOf(client: pg.Client): SqlQuery {
@@ -274,9 +283,11 @@ class PostgresSinkImpl implements PostgresSink {
     let deferred: DeferredKey | undefined;
     const pipeline = this.#pipeline;
     try {
-      // without an estimate (a table never analyzed: tiny ones never are), a table the source cut into several ranges is big enough;
-      // a sink not opened for a pipeline keeps the key (the record of a deferred key names its pipeline, for the recovery)
-      if (pipeline !== undefined && (rowsEstimated === undefined ? copy.parts.length > 1 : rowsEstimated >= DEFER_KEY_MIN_ROWS)) {
+      // without an estimate (a table never analyzed: tiny ones never are), a table the source cut into several ranges, or one
+      // of some size read in one (one stream), is big enough; a sink not opened for a pipeline keeps the key (the record of a
+      // deferred key names its pipeline, for the recovery)
+      const big = rowsEstimated === undefined ? copy.parts.length > 1 || (copy.exported?.blocks ?? 0) >= DEFER_KEY_MIN_BLOCKS : rowsEstimated >= DEFER_KEY_MIN_ROWS;
+      if (pipeline !== undefined && big) {
         // no statement timeout: the key's index build grows with the table
         ddl = await connectSinkClient({ ...this.#config, timeouts: { ...this.#config.timeouts, queryMs: 0 } }, "zero-etl-sink bulk load");
         deferred = await deferPrimaryKey(queryOf(ddl), table, { pipeline });
@@ -306,11 +317,27 @@ class PostgresSinkImpl implements PostgresSink {
   }
 
   async write(batch: ChangeBatch): Promise<WriteReceipt> {
-    if (batch.events.length === 0) return { accepted: 0, rejected: [] };
+    return this.prepareWrite(batch).write();
+  }
+
+  /**
+   * Folds the batch by key now (CPU only: the target tables' keys as the
+   * last `prepare` left them); the statements run when the result's `write`
+   * is called. The folded steps are not changed by applying them, so a
+   * retried `write` applies the same steps again.
+   */
+  prepareWrite(batch: ChangeBatch): PreparedWrite {
+    const total = batch.events.length;
+    if (total === 0) return { write: async () => ({ accepted: 0, rejected: [] }) };
     const folder = this.#folder();
     folder.addEvents(batch.events);
-    const rejected = await this.#accept(folder.finish());
-    return { accepted: batch.events.length - new Set(rejected.map((r) => r.event)).size, rejected };
+    const steps = folder.finish();
+    return {
+      write: async () => {
+        const rejected = await this.#accept(steps);
+        return { accepted: total - new Set(rejected.map((r) => r.event)).size, rejected };
+      },
+    };
   }
 
   async flush(checkpoint: PipelineCheckpoint): Promise<void> {

@@ -2,12 +2,13 @@ import type { ChangeEvent, RejectedRecord, Row, TableRef, Value } from "@zero-et
 import { ZeroEtlError } from "@zero-etl/core";
 import type { OracleColumn, OracleTableModel } from "./oracle-introspector.js";
 import { LobValue, parseLobStatement } from "./oracle-lob-statement.js";
-import type { OracleRedoRow, OracleRedoSlots } from "./oracle-redo-statement.js";
+import { REDO_ABSENT, type OracleRedoSlots } from "./oracle-redo-slots.js";
+import type { OracleRedoRow } from "./oracle-redo-statement.js";
 import { OracleRedoTable } from "./oracle-redo-table.js";
 import { OracleOperation } from "./oracle-sql.js";
 import { parseSqlRedoRow } from "./oracle-sql-redo-parser.js";
 import type { BufferedTransaction, RedoRecord } from "./oracle-transaction-buffer.js";
-import { decodeOracleLiteralAs } from "./oracle-value-decoder.js";
+import { decodeOracleSlotAs } from "./oracle-value-decoder.js";
 
 /** What {@link buildTransactionChanges} needs besides the records. */
 export interface TransactionContext {
@@ -213,13 +214,14 @@ function buildRow(record: RedoRecord, model: OracleTableModel): OpenEvent {
 function decodeSlots(slots: OracleRedoSlots, redo: RedoColumns): MutableRow {
   const row: MutableRow = {};
   const names = redo.table.names;
-  for (let i = 0; i < slots.length; i++) {
-    const literal = slots[i];
+  const kinds = slots.kinds;
+  for (let i = 0; i < kinds.length; i++) {
+    if (kinds[i] === REDO_ABSENT) continue;
     const column = redo.columns[i];
     const name = names[i];
-    if (literal === undefined || column === undefined || name === undefined) continue;
+    if (column === undefined || name === undefined) continue;
     try {
-      row[name] = decodeOracleLiteralAs(literal, column.logical, column.type.dataType);
+      row[name] = decodeOracleSlotAs(slots, i, column.logical, column.type.dataType);
     } catch (error) {
       throw new ZeroEtlError(`column ${name}: ${error instanceof Error ? error.message : String(error)}`, { code: "record-rejected", cause: error });
     }

@@ -1,3 +1,5 @@
+import type { OracleRedoSlots } from "./oracle-redo-slots.js";
+
 /**
  * One value as LogMiner prints it in `V$LOGMNR_CONTENTS.SQL_REDO`, before it
  * is interpreted with the column's type (see `decodeOracleLiteral`).
@@ -44,19 +46,19 @@ export type OracleRedoStatement =
     }
   | { readonly kind: "delete"; readonly owner: string; readonly table: string; readonly where: OracleRedoColumns };
 
-/** Literals by column position (see `OracleRedoTable`); `undefined` where the statement does not name the column. */
-export type OracleRedoSlots = readonly (OracleRedoLiteral | undefined)[];
-
 /**
  * A parsed `SQL_REDO` statement resolved against its table's columns
- * (`parseSqlRedoRow`): the same literals as {@link OracleRedoStatement}, in
- * arrays indexed by column position instead of maps keyed by name.
+ * (`parseSqlRedoRow`): the same literals as {@link OracleRedoStatement}, by
+ * column position in parallel arrays (`OracleRedoSlots`) instead of maps
+ * keyed by name. The object and its slots belong to the `OracleRedoTable` the
+ * statement was parsed against and are overwritten by the next statement
+ * parsed against it: consume or copy first.
  */
 export interface OracleRedoRow {
   readonly kind: "insert" | "update" | "delete";
-  /** An insert's values or an update's set clause; empty for a delete. */
+  /** An insert's values or an update's set clause; every column absent for a delete. */
   readonly values: OracleRedoSlots;
-  /** The before image of an update or delete (`IS NULL` as a `null` literal, `ROWID` left out); empty for an insert. */
+  /** The before image of an update or delete (`IS NULL` as a `null`, `ROWID` left out); every column absent for an insert. */
   readonly where: OracleRedoSlots;
   /** The first column name the table neither has nor skips (a DDL not seen yet?), or `undefined`. */
   readonly unknownColumn: string | undefined;

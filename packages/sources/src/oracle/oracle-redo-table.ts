@@ -1,3 +1,5 @@
+import { OracleRedoRowBuffer } from "./oracle-redo-slots.js";
+
 /** {@link OracleRedoTable.slotAt}: a column the table leaves out on purpose (its value is read and dropped). */
 export const REDO_SLOT_SKIPPED = -1;
 /** {@link OracleRedoTable.slotAt}: a column the table does not have. */
@@ -15,6 +17,22 @@ function sameText(sql: string, start: number, name: string): boolean {
 }
 
 /**
+ * Whether `sql` starts with `text[0, length)` (never for length 0). Compared
+ * from the end: two insert headers with different column lists differ there
+ * at once, while their beginnings (`insert into "O"."T"(`) are the same.
+ */
+function samePrefix(sql: string, text: string, length: number): boolean {
+  if (length === 0 || sql.length < length) return false;
+  for (let k = length - 1; k >= 0; k--) if (sql.charCodeAt(k) !== text.charCodeAt(k)) return false;
+  return true;
+}
+
+/** Letters, digits, `_`, `$`, `#`: a keyword going on. */
+function isWordChar(c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x24 || c === 0x23;
+}
+
+/**
  * The columns of one table as `parseSqlRedoRow` resolves a statement's
  * column names against them: position `i` is the table's `i`-th column (as
  * stored in the dictionary), so values come back in arrays indexed by
@@ -22,7 +40,8 @@ function sameText(sql: string, start: number, name: string): boolean {
  * table model and keep it: it also remembers the last statement headers it
  * saw (`insert into "O"."T"("A","B") values (`, `update "O"."T" set`,
  * `delete from "O"."T" where`), which most statements on a table repeat, so
- * a header is matched in one comparison. Not safe to share across threads
+ * a header is matched in one comparison, and holds the buffers the parse
+ * fills (see {@link row}). Not safe to share across threads
  * (there are none).
  */
 export class OracleRedoTable {
@@ -30,13 +49,17 @@ export class OracleRedoTable {
   readonly names: readonly string[];
   readonly #byName: ReadonlyMap<string, number>;
   readonly #skipped: ReadonlySet<string>;
-  /** The text of the last insert's header, up to and including `values (`, and its column positions. */
-  insertHeader = "";
+  /** The column positions of the kept insert header's column list. */
   insertSlots: readonly number[] = [];
-  /** The text of the last update's header, up to and including `set`. */
-  updateHeader = "";
-  /** The text of the last delete's header, up to and including `where`. */
-  deleteHeader = "";
+  // A kept header is the statement it was read from and its length: no copy is made.
+  private insertText = "";
+  private insertLength = 0;
+  private updateText = "";
+  private updateLength = 0;
+  private deleteText = "";
+  private deleteLength = 0;
+  /** What `parseSqlRedoRow` returns for a statement on this table: refilled by each one. */
+  readonly row: OracleRedoRowBuffer;
 
   /**
    * @param names the table's columns in order.
@@ -46,6 +69,56 @@ export class OracleRedoTable {
     this.names = names;
     this.#byName = new Map(names.map((name, i) => [name, i]));
     this.#skipped = skipped;
+    this.row = new OracleRedoRowBuffer(names.length);
+  }
+
+  /** The kept insert header, up to and including `values (`; "" when none is kept. */
+  get insertHeader(): string {
+    return this.insertText.slice(0, this.insertLength);
+  }
+
+  /** The kept update header, up to and including `set`. */
+  get updateHeader(): string {
+    return this.updateText.slice(0, this.updateLength);
+  }
+
+  /** The kept delete header, up to and including `where`. */
+  get deleteHeader(): string {
+    return this.deleteText.slice(0, this.deleteLength);
+  }
+
+  /** The length of the kept insert header when `sql` starts with it, else -1. */
+  insertHeaderIn(sql: string): number {
+    return samePrefix(sql, this.insertText, this.insertLength) ? this.insertLength : -1;
+  }
+
+  /** The length of the kept update header when `sql` starts with it and the keyword ends there, else -1. */
+  updateHeaderIn(sql: string): number {
+    const length = this.updateLength;
+    return samePrefix(sql, this.updateText, length) && !isWordChar(sql.charCodeAt(length)) ? length : -1;
+  }
+
+  /** The length of the kept delete header when `sql` starts with it and the keyword ends there, else -1. */
+  deleteHeaderIn(sql: string): number {
+    const length = this.deleteLength;
+    return samePrefix(sql, this.deleteText, length) && !isWordChar(sql.charCodeAt(length)) ? length : -1;
+  }
+
+  /** Keeps `sql[0, length)` as the insert header, its columns at `slots`. */
+  keepInsertHeader(sql: string, length: number, slots: readonly number[]): void {
+    this.insertText = sql;
+    this.insertLength = length;
+    this.insertSlots = slots;
+  }
+
+  keepUpdateHeader(sql: string, length: number): void {
+    this.updateText = sql;
+    this.updateLength = length;
+  }
+
+  keepDeleteHeader(sql: string, length: number): void {
+    this.deleteText = sql;
+    this.deleteLength = length;
   }
 
   /**

@@ -1,5 +1,7 @@
 import { ZeroEtlError } from "@zero-etl/core";
-import type { OracleRedoLiteral, OracleRedoRow, OracleRedoSlots, OracleRedoStatement } from "./oracle-redo-statement.js";
+import type { OracleRedoRowBuffer } from "./oracle-redo-slots.js";
+import type { OracleRedoLiteral, OracleRedoRow, OracleRedoStatement } from "./oracle-redo-statement.js";
+import { decodeUnistrText, isDigit, isSpace, isWordAt, isWordChar, knownWordAt, scanRedoRow } from "./oracle-redo-row-scanner.js";
 import { OracleRedoTable, REDO_SLOT_UNKNOWN } from "./oracle-redo-table.js";
 
 /** A `SQL_REDO` text that is not an insert, update or delete LogMiner prints. */
@@ -20,7 +22,6 @@ const UNSUPPORTED_LITERAL: OracleRedoLiteral = Object.freeze({ kind: "unsupporte
 const EMPTY_CLOB_LITERAL: OracleRedoLiteral = Object.freeze({ kind: "empty-lob", lob: "clob" });
 const EMPTY_BLOB_LITERAL: OracleRedoLiteral = Object.freeze({ kind: "empty-lob", lob: "blob" });
 const NO_COLUMNS: ReadonlyMap<string, OracleRedoLiteral> = new Map();
-const NO_SLOTS: OracleRedoSlots = Object.freeze([]);
 const ROWID = "ROWID";
 
 const QUOTE = 0x27; // '
@@ -39,78 +40,6 @@ const STAR = 0x2a;
 const MINUS = 0x2d;
 const PLUS = 0x2b;
 const EXCERPT_LENGTH = 32;
-
-function isSpace(c: number): boolean {
-  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
-}
-
-function isDigit(c: number): boolean {
-  return c >= 0x30 && c <= 0x39;
-}
-
-/** Letters, digits, `_`, `$`, `#`: what an unquoted Oracle identifier or keyword is made of. */
-function isWordChar(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || isDigit(c) || c === 0x5f || c === 0x24 || c === 0x23;
-}
-
-function hexValue(c: number): number {
-  if (c >= 0x30 && c <= 0x39) return c - 0x30;
-  if (c >= 0x41 && c <= 0x46) return c - 0x37;
-  if (c >= 0x61 && c <= 0x66) return c - 0x57;
-  return -1;
-}
-
-/** Whether `sql[start, start + upper.length)` is `upper`, ignoring the case of letters. */
-function isWordAt(sql: string, start: number, upper: string): boolean {
-  for (let k = 0; k < upper.length; k++) {
-    let c = sql.charCodeAt(start + k);
-    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
-    if (c !== upper.charCodeAt(k)) return false;
-  }
-  return true;
-}
-
-/**
- * The word at `start` upper-cased when it is one of the words LogMiner prints
- * as a value and ends there (the constant itself, so no string is made),
- * else "". One or two characters pick the candidate, one comparison checks it.
- */
-function knownWordAt(sql: string, start: number): string {
-  let word: string;
-  // letters upper-cased; nothing else is tested
-  switch (sql.charCodeAt(start) & ~0x20) {
-    case 0x54: // T
-      switch (sql.charCodeAt(start + 3) & ~0x20) {
-        case 0x54:
-          word = sql.charCodeAt(start + 12) === 0x5f ? "TO_TIMESTAMP_TZ" : "TO_TIMESTAMP";
-          break;
-        case 0x44:
-          word = (sql.charCodeAt(start + 4) & ~0x20) === 0x41 ? "TO_DATE" : "TO_DSINTERVAL";
-          break;
-        case 0x59:
-          word = "TO_YMINTERVAL";
-          break;
-        default:
-          return "";
-      }
-      break;
-    case 0x48: // H
-      word = "HEXTORAW";
-      break;
-    case 0x55: // U
-      word = (sql.charCodeAt(start + 2) & ~0x20) === 0x49 ? "UNISTR" : "UNSUPPORTED";
-      break;
-    case 0x45: // E
-      word = (sql.charCodeAt(start + 6) & ~0x20) === 0x43 ? "EMPTY_CLOB" : "EMPTY_BLOB";
-      break;
-    case 0x4e: // N
-      word = "NULL";
-      break;
-    default:
-      return "";
-  }
-  return isWordAt(sql, start, word) && !isWordChar(sql.charCodeAt(start + word.length)) ? word : "";
-}
 
 /** Which result a literal goes to: an insert's values or an update's set clause, or a where clause. */
 const VALUES = 0;
@@ -565,28 +494,9 @@ abstract class RedoScanner<Result> {
 
   /** UNISTR's escapes: `\XXXX` is one UTF-16 code unit, `\\` a backslash. */
   private decodeUnistr(raw: string): string {
-    let slash = raw.indexOf("\\");
-    if (slash < 0) return raw;
-    let text = "";
-    let from = 0;
-    while (slash >= 0) {
-      text += raw.slice(from, slash);
-      if (raw.charCodeAt(slash + 1) === BACKSLASH) {
-        text += "\\";
-        from = slash + 2;
-      } else {
-        let unit = 0;
-        for (let i = 1; i <= 4; i++) {
-          const h = hexValue(raw.charCodeAt(slash + i));
-          if (h < 0) throw this.fail("\\XXXX (four hex digits) or \\\\ in UNISTR(…)");
-          unit = unit * 16 + h;
-        }
-        text += String.fromCharCode(unit);
-        from = slash + 5;
-      }
-      slash = raw.indexOf("\\", from);
-    }
-    return text + raw.slice(from);
+    const text = decodeUnistrText(raw);
+    if (text === undefined) throw this.fail("\\XXXX (four hex digits) or \\\\ in UNISTR(…)");
+    return text;
   }
 
   /** An unquoted number: sign, digits with at most one point, optional exponent. */
@@ -797,24 +707,23 @@ class NamedScanner extends RedoScanner<OracleRedoStatement> {
 }
 
 /**
- * {@link parseSqlRedoRow}: column names compared in place with the table's
- * columns, literals in arrays by column position. One instance is reused for
- * every statement (parsing is synchronous and never re-entered).
+ * {@link parseSqlRedoRow}'s full path: column names compared in place with
+ * the table's columns, literals into the table's reused {@link OracleRedoRowBuffer}.
+ * One instance is reused for every statement (parsing is synchronous and
+ * never re-entered). It reads every form {@link parseSqlRedo} reads, with the
+ * same errors; the common forms are read faster by `scanRedoRow` first.
  */
 class RowScanner extends RedoScanner<OracleRedoRow> {
   private columns: OracleRedoTable = new OracleRedoTable([]);
+  private row: OracleRedoRowBuffer = this.columns.row;
   /** The slot tried first for the next column: the one after the last found. */
   private hint = 0;
-  private values: (OracleRedoLiteral | undefined)[] | undefined;
-  private where: (OracleRedoLiteral | undefined)[] | undefined;
-  private unknownColumn: string | undefined;
 
   parse(sql: string, columns: OracleRedoTable): OracleRedoRow {
     this.columns = columns;
+    this.row = columns.row;
+    this.row.reset();
     this.hint = 0;
-    this.values = undefined;
-    this.where = undefined;
-    this.unknownColumn = undefined;
     return this.scan(sql);
   }
 
@@ -824,18 +733,15 @@ class RowScanner extends RedoScanner<OracleRedoRow> {
   /** An insert whose header (`insert into … values (`) repeats the table's last one skips to its values. */
   protected override parseInsert(): void {
     const columns = this.columns;
-    const header = columns.insertHeader;
-    if (header !== "" && this.sql.startsWith(header)) {
-      this.pos = header.length;
+    const length = columns.insertHeaderIn(this.sql);
+    if (length > 0) {
+      this.pos = length;
       this.parseInsertValues(columns.insertSlots);
       return;
     }
     const slots = this.parseInsertHeader();
     // a header naming an unknown column is not kept: the next statement must report it too
-    if (this.unknownColumn === undefined) {
-      columns.insertHeader = this.sql.slice(0, this.pos);
-      columns.insertSlots = slots;
-    }
+    if (this.row.unknownColumn === undefined) columns.keepInsertHeader(this.sql, this.pos, slots);
     this.parseInsertValues(slots);
   }
 
@@ -843,24 +749,19 @@ class RowScanner extends RedoScanner<OracleRedoRow> {
     const sql = this.sql;
     const columns = this.columns;
     const c = sql.charCodeAt(0);
-    const header = c === 0x75 ? columns.updateHeader : c === 0x64 ? columns.deleteHeader : "";
-    // the header ends with a keyword: the text after it must not go on with the word
-    if (header === "" || !sql.startsWith(header) || isWordChar(sql.charCodeAt(header.length))) return undefined;
-    this.pos = header.length;
+    const length = c === 0x75 ? columns.updateHeaderIn(sql) : c === 0x64 ? columns.deleteHeaderIn(sql) : -1;
+    if (length < 0) return undefined;
+    this.pos = length;
     return c === 0x75 ? "update" : "delete";
   }
 
   protected override headerRead(kind: "update" | "delete"): void {
-    const header = this.sql.slice(0, this.pos);
-    if (kind === "update") this.columns.updateHeader = header;
-    else this.columns.deleteHeader = header;
+    if (kind === "update") this.columns.keepUpdateHeader(this.sql, this.pos);
+    else this.columns.keepDeleteHeader(this.sql, this.pos);
   }
 
-  protected beginClause(clause: Clause): void {
+  protected beginClause(): void {
     this.hint = 0;
-    const slots = new Array<OracleRedoLiteral | undefined>(this.columns.names.length);
-    if (clause === VALUES) this.values = slots;
-    else this.where = slots;
   }
 
   protected column(): number {
@@ -868,22 +769,24 @@ class RowScanner extends RedoScanner<OracleRedoRow> {
     const slot =
       !this.idQuoted && this.idLower ? columns.slotOf(this.identifierText()) : columns.slotAt(this.sql, this.idStart, this.idEnd, this.hint);
     if (slot >= 0) this.hint = slot + 1;
-    else if (slot === REDO_SLOT_UNKNOWN && this.unknownColumn === undefined) this.unknownColumn = this.identifierText();
+    else if (slot === REDO_SLOT_UNKNOWN && this.row.unknownColumn === undefined) this.row.unknownColumn = this.identifierText();
     return slot;
   }
 
   protected put(clause: Clause, slot: number, literal: OracleRedoLiteral): void {
     if (slot < 0) return;
-    const slots = clause === VALUES ? this.values : this.where;
-    if (slots !== undefined) slots[slot] = literal;
+    (clause === VALUES ? this.row.values : this.row.where).set(slot, literal);
   }
 
   protected result(kind: "insert" | "update" | "delete"): OracleRedoRow {
-    return { kind, values: this.values ?? NO_SLOTS, where: this.where ?? NO_SLOTS, unknownColumn: this.unknownColumn };
+    this.row.kind = kind;
+    return this.row;
   }
 }
 
 const namedScanner = new NamedScanner();
+// read once: run through tsx, a function imported from another module costs a getter call on every use
+const scanRow = scanRedoRow;
 const rowScanner = new RowScanner();
 
 /**
@@ -902,14 +805,20 @@ export function parseSqlRedo(sql: string): OracleRedoStatement {
 /**
  * {@link parseSqlRedo} for a statement of a known table, the source's hot
  * path: the same grammar, literals and errors, but column names are resolved
- * against `columns` in place and the literals come back in arrays by column
- * position, so no name is sliced out and no map is built. The owner and
- * table in the text are read over, not checked (the caller knows the table
- * from `V$LOGMNR_CONTENTS`). A column `columns` skips is dropped; the first
- * one it does not have is named in `unknownColumn`.
+ * against `columns` in place and the literals come back by column position in
+ * `OracleRedoSlots` (a kind and a string per column, no object per value), so
+ * no name is sliced out and no map is built. The forms LogMiner prints are
+ * read by `scanRedoRow`; any other form, and every error, by the full scanner.
+ * The owner and table in the text are read over, not checked (the caller
+ * knows the table from `V$LOGMNR_CONTENTS`). A column `columns` skips is
+ * dropped; the first one it does not have is named in `unknownColumn`.
+ *
+ * The result is `columns.row`, refilled by the next call with the same
+ * `columns`: consume or copy it before then.
  *
  * @throws OracleRedoParseError as {@link parseSqlRedo} does.
  */
 export function parseSqlRedoRow(sql: string, columns: OracleRedoTable): OracleRedoRow {
+  if (scanRow(sql, columns)) return columns.row;
   return rowScanner.parse(sql, columns);
 }

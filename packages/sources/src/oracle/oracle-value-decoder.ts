@@ -8,6 +8,7 @@ import {
   toEpochSeconds,
   type OracleDatetimeFields,
 } from "./oracle-datetime-mask.js";
+import { REDO_NULL, REDO_NUMBER, REDO_STRING, type OracleRedoSlots } from "./oracle-redo-slots.js";
 import type { OracleRedoLiteral } from "./oracle-redo-statement.js";
 
 const EMPTY_BYTES = new Uint8Array(0);
@@ -83,6 +84,40 @@ export function decodeOracleLiteralAs(literal: OracleRedoLiteral, type: LogicalT
   }
 }
 
+/**
+ * {@link decodeOracleLiteralAs} on the literal at `slot` of a parsed row
+ * (`parseSqlRedoRow`), with the same values and errors: a string, number or
+ * NULL (nearly every value) is decoded from the slot's text without making a
+ * literal object. `slot` must hold a literal (`kinds[slot]` not absent).
+ */
+export function decodeOracleSlotAs(slots: OracleRedoSlots, slot: number, type: LogicalType, dataType: string): Value {
+  const kind = slots.kinds[slot];
+  if (kind === REDO_NULL) return null;
+  if (kind === REDO_STRING || kind === REDO_NUMBER) {
+    const text = slots.texts[slot] ?? "";
+    try {
+      switch (type.kind) {
+        case "string":
+        case "json":
+          return text;
+        case "int":
+          return decodeInteger(text, type.bits);
+        case "decimal":
+          return decodeDecimal(text, type.precision, type.scale);
+        case "float":
+          return decodeFloat(text, type.bits);
+        default:
+          break;
+      }
+    } catch (error) {
+      throw reject(dataType, type, error instanceof Error ? error.message : String(error), error);
+    }
+  }
+  const literal = slots.literal(slot);
+  if (literal === undefined) throw new Error(`slot ${slot} holds no literal`);
+  return decodeOracleLiteralAs(literal, type, dataType);
+}
+
 function reject(dataType: string, type: LogicalType, reason: string, cause?: unknown): ZeroEtlError {
   return new ZeroEtlError(`oracle ${dataType} value (${formatLogicalType(type)}): ${reason}`, {
     code: "record-rejected",
@@ -135,7 +170,42 @@ interface DecimalParts {
 
 const NUMBER_TEXT = /^\s*([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/;
 
+/**
+ * {@link splitNumber} for the form LogMiner prints nearly every number in,
+ * `[+-]digits[.digits]`, read without a regular expression; undefined for
+ * any other form (exponent, blanks, a leading point), which the regular
+ * expression reads.
+ */
+function splitPlainNumber(text: string): DecimalParts | undefined {
+  const n = text.length;
+  let i = 0;
+  let c = text.charCodeAt(0);
+  const signed = c === 0x2d || c === 0x2b;
+  if (signed) c = text.charCodeAt(++i);
+  let intStart = i;
+  while (c >= 0x30 && c <= 0x39) c = text.charCodeAt(++i);
+  const intEnd = i;
+  if (intEnd === intStart) return undefined;
+  let fracStart = i;
+  let fracEnd = i;
+  if (i < n) {
+    if (c !== 0x2e) return undefined;
+    fracStart = ++i;
+    c = text.charCodeAt(i);
+    while (c >= 0x30 && c <= 0x39) c = text.charCodeAt(++i);
+    if (i < n) return undefined;
+    fracEnd = i;
+  }
+  while (intStart < intEnd && text.charCodeAt(intStart) === 0x30) intStart++;
+  while (fracEnd > fracStart && text.charCodeAt(fracEnd - 1) === 0x30) fracEnd--;
+  const integer = text.slice(intStart, intEnd);
+  const fraction = text.slice(fracStart, fracEnd);
+  return { negative: signed && text.charCodeAt(0) === 0x2d && (integer !== "" || fraction !== ""), integer, fraction };
+}
+
 function splitNumber(text: string): DecimalParts {
+  const plain = splitPlainNumber(text);
+  if (plain !== undefined) return plain;
   const m = NUMBER_TEXT.exec(text);
   if (m === null || ((m[2] ?? "") === "" && (m[3] ?? "") === "")) throw new Error("not a number");
   let digits = (m[2] ?? "") + (m[3] ?? "");
@@ -157,7 +227,25 @@ function splitNumber(text: string): DecimalParts {
 const INT_LIMITS = { 8: 127, 16: 32767, 32: 2147483647 } as const;
 const INT64_MAX = 9223372036854775807n;
 
+/** Up to this many digits an integer text is exact as a double. */
+const SAFE_DIGITS = 15;
+
 function decodeInteger(text: string, bits: 8 | 16 | 32 | 64): number | bigint {
+  // the common case, a short run of digits with an optional minus: converted at once
+  const n = text.length;
+  const start = text.charCodeAt(0) === 0x2d ? 1 : 0;
+  if (n > start && n - start <= SAFE_DIGITS) {
+    let i = start;
+    while (i < n && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
+    if (i === n) {
+      // + 0 turns -0 into 0
+      const value = Number(text) + 0;
+      if (bits === 64) return BigInt(value);
+      const limit = INT_LIMITS[bits];
+      if (value > limit || value < -limit - 1) throw new Error(`beyond ${bits} bits`);
+      return value;
+    }
+  }
   const parts = splitNumber(text);
   if (parts.fraction !== "") throw new Error("a fraction in an integer column");
   const digits = parts.integer === "" ? "0" : parts.integer;

@@ -6,6 +6,7 @@ import type { PgValueDecoder } from "./pg-value-decoder.js";
 import { RAW_TEXT_TYPES, connectPostgres, connectionError, quoteIdent } from "./postgres-connection.js";
 import { introspectPostgres, type PostgresColumnInfo } from "./postgres-introspector.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
+import { inspectPublication, planPublication, publicationDdl, runPublicationDdl } from "./postgres-publication.js";
 
 /**
  * The prefix of the logical decoding messages that carry the runtime's
@@ -48,6 +49,8 @@ export class PostgresIncrementalReader implements IncrementalSnapshotSource {
   readonly #types: PgTypeCatalog;
   #client: pg.Client | undefined;
   readonly #plans = new Map<string, ChunkPlan>();
+  /** Tables this reader saw in the publication (or put there) before reading their first chunk. */
+  readonly #published = new Set<string>();
   #reading: ReadonlySet<string> = new Set();
 
   constructor(config: PostgresSourceConfig, types: PgTypeCatalog) {
@@ -65,6 +68,7 @@ export class PostgresIncrementalReader implements IncrementalSnapshotSource {
     const { schema, limit } = options;
     return this.#use(async (client) => {
       const plan = await this.#plan(client, schema);
+      await this.#ensurePublished(client, schema.table);
       let after: unknown;
       if (options.after !== undefined) {
         after = JSON.parse(options.after);
@@ -115,6 +119,31 @@ export class PostgresIncrementalReader implements IncrementalSnapshotSource {
     const client = this.#client;
     this.#client = undefined;
     await client?.end().catch(() => {});
+  }
+
+  /**
+   * Puts the table into the publication before its first chunk is read,
+   * when it is not there yet (a table newly selected: the stream adds it only
+   * when it restarts, which may be after the chunks were read). A change
+   * committed after the chunk's read but before the table joined the
+   * publication would reach neither the chunk nor the stream: so the table
+   * joins first, and everything committed after the read is streamed.
+   */
+  async #ensurePublished(client: pg.Client, table: TableRef): Promise<void> {
+    const key = tableKey(table);
+    if (this.#published.has(key)) return;
+    const config = this.#config;
+    const tables = await introspectPostgres(client, { includes: (ref) => ref.namespace === table.namespace && ref.name === table.name, types: this.#types, partitions: config.partitions });
+    const plan = planPublication(tables);
+    // a table that cannot be published is not selected by the source at all; nothing to add
+    if (plan.published.length > 0) {
+      const coverage = await inspectPublication(client, config.publication, plan, config.partitions);
+      if (!coverage.exists) throw new ZeroEtlError(`publication ${config.publication} does not exist; run preflight with fix or create it`, { code: "source-failed" });
+      const statements = publicationDdl(config.publication, { ...coverage, harmful: [], viaRootWrong: false });
+      await runPublicationDdl(client, statements);
+      if (statements.length > 0) config.logger.info("publication updated for an incremental snapshot", { publication: config.publication, table: key, statements });
+    }
+    this.#published.add(key);
   }
 
   async #plan(client: pg.Client, schema: TableSchema): Promise<ChunkPlan> {

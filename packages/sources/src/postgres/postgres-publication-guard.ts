@@ -4,7 +4,7 @@ import { tableKey } from "@zero-etl/core";
 import { formatLsn } from "./lsn.js";
 import type { PgTypeCatalog } from "./pg-type-catalog.js";
 import { introspectPostgres } from "./postgres-introspector.js";
-import { inspectPublication, planPublication, publicationDdl } from "./postgres-publication.js";
+import { inspectPublication, planPublication, publicationDdl, runPublicationDdl } from "./postgres-publication.js";
 import type { PostgresSourceConfig } from "./postgres-source-config.js";
 
 /** Options of {@link PublicationGuard}. */
@@ -68,7 +68,7 @@ export class PublicationGuard {
     const coverage = await inspectPublication(client, config.publication, { published: [], skipped: leaving }, config.partitions);
     // only the removals: adding tables mid-stream is the business of whoever snapshots them
     if (coverage.exists && coverage.harmful.length > 0) {
-      for (const statement of publicationDdl(config.publication, { ...coverage, missing: [], viaRootWrong: false })) await client.query(statement);
+      await runPublicationDdl(client, publicationDdl(config.publication, { ...coverage, missing: [], viaRootWrong: false }));
     }
     const at = formatLsn(position);
     return leaving.map((s) => {

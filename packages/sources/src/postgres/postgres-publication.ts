@@ -126,7 +126,7 @@ export async function inspectPublication(client: pg.ClientBase, publication: str
 /**
  * The statements that make `publication` cover exactly what the plan
  * publishes: CREATE (with `publish_via_partition_root` as the partition mode
- * needs), ADD TABLE for missing tables, DROP TABLE for left-out tables it
+ * needs), ADD TABLE for each missing table, DROP TABLE for each left-out table it
  * holds, SET for a wrong `publish_via_partition_root`. Identifiers quoted;
  * empty when nothing is to do.
  */
@@ -139,8 +139,9 @@ export function publicationDdl(publication: string, coverage: PublicationCoverag
   }
   const statements: string[] = [];
   if (coverage.viaRootWrong) statements.push(`ALTER PUBLICATION ${name} SET (${viaRoot})`);
-  if (coverage.harmful.length > 0) statements.push(`ALTER PUBLICATION ${name} DROP TABLE ${list(coverage.harmful)}`);
-  if (coverage.missing.length > 0) statements.push(`ALTER PUBLICATION ${name} ADD TABLE ${list(coverage.missing)}`);
+  // one table per statement: another connection of the source may have done one already (runPublicationDdl)
+  for (const table of coverage.harmful) statements.push(`ALTER PUBLICATION ${name} DROP TABLE ${sqlName(table)}`);
+  for (const table of coverage.missing) statements.push(`ALTER PUBLICATION ${name} ADD TABLE ${sqlName(table)}`);
   return statements;
 }
 
@@ -174,8 +175,28 @@ export async function ensurePublication(client: pg.ClientBase, publication: stri
   const read = await inspectPublication(client, publication, plan, options.partitions ?? "root");
   const coverage = options.keepViaRoot === true ? { ...read, viaRootWrong: false } : read;
   const statements = publicationDdl(publication, coverage);
-  for (const statement of statements) await client.query(statement);
+  await runPublicationDdl(client, statements);
   return { statements, removed: coverage.harmful, viaRootSwitched: coverage.viaRootWrong };
+}
+
+/**
+ * Runs statements from {@link publicationDdl} in order. Two connections of
+ * one source may change the publication at once (the stream's start and an
+ * incremental snapshot's first chunk both add a newly selected table), so
+ * an `ALTER PUBLICATION … ADD TABLE` of a table another connection added
+ * since the inspection (`42710`, already a member) or a `DROP TABLE` of one
+ * it removed (`42704`) has nothing left to do: both are taken as done.
+ */
+export async function runPublicationDdl(client: pg.ClientBase, statements: readonly string[]): Promise<void> {
+  for (const statement of statements) {
+    try {
+      await client.query(statement);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      const done = statement.startsWith("ALTER PUBLICATION") && ((code === "42710" && statement.includes(" ADD TABLE ")) || (code === "42704" && statement.includes(" DROP TABLE ")));
+      if (!done) throw error;
+    }
+  }
 }
 
 function sqlName(ref: TableRef): string {

@@ -58,6 +58,14 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
   const admin = await connectPostgres(config);
   let exporter: pg.Client | undefined;
   let reader: pg.Client | undefined;
+  // the connections the snapshot needs next open while the publication and slot checks run: their setup round trips overlap
+  const replicationConnecting = options.resync === true ? undefined : connectPostgres(config, { replication: true, applicationName: "zero-etl snapshot" });
+  const readerConnecting = connectPostgres(config, { applicationName: "zero-etl snapshot" });
+  // observed where they are used, or closed below
+  replicationConnecting?.catch(() => undefined);
+  readerConnecting.catch(() => undefined);
+  let replicationTaken = false;
+  let readerTaken = false;
   try {
     // a re-read of some tables must not fail because another listed table was dropped or renamed meanwhile
     const plan = await readPublicationPlan(admin, config, types, { requireListed: options.resync !== true });
@@ -72,7 +80,9 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
       const exported = await exportResyncSnapshot(config);
       ({ exporter, position, snapshotName, exact } = exported);
     } else {
-      exporter = await createSlotWithSnapshot(admin, config);
+      if (replicationConnecting === undefined) throw new ZeroEtlError("no replication connection for the snapshot", { code: "internal" });
+      replicationTaken = true;
+      exporter = await createSlotWithSnapshot(admin, config, replicationConnecting);
       const created = await exporter.query<{ consistent_point: string; snapshot_name: string }>(
         `CREATE_REPLICATION_SLOT ${quoteIdent(config.slot)} LOGICAL pgoutput EXPORT_SNAPSHOT`,
       );
@@ -81,7 +91,8 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
       position = formatLsn(parseLsn(row.consistent_point));
       snapshotName = row.snapshot_name;
     }
-    reader = await connectPostgres(config, { applicationName: "zero-etl snapshot" });
+    readerTaken = true;
+    reader = await readerConnecting;
     await reader.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     await reader.query(`SET TRANSACTION SNAPSHOT '${snapshotName.replace(/'/g, "''")}'`);
     const wanted = options.tables === undefined ? undefined : new Set(options.tables.map(tableKey));
@@ -136,6 +147,9 @@ export async function startPostgresSnapshot(options: PostgresSnapshotOptions): P
     await reader?.end().catch(() => {});
     throw error;
   } finally {
+    // a connection opened ahead and never used (the checks failed first, or a resync's own export) is closed here
+    if (!replicationTaken) await replicationConnecting?.then((client) => client.end()).catch(() => {});
+    if (!readerTaken) await readerConnecting.then((client) => client.end()).catch(() => {});
     await admin.end().catch(() => {});
   }
 }
@@ -233,7 +247,18 @@ async function cancelBackend(config: PostgresSourceConfig, pid: number): Promise
 }
 
 /** Drops a leftover slot of ours (not one in use, not one of another database) and opens the replication connection that creates the new one. */
-async function createSlotWithSnapshot(admin: pg.Client, config: PostgresSourceConfig): Promise<pg.Client> {
+async function createSlotWithSnapshot(admin: pg.Client, config: PostgresSourceConfig, connecting: Promise<pg.Client>): Promise<pg.Client> {
+  try {
+    await checkLeftoverSlot(admin, config);
+  } catch (error) {
+    await connecting.then((client) => client.end()).catch(() => {});
+    throw error;
+  }
+  return connecting;
+}
+
+/** Refuses a slot of the pipeline's name in another database or in use; drops a leftover one of this database. */
+async function checkLeftoverSlot(admin: pg.Client, config: PostgresSourceConfig): Promise<void> {
   const existing = await admin.query<{ database: string | null; active_pid: number | null }>(
     "SELECT database::text AS database, active_pid FROM pg_replication_slots WHERE slot_name = $1",
     [config.slot],
@@ -255,7 +280,6 @@ async function createSlotWithSnapshot(admin: pg.Client, config: PostgresSourceCo
     config.logger.warn("dropping leftover replication slot before a new snapshot", { slot: config.slot });
     await admin.query("SELECT pg_drop_replication_slot($1)", [config.slot]);
   }
-  return connectPostgres(config, { replication: true, applicationName: "zero-etl snapshot" });
 }
 
 interface ReadTableOptions {

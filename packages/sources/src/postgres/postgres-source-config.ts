@@ -1,7 +1,7 @@
 import { availableParallelism } from "node:os";
 import type { ConnectionTimeouts, Logger, TableRef } from "@zero-etl/core";
 import type { PartitionMode } from "./postgres-introspector.js";
-import { ConfigError, resolveConnectionTimeouts, silentLogger } from "@zero-etl/core";
+import { ConfigError, defaultCopyParallelism, isOnThisHost, resolveConnectionTimeouts, silentLogger } from "@zero-etl/core";
 
 /** Options of `createPostgresSource`. */
 export interface PostgresSourceOptions {
@@ -26,7 +26,11 @@ export interface PostgresSourceOptions {
     /**
      * Connections reading at once when a table is copied as binary COPY
      * streams (a PostgreSQL target): a big table is split into that many or
-     * more CTID ranges. Default: the machine's `os.availableParallelism()`, at most 8.
+     * more CTID ranges. Default: `defaultCopyParallelism` of this machine's
+     * cores (`os.availableParallelism()`, at most 8), halved when the source
+     * server runs on this host (it shares the cores). The target is not
+     * known here: the CLI counts it too when it is on this host; an
+     * embedding application with a local target should do the same.
      */
     readonly parallelism?: number | undefined;
   };
@@ -126,7 +130,7 @@ export function resolvePostgresSourceConfig(options: PostgresSourceOptions): Pos
   }
   const chunk = options.snapshotChunkRows ?? 10_000;
   if (!Number.isInteger(chunk) || chunk < 1 || chunk > 10_000_000) throw new ConfigError("source.snapshotChunkRows", "an integer from 1 to 10000000");
-  const parallelism = options.snapshot?.parallelism ?? Math.min(8, availableParallelism());
+  const parallelism = options.snapshot?.parallelism ?? defaultCopyParallelism({ cores: availableParallelism(), serversOnThisHost: isOnThisHost(options.url) ? 1 : 0 });
   if (!Number.isInteger(parallelism) || parallelism < 1 || parallelism > 64) throw new ConfigError("source.snapshot.parallelism", "an integer from 1 to 64");
   const partitions = options.partitions ?? "root";
   if (options.fetchUnchangedFor !== undefined && typeof options.fetchUnchangedFor !== "function") throw new ConfigError("source.fetchUnchangedFor", "a predicate (ref) => boolean");

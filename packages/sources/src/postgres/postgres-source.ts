@@ -164,15 +164,30 @@ class PostgresSource implements Source {
 
   private async *runStream(start: bigint, signal: AbortSignal | undefined): AsyncGenerator<ChangeBatch> {
     const config = this.config;
-    const admin = await connectPostgres(config);
+    const began = performance.now();
+    const step = (name: string): void => config.logger.debug("stream start step", { step: name, ms: Math.round(performance.now() - began) });
+    // the replication connection opens while the checks below run: its setup round trips overlap theirs
+    const connecting = connectPostgres(config, { replication: true, applicationName: `zero-etl ${config.pipeline}` });
+    // observed where it is used, or closed in the finally below
+    connecting.catch(() => undefined);
+    let admin: pg.Client;
+    try {
+      admin = await connectPostgres(config);
+    } catch (error) {
+      await connecting.then((client) => client.end()).catch(() => {});
+      throw error;
+    }
+    step("connected");
     let stream: ReplicationStream | undefined;
     try {
       await checkSlot(admin, config);
+      step("slot checked");
       const plan = await readPublicationPlan(admin, config, this.types);
       // tables fixed since the last run join the publication; left-out ones leave it (never break the source)
       const changed = await ensurePublication(admin, config.publication, plan, { partitions: config.partitions });
       if (changed.statements.length > 0) config.logger.info("publication updated", { publication: config.publication, statements: changed.statements });
       this.warnSkipped(plan.skipped);
+      step("publication read and checked");
       // the removed tables were replicated until now: the runtime must stop calling them synced
       const reasons = new Map(plan.skipped.map((s) => [tableKey(s.info.schema.table), s.message]));
       const startChanges: TableChange[] = changed.removed.map((table) => ({
@@ -222,7 +237,9 @@ class PostgresSource implements Source {
       // after the introspection above, so that DDL from now on is compared with it
       if (atEnd) yield { events: [], checkpoint: formatLsn(start), caughtUp: true, ...(startChanges.length > 0 ? { tableChanges: startChanges } : {}) };
       else if (startChanges.length > 0) yield { events: [], checkpoint: formatLsn(start), tableChanges: startChanges };
-      const client = await connectPostgres(config, { replication: true, applicationName: `zero-etl ${config.pipeline}` });
+      step("catalog and capture checked");
+      const client = await connecting;
+      step("replication connected");
       const acknowledged = this.pendingAck !== undefined && this.pendingAck > start ? this.pendingAck : start;
       stream = ReplicationStream.start({
         client,
@@ -248,9 +265,15 @@ class PostgresSource implements Source {
       let yielded = start;
       let inTransaction = false;
       let beginLsn = 0n;
+      let firstTake = true;
       for (;;) {
         const items = await stream.take();
         if (items === null) break;
+        if (firstTake) {
+          firstTake = false;
+          // the server decodes from the slot's restart point: after a big transaction this wait is its re-reading
+          step("first message from the server");
+        }
         let idleEnd = 0n;
         for (let i = 0; i < items.length; i++) {
           const item = items[i];
@@ -377,6 +400,9 @@ class PostgresSource implements Source {
       if (stream !== undefined) {
         if (this.active === stream) this.active = undefined;
         await stream.close();
+      } else {
+        // the checks failed or the consumer stopped early: the replication connection never reached a stream
+        await connecting.then((client) => client.end()).catch(() => {});
       }
       await admin.end().catch(() => {});
     }

@@ -8,6 +8,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { OracleRedoLiteral, OracleRedoRow, OracleRedoStatement } from "../../src/oracle/oracle-redo-statement.js";
+import { scanRedoRow } from "../../src/oracle/oracle-redo-row-scanner.js";
 import { OracleRedoTable } from "../../src/oracle/oracle-redo-table.js";
 import { OracleRedoParseError, parseSqlRedo, parseSqlRedoRow } from "../../src/oracle/oracle-sql-redo-parser.js";
 import { generateStatements } from "../../../../test-support/oracle-debezium/oracle-redo-generator.js";
@@ -23,10 +24,8 @@ function expectSameAsMaps(row: OracleRedoRow, statement: OracleRedoStatement, na
   expect(row.unknownColumn, sql).toBeUndefined();
   const values = statement.kind === "insert" ? statement.values : statement.kind === "update" ? statement.set : undefined;
   const where = statement.kind === "insert" ? undefined : statement.where;
-  if (values === undefined) expect(row.values, sql).toHaveLength(0);
-  else expect(Array.from(row.values), sql).toEqual(byPosition(values, names));
-  if (where === undefined || (where.size === 0 && row.where.length === 0)) expect(row.where, sql).toHaveLength(0);
-  else expect(Array.from(row.where), sql).toEqual(byPosition(where, names));
+  expect(row.values.toLiterals(), sql).toEqual(byPosition(values ?? new Map(), names));
+  expect(row.where.toLiterals(), sql).toEqual(byPosition(where ?? new Map(), names));
 }
 
 function failure(parse: () => unknown): { position: number; message: string } | undefined {
@@ -44,7 +43,9 @@ describe("parseSqlRedoRow", () => {
   it.each([23, 2301, 230_017])("gives parseSqlRedo's literals by column position on %i-seeded random statements, cached headers included", (seed) => {
     const statements = generateStatements(seed, 2000);
     const tables = new Map<unknown, OracleRedoTable>();
+    const fastTables = new Map<unknown, OracleRedoTable>();
     let inserts = 0;
+    let fast = 0;
     for (const { table, sql } of statements) {
       let redo = tables.get(table);
       if (redo === undefined) {
@@ -52,6 +53,13 @@ describe("parseSqlRedoRow", () => {
         tables.set(table, redo);
       }
       const names = redo.names;
+      // the generator prints as LogMiner does: the fast path must read (nearly) all of it, else this test would not cover it
+      let fastTable = fastTables.get(table);
+      if (fastTable === undefined) {
+        fastTable = new OracleRedoTable(names);
+        fastTables.set(table, fastTable);
+      }
+      if (scanRedoRow(sql, fastTable)) fast++;
       const statement = parseSqlRedo(sql);
       expectSameAsMaps(parseSqlRedoRow(sql, redo), statement, names, sql);
       if (statement.kind === "insert") {
@@ -63,16 +71,54 @@ describe("parseSqlRedoRow", () => {
       }
     }
     expect(inserts).toBeGreaterThan(500);
+    expect(fast).toBeGreaterThan(statements.length * 0.99);
+  });
+
+  // Each form the fast path reads, and forms it leaves to the full scanner: either way the literals must be parseSqlRedo's.
+  it.each<[string, boolean]>([
+    [`insert into "A"."T"("ID","NAME") values ('it''s','''''');`, true],
+    [`insert into "A"."T"("ID","NAME") values ('a'' || ''b','x''');`, true],
+    [`insert into "A"."T"("ID","NAME") values (-1.5E+10,.5);`, true],
+    [`insert into "A"."T"("ID","NAME","NOTE") values (TO_DATE('2020-01-02 03:04:05', 'YYYY-MM-DD HH24:MI:SS'),TO_TIMESTAMP('2020-01-02 03:04:05.123'),TO_TIMESTAMP_TZ('2020-01-02 03:04:05.1 +01:00'));`, true],
+    [`insert into "A"."T"("ID","NAME","NOTE") values (HEXTORAW('0a0B'),EMPTY_CLOB(),EMPTY_BLOB());`, true],
+    [`insert into "A"."T"("ID","NAME","NOTE") values (TO_DSINTERVAL('+01 02:03:04.5'),TO_YMINTERVAL('-01-02'),Unsupported Type);`, true],
+    [`insert into "A"."T"("ID","NAME") values (UNISTR('\\00e9\\\\x'),'a' || UNISTR('\\20AC') || NULL || 'b');`, true],
+    [`insert into "A"."T"("ID","NAME") values (NULL || 'x',NULL);`, true],
+    [`insert into "A"."T"("ID","NAME") values (TO_DATE('a''b', 'c'),TO_DATE('x','y','z'));`, true],
+    [`update "A"."T" set "NAME" = 'n', "NOTE" = NULL where "ID" = '1' and "NAME" IS NULL and ROWID = 'AAAR1AAEAAAAAAAAAA';`, true],
+    [`update "A"."T" set "NAME" = 'n' WHERE "ID" = 1 AND "NOTE" is null`, true],
+    [`delete from "A"."T" where "NOTE" IS NULL and "ID" = TO_DATE('2020-01-02', 'YYYY-MM-DD');`, true],
+    [`delete from "A"."T" where "ID" = 'x' and "NAME" = UNISTR('\\0041') || 'b';`, true],
+    [`update "A"."T" set "NOTE" = 'c', "ID" = 'a', "NOTE" = 'd' where "NAME" = 'b' and "ID" = 1;`, true],
+    [`insert into "A"."T"("NOTE","NAME","ID") values ('c','b','a');`, true],
+    // left to the full scanner
+    [`insert into "A"."T" ("ID") values ('1');`, false],
+    [`insert into "A"."T"("ID","NAME") values ('1' , '2');`, false],
+    [`update "A"."T" set "NAME" = TO_NUMBER('5') where "ID" = 1;`, false],
+    [`update "A"."T" set "NAME" = 'a'  ||  'b' where "ID" = 1;`, false],
+    [`update "A"."T" set "NAME" = 'a' where "ID" = 1 ;`, false],
+    [`delete from "A"."T" where "ID" = /* JSON */ '1';`, false],
+    [`delete from "A"."T" where id = 1;`, false],
+    [`delete from "A"."T";`, false],
+    [`DELETE FROM "A"."T" WHERE "ID" = 1;`, false],
+  ])("reads %s like parseSqlRedo (fast path: %s)", (sql, fastForm) => {
+    const table = new OracleRedoTable(["ID", "NAME", "NOTE"]);
+    expect(scanRedoRow(sql, new OracleRedoTable(table.names))).toBe(fastForm);
+    const statement = parseSqlRedo(sql);
+    // twice: the second time with the headers the first one kept
+    expectSameAsMaps(parseSqlRedoRow(sql, table), statement, table.names, sql);
+    expectSameAsMaps(parseSqlRedoRow(sql, table), statement, table.names, sql);
   });
 
   it("reads a cached insert header only for the same text, with each statement's own values", () => {
     const table = new OracleRedoTable(["ID", "NAME", "NOTE"]);
-    const first = parseSqlRedoRow(`insert into "A"."T"("ID","NAME") values ('1','a');`, table);
-    const second = parseSqlRedoRow(`insert into "A"."T"("ID","NAME") values ('2',NULL);`, table);
-    const other = parseSqlRedoRow(`insert into "A"."T"("NAME","NOTE") values ('b','c');`, table);
-    expect(Array.from(first.values)).toEqual([{ kind: "string", value: "1" }, { kind: "string", value: "a" }, undefined]);
-    expect(Array.from(second.values)).toEqual([{ kind: "string", value: "2" }, { kind: "null" }, undefined]);
-    expect(Array.from(other.values)).toEqual([undefined, { kind: "string", value: "b" }, { kind: "string", value: "c" }]);
+    // the row is the table's, refilled by each statement: each one is read before the next
+    const first = parseSqlRedoRow(`insert into "A"."T"("ID","NAME") values ('1','a');`, table).values.toLiterals();
+    const second = parseSqlRedoRow(`insert into "A"."T"("ID","NAME") values ('2',NULL);`, table).values.toLiterals();
+    const other = parseSqlRedoRow(`insert into "A"."T"("NAME","NOTE") values ('b','c');`, table).values.toLiterals();
+    expect(first).toEqual([{ kind: "string", value: "1" }, { kind: "string", value: "a" }, undefined]);
+    expect(second).toEqual([{ kind: "string", value: "2" }, { kind: "null" }, undefined]);
+    expect(other).toEqual([undefined, { kind: "string", value: "b" }, { kind: "string", value: "c" }]);
     // a cached header with too few values fails where parseSqlRedo fails
     const short = `insert into "A"."T"("NAME","NOTE") values ('b');`;
     expect(failure(() => parseSqlRedoRow(short, table))).toEqual(failure(() => parseSqlRedo(short)));
@@ -86,16 +132,16 @@ describe("parseSqlRedoRow", () => {
     expect(table.updateHeader).toBe(`update "A"."T" set`);
     expect(table.deleteHeader).toBe(`delete from "A"."T" where`);
     const update = parseSqlRedoRow(`update "A"."T" set "NAME" = NULL where "ID" = 2`, table);
-    expect(Array.from(update.values)).toEqual([undefined, { kind: "null" }]);
-    expect(Array.from(update.where)).toEqual([{ kind: "number", text: "2" }, undefined]);
+    expect(update.values.toLiterals()).toEqual([undefined, { kind: "null" }]);
+    expect(update.where.toLiterals()).toEqual([{ kind: "number", text: "2" }, undefined]);
     const remove = parseSqlRedoRow(`delete from "A"."T" where "NAME" IS NULL`, table);
-    expect(Array.from(remove.where)).toEqual([undefined, { kind: "null" }]);
+    expect(remove.where.toLiterals()).toEqual([undefined, { kind: "null" }]);
     // the cached text followed by more of a word is not that header
     for (const sql of [`delete from "A"."T" wherever where "ID" = 1`, `update "A"."T" settle set "ID" = 1`, `delete from "A"."T" where_x = 1`]) {
       expect(failure(() => parseSqlRedoRow(sql, table)), sql).toEqual(failure(() => parseSqlRedo(sql)));
     }
     const aliased = parseSqlRedoRow(`delete from "A"."T" wherever where wherever."ID" = 3`, table);
-    expect(Array.from(aliased.where)).toEqual([{ kind: "number", text: "3" }, undefined]);
+    expect(aliased.where.toLiterals()).toEqual([{ kind: "number", text: "3" }, undefined]);
   });
 
   it("drops skipped columns, names the first unknown one, and does not cache a header naming it", () => {
@@ -104,21 +150,21 @@ describe("parseSqlRedoRow", () => {
     for (let i = 0; i < 2; i++) {
       const row = parseSqlRedoRow(sql, table);
       expect(row.unknownColumn).toBe("X");
-      expect(Array.from(row.values)).toEqual([{ kind: "number", text: "1" }, undefined]);
+      expect(row.values.toLiterals()).toEqual([{ kind: "number", text: "1" }, undefined]);
     }
     expect(table.insertHeader).toBe("");
     const update = parseSqlRedoRow(`update "A"."T" set "GEOM" = NULL, "NAME" = 'n' where "ID" = 1 and "Z" IS NULL`, table);
     expect(update.unknownColumn).toBe("Z");
-    expect(Array.from(update.values)).toEqual([undefined, { kind: "string", value: "n" }]);
-    expect(Array.from(update.where)).toEqual([{ kind: "number", text: "1" }, undefined]);
+    expect(update.values.toLiterals()).toEqual([undefined, { kind: "string", value: "n" }]);
+    expect(update.where.toLiterals()).toEqual([{ kind: "number", text: "1" }, undefined]);
   });
 
   it("resolves unquoted and aliased names, leaves out the ROWID pseudo-column but not a column named ROWID", () => {
     const table = new OracleRedoTable(["ID", "NAME", "ROWID"]);
     const row = parseSqlRedoRow(`update app.t a set a.name = 'x' where a.Id = 1 and "ROWID" = 'r' and rowid = 'AAAR1AAEAAAAAAAAAA'`, table);
     expect(row.unknownColumn).toBeUndefined();
-    expect(Array.from(row.values)).toEqual([undefined, { kind: "string", value: "x" }, undefined]);
-    expect(Array.from(row.where)).toEqual([{ kind: "number", text: "1" }, undefined, { kind: "string", value: "r" }]);
+    expect(row.values.toLiterals()).toEqual([undefined, { kind: "string", value: "x" }, undefined]);
+    expect(row.where.toLiterals()).toEqual([{ kind: "number", text: "1" }, undefined, { kind: "string", value: "r" }]);
     // a lower-case quoted name is another column
     expect(parseSqlRedoRow(`delete from "A"."T" where "id" = 1`, table).unknownColumn).toBe("id");
   });
@@ -128,12 +174,12 @@ describe("parseSqlRedoRow", () => {
     const table = new OracleRedoTable(names);
     const row = parseSqlRedoRow(`update "A"."W" set "C39" = '39', "C0" = '0', "C17" = '17' where "C5" = '5' and "C4" = '4'`, table);
     expect(row.unknownColumn).toBeUndefined();
-    expect(row.values[39]).toEqual({ kind: "string", value: "39" });
-    expect(row.values[0]).toEqual({ kind: "string", value: "0" });
-    expect(row.values[17]).toEqual({ kind: "string", value: "17" });
-    expect(row.where[5]).toEqual({ kind: "string", value: "5" });
-    expect(row.where[4]).toEqual({ kind: "string", value: "4" });
-    expect(Array.from(row.values).filter((v) => v !== undefined)).toHaveLength(3);
+    expect(row.values.literal(39)).toEqual({ kind: "string", value: "39" });
+    expect(row.values.literal(0)).toEqual({ kind: "string", value: "0" });
+    expect(row.values.literal(17)).toEqual({ kind: "string", value: "17" });
+    expect(row.where.literal(5)).toEqual({ kind: "string", value: "5" });
+    expect(row.where.literal(4)).toEqual({ kind: "string", value: "4" });
+    expect(row.values.toLiterals().filter((v) => v !== undefined)).toHaveLength(3);
     expect(parseSqlRedoRow(`delete from "A"."W" where "C40" = 1`, table).unknownColumn).toBe("C40");
   });
 
@@ -149,6 +195,18 @@ describe("parseSqlRedoRow", () => {
     `update "A"."B" set "C" = TO_DATE('2020-01-01', 'YYYY-MM-DD' where "C" = 1`,
     `update "A"."B" set "C" = EMPTY_CLOB( where "C" = 1`,
     `delete from "A"."B" where "C" = /* JSON`,
+    `insert into "A"."B"("C") values ('x' || 5);`,
+    `insert into "A"."B"("C") values ('x' |);`,
+    `insert into "A"."B"("C") values (UNISTR('\\00G1') || 'x');`,
+    `insert into "A"."B"("C") values (TO_DATE('x', 'y');`,
+    `insert into "A"."B"("C") values (EMPTY_CLOB();`,
+    `insert into "A"."B"("C") values (Unsupported);`,
+    `insert into "A"."B"("C") values (1.2.3);`,
+    `insert into "A"."B"("C") values (1E);`,
+    `update "A"."B" set "C" = 'x' where "C" IS 'y';`,
+    `update "A"."B" set "C" = 'x' where ROWID IS NOT NULL;`,
+    `delete from "A"."B" where "C" = 'x' and;`,
+    `delete from "A"."B" where "C" = 'it''s;`,
   ])("fails where parseSqlRedo fails: %s", (sql) => {
     const table = new OracleRedoTable(["C", "D", "COL1", "ID"]);
     const expected = failure(() => parseSqlRedo(sql));
