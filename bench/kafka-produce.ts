@@ -14,6 +14,7 @@ import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import type { ChangeEvent, TableRef, TableSchema } from "@zero-etl/core";
 import { createKafkaSink } from "@zero-etl/sinks/kafka";
+import { deleteKafkaTopics } from "../test-support/kafka.js";
 
 const ROWS = 100_000;
 const BATCH = 10_000;
@@ -53,63 +54,68 @@ function event(i: number): ChangeEvent {
   };
 }
 
-const sink = createKafkaSink({ brokers, topicPrefix: prefix, partitions: 6, replicationFactor: 1 });
-await sink.open({ pipeline: `bench-${prefix}` });
-await sink.prepare(schema);
-const events = Array.from({ length: ROWS }, (_, i) => event(i));
-const checkpoint = (i: number) => ({ pipeline: `bench-${prefix}`, phase: "streaming" as const, position: `0/${i}`, tables: {}, savedAt: new Date().toISOString() });
-// one warm-up batch (connections, topic metadata, producer id), not counted
-await sink.write({ events: events.slice(0, 1000) });
-await sink.flush(checkpoint(0));
-const started = performance.now();
-for (let i = 0; i < ROWS; i += BATCH) {
-  await sink.write({ events: events.slice(i, i + BATCH) });
-  await sink.flush(checkpoint(i + BATCH));
-}
-const oursSeconds = (performance.now() - started) / 1000;
-await sink.close();
-const ours = ROWS / oursSeconds;
+// the topics go when the bench ends, however it ends: left behind, they pile up in the shared broker
+try {
+  const sink = createKafkaSink({ brokers, topicPrefix: prefix, partitions: 6, replicationFactor: 1 });
+  await sink.open({ pipeline: `bench-${prefix}` });
+  await sink.prepare(schema);
+  const events = Array.from({ length: ROWS }, (_, i) => event(i));
+  const checkpoint = (i: number) => ({ pipeline: `bench-${prefix}`, phase: "streaming" as const, position: `0/${i}`, tables: {}, savedAt: new Date().toISOString() });
+  // one warm-up batch (connections, topic metadata, producer id), not counted
+  await sink.write({ events: events.slice(0, 1000) });
+  await sink.flush(checkpoint(0));
+  const started = performance.now();
+  for (let i = 0; i < ROWS; i += BATCH) {
+    await sink.write({ events: events.slice(i, i + BATCH) });
+    await sink.flush(checkpoint(i + BATCH));
+  }
+  const oursSeconds = (performance.now() - started) / 1000;
+  await sink.close();
+  const ours = ROWS / oursSeconds;
 
-// the same record size as ours: key + value of one envelope
-const { DebeziumTableEncoder } = await import("@zero-etl/sinks/kafka");
-const encoder = new DebeziumTableEncoder(schema, prefix, undefined);
-let bytes = 0;
-for (let i = 0; i < 1000; i++) {
-  const e = event(i);
-  if (e.op !== "insert") continue;
-  bytes += encoder.value("c", undefined, e.after, { tsMs: 0, snapshot: false, txId: undefined, position: e.position }, 0).length + encoder.key(e.after).length;
+  // the same record size as ours: key + value of one envelope
+  const { DebeziumTableEncoder } = await import("@zero-etl/sinks/kafka");
+  const encoder = new DebeziumTableEncoder(schema, prefix, undefined);
+  let bytes = 0;
+  for (let i = 0; i < 1000; i++) {
+    const e = event(i);
+    if (e.op !== "insert") continue;
+    bytes += encoder.value("c", undefined, e.after, { tsMs: 0, snapshot: false, txId: undefined, position: e.position }, 0).length + encoder.key(e.after).length;
+  }
+  const recordSize = Math.round(bytes / 1000);
+  const perf = await promisify(execFile)(
+    "java",
+    [
+      "-Xmx256m",
+      "-cp",
+      classpath,
+      "org.apache.kafka.tools.ProducerPerformance",
+      "--topic",
+      `${prefix}.bench.orders`,
+      "--num-records",
+      String(ROWS),
+      "--record-size",
+      String(recordSize),
+      "--throughput",
+      "-1",
+      "--transactional-id",
+      `perf-${prefix}`,
+      "--transaction-duration-ms",
+      "100",
+      "--producer-props",
+      `bootstrap.servers=${brokers[0]}`,
+      "acks=all",
+      "enable.idempotence=true",
+    ],
+    { maxBuffer: 64 * 1024 * 1024 },
+  );
+  const summary = perf.stdout.trim().split("\n").pop() ?? "";
+  const match = /([\d.]+) records\/sec/.exec(summary);
+  if (match === null) throw new Error(`no summary from ProducerPerformance: ${summary}`);
+  const reference = Number(match[1]);
+  console.log(`ours: ${ROWS} Debezium envelopes (~${recordSize} B each) in transactions of ${BATCH}: ${Math.round(ours)} records/s`);
+  console.log(`ProducerPerformance: ${ROWS} records of ${recordSize} B, idempotent + transactional: ${Math.round(reference)} records/s (${summary})`);
+  console.log(`RATIO kafka-produce ${(ours / reference).toFixed(2)}`);
+} finally {
+  await deleteKafkaTopics([prefix]);
 }
-const recordSize = Math.round(bytes / 1000);
-const perf = await promisify(execFile)(
-  "java",
-  [
-    "-Xmx256m",
-    "-cp",
-    classpath,
-    "org.apache.kafka.tools.ProducerPerformance",
-    "--topic",
-    `${prefix}.bench.orders`,
-    "--num-records",
-    String(ROWS),
-    "--record-size",
-    String(recordSize),
-    "--throughput",
-    "-1",
-    "--transactional-id",
-    `perf-${prefix}`,
-    "--transaction-duration-ms",
-    "100",
-    "--producer-props",
-    `bootstrap.servers=${brokers[0]}`,
-    "acks=all",
-    "enable.idempotence=true",
-  ],
-  { maxBuffer: 64 * 1024 * 1024 },
-);
-const summary = perf.stdout.trim().split("\n").pop() ?? "";
-const match = /([\d.]+) records\/sec/.exec(summary);
-if (match === null) throw new Error(`no summary from ProducerPerformance: ${summary}`);
-const reference = Number(match[1]);
-console.log(`ours: ${ROWS} Debezium envelopes (~${recordSize} B each) in transactions of ${BATCH}: ${Math.round(ours)} records/s`);
-console.log(`ProducerPerformance: ${ROWS} records of ${recordSize} B, idempotent + transactional: ${Math.round(reference)} records/s (${summary})`);
-console.log(`RATIO kafka-produce ${(ours / reference).toFixed(2)}`);

@@ -182,6 +182,14 @@ export async function runSeed(options: SeedOptions): Promise<SeedResult> {
         if (settled !== undefined) return await fail(settled.message, settled.differences, settled.stderr);
         continue;
       }
+      if (p.end.kind === "self-kill") {
+        for (const step of p.steps) await exec(step);
+        marker(`ZEROETL_TEST_KILL_AFTER='${p.end.plan}' zeroetl run --until-caught-up   (kills itself at that point)`);
+        run = await runUntilCaughtUp(file, { ...opened.env, ZEROETL_TEST_KILL_AFTER: p.end.plan }, timeout);
+        // the plan may not match (the run caught up first): a clean exit is fine too
+        if (run.signal !== "SIGKILL" && run.code !== 0) return await fail(run.timedOut ? "run hung" : `run exited ${run.code ?? run.signal}`, [], run.stderr);
+        continue;
+      }
       marker(downstream === undefined ? "zeroetl run   (started in the background)" : "zeroetl run and zeroetl run <downstream>   (both started in the background)");
       const children = [startCli(["run", file], opened.env), ...(downstream === undefined ? [] : [startCli(["run", downstream.file], opened.env)])];
       const killAll = () => {

@@ -1,5 +1,5 @@
-import { Admin } from "@platformatic/kafka";
 import pg from "pg";
+import { deleteKafkaTopics } from "../../test-support/kafka.js";
 import { createTestDatabase } from "../../test-support/postgres.js";
 import type { PairDriver } from "./pair-driver.js";
 import { comparePgSchemas, executePgStep, openReadClient } from "./pg-to-pg-driver.js";
@@ -12,17 +12,6 @@ export function kafkaBroker(): string {
 
 /** Partitions of each table topic: more than one, so that a row's versions must keep their order by key. */
 const TOPIC_PARTITIONS = 3;
-
-/** Deletes every topic whose name starts with `prefix`. */
-async function deleteTopics(broker: string, prefix: string): Promise<void> {
-  const admin = new Admin({ clientId: "zetl-fidelity", bootstrapBrokers: [broker] });
-  try {
-    const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  } finally {
-    await admin.close();
-  }
-}
 
 /**
  * PostgreSQL -> Kafka (Debezium JSON, `TOPIC_PARTITIONS` partitions per
@@ -64,10 +53,14 @@ export const pgKafkaPgDriver: PairDriver = {
         }
       },
       async close() {
-        await writer.end();
-        await sourceDb.drop();
-        await targetDb.drop();
-        await deleteTopics(broker, topicPrefix);
+        try {
+          await writer.end();
+          await sourceDb.drop();
+          await targetDb.drop();
+        } finally {
+          // the seed's topics and group go even when a drop fails: left behind, they pile up in the shared broker
+          await deleteKafkaTopics([topicPrefix], { broker, groups: [`${topicPrefix}_g`] });
+        }
       },
     };
   },

@@ -230,6 +230,25 @@ export interface PgWorkload extends Workload {
   readonly layout: PgLayout;
 }
 
+/** The table of the `bulk` gate, in `public` (never touched by the random actions). */
+const BULK_TABLE = "fz_bulk";
+/** Rows at the snapshot: past the sink's deferred-key threshold (`DEFER_KEY_MIN_ROWS`, 10,000). */
+const BULK_SNAPSHOT_ROWS = 12_000;
+/**
+ * Rows of the streamed insert transaction: more than the PostgreSQL source's
+ * batch of 5,000 events, so it comes in two partial batches (5,000 and 600
+ * rows), each past the insert fast path's size (`STAGED_MIN_ROWS`, 500).
+ */
+const BULK_STREAM_ROWS = 5_600;
+/** `batch.maxRows` with the gate on: below 5,000, so the first partial batch is flushed (and checkpointed before the transaction) on its own. */
+const BULK_BATCH_ROWS = 2_000;
+const BULK_CREATE = `CREATE TABLE public.${BULK_TABLE} (id int8 PRIMARY KEY, v text NOT NULL, n numeric(12,2), at timestamptz);`;
+
+/** Rows `from..to` of the bulk table, made by the server (deterministic: no random draws). */
+function bulkInsert(from: number, to: number): string {
+  return `INSERT INTO public.${BULK_TABLE} SELECT g, md5(g::text) || ' é😀', CASE WHEN g % 7 = 0 THEN NULL ELSE (g * 37 % 100000) / 100.0 END, timestamptz '2026-01-01 00:00:00+00' + g * interval '1 second' FROM generate_series(${from}, ${to}) g`;
+}
+
 /** The layout of a workload made by `generatePgWorkload` (the default layout for any other). */
 export function pgLayoutOf(workload: Workload): PgLayout {
   if ("layout" in workload) return (workload as PgWorkload).layout;
@@ -405,6 +424,11 @@ export function generatePgWorkload(options: PgWorkloadOptions): PgWorkload {
   const twinRows = twinIds.map((id) => rowValues(twinTable, id, twinRng));
   const twinStreamed: TableModel = { ...twinTable, name: "sv_streamed", live: [], uidIndex: twinTable.uidIndex === undefined ? undefined : `fzu_${nextName++}` };
   setup.push(step(`${createSql(twinTable)}\n${createSql(twinStreamed)}\nINSERT INTO ${ref(twinTable)} (${columnList(twinTable)}) VALUES ${twinRows.join(",\n  ")};`, [twinTable.name, twinStreamed.name], ["core"]));
+
+  // the sink's bulk paths (gate bulk): a table past the deferred-key threshold at the snapshot (analyzed, so the
+  // source estimates it), and later one insert transaction past the fast-path size; no random draws, so other seeds keep their workloads
+  const bulk = on("bulk");
+  if (bulk) setup.push(step(`${BULK_CREATE}\n${bulkInsert(1, BULK_SNAPSHOT_ROWS)};\nANALYZE public.${BULK_TABLE};`, [BULK_TABLE], ["bulk"]));
 
   const pickSchema = () => (multi ? rng.pick(includedSchemas) : publicSchema);
   for (let i = 0, n = rng.int(1, 3); i < n; i++) {
@@ -697,6 +721,15 @@ export function generatePgWorkload(options: PgWorkloadOptions): PgWorkload {
     phases.push({ steps, end: kill ? { kind: "kill", afterStep: rng.int(0, steps.length), delayMs: rng.int(0, 1500) } : { kind: "restart" } });
     if (kill) used.add("kill");
   }
+  if (bulk) {
+    // a phase of its own after the random ones (which stay the seed's): the transaction comes as two partial batches, the
+    // first flushed alone (`batch.maxRows`); the run kills itself at the checkpoint after that flush, whose rows are then
+    // committed at the target while the checkpoint is still before the transaction, so the next run's COPY meets their keys
+    phases.push({
+      steps: [step(`${bulkInsert(BULK_SNAPSHOT_ROWS + 1, BULK_SNAPSHOT_ROWS + BULK_STREAM_ROWS)};`, [BULK_TABLE], ["bulk"])],
+      end: { kind: "self-kill", plan: `rows:table=public.${BULK_TABLE},op=insert>checkpoint` },
+    });
+  }
   // the row filter matters only for a table that has rows moving through it
   if (rowFilters.size > 0) used.add("row-filter");
   const filter = {
@@ -708,6 +741,7 @@ export function generatePgWorkload(options: PgWorkloadOptions): PgWorkload {
     config: {
       ...(Object.keys(filter).length > 0 ? { filter } : {}),
       ...(explicitNaming ? { mapping: { tableNames: "schema_table" } } : {}),
+      ...(bulk ? { batch: { maxRows: BULK_BATCH_ROWS } } : {}),
     },
     naming: multi && options.qualifiedNames !== false ? "schema_table" : "table",
     rowFilters,

@@ -23,10 +23,19 @@ export interface Step {
   readonly features: readonly string[];
 }
 
-/** How a phase ends: a clean restart (`run --until-caught-up` after its steps) or a kill -9 of a running CLI during them. */
+/**
+ * How a phase ends: a clean restart (`run --until-caught-up` after its
+ * steps), a kill -9 of a running CLI during them, or `self-kill`: after its
+ * steps a `run --until-caught-up` whose test kill switch
+ * (`ZEROETL_TEST_KILL_AFTER`, docs/fidelity.md) kills it at an exact point
+ * of the run, such as right after a partial flush of a large transaction.
+ */
 export interface Phase {
   readonly steps: readonly Step[];
-  readonly end: { readonly kind: "restart" } | { readonly kind: "kill"; readonly afterStep: number; readonly delayMs: number };
+  readonly end:
+    | { readonly kind: "restart" }
+    | { readonly kind: "kill"; readonly afterStep: number; readonly delayMs: number }
+    | { readonly kind: "self-kill"; readonly plan: string };
 }
 
 /** Answers whether a feature (name without the pair prefix) is enabled. */

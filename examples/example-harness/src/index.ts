@@ -4,6 +4,7 @@
  * smoke tests) running an example's program to the end.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
@@ -63,9 +64,24 @@ export async function timed<T>(work: () => Promise<T>): Promise<[T, number]> {
   return [result, (performance.now() - started) / 1000];
 }
 
-/** Starts `zeroetl <args>` from the repository (as `pnpm zeroetl` does); `quiet` collects its output instead of showing it. */
+/** The compiled CLI the root `prepare` script builds (`scripts/build-cli.mjs`). */
+export const compiledCli = join(repositoryRoot, "packages/cli/bundle/zeroetl.js");
+
+/**
+ * The command that runs the compiled `zeroetl`, as `pnpm zeroetl` does
+ * (`scripts/zeroetl.mjs`: the bundle, rebuilt first when a source changed
+ * since it was built). Throws a clear error when the bundle was never built.
+ */
+export function zeroetlCommand(): readonly string[] {
+  if (!existsSync(compiledCli)) {
+    throw new Error(`the compiled zeroetl CLI is missing (${compiledCli}): \`pnpm install\` builds it (the root prepare script), or run \`node scripts/build-cli.mjs\``);
+  }
+  return [join(repositoryRoot, "scripts/zeroetl.mjs")];
+}
+
+/** Starts the compiled `zeroetl <args>` from the repository (as `pnpm zeroetl` does); `quiet` collects its output instead of showing it. */
 export function zeroetl(args: readonly string[], options: { quiet?: boolean } = {}): ChildProcess & { exited: Promise<number>; output: () => string } {
-  const child = spawn(process.execPath, ["--conditions=zero-etl-source", "--import", "tsx", join(repositoryRoot, "packages/cli/src/bin.ts"), ...args], {
+  const child = spawn(process.execPath, [...zeroetlCommand(), ...args], {
     cwd: repositoryRoot,
     stdio: options.quiet === true ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
   });

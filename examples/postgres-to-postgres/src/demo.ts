@@ -10,6 +10,7 @@
  * 5. `zeroetl status` shows each table's state; the runner stops on SIGTERM.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -27,8 +28,15 @@ function databaseUrl(name: string): string {
   return url.toString();
 }
 
+/** The compiled CLI the root `prepare` script builds (`scripts/build-cli.mjs`). */
+const compiledCli = join(root, "packages/cli/bundle/zeroetl.js");
+
+/** Starts the compiled `zeroetl <args>` as `pnpm zeroetl` does (`scripts/zeroetl.mjs` rebuilds the bundle when a source changed since). */
 function cli(args: string[], options: { quiet?: boolean } = {}): ChildProcess {
-  return spawn(process.execPath, ["--conditions=zero-etl-source", "--import", "tsx", join(root, "packages/cli/src/bin.ts"), ...args], {
+  if (!existsSync(compiledCli)) {
+    throw new Error(`the compiled zeroetl CLI is missing (${compiledCli}): \`pnpm install\` builds it (the root prepare script), or run \`node scripts/build-cli.mjs\``);
+  }
+  return spawn(process.execPath, [join(root, "scripts/zeroetl.mjs"), ...args], {
     cwd: root,
     stdio: options.quiet ? ["ignore", "pipe", "pipe"] : ["ignore", "inherit", "inherit"],
   });

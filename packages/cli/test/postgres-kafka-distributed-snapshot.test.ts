@@ -2,8 +2,8 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
 import { startCli, writeConfig } from "../../../test-support/cli.js";
+import { deleteKafkaTopics, TEST_KAFKA as KAFKA } from "../../../test-support/kafka.js";
 
-const KAFKA = process.env.ZEROETL_TEST_KAFKA ?? "127.0.0.1:59092";
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Run = ReturnType<typeof startCli>;
@@ -61,6 +61,7 @@ describe("PostgreSQL -> Kafka distributed snapshot -> two workers -> PostgreSQL"
     for (const r of runs) if (r.exitCode === null && r.signalCode === null) r.kill("SIGKILL");
     await source?.drop();
     await target?.drop();
+    await deleteKafkaTopics([prefix], { groups: [`gd${id}`] });
   });
 
   async function start(config: Record<string, unknown>): Promise<{ run: Run; log: { text: () => string } }> {
@@ -164,6 +165,7 @@ describe("PostgreSQL -> Kafka distributed snapshot: the capture run killed mid-s
     for (const r of runs) if (r.exitCode === null && r.signalCode === null) r.kill("SIGKILL");
     await source?.drop();
     await target?.drop();
+    await deleteKafkaTopics([prefix], { groups: [`gc${id}`] });
   });
 
   async function start(config: Record<string, unknown>): Promise<{ run: Run; log: { text: () => string } }> {
@@ -248,6 +250,7 @@ describe("PostgreSQL -> Kafka distributed snapshot: a worker reading the wrong d
     await source?.drop();
     await elsewhere?.drop();
     await target?.drop();
+    await deleteKafkaTopics([prefix], { groups: [`gw${id}`] });
   });
 
   it("names source.distributedSnapshot.sourceUrl and loads the table by rows instead", async () => {

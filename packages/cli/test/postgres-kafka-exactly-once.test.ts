@@ -4,8 +4,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
 import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
+import { deleteKafkaTopics, TEST_KAFKA as KAFKA } from "../../../test-support/kafka.js";
 
-const KAFKA = process.env.ZEROETL_TEST_KAFKA ?? "127.0.0.1:59092";
 const KAFKA_CLASSPATH = process.env.ZETL_KAFKA_CLASSPATH;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -28,6 +28,7 @@ describe("PostgreSQL -> Kafka, exactly once across a SIGKILL", () => {
 
   afterAll(async () => {
     await source?.drop();
+    await deleteKafkaTopics([prefix]);
   });
 
   it("writes each change once although the producer is killed mid-stream", async () => {

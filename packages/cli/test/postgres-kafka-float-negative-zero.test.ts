@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
+import { deleteKafkaTopics, TEST_KAFKA as KAFKA } from "../../../test-support/kafka.js";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
 
-const KAFKA = process.env.ZEROETL_TEST_KAFKA ?? "127.0.0.1:59092";
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // Found by the fuzzer (pnpm fuzz --pair pg-kafka-pg --seed 2): a float -0
@@ -24,6 +24,7 @@ describe("PostgreSQL -> Kafka -> worker -> PostgreSQL: float -0", () => {
   afterAll(async () => {
     await source?.drop();
     await target?.drop();
+    await deleteKafkaTopics([`kfz${id}`], { groups: [`kfz${id}`] });
   });
 
   const rows = async (db: TestDatabase, table: string) => JSON.stringify((await db.query(`SELECT id, d::text AS d, r::text AS r FROM ${table} ORDER BY id`)).rows);

@@ -4,8 +4,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../../test-support/postgres.js";
 import { runCli, startCli, writeConfig } from "../../../test-support/cli.js";
+import { deleteKafkaTopics, TEST_KAFKA as KAFKA } from "../../../test-support/kafka.js";
 
-const KAFKA = process.env.ZEROETL_TEST_KAFKA ?? "127.0.0.1:59092";
 const KAFKA_CLASSPATH = process.env.ZETL_KAFKA_CLASSPATH;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -40,6 +40,7 @@ describe("PostgreSQL -> Kafka -> three workers -> PostgreSQL", () => {
     if (producer !== undefined && producer.exitCode === null) producer.kill("SIGKILL");
     await source?.drop();
     await target?.drop();
+    await deleteKafkaTopics([prefix], { groups: [`g${id}`] });
   });
 
   /** One source transaction of mixed changes: updates, inserts, deletes, a key change. */

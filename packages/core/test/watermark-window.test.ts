@@ -76,11 +76,26 @@ describe("WatermarkWindow and updates without some values", () => {
 });
 
 describe("stream markers", () => {
+  const key = new Uint8Array(32).fill(7);
+  const otherKey = new Uint8Array(32).fill(8);
+
   it("round-trip for their pipeline and are ignored for another or for foreign text", () => {
-    const low = encodeMarker({ pipeline: "p", kind: "low", id: "a1" });
-    expect(decodeMarker(low, "p")).toEqual({ pipeline: "p", kind: "low", id: "a1" });
-    expect(decodeMarker(low, "q")).toBeUndefined();
-    expect(decodeMarker("not json", "p")).toBeUndefined();
-    expect(decodeMarker(encodeMarker({ pipeline: "p", kind: "resync", tables: ["public.t"] }), "p")).toEqual({ pipeline: "p", kind: "resync", tables: ["public.t"] });
+    const low = encodeMarker({ pipeline: "p", kind: "low", id: "a1" }, key);
+    expect(decodeMarker(low, "p", key)).toEqual({ verified: true, content: { pipeline: "p", kind: "low", id: "a1" } });
+    expect(decodeMarker(low, "q", key)).toBeUndefined();
+    expect(decodeMarker("not json", "p", key)).toBeUndefined();
+    expect(decodeMarker(encodeMarker({ pipeline: "p", kind: "resync", tables: ["public.t"] }, key), "p", key)).toEqual({ verified: true, content: { pipeline: "p", kind: "resync", tables: ["public.t"] } });
+  });
+
+  it("are not verified without the key: unsigned, signed with another key, or altered after signing", () => {
+    expect(decodeMarker(JSON.stringify({ pipeline: "p", kind: "resync", tables: ["public.t"] }), "p", key)).toEqual({ verified: false, kind: "resync" });
+    const signed = encodeMarker({ pipeline: "p", kind: "resync", tables: ["public.t"] }, key);
+    expect(decodeMarker(signed, "p", otherKey)).toEqual({ verified: false, kind: "resync" });
+    expect(decodeMarker(signed.replace("public.t", "public.u"), "p", key)).toEqual({ verified: false, kind: "resync" });
+    const high = encodeMarker({ pipeline: "p", kind: "high", id: "a1h" }, key);
+    expect(decodeMarker(high.replace('"mac":"', '"mac":"0').slice(0, -3) + '"}', "p", key)).toEqual({ verified: false, kind: "high" });
+    expect(decodeMarker(JSON.stringify({ pipeline: "p", kind: "high", id: "a1h", mac: "0".repeat(64) }), "p", key)).toEqual({ verified: false, kind: "high" });
+    // the MAC is the last field: nothing may follow it
+    expect(decodeMarker(`${signed.slice(0, -1)},"x":1}`, "p", key)).toEqual({ verified: false, kind: "resync" });
   });
 });

@@ -4,6 +4,7 @@ import type { PipelineParts } from "../config/build-pipeline.js";
 import { buildPipeline } from "../config/build-pipeline.js";
 import { loadPipelineConfig } from "../config/pipeline-config.js";
 import { runCommand } from "./run-command.js";
+import { readMarkerKey } from "./marker-key-file.js";
 import { takeStateDirLock } from "./state-dir-lock.js";
 
 /**
@@ -20,6 +21,8 @@ import { takeStateDirLock } from "./state-dir-lock.js";
  * "incremental"`: then the request goes to the running pipeline through the
  * source's change stream (a `resync` marker), which it meets in order and
  * answers with incremental snapshots of the tables while the others stream.
+ * The marker is signed with the key the running pipeline keeps in its state
+ * directory (`<state dir>/<pipeline>.marker-key`); it obeys no other.
  */
 export async function resyncCommand(file: string, tables: readonly string[]): Promise<void> {
   const config = await loadPipelineConfig(file);
@@ -62,6 +65,8 @@ async function signalRunningPipeline(config: PipelineConfig, parts: PipelinePart
   for (const [index, table] of tables.entries()) {
     if (!selected.includes(table)) throw new ConfigError(`tables[${index}]`, `one of the pipeline's tables (${selected.join(", ")})`, table);
   }
-  await incremental.emitMarker(encodeMarker({ pipeline: config.name, kind: "resync", tables }));
+  // signed with the pipeline's key from its state directory: the running pipeline ignores markers it cannot verify
+  const key = await readMarkerKey(parts.stateDir, config.name);
+  await incremental.emitMarker(encodeMarker({ pipeline: config.name, kind: "resync", tables }, key));
   process.stdout.write(`asked the running pipeline ${config.name} to resync: ${tables.join(", ")} (incremental; see zeroetl status)\n`);
 }

@@ -9,6 +9,7 @@ import { startMetricsServer, type MetricsServer } from "../observability/metrics
 import { formatTable } from "../terminal/format-table.js";
 import { showSnapshotProgress } from "../terminal/snapshot-progress.js";
 import { trackRunStatus } from "./run-status-file.js";
+import { loadOrCreateMarkerKey } from "./marker-key-file.js";
 import { takeStateDirLock } from "./state-dir-lock.js";
 import { armTestKillSwitch } from "./test-kill-switch.js";
 import { watchConfigFile } from "./config-file-watcher.js";
@@ -22,7 +23,7 @@ export function tablesSetAside(result: PipelineResult): string[] {
 }
 
 /** The runtime's snapshot options from the config's `snapshot`; a source without incremental snapshots is a config error naming the field. */
-export function incrementalOptions(config: PipelineConfig, source: Source): Pick<PipelineOptions, "snapshotMode" | "incrementalChunkRows"> {
+export function incrementalOptions(config: PipelineConfig, source: Source): Pick<PipelineOptions, "snapshotMode" | "incrementalChunkRows" | "markerKey"> {
   const snapshot = config.snapshot;
   if (snapshot?.mode !== "incremental") return {};
   if (source.incremental === undefined) throw new ConfigError("snapshot.mode", `"blocking" (the ${source.kind} source cannot take incremental snapshots)`, '"incremental"');
@@ -64,6 +65,8 @@ export async function runCommand(file: string, options: RunCommandOptions): Prom
   try {
     await mkdir(parts.stateDir, { recursive: true });
     if (parts.sink.lock === undefined) releaseLock = await takeStateDirLock(parts.stateDir, config.name);
+    // markers written into the change stream are obeyed only when signed with this key (resync signals, watermarks)
+    if (snapshotOptions.snapshotMode === "incremental") snapshotOptions = { ...snapshotOptions, markerKey: await loadOrCreateMarkerKey(parts.stateDir, config.name) };
   } catch (error) {
     await Promise.allSettled([parts.source.close(), parts.sink.close()]);
     throw error;

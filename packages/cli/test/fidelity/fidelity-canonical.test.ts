@@ -64,6 +64,28 @@ describe("fidelity comparator normalisation", () => {
 });
 
 describe("fidelity generators and gates", () => {
+  it("reaches the PostgreSQL sink's bulk paths with pg.bulk, and leaves the workload alone without it", () => {
+    const bulk = generatePgWorkload({ rng: createRng(3), on: (f) => f === "core" || f === "bulk" });
+    const setup = bulk.setup.find((s) => s.tables.includes("fz_bulk"));
+    // past the deferred-key threshold (10,000), analyzed so that the source estimates it
+    expect(setup?.text).toMatch(/generate_series\(1, 12000\)/);
+    expect(setup?.text).toMatch(/ANALYZE public\.fz_bulk/);
+    const last = bulk.phases[bulk.phases.length - 1];
+    expect(last?.steps.map((s) => s.tables)).toEqual([["fz_bulk"]]);
+    expect(last?.steps[0]?.text).toMatch(/generate_series\(12001, 17600\)/);
+    expect(last?.end).toEqual({ kind: "self-kill", plan: "rows:table=public.fz_bulk,op=insert>checkpoint" });
+    expect(bulk.usedFeatures.has("bulk")).toBe(true);
+    expect((bulk as { layout: { config: Record<string, unknown> } }).layout.config["batch"]).toEqual({ maxRows: 2000 });
+    // without the gate: no trace of it; with it, the rest of the seed's workload is unchanged (no random draws of its own)
+    const plain = generatePgWorkload({ rng: createRng(3), on: (f) => f === "core" || f === "kill" });
+    expect(JSON.stringify(plain.setup).includes("fz_bulk")).toBe(false);
+    expect(plain.phases.every((p) => p.end.kind !== "self-kill")).toBe(true);
+    const withBulk = generatePgWorkload({ rng: createRng(3), on: (f) => f === "core" || f === "kill" || f === "bulk" });
+    expect(withBulk.setup.filter((s) => !s.tables.includes("fz_bulk"))).toEqual(plain.setup);
+    expect(withBulk.phases.slice(0, -1)).toEqual(plain.phases);
+    expect([...withBulk.usedFeatures].filter((f) => f !== "bulk").sort()).toEqual([...plain.usedFeatures].sort());
+  });
+
   it("generates the same workload for the same seed, and another for another seed", () => {
     const on = (f: string) => f === "core" || f === "kill";
     const a = generatePgWorkload({ rng: createRng(7), on });

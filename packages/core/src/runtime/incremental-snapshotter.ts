@@ -20,6 +20,8 @@ export const DEFAULT_INCREMENTAL_CHUNK_ROWS = 2048;
 export interface IncrementalSnapshotterOptions {
   readonly pipeline: string;
   readonly source: IncrementalSnapshotSource;
+  /** Authenticates markers (`PipelineOptions.markerKey`): those it does not verify are ignored. */
+  readonly markerKey: Uint8Array;
   /** The run's table states; read for progress, written only through {@link IncrementalSnapshotter.onMarker}'s result. */
   readonly tracker: () => TableTracker;
   /** The table's schema as the stream has it now (the chunk is read with it). */
@@ -71,6 +73,8 @@ export class IncrementalSnapshotter {
   #stopped = false;
   /** What {@link #announce} last told the source. */
   #announced: string | undefined;
+  /** Markers that named this pipeline without its key, ignored so far (the log names the first few, then every 1000th). */
+  #unverified = 0;
 
   constructor(options: IncrementalSnapshotterOptions) {
     this.#o = options;
@@ -137,8 +141,21 @@ export class IncrementalSnapshotter {
    * pipeline's marker, a watermark of an earlier run or a low watermark).
    */
   onMarker(marker: StreamMarker): MarkerAction | undefined {
-    const content = decodeMarker(marker.content, this.#o.pipeline);
-    if (content === undefined) return undefined;
+    const decoded = decodeMarker(marker.content, this.#o.pipeline, this.#o.markerKey);
+    if (decoded === undefined) return undefined;
+    if (!decoded.verified) {
+      this.#unverified++;
+      // once per marker, and not a flood: whoever can write markers can write many
+      if (this.#unverified <= 10 || this.#unverified % 1000 === 0) {
+        this.#o.log.warn("marker in the change stream not written with this pipeline's key (forged, or written with another state directory's key); ignored", {
+          kind: decoded.kind,
+          position: marker.position,
+          ignoredSoFar: this.#unverified,
+        });
+      }
+      return undefined;
+    }
+    const content = decoded.content;
     if (content.kind === "resync") return { kind: "resync", tables: content.tables };
     const open = this.#open;
     if (open === undefined) return undefined;
@@ -267,14 +284,14 @@ export class IncrementalSnapshotter {
     const settled = new Promise<"applied" | "again">((resolve) => (settle = resolve));
     const open: OpenChunk = { table: key, lowId: `${id}l`, highId: `${id}h`, window: new WatermarkWindow(schema.primaryKey), settle, settled };
     this.#open = open;
-    await retrying("write low watermark", () => source.emitMarker(encodeMarker({ pipeline, kind: "low", id: open.lowId }), signal));
+    await retrying("write low watermark", () => source.emitMarker(encodeMarker({ pipeline, kind: "low", id: open.lowId }, this.#o.markerKey), signal));
     const after = this.#o.tracker().incremental(key)?.cursor;
     const chunk = await retrying(`read chunk of ${key}`, () =>
       source.readChunk({ schema, limit: this.#o.chunkRows, ...(after === undefined ? {} : { after }), ...(signal === undefined ? {} : { signal }) }),
     );
     if (this.#open !== open) return;
     open.chunk = chunk;
-    await retrying("write high watermark", () => source.emitMarker(encodeMarker({ pipeline, kind: "high", id: open.highId }), signal));
+    await retrying("write high watermark", () => source.emitMarker(encodeMarker({ pipeline, kind: "high", id: open.highId }, this.#o.markerKey), signal));
     await settled;
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import type { ChangeBatch } from "../change/change-batch.js";
 import type { ChangeEvent } from "../change/change-event.js";
 import type { CheckpointStore, PipelineCheckpoint } from "../checkpoint/pipeline-checkpoint.js";
@@ -33,6 +34,7 @@ import type { TableSchema } from "../schema/table-schema.js";
 import { TableTracker } from "./table-tracker.js";
 import type { SelectionChanges } from "./selection-changes.js";
 import { BatchTally } from "./batch-tally.js";
+import { MARKER_KEY_BYTES } from "./stream-marker.js";
 
 /** Everything a pipeline run needs. */
 export interface PipelineOptions {
@@ -105,6 +107,16 @@ export interface PipelineOptions {
    * source's own catalog as always.
    */
   readonly introspected?: readonly TableSchema[];
+  /**
+   * The pipeline's marker key ({@link MARKER_KEY_BYTES} random bytes, kept
+   * secret): with `snapshotMode: "incremental"` every marker the run writes
+   * into the change stream carries an HMAC under it, and the run obeys only
+   * markers it verifies (a forged resync signal or watermark is logged and
+   * ignored). A resync signal from another process (`zeroetl resync`) must be
+   * written with the same key. Default: a random key for this run alone, so
+   * watermarks work and no signal from outside is obeyed.
+   */
+  readonly markerKey?: Uint8Array;
 }
 
 /** What a finished run did. */
@@ -199,6 +211,7 @@ class PipelineRun {
       this.#incremental = new IncrementalSnapshotter({
         pipeline: options.name,
         source: incremental,
+        markerKey: options.markerKey ?? randomBytes(MARKER_KEY_BYTES),
         tracker: () => this.#target.tracker,
         schemaOf: (key) => this.#target.schemaOf(key),
         chunkRows: options.incrementalChunkRows ?? DEFAULT_INCREMENTAL_CHUNK_ROWS,

@@ -23,9 +23,10 @@ export interface MysqlIncrementalReaderOptions {
  * The MySQL/MariaDB side of incremental snapshots (`Source.incremental`).
  *
  * A marker is a row inserted into `<database>._zeroetl_watermarks` (created on
- * first use) in a transaction of its own, which also deletes the older
- * markers, so the table stays one row long: the binlog carries the insert in
- * commit order with every other transaction. Chunks are read by keyset pages
+ * first use) in a transaction of its own, which deletes it (and any older
+ * one) again before it commits, so the table stays empty: the binlog carries
+ * the insert in commit order with every other transaction, and no signed
+ * marker lies in the table for someone with `SELECT` to copy. Chunks are read by keyset pages
  * over the primary key, one autocommit statement each (InnoDB gives each its
  * own snapshot, taken when it starts), with the initial snapshot's column
  * expressions and converters, so values are those the binlog decoder gives.
@@ -52,7 +53,8 @@ export class MysqlIncrementalReader implements IncrementalSnapshotSource {
     try {
       const [result] = await conn.query(`INSERT INTO ${table} (content) VALUES (?)`, [content]);
       const id = (result as { insertId?: number | string }).insertId;
-      await conn.query(`DELETE FROM ${table} WHERE id < ?`, [id]);
+      // its own row too: the binlog carries the insert, and a marker left in the table could be read and copied by anyone with SELECT on it
+      await conn.query(`DELETE FROM ${table} WHERE id <= ?`, [id]);
       await conn.query("COMMIT");
     } catch (error) {
       await conn.query("ROLLBACK").catch(() => undefined);
