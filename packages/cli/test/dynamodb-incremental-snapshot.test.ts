@@ -100,7 +100,7 @@ describe("incremental snapshots of DynamoDB (-> PostgreSQL, through the CLI)", (
 
   it("snapshots a table incrementally under continuous puts, updates and deletes and ends equal to the source", async () => {
     const name = `live_${suffix}`;
-    const items = 1000;
+    const items = 600;
     await createTable(name, items);
     const { file } = await writeConfig({
       name: "ddb_incr_live",
