@@ -100,7 +100,7 @@ describe("incremental snapshots of DynamoDB (-> PostgreSQL, through the CLI)", (
 
   it("snapshots a table incrementally under continuous puts, updates and deletes and ends equal to the source", async () => {
     const name = `live_${suffix}`;
-    const items = 600;
+    const items = 400;
     await createTable(name, items);
     const { file } = await writeConfig({
       name: "ddb_incr_live",
@@ -163,7 +163,7 @@ describe("incremental snapshots of DynamoDB (-> PostgreSQL, through the CLI)", (
 
   it("resumes an incremental snapshot killed with SIGKILL from its last durable chunk, with the same result", async () => {
     const name = `crash_${suffix}`;
-    await createTable(name, 600);
+    await createTable(name, 400);
     const table = `us-east-1.${name}`;
     const { file } = await writeConfig({
       name: "ddb_incr_crash",
@@ -181,11 +181,11 @@ describe("incremental snapshots of DynamoDB (-> PostgreSQL, through the CLI)", (
     expect(durable.state).toBe("snapshotting");
     const chunksDone = durable.incremental?.chunks ?? 0;
     expect(chunksDone).toBeGreaterThanOrEqual(2);
-    expect(chunksDone).toBeLessThan(15);
+    expect(chunksDone).toBeLessThan(10);
     expect(durable.incremental?.cursor).toBeDefined();
-    // the progress is visible while the pipeline is down, from the checkpoint (DescribeTable's ItemCount: 600 / 40)
+    // the progress is visible while the pipeline is down, from the checkpoint (DescribeTable's ItemCount: 400 / 40)
     const status = await runCli(["status", file], env);
-    expect(status.stdout).toMatch(new RegExp(`${table.replace(/\./g, "\\.")}\\s+snapshotting \\(chunk ${chunksDone} of ~15\\)`));
+    expect(status.stdout).toMatch(new RegExp(`${table.replace(/\./g, "\\.")}\\s+snapshotting \\(chunk ${chunksDone} of ~10\\)`));
 
     // changes while the pipeline is down, of rows whose chunks were read and of rows not read yet: the Scan's own
     // order, read independently, tells which keys lie before the durable cursor (the target holds every row already,
@@ -214,12 +214,12 @@ describe("incremental snapshots of DynamoDB (-> PostgreSQL, through the CLI)", (
     expect(chunkNumbers[0]).toBe(chunksDone + 1);
 
     const expected = await sourceRows(name);
-    expect(Object.keys(expected)).toHaveLength(600 - 2 + 1);
+    expect(Object.keys(expected)).toHaveLength(400 - 2 + 1);
     expect(Object.entries(await targetRows("ddbk", name)).sort()).toEqual(Object.entries(expected).sort());
     expect((await tableProgress("ddbk", "ddb_incr_crash", table)).state).toBe("synced");
   }, 240_000);
 
-  it("refuses to signal a running pipeline from another process, naming why, and changes nothing", async () => {
+  it("refuses to signal a running pipeline from another process, naming why, and changes nothing; with the run stopped, resync reads the table incrementally", async () => {
     const name = `signal_${suffix}`;
     await createTable(name, 50);
     const table = `us-east-1.${name}`;
@@ -241,5 +241,13 @@ describe("incremental snapshots of DynamoDB (-> PostgreSQL, through the CLI)", (
       run.kill("SIGTERM");
       await run.result;
     }
+    // with the run stopped, resync marks the table and its run reads it again in chunks beside the stream
+    await client.send(new UpdateItemCommand({ TableName: name, Key: { pk: { S: key(7) } }, UpdateExpression: "SET v = :v", ExpressionAttributeValues: { ":v": { S: "after the run" } } }));
+    const resync = await runCli(["resync", file, table], env);
+    expect(resync.code, resync.stderr).toBe(0);
+    expect(resync.stdout).toMatch(/marked for resync/);
+    expect(resync.stderr).toMatch(/"msg":"incremental snapshot chunk applied"/);
+    expect((await tableProgress("ddbs", "ddb_incr_signal", table)).state).toBe("synced");
+    expect(Object.entries(await targetRows("ddbs", name)).sort()).toEqual(Object.entries(await sourceRows(name)).sort());
   }, 240_000);
 });
