@@ -103,7 +103,7 @@ describe("dynamodb stream markers", () => {
       }
     })();
     try {
-      for (let round = 1; round <= 3; round++) {
+      for (let round = 1; round <= 2; round++) {
         // the reader is idle (its poll found nothing): these records wait in the stream
         await until("the reader to idle", () => log.length >= (round - 1) * 11);
         for (let i = 0; i < 5; i++) await put(table, `before-${round}-${i}`);
@@ -111,12 +111,12 @@ describe("dynamodb stream markers", () => {
         // written once emitMarker resolved: after the marker in the stream, whatever the reader does now
         for (let i = 0; i < 5; i++) await put(table, `after-${round}-${i}`);
       }
-      await until("every record", () => log.filter((e) => e.startsWith("after-3-")).length === 5);
+      await until("every record", () => log.filter((e) => e.startsWith("after-2-")).length === 5);
     } finally {
       controller.abort();
       await reading.catch(() => undefined);
     }
-    for (let round = 1; round <= 3; round++) {
+    for (let round = 1; round <= 2; round++) {
       const marker = log.indexOf(`marker m${round}`);
       expect(marker, log.join(", ")).toBeGreaterThanOrEqual(0);
       for (let i = 0; i < 5; i++) {
