@@ -187,11 +187,11 @@ describe("incremental snapshots (PostgreSQL -> PostgreSQL, through the CLI)", ()
     const bad = await runCli(["run", unknownMode]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/snapshot\.mode: expected one of "blocking"\|"incremental"/);
-    // a source without incremental snapshots (DynamoDB today); refused before it connects anywhere
-    const { file: dynamo } = await writeConfig({ name: "incr_ddb", source: { type: "dynamodb", table: "orders", region: "us-east-1", endpoint: "http://127.0.0.1:1" }, target: { type: "postgres", url: target.url }, snapshot: { mode: "incremental" } });
-    const refused = await runCli(["run", dynamo]);
+    // a source without incremental snapshots (Oracle today); refused before it connects anywhere
+    const { file: oracle } = await writeConfig({ name: "incr_ora", source: { type: "oracle", url: "oracle://app:secret@127.0.0.1:1/ORCLPDB1" }, target: { type: "postgres", url: target.url }, snapshot: { mode: "incremental" } });
+    const refused = await runCli(["run", oracle]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/snapshot\.mode: expected "blocking" \(the dynamodb source cannot take incremental snapshots\), got "incremental"/);
+    expect(refused.stderr).toMatch(/snapshot\.mode: expected "blocking" \(the oracle source cannot take incremental snapshots\), got "incremental"/);
   });
 
   it("completes an update that left a NOT NULL TOAST value unchanged, of a row whose chunk was not read yet (no dead letter, no lost row)", async () => {

@@ -61,6 +61,13 @@ export async function resyncCommand(file: string, tables: readonly string[]): Pr
 async function signalRunningPipeline(config: PipelineConfig, parts: PipelineParts, tables: readonly string[]): Promise<void> {
   const incremental = parts.source.incremental;
   if (incremental === undefined) throw new ConfigError("snapshot.mode", `"blocking" (the ${parts.source.kind} source cannot take incremental snapshots)`, '"incremental"');
+  if (incremental.inProcessMarkers === true) {
+    // its markers reach only the streams of the process that writes them: this one could never reach the run
+    throw new ZeroEtlError(
+      `pipeline ${config.name} is running, and its ${parts.source.kind} source cannot be signalled from another process (it has no change stream to write a resync marker into); stop the run, then run zeroetl resync again: with snapshot.mode "incremental" the tables are then read in chunks while the other tables stream; nothing was changed`,
+      { code: "pipeline-locked" },
+    );
+  }
   const selected = (await parts.source.introspect()).map((schema) => tableKey(schema.table));
   for (const [index, table] of tables.entries()) {
     if (!selected.includes(table)) throw new ConfigError(`tables[${index}]`, `one of the pipeline's tables (${selected.join(", ")})`, table);

@@ -75,9 +75,14 @@ export class IncrementalSnapshotter {
   #announced: string | undefined;
   /** Markers that named this pipeline without its key, ignored so far (the log names the first few, then every 1000th). */
   #unverified = 0;
+  /** Aborted by {@link stop}: a source call of the reading task in flight (a marker its stream has not delivered yet) ends with the run. */
+  readonly #stopping = new AbortController();
+  /** The run's signal and {@link #stopping}, handed to the source's calls. */
+  readonly #signal: AbortSignal;
 
   constructor(options: IncrementalSnapshotterOptions) {
     this.#o = options;
+    this.#signal = options.signal === undefined ? this.#stopping.signal : AbortSignal.any([options.signal, this.#stopping.signal]);
   }
 
   /** Whether a queued table is still being read (its progress is not done). */
@@ -240,13 +245,15 @@ export class IncrementalSnapshotter {
   /** Stops the reading task (the run ends); what was not applied is read by the next run. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort();
     this.#open?.settle("again");
     this.#open = undefined;
     await this.#task;
   }
 
   async #run(): Promise<void> {
-    const { source, retrying, log, signal } = this.#o;
+    const { source, retrying, log } = this.#o;
+    const signal = this.#signal;
     try {
       while (!this.#stopped && signal?.aborted !== true) {
         const key = this.#queue[0];
@@ -277,7 +284,8 @@ export class IncrementalSnapshotter {
 
   /** One chunk: low watermark, read, high watermark, then wait for the stream to apply (or refuse) it. */
   async #readChunk(key: string, schema: TableSchema): Promise<void> {
-    const { source, retrying, signal, pipeline } = this.#o;
+    const { source, retrying, pipeline } = this.#o;
+    const signal = this.#signal;
     if (schema.primaryKey.length === 0) throw new ZeroEtlError(`${key} has no primary key: it cannot be snapshotted incrementally`, { code: "internal", table: key });
     const id = `${this.#nonce}-${++this.#sequence}`;
     let settle: (outcome: "applied" | "again") => void = () => undefined;

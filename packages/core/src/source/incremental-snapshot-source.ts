@@ -51,6 +51,14 @@ export interface ReadChunkOptions {
  */
 export interface IncrementalSnapshotSource {
   /**
+   * True when a marker reaches only the streams of the process that wrote it
+   * (DynamoDB, which cannot write into its change stream: its stream reader
+   * places the markers in its output). Then another process (`zeroetl
+   * resync` beside a running pipeline) cannot signal a running pipeline, and
+   * `emitMarker` resolves only once a stream of this process delivers it.
+   */
+  readonly inProcessMarkers?: boolean;
+  /**
    * Writes `content` into the source's change log as one committed unit of
    * its own, so that every stream of this source (from a position before the
    * write) delivers it as a {@link StreamMarker} in `ChangeBatch.markers`,

@@ -1,9 +1,11 @@
 import { ZeroEtlError, silentLogger, tableKey } from "@zero-etl/core";
-import type { ChangeBatch, PreflightReport, SnapshotChunk, SnapshotSession, Source, SourceCapabilities, TableRef, TableSchema } from "@zero-etl/core";
+import type { ChangeBatch, IncrementalSnapshotSource, PreflightReport, SnapshotChunk, SnapshotSession, Source, SourceCapabilities, TableRef, TableSchema } from "@zero-etl/core";
 import type { DynamoDbApi, DynamoDbStreamsApi, S3ObjectApi } from "./dynamodb-api.js";
 import { createSdkDynamoDbApi, createSdkDynamoDbStreamsApi, createSdkS3ObjectApi } from "./dynamodb-api.js";
 import { errorName, isThrottlingError, sleep } from "./dynamodb-backoff.js";
 import { createChunkBuilder } from "./dynamodb-chunk-builder.js";
+import { readScanChunk } from "./dynamodb-chunk-reader.js";
+import { DynamoDbMarkerGate } from "./dynamodb-marker-gate.js";
 import { createDynamoDbExportReader } from "./dynamodb-export-reader.js";
 import { runDynamoDbPreflight } from "./dynamodb-preflight.js";
 import { scanSnapshot } from "./dynamodb-scan-snapshot.js";
@@ -45,6 +47,8 @@ export function createDynamoDbSource(input: DynamoDbSourceOptions): Source {
   let s3: Promise<S3ObjectApi> | undefined;
   let model: Promise<DynamoDbTableModel> | undefined;
   const destroyers: (() => void)[] = [];
+  // incremental-snapshot watermarks: placed in this process's stream by its reader (DynamoDB has no way to write them into the stream)
+  const markers = new DynamoDbMarkerGate();
 
   const getApis = () =>
     (apis ??= (async () => {
@@ -161,6 +165,22 @@ export function createDynamoDbSource(input: DynamoDbSourceOptions): Source {
     yield* builder.finish();
   }
 
+  const incremental: IncrementalSnapshotSource = {
+    inProcessMarkers: true,
+    emitMarker: (content, signal) => markers.emit(content, signal),
+    async readChunk(chunkOptions) {
+      const { dynamodb } = await getApis();
+      const m = await getModel(chunkOptions.signal);
+      return readScanChunk({ api: dynamodb, table: options.table, model: m }, chunkOptions);
+    },
+    async estimateRows(schema, signal) {
+      const m = await getModel(signal);
+      // ItemCount counts every item of the base table (DynamoDB refreshes it about every six hours): no estimate for one routed entity
+      if (m.routed) return undefined;
+      return (await describeTable(signal)).ItemCount;
+    },
+  };
+
   const capabilities: SourceCapabilities = Object.freeze({
     beforeImage: "always",
     transactions: false,
@@ -172,6 +192,7 @@ export function createDynamoDbSource(input: DynamoDbSourceOptions): Source {
     kind: "dynamodb",
     capabilities,
     positions: dynamoDbPositionCodec,
+    incremental,
 
     async introspect(signal) {
       const m = await getModel(signal);
@@ -210,8 +231,11 @@ export function createDynamoDbSource(input: DynamoDbSourceOptions): Source {
       logger.info("dynamodb snapshot position taken", { streamArn, shards: shards.length });
       const keep = selected(snapshotOptions.tables);
       const snap = options.snapshot;
+      // a snapshot of no table (the start of an incremental snapshot) reads nothing: only its position is wanted
       const source: AsyncIterable<SnapshotChunk> =
-        snap?.mode === "export"
+        snapshotOptions.tables?.length === 0
+          ? noChunks()
+          : snap?.mode === "export"
           ? exportChunks(m, capturedAt, signal)
           : scanSnapshot({
               api: dynamodb,
@@ -254,6 +278,7 @@ export function createDynamoDbSource(input: DynamoDbSourceOptions): Source {
         if (table.StreamSpecification?.StreamEnabled !== true) {
           throw new ZeroEtlError(`dynamodb table ${options.table} has no enabled stream: changes are not being captured`, { code: "preflight-failed", table: options.table });
         }
+        assertNewImages(options.table, table.StreamSpecification.StreamViewType);
         if (table.LatestStreamArn !== position.streamArn) {
           // the stream was disabled and enabled again: writes in between were never captured
           throw new ZeroEtlError(`dynamodb table ${options.table} has a new stream since the checkpoint was taken: re-snapshot the table`, {
@@ -269,6 +294,7 @@ export function createDynamoDbSource(input: DynamoDbSourceOptions): Source {
           ...(options.stream?.idleDelayMs === undefined ? {} : { idleDelayMs: options.stream.idleDelayMs }),
           ...(options.stream?.limit === undefined ? {} : { limit: options.stream.limit }),
           ...(streamOptions.signal === undefined ? {} : { signal: streamOptions.signal }),
+          markers,
         })) {
           if (options.include === undefined || batch.events.every((e) => keep(e.table))) yield batch;
           else yield { ...batch, events: batch.events.filter((e) => keep(e.table)) };
@@ -286,9 +312,28 @@ export function createDynamoDbSource(input: DynamoDbSourceOptions): Source {
     },
 
     async close() {
+      markers.close();
       for (const destroy of destroyers.splice(0)) destroy();
       apis = undefined;
       s3 = undefined;
     },
   };
+}
+
+async function* noChunks(): AsyncGenerator<SnapshotChunk> {
+  // nothing to yield
+}
+
+/**
+ * The stream must carry new images: the source writes each change's item
+ * whole, and an incremental snapshot's merge relies on that (a change in a
+ * chunk's window replaces the chunk's row). KEYS_ONLY and OLD_IMAGE streams
+ * are refused, naming the setting.
+ */
+function assertNewImages(table: string, viewType: string | undefined): void {
+  if (viewType === "NEW_IMAGE" || viewType === "NEW_AND_OLD_IMAGES") return;
+  throw new ZeroEtlError(
+    `dynamodb table ${table} has a stream with StreamViewType ${viewType ?? "unknown"}: the source needs the new image of every change; disable the stream and enable it again with StreamViewType NEW_AND_OLD_IMAGES, then re-snapshot`,
+    { code: "preflight-failed", table },
+  );
 }

@@ -9,6 +9,7 @@ import { planShards } from "./dynamodb-shard-lineage.js";
 import type { DynamoDbStreamPosition } from "./dynamodb-stream-position.js";
 import { dynamoDbPositionCodec, eventPosition } from "./dynamodb-stream-position.js";
 import type { DynamoDbTableModel } from "./dynamodb-table-model.js";
+import type { DynamoDbMarkerGate } from "./dynamodb-marker-gate.js";
 
 /** Options of {@link readDynamoDbStream}. */
 export interface StreamReaderOptions {
@@ -25,6 +26,8 @@ export interface StreamReaderOptions {
   readonly describeIntervalMs?: number;
   /** Shards polled at once (8). */
   readonly concurrency?: number;
+  /** Markers to place in the output (incremental snapshots); see {@link DynamoDbMarkerGate}. */
+  readonly markers?: DynamoDbMarkerGate;
 }
 
 interface FetchResult {
@@ -95,11 +98,13 @@ function streamError(message: string, cause: unknown): ZeroEtlError {
  * AFTER_SEQUENCE_NUMBER otherwise. Expired iterators are re-acquired from
  * the last sequence number; throttling backs off. A poll round that finds no
  * records yields an empty batch with `caughtUp` (its checkpoint carries the
- * round's start time) and then waits `idleDelayMs`. Records the stream has
- * trimmed away fail with a `position-lost` error.
+ * round's start time) and then waits `idleDelayMs` (less when a marker is
+ * emitted). After a round that drained every shard, the markers emitted
+ * before it began are placed: a batch with `markers` and no events. Records
+ * the stream has trimmed away fail with a `position-lost` error.
  */
 export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGenerator<ChangeBatch> {
-  const { api, model, signal } = options;
+  const { api, model, signal, markers } = options;
   const logger = options.logger ?? silentLogger;
   const streamArn = options.from.streamArn;
   const idleDelay = options.idleDelayMs ?? 500;
@@ -185,6 +190,9 @@ export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGe
     }
     for (const id of plan.forgettable) closed.delete(id);
     const roundStart = Date.now();
+    const ticket = markers?.roundStarts() ?? 0;
+    // every shard polled in this round came back with less than a full page and none ended: the round reached the stream's tip
+    let drained = true;
     let delivered = false;
     let anyClosed = false;
     // GetRecords runs for up to `concurrency` shards at once; results are then applied in shard order
@@ -198,6 +206,7 @@ export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGe
     for (const result of fetched) {
       if (result === undefined) continue;
       const { shardId, records, next } = result;
+      if (records.length >= limit) drained = false;
       const events: ChangeEvent[] = [];
       const rejected: RejectedRecord[] = [];
       for (const record of records) {
@@ -239,10 +248,17 @@ export async function* readDynamoDbStream(options: StreamReaderOptions): AsyncGe
       }
       describedAt = performance.now();
     }
-    if (!delivered && !anyClosed) {
-      yield { events: [], checkpoint: snapshotPosition(roundStart), caughtUp: true };
+    const idle = !delivered && !anyClosed;
+    const placed = markers?.place(ticket, drained && !anyClosed) ?? [];
+    if (placed.length > 0) {
+      const checkpoint = idle ? snapshotPosition(roundStart) : snapshotPosition();
+      const batch: ChangeBatch = { events: [], checkpoint, markers: placed.map((content) => ({ content, position: checkpoint })) };
+      yield idle ? { ...batch, caughtUp: true } : batch;
+    } else if (idle) yield { events: [], checkpoint: snapshotPosition(roundStart), caughtUp: true };
+    if (idle) {
       try {
-        await sleep(idleDelay, signal);
+        if (markers === undefined) await sleep(idleDelay, signal);
+        else await markers.idle(idleDelay, signal);
       } catch {
         return;
       }
