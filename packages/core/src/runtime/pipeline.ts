@@ -267,6 +267,8 @@ class PipelineRun {
       this.#resumeIncremental();
       checkpoint = await this.#resync(checkpoint);
     }
+    // the startup look at the source is spent (a snapshot never takes it): a new selection later asks the source
+    this.#introspected = undefined;
     step(snapshotted ? "snapshot done" : "ready to stream");
     const busy = this.#incremental?.busy === true;
     if (!(target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target) && !busy) && !signal?.aborted) {
