@@ -102,16 +102,39 @@ export class DebeziumTableDecoder {
     this.schema = { table, columns: this.#columns, primaryKey, version };
   }
 
-  /** A payload's row image, or undefined for `null`; `skip` names columns to leave out (unchanged at the source). */
-  row(raw: unknown, skip?: readonly string[]): Row | undefined {
+  /**
+   * A payload's row image, or undefined for `null`; `skip` names columns to
+   * leave out (unchanged at the source), and with `only` the columns it
+   * lacks are left out too.
+   */
+  row(raw: unknown, skip?: readonly string[], only?: ReadonlySet<string>): Row | undefined {
     if (raw === null || raw === undefined) return undefined;
     const record = raw as Record<string, unknown>;
     const out: Record<string, Value> = {};
     for (const c of this.#columns) {
       if (skip !== undefined && skip.includes(c.name)) continue;
+      if (only !== undefined && !only.has(c.name)) continue;
       out[c.name] = readValue(c.type, record[c.name]);
     }
     return out;
+  }
+
+  #projectedFor: TableSchema | undefined;
+  #projection: ReadonlySet<string> | undefined;
+
+  /**
+   * For records of this (older) version applied under a newer schema
+   * `applied`: the columns of `applied` to keep, or undefined when this
+   * version has no column that `applied` lacks. The others were dropped
+   * (or renamed) at the source after this version; the row's later
+   * versions, in its partition after this one, carry what it holds now.
+   */
+  projectionOnto(applied: TableSchema): ReadonlySet<string> | undefined {
+    if (this.#projectedFor === applied) return this.#projection;
+    const names = new Set(applied.columns.map((c) => c.name));
+    this.#projectedFor = applied;
+    this.#projection = this.#columns.every((c) => names.has(c.name)) ? undefined : names;
+    return this.#projection;
   }
 
   /** The primary-key columns of a row image. */
