@@ -29,6 +29,8 @@ type KafkaMessage = Message<string, string, string, string>;
 const UNCHANGED_HEADER = "zeroetl.unchanged";
 const CAPABILITIES: SourceCapabilities = { beforeImage: "configurable", transactions: false, schemaChanges: true, truncate: true };
 const IDLE_MS = 200;
+/** How often a worker reading by `topicPrefix` looks for table topics created after it joined (a table created at the source). */
+const TOPIC_CHECK_MS = 5_000;
 const MAX_DECODERS = 1000;
 
 interface EnvelopePayload {
@@ -206,8 +208,13 @@ export class KafkaSource implements Source {
     });
     const onAbort = (): void => rouse();
     options.signal?.addEventListener("abort", onAbort);
+    let topicsCheckedAt = Date.now();
     try {
       while (options.signal?.aborted !== true) {
+        if (this.#config.topics === undefined && Date.now() - topicsCheckedAt >= TOPIC_CHECK_MS) {
+          topicsCheckedAt = Date.now();
+          await this.#rejoinForNewTopics(topics);
+        }
         if (queue.length === 0 && failure === undefined) {
           const idle = await new Promise<boolean>((resolve) => {
             const timer = setTimeout(() => {
@@ -253,6 +260,28 @@ export class KafkaSource implements Source {
       await closeConsumer(consumer);
       if (this.#consumer === consumer) this.#consumer = undefined;
     }
+  }
+
+  /**
+   * Throws a retried source error (the runtime makes what it applied durable
+   * and opens the stream again, so the group is joined with every topic)
+   * when a table topic under the prefix appeared since `subscribed` was
+   * listed: a table created at the source while this worker runs. A broker
+   * that does not answer the listing is left to the consumer's own errors.
+   */
+  async #rejoinForNewTopics(subscribed: readonly string[]): Promise<void> {
+    const admin = this.#admin();
+    let now: string[];
+    try {
+      now = await this.#topics(admin);
+    } catch {
+      return;
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
+    const known = new Set(subscribed);
+    const added = now.find((t) => !known.has(t));
+    if (added !== undefined) throw unsubscribedTopicError(added);
   }
 
   /**
