@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type {
   ChangeBatch,
@@ -84,10 +85,15 @@ export class KafkaSource implements Source {
   /** Next offset to read per `topic:partition` this worker delivered records of. */
   readonly #next = new Map<string, bigint>();
   #seq = 0n;
+  /** This source's run, named in the checkpoints it takes at the end of its partitions. */
+  readonly #run = randomUUID();
   #consumer: Consumer<string, string, string, string> | undefined;
   /** The assignment the ownership below was computed from (the client replaces the array on every change). */
   #assignmentSeen: unknown;
   #ownedNow = new Set<string>();
+  /** The assignment whose partitions' last stable offsets `#ends` holds (listed once per assignment). */
+  #endsOf: unknown;
+  #ends = new Map<string, bigint>();
   /** Partitions newly given to this worker, held back until this time (ms): see `handoverGraceMs`. */
   readonly #heldUntil = new Map<string, number>();
   /** The distributed snapshot's work topic, when this worker takes part. */
@@ -151,10 +157,10 @@ export class KafkaSource implements Source {
     return { position: this.#checkpoint(), schemas: [], chunks: none() };
   }
 
-  #checkpoint(): string {
+  #checkpoint(atEnd = false): string {
     const offsets: Record<string, string> = {};
     for (const [partition, offset] of this.#next) offsets[partition] = String(offset);
-    return kafkaPositionCodec.serialize({ kind: "checkpoint", seq: this.#seq, offsets });
+    return kafkaPositionCodec.serialize({ kind: "checkpoint", seq: this.#seq, offsets, ...(atEnd ? { atEndOf: this.#run } : {}) });
   }
 
   async *stream(from: string, options: StreamOptions): AsyncIterable<ChangeBatch> {
@@ -227,7 +233,9 @@ export class KafkaSource implements Source {
             };
           });
           if (idle && queue.length === 0) {
-            yield { events: [], caughtUp: true };
+            const atEnd = await this.#atEnd(stream);
+            // at the end, a checkpoint marked so: `--until-caught-up` (which waits for `currentPosition`) stops there
+            yield atEnd ? { events: [], checkpoint: this.#checkpoint(true), caughtUp: true } : { events: [], caughtUp: false };
             continue;
           }
         }
@@ -249,7 +257,8 @@ export class KafkaSource implements Source {
           const rejected: RejectedRecord[] = [];
           for (const message of records) this.#decode(message, events, rejected);
           this.#seq += 1n;
-          const batch: ChangeBatch = { events, checkpoint: this.#checkpoint(), caughtUp: queue.length === 0 && work.length === 0 };
+          const atEnd = queue.length === 0 && work.length === 0 && (await this.#atEnd(stream));
+          const batch: ChangeBatch = { events, checkpoint: this.#checkpoint(atEnd), caughtUp: atEnd };
           yield rejected.length > 0 ? { ...batch, rejected } : batch;
         }
         for (const message of work) yield* this.#readWorkItem(message, new Set(topics));
@@ -260,6 +269,37 @@ export class KafkaSource implements Source {
       await closeConsumer(consumer);
       if (this.#consumer === consumer) this.#consumer = undefined;
     }
+  }
+
+  /**
+   * Whether this worker read everything its partitions held: it has an
+   * assignment (so it joined its group) and every assigned partition's
+   * fetch position reached the partition's last stable offset listed after
+   * that assignment (`read_committed`). What `--until-caught-up` waits for;
+   * a worker without partitions is never caught up.
+   */
+  async #atEnd(stream: MessagesStream<string, string, string, string>): Promise<boolean> {
+    const assignments = this.#consumer?.assignments;
+    if (assignments === undefined || assignments === null || assignments.every((a) => a.partitions.length === 0)) return false;
+    if (this.#endsOf !== assignments) {
+      const admin = this.#admin();
+      try {
+        const listed = await admin.listOffsets({
+          topics: assignments.map((a) => ({ name: a.topic, partitions: a.partitions.map((p) => ({ partitionIndex: p, timestamp: -1n })) })),
+          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        });
+        const ends = new Map<string, bigint>();
+        for (const t of listed) for (const p of t.partitions) ends.set(`${t.name}:${p.partitionIndex}`, p.offset);
+        this.#ends = ends;
+        this.#endsOf = assignments;
+      } catch {
+        return false; // asked again at the next idle turn
+      } finally {
+        await admin.close().catch(() => undefined);
+      }
+    }
+    for (const [partition, end] of this.#ends) if (end > 0n && (stream.offsetsToFetch.get(partition) ?? 0n) < end) return false;
+    return true;
   }
 
   /**
@@ -546,8 +586,13 @@ export class KafkaSource implements Source {
     }
   }
 
+  /**
+   * The end of this run (see {@link KafkaPosition}): reached by the first
+   * checkpoint taken when every assigned partition was read to the last
+   * stable offset listed after the assignment.
+   */
   async currentPosition(): Promise<string> {
-    return this.#checkpoint();
+    return kafkaPositionCodec.serialize({ kind: "end", run: this.#run });
   }
 
   async close(): Promise<void> {
