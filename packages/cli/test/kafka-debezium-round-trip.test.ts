@@ -88,5 +88,10 @@ describe("Debezium JSON envelopes written by the Kafka sink and read by the Kafk
     expect(decoder.row(payload.after, undefined, only)).toEqual({ id: 1, a: "y" });
     // the same columns: nothing to leave out
     expect(decoder.projectionOnto({ ...older, version: 4 })).toBeUndefined();
+    // a column renamed since (a -> a2 -> a3) is read under its applied name
+    const renamedSince: TableSchema = { ...newer, version: 5, columns: newer.columns.map((c) => (c.name === "a" ? { ...c, name: "a3" } : c)) };
+    const again = new DebeziumTableDecoder(older.table, JSON.parse(split?.schemaText ?? "") as ConnectSchemaJson, [], 1);
+    const renames = new Map([["a", "a2"], ["a2", "a3"]]);
+    expect(again.row(payload.after, undefined, again.projectionOnto(renamedSince, renames))).toEqual({ id: 1, a3: "y" });
   });
 });

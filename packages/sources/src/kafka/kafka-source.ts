@@ -80,6 +80,8 @@ export class KafkaSource implements Source {
   readonly #config: KafkaSourceConfig;
   readonly #decoders = new Map<string, DebeziumTableDecoder>();
   readonly #applied = new Map<string, TableSchema>();
+  /** By table: the column renames (old name -> new name) of the schemas sent, for records of older versions. */
+  readonly #renames = new Map<string, Map<string, string>>();
   readonly #keyFields = new Map<string, readonly string[]>();
   readonly #versions = new Map<string, number>();
   /** Next offset to read per `topic:partition` this worker delivered records of. */
@@ -490,10 +492,15 @@ export class KafkaSource implements Source {
       };
       const applied = this.#applied.get(key);
       // a record of an older version (still in another partition) is applied under the newer schema, without its columns that schema lacks
-      const only = applied === undefined || decoder.schema.version >= applied.version ? undefined : decoder.projectionOnto(applied);
+      const only = applied === undefined || decoder.schema.version >= applied.version ? undefined : decoder.projectionOnto(applied, this.#renames.get(key));
       if (applied === undefined || decoder.schema.version > applied.version) {
         this.#applied.set(key, decoder.schema);
         const renamed = decoder.renamed;
+        if (renamed !== undefined) {
+          const oldToNew = this.#renames.get(key) ?? new Map<string, string>();
+          for (const [to, from] of Object.entries(renamed)) oldToNew.set(from, to);
+          this.#renames.set(key, oldToNew);
+        }
         events.push({
           op: "schema",
           ...common,
