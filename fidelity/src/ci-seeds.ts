@@ -12,6 +12,6 @@ export const CI_SEEDS: Readonly<Record<PairName, readonly number[]>> = {
   "pg-iceberg": [40, 187],
   "dynamodb-pg": [97, 117],
   "pg-opensearch": [46, 86],
-  "pg-kafka-pg": [20, 34],
+  "pg-kafka-pg": [49, 181],
   "pg-redshift": [1, 43],
 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { Row, TableSchema } from "@zero-etl/core";
+import type { ColumnSchema, Row, TableSchema } from "@zero-etl/core";
 import { DebeziumTableEncoder } from "@zero-etl/sinks/kafka";
 import { DebeziumTableDecoder, quoteLongIntegers, splitEnvelope, type ConnectSchemaJson } from "@zero-etl/sources/kafka";
 
@@ -63,5 +63,35 @@ describe("Debezium JSON envelopes written by the Kafka sink and read by the Kafk
       '{"a":"12345678901234567","b":"12345678901234567","c":1.2345678901234567,"d":["-9223372036854775808"]}',
     );
     expect(quoteLongIntegers('{"s":"a\\":12345678901234567"}')).toBe('{"s":"a\\":12345678901234567"}');
+  });
+
+  it("reads a record of an older version without the columns a newer applied schema lacks", () => {
+    const older: TableSchema = {
+      table: { namespace: "public", name: "t" },
+      primaryKey: ["id"],
+      version: 2,
+      columns: [
+        { name: "id", type: { kind: "int", bits: 32, signed: true }, nullable: false },
+        { name: "gone", type: { kind: "string" }, nullable: true },
+        { name: "a", type: { kind: "string" }, nullable: true },
+      ],
+    };
+    const added: ColumnSchema = { name: "b", type: { kind: "string" }, nullable: true };
+    const newer: TableSchema = { ...older, version: 3, columns: [...older.columns.filter((c) => c.name !== "gone"), added] };
+    const text = new DebeziumTableEncoder(older, "p", undefined).value("c", undefined, { id: 1, gone: "x", a: "y" }, { tsMs: 1, snapshot: false, txId: undefined, position: undefined }, 2);
+    const split = splitEnvelope(text);
+    const decoder = new DebeziumTableDecoder(older.table, JSON.parse(split?.schemaText ?? "") as ConnectSchemaJson, [], 1);
+    expect(decoder.schema.version).toBe(2);
+    const only = decoder.projectionOnto(newer);
+    expect(only).toBeDefined();
+    const payload = JSON.parse(split?.payloadText ?? "") as { after: unknown };
+    expect(decoder.row(payload.after, undefined, only)).toEqual({ id: 1, a: "y" });
+    // the same columns: nothing to leave out
+    expect(decoder.projectionOnto({ ...older, version: 4 })).toBeUndefined();
+    // a column renamed since (a -> a2 -> a3) is read under its applied name
+    const renamedSince: TableSchema = { ...newer, version: 5, columns: newer.columns.map((c) => (c.name === "a" ? { ...c, name: "a3" } : c)) };
+    const again = new DebeziumTableDecoder(older.table, JSON.parse(split?.schemaText ?? "") as ConnectSchemaJson, [], 1);
+    const renames = new Map([["a", "a2"], ["a2", "a3"]]);
+    expect(again.row(payload.after, undefined, again.projectionOnto(renamedSince, renames))).toEqual({ id: 1, a3: "y" });
   });
 });

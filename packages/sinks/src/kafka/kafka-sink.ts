@@ -22,7 +22,7 @@ import { Admin, compatibilityPartitioner, Producer, stringSerializers, type Mess
 import { resolveKafkaSinkConfig, kafkaTopicName, type KafkaSinkConfig, type KafkaSinkOptions } from "./kafka-sink-options.js";
 import { DebeziumTableEncoder, type DebeziumSourceInfo } from "./debezium-table-encoder.js";
 import { schemaChangeEvent, schemaChangeKey } from "./debezium-schema-change.js";
-import { readCheckpoint } from "./kafka-checkpoint-reader.js";
+import { readCommittedState } from "./kafka-checkpoint-reader.js";
 import { completeFromBefore } from "./update-from-before.js";
 import { SnapshotDoneWatcher, distributeSnapshot, type WorkRecord } from "./kafka-snapshot-distributor.js";
 
@@ -53,6 +53,11 @@ function kafkaError(action: string, cause: unknown, retryable = true): ZeroEtlEr
   return new ZeroEtlError(`kafka: ${action} failed: ${reason}`, { code: "sink-failed", retryable, cause });
 }
 
+/** Whether two schemas of a table have the same columns (types, nullability, source types) and key, whatever their versions. */
+function sameShape(a: TableSchema, b: TableSchema): boolean {
+  return JSON.stringify(a.columns) === JSON.stringify(b.columns) && JSON.stringify(a.primaryKey) === JSON.stringify(b.primaryKey);
+}
+
 function alreadyExists(error: unknown): boolean {
   const text = error instanceof Error ? `${error.message} ${JSON.stringify((error as { errors?: unknown }).errors ?? "")} ${String((error as { cause?: unknown }).cause ?? "")}` : String(error);
   return /already exists|TOPIC_ALREADY_EXISTS|TopicExists/i.test(text);
@@ -72,6 +77,8 @@ export class KafkaSink implements Sink {
   readonly capabilities = CAPABILITIES;
   readonly #config: KafkaSinkConfig;
   readonly #encoders = new Map<string, DebeziumTableEncoder>();
+  /** By table: the last schema written to the schema-change topic, with the version it was written with (read back at open). */
+  readonly #written = new Map<string, TableSchema>();
   readonly #topics = new Set<string>();
   #pending: Record_[] = [];
   #pendingBytes = 0;
@@ -147,7 +154,13 @@ export class KafkaSink implements Sink {
         await this.#createTopic(this.#doneTopic, 1, []);
       }
       this.#transactionalId = this.#config.transactionalId ?? `zeroetl-${context.pipeline}`;
-      return await readCheckpoint({ brokers: this.#config.brokers, clientId: this.#config.clientId, topic: this.#checkpointTopic }, admin, context.pipeline);
+      const state = await readCommittedState(
+        { brokers: this.#config.brokers, clientId: this.#config.clientId, topic: this.#checkpointTopic, schemaTopic: this.#schemaTopic },
+        admin,
+        context.pipeline,
+      );
+      for (const [key, schema] of state.schemas) this.#written.set(key, schema);
+      return state.checkpoint;
     } catch (error) {
       throw error instanceof ZeroEtlError ? error : kafkaError("open", error);
     }
@@ -173,16 +186,25 @@ export class KafkaSink implements Sink {
     if (schema.primaryKey.length === 0) {
       throw new ZeroEtlError(`kafka: table ${key} has no primary key; Kafka topics are keyed by it`, { code: "schema-unsupported", table: key });
     }
-    const previous = this.#encoders.get(key);
     const renamed = change?.renamed;
-    if (previous !== undefined && renamed === undefined && JSON.stringify(previous.schema) === JSON.stringify(schema)) return;
+    const last = this.#written.get(key);
     await this.#createTopic(kafkaTopicName(this.#config.topicPrefix, schema.table.namespace, schema.table.name), this.#config.partitions, []);
-    this.#encoders.set(key, new DebeziumTableEncoder(schema, this.#config.topicPrefix, renamed));
+    if (last !== undefined && renamed === undefined && sameShape(last, schema)) {
+      // written before (by this run, or by an earlier one: read back at open): records go on with its version
+      if (this.#encoders.get(key)?.schema !== last) this.#encoders.set(key, new DebeziumTableEncoder(last, this.#config.topicPrefix, undefined));
+      return;
+    }
+    // Versions only grow per table: a re-read's schema comes from the source's introspection (version 1) after
+    // streamed versions 2, 3…, and a worker applies a schema only when its version is newer than the one it has
+    const version = last === undefined ? schema.version : Math.max(schema.version, last.version + 1);
+    const stamped: TableSchema = version === schema.version ? schema : { ...schema, version };
+    this.#written.set(key, stamped);
+    this.#encoders.set(key, new DebeziumTableEncoder(stamped, this.#config.topicPrefix, renamed));
     this.#push({
       topic: this.#schemaTopic,
       partition: 0,
       key: schemaChangeKey(schema.table.namespace),
-      value: schemaChangeEvent(this.#config.topicPrefix, schema, previous === undefined ? "CREATE" : "ALTER", renamed, Date.now()),
+      value: schemaChangeEvent(this.#config.topicPrefix, stamped, last === undefined ? "CREATE" : "ALTER", renamed, Date.now()),
     });
   }
 

@@ -351,7 +351,9 @@ export class ChangeApplier {
 /**
  * `*` when the row has every target column, else the indexes of the columns
  * present. Throws when the row has a column the target lacks (its schema was
- * not prepared), rather than dropping the value.
+ * not prepared), rather than dropping the value. A value for a stored
+ * generated column of the target is left out: the target computes it from
+ * the same expression (rows from a Kafka worker carry the source's value).
  */
 function rowSignature(row: Row, target: TargetTable, table: TableRef): string {
   const columns = target.columns;
@@ -359,8 +361,10 @@ function rowSignature(row: Row, target: TargetTable, table: TableRef): string {
   for (let i = 0; i < columns.length; i++) if (row[columns[i] as string] !== undefined) present++;
   let total = 0;
   for (const k in row) if (row[k] !== undefined) total++;
+  const generated = target.generated;
+  for (let i = 0; i < generated.length; i++) if (row[generated[i] as string] !== undefined) total--;
   if (total !== present) {
-    const missing = Object.keys(row).filter((k) => row[k] !== undefined && !target.types.has(k));
+    const missing = Object.keys(row).filter((k) => row[k] !== undefined && !columns.includes(k) && !generated.includes(k));
     throw new ZeroEtlError(`rows of ${tableKey(table)} have columns the target table lacks (${missing.join(", ")}); prepare() the new schema first`, {
       code: "schema-unsupported",
       table: tableKey(table),

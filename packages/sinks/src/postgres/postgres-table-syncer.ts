@@ -26,6 +26,8 @@ export interface TargetTable {
   readonly name: PgTableName;
   /** Names of the columns rows are written to, in table order (generated columns are left out). */
   readonly columns: readonly string[];
+  /** Stored generated columns: the target computes them, so a value a row carries for one is not written (a Kafka worker's rows carry the source's). */
+  readonly generated: readonly string[];
   readonly types: ReadonlyMap<string, PgColumnType>;
   /** Each column's type without modifiers (`character varying`, `numeric`), as `format_type(oid, NULL)` spells it: for array casts that never truncate. */
   readonly baseTypes: ReadonlyMap<string, string>;
@@ -76,17 +78,21 @@ function toTargetTable(name: PgTableName, rows: readonly CatalogColumn[]): Targe
   const notNull = new Set<string>();
   const encoders = new Map<string, PgParameterEncoder>();
   const columns: string[] = [];
+  const generated: string[] = [];
   for (const row of rows) {
     types.set(row.name, parsePgColumnType(row.type));
     baseTypes.set(row.name, row.base_type);
     if (row.key_pos !== null) keyed.push([Number(row.key_pos), row.name]);
     if (row.not_null) notNull.add(row.name);
-    if (row.generated) continue;
+    if (row.generated) {
+      generated.push(row.name);
+      continue;
+    }
     columns.push(row.name);
     encoders.set(row.name, createPgParameterEncoder(row.base_type));
   }
   keyed.sort((a, b) => a[0] - b[0]);
-  return { name, columns, types, baseTypes, primaryKey: keyed.map(([, n]) => n), notNull, encoders };
+  return { name, columns, generated, types, baseTypes, primaryKey: keyed.map(([, n]) => n), notNull, encoders };
 }
 
 /**

@@ -102,16 +102,60 @@ export class DebeziumTableDecoder {
     this.schema = { table, columns: this.#columns, primaryKey, version };
   }
 
-  /** A payload's row image, or undefined for `null`; `skip` names columns to leave out (unchanged at the source). */
-  row(raw: unknown, skip?: readonly string[]): Row | undefined {
+  /**
+   * A payload's row image, or undefined for `null`; `skip` names columns to
+   * leave out (unchanged at the source). With `projection` (see
+   * {@link projectionOnto}) only the columns it maps are read, under the
+   * names it maps them to.
+   */
+  row(raw: unknown, skip?: readonly string[], projection?: ReadonlyMap<string, string>): Row | undefined {
     if (raw === null || raw === undefined) return undefined;
     const record = raw as Record<string, unknown>;
     const out: Record<string, Value> = {};
     for (const c of this.#columns) {
       if (skip !== undefined && skip.includes(c.name)) continue;
-      out[c.name] = readValue(c.type, record[c.name]);
+      if (projection === undefined) {
+        out[c.name] = readValue(c.type, record[c.name]);
+        continue;
+      }
+      const name = projection.get(c.name);
+      if (name !== undefined) out[name] = readValue(c.type, record[c.name]);
     }
     return out;
+  }
+
+  #projectedFor: TableSchema | undefined;
+  #projection: ReadonlyMap<string, string> | undefined;
+
+  /**
+   * For records of this (older) version applied under a newer schema
+   * `applied`: each column of this version that `applied` has, under its
+   * name there (a column renamed since, `oldToNew`, under its new name);
+   * columns dropped since are left out. Undefined when every column of this
+   * version is in `applied` under its own name. The row's later versions, in
+   * its partition after this one, carry what it holds now. Cached per
+   * `applied` (the renames grow only with a new applied schema).
+   */
+  projectionOnto(applied: TableSchema, oldToNew?: ReadonlyMap<string, string>): ReadonlyMap<string, string> | undefined {
+    if (this.#projectedFor === applied) return this.#projection;
+    const names = new Set(applied.columns.map((c) => c.name));
+    const projection = new Map<string, string>();
+    let same = true;
+    for (const c of this.#columns) {
+      let name = c.name;
+      // follow renames (a -> b -> c) while the name is not the applied schema's
+      for (let hops = 0; !names.has(name) && hops < 100; hops++) {
+        const next = oldToNew?.get(name);
+        if (next === undefined) break;
+        name = next;
+      }
+      if (name !== c.name) same = false;
+      if (names.has(name)) projection.set(c.name, name);
+      else same = false;
+    }
+    this.#projectedFor = applied;
+    this.#projection = same ? undefined : projection;
+    return this.#projection;
   }
 
   /** The primary-key columns of a row image. */

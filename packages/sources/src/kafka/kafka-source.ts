@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type {
   ChangeBatch,
@@ -29,6 +30,8 @@ type KafkaMessage = Message<string, string, string, string>;
 const UNCHANGED_HEADER = "zeroetl.unchanged";
 const CAPABILITIES: SourceCapabilities = { beforeImage: "configurable", transactions: false, schemaChanges: true, truncate: true };
 const IDLE_MS = 200;
+/** How often a worker reading by `topicPrefix` looks for table topics created after it joined (a table created at the source). */
+const TOPIC_CHECK_MS = 5_000;
 const MAX_DECODERS = 1000;
 
 interface EnvelopePayload {
@@ -77,15 +80,22 @@ export class KafkaSource implements Source {
   readonly #config: KafkaSourceConfig;
   readonly #decoders = new Map<string, DebeziumTableDecoder>();
   readonly #applied = new Map<string, TableSchema>();
+  /** By table: the column renames (old name -> new name) of the schemas sent, for records of older versions. */
+  readonly #renames = new Map<string, Map<string, string>>();
   readonly #keyFields = new Map<string, readonly string[]>();
   readonly #versions = new Map<string, number>();
   /** Next offset to read per `topic:partition` this worker delivered records of. */
   readonly #next = new Map<string, bigint>();
   #seq = 0n;
+  /** This source's run, named in the checkpoints it takes at the end of its partitions. */
+  readonly #run = randomUUID();
   #consumer: Consumer<string, string, string, string> | undefined;
   /** The assignment the ownership below was computed from (the client replaces the array on every change). */
   #assignmentSeen: unknown;
   #ownedNow = new Set<string>();
+  /** The assignment whose partitions' last stable offsets `#ends` holds (listed once per assignment). */
+  #endsOf: unknown;
+  #ends = new Map<string, bigint>();
   /** Partitions newly given to this worker, held back until this time (ms): see `handoverGraceMs`. */
   readonly #heldUntil = new Map<string, number>();
   /** The distributed snapshot's work topic, when this worker takes part. */
@@ -149,15 +159,18 @@ export class KafkaSource implements Source {
     return { position: this.#checkpoint(), schemas: [], chunks: none() };
   }
 
-  #checkpoint(): string {
+  #checkpoint(atEnd = false): string {
     const offsets: Record<string, string> = {};
     for (const [partition, offset] of this.#next) offsets[partition] = String(offset);
-    return kafkaPositionCodec.serialize({ kind: "checkpoint", seq: this.#seq, offsets });
+    return kafkaPositionCodec.serialize({ kind: "checkpoint", seq: this.#seq, offsets, ...(atEnd ? { atEndOf: this.#run } : {}) });
   }
 
   async *stream(from: string, options: StreamOptions): AsyncIterable<ChangeBatch> {
     const start = kafkaPositionCodec.parse(from);
     if (start.kind === "checkpoint" && start.seq > this.#seq) this.#seq = start.seq;
+    // A new stream replays from a checkpoint (after a table was set aside, the runtime drops what it applied since,
+    // schemas prepared in the failed flush too): every table's schema goes to the sink again before its rows
+    this.#applied.clear();
     const admin = this.#admin();
     let topics: string[];
     try {
@@ -203,8 +216,13 @@ export class KafkaSource implements Source {
     });
     const onAbort = (): void => rouse();
     options.signal?.addEventListener("abort", onAbort);
+    let topicsCheckedAt = Date.now();
     try {
       while (options.signal?.aborted !== true) {
+        if (this.#config.topics === undefined && Date.now() - topicsCheckedAt >= TOPIC_CHECK_MS) {
+          topicsCheckedAt = Date.now();
+          await this.#rejoinForNewTopics(topics);
+        }
         if (queue.length === 0 && failure === undefined) {
           const idle = await new Promise<boolean>((resolve) => {
             const timer = setTimeout(() => {
@@ -217,7 +235,9 @@ export class KafkaSource implements Source {
             };
           });
           if (idle && queue.length === 0) {
-            yield { events: [], caughtUp: true };
+            const atEnd = await this.#atEnd(stream);
+            // at the end, a checkpoint marked so: `--until-caught-up` (which waits for `currentPosition`) stops there
+            yield atEnd ? { events: [], checkpoint: this.#checkpoint(true), caughtUp: true } : { events: [], caughtUp: false };
             continue;
           }
         }
@@ -239,7 +259,8 @@ export class KafkaSource implements Source {
           const rejected: RejectedRecord[] = [];
           for (const message of records) this.#decode(message, events, rejected);
           this.#seq += 1n;
-          const batch: ChangeBatch = { events, checkpoint: this.#checkpoint(), caughtUp: queue.length === 0 && work.length === 0 };
+          const atEnd = queue.length === 0 && work.length === 0 && (await this.#atEnd(stream));
+          const batch: ChangeBatch = { events, checkpoint: this.#checkpoint(atEnd), caughtUp: atEnd };
           yield rejected.length > 0 ? { ...batch, rejected } : batch;
         }
         for (const message of work) yield* this.#readWorkItem(message, new Set(topics));
@@ -250,6 +271,59 @@ export class KafkaSource implements Source {
       await closeConsumer(consumer);
       if (this.#consumer === consumer) this.#consumer = undefined;
     }
+  }
+
+  /**
+   * Whether this worker read everything its partitions held: it has an
+   * assignment (so it joined its group) and every assigned partition's
+   * fetch position reached the partition's last stable offset listed after
+   * that assignment (`read_committed`). What `--until-caught-up` waits for;
+   * a worker without partitions is never caught up.
+   */
+  async #atEnd(stream: MessagesStream<string, string, string, string>): Promise<boolean> {
+    const assignments = this.#consumer?.assignments;
+    if (assignments === undefined || assignments === null || assignments.every((a) => a.partitions.length === 0)) return false;
+    if (this.#endsOf !== assignments) {
+      const admin = this.#admin();
+      try {
+        const listed = await admin.listOffsets({
+          topics: assignments.map((a) => ({ name: a.topic, partitions: a.partitions.map((p) => ({ partitionIndex: p, timestamp: -1n })) })),
+          isolationLevel: FetchIsolationLevels.READ_COMMITTED,
+        });
+        const ends = new Map<string, bigint>();
+        for (const t of listed) for (const p of t.partitions) ends.set(`${t.name}:${p.partitionIndex}`, p.offset);
+        this.#ends = ends;
+        this.#endsOf = assignments;
+      } catch {
+        return false; // asked again at the next idle turn
+      } finally {
+        await admin.close().catch(() => undefined);
+      }
+    }
+    for (const [partition, end] of this.#ends) if (end > 0n && (stream.offsetsToFetch.get(partition) ?? 0n) < end) return false;
+    return true;
+  }
+
+  /**
+   * Throws a retried source error (the runtime makes what it applied durable
+   * and opens the stream again, so the group is joined with every topic)
+   * when a table topic under the prefix appeared since `subscribed` was
+   * listed: a table created at the source while this worker runs. A broker
+   * that does not answer the listing is left to the consumer's own errors.
+   */
+  async #rejoinForNewTopics(subscribed: readonly string[]): Promise<void> {
+    const admin = this.#admin();
+    let now: string[];
+    try {
+      now = await this.#topics(admin);
+    } catch {
+      return;
+    } finally {
+      await admin.close().catch(() => undefined);
+    }
+    const known = new Set(subscribed);
+    const added = now.find((t) => !known.has(t));
+    if (added !== undefined) throw unsubscribedTopicError(added);
   }
 
   /**
@@ -417,9 +491,16 @@ export class KafkaSource implements Source {
         ...(source?.txId === undefined || source.txId === null ? {} : { transactionId: String(source.txId) }),
       };
       const applied = this.#applied.get(key);
+      // a record of an older version (still in another partition) is applied under the newer schema, without its columns that schema lacks
+      const only = applied === undefined || decoder.schema.version >= applied.version ? undefined : decoder.projectionOnto(applied, this.#renames.get(key));
       if (applied === undefined || decoder.schema.version > applied.version) {
         this.#applied.set(key, decoder.schema);
         const renamed = decoder.renamed;
+        if (renamed !== undefined) {
+          const oldToNew = this.#renames.get(key) ?? new Map<string, string>();
+          for (const [to, from] of Object.entries(renamed)) oldToNew.set(from, to);
+          this.#renames.set(key, oldToNew);
+        }
         events.push({
           op: "schema",
           ...common,
@@ -434,18 +515,18 @@ export class KafkaSource implements Source {
         case "c":
         case "r":
         case "u": {
-          const after = decoder.row(payload.after, unchanged);
+          const after = decoder.row(payload.after, unchanged, only);
           if (after === undefined) throw new Error(`op ${payload.op} without an after image`);
           if (payload.op !== "u" && unchanged === undefined) {
             events.push({ op: "insert", ...common, after });
             return;
           }
-          const before = payload.op === "u" ? decoder.row(payload.before) : undefined;
+          const before = payload.op === "u" ? decoder.row(payload.before, undefined, only) : undefined;
           events.push({ op: "update", ...common, key: decoder.key(before ?? after), after, ...(unchanged === undefined ? {} : { unchanged }) });
           return;
         }
         case "d": {
-          const before = decoder.row(payload.before);
+          const before = decoder.row(payload.before, undefined, only);
           if (before === undefined) throw new Error("op d without a before image");
           events.push({ op: "delete", ...common, key: decoder.key(before) });
           return;
@@ -512,8 +593,13 @@ export class KafkaSource implements Source {
     }
   }
 
+  /**
+   * The end of this run (see {@link KafkaPosition}): reached by the first
+   * checkpoint taken when every assigned partition was read to the last
+   * stable offset listed after the assignment.
+   */
   async currentPosition(): Promise<string> {
-    return this.#checkpoint();
+    return kafkaPositionCodec.serialize({ kind: "end", run: this.#run });
   }
 
   async close(): Promise<void> {
