@@ -76,6 +76,14 @@ start_postgres() {
     } >> "$STATE/pg/data/postgresql.conf"
   fi
   as_root su postgres -s /bin/sh -c "$PG_BIN/pg_ctl -D '$STATE/pg/data' -l '$STATE/pg/log' -w -t 60 start" >/dev/null
+  # a server just started has no client: every replication slot is left over from an earlier run
+  # (a killed test, a kept fuzzer seed) and holds WAL from its position on; 15 of them once held
+  # 72 GB and filled the disk
+  "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atc \
+    "SELECT count(pg_drop_replication_slot(slot_name)) FROM pg_replication_slots WHERE NOT active" >/dev/null || true
+  # and a slot forgotten while the server runs may hold at most this much WAL (then PostgreSQL invalidates it)
+  "$PG_BIN/psql" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -Atc \
+    "ALTER SYSTEM SET max_slot_wal_keep_size = '8GB'" -c "SELECT pg_reload_conf()" >/dev/null || true
 }
 
 start_mariadb() {
