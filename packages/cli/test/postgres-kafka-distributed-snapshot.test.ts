@@ -184,7 +184,9 @@ describe("PostgreSQL -> Kafka distributed snapshot: the capture run killed mid-s
     const captureConfig = {
       name: `kcc_${id}`,
       source: { type: "postgres", url: source.url },
-      target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 2, replicationFactor: 1, distributedSnapshot: { chunkBlocks: 8, workPartitions: 2 } },
+      // small chunks, many items: the worker must not have read them all by the time the kill lands
+      // (with 8-block chunks a fast worker did, and no item was left to skip)
+      target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 2, replicationFactor: 1, distributedSnapshot: { chunkBlocks: 2, workPartitions: 2 } },
     };
     const crashed = await start(captureConfig);
     const workers = [await start(workerConfig(1))];

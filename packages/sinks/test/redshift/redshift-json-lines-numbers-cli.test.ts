@@ -1,12 +1,7 @@
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { createTestDatabase, type TestDatabase } from "../../../../test-support/postgres.js";
+import type { TestDatabase } from "../../../../test-support/postgres.js";
 import { runCli, writeConfig } from "../../../../test-support/cli.js";
-import { startS3rver, type LocalS3 } from "../../../../test-support/s3rver.js";
-
-const runnerModule = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../test-support/redshift/pg-translating-runner.ts");
+import { openRedshiftCliFixture, type RedshiftCliFixture } from "../../../../test-support/redshift/redshift-cli-fixture.js";
 
 // 64-bit integers inside a SUPER value (a composite's int8 field, int8[]
 // elements) must land as JSON numbers with every digit, not as strings.
@@ -17,15 +12,13 @@ const runnerModule = resolve(dirname(fileURLToPath(import.meta.url)), "../../../
 describe("PostgreSQL -> Redshift (translated onto PostgreSQL): numbers in a table staged as JSON lines", () => {
   let source: TestDatabase;
   let target: TestDatabase;
-  let s3: LocalS3<S3Client>;
+  let fixture: RedshiftCliFixture;
   let config: string;
-  const env = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" };
+  let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    source = await createTestDatabase("rs_superint_src");
-    target = await createTestDatabase("rs_superint_dst");
-    s3 = await startS3rver((c) => new S3Client(c));
-    await s3.client.send(new CreateBucketCommand({ Bucket: "rs-superint" }));
+    fixture = await openRedshiftCliFixture("rs_superint");
+    ({ source, target, env } = fixture);
     await source.query(`CREATE TYPE pt AS (x int8, y float8)`);
     // f: a float beside SUPER columns, so the table is staged as JSON lines
     await source.query(`CREATE TABLE c (id int PRIMARY KEY, p pt, tags int8[], f float8)`);
@@ -33,21 +26,12 @@ describe("PostgreSQL -> Redshift (translated onto PostgreSQL): numbers in a tabl
     ({ file: config } = await writeConfig({
       name: "rs_superint",
       source: { type: "postgres", url: source.url },
-      target: {
-        type: "redshift",
-        url: target.url.replace(/^postgres(ql)?:/, "redshift:"),
-        schema: "dw",
-        staging: { uri: "s3://rs-superint/loads", iamRole: "arn:aws:iam::123456789012:role/zeroetl-copy", endpoint: s3.endpoint, forcePathStyle: true },
-        statementRunnerModule: runnerModule,
-      },
+      target: fixture.targetConfig,
     }));
   }, 120_000);
 
   afterAll(async () => {
-    s3?.client.destroy();
-    await s3?.stop();
-    await source?.drop();
-    await target?.drop();
+    await fixture?.close();
   });
 
   it("keeps them numbers, and a float -0 beside them -0, snapshotted and streamed", async () => {

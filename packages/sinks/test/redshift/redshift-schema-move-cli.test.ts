@@ -1,12 +1,7 @@
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { createTestDatabase, type TestDatabase } from "../../../../test-support/postgres.js";
+import type { TestDatabase } from "../../../../test-support/postgres.js";
 import { runCli, writeConfig } from "../../../../test-support/cli.js";
-import { startS3rver, type LocalS3 } from "../../../../test-support/s3rver.js";
-
-const runnerModule = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../test-support/redshift/pg-translating-runner.ts");
+import { openRedshiftCliFixture, type RedshiftCliFixture } from "../../../../test-support/redshift/redshift-cli-fixture.js";
 
 // A table moved between two included schemas keeps its target table (tables
 // are named by the source table name): the drop of its old name must not
@@ -15,39 +10,27 @@ const runnerModule = resolve(dirname(fileURLToPath(import.meta.url)), "../../../
 describe("PostgreSQL -> Redshift (translated onto PostgreSQL): a table moved to another included schema", () => {
   let source: TestDatabase;
   let target: TestDatabase;
-  let s3: LocalS3<S3Client>;
+  let fixture: RedshiftCliFixture;
   let config: string;
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    source = await createTestDatabase("rs_move_src");
-    target = await createTestDatabase("rs_move_dst");
-    s3 = await startS3rver((c) => new S3Client(c));
-    await s3.client.send(new CreateBucketCommand({ Bucket: "rs-move" }));
+    fixture = await openRedshiftCliFixture("rs_move");
+    ({ source, target, env } = fixture);
     await source.query(`CREATE SCHEMA s1; CREATE SCHEMA s2`);
     await source.query(`CREATE TABLE s1.t (id int PRIMARY KEY, name text NOT NULL)`);
     await source.query(`INSERT INTO s1.t SELECT g, 'row ' || g FROM generate_series(1, 50) g`);
     ({ file: config } = await writeConfig({
       name: "rs_move",
       source: { type: "postgres", url: source.url },
-      target: {
-        type: "redshift",
-        url: target.url.replace(/^postgres(ql)?:/, "redshift:"),
-        schema: "dw",
-        staging: { uri: "s3://rs-move/loads", iamRole: "arn:aws:iam::123456789012:role/zeroetl-copy", endpoint: s3.endpoint, forcePathStyle: true },
-        statementRunnerModule: runnerModule,
-      },
+      target: fixture.targetConfig,
       filter: { include: ["s1.*", "s2.*"] },
       mapping: { tableNames: "table" },
     }));
-    env = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" };
   }, 120_000);
 
   afterAll(async () => {
-    s3?.client.destroy();
-    await s3?.stop();
-    await source?.drop();
-    await target?.drop();
+    await fixture?.close();
   });
 
   const rows = async (db: TestDatabase, table: string) => (await db.query(`SELECT id, name FROM ${table} ORDER BY id`)).rows;
