@@ -130,8 +130,13 @@ export function generateDynamoWorkload(options: { readonly rng: Rng; readonly on
     if (f === "NULL") used.add("null-in-list");
     return value(f, r, depth);
   };
+  // under `all` a type change keeps a map attribute a map and never turns another attribute into a
+  // map (the one-family rule above holds at the top level too): an object and a scalar at one path
+  // share one json column, and which of them comes first decides how the object lands (docs/fidelity.md)
+  const notMaps = families.filter((f) => f !== "M");
+  const changeTo = (name: string): readonly Family[] => (shape.unnest !== "all" ? families : fixed.get(name) === "M" ? ["M"] : notMaps);
   const attribute = (name: string, r: Rng): WireValue => {
-    const family = on("type-change") && r.chance(0.3) ? r.pick(families) : (fixed.get(name) ?? "S");
+    const family = on("type-change") && r.chance(0.3) ? r.pick(changeTo(name)) : (fixed.get(name) ?? "S");
     if (family !== fixed.get(name)) used.add("type-change");
     if (family === "B" || family === "BS") used.add("binary");
     if (family === "SS" || family === "NS" || family === "BS") used.add("sets");

@@ -256,7 +256,7 @@ export const FEATURE_GATES = {
   "dynamodb.null-in-list": { ci: true, issue: "-", covers: "NULL inside lists and maps" },
   "dynamodb.batch-write": { ci: true, issue: "-", covers: "BatchWriteItem puts and deletes" },
   "dynamodb.unnest-top-level": { ci: true, issue: "18.1", covers: "mapping.unnest.mode top-level, compared attribute by column (removed attributes must be NULL across restarts)" },
-  "dynamodb.type-change": { ci: true, issue: "18.3", covers: "an attribute changing type between items and updates (with unnest top-level)" },
+  "dynamodb.type-change": { ci: true, issue: "18.3", covers: "an attribute changing type between items and updates (with unnest top-level; under unnest all a map attribute stays a map and no other attribute becomes one)" },
   "dynamodb.kill": { ci: true, issue: "-", covers: "kill -9 during a phase" },
   "dynamodb.unnest-all": { ci: true, issue: "18", covers: "mapping.unnest.mode all: nested maps flattened to item__a__x columns (lists as JSON), compared path by column; removed attributes and emptied maps must read NULL" },
 } as const satisfies Record<string, FeatureGate>;

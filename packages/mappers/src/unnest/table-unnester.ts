@@ -635,11 +635,20 @@ export class TableUnnester {
     const c = text.charCodeAt(pos);
     this.#pos = pos;
     switch (c) {
-      case 123:
+      case 123: {
+        // an empty object at a flattened level has no leaves: it writes nothing, like null, even where
+        // the path is a json column (a scalar came first); otherwise a snapshot, which flattens it
+        // before that column exists, and the stream, which flattens it after, would disagree
+        const close = this.#skipWs(pos + 1);
+        if (text.charCodeAt(close) === 125 && node.depth < this.#maxDepth) {
+          this.#pos = close + 1;
+          return;
+        }
         if (!node.claimChecked && table === this.root) this.#claim(node, table);
         if (node.depth < this.#maxDepth && (node.kind === undefined || node.children !== undefined)) this.#walkTextObject(node, table);
         else this.#emitRaw(node, table, pos, this.#skipRaw(pos));
         return;
+      }
       case 91:
         if (this.#childTables && this.#pending !== undefined && node.depth < this.#maxDepth) this.#walkTextList(node, table);
         else this.#emitRaw(node, table, pos, this.#skipRaw(pos));
@@ -919,10 +928,12 @@ export class TableUnnester {
       else this.#emitValue(node, table, "json", value);
       return;
     }
+    const record = value as Readonly<Record<string, Value>>;
+    // an empty object at a flattened level writes nothing (see #walkText)
+    if (node.depth < this.#maxDepth && isEmptyRecord(record)) return;
     if (!node.claimChecked && table === this.root) this.#claim(node, table);
     if (node.depth < this.#maxDepth && (node.kind === undefined || node.children !== undefined)) {
       if (node.children === undefined) node.children = new Map();
-      const record = value as Readonly<Record<string, Value>>;
       for (const key in record) this.#walkValue(node.childFor(key), table, record[key]);
     } else this.#emitValue(node, table, "json", value);
   }
@@ -962,6 +973,11 @@ export class TableUnnester {
         this.#out[column] = writeJsonValue(value);
     }
   }
+}
+
+function isEmptyRecord(record: Readonly<Record<string, Value>>): boolean {
+  for (const _ in record) return false;
+  return true;
 }
 
 function replaceNode(list: PathNode[], from: PathNode, to: PathNode): void {

@@ -153,6 +153,21 @@ describe("unnest of schemaless documents", () => {
     expect(target.refused).toEqual([]);
   });
 
+  it("writes nothing for an empty object under all, whatever came before at its path and across a restart", () => {
+    for (const order of [[1, 2], [2, 1]]) {
+      const docs: Record<number, string> = { 1: '{"m": [1], "x": "a"}', 2: '{"m": {}, "x": "b"}' };
+      const target = new FakeTarget("lossless");
+      target.run(createUnnestMapper({ mode: "all" }), order.map((id) => insert(id, docs[id] ?? "")));
+      // the same content again, by a fresh mapper that learns the target (a restart)
+      target.run(createUnnestMapper({ mode: "all" }), [insert(3, '{"m": {}, "x": "c"}'), update(1, '{"m": {}, "x": "d"}')]);
+      for (const id of ["1", "2", "3"]) expect(target.rows.get(id)?.doc__m ?? null, `order ${order.join(",")}: row ${id}`).toBeNull();
+    }
+    // top-level keeps nested objects as JSON text: an empty map there is the value {}
+    const top = new FakeTarget("lossless");
+    top.run(createUnnestMapper({ mode: "top-level" }), [insert(1, '{"m": [1]}'), insert(2, '{"m": {}}')]);
+    expect(top.rows.get("2")?.doc__m).toBe("{}");
+  });
+
   it("moves values a promotions-only target cannot widen into to a variant column, in one run and after a restart", () => {
     const target = new FakeTarget("promotions");
     target.run(createUnnestMapper({ mode: "top-level" }), [insert(1, '{"f": 1500}'), insert(2, '{"f": 0.5}')]);
