@@ -506,10 +506,12 @@ class PipelineRun {
         if ((!this.#target.resyncDue && !reselect) || this.#o.signal?.aborted) return checkpoint;
         if (reselect) checkpoint = await this.#reselect(checkpoint);
         checkpoint = await this.#resync(checkpoint);
+        await this.#prepareForNewStream();
         if (target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) return checkpoint;
       } catch (error) {
         if (error instanceof SourceStreamFailure) {
           checkpoint = await this.#reconnectSource(error.cause, this.#lastDurable(checkpoint));
+          await this.#prepareForNewStream();
           continue;
         }
         const failure = tableFailure(error);
@@ -526,6 +528,26 @@ class PipelineRun {
         checkpoint = Object.freeze({ ...this.#lastDurable(checkpoint), tables: tracker.snapshot(), savedAt: new Date().toISOString() });
         await this.#target.flush(checkpoint);
       }
+    }
+  }
+
+  /**
+   * Before the source's stream is opened again within a run: prepares the
+   * tables that take streamed rows with their schemas now. A new stream
+   * starts from the source's schemas of that moment and sends a schema
+   * event only where a table's shape differs from them, so a column added
+   * since the schema the target was last prepared with (e.g. by the older
+   * shape of rows replayed before the stream stopped for a resync) would
+   * otherwise be staged in that older shape: its values read NULL
+   * (pg-redshift seed 18).
+   */
+  async #prepareForNewStream(): Promise<void> {
+    if (this.#o.signal?.aborted === true) return;
+    const tracker = this.#target.tracker;
+    const schemas = await this.#retrying("introspect source", () => this.#o.source.introspect(this.#o.signal));
+    for (const schema of schemas) {
+      const state = tracker.state(tableKey(schema.table));
+      if (state === "synced" || state === "snapshotting" || state === "resyncing") await this.#target.prepare(schema);
     }
   }
 
