@@ -169,6 +169,8 @@ class PipelineRun {
   readonly #incremental: IncrementalSnapshotter | undefined;
   /** The current stream stopped to take a new table selection (`PipelineOptions.selectionChanges`). */
   #reselectDue = false;
+  /** Set when the source's stream is opened again within the run: {@link PipelineRun.#prepareForNewStream} runs first. */
+  #streamReopened = false;
   /** `PipelineOptions.introspected`, until the first look at the source's tables takes it: a later look (a new selection) asks the source. */
   #introspected: readonly TableSchema[] | undefined;
 
@@ -500,18 +502,22 @@ class PipelineRun {
     let checkpoint = start;
     for (;;) {
       try {
+        if (this.#streamReopened) {
+          await this.#prepareForNewStream();
+          this.#streamReopened = false;
+        }
         checkpoint = await this.#streamOnce(checkpoint, target);
         const reselect = this.#reselectDue;
         this.#reselectDue = false;
         if ((!this.#target.resyncDue && !reselect) || this.#o.signal?.aborted) return checkpoint;
         if (reselect) checkpoint = await this.#reselect(checkpoint);
         checkpoint = await this.#resync(checkpoint);
-        await this.#prepareForNewStream();
+        this.#streamReopened = true;
         if (target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) return checkpoint;
       } catch (error) {
         if (error instanceof SourceStreamFailure) {
           checkpoint = await this.#reconnectSource(error.cause, this.#lastDurable(checkpoint));
-          await this.#prepareForNewStream();
+          this.#streamReopened = true;
           continue;
         }
         const failure = tableFailure(error);
@@ -527,6 +533,7 @@ class PipelineRun {
         this.#target.dropPending();
         checkpoint = Object.freeze({ ...this.#lastDurable(checkpoint), tables: tracker.snapshot(), savedAt: new Date().toISOString() });
         await this.#target.flush(checkpoint);
+        this.#streamReopened = true;
       }
     }
   }
@@ -544,7 +551,10 @@ class PipelineRun {
   async #prepareForNewStream(): Promise<void> {
     if (this.#o.signal?.aborted === true) return;
     const tracker = this.#target.tracker;
-    const schemas = await this.#retrying("introspect source", () => this.#o.source.introspect(this.#o.signal));
+    // a source still down is ridden out as the stream's own failure would be (the reconnect's back-off, then again)
+    const schemas = await this.#retrying("introspect source", () => this.#o.source.introspect(this.#o.signal)).catch((error: unknown) => {
+      throw new SourceStreamFailure(error);
+    });
     for (const schema of schemas) {
       const state = tracker.state(tableKey(schema.table));
       if (state === "synced" || state === "snapshotting" || state === "resyncing") await this.#target.prepare(schema);
