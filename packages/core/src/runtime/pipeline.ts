@@ -169,6 +169,8 @@ class PipelineRun {
   readonly #incremental: IncrementalSnapshotter | undefined;
   /** The current stream stopped to take a new table selection (`PipelineOptions.selectionChanges`). */
   #reselectDue = false;
+  /** Set when the source's stream is opened again within the run: {@link PipelineRun.#prepareForNewStream} runs first. */
+  #streamReopened = false;
   /** `PipelineOptions.introspected`, until the first look at the source's tables takes it: a later look (a new selection) asks the source. */
   #introspected: readonly TableSchema[] | undefined;
 
@@ -500,16 +502,22 @@ class PipelineRun {
     let checkpoint = start;
     for (;;) {
       try {
+        if (this.#streamReopened) {
+          await this.#prepareForNewStream();
+          this.#streamReopened = false;
+        }
         checkpoint = await this.#streamOnce(checkpoint, target);
         const reselect = this.#reselectDue;
         this.#reselectDue = false;
         if ((!this.#target.resyncDue && !reselect) || this.#o.signal?.aborted) return checkpoint;
         if (reselect) checkpoint = await this.#reselect(checkpoint);
         checkpoint = await this.#resync(checkpoint);
+        this.#streamReopened = true;
         if (target !== undefined && checkpoint.position !== undefined && this.#reached(checkpoint.position, target)) return checkpoint;
       } catch (error) {
         if (error instanceof SourceStreamFailure) {
           checkpoint = await this.#reconnectSource(error.cause, this.#lastDurable(checkpoint));
+          this.#streamReopened = true;
           continue;
         }
         const failure = tableFailure(error);
@@ -525,7 +533,31 @@ class PipelineRun {
         this.#target.dropPending();
         checkpoint = Object.freeze({ ...this.#lastDurable(checkpoint), tables: tracker.snapshot(), savedAt: new Date().toISOString() });
         await this.#target.flush(checkpoint);
+        this.#streamReopened = true;
       }
+    }
+  }
+
+  /**
+   * Before the source's stream is opened again within a run: prepares the
+   * tables that take streamed rows with their schemas now. A new stream
+   * starts from the source's schemas of that moment and sends a schema
+   * event only where a table's shape differs from them, so a column added
+   * since the schema the target was last prepared with (e.g. by the older
+   * shape of rows replayed before the stream stopped for a resync) would
+   * otherwise be staged in that older shape: its values read NULL
+   * (pg-redshift seed 18).
+   */
+  async #prepareForNewStream(): Promise<void> {
+    if (this.#o.signal?.aborted === true) return;
+    const tracker = this.#target.tracker;
+    // a source still down is ridden out as the stream's own failure would be (the reconnect's back-off, then again)
+    const schemas = await this.#retrying("introspect source", () => this.#o.source.introspect(this.#o.signal)).catch((error: unknown) => {
+      throw new SourceStreamFailure(error);
+    });
+    for (const schema of schemas) {
+      const state = tracker.state(tableKey(schema.table));
+      if (state === "synced" || state === "snapshotting" || state === "resyncing") await this.#target.prepare(schema);
     }
   }
 

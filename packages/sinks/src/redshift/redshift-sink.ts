@@ -250,10 +250,18 @@ class RedshiftSinkImpl implements RedshiftSink {
       for (const [to, from] of Object.entries(change?.renamed ?? {})) {
         const a = foldRedshiftIdentifier(from);
         const b = foldRedshiftIdentifier(to);
-        // a replay after the rename finds the new name there already: nothing to do
-        if (a !== b && existing.some((c) => c.name === a) && !existing.some((c) => c.name === b)) {
+        if (a === b || !existing.some((c) => c.name === a)) continue;
+        if (!existing.some((c) => c.name === b)) {
           await runner.execute(`${alter} RENAME COLUMN ${quoteRedshift(a)} TO ${quoteRedshift(b)}`);
+          continue;
         }
+        // both names there: a run's startup schema, read after the rename, prepared the table with the new
+        // name as an added (empty) column while the stream still replays the rename (a run started just
+        // before the ALTER, or restarted after a kill): the existing rows' values are under the old name.
+        // Fill the new column from it where it is empty; the events after the rename are applied again by
+        // key after this, so a row written under the new name since is set by its replay
+        await runner.execute(`UPDATE ${qualifiedRedshift(target.schema, target.table)} SET ${quoteRedshift(b)} = ${quoteRedshift(a)} WHERE ${quoteRedshift(b)} IS NULL`);
+        this.#config.logger.info("renamed column filled from its old name (the table was prepared with the new name first)", { table: key, from: a, to: b });
       }
       existing = await this.#introspect(runner, target);
       const pinned = new Set([...schema.primaryKey.map(foldRedshiftIdentifier), ...pinnedColumns(layout)]);
