@@ -88,7 +88,9 @@ describe("PostgreSQL -> Kafka distributed snapshot -> two workers -> PostgreSQL"
     const capture = await start({
       name: `kdc_${id}`,
       source: { type: "postgres", url: source.url },
-      target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 4, replicationFactor: 1, distributedSnapshot: { chunkBlocks: 8, workPartitions: 6 } },
+      // small chunks, many items: the snapshot must still be under way when worker 1 is killed
+      // (with 8-block chunks the two workers had done all 33 items by then once)
+      target: { type: "kafka", brokers: [KAFKA], topicPrefix: prefix, partitions: 4, replicationFactor: 1, distributedSnapshot: { chunkBlocks: 2, workPartitions: 6 } },
     });
     // the first worker opens the target first (workers opening a fresh target at once race on its state tables)
     const first = await worker(1);
