@@ -1,12 +1,7 @@
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { createTestDatabase, type TestDatabase } from "../../../../test-support/postgres.js";
+import type { TestDatabase } from "../../../../test-support/postgres.js";
 import { runCli, writeConfig } from "../../../../test-support/cli.js";
-import { startS3rver, type LocalS3 } from "../../../../test-support/s3rver.js";
-
-const runnerModule = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../test-support/redshift/pg-translating-runner.ts");
+import { openRedshiftCliFixture, type RedshiftCliFixture } from "../../../../test-support/redshift/redshift-cli-fixture.js";
 
 // A column added while the pipeline is stopped, with rows written before and
 // after the ALTER: the rows after it must land with the new column's values.
@@ -15,15 +10,13 @@ const runnerModule = resolve(dirname(fileURLToPath(import.meta.url)), "../../../
 describe("PostgreSQL -> Redshift (translated onto PostgreSQL): a column added between rows of one run", () => {
   let source: TestDatabase;
   let target: TestDatabase;
-  let s3: LocalS3<S3Client>;
+  let fixture: RedshiftCliFixture;
   let config: string;
-  const env = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" };
+  let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    source = await createTestDatabase("rs_addcol_src");
-    target = await createTestDatabase("rs_addcol_dst");
-    s3 = await startS3rver((c) => new S3Client(c));
-    await s3.client.send(new CreateBucketCommand({ Bucket: "rs-addcol" }));
+    fixture = await openRedshiftCliFixture("rs_addcol");
+    ({ source, target, env } = fixture);
     // doc: a SUPER column, so the table is staged as JSON lines; p: staged as Parquet
     await source.query(`CREATE TABLE j (id int PRIMARY KEY, doc jsonb)`);
     await source.query(`CREATE TABLE p (id int PRIMARY KEY, name text)`);
@@ -31,21 +24,12 @@ describe("PostgreSQL -> Redshift (translated onto PostgreSQL): a column added be
     ({ file: config } = await writeConfig({
       name: "rs_addcol",
       source: { type: "postgres", url: source.url },
-      target: {
-        type: "redshift",
-        url: target.url.replace(/^postgres(ql)?:/, "redshift:"),
-        schema: "dw",
-        staging: { uri: "s3://rs-addcol/loads", iamRole: "arn:aws:iam::123456789012:role/zeroetl-copy", endpoint: s3.endpoint, forcePathStyle: true },
-        statementRunnerModule: runnerModule,
-      },
+      target: fixture.targetConfig,
     }));
   }, 120_000);
 
   afterAll(async () => {
-    s3?.client.destroy();
-    await s3?.stop();
-    await source?.drop();
-    await target?.drop();
+    await fixture?.close();
   });
 
   it("keeps the added column's values of the rows after the ALTER", async () => {

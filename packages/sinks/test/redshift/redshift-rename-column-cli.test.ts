@@ -1,12 +1,7 @@
-import { dirname, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
-import { createTestDatabase, type TestDatabase } from "../../../../test-support/postgres.js";
+import type { TestDatabase } from "../../../../test-support/postgres.js";
 import { runCli, writeConfig } from "../../../../test-support/cli.js";
-import { startS3rver, type LocalS3 } from "../../../../test-support/s3rver.js";
-
-const runnerModule = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../test-support/redshift/pg-translating-runner.ts");
+import { openRedshiftCliFixture, type RedshiftCliFixture } from "../../../../test-support/redshift/redshift-cli-fixture.js";
 
 // A text column renamed after the pipeline's checkpoint, before a run starts
 // (a partitioned and a plain table): the existing rows must keep their values
@@ -15,15 +10,13 @@ const runnerModule = resolve(dirname(fileURLToPath(import.meta.url)), "../../../
 describe("PostgreSQL -> Redshift (translated onto PostgreSQL): a column renamed before a run starts", () => {
   let source: TestDatabase;
   let target: TestDatabase;
-  let s3: LocalS3<S3Client>;
+  let fixture: RedshiftCliFixture;
   let config: string;
-  const env = { AWS_ACCESS_KEY_ID: "S3RVER", AWS_SECRET_ACCESS_KEY: "S3RVER", AWS_REGION: "us-east-1" };
+  let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
-    source = await createTestDatabase("rs_rencol_src");
-    target = await createTestDatabase("rs_rencol_dst");
-    s3 = await startS3rver((c) => new S3Client(c));
-    await s3.client.send(new CreateBucketCommand({ Bucket: "rs-rencol" }));
+    fixture = await openRedshiftCliFixture("rs_rencol");
+    ({ source, target, env } = fixture);
     await source.query(`CREATE TABLE t (k int PRIMARY KEY, c text, n int) PARTITION BY HASH (k)`);
     await source.query(`CREATE TABLE t_p0 PARTITION OF t FOR VALUES WITH (MODULUS 2, REMAINDER 0)`);
     await source.query(`CREATE TABLE t_p1 PARTITION OF t FOR VALUES WITH (MODULUS 2, REMAINDER 1)`);
@@ -32,22 +25,12 @@ describe("PostgreSQL -> Redshift (translated onto PostgreSQL): a column renamed 
     ({ file: config } = await writeConfig({
       name: "rs_rencol",
       source: { type: "postgres", url: source.url },
-      target: {
-        type: "redshift",
-        url: target.url.replace(/^postgres(ql)?:/, "redshift:"),
-        schema: "dw",
-        staging: { uri: "s3://rs-rencol/loads", iamRole: "arn:aws:iam::123456789012:role/zeroetl-copy", endpoint: s3.endpoint, forcePathStyle: true },
-        statementRunnerModule: runnerModule,
-        writerLeaseSeconds: 3,
-      },
+      target: { ...fixture.targetConfig, writerLeaseSeconds: 3 },
     }));
   }, 120_000);
 
   afterAll(async () => {
-    s3?.client.destroy();
-    await s3?.stop();
-    await source?.drop();
-    await target?.drop();
+    await fixture?.close();
   });
 
   it("keeps the existing rows' values under the new name", async () => {
